@@ -1,0 +1,122 @@
+# canteen: build every program into bin/, the shared code into one static library.
+#
+#   make              build (objects in build/, programs in bin/)
+#   make check        install missing test dependencies, build, run every test
+#   make check SAN=1  the same with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check T=swim only tests whose file name contains "swim"
+#   make install      PREFIX=/usr/local DESTDIR=
+#   B=dir             put build/ and bin/ under dir (parallel builds of one tree)
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS     := libcurl jansson libsodium libsecp256k1
+
+ifeq ($(SAN),1)
+B        ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B        ?= .
+SANFLAGS :=
+endif
+
+OBJ      := $(B)/build/obj
+BIN      := $(B)/bin
+TBIN     := $(B)/build/tests
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
+ALL_CFLAGS := $(WARN) -D_GNU_SOURCE -DCANTEEN_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS) \
+              $(SANFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+LIBS     := $(PKG_LIBS) -lm
+
+PROGS    := canteen canteen-init canteen-swim canteen-chainwatch canteen-sched canteen-dockerd
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
+LIB      := $(B)/build/libcanteen.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(TBIN)/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(TBIN)/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(TBIN)/%)
+MAN      := $(wildcard man/*.[1-8])
+
+all: $(PROGS:%=$(BIN)/%)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define prog_rule
+$(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard cmd/$(1)/*.c))
+$$(BIN)/$(1): $$($(1)_OBJ) $$(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIB) $$(LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# Fuzz targets: built with a replay/random driver for make check, with libFuzzer by `make fuzz`.
+$(TBIN)/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/driver.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Test tools (one file each) that bats files drive: $(TBIN)/<name>.
+$(TBIN)/%: $(OBJ)/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+tests: $(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
+
+# Area makefiles (contracts, benches) add their own targets here.
+-include mk/*.mk
+
+check:
+	tests/deps.sh
+	$(MAKE) all tests
+	@CANTEEN_BIN=$(abspath $(BIN)) CANTEEN_TBIN=$(abspath $(TBIN)) T='$(T)' SAN='$(SAN)' \
+	  tests/run.sh
+
+deps:
+	tests/deps.sh
+
+FUZZ_CC ?= clang
+fuzz:
+	@mkdir -p build/fuzz
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f $(COMMON_SRC) $(LIBS) || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/canteen $(DESTDIR)/etc/systemd/system
+	install -m 0755 $(PROGS:%=$(BIN)/%) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	for f in etc/canteen/*; do \
+	  t=$(DESTDIR)/etc/canteen/$$(basename $$f); [ -e $$t ] || install -m 0644 $$f $$t; done
+	sed 's|@PREFIX@|$(PREFIX)|g' etc/systemd/canteen.service > $(DESTDIR)/etc/systemd/system/canteen.service
+	chmod 0644 $(DESTDIR)/etc/systemd/system/canteen.service
+
+clean:
+	rm -rf build bin
+
+.PHONY: all check deps fuzz install clean tests
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,44 @@
+/* cli.h: the canteen command's shared state and the subcommands each area implements. */
+#ifndef CANTEEN_CLI_H
+#define CANTEEN_CLI_H
+
+#include "conf.h"
+
+/* Exit codes of the CLI. */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/*
+ * Filled by main before a subcommand runs: conf holds canteen.conf (-c FILE, or the
+ * default file if it exists), then CANTEEN_RPC / CANTEEN_CONTRACT / CANTEEN_KEY_FILE /
+ * CANTEEN_RUNDIR from the environment, then the global flags. json is set by --json.
+ */
+struct cli {
+	struct conf conf;
+	int json;
+	const char *conf_path;
+};
+
+/* Each gets argv[0] = the subcommand's name and returns CLI_OK/CLI_FAIL/CLI_USAGE.
+ * Errors go to stderr as one sentence prefixed "canteen: ". */
+int cmd_contract(struct cli *cli, int argc, char **argv);  /* chain */
+int cmd_node(struct cli *cli, int argc, char **argv);      /* chain (+ keygen: swim) */
+int cmd_service(struct cli *cli, int argc, char **argv);   /* chain (+ ls placement: sched) */
+int cmd_events(struct cli *cli, int argc, char **argv);    /* chain */
+int cmd_status(struct cli *cli, int argc, char **argv);    /* init */
+int cmd_members(struct cli *cli, int argc, char **argv);   /* swim */
+int cmd_ps(struct cli *cli, int argc, char **argv);        /* sched + dockerd */
+int cmd_endpoints(struct cli *cli, int argc, char **argv); /* system */
+int cmd_up(struct cli *cli, int argc, char **argv);        /* system */
+int cmd_down(struct cli *cli, int argc, char **argv);      /* system */
+/* "canteen node keygen [--swim-key FILE] [--eth-key FILE]": cmd_node (chain) calls this; swim
+ * implements it (libsodium key pair for SWIM, mode 0600). */
+int cli_node_keygen(struct cli *cli, int argc, char **argv);
+
+/* "canteen: <msg>\n" on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Path of a socket in the run directory: <rundir>/<name>. */
+void cli_sock_path(const struct cli *cli, const char *name, char *out, size_t outlen);
+
+#endif

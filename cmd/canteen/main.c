@@ -1,0 +1,154 @@
+/* main.c: the canteen CLI: global flags, configuration, dispatch to subcommands. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+	{"contract", cmd_contract, "contract deploy"},
+	{"node", cmd_node, "node keygen|register|approve|revoke|join|ls"},
+	{"service", cmd_service, "service deploy|update|scale|rm|ls"},
+	{"events", cmd_events, "events            stream chainwatch events"},
+	{"status", cmd_status, "status            daemons supervised by canteen-init"},
+	{"members", cmd_members, "members           SWIM membership as seen here"},
+	{"ps", cmd_ps, "ps                cluster placement and what runs here"},
+	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]"},
+	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster"},
+	{"down", cmd_down, "down              stop the local cluster"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: canteen [-c FILE] [--json] [--rpc URL] [--contract ADDR] [--key-file PATH]\n"
+	           "               [--rundir DIR] COMMAND [ARGS...]\ncommands:\n");
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		fprintf(f, "  %s\n", subcommands[i].help);
+	fprintf(f, "See canteen(1).\n");
+}
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("canteen: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_sock_path(const struct cli *cli, const char *name, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", cli->conf.rundir, name);
+}
+
+static int set_or_die(struct cli *cli, const char *key, const char *value)
+{
+	char err[256];
+	if (conf_set(&cli->conf, key, value, err, sizeof err) < 0) {
+		cli_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* "--json" is accepted anywhere before "--": take it out so subcommands need not. */
+static void strip_json_flag(struct cli *cli, int *argc, char **argv)
+{
+	int w = 0;
+	for (int r = 0; r < *argc; r++) {
+		if (strcmp(argv[r], "--") == 0) {
+			while (r < *argc)
+				argv[w++] = argv[r++];
+			break;
+		}
+		if (strcmp(argv[r], "--json") == 0) {
+			cli->json = 1;
+			continue;
+		}
+		argv[w++] = argv[r];
+	}
+	*argc = w;
+	argv[w] = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+		{"rpc", required_argument, NULL, 'r'},    {"contract", required_argument, NULL, 'C'},
+		{"key-file", required_argument, NULL, 'k'}, {"rundir", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli cli;
+	memset(&cli, 0, sizeof cli);
+	conf_defaults(&cli.conf);
+	char err[512];
+
+	/* First pass: only -c, so flags given later override the file. */
+	const char *flags[8][2];
+	int nflags = 0, ch;
+	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cli.conf_path = optarg; break;
+		case 'j': cli.json = 1; break;
+		case 'r': flags[nflags][0] = "rpc_url"; flags[nflags++][1] = optarg; break;
+		case 'C': flags[nflags][0] = "contract"; flags[nflags++][1] = optarg; break;
+		case 'k': flags[nflags][0] = "key_file"; flags[nflags++][1] = optarg; break;
+		case 'd': flags[nflags][0] = "rundir"; flags[nflags++][1] = optarg; break;
+		case 'h': usage(stdout); return CLI_OK;
+		case 'V': printf("canteen %s\n", CANTEEN_VERSION); return CLI_OK;
+		default: usage(stderr); return CLI_USAGE;
+		}
+		if (nflags == 8) {
+			cli_err("too many global flags");
+			return CLI_USAGE;
+		}
+	}
+	const char *path = cli.conf_path;
+	if (!path && access(CONF_DEFAULT_PATH, R_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	if (path && conf_load(&cli.conf, path, err, sizeof err) < 0) {
+		cli_err("%s", err);
+		return CLI_USAGE;
+	}
+	static const char *envs[][2] = {{"CANTEEN_RPC", "rpc_url"}, {"CANTEEN_CONTRACT", "contract"},
+	                                {"CANTEEN_KEY_FILE", "key_file"}, {"CANTEEN_RUNDIR", "rundir"}};
+	for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+		const char *v = getenv(envs[i][0]);
+		if (v && *v && set_or_die(&cli, envs[i][1], v) < 0)
+			return CLI_USAGE;
+	}
+	for (int i = 0; i < nflags; i++)
+		if (set_or_die(&cli, flags[i][0], flags[i][1]) < 0)
+			return CLI_USAGE;
+
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
+		if (strcmp(subcommands[i].name, name) == 0) {
+			/* Subcommands parse their own flags from a fresh getopt state. */
+			char **sub = argv + optind;
+			int subc = argc - optind;
+			strip_json_flag(&cli, &subc, sub);
+			optind = 0;
+			return subcommands[i].fn(&cli, subc, sub);
+		}
+	}
+	cli_err("unknown command '%s' (try canteen --help)", name);
+	return CLI_USAGE;
+}

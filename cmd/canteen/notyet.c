@@ -1,0 +1,20 @@
+/* notyet.c: subcommands whose area has not landed yet; each says so plainly. */
+#include "cli.h"
+
+static int not_yet(const char *name)
+{
+	cli_err("'%s' is not implemented yet", name);
+	return CLI_FAIL;
+}
+
+int cmd_contract(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_node(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_service(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_events(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_status(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_members(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_ps(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_endpoints(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_up(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cmd_down(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
+int cli_node_keygen(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }

@@ -1,0 +1,202 @@
+/* conf.c: the canteen.conf parser: a table of keys with types, strict values, file:line errors. */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "parse.h"
+
+enum conf_type { T_STR, T_U64, T_MS, T_LEVEL };
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	size_t size;     /* for strings: buffer size */
+	uint64_t min, max;
+};
+
+#define S(f) #f, T_STR, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0
+#define U(f, lo, hi) #f, T_U64, offsetof(struct conf, f), 0, lo, hi
+#define D(f, lo, hi) #f, T_MS, offsetof(struct conf, f), 0, lo, hi
+
+static const struct conf_key keys[] = {
+	{S(rundir)},
+	{"log_level", T_LEVEL, offsetof(struct conf, log_level), sizeof(((struct conf *)0)->log_level), 0, 0},
+	{S(node_name)},
+	{S(rpc_url)},
+	{S(contract)},
+	{S(key_file)},
+	{U(chain_id, 0, UINT64_MAX)},
+	{U(confirmations, 0, 1000)},
+	{D(poll_ms, 10, 3600000)},
+	{D(rpc_timeout_ms, 100, 600000)},
+	{S(swim_key_file)},
+	{S(swim_bind)},
+	{S(swim_advertise)},
+	{S(swim_peers_file)},
+	{D(probe_interval_ms, 10, 600000)},
+	{D(probe_timeout_ms, 5, 600000)},
+	{U(indirect_checks, 0, 32)},
+	{U(suspicion_min_mult, 1, 1000)},
+	{U(suspicion_max_mult, 1, 1000)},
+	{U(retransmit_mult, 1, 100)},
+	{D(pushpull_interval_ms, 0, 86400000)},
+	{D(gossip_interval_ms, 5, 600000)},
+	{U(gossip_nodes, 1, 64)},
+	{U(awareness_max, 1, 64)},
+	{D(debounce_ms, 0, 600000)},
+	{S(docker_host)},
+	{S(advertise_addr)},
+	{D(stop_grace_ms, 0, 3600000)},
+};
+
+void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof *c);
+	str_copy(c->rundir, sizeof c->rundir, "/run/canteen");
+	str_copy(c->log_level, sizeof c->log_level, "info");
+	c->confirmations = 2;
+	c->poll_ms = 1000;
+	c->rpc_timeout_ms = 10000;
+	str_copy(c->swim_bind, sizeof c->swim_bind, "0.0.0.0:7946");
+	c->probe_interval_ms = 1000;
+	c->probe_timeout_ms = 500;
+	c->indirect_checks = 3;
+	c->suspicion_min_mult = 4;
+	c->suspicion_max_mult = 6;
+	c->retransmit_mult = 4;
+	c->pushpull_interval_ms = 30000;
+	c->gossip_interval_ms = 200;
+	c->gossip_nodes = 3;
+	c->awareness_max = 8;
+	c->debounce_ms = 100;
+	str_copy(c->docker_host, sizeof c->docker_host, "/var/run/docker.sock");
+	c->stop_grace_ms = 10000;
+}
+
+static const struct conf_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+int conf_known(const char *key) { return find_key(key) != NULL; }
+
+int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct conf_key *k = find_key(key);
+	char why[256];
+	if (!k) {
+		snprintf(err, errlen, "unknown key '%s'", key);
+		return -1;
+	}
+	char *field = (char *)c + k->offset;
+	uint64_t v = 0;
+	int level;
+	switch (k->type) {
+	case T_STR:
+	case T_LEVEL:
+		if (k->type == T_LEVEL && log_level_parse(value, &level) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not one of error, warn, info, debug", key, value);
+			return -1;
+		}
+		for (const char *p = value; *p; p++) {
+			if (iscntrl((unsigned char)*p)) {
+				snprintf(err, errlen, "%s: control characters are not allowed", key);
+				return -1;
+			}
+		}
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes", key, k->size - 1);
+			return -1;
+		}
+		str_copy(field, k->size, value);
+		return 0;
+	case T_U64:
+		if (parse_u64(value, k->min, k->max, &v, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			return -1;
+		}
+		break;
+	case T_MS:
+		if (parse_duration_ms(value, &v, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %s is out of range (%llums to %llums)", key, value,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
+			return -1;
+		}
+		break;
+	}
+	memcpy(field, &v, sizeof v);
+	return 0;
+}
+
+/* Trim ASCII whitespace at both ends, in place. */
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[2048], why[512];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		char *key = trim(s), *value = trim(eq + 1);
+		if (!*key) {
+			snprintf(err, errlen, "%s:%d: missing key before '='", path, lineno);
+			rc = -1;
+			break;
+		}
+		if (conf_set(c, key, value, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* conf.h: canteen.conf ("key = value", "#" comments) into one struct shared by all programs. */
+#ifndef CANTEEN_CONF_H
+#define CANTEEN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH "/etc/canteen/canteen.conf"
+#define CONF_STR_MAX 512
+
+/*
+ * Every key of canteen.conf. Durations are in milliseconds, CPU in millicores,
+ * memory in bytes. A program uses the keys it needs; a key not in this struct is an
+ * error ("FILE:LINE: unknown key 'x'"). Adding a key: add a field, a default in
+ * conf_defaults(), a row in the table in conf.c, and a line in man/canteen.conf.5.
+ */
+struct conf {
+	/* general */
+	char rundir[CONF_STR_MAX];          /* /run/canteen */
+	char log_level[16];                 /* info */
+	char node_name[CONF_STR_MAX];       /* defaults to this node's address */
+	/* chain */
+	char rpc_url[CONF_STR_MAX];
+	char contract[64];                  /* 0x... */
+	char key_file[CONF_STR_MAX];        /* node's Ethereum key (hex) */
+	uint64_t chain_id;                  /* 0: ask the node */
+	uint64_t confirmations;             /* 2 */
+	uint64_t poll_ms;                   /* 1000 */
+	uint64_t rpc_timeout_ms;            /* 10000 */
+	/* swim */
+	char swim_key_file[CONF_STR_MAX];
+	char swim_bind[CONF_STR_MAX];       /* 0.0.0.0:7946 */
+	char swim_advertise[CONF_STR_MAX];  /* host:port others reach us at */
+	char swim_peers_file[CONF_STR_MAX]; /* chainless admission list */
+	uint64_t probe_interval_ms;         /* 1000 */
+	uint64_t probe_timeout_ms;          /* 500 */
+	uint64_t indirect_checks;           /* 3 */
+	uint64_t suspicion_min_mult;        /* 4 */
+	uint64_t suspicion_max_mult;        /* 6 (max = min * this factor, memberlist style) */
+	uint64_t retransmit_mult;           /* 4 */
+	uint64_t pushpull_interval_ms;      /* 30000 */
+	uint64_t gossip_interval_ms;        /* 200 */
+	uint64_t gossip_nodes;              /* 3 */
+	uint64_t awareness_max;             /* 8 (Lifeguard local health cap) */
+	/* sched */
+	uint64_t debounce_ms;               /* 100 */
+	/* dockerd */
+	char docker_host[CONF_STR_MAX];     /* unix:///var/run/docker.sock or a path */
+	char advertise_addr[CONF_STR_MAX];  /* host IP that published ports bind to */
+	uint64_t stop_grace_ms;             /* 10000 */
+};
+
+void conf_defaults(struct conf *c);
+/* Parse path into c (on top of what is there). 0, or -1 with "path:line: ..." in err.
+ * On error c may be partly updated: callers exit. */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+/* Set one key from a string, as if read from a file (for --key=value overrides). */
+int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen);
+/* Is key known? */
+int conf_known(const char *key);
+
+#endif

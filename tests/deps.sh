@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# deps.sh: install what canteen's build, tests and local cluster need, when missing.
+# Debian/Ubuntu: apt-get + npm (pinned by tests/node/package-lock.json). Elsewhere: say what
+# is missing and stop.  Usage: tests/deps.sh [--check]   (--check: report only)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+apt_pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libsodium-dev
+	libsecp256k1-dev bats busybox-static docker.io iproute2 iptables jq curl mandoc clang
+	nodejs npm)
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+	# nodejs/npm may come from elsewhere: accept the commands.
+	case $p in
+	nodejs) command -v node >/dev/null && continue ;;
+	npm) command -v npm >/dev/null && continue ;;
+	esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ $check_only = 1 ]; then
+		echo "missing packages: ${missing[*]}"; exit 1
+	fi
+	if ! command -v apt-get >/dev/null; then
+		echo "deps.sh: this is not a Debian/Ubuntu system; install the equivalents of: ${missing[*]}" >&2
+		echo "deps.sh: and anvil/cast (Foundry 1.7.1) and solc 0.8.28 via npm in tests/node" >&2
+		exit 1
+	fi
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	echo "deps.sh: installing ${missing[*]}"
+	$sudo apt-get update -qq || exit 1
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		>/dev/null || { echo "deps.sh: apt-get install failed" >&2; exit 1; }
+fi
+
+nm=$top/tests/node/node_modules
+if [ ! -x "$nm/.bin/anvil" ] || [ ! -x "$nm/.bin/cast" ] || [ ! -e "$nm/solc/package.json" ]; then
+	[ $check_only = 1 ] && { echo "missing npm tools (anvil, cast, solc) in tests/node"; exit 1; }
+	echo "deps.sh: installing anvil, cast and solc (tests/node/package-lock.json)"
+	(cd "$top/tests/node" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+		{ echo "deps.sh: npm ci in tests/node failed" >&2; exit 1; }
+fi
+"$nm/.bin/anvil" --version >/dev/null 2>&1 || { echo "deps.sh: anvil does not run" >&2; exit 1; }
+exit 0
