@@ -1,0 +1,372 @@
+/* docker_api.c: Docker Engine API requests over a Unix socket, libcurl multi driven by loop.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "docker_api.h"
+#include "docker_json.h"
+#include "parse.h"
+
+struct docker_req {
+	struct docker *d;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *buf;            /* answer bytes not yet consumed */
+	size_t len, cap, limit;
+	int overflow;         /* the answer broke its limit: the transfer was aborted */
+	int dead;             /* finished or cancelled: freed when no dispatch is running */
+	docker_line_cb on_line;
+	docker_done_cb done;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+	struct docker_req *next;
+};
+
+struct docker {
+	struct loop *loop;
+	CURLM *multi;
+	char sock[256];
+	char prefix[16];      /* "/v1.41" or "" */
+	uint64_t timer;       /* loop timer standing in for curl's */
+	int depth;            /* >0 while callbacks of ours are running */
+	size_t live;
+	struct docker_req *reqs;
+};
+
+static void pump(struct docker *d);
+
+static int curl_inited;
+
+static void on_fd(struct loop *l, int fd, short revents, void *arg)
+{
+	(void)l;
+	struct docker *d = arg;
+	int mask = 0, running;
+	if (revents & POLLIN)
+		mask |= CURL_CSELECT_IN;
+	if (revents & POLLOUT)
+		mask |= CURL_CSELECT_OUT;
+	if (revents & (POLLERR | POLLHUP | POLLNVAL))
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(d->multi, fd, mask, &running);
+	pump(d);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	(void)easy;
+	(void)sockp;
+	struct docker *d = userp;
+	if (what == CURL_POLL_REMOVE) {
+		loop_del_fd(d->loop, s);
+		return 0;
+	}
+	short ev = 0;
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= POLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= POLLOUT;
+	if (loop_mod_fd(d->loop, s, ev) < 0 && loop_add_fd(d->loop, s, ev, on_fd, d) < 0)
+		return -1;
+	return 0;
+}
+
+static void on_timer(struct loop *l, void *arg)
+{
+	(void)l;
+	struct docker *d = arg;
+	int running;
+	d->timer = 0;
+	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	pump(d);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	(void)multi;
+	struct docker *d = userp;
+	if (d->timer)
+		loop_timer_cancel(d->loop, d->timer);
+	d->timer = 0;
+	if (timeout_ms >= 0) {
+		d->timer = loop_timer_add(d->loop, (uint64_t)timeout_ms, on_timer, d);
+		if (!d->timer)
+			return -1;
+	}
+	return 0;
+}
+
+/* Append answer bytes; abort (return 0) past the request's limit. */
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct docker_req *r = userdata;
+	size_t n = size * nmemb;
+	if (r->len + n > r->limit) {
+		r->overflow = 1;
+		return 0;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *b = realloc(r->buf, cap);
+		if (!b)
+			return 0;
+		r->buf = b;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, ptr, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return n;
+}
+
+struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t errlen)
+{
+	if (!curl_inited) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+			snprintf(err, errlen, "curl_global_init failed");
+			return NULL;
+		}
+		curl_inited = 1;
+	}
+	struct docker *d = calloc(1, sizeof *d);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (str_copy(d->sock, sizeof d->sock, sock) < 0 || strlen(sock) >= 108) {
+		snprintf(err, errlen, "Docker socket path is too long");
+		free(d);
+		return NULL;
+	}
+	d->loop = l;
+	d->multi = curl_multi_init();
+	if (!d->multi) {
+		snprintf(err, errlen, "curl_multi_init failed");
+		free(d);
+		return NULL;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
+	return d;
+}
+
+static void req_free(struct docker_req *r)
+{
+	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->buf);
+	free(r);
+}
+
+/* Free finished and cancelled requests once no callback can still hold them. */
+static void reap(struct docker *d)
+{
+	if (d->depth > 0)
+		return;
+	struct docker_req **pp = &d->reqs;
+	while (*pp) {
+		struct docker_req *r = *pp;
+		if (r->dead) {
+			*pp = r->next;
+			req_free(r);
+		} else
+			pp = &r->next;
+	}
+}
+
+void docker_cancel(struct docker *d, struct docker_req *r)
+{
+	if (!r || r->dead)
+		return;
+	curl_multi_remove_handle(d->multi, r->easy);
+	r->dead = 1;
+	d->live--;
+	reap(d);
+}
+
+void docker_cancel_all(struct docker *d)
+{
+	for (struct docker_req *r = d->reqs; r; r = r->next)
+		docker_cancel(d, r);
+}
+
+size_t docker_inflight(const struct docker *d)
+{
+	return d->live;
+}
+
+void docker_free(struct docker *d)
+{
+	if (!d)
+		return;
+	d->depth++;
+	docker_cancel_all(d);
+	d->depth--;
+	reap(d);
+	if (d->timer)
+		loop_timer_cancel(d->loop, d->timer);
+	curl_multi_cleanup(d->multi);
+	free(d);
+}
+
+void docker_set_api(struct docker *d, unsigned major, unsigned minor)
+{
+	if (major == 0 && minor == 0)
+		d->prefix[0] = '\0';
+	else
+		snprintf(d->prefix, sizeof d->prefix, "/v%u.%u", major % 100, minor % 1000);
+}
+
+int docker_urlencode(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		            (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+		if (o + (plain ? 1 : 3) >= outlen)
+			return -1;
+		if (plain)
+			out[o++] = (char)*p;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (outlen == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+struct docker_req *docker_request(struct docker *d, const char *method, const char *path,
+                                  const char *body, uint64_t timeout_ms, docker_line_cb on_line,
+                                  docker_done_cb done, void *arg)
+{
+	char url[2048];
+	int n = snprintf(url, sizeof url, "http://docker%s%s", d->prefix, path);
+	if (n < 0 || (size_t)n >= sizeof url)
+		return NULL;
+	struct docker_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->d = d;
+	r->on_line = on_line;
+	r->done = done;
+	r->arg = arg;
+	r->limit = on_line ? DOCKER_LINE_MAX : DOCKER_BODY_MAX;
+	r->easy = curl_easy_init();
+	r->headers = curl_slist_append(NULL, "Expect:");
+	if (r->headers && body)
+		r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
+	if (!r->easy || !r->headers) {
+		req_free(r);
+		return NULL;
+	}
+	CURL *e = r->easy;
+	curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	if (timeout_ms)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+	} else
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+		req_free(r);
+		return NULL;
+	}
+	r->next = d->reqs;
+	d->reqs = r;
+	d->live++;
+	return r;
+}
+
+/* Hand complete lines of a stream to its callback; stops if the request dies. */
+static void deliver_lines(struct docker *d, struct docker_req *r)
+{
+	size_t off = 0;
+	while (!r->dead && off < r->len) {
+		char *nl = memchr(r->buf + off, '\n', r->len - off);
+		if (!nl)
+			break;
+		size_t ll = (size_t)(nl - (r->buf + off));
+		*nl = '\0';
+		if (ll > 0 && r->buf[off + ll - 1] == '\r')
+			r->buf[off + --ll] = '\0';
+		size_t start = off;
+		off = (size_t)(nl - r->buf) + 1;
+		if (ll > 0)
+			r->on_line(d, r->buf + start, ll, r->arg);
+	}
+	if (off > 0 && !r->dead) {
+		memmove(r->buf, r->buf + off, r->len - off);
+		r->len -= off;
+		if (r->buf)
+			r->buf[r->len] = '\0';
+	}
+}
+
+static void finish(struct docker *d, struct docker_req *r, CURLcode rc)
+{
+	long status = 0;
+	char err[CURL_ERROR_SIZE + 64] = "";
+	curl_multi_remove_handle(d->multi, r->easy);
+	if (r->on_line)
+		deliver_lines(d, r);
+	if (r->dead)
+		return;
+	r->dead = 1;
+	d->live--;
+	if (r->overflow)
+		snprintf(err, sizeof err, "answer from Docker exceeds %zu bytes", r->limit);
+	else if (rc != CURLE_OK)
+		snprintf(err, sizeof err, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+	else
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->done)
+		r->done(d, err[0] ? 0 : (int)status, r->buf ? r->buf : "", r->len,
+		        err[0] ? err : NULL, r->arg);
+}
+
+/* After curl did work: deliver stream lines, then finished transfers. */
+static void pump(struct docker *d)
+{
+	d->depth++;
+	for (struct docker_req *r = d->reqs; r; r = r->next)
+		if (!r->dead && r->on_line)
+			deliver_lines(d, r);
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(d->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct docker_req *r = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		CURLcode rc = m->data.result;
+		if (r && !r->dead)
+			finish(d, r, rc);
+	}
+	d->depth--;
+	reap(d);
+}

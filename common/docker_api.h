@@ -1,0 +1,53 @@
+/* docker_api.h: Docker Engine API requests over a Unix socket, libcurl multi driven by loop.h. */
+#ifndef CANTEEN_DOCKER_API_H
+#define CANTEEN_DOCKER_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct docker;
+struct docker_req;
+
+/*
+ * A finished request. status is the HTTP status (0 when the transfer failed: then err
+ * says why and the Docker daemon is probably away). body is the answer (for a stream,
+ * whatever followed the last complete line), borrowed for the callback only.
+ * The request is freed after the callback returns.
+ */
+typedef void (*docker_done_cb)(struct docker *d, int status, const char *body, size_t len,
+                               const char *err, void *arg);
+/* One line of a streamed answer (/events, a pull), without its newline, borrowed. */
+typedef void (*docker_line_cb)(struct docker *d, const char *line, size_t len, void *arg);
+
+#define DOCKER_LINE_MAX (1024 * 1024)  /* longest line of a stream */
+
+/* sock is the Unix socket path. Owned by the caller: docker_free (cancels everything
+ * without calling callbacks). NULL with err on failure. */
+struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t errlen);
+void docker_free(struct docker *d);
+
+/* Prefix every path with "/v<major>.<minor>" (0.0: no prefix). */
+void docker_set_api(struct docker *d, unsigned major, unsigned minor);
+
+/*
+ * Start a request: method "GET"/"POST"/"DELETE", path (with query string, URL-encoded by
+ * the caller), optional JSON body (copied). timeout_ms 0 means none (streams).
+ * on_line, when set, makes it a stream: each complete line goes to on_line as it arrives.
+ * Returns a handle valid until done runs or docker_cancel; NULL if it could not start
+ * (then nothing is called).
+ */
+struct docker_req *docker_request(struct docker *d, const char *method, const char *path,
+                                  const char *body, uint64_t timeout_ms, docker_line_cb on_line,
+                                  docker_done_cb done, void *arg);
+/* Abort without calling done. Safe from inside any callback of this client. */
+void docker_cancel(struct docker *d, struct docker_req *r);
+/* Cancel every request (no callbacks). */
+void docker_cancel_all(struct docker *d);
+size_t docker_inflight(const struct docker *d);
+
+/* Percent-encode s for a query string into out; -1 if it does not fit. */
+int docker_urlencode(const char *s, char *out, size_t outlen);
+
+#endif

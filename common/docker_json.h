@@ -1,0 +1,90 @@
+/* docker_json.h: strict, bounded parsers for the Docker Engine API's JSON answers. */
+#ifndef CANTEEN_DOCKER_JSON_H
+#define CANTEEN_DOCKER_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOCKER_BODY_MAX (16u * 1024 * 1024) /* largest answer body we parse */
+#define DOCKER_ID_LEN 64                    /* full container ID: 64 lowercase hex */
+#define DOCKER_NAME_MAX 128
+#define DOCKER_SERVICE_MAX 64               /* [a-z0-9][a-z0-9-]{0,62} plus NUL */
+#define DOCKER_NODE_LEN 42                  /* 0x + 40 hex */
+#define DOCKER_REPLICA_MAX 9999u
+#define DOCKER_LABEL_SERVICE "io.canteen.service"
+#define DOCKER_LABEL_REPLICA "io.canteen.replica"
+#define DOCKER_LABEL_GENERATION "io.canteen.generation"
+#define DOCKER_LABEL_NODE "io.canteen.node"
+
+/* API version from GET /version. */
+struct docker_version {
+	unsigned api_major, api_minor;   /* ApiVersion */
+	unsigned min_major, min_minor;   /* MinAPIVersion (0.0 when absent, as in Podman) */
+	char engine[64];                 /* Version, for the log */
+};
+
+/* Container states as Docker names them. */
+enum docker_state {
+	DOCKER_CREATED, DOCKER_RESTARTING, DOCKER_RUNNING, DOCKER_REMOVING, DOCKER_PAUSED,
+	DOCKER_EXITED, DOCKER_DEAD
+};
+
+/* The canteen labels of a container; labels_ok is 0 when any is missing or malformed. */
+struct docker_labels {
+	int labels_ok;
+	char service[DOCKER_SERVICE_MAX];
+	unsigned replica;
+	uint64_t generation;
+	char node[DOCKER_NODE_LEN + 1];
+};
+
+/* One row of GET /containers/json?all=1. */
+struct docker_ctr {
+	char id[DOCKER_ID_LEN + 1];
+	char name[DOCKER_NAME_MAX];      /* without the leading '/' */
+	enum docker_state state;
+	int64_t created;                 /* unix seconds */
+	struct docker_labels labels;
+};
+
+/* One line of GET /events (container events only are returned as 1). */
+struct docker_event {
+	char action[32];                 /* "die", "start", ... ("exec_start: x" is cut at ':') */
+	char id[DOCKER_ID_LEN + 1];
+	char name[DOCKER_NAME_MAX];
+	int exit_code;                   /* -1 when absent */
+	int64_t time_ns;
+	struct docker_labels labels;
+};
+
+/* One line of a pull's progress stream. */
+struct docker_progress {
+	char status[128];
+	char layer[80];
+	char error[256];                 /* non-empty when the pull failed */
+	uint64_t current, total;
+};
+
+/* All return 0, or -1 with a sentence in err; outputs are untouched on error. */
+int docker_parse_version(const char *body, size_t len, struct docker_version *v, char *err,
+                         size_t errlen);
+/* *out is malloc'd and owned by the caller (free); at most max rows are accepted. */
+int docker_parse_list(const char *body, size_t len, size_t max, struct docker_ctr **out,
+                      size_t *n, char *err, size_t errlen);
+/* 1 for a container event, 0 for another type (ignored), -1 on error. */
+int docker_parse_event(const char *line, size_t len, struct docker_event *ev, char *err,
+                       size_t errlen);
+/* {"Id":"..."} of POST /containers/create. */
+int docker_parse_created(const char *body, size_t len, char id[DOCKER_ID_LEN + 1], char *err,
+                         size_t errlen);
+/* {"message":"..."} of any error answer; falls back to a short description of the body. */
+void docker_parse_error(const char *body, size_t len, char *msg, size_t msglen);
+int docker_parse_progress(const char *line, size_t len, struct docker_progress *p, char *err,
+                          size_t errlen);
+
+int docker_valid_id(const char *s);
+int docker_valid_service(const char *s);
+int docker_valid_node(const char *s);
+const char *docker_state_name(enum docker_state s);
+
+#endif

@@ -1,0 +1,540 @@
+/* docker_spec.c: the desired set canteen-sched sends to canteen-dockerd: decode, validate, render. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_spec.h"
+#include "parse.h"
+
+static int serr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int serr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_alnum(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* path-component: [a-z0-9]+ ( (\.|_|__|-+) [a-z0-9]+ )* */
+static int path_component_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+		return 0;
+	while (i < n) {
+		if (is_lower_alnum(s[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < n && !is_lower_alnum(s[j]))
+			j++;
+		size_t seplen = j - i;
+		int dashes = 1;
+		for (size_t k = i; k < j; k++)
+			if (s[k] != '-')
+				dashes = 0;
+		int ok = dashes || (seplen == 1 && (s[i] == '.' || s[i] == '_')) ||
+		         (seplen == 2 && s[i] == '_' && s[i + 1] == '_');
+		if (!ok)
+			return 0;
+		i = j;
+	}
+	return 1;
+}
+
+/* domain: label(.label)*(:port)?, label = alnum([alnum-]*alnum)? */
+static int domain_valid(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t hn = colon ? (size_t)(colon - s) : n;
+	if (colon) {
+		size_t pn = n - hn - 1;
+		if (pn == 0 || pn > 5)
+			return 0;
+		for (size_t i = hn + 1; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+	}
+	if (hn == 0)
+		return 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= hn; i++) {
+		if (i < hn && s[i] != '.')
+			continue;
+		size_t ln = i - start;
+		if (ln == 0 || !is_alnum(s[start]) || !is_alnum(s[i - 1]))
+			return 0;
+		for (size_t k = start; k < i; k++)
+			if (!is_alnum(s[k]) && s[k] != '-')
+				return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+static int tag_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int word = is_alnum(c) || c == '_';
+		if (!(word || (i > 0 && (c == '.' || c == '-'))))
+			return 0;
+	}
+	return 1;
+}
+
+static int digest_valid(const char *s)
+{
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 64)
+		return 0;
+	for (const char *p = s + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Lengths of the name part, the tag (0 if none) and where the digest starts (NULL). */
+static int image_parts(const char *ref, size_t *namelen, const char **tag, size_t *taglen,
+                       const char **digest)
+{
+	size_t n = strlen(ref);
+	if (n == 0 || n >= DOCKER_IMAGE_MAX)
+		return -1;
+	const char *at = strchr(ref, '@');
+	size_t nt = at ? (size_t)(at - ref) : n;   /* name[:tag] */
+	*digest = at ? at + 1 : NULL;
+	if (*digest && !digest_valid(*digest))
+		return -1;
+	const char *slash = NULL, *colon = NULL;
+	for (size_t i = 0; i < nt; i++) {
+		if (ref[i] == '/')
+			slash = ref + i;
+		else if (ref[i] == ':')
+			colon = ref + i;
+	}
+	if (colon && (!slash || colon > slash)) {
+		*namelen = (size_t)(colon - ref);
+		*tag = colon + 1;
+		*taglen = nt - *namelen - 1;
+		if (!tag_valid(*tag, *taglen))
+			return -1;
+	} else {
+		*namelen = nt;
+		*tag = NULL;
+		*taglen = 0;
+	}
+	return 0;
+}
+
+int docker_image_valid(const char *ref)
+{
+	size_t namelen, taglen;
+	const char *tag, *digest;
+	if (!ref || image_parts(ref, &namelen, &tag, &taglen, &digest) < 0 || namelen == 0)
+		return 0;
+	size_t start = 0;
+	int first = 1;
+	for (size_t i = 0; i <= namelen; i++) {
+		if (i < namelen && ref[i] != '/')
+			continue;
+		const char *c = ref + start;
+		size_t cl = i - start;
+		int more = i < namelen;
+		/* The first of several components is a registry host when it looks like one. */
+		int is_domain = first && more &&
+		                (memchr(c, '.', cl) || memchr(c, ':', cl) ||
+		                 (cl == 9 && memcmp(c, "localhost", 9) == 0));
+		for (size_t k = 0; k < cl && first && more && !is_domain; k++)
+			if (c[k] >= 'A' && c[k] <= 'Z')
+				is_domain = 1;
+		if (is_domain ? !domain_valid(c, cl) : !path_component_valid(c, cl))
+			return 0;
+		first = 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen)
+{
+	size_t nl, tl;
+	const char *t, *digest;
+	if (!docker_image_valid(ref) || image_parts(ref, &nl, &t, &tl, &digest) < 0 ||
+	    nl >= namelen)
+		return -1;
+	memcpy(name, ref, nl);
+	name[nl] = '\0';
+	if (digest)
+		return str_copy(tag, taglen, digest);
+	if (t) {
+		if (tl >= taglen)
+			return -1;
+		memcpy(tag, t, tl);
+		tag[tl] = '\0';
+		return 0;
+	}
+	return str_copy(tag, taglen, "latest");
+}
+
+void docker_spec_name(const char *service, unsigned replica, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "canteen.%s.%u", service, replica);
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void docker_spec_free(struct docker_spec *s)
+{
+	strv_free(s->command, s->ncommand);
+	strv_free(s->env, s->nenv);
+	s->command = s->env = NULL;
+	s->ncommand = s->nenv = 0;
+}
+
+/* An env entry: NAME=value, NAME = [A-Za-z_][A-Za-z0-9_]*. */
+static int env_valid(const char *e)
+{
+	const char *eq = strchr(e, '=');
+	if (!eq || eq == e || (e[0] >= '0' && e[0] <= '9'))
+		return 0;
+	for (const char *p = e; p < eq; p++)
+		if (!is_alnum(*p) && *p != '_')
+			return 0;
+	return 1;
+}
+
+/* A JSON array of strings into a NULL-free vector (owned by the caller). */
+static int strv_decode(const json_t *a, const char *what, int env, char ***out, size_t *n,
+                       char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return serr(err, errlen, "%s is not an array of strings", what);
+	size_t cnt = json_array_size(a);
+	if (cnt > DOCKER_ARGS_MAX)
+		return serr(err, errlen, "%s has %zu entries, more than %d", what, cnt, DOCKER_ARGS_MAX);
+	char **v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (!v)
+		return serr(err, errlen, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		json_t *e = json_array_get(a, i);
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
+			strv_free(v, i);
+			return serr(err, errlen, "%s[%zu] is not a string without NUL bytes", what, i);
+		}
+		if (json_string_length(e) > DOCKER_ARG_LEN_MAX) {
+			strv_free(v, i);
+			return serr(err, errlen, "%s[%zu] is longer than %d bytes", what, i,
+			            DOCKER_ARG_LEN_MAX);
+		}
+		if (env && !env_valid(json_string_value(e))) {
+			strv_free(v, i);
+			return serr(err, errlen, "env[%zu] is not NAME=value", i);
+		}
+		v[i] = strdup(json_string_value(e));
+		if (!v[i]) {
+			strv_free(v, i);
+			return serr(err, errlen, "out of memory");
+		}
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* A JSON integer in [min, max], or def when absent. */
+static int uint_field(const json_t *o, const char *key, int required, uint64_t def, uint64_t min,
+                      uint64_t max, uint64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		if (required)
+			return serr(err, errlen, "\"%s\" is missing", key);
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return serr(err, errlen, "\"%s\" is not a whole number", key);
+	uint64_t x = (uint64_t)json_integer_value(v);
+	if (x < min || x > max)
+		return serr(err, errlen, "\"%s\" is %llu, outside %llu..%llu", key,
+		            (unsigned long long)x, (unsigned long long)min, (unsigned long long)max);
+	*out = x;
+	return 0;
+}
+
+static int ports_decode(const json_t *a, struct docker_spec *s, char *err, size_t errlen)
+{
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return serr(err, errlen, "ports is not an array");
+	if (json_array_size(a) > DOCKER_PORTS_MAX)
+		return serr(err, errlen, "more than %d ports", DOCKER_PORTS_MAX);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *p = json_array_get(a, i);
+		struct docker_port *dp = &s->ports[i];
+		uint64_t h, c;
+		char sub[128];
+		if (!json_is_object(p))
+			return serr(err, errlen, "ports[%zu] is not an object", i);
+		if (uint_field(p, "host", 1, 0, 1, 65535, &h, sub, sizeof sub) < 0 ||
+		    uint_field(p, "container", 1, 0, 1, 65535, &c, sub, sizeof sub) < 0)
+			return serr(err, errlen, "ports[%zu]: %s", i, sub);
+		json_t *pr = json_object_get(p, "proto");
+		const char *proto = pr ? (json_is_string(pr) ? json_string_value(pr) : "") : "tcp";
+		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+			return serr(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
+		dp->host = (uint16_t)h;
+		dp->container = (uint16_t)c;
+		str_copy(dp->proto, sizeof dp->proto, proto);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(s->ports[k].proto, proto) == 0 &&
+			    (s->ports[k].host == h || s->ports[k].container == c))
+				return serr(err, errlen, "ports[%zu] repeats a port of ports[%zu]", i, k);
+		s->nports = i + 1;
+	}
+	return 0;
+}
+
+int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	if (!json_is_object(o))
+		return serr(err, errlen, "container spec is not an object");
+	json_t *svc = json_object_get(o, "service");
+	json_t *img = json_object_get(o, "image");
+	uint64_t r;
+	if (!json_is_string(svc) || !docker_valid_service(json_string_value(svc)) ||
+	    strlen(json_string_value(svc)) != json_string_length(svc))
+		return serr(err, errlen, "service name is missing or not [a-z0-9][a-z0-9-]{0,62}");
+	str_copy(s->service, sizeof s->service, json_string_value(svc));
+	if (uint_field(o, "replica", 1, 0, 0, DOCKER_REPLICA_MAX, &r, err, errlen) < 0 ||
+	    uint_field(o, "generation", 1, 0, 0, (1ULL << 53), &s->generation, err, errlen) < 0 ||
+	    uint_field(o, "cpu_millis", 0, 0, 0, DOCKER_CPU_MILLIS_MAX, &s->cpu_millis, err,
+	               errlen) < 0 ||
+	    uint_field(o, "mem_mib", 0, 0, 0, DOCKER_MEM_MIB_MAX, &s->mem_mib, err, errlen) < 0)
+		return -1;
+	s->replica = (unsigned)r;
+	if (s->mem_mib != 0 && s->mem_mib < DOCKER_MEM_MIB_MIN)
+		return serr(err, errlen, "\"mem_mib\" is %llu, below Docker's minimum of %u",
+		            (unsigned long long)s->mem_mib, DOCKER_MEM_MIB_MIN);
+	if (!json_is_string(img) || strlen(json_string_value(img)) != json_string_length(img) ||
+	    !docker_image_valid(json_string_value(img)))
+		return serr(err, errlen, "image is missing or not a valid image reference");
+	str_copy(s->image, sizeof s->image, json_string_value(img));
+	if (ports_decode(json_object_get(o, "ports"), s, err, errlen) < 0)
+		return -1;
+	if (strv_decode(json_object_get(o, "command"), "command", 0, &s->command, &s->ncommand,
+	                err, errlen) < 0)
+		return -1;
+	if (strv_decode(json_object_get(o, "env"), "env", 1, &s->env, &s->nenv, err, errlen) < 0) {
+		docker_spec_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int strv_equal(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b)
+{
+	if (strcmp(a->service, b->service) || a->replica != b->replica ||
+	    strcmp(a->image, b->image) || a->cpu_millis != b->cpu_millis ||
+	    a->mem_mib != b->mem_mib || a->nports != b->nports)
+		return 0;
+	for (size_t i = 0; i < a->nports; i++)
+		if (a->ports[i].host != b->ports[i].host ||
+		    a->ports[i].container != b->ports[i].container ||
+		    strcmp(a->ports[i].proto, b->ports[i].proto))
+			return 0;
+	return strv_equal(a->command, a->ncommand, b->command, b->ncommand) &&
+	       strv_equal(a->env, a->nenv, b->env, b->nenv);
+}
+
+void docker_desired_free(struct docker_desired *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		docker_spec_free(&d->specs[i]);
+	free(d->specs);
+	free(d->rejects);
+	memset(d, 0, sizeof *d);
+}
+
+/* Record a refused spec, keeping what of its service name is printable. */
+static void reject(struct docker_desired *d, const json_t *o, const char *why)
+{
+	struct docker_reject *r = &d->rejects[d->nrejects++];
+	memset(r, 0, sizeof *r);
+	r->replica = -1;
+	json_t *svc = json_object_get(o, "service");
+	const char *name = json_is_string(svc) ? json_string_value(svc) : "";
+	size_t k = 0;
+	for (; name[k] && k + 1 < sizeof r->service; k++) {
+		unsigned char ch = (unsigned char)name[k];
+		r->service[k] = (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') ? (char)ch : '?';
+	}
+	r->service[k] = '\0';
+	json_t *rep = json_object_get(o, "replica");
+	if (json_is_integer(rep) && json_integer_value(rep) >= 0 &&
+	    json_integer_value(rep) <= (json_int_t)DOCKER_REPLICA_MAX)
+		r->replica = (long)json_integer_value(rep);
+	str_copy(r->error, sizeof r->error, why);
+}
+
+/* The first check on the set as a whole that a spec fails, or NULL. */
+static const char *conflicts(const struct docker_desired *d, const struct docker_spec *s,
+                             char *buf, size_t buflen)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct docker_spec *o = &d->specs[i];
+		if (strcmp(o->service, s->service) == 0 && o->replica == s->replica) {
+			snprintf(buf, buflen, "replica %u of %s is listed twice", s->replica, s->service);
+			return buf;
+		}
+		for (size_t a = 0; a < o->nports; a++)
+			for (size_t b = 0; b < s->nports; b++)
+				if (o->ports[a].host == s->ports[b].host &&
+				    strcmp(o->ports[a].proto, s->ports[b].proto) == 0) {
+					snprintf(buf, buflen, "host port %u/%s is already used by %s.%u",
+					         s->ports[b].host, s->ports[b].proto, o->service, o->replica);
+					return buf;
+				}
+	}
+	return NULL;
+}
+
+int docker_desired_decode(const json_t *msg, const char *self_node, struct docker_desired *out,
+                          char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (!json_is_object(msg))
+		return serr(err, errlen, "desired set is not an object");
+	json_t *node = json_object_get(msg, "node");
+	json_t *ctrs = json_object_get(msg, "containers");
+	if (!json_is_string(node) || !docker_valid_node(json_string_value(node)))
+		return serr(err, errlen, "\"node\" is missing or not a lowercase 0x address");
+	if (self_node && strcmp(json_string_value(node), self_node) != 0)
+		return serr(err, errlen, "desired set is for node %s, this is %s",
+		            json_string_value(node), self_node);
+	if (!json_is_array(ctrs))
+		return serr(err, errlen, "\"containers\" is missing or not an array");
+	size_t cnt = json_array_size(ctrs);
+	if (cnt > DOCKER_SPECS_MAX)
+		return serr(err, errlen, "%zu containers, more than %d", cnt, DOCKER_SPECS_MAX);
+	str_copy(out->node, sizeof out->node, json_string_value(node));
+	out->specs = calloc(cnt ? cnt : 1, sizeof *out->specs);
+	out->rejects = calloc(cnt ? cnt : 1, sizeof *out->rejects);
+	if (!out->specs || !out->rejects) {
+		docker_desired_free(out);
+		return serr(err, errlen, "out of memory");
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		json_t *o = json_array_get(ctrs, i);
+		char why[256];
+		struct docker_spec *s = &out->specs[out->n];
+		if (docker_spec_decode(o, s, why, sizeof why) < 0) {
+			reject(out, o, why);
+			continue;
+		}
+		const char *c = conflicts(out, s, why, sizeof why);
+		if (c) {
+			reject(out, o, c);
+			docker_spec_free(s);
+			continue;
+		}
+		out->n++;
+	}
+	return 0;
+}
+
+static int add_str(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *strv_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
+                                const char *host_ip)
+{
+	char rep[16], gen[24], key[16], hp[8];
+	snprintf(rep, sizeof rep, "%u", s->replica);
+	snprintf(gen, sizeof gen, "%llu", (unsigned long long)s->generation);
+	json_t *body = json_object(), *labels = json_object(), *hc = json_object();
+	json_t *exposed = json_object(), *bindings = json_object();
+	json_t *restart = json_pack("{s:s}", "Name", "no");
+	int bad = !body || !labels || !hc || !exposed || !bindings || !restart;
+	bad = bad || add_str(labels, DOCKER_LABEL_SERVICE, s->service) ||
+	      add_str(labels, DOCKER_LABEL_REPLICA, rep) ||
+	      add_str(labels, DOCKER_LABEL_GENERATION, gen) || add_str(labels, DOCKER_LABEL_NODE, node);
+	for (size_t i = 0; !bad && i < s->nports; i++) {
+		snprintf(key, sizeof key, "%u/%s", s->ports[i].container, s->ports[i].proto);
+		snprintf(hp, sizeof hp, "%u", s->ports[i].host);
+		json_t *b = json_pack("[{s:s,s:s}]", "HostIp", host_ip ? host_ip : "", "HostPort", hp);
+		bad = !b || json_object_set_new(exposed, key, json_object()) ||
+		      json_object_set_new(bindings, key, b);
+	}
+	bad = bad || json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(s->cpu_millis * 1000000))) ||
+	      json_object_set_new(hc, "Memory", json_integer((json_int_t)(s->mem_mib * 1024 * 1024))) ||
+	      json_object_set(hc, "PortBindings", bindings) ||
+	      json_object_set(hc, "RestartPolicy", restart);
+	bad = bad || add_str(body, "Image", s->image) ||
+	      json_object_set_new(body, "Env", strv_json(s->env, s->nenv)) ||
+	      json_object_set(body, "Labels", labels) ||
+	      json_object_set(body, "ExposedPorts", exposed) || json_object_set(body, "HostConfig", hc);
+	if (!bad && s->ncommand > 0)
+		bad = json_object_set_new(body, "Cmd", strv_json(s->command, s->ncommand));
+	json_decref(labels);
+	json_decref(hc);
+	json_decref(exposed);
+	json_decref(bindings);
+	json_decref(restart);
+	if (bad) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}

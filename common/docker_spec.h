@@ -1,0 +1,83 @@
+/* docker_spec.h: the desired set canteen-sched sends to canteen-dockerd: decode, validate, render. */
+#ifndef CANTEEN_DOCKER_SPEC_H
+#define CANTEEN_DOCKER_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "docker_json.h"
+
+#define DOCKER_IMAGE_MAX 256        /* longest image reference, bytes */
+#define DOCKER_SPECS_MAX 4096       /* containers in one desired set */
+#define DOCKER_ARGS_MAX 256         /* command words, env entries */
+#define DOCKER_ARG_LEN_MAX 8192     /* bytes in one command word or env entry */
+#define DOCKER_PORTS_MAX 64
+#define DOCKER_CPU_MILLIS_MAX 1024000u      /* 1024 CPUs */
+#define DOCKER_MEM_MIB_MIN 6u               /* Docker refuses less than 6 MiB */
+#define DOCKER_MEM_MIB_MAX (16u * 1024 * 1024) /* 16 TiB */
+
+struct docker_port {
+	uint16_t host, container;
+	char proto[4];              /* "tcp" or "udp" */
+};
+
+/* One container canteen-sched wants on this node. Strings are owned by the spec. */
+struct docker_spec {
+	char service[DOCKER_SERVICE_MAX];
+	unsigned replica;
+	uint64_t generation;
+	char image[DOCKER_IMAGE_MAX];
+	char **command;
+	size_t ncommand;
+	char **env;
+	size_t nenv;
+	uint64_t cpu_millis, mem_mib; /* 0: no limit */
+	struct docker_port ports[DOCKER_PORTS_MAX];
+	size_t nports;
+};
+
+/* A spec refused by validation: the service (as far as it is printable) and why. */
+struct docker_reject {
+	char service[DOCKER_SERVICE_MAX];
+	long replica;               /* -1 when unknown */
+	char error[256];
+};
+
+struct docker_desired {
+	char node[DOCKER_NODE_LEN + 1];
+	struct docker_spec *specs;
+	size_t n;
+	struct docker_reject *rejects;
+	size_t nrejects;
+};
+
+/*
+ * Decode {"op":"desired","node":"0x..","containers":[SPEC...]}. A message that is not of
+ * that shape, or whose node is not self_node, is refused whole (-1, err). A single SPEC
+ * that is malformed (image reference, name, replica, ports, limits, duplicates) goes to
+ * rejects and the others are kept (0). out is owned by the caller: docker_desired_free.
+ */
+int docker_desired_decode(const json_t *msg, const char *self_node, struct docker_desired *out,
+                          char *err, size_t errlen);
+void docker_desired_free(struct docker_desired *d);
+
+/* One SPEC object; 0, or -1 with err (s then holds nothing to free). */
+int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen);
+void docker_spec_free(struct docker_spec *s);
+/* Do two specs ask for the same container (everything but the generation)? */
+int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b);
+
+/* Docker's reference grammar: [host[:port]/]path[:tag][@sha256:<64 hex>]. 1 if valid. */
+int docker_image_valid(const char *ref);
+/* Split for POST /images/create: fromImage and tag (a tag, a digest, or "latest"). */
+int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen);
+
+/* The body of POST /containers/create (new reference), labels carrying node. host_ip is
+ * the address published ports bind to ("" for Docker's default). */
+json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
+                                const char *host_ip);
+/* The container name canteen.<service>.<replica>. */
+void docker_spec_name(const char *service, unsigned replica, char *out, size_t outlen);
+
+#endif
