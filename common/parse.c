@@ -32,6 +32,16 @@ int str_copy(char *dst, size_t dstlen, const char *src)
 	return 0;
 }
 
+/* v = v * 10 + digit, refusing overflow. */
+static int push_digit(uint64_t *v, char c)
+{
+	uint64_t d = (uint64_t)(c - '0');
+	if (*v > UINT64_MAX / 10 || (*v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+		return -1;
+	*v = *v * 10 + d;
+	return 0;
+}
+
 /* Digits [. digits] into an integer scaled by 10^frac_digits; *end after the number. */
 static int decimal(const char *s, unsigned frac_digits, uint64_t *out, const char **end)
 {
@@ -39,11 +49,9 @@ static int decimal(const char *s, unsigned frac_digits, uint64_t *out, const cha
 	const char *p = s;
 	if (!isdigit((unsigned char)*p))
 		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > (UINT64_MAX - 9) / 10)
+	for (; isdigit((unsigned char)*p); p++)
+		if (push_digit(&v, *p) < 0)
 			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
 	unsigned used = 0;
 	if (*p == '.') {
 		p++;
@@ -55,9 +63,8 @@ static int decimal(const char *s, unsigned frac_digits, uint64_t *out, const cha
 					return -1; /* more precision than the unit allows */
 				continue;
 			}
-			if (v > (UINT64_MAX - 9) / 10)
+			if (push_digit(&v, *p) < 0)
 				return -1;
-			v = v * 10 + (uint64_t)(*p - '0');
 			used++;
 		}
 	}

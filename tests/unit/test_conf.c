@@ -1,0 +1,65 @@
+/* test_conf.c: canteen.conf parsing: values, comments, and errors that name file and line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "tap.h"
+
+static char path[64];
+
+static int load_text(struct conf *c, const char *text, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -2;
+	fputs(text, f);
+	fclose(f);
+	conf_defaults(c);
+	return conf_load(c, path, err, errlen);
+}
+
+int main(void)
+{
+	struct conf c;
+	char err[512];
+	snprintf(path, sizeof path, "/tmp/canteen-test-conf.%d", (int)getpid());
+
+	conf_defaults(&c);
+	is_str(c.rundir, "/run/canteen", "default rundir");
+	is_int(c.probe_interval_ms, 1000, "default probe interval");
+
+	ok(load_text(&c, "# a comment\n\nrpc_url = http://127.0.0.1:8545\n"
+	                 "  probe_interval_ms = 200ms   # trailing comment\n"
+	                 "confirmations=0\nstop_grace_ms = 1.5s\nlog_level = debug\n",
+	             err, sizeof err) == 0, "valid file loads");
+	is_str(c.rpc_url, "http://127.0.0.1:8545", "string value");
+	is_int(c.probe_interval_ms, 200, "duration value");
+	is_int(c.confirmations, 0, "number value");
+	is_int(c.stop_grace_ms, 1500, "fractional seconds");
+
+	ok(load_text(&c, "rpc_url = x\nbogus_key = 1\n", err, sizeof err) < 0, "unknown key refused");
+	ok(strstr(err, ":2:") && strstr(err, "bogus_key"), "error names line 2 and the key: %s", err);
+	ok(strstr(err, path) != NULL, "error names the file");
+	ok(load_text(&c, "confirmations = many\n", err, sizeof err) < 0 && strstr(err, ":1:"),
+	   "bad number refused: %s", err);
+	ok(load_text(&c, "probe_interval_ms = 1d\n", err, sizeof err) < 0, "bad duration refused: %s", err);
+	ok(load_text(&c, "probe_interval_ms = 1ms\n", err, sizeof err) < 0, "duration out of range refused: %s", err);
+	ok(load_text(&c, "just some words\n", err, sizeof err) < 0, "line without '=' refused: %s", err);
+	ok(load_text(&c, "= value\n", err, sizeof err) < 0, "missing key refused");
+	ok(load_text(&c, "log_level = loud\n", err, sizeof err) < 0, "bad log level refused: %s", err);
+	char big[3000];
+	memset(big, 'a', sizeof big);
+	memcpy(big, "rundir = ", 9);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	ok(load_text(&c, big, err, sizeof err) < 0, "over-long line refused: %s", err);
+	ok(conf_load(&c, "/nonexistent/canteen.conf", err, sizeof err) < 0 && strstr(err, "No such file"),
+	   "missing file: %s", err);
+	ok(conf_set(&c, "swim_bind", "127.0.0.2:7946", err, sizeof err) == 0 &&
+	   strcmp(c.swim_bind, "127.0.0.2:7946") == 0, "conf_set overrides");
+	ok(conf_set(&c, "rpc_url", "a\tb", err, sizeof err) < 0, "control characters refused");
+	ok(conf_known("docker_host") && !conf_known("docker"), "conf_known");
+	unlink(path);
+	return done_testing();
+}
