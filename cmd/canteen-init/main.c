@@ -1,17 +1,199 @@
-/* main.c: canteen-init (not implemented yet: says so plainly). */
+/* main.c: canteen-init: flags and configuration, then supervise the programs of init.conf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "init.h"
+#include "log.h"
+#include "parse.h"
+
+struct opts {
+	const char *init_path, *conf_path, *rundir, *log_level;
+	const char *grace, *restart_min, *backoff_max, *backoff_reset;
+	int check;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: canteen-init [-n] [-f FILE] [-c FILE] [-d DIR] [--grace DURATION]\n"
+	        "                    [--restart-min DURATION] [--backoff-max DURATION]\n"
+	        "                    [--backoff-reset DURATION] [--log-level LEVEL]\n"
+	        "  -f, --file FILE        programs to supervise (default %s)\n"
+	        "  -c, --config FILE      canteen.conf for rundir and log_level (default %s)\n"
+	        "  -d, --rundir DIR       where init.sock lives (default /run/canteen)\n"
+	        "  -n, --check            check FILE and exit\n"
+	        "      --grace D          SIGTERM to SIGKILL when stopping (default 10s)\n"
+	        "      --restart-min D    least time between two starts of a child (default 1s)\n"
+	        "      --backoff-max D    longest wait before a restart (default 30s)\n"
+	        "      --backoff-reset D  uptime that clears the crash-loop back-off (default 60s)\n"
+	        "See canteen-init(8).\n",
+	        INIT_CONF_DEFAULT_PATH, CONF_DEFAULT_PATH);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_GRACE = 256, O_RMIN, O_BMAX, O_BRESET, O_LEVEL };
+	static const struct option longopts[] = {
+		{"file", required_argument, NULL, 'f'},   {"config", required_argument, NULL, 'c'},
+		{"rundir", required_argument, NULL, 'd'}, {"check", no_argument, NULL, 'n'},
+		{"grace", required_argument, NULL, O_GRACE},
+		{"restart-min", required_argument, NULL, O_RMIN},
+		{"backoff-max", required_argument, NULL, O_BMAX},
+		{"backoff-reset", required_argument, NULL, O_BRESET},
+		{"log-level", required_argument, NULL, O_LEVEL},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "f:c:d:nhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': o->init_path = optarg; break;
+		case 'c': o->conf_path = optarg; break;
+		case 'd': o->rundir = optarg; break;
+		case 'n': o->check = 1; break;
+		case O_GRACE: o->grace = optarg; break;
+		case O_RMIN: o->restart_min = optarg; break;
+		case O_BMAX: o->backoff_max = optarg; break;
+		case O_BRESET: o->backoff_reset = optarg; break;
+		case O_LEVEL: o->log_level = optarg; break;
+		case 'h': usage(stdout); exit(EXIT_DONE);
+		case 'V': printf("canteen-init %s\n", CANTEEN_VERSION); exit(EXIT_DONE);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		log_warnx("unexpected argument '%s' (programs go in the -f file)", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration flag into *ms, within [min, max]; keeps the default when s is NULL. */
+static int duration_opt(const char *flag, const char *s, uint64_t min, uint64_t max,
+                        uint64_t *ms)
+{
+	char err[256];
+	uint64_t v;
+	if (!s)
+		return 0;
+	if (parse_duration_ms(s, &v, err, sizeof err) < 0) {
+		log_warnx("--%s: %s", flag, err);
+		return -1;
+	}
+	if (v < min || v > max) {
+		log_warnx("--%s: %s is out of range (%llu ms to %llu ms)", flag, s,
+		          (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*ms = v;
+	return 0;
+}
+
+static int configure(const struct opts *o, struct conf *cf, struct sup *s)
+{
+	char err[768];
+	const char *cpath = o->conf_path;
+	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		cpath = CONF_DEFAULT_PATH;
+	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (o->rundir && conf_set(cf, "rundir", o->rundir, err, sizeof err) < 0) {
+		log_warnx("--rundir: %s", err);
+		return -1;
+	}
+	if (o->log_level && conf_set(cf, "log_level", o->log_level, err, sizeof err) < 0) {
+		log_warnx("--log-level: %s", err);
+		return -1;
+	}
+	int level = LOG_LEVEL_INFO;
+	log_level_parse(cf->log_level, &level);
+	log_set_level(level);
+	s->grace_ms = 10000;
+	s->restart_min_ms = 1000;
+	s->backoff_max_ms = 30000;
+	s->backoff_reset_ms = 60000;
+	if (duration_opt("grace", o->grace, 0, 3600000, &s->grace_ms) < 0 ||
+	    duration_opt("restart-min", o->restart_min, 10, 3600000, &s->restart_min_ms) < 0 ||
+	    duration_opt("backoff-max", o->backoff_max, 10, 86400000, &s->backoff_max_ms) < 0 ||
+	    duration_opt("backoff-reset", o->backoff_reset, 1, 86400000, &s->backoff_reset_ms) < 0)
+		return -1;
+	if (s->backoff_max_ms < s->restart_min_ms) {
+		log_warnx("--backoff-max must not be shorter than --restart-min");
+		return -1;
+	}
+	const char *ipath = o->init_path ? o->init_path : INIT_CONF_DEFAULT_PATH;
+	if (init_conf_load(&s->conf, ipath, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Children get our descriptors 0-2 remapped; make sure those numbers are taken. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("canteen-init %s\n", CANTEEN_VERSION);
-		return 0;
+	struct opts o;
+	struct conf cf;
+	struct sup s;
+	char err[512];
+	memset(&o, 0, sizeof o);
+	memset(&s, 0, sizeof s);
+	s.devnull = -1;
+	ensure_std_fds();
+	log_init("canteen-init", LOG_LEVEL_INFO);
+	conf_defaults(&cf);
+	if (parse_opts(argc, argv, &o) < 0 || configure(&o, &cf, &s) < 0)
+		return EXIT_CONFIG;
+	if (o.check) {
+		printf("%s: %zu programs\n", o.init_path ? o.init_path : INIT_CONF_DEFAULT_PATH,
+		       s.conf.n);
+		init_conf_free(&s.conf);
+		return EXIT_DONE;
 	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: canteen-init [options]\ncanteen-init is not implemented yet.\n");
-		return 0;
-	}
-	fprintf(stderr, "canteen-init: not implemented yet\n");
-	return 1;
+	/* Orphans of our children are re-parented to us, so we reap and stop them too. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_warn("cannot become a child subreaper; orphans go to the system's init");
+	s.loop = loop_new();
+	if (!s.loop)
+		fatal("loop_new");
+	if (sup_init(&s, err, sizeof err) < 0)
+		fatalx("%s", err);
+	if (loop_signal(s.loop, SIGCHLD, sup_on_sigchld, &s) < 0 ||
+	    loop_signal(s.loop, SIGTERM, sup_on_stop_signal, &s) < 0 ||
+	    loop_signal(s.loop, SIGINT, sup_on_stop_signal, &s) < 0)
+		fatal("cannot install signal handlers");
+	signal(SIGHUP, SIG_IGN); /* reloading is not supported: a lost terminal must not kill us */
+	if (control_listen(&s, cf.rundir, err, sizeof err) < 0)
+		fatalx("%s", err);
+	log_info("supervising %zu programs; status on %s/init.sock", s.conf.n, cf.rundir);
+	sup_start_all(&s);
+	if (loop_run(s.loop) < 0)
+		fatal("event loop failed");
+	log_info("stopped");
+	ipc_server_free(s.srv);
+	sup_free(&s);
+	init_conf_free(&s.conf);
+	loop_free(s.loop);
+	return EXIT_DONE;
 }

@@ -11,7 +11,6 @@ int cmd_contract(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc
 int cmd_node(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_service(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_events(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cmd_status(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_members(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_ps(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_endpoints(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
