@@ -15,4 +15,21 @@ for f in common/*.[ch] cmd/*/*.[ch]; do
 done
 if [ -z "$bad" ]; then echo "ok $n - every C file opens with a one-line purpose comment"
 else echo "not ok $n - files without a purpose line:$bad"; fi
+n=$((n + 1))
+if command -v mandoc >/dev/null; then
+	out=$(mandoc -Tlint -Wwarning man/*.[1-8] 2>&1)
+	if [ -z "$out" ]; then echo "ok $n - man pages are mandoc -Tlint clean ($(ls man/*.[1-8] | wc -l) pages)"
+	else echo "not ok $n - mandoc -Tlint:"; echo "$out" | sed 's/^/#   /'; fi
+else
+	echo "ok $n # skip mandoc not installed"
+fi
+n=$((n + 1))
+missing=""
+for p in cmd/*/; do
+	p=$(basename "$p")
+	ls man/"$p".[1-8] >/dev/null 2>&1 || missing="$missing $p"
+done
+for p in canteen.conf.5 canteen-events.7; do [ -f man/$p ] || missing="$missing $p"; done
+if [ -z "$missing" ]; then echo "ok $n - every program, the config file and the event schema have a man page"
+else echo "not ok $n - missing man pages:$missing"; fi
 echo "1..$n"
