@@ -1,0 +1,446 @@
+/* eth_abi_json.c: ABI values from and to JSON, contract ABI parameters, revert reasons. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eth_abi.h"
+#include "eth_keccak.h"
+
+/* ---- 256-bit decimal arithmetic on big-endian words ---- */
+
+/* w = w * 10 + d; -1 on overflow. */
+static int word_mul10_add(uint8_t w[32], unsigned d)
+{
+	unsigned carry = d;
+	for (int i = 31; i >= 0; i--) {
+		unsigned v = w[i] * 10u + carry;
+		w[i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+	return carry ? -1 : 0;
+}
+
+/* w = w / 10, returns the remainder. */
+static unsigned word_div10(uint8_t w[32])
+{
+	unsigned rem = 0;
+	for (int i = 0; i < 32; i++) {
+		unsigned v = rem << 8 | w[i];
+		w[i] = (uint8_t)(v / 10);
+		rem = v % 10;
+	}
+	return rem;
+}
+
+static void word_negate(uint8_t w[32])
+{
+	unsigned carry = 1;
+	for (int i = 31; i >= 0; i--) {
+		unsigned v = (uint8_t)~w[i] + carry;
+		w[i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+}
+
+static int word_is_zero(const uint8_t w[32])
+{
+	for (int i = 0; i < 32; i++)
+		if (w[i])
+			return 0;
+	return 1;
+}
+
+void abi_word_decimal(const uint8_t w[32], int is_signed, char *out, size_t outlen)
+{
+	uint8_t v[32];
+	char digits[80];
+	size_t n = 0;
+	int neg = is_signed && (w[0] & 0x80);
+	memcpy(v, w, 32);
+	if (neg)
+		word_negate(v);
+	do
+		digits[n++] = (char)('0' + word_div10(v));
+	while (!word_is_zero(v) && n < sizeof digits);
+	size_t k = 0;
+	if (neg && k + 1 < outlen)
+		out[k++] = '-';
+	while (n && k + 1 < outlen)
+		out[k++] = digits[--n];
+	if (outlen)
+		out[k < outlen ? k : outlen - 1] = '\0';
+}
+
+/* "123", "-5", "0x1f" into a word; signed values become two's complement. */
+static int word_from_string(const char *s, int allow_neg, uint8_t w[32])
+{
+	int neg = 0;
+	if (*s == '-' && allow_neg) {
+		neg = 1;
+		s++;
+	}
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (eth_qty_parse_u256(s, w) < 0)
+			return -1;
+	} else {
+		if (!*s)
+			return -1;
+		memset(w, 0, 32);
+		for (; *s; s++)
+			if (*s < '0' || *s > '9' || word_mul10_add(w, (unsigned)(*s - '0')) < 0)
+				return -1;
+	}
+	if (neg) {
+		if (w[0] & 0x80) {
+			/* Only -2^255 has its magnitude's top bit set. */
+			uint8_t rest[32] = {0};
+			memcpy(rest + 1, w + 1, 31);
+			if (w[0] != 0x80 || !word_is_zero(rest))
+				return -1;
+		}
+		word_negate(w);
+	}
+	return 0;
+}
+
+/* ---- JSON to values ---- */
+
+static struct abi_value *int_from_json(const struct abi_type *t, const json_t *j, char *err,
+                                       size_t errlen)
+{
+	uint8_t w[32];
+	int is_signed = t->kind == ABI_INT;
+	if (json_is_integer(j)) {
+		json_int_t v = json_integer_value(j);
+		if (v < 0 && !is_signed)
+			goto bad;
+		eth_u256_from_u64((uint64_t)v, w);
+		if (v < 0)
+			memset(w, 0xff, 24);
+	} else if (!json_is_string(j) || word_from_string(json_string_value(j), is_signed, w) < 0) {
+		goto bad;
+	}
+	if (!is_signed && t->size < 256) {
+		for (unsigned i = 0; i < (256 - t->size) / 8; i++)
+			if (w[i])
+				goto bad;
+	}
+	struct abi_value *v = abi_u256(w);
+	if (v)
+		v->kind = t->kind;
+	return v;
+bad:
+	eth_errf(err, errlen, "not a valid %sint%u value", is_signed ? "" : "u", t->size);
+	return NULL;
+}
+
+static struct abi_value *bytes_from_json(const struct abi_type *t, const json_t *j, char *err,
+                                         size_t errlen)
+{
+	struct eth_buf b;
+	struct abi_value *v = NULL;
+	eth_buf_init(&b);
+	if (!json_is_string(j) || eth_hex_decode_buf(json_string_value(j), &b) < 0) {
+		eth_errf(err, errlen, "bytes must be a hex string");
+		goto done;
+	}
+	if (t->kind == ABI_BYTESN) {
+		if (b.len != t->size) {
+			eth_errf(err, errlen, "bytes%u needs %u bytes, got %zu", t->size, t->size, b.len);
+			goto done;
+		}
+		v = abi_bytesn(b.p, b.len);
+	} else {
+		v = abi_bytes(b.p, b.len);
+	}
+done:
+	eth_buf_free(&b);
+	return v;
+}
+
+struct abi_value *abi_value_from_json(const struct abi_type *t, const json_t *j, char *err,
+                                      size_t errlen)
+{
+	uint8_t a[ETH_ADDR_LEN];
+	switch (t->kind) {
+	case ABI_UINT:
+	case ABI_INT: return int_from_json(t, j, err, errlen);
+	case ABI_ADDRESS:
+		if (!json_is_string(j) || eth_addr_parse(json_string_value(j), a) < 0)
+			break;
+		return abi_addr(a);
+	case ABI_BOOL:
+		if (!json_is_boolean(j))
+			break;
+		return abi_bool(json_is_true(j));
+	case ABI_BYTESN:
+	case ABI_BYTES: return bytes_from_json(t, j, err, errlen);
+	case ABI_STRING:
+		if (!json_is_string(j))
+			break;
+		return abi_strn(json_string_value(j), json_string_length(j));
+	case ABI_ARRAY:
+	case ABI_TUPLE: {
+		size_t n = t->kind == ABI_TUPLE ? t->ncomps : (size_t)t->fixed;
+		if (!json_is_array(j) || (t->kind == ABI_TUPLE || t->fixed >= 0 ? json_array_size(j) != n : 0)) {
+			eth_errf(err, errlen, "expected a JSON array of %zu items", n);
+			return NULL;
+		}
+		struct abi_value *list = abi_list(t->kind);
+		for (size_t i = 0; list && i < json_array_size(j); i++) {
+			const struct abi_type *it = t->kind == ABI_TUPLE ? t->comps[i] : t->elem;
+			struct abi_value *item = abi_value_from_json(it, json_array_get(j, i), err, errlen);
+			if (!item || abi_push(list, item) < 0) {
+				abi_value_free(list);
+				return NULL;
+			}
+		}
+		return list;
+	}
+	}
+	char name[64];
+	abi_type_name(t, name, sizeof name);
+	eth_errf(err, errlen, "not a valid %s value", name);
+	return NULL;
+}
+
+/* ---- values to JSON ---- */
+
+static json_t *word_to_json(const uint8_t w[32], int is_signed)
+{
+	uint64_t u;
+	uint8_t tmp[32];
+	memcpy(tmp, w, 32);
+	int neg = is_signed && (w[0] & 0x80);
+	if (neg)
+		word_negate(tmp);
+	if (eth_u256_to_u64(tmp, &u) == 0 && u <= (uint64_t)INT64_MAX)
+		return json_integer(neg ? -(json_int_t)u : (json_int_t)u);
+	char dec[80];
+	abi_word_decimal(w, is_signed, dec, sizeof dec);
+	return json_string(dec);
+}
+
+json_t *abi_value_to_json(const struct abi_type *t, const struct abi_value *v)
+{
+	char buf[80];
+	switch (t->kind) {
+	case ABI_UINT: return word_to_json(v->word, 0);
+	case ABI_INT: return word_to_json(v->word, 1);
+	case ABI_ADDRESS:
+		eth_addr_format(v->word + 12, buf);
+		return json_string(buf);
+	case ABI_BOOL: return json_boolean(v->word[31]);
+	case ABI_BYTESN:
+		eth_hex_encode(v->word, t->size, buf, sizeof buf);
+		return json_string(buf);
+	case ABI_BYTES: {
+		char *h = eth_hex_alloc(v->data, v->len);
+		json_t *j = h ? json_string(h) : NULL;
+		free(h);
+		return j;
+	}
+	case ABI_STRING: return json_stringn((const char *)v->data, v->len);
+	case ABI_ARRAY:
+	case ABI_TUPLE: {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < v->n; i++) {
+			const struct abi_type *it = t->kind == ABI_TUPLE ? t->comps[i] : t->elem;
+			if (json_array_append_new(a, abi_value_to_json(it, v->items[i])) < 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	}
+	return NULL;
+}
+
+/* ---- contract JSON ABI ---- */
+
+struct abi_type *abi_tuple_from_json(const json_t *params, char *err, size_t errlen)
+{
+	if (!json_is_array(params)) {
+		eth_errf(err, errlen, "ABI parameters must be an array");
+		return NULL;
+	}
+	struct abi_type *t = abi_type_parse("()", err, errlen);
+	if (!t)
+		return NULL;
+	t->comps = calloc(json_array_size(params) + 1, sizeof *t->comps);
+	if (!t->comps) {
+		abi_type_free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_array_size(params); i++) {
+		struct abi_type *c = abi_type_from_json(json_array_get(params, i), err, errlen);
+		if (!c) {
+			abi_type_free(t);
+			return NULL;
+		}
+		t->comps[t->ncomps++] = c;
+	}
+	return t;
+}
+
+struct abi_type *abi_type_from_json(const json_t *param, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(param, "type"));
+	if (!type) {
+		eth_errf(err, errlen, "ABI parameter without a type");
+		return NULL;
+	}
+	if (strncmp(type, "tuple", 5) != 0)
+		return abi_type_parse(type, err, errlen);
+	/* "tuple[2][]": build the tuple, then wrap it with the suffix parsed on a stand-in. */
+	struct abi_type *tuple = abi_tuple_from_json(json_object_get(param, "components"), err, errlen);
+	if (!tuple || type[5] == '\0')
+		return tuple;
+	char stand_in[128];
+	if (snprintf(stand_in, sizeof stand_in, "bool%s", type + 5) >= (int)sizeof stand_in) {
+		abi_type_free(tuple);
+		eth_errf(err, errlen, "ABI type too long");
+		return NULL;
+	}
+	struct abi_type *outer = abi_type_parse(stand_in, err, errlen);
+	if (!outer) {
+		abi_type_free(tuple);
+		return NULL;
+	}
+	struct abi_type *in = outer;
+	while (in->elem && in->elem->kind == ABI_ARRAY)
+		in = in->elem;
+	abi_type_free(in->elem);
+	in->elem = tuple;
+	return outer;
+}
+
+/* ---- revert reasons ---- */
+
+static const char *panic_meaning(uint64_t code)
+{
+	switch (code) {
+	case 0x00: return "generic compiler panic";
+	case 0x01: return "assertion failed";
+	case 0x11: return "arithmetic overflow or underflow";
+	case 0x12: return "division or modulo by zero";
+	case 0x21: return "invalid enum value";
+	case 0x22: return "corrupt storage byte array";
+	case 0x31: return "pop on an empty array";
+	case 0x32: return "array index out of bounds";
+	case 0x41: return "out of memory";
+	case 0x51: return "call to an uninitialised function";
+	default: return "unknown panic code";
+	}
+}
+
+/* Append v as a short human form to out at *n. */
+static void append_arg(const struct abi_type *t, const struct abi_value *v, char *out,
+                       size_t outlen, size_t *n)
+{
+	json_t *j = abi_value_to_json(t, v);
+	char *s = NULL;
+	if (j && json_is_string(j) && t->kind == ABI_STRING) {
+		s = json_dumps(j, JSON_ENCODE_ANY);
+	} else if (j && json_is_string(j)) {
+		s = strdup(json_string_value(j));
+	} else if (j) {
+		s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+	}
+	int w = snprintf(out + *n, outlen - *n, "%s", s ? s : "?");
+	if (w > 0)
+		*n += (size_t)w < outlen - *n ? (size_t)w : outlen - *n - 1;
+	free(s);
+	json_decref(j);
+}
+
+static int custom_error(const uint8_t *data, size_t len, const json_t *abi, char *out, size_t outlen)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(abi, i, item) {
+		const char *type = json_string_value(json_object_get(item, "type"));
+		const char *name = json_string_value(json_object_get(item, "name"));
+		if (!type || strcmp(type, "error") != 0 || !name)
+			continue;
+		char err[128], sig[1024], tn[900];
+		struct abi_type *t = abi_tuple_from_json(json_object_get(item, "inputs"), err, sizeof err);
+		if (!t)
+			continue;
+		uint8_t sel[4];
+		if (abi_type_name(t, tn, sizeof tn) < 0 ||
+		    snprintf(sig, sizeof sig, "%s%s", name, tn) >= (int)sizeof sig) {
+			abi_type_free(t);
+			continue;
+		}
+		eth_selector(sig, sel);
+		if (memcmp(sel, data, 4) != 0) {
+			abi_type_free(t);
+			continue;
+		}
+		struct abi_value *v = NULL;
+		size_t n = 0;
+		int w = snprintf(out, outlen, "%s(", name);
+		n = w > 0 && (size_t)w < outlen ? (size_t)w : 0;
+		if (abi_decode(t, data + 4, len - 4, &v, err, sizeof err) == 0) {
+			for (size_t k = 0; k < v->n && n + 2 < outlen; k++) {
+				if (k) {
+					out[n++] = ',';
+					out[n++] = ' ';
+					out[n] = '\0';
+				}
+				append_arg(t->comps[k], v->items[k], out, outlen, &n);
+			}
+		}
+		if (n + 1 < outlen) {
+			out[n++] = ')';
+			out[n] = '\0';
+		}
+		abi_value_free(v);
+		abi_type_free(t);
+		return 0;
+	}
+	return -1;
+}
+
+const char *abi_revert_reason(const uint8_t *data, size_t len, const json_t *abi, char *out,
+                              size_t outlen)
+{
+	static const uint8_t error_sel[4] = {0x08, 0xc3, 0x79, 0xa0}; /* Error(string) */
+	static const uint8_t panic_sel[4] = {0x4e, 0x48, 0x7b, 0x71}; /* Panic(uint256) */
+	char err[128];
+	struct abi_type *t = NULL;
+	struct abi_value *v = NULL;
+	if (outlen == 0)
+		return out;
+	if (len == 0) {
+		snprintf(out, outlen, "reverted without a reason");
+		return out;
+	}
+	if (len >= 4 && memcmp(data, error_sel, 4) == 0) {
+		t = abi_type_parse("(string)", err, sizeof err);
+		if (t && abi_decode(t, data + 4, len - 4, &v, err, sizeof err) == 0) {
+			snprintf(out, outlen, "%s", abi_get_str(v->items[0]));
+			goto done;
+		}
+	} else if (len >= 4 && memcmp(data, panic_sel, 4) == 0) {
+		t = abi_type_parse("(uint256)", err, sizeof err);
+		if (t && abi_decode(t, data + 4, len - 4, &v, err, sizeof err) == 0) {
+			int over;
+			uint64_t code = abi_get_u64(v->items[0], &over);
+			snprintf(out, outlen, "panic 0x%02llx (%s)", (unsigned long long)code,
+			         over ? "unknown panic code" : panic_meaning(code));
+			goto done;
+		}
+	} else if (len >= 4 && json_is_array(abi) && custom_error(data, len, abi, out, outlen) == 0) {
+		goto done;
+	}
+	char hex[16];
+	eth_hex_encode(data, len < 4 ? len : 4, hex, sizeof hex);
+	snprintf(out, outlen, "reverted with unknown error %s", hex);
+done:
+	abi_value_free(v);
+	abi_type_free(t);
+	return out;
+}

@@ -1,0 +1,291 @@
+/* eth_chain.c: the blocking transaction flow on top of eth_rpc: fees, nonce, sign, send, wait. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eth_chain.h"
+#include "eth_tx.h"
+
+static int qty_result(struct eth_rpc *r, const char *method, json_t *params, uint64_t *out,
+                      struct eth_rpc_err *e)
+{
+	json_t *res;
+	if (eth_rpc_call(r, method, params, &res, e) < 0)
+		return -1;
+	int rc = eth_qty_parse(json_string_value(res), out);
+	json_decref(res);
+	if (rc < 0)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "%s answered something that is not a quantity",
+		                    method);
+	return 0;
+}
+
+int eth_chain_id(struct eth_rpc *r, uint64_t *id, struct eth_rpc_err *e)
+{
+	return qty_result(r, "eth_chainId", NULL, id, e);
+}
+
+int eth_block_number(struct eth_rpc *r, uint64_t *n, struct eth_rpc_err *e)
+{
+	return qty_result(r, "eth_blockNumber", NULL, n, e);
+}
+
+int eth_get_nonce(struct eth_rpc *r, const uint8_t addr[ETH_ADDR_LEN], uint64_t *nonce,
+                  struct eth_rpc_err *e)
+{
+	char a[43];
+	eth_addr_format(addr, a);
+	return qty_result(r, "eth_getTransactionCount", json_pack("[s,s]", a, "pending"), nonce, e);
+}
+
+/* Median of the rewards eth_feeHistory reports, 0 if none. */
+static uint64_t history_reward(json_t *hist)
+{
+	uint64_t v[16];
+	size_t n = 0, i;
+	json_t *row;
+	json_array_foreach(json_object_get(hist, "reward"), i, row) {
+		if (n < 16 && eth_qty_parse(json_string_value(json_array_get(row, 0)), &v[n]) == 0)
+			n++;
+	}
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+			uint64_t t = v[b];
+			v[b] = v[b - 1];
+			v[b - 1] = t;
+		}
+	return n ? v[n / 2] : 0;
+}
+
+int eth_get_fees(struct eth_rpc *r, struct eth_fees *f, struct eth_rpc_err *e)
+{
+	const char *methods[4] = {"eth_getBlockByNumber", "eth_maxPriorityFeePerGas", "eth_feeHistory",
+	                          "eth_gasPrice"};
+	json_t *params[4] = {json_pack("[s,b]", "latest", 0), NULL, json_pack("[i,s,[i]]", 4, "latest", 50),
+	                     NULL};
+	json_t *res[4];
+	struct eth_rpc_err errs[4];
+	memset(f, 0, sizeof *f);
+	if (eth_rpc_batch(r, 4, methods, params, res, errs, e) < 0)
+		return -1;
+	int rc = -1;
+	const char *base = json_string_value(json_object_get(res[0], "baseFeePerGas"));
+	if (!res[0]) {
+		*e = errs[0];
+		goto done;
+	}
+	if (base && eth_qty_parse(base, &f->base_fee) == 0) {
+		f->eip1559 = 1;
+		/* The next block's base fee, when the node tells it. */
+		json_t *bases = json_object_get(res[2], "baseFeePerGas");
+		uint64_t next;
+		if (json_array_size(bases) &&
+		    eth_qty_parse(json_string_value(json_array_get(bases, json_array_size(bases) - 1)),
+		                  &next) == 0)
+			f->base_fee = next;
+		if (!res[1] || eth_qty_parse(json_string_value(res[1]), &f->max_priority_fee) < 0)
+			f->max_priority_fee = history_reward(res[2]);
+		if (f->max_priority_fee == 0)
+			f->max_priority_fee = 1000000000; /* 1 gwei when the node has no opinion */
+		if (f->base_fee > (UINT64_MAX - f->max_priority_fee) / 2)
+			goto bad;
+		f->max_fee = 2 * f->base_fee + f->max_priority_fee;
+	} else {
+		if (!res[3]) {
+			*e = errs[3];
+			goto done;
+		}
+		if (eth_qty_parse(json_string_value(res[3]), &f->gas_price) < 0)
+			goto bad;
+	}
+	rc = 0;
+	goto done;
+bad:
+	eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "the node reported unusable fees");
+done:
+	for (int i = 0; i < 4; i++)
+		json_decref(res[i]);
+	return rc;
+}
+
+/* {"from":..,"to":..,"data":..} for eth_call / eth_estimateGas. */
+static json_t *call_object(const uint8_t *from, const uint8_t *to, const uint8_t *data, size_t len)
+{
+	char a[43];
+	json_t *o = json_object();
+	char *hex = eth_hex_alloc(data, len);
+	if (!o || !hex)
+		goto fail;
+	if (from) {
+		eth_addr_format(from, a);
+		json_object_set_new(o, "from", json_string(a));
+	}
+	if (to) {
+		eth_addr_format(to, a);
+		json_object_set_new(o, "to", json_string(a));
+	}
+	json_object_set_new(o, "data", json_string(hex));
+	free(hex);
+	return o;
+fail:
+	free(hex);
+	json_decref(o);
+	return NULL;
+}
+
+int eth_estimate_gas(struct eth_rpc *r, const uint8_t *from, const uint8_t *to, const uint8_t *data,
+                     size_t len, uint64_t *gas, struct eth_rpc_err *e)
+{
+	json_t *o = call_object(from, to, data, len);
+	if (!o)
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
+	return qty_result(r, "eth_estimateGas", json_pack("[o]", o), gas, e);
+}
+
+int eth_call(struct eth_rpc *r, const uint8_t *from, const uint8_t *to, const uint8_t *data,
+             size_t len, const char *block, struct eth_buf *out, struct eth_rpc_err *e)
+{
+	json_t *o = call_object(from, to, data, len), *res;
+	if (!o)
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
+	if (eth_rpc_call(r, "eth_call", json_pack("[o,s]", o, block ? block : "latest"), &res, e) < 0)
+		return -1;
+	int rc = eth_hex_decode_buf(json_string_value(res), out);
+	json_decref(res);
+	if (rc < 0)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_call answered something that is not hex data");
+	return 0;
+}
+
+int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32],
+                 struct eth_rpc_err *e)
+{
+	char *hex = eth_hex_alloc(raw, len);
+	json_t *res;
+	if (!hex)
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
+	json_t *params = json_pack("[s]", hex);
+	free(hex);
+	if (eth_rpc_call(r, "eth_sendRawTransaction", params, &res, e) < 0)
+		return -1;
+	int rc = eth_hex_decode_exact(json_string_value(res), hash, 32);
+	json_decref(res);
+	if (rc < 0)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_sendRawTransaction answered no hash");
+	return 0;
+}
+
+static int parse_receipt(json_t *j, struct eth_receipt *rc)
+{
+	uint64_t status;
+	const char *ca = json_string_value(json_object_get(j, "contractAddress"));
+	if (eth_qty_parse(json_string_value(json_object_get(j, "status")), &status) < 0 || status > 1 ||
+	    eth_qty_parse(json_string_value(json_object_get(j, "blockNumber")), &rc->block) < 0 ||
+	    eth_qty_parse(json_string_value(json_object_get(j, "gasUsed")), &rc->gas_used) < 0)
+		return -1;
+	rc->status = (int)status;
+	rc->has_contract = ca && eth_addr_parse(ca, rc->contract) == 0;
+	rc->nlogs = json_array_size(json_object_get(j, "logs"));
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout_ms,
+                     struct eth_receipt *rc, struct eth_rpc_err *e)
+{
+	char h[67];
+	uint64_t deadline = now_ms() + timeout_ms, delay = 50;
+	eth_hex_encode(hash, 32, h, sizeof h);
+	memset(rc, 0, sizeof *rc);
+	memcpy(rc->tx_hash, hash, 32);
+	for (;;) {
+		json_t *res;
+		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0)
+			return -1;
+		if (!json_is_null(res)) {
+			int bad = parse_receipt(res, rc);
+			json_decref(res);
+			if (bad)
+				return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "malformed receipt for %s", h);
+			return 0;
+		}
+		json_decref(res);
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "transaction %s not mined within %llu ms", h,
+			                    (unsigned long long)timeout_ms);
+		if (delay > deadline - now)
+			delay = deadline - now;
+		struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		if (delay < 1000)
+			delay *= 2;
+	}
+}
+
+int eth_transact(struct eth_rpc *r, const struct eth_key *key, const uint8_t *to,
+                 const uint8_t *data, size_t len, const struct eth_send_opts *o,
+                 struct eth_receipt *rc, struct eth_rpc_err *e)
+{
+	struct eth_tx tx;
+	struct eth_fees fees;
+	struct eth_buf raw;
+	uint8_t hash[32];
+	char err[256];
+	int ret = -1;
+	memset(&tx, 0, sizeof tx);
+	eth_buf_init(&raw);
+	tx.chain_id = o ? o->chain_id : 0;
+	if (!tx.chain_id && eth_chain_id(r, &tx.chain_id, e) < 0)
+		goto done;
+	if (eth_get_nonce(r, key->address, &tx.nonce, e) < 0 || eth_get_fees(r, &fees, e) < 0)
+		goto done;
+	tx.gas_limit = o ? o->gas_limit : 0;
+	if (!tx.gas_limit) {
+		if (eth_estimate_gas(r, key->address, to, data, len, &tx.gas_limit, e) < 0)
+			goto done;
+		tx.gas_limit += tx.gas_limit / 5 + 10000; /* the estimate is a lower bound */
+	}
+	tx.type = fees.eip1559 && !(o && o->legacy) ? ETH_TX_1559 : ETH_TX_LEGACY;
+	tx.max_priority_fee = fees.max_priority_fee;
+	tx.max_fee = fees.max_fee;
+	tx.gas_price = fees.eip1559 ? fees.max_fee : fees.gas_price;
+	tx.has_to = to != NULL;
+	if (to)
+		memcpy(tx.to, to, ETH_ADDR_LEN);
+	tx.data = data;
+	tx.data_len = len;
+	if (eth_tx_sign(&tx, key->secret, &raw, hash, err, sizeof err) < 0) {
+		eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "%s", err);
+		goto done;
+	}
+	if (eth_send_raw(r, raw.p, raw.len, hash, e) < 0 ||
+	    eth_wait_receipt(r, hash, o && o->timeout_ms ? o->timeout_ms : 60000, rc, e) < 0)
+		goto done;
+	if (rc->status != 1) {
+		/* Replay the call in the block that reverted it to learn why. */
+		char blk[24];
+		struct eth_buf out;
+		eth_buf_init(&out);
+		eth_qty_format(rc->block, blk, sizeof blk);
+		if (to && eth_call(r, key->address, to, data, len, blk, &out, e) < 0 && e->has_revert) {
+			eth_buf_free(&out);
+			goto done;
+		}
+		eth_buf_free(&out);
+		eth_rpc_errf(e, ETH_RPC_ERROR, "transaction reverted (gas used %llu of %llu)",
+		             (unsigned long long)rc->gas_used, (unsigned long long)tx.gas_limit);
+		e->has_revert = 1; /* with no data: "reverted without a reason" */
+		goto done;
+	}
+	ret = 0;
+done:
+	eth_buf_free(&raw);
+	return ret;
+}

@@ -1,0 +1,91 @@
+/* eth_rpc.h: Ethereum JSON-RPC 2.0 over HTTP(S) with libcurl: blocking and loop-driven clients. */
+#ifndef CANTEEN_ETH_RPC_H
+#define CANTEEN_ETH_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "eth_util.h"
+#include "loop.h"
+
+#define ETH_RPC_MAX_BATCH 1000
+#define ETH_RPC_MAX_REVERT 4096
+
+enum eth_rpc_kind {
+	ETH_RPC_OK = 0,
+	ETH_RPC_TRANSPORT, /* could not connect, timed out, TLS failure, HTTP 5xx/429 */
+	ETH_RPC_HTTP,      /* other HTTP status */
+	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id, oversized */
+	ETH_RPC_ERROR,     /* the node answered with an error object */
+};
+
+/* What went wrong, in one sentence (msg); a revert's data when the node gave it. */
+struct eth_rpc_err {
+	enum eth_rpc_kind kind;
+	long code;                     /* JSON-RPC error code, or HTTP status */
+	char msg[512];
+	int has_revert;
+	size_t revert_len;
+	uint8_t revert[ETH_RPC_MAX_REVERT];
+};
+
+struct eth_rpc_opts {
+	uint64_t connect_timeout_ms; /* default 3000 */
+	uint64_t timeout_ms;         /* whole request; default 10000 */
+	unsigned retries;            /* extra attempts on transport errors; default 2 */
+	uint64_t backoff_ms;         /* first retry delay, doubling; default 200 */
+	int insecure;                /* 1: do not verify TLS (never the default) */
+};
+
+void eth_rpc_opts_default(struct eth_rpc_opts *o);
+
+/*
+ * Blocking client for the CLI and tools (never inside a daemon's loop). One easy
+ * handle is reused, so the connection is kept alive between calls. Only http:// and
+ * https:// URLs are accepted.
+ */
+struct eth_rpc;
+struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e);
+void eth_rpc_free(struct eth_rpc *r);
+const char *eth_rpc_url(const struct eth_rpc *r);
+
+/* params is stolen (a JSON array, or NULL for []); *result is owned by the caller. */
+int eth_rpc_call(struct eth_rpc *r, const char *method, json_t *params, json_t **result,
+                 struct eth_rpc_err *e);
+/*
+ * n calls in one HTTP request. params[i] are stolen. results[i] (owned) is NULL where
+ * call i failed, with errs[i] telling why (errs may be NULL). Returns -1 (with e) only
+ * when the whole batch failed.
+ */
+int eth_rpc_batch(struct eth_rpc *r, size_t n, const char *const *methods, json_t **params,
+                  json_t **results, struct eth_rpc_err *errs, struct eth_rpc_err *e);
+
+/*
+ * Non-blocking client driven by a loop (curl multi with socket and timer callbacks):
+ * nothing it does blocks. The callback runs once per call from inside the loop, with
+ * result borrowed (valid during the callback), or NULL and e set. Transport errors are
+ * retried with back-off before the callback sees them. Callbacks may start new calls;
+ * eth_arpc_free (not from inside a callback) drops pending calls without calling them.
+ */
+struct eth_arpc;
+typedef void (*eth_arpc_cb)(json_t *result, const struct eth_rpc_err *e, void *arg);
+/* Batch: results[i] borrowed (NULL where errs[i] says why), or results NULL and e set. */
+typedef void (*eth_arpc_batch_cb)(size_t n, json_t **results, const struct eth_rpc_err *errs,
+                                  const struct eth_rpc_err *e, void *arg);
+
+struct eth_arpc *eth_arpc_new(struct loop *l, const char *url, const struct eth_rpc_opts *o,
+                              struct eth_rpc_err *e);
+void eth_arpc_free(struct eth_arpc *a);
+/* 0, or -1 with e (bad arguments, out of memory); params is stolen either way. */
+int eth_arpc_call(struct eth_arpc *a, const char *method, json_t *params, eth_arpc_cb cb,
+                  void *arg, struct eth_rpc_err *e);
+int eth_arpc_batch(struct eth_arpc *a, size_t n, const char *const *methods, json_t **params,
+                   eth_arpc_batch_cb cb, void *arg, struct eth_rpc_err *e);
+size_t eth_arpc_pending(const struct eth_arpc *a);
+
+/* Fill e with a formatted message of the given kind; returns -1. */
+int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
