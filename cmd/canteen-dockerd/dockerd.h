@@ -1,0 +1,115 @@
+/* dockerd.h: canteen-dockerd's context: desired set, Docker's containers, restart bookkeeping. */
+#ifndef CANTEEN_DOCKERD_H
+#define CANTEEN_DOCKERD_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "docker_api.h"
+#include "docker_json.h"
+#include "docker_spec.h"
+#include "ipc.h"
+#include "loop.h"
+
+#define DD_CTRS_MAX 16384               /* containers with our node label we keep track of */
+#define DD_BACKOFF_MIN_MS 1000          /* first restart of a dead container */
+#define DD_BACKOFF_MAX_MS 60000
+#define DD_HEALTHY_MS 60000             /* running this long resets the back-off */
+#define DD_CRASHLOOP_FAILS 2            /* consecutive quick deaths that make a crash loop */
+#define DD_RESYNC_MS 30000              /* full re-list, in case an event was lost */
+
+/* A container with our node label, as Docker last told us. */
+struct ctr {
+	char id[DOCKER_ID_LEN + 1];
+	char name[DOCKER_NAME_MAX];
+	struct docker_labels lab;
+	enum docker_state state;
+	int busy;                 /* an operation on it is in flight */
+	int removing;             /* we stop and remove it: its death is no crash */
+	int seen;                 /* found by the last listing (resync) */
+	uint64_t started_mono;    /* loop time we saw it start; 0 when unknown */
+	int64_t since;            /* unix seconds of the last state change */
+	struct ctr *next;
+};
+
+/* Per (service, replica): what survives the container itself. */
+struct slot {
+	char service[DOCKER_SERVICE_MAX];
+	unsigned replica;
+	int busy;                 /* create/start/rename/remove in flight for this slot */
+	int replacing;            /* a rolling replacement is under way */
+	int alt_name;             /* canteen.<s>.<r> is held by another node: add our suffix */
+	unsigned restarts;        /* restarts we made */
+	unsigned fails;           /* consecutive deaths within DD_HEALTHY_MS of a start */
+	uint64_t restart_at;      /* loop time before which we do not (re)start it */
+	struct slot *next;
+};
+
+enum image_state { IMG_PULLING, IMG_FAILED };
+
+/* An image Docker did not have, being pulled or waiting to be pulled again. */
+struct image {
+	char ref[DOCKER_IMAGE_MAX];
+	enum image_state state;
+	unsigned fails;
+	uint64_t retry_at;
+	char last_status[128];
+	uint64_t last_emit;
+	struct image *next;
+};
+
+struct op;
+
+enum dk_state { DK_DOWN, DK_CONNECTING, DK_READY };
+
+struct dd {
+	struct loop *loop;
+	struct conf conf;
+	char node[DOCKER_NODE_LEN + 1];
+	char sock_path[CONF_STR_MAX + 32];
+	unsigned parallel;               /* Docker operations in flight at most */
+	struct ipc_server *srv;
+
+	struct docker *dk;
+	enum dk_state dk_state;
+	uint64_t epoch;                  /* bumped when Docker is lost: stale answers are dropped */
+	uint64_t dk_backoff_ms, dk_timer, resync_timer;
+	struct docker_req *events_req, *ctl_req; /* the stream; /version or the listing */
+	unsigned api_major, api_minor;
+
+	struct docker_desired desired;
+	int have_desired;
+	unsigned sched_conns;            /* connections that sent a desired set, still open */
+	uint64_t reconcile_timer, reconcile_at;
+	unsigned ops;                    /* Docker operations in flight */
+	struct op *oplist;
+
+	struct ctr *ctrs;
+	size_t nctrs;
+	struct slot *slots;
+	struct image *images;
+};
+
+/* engine.c: the connection to Docker. */
+void engine_start(struct dd *dd);
+void engine_lost(struct dd *dd, const char *why);
+
+/* reconcile.c */
+void reconcile_soon(struct dd *dd, uint64_t delay_ms);
+void reconcile_free(struct dd *dd);      /* operations still in flight, at exit */
+void reconcile_event(struct dd *dd, const struct docker_event *ev);
+void reconcile_listed(struct dd *dd, struct docker_ctr *v, size_t n);
+int dd_may_remove(const struct dd *dd);
+struct slot *slot_get(struct dd *dd, const char *service, unsigned replica);
+struct slot *slot_find(struct dd *dd, const char *service, unsigned replica);
+const char *ctr_state_name(struct dd *dd, const struct ctr *c);
+
+/* server.c: dockerd.sock. */
+int server_start(struct dd *dd, char *err, size_t errlen);
+/* Publish {"type":type, ...fields of body} (body is stolen). */
+void emit(struct dd *dd, const char *type, json_t *body);
+void emit_error(struct dd *dd, const char *service, long replica, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,152 @@
+/* server.c: dockerd.sock: desired sets from canteen-sched, ps, subscriptions to container events. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dockerd.h"
+#include "log.h"
+
+#define SCHED_MARK ((void *)1)   /* ipc_conn data of a connection that sent a desired set */
+
+void emit(struct dd *dd, const char *type, json_t *body)
+{
+	if (!body)
+		return;
+	json_object_set_new(body, "type", json_string(type));
+	json_object_set_new(body, "node", json_string(dd->node));
+	ipc_publish(dd->srv, body);
+	json_decref(body);
+}
+
+void emit_error(struct dd *dd, const char *service, long replica, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *ev = json_pack("{s:s}", "error", msg);
+	if (ev && service)
+		json_object_set_new(ev, "service", json_string(service));
+	if (ev && replica >= 0)
+		json_object_set_new(ev, "replica", json_integer(replica));
+	emit(dd, "error", ev);
+}
+
+static json_t *ps_row(struct dd *dd, const struct ctr *c)
+{
+	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
+	return json_pack("{s:s,s:i,s:I,s:s,s:I,s:i,s:s,s:s,s:s}", "service", c->lab.service,
+	                 "replica", (int)c->lab.replica, "generation", (json_int_t)c->lab.generation,
+	                 "state", ctr_state_name(dd, c), "since", (json_int_t)c->since, "restarts",
+	                 s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name);
+}
+
+/* Every container of ours, and every desired replica that has none yet ("pending"). */
+static json_t *ps_list(struct dd *dd)
+{
+	json_t *a = json_array();
+	for (struct ctr *c = dd->ctrs; a && c; c = c->next)
+		json_array_append_new(a, ps_row(dd, c));
+	for (size_t i = 0; a && i < dd->desired.n; i++) {
+		const struct docker_spec *s = &dd->desired.specs[i];
+		int found = 0;
+		for (struct ctr *c = dd->ctrs; c && !found; c = c->next)
+			found = c->lab.labels_ok && c->lab.replica == s->replica &&
+			        strcmp(c->lab.service, s->service) == 0;
+		if (found)
+			continue;
+		struct slot *sl = slot_find(dd, s->service, s->replica);
+		json_array_append_new(
+		    a, json_pack("{s:s,s:i,s:I,s:s,s:n,s:i,s:s,s:s}", "service", s->service, "replica",
+		                 (int)s->replica, "generation", (json_int_t)s->generation, "state",
+		                 "pending", "since", "restarts", sl ? (int)sl->restarts : 0, "id", "",
+		                 "node", dd->node));
+	}
+	return a;
+}
+
+static json_t *snapshot(struct dd *dd, const char *type)
+{
+	return json_pack("{s:s,s:o,s:s,s:b,s:b}", "type", type, "containers", ps_list(dd), "docker",
+	                 dd->dk_state == DK_READY ? "up" : "down", "desired", dd->have_desired,
+	                 "sched", dd->sched_conns > 0);
+}
+
+static void op_desired(struct dd *dd, struct ipc_conn *c, json_t *msg)
+{
+	struct docker_desired d;
+	char err[512];
+	if (docker_desired_decode(msg, dd->node, &d, err, sizeof err) < 0) {
+		log_warnx("refused a desired set: %s", err);
+		emit_error(dd, NULL, -1, "desired set refused: %s", err);
+		ipc_reply_error(c, msg, "%s", err);
+		return;
+	}
+	json_t *rejected = json_array();
+	for (size_t i = 0; i < d.nrejects; i++) {
+		const struct docker_reject *r = &d.rejects[i];
+		log_warnx("refused the spec of service '%s' replica %ld: %s", r->service, r->replica,
+		          r->error);
+		emit_error(dd, r->service, r->replica, "invalid spec: %s", r->error);
+		json_array_append_new(rejected, json_pack("{s:s,s:i,s:s}", "service", r->service,
+		                                          "replica", (int)r->replica, "error", r->error));
+	}
+	if (ipc_conn_get_data(c) != SCHED_MARK) {
+		ipc_conn_set_data(c, SCHED_MARK);
+		if (dd->sched_conns++ == 0)
+			log_info("canteen-sched connected");
+	}
+	if (!dd->have_desired)
+		log_info("first desired set: %zu containers", d.n);
+	docker_desired_free(&dd->desired);
+	dd->desired = d;
+	dd->have_desired = 1;
+	json_t *ans = json_pack("{s:s,s:i,s:o}", "type", "ok", "accepted", (int)d.n, "rejected",
+	                        rejected);
+	ipc_reply(c, msg, ans);
+	json_decref(ans);
+	reconcile_soon(dd, 0);
+}
+
+static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
+{
+	struct dd *dd = arg;
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	if (!op) {
+		ipc_reply_error(c, msg, "request has no \"op\"");
+		return;
+	}
+	if (strcmp(op, "desired") == 0)
+		op_desired(dd, c, msg);
+	else if (strcmp(op, "ps") == 0) {
+		json_t *a = json_pack("{s:s,s:o}", "type", "ps", "containers", ps_list(dd));
+		ipc_reply(c, msg, a);
+		json_decref(a);
+	} else if (strcmp(op, "subscribe") == 0) {
+		json_t *s = snapshot(dd, "snapshot");
+		ipc_subscribe(c, s);
+		json_decref(s);
+	} else if (strcmp(op, "state") == 0) {
+		json_t *s = snapshot(dd, "state");
+		ipc_reply(c, msg, s);
+		json_decref(s);
+	} else
+		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, ps, subscribe, state)", op);
+}
+
+static void on_close(struct ipc_conn *c, void *arg)
+{
+	struct dd *dd = arg;
+	if (ipc_conn_get_data(c) != SCHED_MARK)
+		return;
+	if (--dd->sched_conns == 0)
+		log_info("canteen-sched disconnected: nothing is stopped or removed until it is back");
+}
+
+int server_start(struct dd *dd, char *err, size_t errlen)
+{
+	dd->srv = ipc_listen(dd->loop, dd->sock_path, on_msg, on_close, dd, err, errlen);
+	return dd->srv ? 0 : -1;
+}

@@ -1,0 +1,298 @@
+#!/usr/bin/env bats
+# dockerd.bats: canteen-dockerd against the real Docker daemon, with a local busybox image.
+# needs: docker
+load lib/common
+
+IMG=canteen-test/busybox:1
+
+setup() {
+	RUN=$(mk_rundir)
+	SOCK=$RUN/dockerd.sock
+	NODE=0x$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+	OTHER=0x$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+	# Service names unique to this test: the shared dockerd may hold others' containers.
+	SVC=t$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	DOCKER_SOCK=/var/run/docker.sock
+	REQ_ID=0
+	"$TOP/tests/lib/image.sh" "$IMG"
+}
+
+teardown() {
+	stop_started
+	for n in "$NODE" "$OTHER"; do
+		ids=$(docker ps -aq --filter "label=io.canteen.node=$n" 2>/dev/null)
+		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+	done
+	if [ -n "${PRIV:-}" ]; then
+		stop_private_dockerd
+		rm -rf "$PRIV" 2>/dev/null || true
+	fi
+}
+
+# start_dd [FLAGS...]: canteen-dockerd for $NODE on $DOCKER_SOCK, waits for its socket.
+start_dd() {
+	rm -f "$SOCK"
+	start_bg dd "$BIN/canteen-dockerd" -d "$RUN" --node "$NODE" --advertise-addr 127.0.0.1 \
+		--stop-grace 1s --docker-host "$DOCKER_SOCK" "$@"
+	wait_until 5 test -S "$SOCK"
+}
+
+# start_feed: an open connection standing in for canteen-sched; send_set writes to it.
+start_feed() {
+	FIFO=$BATS_TEST_TMPDIR/feed.fifo
+	[ -p "$FIFO" ] || mkfifo "$FIFO"
+	: > "$BATS_TEST_TMPDIR/feed.log"
+	start_bg feed "$TBIN/dockerd_feed" "$SOCK" "$FIFO"
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/feed.pid"
+}
+
+# send_set SPEC...: the desired set for $NODE; waits for the answer, which is printed.
+send_set() {
+	REQ_ID=$((REQ_ID + 1))
+	local IFS=,
+	local line
+	line=$(printf '{"op":"desired","id":%d,"node":"%s","containers":[%s]}' "$REQ_ID" "$NODE" "$*")
+	# The FIFO blocks until the feed has it open: bounded, so a dead feed fails the test.
+	timeout 5 bash -c 'printf "%s\n" "$1" > "$2"' _ "$line" "$FIFO"
+	wait_until 5 grep -q "\"id\":$REQ_ID[,}]" "$BATS_TEST_TMPDIR/feed.log"
+	grep "\"id\":$REQ_ID[,}]" "$BATS_TEST_TMPDIR/feed.log"
+}
+
+# spec REPLICA GENERATION [HOSTPORT|-] [COMMAND-JSON] [SERVICE]
+spec() {
+	local ports='[]' cmd=${4:-'["sleep","3600"]'} svc=${5:-$SVC}
+	[ "${3:--}" = - ] || ports="[{\"host\":$3,\"container\":80,\"proto\":\"tcp\"}]"
+	printf '{"service":"%s","replica":%d,"generation":%d,"image":"%s","command":%s,"env":["CANTEEN_TEST=1"],"cpu_millis":250,"mem_mib":64,"ports":%s}' \
+		"$svc" "$1" "$2" "$IMG" "$cmd" "$ports"
+}
+
+dk() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+count_running() { dk ps -q --filter "label=io.canteen.node=$NODE" --filter status=running | wc -l; }
+count_all() { dk ps -aq --filter "label=io.canteen.node=$NODE" | wc -l; }
+running_is() { [ "$(count_running)" -eq "$1" ] && [ "$(count_all)" -eq "$1" ]; }
+ps_json() { "$TBIN/ipc_tool" request "$SOCK" '{"op":"ps"}'; }
+ids_and_starts() {
+	dk ps -aq --filter "label=io.canteen.node=$NODE" | sort |
+		xargs -r docker -H "unix://$DOCKER_SOCK" inspect --format '{{.Id}} {{.State.StartedAt}}' | sort
+}
+
+subscribe_events() {
+	start_bg events "$TBIN/ipc_tool" subscribe "$SOCK" 0 600000
+	wait_until 5 grep -q '"type":"snapshot"' "$BATS_TEST_TMPDIR/events.log"
+}
+
+@test "dockerd: 5 desired containers run with their limits, ports and labels; 2 left after shrinking" {
+	start_dd
+	start_feed
+	local ports=() set=()
+	for r in 0 1 2 3 4; do
+		ports[r]=$(free_port)
+		set+=("$(spec "$r" 1 "${ports[r]}")")
+	done
+	run send_set "${set[@]}"
+	[[ "$output" == *'"type":"ok"'* ]]
+	wait_until 20 running_is 5
+	for r in 0 1 2 3 4; do
+		out=$(dk inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .HostConfig.PortBindings}} {{index .Config.Labels "io.canteen.service"}} {{index .Config.Labels "io.canteen.replica"}} {{index .Config.Labels "io.canteen.generation"}} {{index .Config.Labels "io.canteen.node"}} {{json .Config.Cmd}} {{json .Config.Env}}' "canteen.$SVC.$r")
+		echo "$out"
+		[ "$out" = "250000000 67108864 {\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"${ports[r]}\"}]} $SVC $r 1 $NODE [\"sleep\",\"3600\"] [\"CANTEEN_TEST=1\"]" ]
+	done
+	# The same set again changes nothing.
+	before=$(ids_and_starts)
+	run send_set "${set[@]}"
+	ps_json | jq -e '.containers | length == 5 and all(.state == "running")'
+	[ "$(ids_and_starts)" = "$before" ]
+	run send_set "${set[0]}" "${set[1]}"
+	wait_until 15 running_is 2
+	dk inspect "canteen.$SVC.0" "canteen.$SVC.1" >/dev/null
+	! dk inspect "canteen.$SVC.2" >/dev/null 2>&1
+	ps_json | jq -e '.containers | length == 2'
+}
+
+@test "dockerd: a generation bump replaces replicas one at a time, new before old without ports" {
+	start_dd
+	start_feed
+	subscribe_events
+	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
+	wait_until 20 running_is 3
+	old=$(ids_and_starts)
+	send_set "$(spec 0 2)" "$(spec 1 2)" "$(spec 2 2)"
+	wait_until 30 bash -c "[ \$(docker ps -q --filter label=io.canteen.node=$NODE --filter label=io.canteen.generation=2 --filter status=running | wc -l) -eq 3 ] && [ \$(docker ps -aq --filter label=io.canteen.node=$NODE | wc -l) -eq 3 ]"
+	# Every old container is gone, every name is back to canteen.<service>.<replica>.
+	for id in $(echo "$old" | cut -d' ' -f1); do ! dk inspect "$id" >/dev/null 2>&1; done
+	for r in 0 1 2; do dk inspect --format '{{index .Config.Labels "io.canteen.generation"}}' "canteen.$SVC.$r" | grep -qx 2; done
+	# One at a time, new before old: at every point, old ones removed <= new ones started,
+	# and at most one new one started ahead of the removals.
+	jq -c 'select(.type == "container.started" or .type == "container.removed") | [.type, .generation]' \
+		"$BATS_TEST_TMPDIR/events.log" > "$BATS_TEST_TMPDIR/seq"
+	cat "$BATS_TEST_TMPDIR/seq"
+	awk 'BEGIN { s = 0; r = 0 }
+	     /started",2/ { s++ } /removed",1/ { r++ }
+	     { if (r > s || s - r > 1) { print "bad order at line " NR; exit 1 } }
+	     END { if (s != 3 || r != 3) { print "counts " s " " r; exit 1 } }' "$BATS_TEST_TMPDIR/seq"
+}
+
+@test "dockerd: with ports, a generation bump removes the old one first, one replica at a time" {
+	start_dd
+	start_feed
+	subscribe_events
+	p0=$(free_port); p1=$(free_port)
+	send_set "$(spec 0 1 "$p0")" "$(spec 1 1 "$p1")"
+	wait_until 20 running_is 2
+	send_set "$(spec 0 5 "$p0")" "$(spec 1 5 "$p1")"
+	wait_until 30 bash -c "[ \$(docker ps -q --filter label=io.canteen.node=$NODE --filter label=io.canteen.generation=5 --filter status=running | wc -l) -eq 2 ]"
+	wait_until 10 running_is 2
+	jq -c 'select(.type == "container.started" or .type == "container.removed") | [.type, .generation]' \
+		"$BATS_TEST_TMPDIR/events.log" > "$BATS_TEST_TMPDIR/seq"
+	cat "$BATS_TEST_TMPDIR/seq"
+	# Removed old before its new one started, and never two replicas down at once.
+	awk '/started",5/ { s++ } /removed",1/ { r++ }
+	     { if (r - s > 1 || s > r) { print "bad order at line " NR; exit 1 } }
+	     END { if (s != 2 || r != 2) exit 1 }' "$BATS_TEST_TMPDIR/seq"
+}
+
+@test "dockerd: a container killed from outside is restarted within 2 s; one that exits at once backs off" {
+	start_dd
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1 - '["false"]')"
+	wait_until 20 bash -c "docker inspect --format '{{.State.Running}}' canteen.$SVC.0 | grep -qx true"
+	id=$(dk inspect --format '{{.Id}}' "canteen.$SVC.0")
+	dk kill "canteen.$SVC.0" >/dev/null
+	wait_until 2 bash -c "[ \"\$(docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' $id)\" = 'true 0' ]"
+	# Same container, started again, counted.
+	ps_json | jq -e --arg s "$SVC" '.containers[] | select(.service == $s and .replica == 0) | .restarts == 1 and .state == "running"'
+	# The crashing one: a crash loop with growing delays, not a hot loop.
+	wait_until 10 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jq -e --arg s $SVC '.containers[] | select(.service == \$s and .replica == 1) | .state == \"crashloop\"'"
+	sleep 3   # a hot loop would restart it dozens of times in this window
+	n=$(ps_json | jq --arg s "$SVC" '.containers[] | select(.service == $s and .replica == 1) | .restarts')
+	echo "restarts after ~5 s: $n"
+	[ "$n" -ge 1 ] && [ "$n" -le 4 ]
+	grep -q 'restart in 2000 ms' "$BATS_TEST_TMPDIR/dd.log"
+}
+
+@test "dockerd: SIGKILLed and restarted, it adopts running containers without restarting them" {
+	start_dd
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
+	wait_until 20 running_is 3
+	before=$(ids_and_starts)
+	kill -KILL "$(pid_of dd)"
+	kill -TERM "$(pid_of feed)" 2>/dev/null || true
+	start_dd
+	wait_until 5 grep -q 'Docker is ready' "$BATS_TEST_TMPDIR/dd.log"
+	grep -q '3 containers of node' "$BATS_TEST_TMPDIR/dd.log"
+	# No desired set yet: nothing is touched. Then the same set: still nothing.
+	[ "$(ids_and_starts)" = "$before" ]
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
+	ps_json | jq -e '.containers | length == 3 and all(.state == "running" and .restarts == 0)'
+	[ "$(ids_and_starts)" = "$before" ]
+	running_is 3
+}
+
+@test "dockerd: fail static: with canteen-sched gone nothing is removed; when it is back, it is" {
+	start_dd
+	start_feed
+	send_set "$(spec 0 1)"
+	wait_until 20 running_is 1
+	kill -TERM "$(pid_of feed)"
+	wait_until 5 grep -q 'canteen-sched disconnected' "$BATS_TEST_TMPDIR/dd.log"
+	# A stray container with our node label appears; sched is away, so it stays.
+	dk run -d --name "canteen.$SVC.9" --label "io.canteen.node=$NODE" --label "io.canteen.service=$SVC" \
+		--label io.canteen.replica=9 --label io.canteen.generation=1 "$IMG" sleep 3600 >/dev/null
+	wait_until 5 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jq -e '.containers | length == 2'"
+	sleep 1
+	running_is 2
+	start_feed
+	send_set "$(spec 0 1)"
+	wait_until 10 running_is 1
+	dk inspect "canteen.$SVC.0" >/dev/null
+}
+
+@test "dockerd: another node's containers in the same dockerd are untouched" {
+	dk run -d --name "canteen.$SVC.0" --label "io.canteen.node=$OTHER" --label "io.canteen.service=$SVC" \
+		--label io.canteen.replica=0 --label io.canteen.generation=1 "$IMG" sleep 3600 >/dev/null
+	theirs=$(dk inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.$SVC.0")
+	start_dd
+	start_feed
+	# Ours wants the same name: it gets a node-specific one instead of touching theirs.
+	send_set "$(spec 0 1)" "$(spec 1 1)"
+	wait_until 20 running_is 2
+	send_set "$(spec 1 1)"
+	wait_until 15 running_is 1
+	send_set
+	wait_until 15 running_is 0
+	[ "$(dk inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.$SVC.0")" = "$theirs" ]
+	[ "$(dk inspect --format '{{.State.Running}}' "canteen.$SVC.0")" = true ]
+}
+
+@test "dockerd: malformed specs get error events naming the service and never reach Docker" {
+	start_dd
+	start_feed
+	subscribe_events
+	bad=(
+		"$(spec 0 1 - '["sleep","3600"]' 'Bad_Name')"
+		"$(spec 0 1 | sed "s|\"$IMG\"|\"UPPER/Case::x\"|; s|\"service\":\"$SVC\"|\"service\":\"${SVC}img\"|")"
+		"$(spec 0 1 70000 '["sleep","3600"]' "${SVC}port")"
+		"$(spec 0 1 | sed "s|\"mem_mib\":64|\"mem_mib\":1|; s|\"service\":\"$SVC\"|\"service\":\"${SVC}mem\"|")"
+		"$(spec 0 1 | sed "s|\"cpu_millis\":250|\"cpu_millis\":-5|; s|\"service\":\"$SVC\"|\"service\":\"${SVC}cpu\"|")"
+		"$(spec 0 1 | sed "s|\"env\":\\[\"CANTEEN_TEST=1\"\\]|\"env\":[\"no equals\"]|; s|\"service\":\"$SVC\"|\"service\":\"${SVC}env\"|")"
+	)
+	run send_set "${bad[@]}" "$(spec 3 1)"
+	echo "$output"
+	echo "$output" | jq -e '.type == "ok" and .accepted == 1 and (.rejected | length) == 6'
+	for s in Bad_Name "${SVC}img" "${SVC}port" "${SVC}mem" "${SVC}cpu" "${SVC}env"; do
+		wait_until 5 grep -q "\"type\":\"error\".*\"service\":\"$s\"\\|\"service\":\"$s\".*\"type\":\"error\"" "$BATS_TEST_TMPDIR/events.log"
+	done
+	wait_until 20 running_is 1
+	dk inspect "canteen.$SVC.3" >/dev/null
+	[ -z "$(dk ps -aq --filter "name=${SVC}img" --filter "name=${SVC}port" --filter "name=${SVC}mem" --filter "name=${SVC}cpu" --filter "name=${SVC}env")" ]
+	# A set for another node, or not a set at all, is refused whole.
+	run "$TBIN/ipc_tool" request "$SOCK" "{\"op\":\"desired\",\"node\":\"$OTHER\",\"containers\":[]}"
+	[[ "$output" == *'"type":"error"'* ]]
+	run "$TBIN/ipc_tool" request "$SOCK" '{"op":"desired","node":"0x12","containers":{}}'
+	[[ "$output" == *'"type":"error"'* ]]
+	run "$TBIN/ipc_tool" request "$SOCK" '{"op":"nonsense"}'
+	[[ "$output" == *'unknown op'* ]]
+	running_is 1
+}
+
+# A private dockerd on its own sockets and directories, so stopping it disturbs nobody.
+start_private_dockerd() {
+	"$@" >/dev/null 2>&1 || true
+	setsid dockerd --host "unix://$PRIV/docker.sock" --data-root "$PRIV/data" --exec-root "$PRIV/exec" \
+		--pidfile "$PRIV/dockerd.pid" --bridge=none --iptables=false --ip-masq=false \
+		--shutdown-timeout 1 >>"$PRIV/dockerd.log" 2>&1 < /dev/null &
+	echo $! > "$PRIV/dockerd.started"
+	wait_until 30 curl -sf --unix-socket "$PRIV/docker.sock" http://localhost/_ping
+}
+
+stop_private_dockerd() {
+	local pid
+	pid=$(cat "$PRIV/dockerd.started" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+	# Its containerd (started by it, under our exec-root) goes with it.
+	wait_until 10 bash -c "! pgrep -f '$PRIV/exec/containerd' >/dev/null" || true
+}
+
+@test "dockerd: Docker stopped and started under it: reconnects and converges without duplicates" {
+	command -v dockerd >/dev/null || skip "dockerd not installed"
+	PRIV=$(mktemp -d /tmp/cdk.XXXXXX)   # short: containerd's socket path must fit
+	DOCKER_SOCK=$PRIV/docker.sock
+	start_private_dockerd true
+	DOCKER_HOST=unix://$DOCKER_SOCK "$TOP/tests/lib/image.sh" "$IMG"
+	start_dd
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
+	wait_until 20 running_is 3
+	stop_private_dockerd
+	wait_until 10 grep -q 'Docker is unreachable' "$BATS_TEST_TMPDIR/dd.log"
+	ps_json | jq -e '.containers | length == 3'
+	start_private_dockerd true
+	wait_until 30 running_is 3
+	# Converged: the same three containers restarted, none created twice.
+	sleep 1
+	running_is 3
+	[ "$(grep -c '^canteen-dockerd: created' "$BATS_TEST_TMPDIR/dd.log")" -eq 3 ]
+}
