@@ -1,0 +1,653 @@
+/* place.c: the placement function: validation, ordering, spread/roundrobin/binpack. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "place.h"
+#include "place_int.h"
+
+/* ---- the fixed hashes (canteen-sched(8), "HASHES") ---- */
+
+uint64_t place_mix64(uint64_t z)
+{
+	z ^= z >> 30;
+	z *= 0xbf58476d1ce4e5b9ULL;
+	z ^= z >> 27;
+	z *= 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z;
+}
+
+uint64_t place_hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return place_mix64(h);
+}
+
+uint64_t place_ring_point(uint64_t node_hash, uint32_t i)
+{
+	return place_mix64(node_hash + ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+uint64_t place_replica_key(uint64_t service_hash, uint32_t replica)
+{
+	return place_mix64(service_hash + ((uint64_t)replica + 1) * 0xd6e8feb86659fd93ULL);
+}
+
+/* ---- names ---- */
+
+static const char *const reason_names[] = {
+	[PLACE_OK] = "placed",
+	[PLACE_INSUFFICIENT_CPU] = "insufficient cpu",
+	[PLACE_INSUFFICIENT_MEMORY] = "insufficient memory",
+	[PLACE_PORT_CONFLICT] = "port conflict",
+	[PLACE_NO_LIVE_NODES] = "no live nodes",
+	[PLACE_NO_MAJORITY] = "no majority",
+};
+
+const char *place_reason_str(int reason)
+{
+	if (reason < 0 || reason > PLACE_NO_MAJORITY)
+		return "unknown";
+	return reason_names[reason];
+}
+
+static const char *const strategy_names[] = {"spread", "roundrobin", "binpack"};
+
+const char *place_strategy_str(int strategy)
+{
+	if (strategy < PLACE_SPREAD || strategy > PLACE_BINPACK)
+		return "unknown";
+	return strategy_names[strategy];
+}
+
+int place_strategy_parse(const char *s, int *out)
+{
+	for (int i = PLACE_SPREAD; i <= PLACE_BINPACK; i++) {
+		if (strcmp(s, strategy_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- validation and ordering ---- */
+
+/* Printable ASCII without spaces, not starting with '-': safe in the serialization. */
+static int word_ok(const char *s)
+{
+	if (!s || !*s || *s == '-')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int validate(const struct place_input *in, char *err, size_t errlen)
+{
+	if (in->nnodes > PLACE_MAX_NODES) {
+		snprintf(err, errlen, "too many nodes (%zu, at most %d)", in->nnodes, PLACE_MAX_NODES);
+		return -1;
+	}
+	for (size_t i = 0; i < in->nnodes; i++) {
+		const struct place_node *n = &in->nodes[i];
+		if (!word_ok(n->address)) {
+			snprintf(err, errlen, "node %zu has an invalid address", i);
+			return -1;
+		}
+		if (n->cpu_millis > PLACE_MAX_AMOUNT || n->mem_mib > PLACE_MAX_AMOUNT) {
+			snprintf(err, errlen, "node %s: capacity too large", n->address);
+			return -1;
+		}
+		for (size_t k = 0; k < n->nlabels; k++)
+			if (!n->labels[k].key || !n->labels[k].value) {
+				snprintf(err, errlen, "node %s: label without key or value", n->address);
+				return -1;
+			}
+	}
+	uint64_t slots = 0;
+	for (size_t i = 0; i < in->nservices; i++) {
+		const struct place_service *s = &in->services[i];
+		if (!word_ok(s->name)) {
+			snprintf(err, errlen, "service %zu has an invalid name", i);
+			return -1;
+		}
+		if (s->replicas > PLACE_MAX_REPLICAS || s->cpu_millis > PLACE_MAX_AMOUNT ||
+		    s->mem_mib > PLACE_MAX_AMOUNT || s->nports > PLACE_MAX_PORTS ||
+		    s->strategy < PLACE_SPREAD || s->strategy > PLACE_BINPACK) {
+			snprintf(err, errlen, "service %s: replicas, resources, ports or strategy out of range",
+			       s->name);
+			return -1;
+		}
+		for (size_t k = 0; k < s->nports; k++)
+			if (s->ports[k].proto > PLACE_UDP) {
+				snprintf(err, errlen, "service %s: bad port protocol", s->name);
+				return -1;
+			}
+		for (size_t k = 0; k < s->nselector; k++)
+			if (!s->selector[k].key || !s->selector[k].value) {
+				snprintf(err, errlen, "service %s: selector without key or value", s->name);
+				return -1;
+			}
+		slots += s->replicas;
+	}
+	if (slots > PLACE_MAX_SLOTS) {
+		snprintf(err, errlen, "too many replicas in total (%llu, at most %d)",
+		       (unsigned long long)slots, PLACE_MAX_SLOTS);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_node_ptr(const void *a, const void *b)
+{
+	const struct place_node *x = *(const struct place_node *const *)a;
+	const struct place_node *y = *(const struct place_node *const *)b;
+	return strcmp(x->address, y->address);
+}
+
+static int cmp_service_name(const void *a, const void *b)
+{
+	const struct place_service *x = *(const struct place_service *const *)a;
+	const struct place_service *y = *(const struct place_service *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* Placement order: priority high to low, then name. Sorts canonical indices. */
+struct order_arg {
+	const struct place_service **svc;
+	uint32_t idx;
+};
+
+static int cmp_priority(const void *a, const void *b)
+{
+	const struct order_arg *x = a, *y = b;
+	int64_t px = x->svc[x->idx]->priority, py = y->svc[y->idx]->priority;
+	if (px != py)
+		return px > py ? -1 : 1;
+	return strcmp(x->svc[x->idx]->name, y->svc[y->idx]->name);
+}
+
+/* ---- per-node bookkeeping ---- */
+
+static int node_fits(struct place_ctx *c, uint32_t n)
+{
+	const struct place_service *s = c->svc;
+	struct place_nstate *ns = &c->ns[n];
+	if (c->has_selector && ns->elig_stamp != c->serial)
+		return 0;
+	if (ns->svc_stamp == c->serial && ns->svc_count >= c->maxper)
+		return 0;
+	if (ns->free_cpu < s->cpu_millis || ns->free_mem < s->mem_mib)
+		return 0;
+	if (s->nports && !place_ports_free(c, n))
+		return 0;
+	return 1;
+}
+
+static int node_take(struct place_ctx *c, uint32_t n)
+{
+	const struct place_service *s = c->svc;
+	struct place_nstate *ns = &c->ns[n];
+	ns->free_cpu -= s->cpu_millis;
+	ns->free_mem -= s->mem_mib;
+	ns->used_cpu += s->cpu_millis;
+	if (ns->svc_stamp != c->serial) {
+		ns->svc_stamp = c->serial;
+		ns->svc_count = 0;
+	}
+	ns->svc_count++;
+	return s->nports ? place_ports_take(c, n) : 0;
+}
+
+/* Why nothing fits: first cause that rules out every eligible node. */
+static int pending_reason(struct place_ctx *c)
+{
+	const struct place_service *s = c->svc;
+	int cpu = 0, both = 0;
+	for (size_t k = 0; k < c->nelig; k++) {
+		struct place_nstate *ns = &c->ns[c->elig[k]];
+		if (ns->svc_stamp == c->serial && ns->svc_count >= c->maxper)
+			continue;
+		if (ns->free_cpu >= s->cpu_millis) {
+			cpu = 1;
+			if (ns->free_mem >= s->mem_mib) {
+				both = 1;
+				break;
+			}
+		}
+	}
+	if (!cpu)
+		return PLACE_INSUFFICIENT_CPU;
+	if (!both)
+		return PLACE_INSUFFICIENT_MEMORY;
+	return PLACE_PORT_CONFLICT;
+}
+
+/* ---- strategies ---- */
+
+/* Exact spread choice: the fitting eligible node whose first ring point at or after key
+ * is nearest (clockwise), ties to the lower node index. Same answer as the ring walk. */
+static int spread_scan(struct place_ctx *c, uint64_t key, uint32_t *node, uint64_t *dist)
+{
+	uint32_t best = PLACE_NONE;
+	uint64_t bestd = 0, d;
+	for (size_t k = 0; k < c->nelig; k++) {
+		uint32_t n = c->elig[k];
+		if (!node_fits(c, n))
+			continue;
+		if (place_node_distance(c, n, key, &d) < 0)
+			return -1;
+		if (best == PLACE_NONE || d < bestd) {
+			best = n;
+			bestd = d;
+		}
+	}
+	*node = best;
+	*dist = bestd;
+	return 0;
+}
+
+#define WALK_MAX_STEPS 1024
+
+/* One replica's walk: its nearest candidate point whose node has not been ruled out. */
+struct walk {
+	uint64_t dist, key;
+	uint32_t replica, node, steps;
+	size_t at;          /* ring index, or SIZE_MAX once the walk turned into a scan */
+};
+
+static int walk_before(const struct walk *a, const struct walk *b)
+{
+	if (a->dist != b->dist)
+		return a->dist < b->dist;
+	if (a->node != b->node)
+		return a->node < b->node;
+	return a->replica < b->replica;
+}
+
+static void walk_down(struct walk *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && walk_before(&h[l], &h[m]))
+			m = l;
+		if (r < n && walk_before(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		struct walk t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Advance w until its candidate fits (skipping ruled-out nodes is exact: they stay
+ * ruled out). 0, 1 when no eligible node fits at all, -1 on no memory. */
+static int walk_settle(struct place_ctx *c, struct walk *w)
+{
+	if (w->at != SIZE_MAX) {
+		for (;;) {
+			if (node_fits(c, w->node))
+				return 0;
+			if (++w->steps >= c->ring_len)
+				return 1;
+			if (w->steps >= WALK_MAX_STEPS)
+				break;
+			if (++w->at == c->ring_len)
+				w->at = 0;
+			w->node = c->ring_node[w->at];
+			w->dist = c->ring_pos[w->at] - w->key;
+		}
+		w->at = SIZE_MAX;
+	}
+	if (spread_scan(c, w->key, &w->node, &w->dist) < 0)
+		return -1;
+	return w->node == PLACE_NONE ? 1 : 0;
+}
+
+/*
+ * Spread a service: every replica walks clockwise from its key; repeatedly the
+ * (replica, candidate) pair nearest on the ring wins: placed if the node fits, else
+ * that replica moves on. Nodes ruled out stay ruled out for this service (capacity and
+ * counts only grow), so the nearest fitting pair is found exactly, whatever the walk
+ * turns into (a full scan after WALK_MAX_STEPS points).
+ */
+static int spread_service(struct place_ctx *c, struct place_slot *slots)
+{
+	const struct place_service *s = c->svc;
+	uint64_t sh = place_hash_str(s->name);
+	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nusable, rc;
+	if (place_ring_build(c) < 0)
+		return -1;
+	size_t n = 0;
+	for (uint32_t r = 0; r < s->replicas; r++)
+		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		struct walk *w = &c->walks[n];
+		w->key = place_replica_key(sh, r);
+		w->replica = r;
+		w->steps = 0;
+		w->at = SIZE_MAX;
+		if (!scan_only) {
+			w->at = place_ring_find(c, w->key);
+			w->node = c->ring_node[w->at];
+			w->dist = c->ring_pos[w->at] - w->key;
+		}
+		if ((rc = walk_settle(c, w)) != 0)
+			goto stop;
+		n++;
+	}
+	for (size_t i = n / 2; i-- > 0;)
+		walk_down(c->walks, n, i);
+	while (n) {
+		struct walk *w = &c->walks[0];
+		if (node_fits(c, w->node)) {
+			slots[w->replica] = (struct place_slot){w->node, PLACE_OK};
+			if (node_take(c, w->node) < 0)
+				return -1;
+			c->walks[0] = c->walks[--n];
+		} else if ((rc = walk_settle(c, w)) != 0) {
+			goto stop;
+		}
+		walk_down(c->walks, n, 0);
+	}
+	return 0;
+stop:
+	if (rc < 0)
+		return -1;
+	/* Nothing fits any more: every replica not yet placed is pending, same reason. */
+	int why = pending_reason(c);
+	for (uint32_t r = 0; r < s->replicas; r++)
+		if (slots[r].node == PLACE_NONE)
+			slots[r].reason = (uint8_t)why;
+	return 0;
+}
+
+static uint32_t roundrobin_pick(struct place_ctx *c)
+{
+	for (size_t t = 0; t < c->nusable; t++) {
+		size_t j = c->rr_cursor + t;
+		if (j >= c->nusable)
+			j -= c->nusable;
+		uint32_t n = c->usable[j];
+		if (node_fits(c, n)) {
+			c->rr_cursor = j + 1 == c->nusable ? 0 : j + 1;
+			return n;
+		}
+	}
+	return PLACE_NONE;
+}
+
+/* Binpack order: higher CPU utilisation first, then larger CPU capacity, then index. */
+static int binpack_better(const struct place_ctx *c, uint32_t a, uint32_t b)
+{
+	const struct place_nstate *x = &c->ns[a], *y = &c->ns[b];
+	uint64_t cx = x->cap_cpu ? x->cap_cpu : 1, cy = y->cap_cpu ? y->cap_cpu : 1;
+	unsigned __int128 l = (unsigned __int128)x->used_cpu * cy;
+	unsigned __int128 r = (unsigned __int128)y->used_cpu * cx;
+	if (l != r)
+		return l > r;
+	if (x->cap_cpu != y->cap_cpu)
+		return x->cap_cpu > y->cap_cpu;
+	return a < b;
+}
+
+static void heap_down(struct place_ctx *c, uint32_t *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && binpack_better(c, h[l], h[m]))
+			m = l;
+		if (r < n && binpack_better(c, h[r], h[m]))
+			m = r;
+		if (m == i)
+			return;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Binpack a whole service: candidates in a max-heap by binpack order. The chosen node
+ * only gets better, and nodes found not to fit stay unfit for this service, so the
+ * heap top is the answer until it stops fitting. */
+static int binpack_service(struct place_ctx *c, struct place_slot *slots)
+{
+	const struct place_service *s = c->svc;
+	size_t n = 0;
+	for (size_t k = 0; k < c->nelig; k++)
+		if (node_fits(c, c->elig[k]))
+			c->heap[n++] = c->elig[k];
+	for (size_t i = n / 2; i-- > 0;)
+		heap_down(c, c->heap, n, i);
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		while (n && !node_fits(c, c->heap[0])) {
+			c->heap[0] = c->heap[--n];
+			heap_down(c, c->heap, n, 0);
+		}
+		if (!n) {
+			int why = pending_reason(c);
+			for (; r < s->replicas; r++)
+				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			return 0;
+		}
+		slots[r] = (struct place_slot){c->heap[0], PLACE_OK};
+		if (node_take(c, c->heap[0]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int place_one_service(struct place_ctx *c, struct place_slot *slots)
+{
+	const struct place_service *s = c->svc;
+	if (s->strategy == PLACE_BINPACK)
+		return binpack_service(c, slots);
+	if (s->strategy == PLACE_SPREAD)
+		return spread_service(c, slots);
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		uint32_t n = roundrobin_pick(c);
+		if (n == PLACE_NONE) {
+			/* Nothing changed since: every later replica is pending for the same reason. */
+			int why = pending_reason(c);
+			for (; r < s->replicas; r++)
+				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			return 0;
+		}
+		slots[r] = (struct place_slot){n, PLACE_OK};
+		if (node_take(c, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int label_match(const struct place_node *n, const struct place_label *sel)
+{
+	for (size_t k = 0; k < n->nlabels; k++)
+		if (strcmp(n->labels[k].key, sel->key) == 0 && strcmp(n->labels[k].value, sel->value) == 0)
+			return 1;
+	return 0;
+}
+
+/* Set up c for service s; returns a pending reason for all replicas, or PLACE_OK. */
+static int begin_service(struct place_ctx *c, const struct place_service *s)
+{
+	c->svc = s;
+	c->serial++;
+	c->has_selector = s->nselector > 0;
+	if (s->exclusive && !c->majority)
+		return PLACE_NO_MAJORITY;
+	if (!c->has_selector) {
+		c->elig = c->usable;
+		c->nelig = c->nusable;
+	} else {
+		c->elig = c->elig_buf;
+		c->nelig = 0;
+		for (size_t k = 0; k < c->nusable; k++) {
+			uint32_t n = c->usable[k];
+			size_t m = 0;
+			while (m < s->nselector && label_match(c->res->nodes[n], &s->selector[m]))
+				m++;
+			if (m == s->nselector) {
+				c->ns[n].elig_stamp = c->serial;
+				c->elig[c->nelig++] = n;
+			}
+		}
+	}
+	if (c->nelig == 0)
+		return PLACE_NO_LIVE_NODES;
+	c->maxper = (uint32_t)((s->replicas + c->nelig - 1) / c->nelig);
+	if (c->maxper == 0)
+		c->maxper = 1;
+	return PLACE_OK;
+}
+
+static int setup_nodes(struct place_ctx *c, const struct place_input *in)
+{
+	struct place_result *r = c->res;
+	r->nnodes = in->nnodes;
+	r->nodes = malloc((in->nnodes ? in->nnodes : 1) * sizeof *r->nodes);
+	c->ns = calloc(in->nnodes ? in->nnodes : 1, sizeof *c->ns);
+	c->usable = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->usable);
+	c->elig_buf = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->elig_buf);
+	c->heap = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->heap);
+	if (!r->nodes || !c->ns || !c->usable || !c->elig_buf || !c->heap)
+		return -1;
+	for (size_t i = 0; i < in->nnodes; i++)
+		r->nodes[i] = &in->nodes[i];
+	qsort(r->nodes, in->nnodes, sizeof *r->nodes, cmp_node_ptr);
+	size_t active = 0, live = 0;
+	for (size_t i = 0; i < in->nnodes; i++) {
+		const struct place_node *n = r->nodes[i];
+		if (i && strcmp(r->nodes[i - 1]->address, n->address) == 0)
+			return -2;
+		c->ns[i].free_cpu = c->ns[i].cap_cpu = n->cpu_millis;
+		c->ns[i].free_mem = n->mem_mib;
+		if (!n->active)
+			continue;
+		active++;
+		if (n->live) {
+			live++;
+			c->usable[c->nusable++] = (uint32_t)i;
+		}
+	}
+	c->majority = live * 2 > active;
+	return 0;
+}
+
+static int setup_services(struct place_ctx *c, const struct place_input *in, uint32_t **order)
+{
+	struct place_result *r = c->res;
+	size_t ns = in->nservices ? in->nservices : 1;
+	r->nservices = in->nservices;
+	r->services = malloc(ns * sizeof *r->services);
+	r->first = malloc((ns + 1) * sizeof *r->first);
+	struct order_arg *o = malloc(ns * sizeof *o);
+	*order = malloc(ns * sizeof **order);
+	if (!r->services || !r->first || !o || !*order) {
+		free(o);
+		return -1;
+	}
+	for (size_t i = 0; i < in->nservices; i++)
+		r->services[i] = &in->services[i];
+	qsort(r->services, in->nservices, sizeof *r->services, cmp_service_name);
+	size_t at = 0, most = 1;
+	for (size_t i = 0; i < in->nservices; i++) {
+		if (r->services[i]->replicas > most)
+			most = r->services[i]->replicas;
+		if (i && strcmp(r->services[i - 1]->name, r->services[i]->name) == 0) {
+			free(o);
+			return -2;
+		}
+		r->first[i] = at;
+		at += r->services[i]->replicas;
+		o[i] = (struct order_arg){r->services, (uint32_t)i};
+	}
+	r->first[in->nservices] = at;
+	r->nslots = at;
+	qsort(o, in->nservices, sizeof *o, cmp_priority);
+	for (size_t i = 0; i < in->nservices; i++)
+		(*order)[i] = o[i].idx;
+	free(o);
+	r->slots = malloc((at ? at : 1) * sizeof *r->slots);
+	c->walks = malloc(most * sizeof *c->walks);
+	return r->slots && c->walks ? 0 : -1;
+}
+
+void place_result_free(struct place_result *r)
+{
+	if (!r)
+		return;
+	free(r->services);
+	free(r->first);
+	free(r->slots);
+	free(r->nodes);
+	free(r);
+}
+
+int place_compute(const struct place_input *in, struct place_result **out, char *err,
+                  size_t errlen)
+{
+	*out = NULL;
+	if (validate(in, err, errlen) < 0)
+		return -1;
+	struct place_ctx c;
+	memset(&c, 0, sizeof c);
+	uint32_t *order = NULL;
+	int rc = -1, st;
+	c.res = calloc(1, sizeof *c.res);
+	if (!c.res)
+		goto nomem;
+	if ((st = setup_nodes(&c, in)) == -2) {
+		snprintf(err, errlen, "duplicate node address");
+		goto done;
+	} else if (st < 0) {
+		goto nomem;
+	}
+	if ((st = setup_services(&c, in, &order)) == -2) {
+		snprintf(err, errlen, "duplicate service name");
+		goto done;
+	} else if (st < 0) {
+		goto nomem;
+	}
+	for (size_t i = 0; i < c.res->nservices; i++) {
+		const struct place_service *s = c.res->services[order[i]];
+		struct place_slot *slots = c.res->slots + c.res->first[order[i]];
+		int why = begin_service(&c, s);
+		if (why != PLACE_OK) {
+			for (uint32_t k = 0; k < s->replicas; k++)
+				slots[k] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			continue;
+		}
+		if (place_one_service(&c, slots) < 0)
+			goto nomem;
+	}
+	for (size_t i = 0; i < c.res->nslots; i++) {
+		if (c.res->slots[i].node == PLACE_NONE)
+			c.res->pending++;
+		else
+			c.res->placed++;
+	}
+	if (place_hash_result(c.res) < 0)
+		goto nomem;
+	*out = c.res;
+	c.res = NULL;
+	rc = 0;
+	goto done;
+nomem:
+	snprintf(err, errlen, "out of memory");
+done:
+	place_ctx_free(&c);
+	place_result_free(c.res);
+	free(order);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* place_int.h: internals shared by place.c, place_ring.c and place_out.c (not an API). */
+#ifndef CANTEEN_PLACE_INT_H
+#define CANTEEN_PLACE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "place.h"
+
+/* Per-node state while placing (indexed like result->nodes). */
+struct place_nstate {
+	uint64_t free_cpu, free_mem, used_cpu, cap_cpu;
+	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
+	uint32_t elig_stamp;           /* matches the current service's selector */
+};
+
+struct walk;
+
+struct place_ctx {
+	struct place_result *res;
+	struct place_nstate *ns;
+	uint32_t *usable;              /* active and live nodes, ascending index */
+	size_t nusable;
+	int majority;                  /* live*2 > active */
+	/* spread ring: points sorted by (position, node, point number) */
+	uint64_t *ring_pos;
+	uint32_t *ring_node;
+	size_t ring_len;
+	uint32_t *bucket;              /* first ring index per top-bits bucket */
+	unsigned bucket_bits;
+	uint64_t *node_points;         /* per usable node, its points ascending (lazy) */
+	uint32_t *upos;                /* node index -> usable position */
+	/* host ports in use: open addressing set of (node, proto, port) + 1 */
+	uint64_t *ports;
+	size_t ports_cap, ports_len;
+	size_t rr_cursor;
+	/* the service being placed */
+	const struct place_service *svc;
+	uint32_t serial, maxper;
+	int has_selector;
+	uint32_t *elig, *elig_buf, *heap;
+	struct walk *walks;            /* spread: one per replica of the service */
+	size_t nelig;
+};
+
+int place_ring_build(struct place_ctx *c);
+size_t place_ring_find(const struct place_ctx *c, uint64_t key);
+int place_node_distance(struct place_ctx *c, uint32_t n, uint64_t key, uint64_t *dist);
+int place_ports_free(struct place_ctx *c, uint32_t n);
+int place_ports_take(struct place_ctx *c, uint32_t n);
+void place_ctx_free(struct place_ctx *c);
+int place_hash_result(struct place_result *r);
+
+#endif

@@ -1,0 +1,328 @@
+/* test_place.c: placement golden vectors, order independence and the documented rules. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "place.h"
+#include "place_testlib.h"
+#include "tap.h"
+
+#define GOLDEN_DIR "tests/unit/place_golden/"
+
+static const struct place_label zone_a[] = {{"zone", "a"}}, zone_b[] = {{"zone", "b"}};
+static const struct place_label ssd_a[] = {{"disk", "ssd"}, {"zone", "a"}};
+static const struct place_port p8080[] = {{8080, 80, PLACE_TCP}};
+static const struct place_port p53[] = {{53, 53, PLACE_UDP}, {53, 53, PLACE_TCP}};
+
+/* Case 1: every strategy on a healthy five-node cluster, one node suspect-but-live,
+ * one dead. */
+static struct place_node basic_nodes[] = {
+	{"0x1111111111111111111111111111111111111111", 4000, 8192, zone_a, 1, 1, 1},
+	{"0x2222222222222222222222222222222222222222", 4000, 8192, zone_b, 1, 1, 1},
+	{"0x3333333333333333333333333333333333333333", 8000, 16384, ssd_a, 2, 1, 1},
+	{"0x4444444444444444444444444444444444444444", 2000, 4096, zone_b, 1, 1, 0},
+	{"0x5555555555555555555555555555555555555555", 4000, 8192, NULL, 0, 1, 1},
+	{"0x6666666666666666666666666666666666666666", 64000, 65536, NULL, 0, 0, 1},
+};
+static struct place_service basic_svcs[] = {
+	{"web", 4, 500, 256, p8080, 1, 0, PLACE_SPREAD, 0, NULL, 0, 3},
+	{"db", 2, 2000, 4096, NULL, 0, 10, PLACE_BINPACK, 0, ssd_a, 1, 1},
+	{"batch", 7, 1000, 512, NULL, 0, -1, PLACE_ROUNDROBIN, 0, NULL, 0, 2},
+	{"dns", 3, 100, 64, p53, 2, 5, PLACE_SPREAD, 1, NULL, 0, 7},
+	{"cache", 6, 250, 1024, NULL, 0, 0, PLACE_SPREAD, 0, zone_b, 1, 1},
+};
+
+/* Case 2: pressure: every pending reason. Two of four active nodes dead. */
+static struct place_node tight_nodes[] = {
+	{"0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1000, 1024, zone_a, 1, 1, 1},
+	{"0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1000, 4096, zone_a, 1, 1, 1},
+	{"0xcccccccccccccccccccccccccccccccccccccccc", 4000, 4096, zone_b, 1, 1, 0},
+	{"0xdddddddddddddddddddddddddddddddddddddddd", 4000, 4096, zone_b, 1, 1, 0},
+};
+static struct place_service tight_svcs[] = {
+	{"big-cpu", 1, 2000, 64, NULL, 0, 9, PLACE_SPREAD, 0, NULL, 0, 1},
+	{"big-mem", 1, 100, 2048, NULL, 0, 8, PLACE_SPREAD, 0, NULL, 0, 1},
+	{"ported", 3, 100, 64, p8080, 1, 7, PLACE_SPREAD, 0, NULL, 0, 1},
+	{"zone-b", 2, 100, 64, NULL, 0, 6, PLACE_SPREAD, 0, zone_b, 1, 1},
+	{"quorum", 1, 100, 64, NULL, 0, 5, PLACE_SPREAD, 1, NULL, 0, 1},
+	{"filler", 8, 400, 256, NULL, 0, 0, PLACE_SPREAD, 0, NULL, 0, 4},
+	{"after", 2, 400, 256, NULL, 0, -5, PLACE_BINPACK, 0, NULL, 0, 1},
+};
+
+/* Case 3: more replicas than nodes (anti-affinity relaxes to ceil(replicas/nodes)). */
+static struct place_node few_nodes[] = {
+	{"0x0101010101010101010101010101010101010101", 16000, 16384, NULL, 0, 1, 1},
+	{"0x0202020202020202020202020202020202020202", 16000, 16384, NULL, 0, 1, 1},
+	{"0x0303030303030303030303030303030303030303", 16000, 16384, NULL, 0, 1, 1},
+};
+static struct place_service few_svcs[] = {
+	{"many", 8, 100, 64, NULL, 0, 0, PLACE_SPREAD, 0, NULL, 0, 1},
+	{"rr", 5, 100, 64, NULL, 0, 0, PLACE_ROUNDROBIN, 0, NULL, 0, 1},
+	{"bp", 4, 100, 64, NULL, 0, 0, PLACE_BINPACK, 0, NULL, 0, 1},
+	{"zero", 0, 100, 64, NULL, 0, 0, PLACE_SPREAD, 0, NULL, 0, 1},
+};
+
+struct golden {
+	const char *name;
+	struct place_service *svcs;
+	size_t nsvcs;
+	struct place_node *nodes;
+	size_t nnodes;
+};
+
+#define G(n, s, d) {n, s, sizeof s / sizeof s[0], d, sizeof d / sizeof d[0]}
+static const struct golden goldens[] = {
+	G("basic", basic_svcs, basic_nodes),
+	G("tight", tight_svcs, tight_nodes),
+	G("few", few_svcs, few_nodes),
+};
+
+struct membuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int mem_write(void *arg, const char *data, size_t len)
+{
+	struct membuf *m = arg;
+	if (m->len + len + 1 > m->cap) {
+		size_t nc = (m->len + len + 1) * 2;
+		char *np = realloc(m->p, nc);
+		if (!np)
+			return -1;
+		m->p = np;
+		m->cap = nc;
+	}
+	memcpy(m->p + m->len, data, len);
+	m->len += len;
+	m->p[m->len] = '\0';
+	return 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct membuf m = {0};
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		mem_write(&m, buf, n);
+	fclose(f);
+	return m.p ? m.p : calloc(1, 1);
+}
+
+static void spit(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+}
+
+static struct place_result *compute(struct place_service *s, size_t ns, struct place_node *n,
+                                    size_t nn)
+{
+	struct place_input in = {s, ns, n, nn};
+	struct place_result *r = NULL;
+	char err[256];
+	if (place_compute(&in, &r, err, sizeof err) < 0)
+		diag("place_compute: %s", err);
+	return r;
+}
+
+static void shuffle(void *base, size_t n, size_t size)
+{
+	char tmp[256];
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(tl_rnd() % i);
+		memcpy(tmp, (char *)base + (i - 1) * size, size);
+		memcpy((char *)base + (i - 1) * size, (char *)base + j * size, size);
+		memcpy((char *)base + j * size, tmp, size);
+	}
+}
+
+/* Shuffle services, nodes and every node's labels (copied), 100 ways: same hash. */
+static void test_shuffles(const struct golden *g, const char *want)
+{
+	struct place_service *s = malloc(g->nsvcs * sizeof *s);
+	struct place_node *n = malloc(g->nnodes * sizeof *n);
+	struct place_label *labels = calloc(g->nnodes * 4 + 1, sizeof *labels);
+	int same = 1;
+	tl_seed(77);
+	for (int round = 0; round < 100; round++) {
+		memcpy(s, g->svcs, g->nsvcs * sizeof *s);
+		memcpy(n, g->nodes, g->nnodes * sizeof *n);
+		for (size_t i = 0; i < g->nnodes; i++) {
+			if (n[i].nlabels)
+				memcpy(&labels[i * 4], n[i].labels, n[i].nlabels * sizeof *labels);
+			shuffle(&labels[i * 4], n[i].nlabels, sizeof *labels);
+			n[i].labels = &labels[i * 4];
+		}
+		shuffle(s, g->nsvcs, sizeof *s);
+		shuffle(n, g->nnodes, sizeof *n);
+		struct place_result *r = compute(s, g->nsvcs, n, g->nnodes);
+		if (!r || strcmp(r->hash_hex, want) != 0)
+			same = 0;
+		place_result_free(r);
+	}
+	ok(same, "%s: 100 shuffles of services, nodes and labels give hash %.16s...", g->name, want);
+	free(s);
+	free(n);
+	free(labels);
+}
+
+static void test_golden(const struct golden *g)
+{
+	struct place_result *r = compute(g->svcs, g->nsvcs, g->nodes, g->nnodes);
+	ok(r != NULL, "%s: computed", g->name);
+	if (!r)
+		return;
+	struct membuf m = {0};
+	ok(place_serialize(r, mem_write, &m) == 0, "%s: serialized", g->name);
+	char tpath[256], hpath[256];
+	snprintf(tpath, sizeof tpath, GOLDEN_DIR "%s.txt", g->name);
+	snprintf(hpath, sizeof hpath, GOLDEN_DIR "%s.hash", g->name);
+	if (getenv("PLACE_GOLDEN_WRITE")) {
+		spit(tpath, m.p, m.len);
+		char line[80];
+		int k = snprintf(line, sizeof line, "%s\n", r->hash_hex);
+		spit(hpath, line, (size_t)k);
+	}
+	char *want = slurp(tpath), *wanth = slurp(hpath);
+	ok(want && strcmp(want, m.p) == 0, "%s: placement equals %s", g->name, tpath);
+	if (want && strcmp(want, m.p) != 0)
+		diag("got:\n%s", m.p);
+	ok(wanth && strncmp(wanth, r->hash_hex, 64) == 0 && wanth[64] == '\n',
+	   "%s: hash equals %s", g->name, hpath);
+	test_shuffles(g, r->hash_hex);
+	free(want);
+	free(wanth);
+	free(m.p);
+	place_result_free(r);
+}
+
+static const char *slot_node(const struct place_result *r, const char *svc, uint32_t k)
+{
+	long i = place_find_service(r, svc);
+	if (i < 0 || k >= r->services[i]->replicas)
+		return "(none)";
+	const char *a = place_slot_node(r, &r->slots[r->first[i] + k]);
+	return a ? a : "pending";
+}
+
+static const char *slot_reason(const struct place_result *r, const char *svc, uint32_t k)
+{
+	long i = place_find_service(r, svc);
+	if (i < 0 || k >= r->services[i]->replicas)
+		return "(none)";
+	return place_reason_str(r->slots[r->first[i] + k].reason);
+}
+
+/* The rules, on the golden inputs, independent of the hash function. */
+static void test_rules(void)
+{
+	struct place_result *r = compute(tight_svcs, 7, tight_nodes, 4);
+	if (!r) {
+		ok(0, "tight computes");
+		return;
+	}
+	is_str(slot_reason(r, "big-cpu", 0), "insufficient cpu", "no node has 2000m: insufficient cpu");
+	is_str(slot_reason(r, "big-mem", 0), "placed", "big-mem fits the 4 GiB node");
+	is_str(slot_node(r, "big-mem", 0), tight_nodes[1].address, "big-mem on the only node with memory");
+	int conflicts = 0;
+	for (uint32_t k = 0; k < 3; k++)
+		conflicts += strcmp(slot_reason(r, "ported", k), "port conflict") == 0;
+	is_int(conflicts, 1, "three replicas of a host port, two live nodes: one port conflict");
+	is_str(slot_reason(r, "zone-b", 0), "no live nodes", "selector matches only dead nodes");
+	is_str(slot_reason(r, "quorum", 0), "no majority", "exclusive with 2 of 4 live: no majority");
+	const char *pn[3] = {slot_node(r, "ported", 0), slot_node(r, "ported", 1), slot_node(r, "ported", 2)};
+	int distinct = 1;
+	for (int a = 0; a < 3; a++)
+		for (int b = a + 1; b < 3; b++)
+			if (strcmp(pn[a], "pending") != 0 && strcmp(pn[a], pn[b]) == 0)
+				distinct = 0;
+	ok(distinct, "placed replicas of one service on different nodes");
+	is_int(r->placed + r->pending, r->nslots, "every slot placed or pending");
+	char why[256] = "";
+	ok(!tl_check(r, why, sizeof why), "tight: invariants hold %s", why);
+	place_result_free(r);
+
+	r = compute(few_svcs, 4, few_nodes, 3);
+	if (r) {
+		size_t on[3] = {0};
+		for (uint32_t k = 0; k < 8; k++)
+			for (int n = 0; n < 3; n++)
+				on[n] += strcmp(slot_node(r, "many", k), few_nodes[n].address) == 0;
+		ok(on[0] <= 3 && on[1] <= 3 && on[2] <= 3 && on[0] + on[1] + on[2] == 8,
+		   "8 replicas on 3 nodes: at most ceil(8/3)=3 each (%zu %zu %zu)", on[0], on[1], on[2]);
+		is_str(slot_node(r, "rr", 0), few_nodes[0].address, "roundrobin starts at the lowest address");
+		is_str(slot_node(r, "rr", 1), few_nodes[1].address, "roundrobin moves on");
+		is_str(slot_node(r, "rr", 3), few_nodes[0].address, "roundrobin wraps");
+		ok(!tl_check(r, why, sizeof why), "few: invariants hold %s", why);
+		place_result_free(r);
+	}
+
+	r = compute(basic_svcs, 5, basic_nodes, 6);
+	if (r) {
+		is_str(slot_node(r, "db", 0), basic_nodes[2].address, "binpack db: only ssd node");
+		is_str(slot_node(r, "db", 1), basic_nodes[2].address,
+		       "db: 2 replicas, 1 eligible node: both on it (ceil(2/1) per node)");
+		for (uint32_t k = 0; k < 7; k++)
+			ok(strcmp(slot_node(r, "batch", k), basic_nodes[3].address) != 0 &&
+			   strcmp(slot_node(r, "batch", k), basic_nodes[5].address) != 0,
+			   "batch/%u avoids the dead and the inactive node", k);
+		is_str(slot_reason(r, "dns", 0), "placed", "exclusive placed with 4 of 5 active live");
+		ok(!tl_check(r, why, sizeof why), "basic: invariants hold %s", why);
+		place_result_free(r);
+	}
+}
+
+static void test_errors(void)
+{
+	char err[256];
+	struct place_result *r = (void *)1;
+	struct place_node dup[] = {basic_nodes[0], basic_nodes[0]};
+	struct place_input in = {NULL, 0, dup, 2};
+	ok(place_compute(&in, &r, err, sizeof err) < 0 && r == NULL, "duplicate address rejected: %s", err);
+	struct place_service sdup[] = {basic_svcs[0], basic_svcs[0]};
+	struct place_input in2 = {sdup, 2, basic_nodes, 6};
+	ok(place_compute(&in2, &r, err, sizeof err) < 0, "duplicate service rejected: %s", err);
+	struct place_service bad = basic_svcs[0];
+	bad.name = "has space";
+	struct place_input in3 = {&bad, 1, basic_nodes, 6};
+	ok(place_compute(&in3, &r, err, sizeof err) < 0, "name with a space rejected: %s", err);
+	bad = basic_svcs[0];
+	bad.replicas = PLACE_MAX_REPLICAS + 1;
+	ok(place_compute(&in3, &r, err, sizeof err) < 0, "too many replicas rejected: %s", err);
+	struct place_input empty = {NULL, 0, NULL, 0};
+	ok(place_compute(&empty, &r, err, sizeof err) == 0 && r && r->nslots == 0,
+	   "empty input gives an empty placement");
+	place_result_free(r);
+	int st = -1;
+	ok(place_strategy_parse("binpack", &st) == 0 && st == PLACE_BINPACK, "strategy parses");
+	ok(place_strategy_parse("random", &st) < 0, "unknown strategy rejected");
+}
+
+static void test_hash_kat(void)
+{
+	/* Pinned values of the documented hashes: another implementation must match. */
+	is_int(place_mix64(0), 0, "mix64(0) = 0");
+	ok(place_mix64(1) == 0x5692161d100b05e5ULL, "mix64(1) = 0x5692161d100b05e5");
+	ok(place_hash_str("") == place_mix64(0xcbf29ce484222325ULL), "hash(\"\") = mix64(FNV offset)");
+	ok(place_hash_str("a") == place_mix64(0xaf63dc4c8601ec8cULL), "hash(\"a\") = mix64(FNV-1a(\"a\"))");
+	ok(place_ring_point(0, 0) == place_mix64(0x9e3779b97f4a7c15ULL), "point(h,0)");
+	ok(place_replica_key(0, 1) == place_mix64(2 * 0xd6e8feb86659fd93ULL), "key(h,1)");
+}
+
+int main(void)
+{
+	test_hash_kat();
+	for (size_t i = 0; i < sizeof goldens / sizeof goldens[0]; i++)
+		test_golden(&goldens[i]);
+	test_rules();
+	test_errors();
+	return done_testing();
+}
