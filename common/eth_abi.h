@@ -105,6 +105,15 @@ int abi_decode(const struct abi_type *t, const uint8_t *data, size_t len, struct
 struct abi_value *abi_value_from_json(const struct abi_type *t, const json_t *j, char *err,
                                       size_t errlen);
 json_t *abi_value_to_json(const struct abi_type *t, const struct abi_value *v);
+/*
+ * The same guided by a contract's JSON ABI parameter (param = {"type","components"}):
+ * tuples may be given as JSON objects keyed by component name, and come out as such.
+ * t must be abi_type_from_json(param).
+ */
+struct abi_value *abi_value_from_param(const json_t *param, const struct abi_type *t,
+                                       const json_t *j, char *err, size_t errlen);
+json_t *abi_value_to_param(const json_t *param, const struct abi_type *t,
+                           const struct abi_value *v);
 /* Decimal string of a 256-bit word (signed: two's complement). out >= 80 bytes. */
 void abi_word_decimal(const uint8_t w[32], int is_signed, char *out, size_t outlen);
 

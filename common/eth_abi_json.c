@@ -257,6 +257,86 @@ json_t *abi_value_to_json(const struct abi_type *t, const struct abi_value *v)
 	return NULL;
 }
 
+/* ---- named tuples, guided by a JSON ABI parameter ---- */
+
+struct abi_value *abi_value_from_param(const json_t *param, const struct abi_type *t,
+                                       const json_t *j, char *err, size_t errlen)
+{
+	json_t *comps = json_object_get(param, "components");
+	if (t->kind == ABI_TUPLE && json_is_object(j)) {
+		struct abi_value *list = abi_list(ABI_TUPLE);
+		for (size_t i = 0; list && i < t->ncomps; i++) {
+			json_t *c = json_array_get(comps, i);
+			const char *name = json_string_value(json_object_get(c, "name"));
+			json_t *item = name ? json_object_get(j, name) : NULL;
+			if (!item) {
+				eth_errf(err, errlen, "missing field '%s'", name ? name : "?");
+				abi_value_free(list);
+				return NULL;
+			}
+			struct abi_value *v = abi_value_from_param(c, t->comps[i], item, err, errlen);
+			if (!v || abi_push(list, v) < 0) {
+				abi_value_free(list);
+				return NULL;
+			}
+		}
+		if (list && json_object_size(j) != t->ncomps) {
+			eth_errf(err, errlen, "unknown fields in tuple");
+			abi_value_free(list);
+			return NULL;
+		}
+		return list;
+	}
+	if ((t->kind == ABI_TUPLE || t->kind == ABI_ARRAY) && json_is_array(j) && comps) {
+		size_t n = json_array_size(j);
+		if (t->kind == ABI_TUPLE ? n != t->ncomps : t->fixed >= 0 && n != (size_t)t->fixed) {
+			eth_errf(err, errlen, "wrong number of items");
+			return NULL;
+		}
+		struct abi_value *list = abi_list(t->kind);
+		for (size_t i = 0; list && i < n; i++) {
+			const json_t *sub = t->kind == ABI_TUPLE ? json_array_get(comps, i) : param;
+			const struct abi_type *st = t->kind == ABI_TUPLE ? t->comps[i] : t->elem;
+			struct abi_value *v = abi_value_from_param(sub, st, json_array_get(j, i), err, errlen);
+			if (!v || abi_push(list, v) < 0) {
+				abi_value_free(list);
+				return NULL;
+			}
+		}
+		return list;
+	}
+	return abi_value_from_json(t, j, err, errlen);
+}
+
+json_t *abi_value_to_param(const json_t *param, const struct abi_type *t,
+                           const struct abi_value *v)
+{
+	json_t *comps = json_object_get(param, "components");
+	if (!comps || (t->kind != ABI_TUPLE && t->kind != ABI_ARRAY))
+		return abi_value_to_json(t, v);
+	json_t *out = t->kind == ABI_TUPLE ? json_object() : json_array();
+	for (size_t i = 0; out && i < v->n; i++) {
+		if (t->kind == ABI_ARRAY) {
+			if (json_array_append_new(out, abi_value_to_param(param, t->elem, v->items[i])) < 0)
+				goto fail;
+			continue;
+		}
+		json_t *c = json_array_get(comps, i);
+		const char *name = json_string_value(json_object_get(c, "name"));
+		char fallback[24];
+		if (!name || !*name) {
+			snprintf(fallback, sizeof fallback, "%zu", i);
+			name = fallback;
+		}
+		if (json_object_set_new(out, name, abi_value_to_param(c, t->comps[i], v->items[i])) < 0)
+			goto fail;
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
 /* ---- contract JSON ABI ---- */
 
 struct abi_type *abi_tuple_from_json(const json_t *params, char *err, size_t errlen)

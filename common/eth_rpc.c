@@ -133,7 +133,7 @@ int rpc_parse(const uint8_t *body, size_t len, size_t n, int batch, uint64_t fir
 	json_error_t jerr;
 	for (size_t i = 0; i < n; i++)
 		results[i] = NULL;
-	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!root)
 		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "RPC answer is not JSON: %s", jerr.text);
 	int rc = -1;

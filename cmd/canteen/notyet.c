@@ -7,13 +7,7 @@ static int not_yet(const char *name)
 	return CLI_FAIL;
 }
 
-int cmd_contract(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cmd_node(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cmd_service(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cmd_events(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cmd_members(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_ps(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_endpoints(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_up(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
 int cmd_down(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }
-int cli_node_keygen(struct cli *cli, int argc, char **argv) { (void)cli; (void)argc; return not_yet(argv[0]); }

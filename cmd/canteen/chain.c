@@ -1,0 +1,361 @@
+/* chain.c: the CLI's contract access (calls, transactions, errors) and `contract deploy`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "eth_abi.h"
+#include "eth_keccak.h"
+#include "eth_tx.h"
+
+int chain_open(struct chain *c, struct cli *cli, int needs)
+{
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	json_error_t je;
+	char err[512];
+	memset(c, 0, sizeof *c);
+	c->cli = cli;
+	c->abi = json_loads(chain_abi_json(), 0, &je);
+	if (!json_is_array(c->abi)) {
+		cli_err("the embedded contract ABI is broken: %s", je.text);
+		return CLI_FAIL;
+	}
+	if (needs & CHAIN_NEED_CONTRACT) {
+		if (!cli->conf.contract[0]) {
+			cli_err("no contract address given (--contract, contract in canteen.conf or CANTEEN_CONTRACT)");
+			return CLI_USAGE;
+		}
+		if (eth_addr_parse(cli->conf.contract, c->contract) < 0) {
+			cli_err("'%s' is not a contract address (0x and 40 hex digits)", cli->conf.contract);
+			return CLI_USAGE;
+		}
+	}
+	if (needs & CHAIN_NEED_KEY) {
+		if (!cli->conf.key_file[0]) {
+			cli_err("no key file given (--key-file, key_file in canteen.conf or CANTEEN_KEY_FILE)");
+			return CLI_USAGE;
+		}
+		if (!(c->key = eth_key_load(cli->conf.key_file, err, sizeof err))) {
+			cli_err("%s", err);
+			return CLI_FAIL;
+		}
+	}
+	eth_rpc_opts_default(&o);
+	if (cli->conf.rpc_timeout_ms)
+		o.timeout_ms = cli->conf.rpc_timeout_ms;
+	if (!(c->rpc = eth_rpc_new(cli->conf.rpc_url, &o, &e))) {
+		cli_err("%s", e.msg);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+void chain_close(struct chain *c)
+{
+	eth_rpc_free(c->rpc);
+	eth_key_free(c->key);
+	json_decref(c->abi);
+	memset(c, 0, sizeof *c);
+}
+
+int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e)
+{
+	char why[512];
+	if (e->has_revert) {
+		abi_revert_reason(e->revert, e->revert_len, c ? c->abi : NULL, why, sizeof why);
+		cli_err("%s reverted: %s", what, why);
+	} else if (e->kind == ETH_RPC_TRANSPORT) {
+		cli_err("%s", e->msg);
+	} else {
+		cli_err("%s failed: %s", what, e->msg);
+	}
+	return CLI_FAIL;
+}
+
+static const json_t *abi_function(const json_t *abi, const char *fn)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(abi, i, item) {
+		const char *type = json_string_value(json_object_get(item, "type"));
+		const char *name = json_string_value(json_object_get(item, "name"));
+		if (type && name && strcmp(type, "function") == 0 && strcmp(name, fn) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+/* Selector + arguments of fn, encoded from JSON args (stolen). */
+static int encode_call(struct chain *c, const char *fn, json_t *args, struct eth_buf *out)
+{
+	char err[256], sig[2048], tn[1900];
+	int rc = -1;
+	struct abi_value *v = NULL;
+	const json_t *f = abi_function(c->abi, fn);
+	json_t *inputs = json_object_get(f, "inputs");
+	json_t *param = json_pack("{s:s, s:O}", "type", "tuple", "components", inputs ? inputs : json_null());
+	struct abi_type *t = f ? abi_tuple_from_json(inputs, err, sizeof err) : NULL;
+	if (!f) {
+		cli_err("the contract has no function %s (ABI and CLI out of step)", fn);
+		goto done;
+	}
+	if (!t || abi_type_name(t, tn, sizeof tn) < 0 ||
+	    snprintf(sig, sizeof sig, "%s%s", fn, tn) >= (int)sizeof sig) {
+		cli_err("cannot read the ABI of %s", fn);
+		goto done;
+	}
+	if (!(v = abi_value_from_param(param, t, args, err, sizeof err))) {
+		cli_err("cannot encode the arguments of %s: %s", fn, err);
+		goto done;
+	}
+	uint8_t sel[4];
+	eth_selector(sig, sel);
+	eth_buf_put(out, sel, 4);
+	if (abi_encode(t, v, out, err, sizeof err) < 0) {
+		cli_err("cannot encode the arguments of %s: %s", fn, err);
+		goto done;
+	}
+	rc = 0;
+done:
+	abi_value_free(v);
+	abi_type_free(t);
+	json_decref(param);
+	json_decref(args);
+	return rc;
+}
+
+int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out)
+{
+	struct eth_buf data, ret;
+	struct eth_rpc_err e;
+	struct abi_value *v = NULL;
+	struct abi_type *t = NULL;
+	char err[256];
+	int rc = CLI_FAIL;
+	*out = NULL;
+	eth_buf_init(&data);
+	eth_buf_init(&ret);
+	if (encode_call(c, fn, args, &data) < 0)
+		goto done;
+	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, block, &ret, &e) < 0) {
+		rc = chain_fail(c, fn, &e);
+		goto done;
+	}
+	json_t *outputs = json_object_get(abi_function(c->abi, fn), "outputs");
+	json_t *param = json_pack("{s:s, s:O}", "type", "tuple", "components", outputs);
+	t = abi_tuple_from_json(outputs, err, sizeof err);
+	if (!t || !param) {
+		cli_err("cannot read the ABI of %s", fn);
+	} else if (ret.len == 0) {
+		cli_err("%s returned nothing: is %s the canteen contract?", fn, c->cli->conf.contract);
+	} else if (abi_decode(t, ret.p, ret.len, &v, err, sizeof err) < 0) {
+		cli_err("cannot decode what %s returned: %s", fn, err);
+	} else {
+		json_t *obj = abi_value_to_param(param, t, v);
+		/* Outputs as an array, in order. */
+		*out = json_array();
+		for (size_t i = 0; obj && *out && i < t->ncomps; i++) {
+			const char *name = json_string_value(json_object_get(json_array_get(outputs, i), "name"));
+			char idx[24];
+			if (!name || !*name) {
+				snprintf(idx, sizeof idx, "%zu", i);
+				name = idx;
+			}
+			json_array_append(*out, json_object_get(obj, name));
+		}
+		json_decref(obj);
+		rc = *out ? CLI_OK : CLI_FAIL;
+	}
+	json_decref(param);
+done:
+	abi_value_free(v);
+	abi_type_free(t);
+	eth_buf_free(&data);
+	eth_buf_free(&ret);
+	return rc;
+}
+
+int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc)
+{
+	struct eth_buf data;
+	struct eth_rpc_err e;
+	struct eth_send_opts o = {0};
+	int ret = CLI_FAIL;
+	eth_buf_init(&data);
+	if (encode_call(c, fn, args, &data) == 0) {
+		o.chain_id = c->cli->conf.chain_id;
+		if (eth_transact(c->rpc, c->key, c->contract, data.p, data.len, &o, rc, &e) < 0)
+			chain_fail(c, fn, &e);
+		else
+			ret = CLI_OK;
+	}
+	eth_buf_free(&data);
+	return ret;
+}
+
+json_t *chain_kv_object(const json_t *list)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item) {
+		const char *s = json_string_value(item);
+		const char *eq = s ? strchr(s, '=') : NULL;
+		if (!eq)
+			continue;
+		char key[512];
+		size_t kl = (size_t)(eq - s);
+		if (kl >= sizeof key)
+			continue;
+		memcpy(key, s, kl);
+		key[kl] = '\0';
+		json_object_set_new(o, key, json_string(eq + 1));
+	}
+	return o;
+}
+
+json_t *chain_node_json(const json_t *rec)
+{
+	const char *pk = json_string_value(json_object_get(rec, "swimPubKey"));
+	return json_pack("{s:O, s:O, s:s, s:O, s:O, s:o, s:O}",
+	                 "address", json_object_get(rec, "addr"),
+	                 "endpoint", json_object_get(rec, "endpoint"),
+	                 "swim_pubkey", pk && strlen(pk) == 66 ? pk + 2 : "",
+	                 "cpu_millis", json_object_get(rec, "cpuMillis"),
+	                 "mem_mib", json_object_get(rec, "memMiB"),
+	                 "labels", chain_kv_object(json_object_get(rec, "labels")),
+	                 "active", json_object_get(rec, "active"));
+}
+
+static const char *strategy_name(json_int_t s)
+{
+	static const char *names[] = {"spread", "roundrobin", "binpack"};
+	return s >= 0 && s < 3 ? names[s] : "unknown";
+}
+
+json_t *chain_service_json(const json_t *rec)
+{
+	json_t *ports = json_array();
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(rec, "ports"), i, p) {
+		json_array_append_new(ports, json_pack("{s:O, s:O, s:s}", "host", json_object_get(p, "host"),
+		                                       "container", json_object_get(p, "container"), "proto",
+		                                       json_integer_value(json_object_get(p, "proto")) == 1
+		                                           ? "udp" : "tcp"));
+	}
+	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:s, s:O, s:o, s:O}",
+	                 "name", json_object_get(rec, "name"),
+	                 "image", json_object_get(rec, "image"),
+	                 "command", json_object_get(rec, "command"),
+	                 "env", json_object_get(rec, "env"),
+	                 "replicas", json_object_get(rec, "replicas"),
+	                 "cpu_millis", json_object_get(rec, "cpuMillis"),
+	                 "mem_mib", json_object_get(rec, "memMiB"),
+	                 "ports", ports,
+	                 "priority", json_object_get(rec, "priority"),
+	                 "strategy", strategy_name(json_integer_value(json_object_get(rec, "strategy"))),
+	                 "exclusive", json_object_get(rec, "exclusive"),
+	                 "selector", chain_kv_object(json_object_get(rec, "selector")),
+	                 "generation", json_object_get(rec, "generation"));
+}
+
+int chain_list(struct chain *c, const char *fn, json_t **out)
+{
+	struct eth_rpc_err e;
+	uint64_t block;
+	char tag[24];
+	const json_int_t page = 200;
+	*out = NULL;
+	/* One block for every page, so the list is one consistent state. */
+	if (eth_block_number(c->rpc, &block, &e) < 0)
+		return chain_fail(c, "eth_blockNumber", &e);
+	eth_qty_format(block, tag, sizeof tag);
+	json_t *all = json_array();
+	for (json_int_t off = 0; all;) {
+		json_t *res;
+		int rc = chain_view(c, fn, json_pack("[I,I]", off, page), tag, &res);
+		if (rc != CLI_OK) {
+			json_decref(all);
+			return rc;
+		}
+		json_t *items = json_array_get(res, 0);
+		size_t n = json_array_size(items);
+		json_array_extend(all, items);
+		json_decref(res);
+		if (n < (size_t)page)
+			break;
+		off += page;
+	}
+	*out = all;
+	return all ? CLI_OK : CLI_FAIL;
+}
+
+void chain_print_json(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* ---- canteen contract deploy ---- */
+
+static int contract_deploy(struct cli *cli, int argc, char **argv)
+{
+	struct chain c;
+	struct eth_buf code;
+	struct eth_rpc_err e;
+	struct eth_receipt rc;
+	struct eth_send_opts o = {0};
+	char addr[43], hash[67];
+	if (argc != 1) {
+		cli_err("usage: canteen contract deploy");
+		return CLI_USAGE;
+	}
+	(void)argv;
+	int ret = chain_open(&c, cli, CHAIN_NEED_KEY);
+	eth_buf_init(&code);
+	if (ret != CLI_OK)
+		goto done;
+	ret = CLI_FAIL;
+	if (eth_hex_decode_buf(chain_bin_hex(), &code) < 0 || code.len == 0) {
+		cli_err("the embedded contract bytecode is broken");
+		goto done;
+	}
+	o.chain_id = cli->conf.chain_id;
+	if (eth_transact(c.rpc, c.key, NULL, code.p, code.len, &o, &rc, &e) < 0) {
+		chain_fail(&c, "deployment", &e);
+		goto done;
+	}
+	if (!rc.has_contract) {
+		cli_err("the deployment receipt names no contract address");
+		goto done;
+	}
+	eth_addr_format(rc.contract, addr);
+	eth_hex_encode(rc.tx_hash, 32, hash, sizeof hash);
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", addr, "tx", hash, "block",
+		                      (json_int_t)rc.block, "gas_used", (json_int_t)rc.gas_used, "owner",
+		                      c.key->address_hex);
+		chain_print_json(j);
+		json_decref(j);
+	} else {
+		puts(addr);
+	}
+	ret = CLI_OK;
+done:
+	eth_buf_free(&code);
+	chain_close(&c);
+	return ret;
+}
+
+int cmd_contract(struct cli *cli, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "deploy") == 0)
+		return contract_deploy(cli, argc - 1, argv + 1);
+	cli_err("usage: canteen contract deploy");
+	return CLI_USAGE;
+}

@@ -1,0 +1,51 @@
+/* chain.h: what the canteen CLI's chain commands (contract, node, service, events) share. */
+#ifndef CANTEEN_CHAIN_H
+#define CANTEEN_CHAIN_H
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "eth_chain.h"
+#include "eth_key.h"
+#include "eth_rpc.h"
+
+/* The embedded artifacts (chain_artifacts.c). */
+const char *chain_abi_json(void);
+const char *chain_bin_hex(void);
+
+#define CHAIN_NEED_CONTRACT 1
+#define CHAIN_NEED_KEY 2
+
+struct chain {
+	struct cli *cli;
+	struct eth_rpc *rpc;
+	json_t *abi;
+	uint8_t contract[ETH_ADDR_LEN];
+	struct eth_key *key;
+};
+
+/* Connects what needs says; on failure prints the error and returns CLI_FAIL/CLI_USAGE
+ * (chain_close is still safe). */
+int chain_open(struct chain *c, struct cli *cli, int needs);
+void chain_close(struct chain *c);
+
+/* Call a view function: args is a JSON array (stolen; tuples as objects keyed by field
+ * name); *out is the array of outputs (tuples as objects). block NULL = latest. */
+int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out);
+/* Send a transaction calling fn; prints errors (revert reason by name). */
+int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc);
+/* Print an RPC failure as one sentence; returns CLI_FAIL. */
+int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e);
+
+/* Contract records (decoded, fields by name) as the interface's NODE / SERVICE objects. */
+json_t *chain_node_json(const json_t *rec);
+json_t *chain_service_json(const json_t *rec);
+/* Every record of a paged getter ("getNodes"/"getServices") at one block; *out owned. */
+int chain_list(struct chain *c, const char *fn, json_t **out);
+
+/* Print one JSON object as a line. */
+void chain_print_json(json_t *j);
+/* "k=v" list into {"k":"v"}. */
+json_t *chain_kv_object(const json_t *list);
+
+#endif

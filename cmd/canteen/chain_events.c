@@ -1,0 +1,126 @@
+/* chain_events.c: `canteen events`: follow chain.sock and print each event. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "ipc.h"
+#include "parse.h"
+
+/* One readable line: "seq type details". */
+static void print_event(const json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+	json_t *node = json_object_get(ev, "node"), *svc = json_object_get(ev, "service");
+	if (!type)
+		type = "?";
+	printf("%-6lld %-15s ", (long long)seq, type);
+	if (strcmp(type, "snapshot") == 0)
+		printf("block %lld, %zu nodes, %zu services",
+		       (long long)json_integer_value(json_object_get(ev, "block")),
+		       json_array_size(json_object_get(ev, "nodes")),
+		       json_array_size(json_object_get(ev, "services")));
+	else if (json_is_object(node))
+		printf("%s %s active=%s", json_string_value(json_object_get(node, "address")),
+		       json_string_value(json_object_get(node, "endpoint")),
+		       json_is_true(json_object_get(node, "active")) ? "yes" : "no");
+	else if (json_is_object(svc))
+		printf("%s image=%s replicas=%lld generation=%lld",
+		       json_string_value(json_object_get(svc, "name")),
+		       json_string_value(json_object_get(svc, "image")),
+		       (long long)json_integer_value(json_object_get(svc, "replicas")),
+		       (long long)json_integer_value(json_object_get(svc, "generation")));
+	else if (json_object_get(ev, "address"))
+		printf("%s", json_string_value(json_object_get(ev, "address")));
+	else if (json_object_get(ev, "name"))
+		printf("%s", json_string_value(json_object_get(ev, "name")));
+	else if (json_object_get(ev, "hash"))
+		printf("block %lld %s", (long long)json_integer_value(json_object_get(ev, "block")),
+		       json_string_value(json_object_get(ev, "hash")));
+	else if (json_object_get(ev, "error"))
+		printf("%s", json_string_value(json_object_get(ev, "error")));
+	printf("\n");
+}
+
+int cmd_events(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"count", required_argument, NULL, 'n'}, {"no-head", no_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0},
+	};
+	char path[1024], err[256];
+	uint64_t count = 0, seen = 0;
+	int ch, no_head = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		if (ch == 'n' && parse_u64(optarg, 1, UINT64_MAX, &count, err, sizeof err) == 0)
+			continue;
+		if (ch == 'H') {
+			no_head = 1;
+			continue;
+		}
+		cli_err(ch == 'n' ? "--count: %s" : "usage: canteen events [--count N] [--no-head]%s",
+		        ch == 'n' ? err : "");
+		return CLI_USAGE;
+	}
+	if (optind != argc) {
+		cli_err("usage: canteen events [--count N] [--no-head]");
+		return CLI_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	cli_sock_path(cli, "chain.sock", path, sizeof path);
+	struct ipc_sync *s = ipc_sync_connect(path, err, sizeof err);
+	if (!s) {
+		cli_err("cannot connect to canteen-chainwatch at %s: %s", path, err);
+		return CLI_FAIL;
+	}
+	json_t *req = json_pack("{s:s}", "op", "subscribe");
+	int ret = CLI_FAIL;
+	if (ipc_sync_send(s, req, err, sizeof err) < 0) {
+		cli_err("cannot subscribe to %s: %s", path, err);
+		goto done;
+	}
+	for (;;) {
+		json_t *ev;
+		int r = ipc_sync_read(s, &ev, -1, err, sizeof err);
+		if (r == 0) {
+			cli_err("canteen-chainwatch closed the connection");
+			goto done;
+		}
+		if (r < 0) {
+			cli_err("reading %s: %s", path, err);
+			goto done;
+		}
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		if (type && strcmp(type, "error") == 0) {
+			cli_err("canteen-chainwatch: %s", json_string_value(json_object_get(ev, "error")));
+			json_decref(ev);
+			goto done;
+		}
+		int skip = no_head && type && strcmp(type, "head") == 0;
+		if (!skip) {
+			if (cli->json)
+				chain_print_json(ev);
+			else
+				print_event(ev);
+			if (fflush(stdout) == EOF) {
+				json_decref(ev);
+				ret = CLI_OK; /* the reader went away */
+				goto done;
+			}
+			seen++;
+		}
+		json_decref(ev);
+		if (count && seen >= count) {
+			ret = CLI_OK;
+			goto done;
+		}
+	}
+done:
+	json_decref(req);
+	ipc_sync_close(s);
+	return ret;
+}

@@ -1,0 +1,366 @@
+/* chain_service.c: `canteen service deploy|update|scale|rm|ls` against the contract. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "parse.h"
+
+#define SERVICE_USAGE \
+	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
+	"           [--port HOST:CONTAINER[/udp]]... [--env K=V]... [--priority P]\n" \
+	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]... [-- CMD...]\n" \
+	"       canteen service update NAME [the same flags; lists given replace the old ones]\n" \
+	"       canteen service scale NAME REPLICAS\n" \
+	"       canteen service rm NAME\n" \
+	"       canteen service ls"
+
+static int usage_err(const char *fmt, const char *arg)
+{
+	cli_err(fmt, arg);
+	fprintf(stderr, "%s\n", SERVICE_USAGE);
+	return CLI_USAGE;
+}
+
+static const char *const strategies[] = {"spread", "roundrobin", "binpack"};
+
+/* "8080:80", "53:53/udp". */
+static json_t *parse_port(const char *s)
+{
+	char buf[64], err[128];
+	uint64_t host, cont;
+	int proto = 0;
+	if (str_copy(buf, sizeof buf, s) < 0)
+		return NULL;
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (strcmp(slash + 1, "udp") == 0)
+			proto = 1;
+		else if (strcmp(slash + 1, "tcp") != 0)
+			return NULL;
+	}
+	char *colon = strchr(buf, ':');
+	if (!colon)
+		return NULL;
+	*colon = '\0';
+	if (parse_u64(buf, 1, 65535, &host, err, sizeof err) < 0 ||
+	    parse_u64(colon + 1, 1, 65535, &cont, err, sizeof err) < 0)
+		return NULL;
+	return json_pack("{s:I, s:I, s:i}", "host", (json_int_t)host, "container", (json_int_t)cont,
+	                 "proto", proto);
+}
+
+static int parse_priority(const char *s, json_int_t *out)
+{
+	char err[128];
+	uint64_t v;
+	int neg = s[0] == '-';
+	if (parse_u64(s + neg, 0, neg ? 2147483648ULL : 2147483647ULL, &v, err, sizeof err) < 0)
+		return -1;
+	*out = neg ? -(json_int_t)v : (json_int_t)v;
+	return 0;
+}
+
+static int valid_kv(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	return eq && eq != s && !strchr(s, '\n');
+}
+
+/* Apply the flags in argv (after NAME) to spec (a ServiceSpec object). CLI_OK or CLI_USAGE.
+ * A list flag given at least once replaces the list. */
+static int apply_flags(json_t *spec, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"image", required_argument, NULL, 'i'},    {"replicas", required_argument, NULL, 'r'},
+		{"cpu", required_argument, NULL, 'c'},      {"mem", required_argument, NULL, 'm'},
+		{"port", required_argument, NULL, 'p'},     {"env", required_argument, NULL, 'e'},
+		{"priority", required_argument, NULL, 'P'}, {"strategy", required_argument, NULL, 's'},
+		{"exclusive", no_argument, NULL, 'x'},      {"no-exclusive", no_argument, NULL, 'X'},
+		{"selector", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
+	};
+	json_t *lists[3] = {NULL, NULL, NULL}; /* ports, env, selector */
+	static const char *list_keys[3] = {"ports", "env", "selector"};
+	char err[256];
+	uint64_t v;
+	json_int_t prio;
+	int ch, ret = CLI_USAGE;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		json_t *item = NULL;
+		int li = -1;
+		err[0] = '\0';
+		switch (ch) {
+		case 'i':
+			if (!*optarg || strlen(optarg) > 512) {
+				usage_err("--image needs an image reference, got '%s'", optarg);
+				goto out;
+			}
+			json_object_set_new(spec, "image", json_string(optarg));
+			break;
+		case 'r':
+			if (parse_u64(optarg, 1, UINT32_MAX, &v, err, sizeof err) < 0) {
+				usage_err("--replicas: %s", err);
+				goto out;
+			}
+			json_object_set_new(spec, "replicas", json_integer((json_int_t)v));
+			break;
+		case 'c':
+			if (parse_cpu_millis(optarg, &v, err, sizeof err) < 0 || v == 0 || v > UINT32_MAX) {
+				usage_err("--cpu needs a positive amount like 500m or 2, got '%s'", optarg);
+				goto out;
+			}
+			json_object_set_new(spec, "cpuMillis", json_integer((json_int_t)v));
+			break;
+		case 'm':
+			if (parse_mem_bytes(optarg, &v, err, sizeof err) < 0 || v < 1048576 ||
+			    v / 1048576 > UINT32_MAX) {
+				usage_err("--mem needs a size of at least 1M like 128M or 1G, got '%s'", optarg);
+				goto out;
+			}
+			json_object_set_new(spec, "memMiB", json_integer((json_int_t)(v / 1048576)));
+			break;
+		case 'p':
+			if (!(item = parse_port(optarg))) {
+				usage_err("--port needs HOST:CONTAINER[/udp] with ports 1-65535, got '%s'", optarg);
+				goto out;
+			}
+			li = 0;
+			break;
+		case 'e':
+		case 'l':
+			if (!valid_kv(optarg)) {
+				usage_err(ch == 'e' ? "--env needs KEY=VALUE, got '%s'" : "--selector needs KEY=VALUE, got '%s'",
+				          optarg);
+				goto out;
+			}
+			item = json_string(optarg);
+			li = ch == 'e' ? 1 : 2;
+			break;
+		case 'P':
+			if (parse_priority(optarg, &prio) < 0) {
+				usage_err("--priority needs a 32-bit integer, got '%s'", optarg);
+				goto out;
+			}
+			json_object_set_new(spec, "priority", json_integer(prio));
+			break;
+		case 's': {
+			int k = -1;
+			for (int i = 0; i < 3; i++)
+				if (strcmp(optarg, strategies[i]) == 0)
+					k = i;
+			if (k < 0) {
+				usage_err("--strategy is spread, roundrobin or binpack, not '%s'", optarg);
+				goto out;
+			}
+			json_object_set_new(spec, "strategy", json_integer(k));
+			break;
+		}
+		case 'x':
+		case 'X': json_object_set_new(spec, "exclusive", json_boolean(ch == 'x')); break;
+		default:
+			usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
+			goto out;
+		}
+		if (li >= 0) {
+			if (!lists[li])
+				lists[li] = json_array();
+			json_array_append_new(lists[li], item);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (lists[i])
+			json_object_set(spec, list_keys[i], lists[i]);
+	if (optind < argc) {
+		/* getopt stops at "--" (consumed) or at the first non-flag. */
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			usage_err("unexpected argument '%s' (put the command after --)", argv[optind]);
+			goto out;
+		}
+		json_t *cmd = json_array();
+		for (int i = optind; i < argc; i++)
+			json_array_append_new(cmd, json_string(argv[i]));
+		json_object_set_new(spec, "command", cmd);
+	}
+	ret = CLI_OK;
+out:
+	for (int i = 0; i < 3; i++)
+		json_decref(lists[i]);
+	return ret;
+}
+
+static int valid_name_arg(const char *name)
+{
+	return name && *name && name[0] != '-' && strlen(name) <= 256;
+}
+
+static int service_send(struct cli *cli, const char *fn, json_t *args, const char *name,
+                        const char *what)
+{
+	struct chain c;
+	struct eth_receipt rc;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
+	if (ret == CLI_OK) {
+		ret = chain_send(&c, fn, args, &rc);
+		args = NULL;
+		if (ret == CLI_OK && cli->json)
+			printf("{\"service\":\"%s\",\"%s\":true,\"block\":%llu}\n", name, what,
+			       (unsigned long long)rc.block);
+		else if (ret == CLI_OK)
+			printf("%s %s\n", name, what);
+	}
+	json_decref(args);
+	chain_close(&c);
+	return ret;
+}
+
+static int service_deploy(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || !valid_name_arg(argv[1]))
+		return usage_err("%s", "service deploy needs a NAME first");
+	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[]}",
+	                         "name", argv[1], "image", "", "command", "env", "replicas", 1,
+	                         "cpuMillis", 100, "memMiB", 64, "ports", "priority", 0, "strategy", 0,
+	                         "exclusive", 0, "selector");
+	optind = 0;
+	int ret = apply_flags(spec, argc - 1, argv + 1);
+	if (ret == CLI_OK && !*json_string_value(json_object_get(spec, "image")))
+		ret = usage_err("%s", "service deploy needs --image");
+	if (ret != CLI_OK) {
+		json_decref(spec);
+		return ret;
+	}
+	return service_send(cli, "addService", json_pack("[o]", spec), argv[1], "deployed");
+}
+
+static int service_update(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || !valid_name_arg(argv[1]))
+		return usage_err("%s", "service update needs a NAME first");
+	struct chain c;
+	json_t *res = NULL, *spec = NULL;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
+	if (ret == CLI_OK)
+		ret = chain_view(&c, "getService", json_pack("[s]", argv[1]), NULL, &res);
+	chain_close(&c);
+	if (ret != CLI_OK)
+		return ret;
+	spec = json_deep_copy(json_array_get(res, 0));
+	json_decref(res);
+	if (!json_is_object(spec)) {
+		json_decref(spec);
+		cli_err("the contract returned a service record this CLI does not understand");
+		return CLI_FAIL;
+	}
+	json_object_del(spec, "generation");
+	optind = 0;
+	ret = apply_flags(spec, argc - 1, argv + 1);
+	if (ret != CLI_OK) {
+		json_decref(spec);
+		return ret;
+	}
+	return service_send(cli, "updateService", json_pack("[o]", spec), argv[1], "updated");
+}
+
+static int service_scale(struct cli *cli, int argc, char **argv)
+{
+	char err[128];
+	uint64_t n;
+	if (argc != 3 || !valid_name_arg(argv[1]))
+		return usage_err("%s", "service scale needs NAME and REPLICAS");
+	if (parse_u64(argv[2], 1, UINT32_MAX, &n, err, sizeof err) < 0)
+		return usage_err("REPLICAS: %s", err);
+	return service_send(cli, "scaleService", json_pack("[s,I]", argv[1], (json_int_t)n), argv[1],
+	                    "scaled");
+}
+
+static int service_rm(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2 || !valid_name_arg(argv[1]))
+		return usage_err("%s", "service rm needs one NAME");
+	return service_send(cli, "removeService", json_pack("[s]", argv[1]), argv[1], "removed");
+}
+
+static void print_service_row(const json_t *s)
+{
+	char ports[256] = "", cpu[32];
+	size_t n = 0, i;
+	json_t *p;
+	json_array_foreach(json_object_get(s, "ports"), i, p) {
+		int w = snprintf(ports + n, sizeof ports - n, "%s%lld:%lld%s", i ? "," : "",
+		                 (long long)json_integer_value(json_object_get(p, "host")),
+		                 (long long)json_integer_value(json_object_get(p, "container")),
+		                 strcmp(json_string_value(json_object_get(p, "proto")), "udp") == 0 ? "/udp" : "");
+		if (w < 0 || (size_t)w >= sizeof ports - n)
+			break;
+		n += (size_t)w;
+	}
+	json_int_t m = json_integer_value(json_object_get(s, "cpu_millis"));
+	if (m % 1000)
+		snprintf(cpu, sizeof cpu, "%lldm", (long long)m);
+	else
+		snprintf(cpu, sizeof cpu, "%lld", (long long)(m / 1000));
+	printf("%-24s  %-30s  %8lld  %6s  %7lldM  %-16s  %8lld  %-10s  %lld\n",
+	       json_string_value(json_object_get(s, "name")), json_string_value(json_object_get(s, "image")),
+	       (long long)json_integer_value(json_object_get(s, "replicas")), cpu,
+	       (long long)json_integer_value(json_object_get(s, "mem_mib")), n ? ports : "-",
+	       (long long)json_integer_value(json_object_get(s, "priority")),
+	       json_string_value(json_object_get(s, "strategy")),
+	       (long long)json_integer_value(json_object_get(s, "generation")));
+}
+
+static int service_ls(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_err("%s", "service ls takes no arguments");
+	struct chain c;
+	json_t *all = NULL;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
+	if (ret == CLI_OK)
+		ret = chain_list(&c, "getServices", &all);
+	if (ret == CLI_OK && !cli->json)
+		printf("%-24s  %-30s  %8s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
+		       "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
+	size_t i;
+	json_t *rec;
+	json_array_foreach(all, i, rec) {
+		json_t *s = chain_service_json(rec);
+		if (!s) {
+			cli_err("the contract returned a service record this CLI does not understand");
+			ret = CLI_FAIL;
+			break;
+		}
+		if (cli->json)
+			chain_print_json(s);
+		else
+			print_service_row(s);
+		json_decref(s);
+	}
+	json_decref(all);
+	chain_close(&c);
+	return ret;
+}
+
+int cmd_service(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct cli *, int, char **);
+	} subs[] = {
+		{"deploy", service_deploy}, {"update", service_update}, {"scale", service_scale},
+		{"rm", service_rm},         {"ls", service_ls},
+	};
+	if (argc < 2) {
+		fprintf(stderr, "%s\n", SERVICE_USAGE);
+		return CLI_USAGE;
+	}
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		if (strcmp(argv[1], subs[i].name) == 0) {
+			optind = 0;
+			return subs[i].fn(cli, argc - 1, argv + 1);
+		}
+	return usage_err("unknown service command '%s'", argv[1]);
+}
