@@ -1,0 +1,108 @@
+/* keygen.c: "canteen node keygen": a libsodium key pair for SWIM (and optionally an Ethereum key). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "eth_key.h"
+#include "swim_crypto.h"
+
+/* A fresh secp256k1 secret key as a hex file (mode 0600); the address out. */
+static int eth_keygen(const char *path, int force, char address[43])
+{
+	uint8_t raw[32];
+	char hex[65], err[256];
+	struct eth_key *k = NULL;
+	int rc = -1;
+	for (int tries = 0; tries < 16 && !k; tries++) {
+		randombytes_buf(raw, sizeof raw);
+		sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+		k = eth_key_from_hex(hex, err, sizeof err);
+	}
+	if (!k) {
+		cli_err("cannot make an Ethereum key: %s", err);
+		goto out;
+	}
+	memcpy(address, k->address_hex, 43);
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+	              0600);
+	if (fd < 0) {
+		cli_err("cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	hex[64] = '\n';
+	int ok = fchmod(fd, 0600) == 0 && write(fd, hex, 65) == 65 && fsync(fd) == 0;
+	if (close(fd) < 0 || !ok) {
+		cli_err("cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(raw, sizeof raw);
+	sodium_memzero(hex, sizeof hex);
+	eth_key_free(k);
+	return rc;
+}
+
+int cli_node_keygen(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"swim-key", required_argument, NULL, 's'},
+		{"eth-key", required_argument, NULL, 'e'},
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *swim_path = cli->conf.swim_key_file[0] ? cli->conf.swim_key_file : NULL;
+	const char *eth_path = NULL;
+	int force = 0, ch;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': swim_path = optarg; break;
+		case 'e': eth_path = optarg; break;
+		case 'f': force = 1; break;
+		default:
+			cli_err("usage: canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force]");
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc || !swim_path) {
+		cli_err("usage: canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force] "
+		        "(the swim key file defaults to swim_key_file in canteen.conf)");
+		return CLI_USAGE;
+	}
+	uint8_t pk[SWIM_KEY_LEN];
+	char err[512], pkhex[2 * SWIM_KEY_LEN + 1], address[43] = "";
+	if (swim_keys_generate(swim_path, force, pk, err, sizeof err) < 0) {
+		cli_err("%s%s", err, strstr(err, strerror(EEXIST)) ? " (use --force to replace it)" : "");
+		return CLI_FAIL;
+	}
+	sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
+	if (eth_path && eth_keygen(eth_path, force, address) < 0)
+		return CLI_FAIL;
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:s}", "swim_key_file", swim_path, "swim_pubkey", pkhex);
+		if (o && eth_path) {
+			json_object_set_new(o, "eth_key_file", json_string(eth_path));
+			json_object_set_new(o, "address", json_string(address));
+		}
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(o);
+		return s ? CLI_OK : CLI_FAIL;
+	}
+	printf("%s\n", pkhex);
+	if (eth_path)
+		printf("%s\n", address);
+	return CLI_OK;
+}

@@ -1,0 +1,517 @@
+/* swim_core.c: SWIM membership rules: alive/suspect/dead/left by incarnation, Lifeguard suspicion. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim_int.h"
+
+uint64_t swim_rand(struct swim *s)
+{
+	/* xorshift64*: good enough to shuffle and sample; seeded by the caller. */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1DULL;
+}
+
+int swim_is_self(const struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+{
+	return memcmp(addr, s->self->addr, SWIM_ADDR_LEN) == 0;
+}
+
+static int live(int state) { return state == SWIM_ALIVE || state == SWIM_SUSPECT; }
+
+size_t swim_live_count(const struct swim *s)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < s->n; i++)
+		c += live(s->m[i]->state);
+	return c;
+}
+
+size_t swim_known_count(const struct swim *s)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < s->n; i++)
+		c += s->m[i]->state != SWIM_UNKNOWN;
+	return c;
+}
+
+void swim_awareness(struct swim *s, int delta)
+{
+	int v = s->awareness + delta, max = (int)s->cfg.awareness_max - 1;
+	s->awareness = v < 0 ? 0 : v > max ? max : v;
+}
+
+int swim_health(const struct swim *s) { return s->awareness; }
+const struct swim_counters *swim_counters(const struct swim *s) { return &s->ctr; }
+
+/* Binary search; *pos is where addr is or would go. */
+static struct swim_member *lookup(const struct swim *s, const uint8_t addr[SWIM_ADDR_LEN],
+                                  size_t *pos)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(s->m[mid]->addr, addr, SWIM_ADDR_LEN);
+		if (c == 0) {
+			if (pos)
+				*pos = mid;
+			return s->m[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (pos)
+		*pos = lo;
+	return NULL;
+}
+
+struct swim_member *swim_find(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+{
+	return lookup(s, addr, NULL);
+}
+
+size_t swim_count(const struct swim *s) { return s->n; }
+struct swim_member *swim_at(struct swim *s, size_t i) { return i < s->n ? s->m[i] : NULL; }
+const struct swim_member *swim_self(const struct swim *s) { return s->self; }
+
+struct swim_member *swim_admit(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+{
+	size_t pos;
+	struct swim_member *m = lookup(s, addr, &pos);
+	if (m)
+		return m;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		struct swim_member **nm = realloc(s->m, nc * sizeof *nm);
+		if (!nm)
+			return NULL;
+		s->m = nm;
+		s->cap = nc;
+	}
+	m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	memcpy(m->addr, addr, SWIM_ADDR_LEN);
+	m->state = SWIM_UNKNOWN;
+	memmove(s->m + pos + 1, s->m + pos, (s->n - pos) * sizeof *s->m);
+	s->m[pos] = m;
+	s->n++;
+	return m;
+}
+
+void swim_revoke(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+{
+	size_t pos;
+	struct swim_member *m = lookup(s, addr, &pos);
+	if (!m || m == s->self)
+		return;
+	swim_probe_forget(s, addr);
+	memmove(s->m + pos, s->m + pos + 1, (s->n - pos - 1) * sizeof *s->m);
+	s->n--;
+	free(m);
+}
+
+struct swim *swim_new(const struct swim_config *cfg, const uint8_t self[SWIM_ADDR_LEN],
+                      const struct swim_io *io, uint64_t seed, uint64_t now)
+{
+	struct swim *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	if (s->cfg.awareness_max < 1)
+		s->cfg.awareness_max = 1;
+	if (s->cfg.gossip_nodes < 1)
+		s->cfg.gossip_nodes = 1;
+	s->io = *io;
+	s->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+	s->now = now;
+	s->next_id = (uint32_t)swim_rand(s);
+	swim_bcast_init(&s->bq, 65536);
+	s->self = swim_admit(s, self);
+	if (!s->self) {
+		swim_free(s);
+		return NULL;
+	}
+	s->self->state = SWIM_ALIVE;
+	s->self->state_since = now;
+	s->next_probe = now + cfg->probe_interval_ms;
+	s->next_gossip = now + cfg->gossip_interval_ms;
+	s->next_pushpull = now + cfg->pushpull_interval_ms;
+	s->next_join = now;
+	return s;
+}
+
+void swim_free(struct swim *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->m[i]);
+	free(s->m);
+	free(s->order);
+	swim_bcast_free(&s->bq);
+	free(s);
+}
+
+void swim_add_seed(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+{
+	for (size_t i = 0; i < s->nseeds; i++)
+		if (memcmp(s->seeds[i], addr, SWIM_ADDR_LEN) == 0)
+			return;
+	if (s->nseeds < SWIM_MAX_SEEDS)
+		memcpy(s->seeds[s->nseeds++], addr, SWIM_ADDR_LEN);
+}
+
+/* ---- sending ---- */
+
+void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, size_t off,
+               int piggyback)
+{
+	if (piggyback)
+		swim_bcast_fill(&s->bq, body, SWIM_BODY_MAX, &off,
+		                swim_retransmit_limit(s->cfg.retransmit_mult, swim_known_count(s)));
+	if (off > 0)
+		s->io.send(s->io.arg, to, body, off);
+}
+
+static void encode_member(const struct swim_member *m, uint8_t *buf, size_t cap, size_t *off)
+{
+	switch (m->state) {
+	case SWIM_ALIVE:
+		swim_wire_alive(buf, cap, off, m->addr, m->incarnation, m->meta, m->meta_len,
+		                m->has_meta);
+		break;
+	case SWIM_LEFT:
+		swim_wire_left(buf, cap, off, m->addr, m->incarnation);
+		break;
+	default:
+		break;
+	}
+}
+
+static void broadcast(struct swim *s, const uint8_t subject[SWIM_ADDR_LEN], const uint8_t *msg,
+                      size_t len)
+{
+	swim_bcast_push(&s->bq, subject, msg, len);
+}
+
+static void broadcast_member(struct swim *s, const struct swim_member *m)
+{
+	uint8_t buf[SWIM_BCAST_MSG_MAX];
+	size_t off = 0;
+	encode_member(m, buf, sizeof buf, &off);
+	if (off)
+		broadcast(s, m->addr, buf, off);
+}
+
+static void broadcast_sd(struct swim *s, uint8_t type, const uint8_t addr[SWIM_ADDR_LEN],
+                         uint32_t inc, const uint8_t from[SWIM_ADDR_LEN])
+{
+	uint8_t buf[64];
+	size_t off = 0;
+	swim_wire_suspect_dead(buf, sizeof buf, &off, type, addr, inc, from);
+	broadcast(s, addr, buf, off);
+}
+
+/* Full state in as many chunks as it takes; only the first asks for a reply. */
+void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply)
+{
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr = 0;
+	int first = 1;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct swim_member *m = s->m[i];
+		if (m->state == SWIM_UNKNOWN)
+			continue;
+		struct swim_entry e = {.state = (uint8_t)m->state, .incarnation = m->incarnation,
+		                       .has_meta = m->has_meta, .meta_len = m->meta_len,
+		                       .meta = m->meta};
+		memcpy(e.addr, m->addr, SWIM_ADDR_LEN);
+		if (off == 0) {
+			swim_wire_pp_begin(body, sizeof body, &off, first && want_reply, &hdr);
+			first = 0;
+		}
+		if (swim_wire_pp_entry(body, sizeof body, &off, hdr, &e) < 0) {
+			swim_send(s, to, body, off, 0);
+			off = 0;
+			swim_wire_pp_begin(body, sizeof body, &off, 0, &hdr);
+			swim_wire_pp_entry(body, sizeof body, &off, hdr, &e);
+		}
+	}
+	if (off)
+		swim_send(s, to, body, off, 0);
+	s->ctr.pushpulls++;
+}
+
+/* ---- suspicion (Lifeguard) ---- */
+
+void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *min,
+                           uint64_t *max)
+{
+	double scale = n > 1 ? log10((double)n) : 0.0;
+	if (scale < 1.0)
+		scale = 1.0;
+	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)cfg->probe_interval_ms);
+	*max = *min * (cfg->suspicion_max_mult ? cfg->suspicion_max_mult : 1);
+}
+
+uint64_t swim_suspicion_timeout(uint64_t min, uint64_t max, unsigned c, unsigned k)
+{
+	if (k == 0 || c >= k || max <= min)
+		return min;
+	double frac = log((double)c + 1.0) / log((double)k + 1.0);
+	double t = (double)max - frac * (double)(max - min);
+	return t < (double)min ? min : (uint64_t)t;
+}
+
+static void start_suspicion(struct swim *s, struct swim_member *m,
+                            const uint8_t from[SWIM_ADDR_LEN])
+{
+	size_t n = swim_live_count(s);
+	int k = (int)s->cfg.suspicion_min_mult - 2;
+	if ((int)n - 2 < k)
+		k = 0;
+	if (k > SWIM_SUSP_CONFIRM_MAX - 1)
+		k = SWIM_SUSP_CONFIRM_MAX - 1;
+	swim_suspicion_bounds(&s->cfg, n, &m->susp_min, &m->susp_max);
+	m->susp_k = (unsigned)(k < 0 ? 0 : k);
+	m->susp_n = 0;
+	memcpy(m->susp_from[0], from, SWIM_ADDR_LEN);
+	m->susp_start = s->now;
+	m->susp_deadline = s->now + swim_suspicion_timeout(m->susp_min, m->susp_max, 0, m->susp_k);
+	if (m->susp_deadline == 0)
+		m->susp_deadline = 1;
+}
+
+/* An independent confirmation shortens the timer; 1 if from was new. */
+static int confirm_suspicion(struct swim_member *m, const uint8_t from[SWIM_ADDR_LEN])
+{
+	if (!m->susp_deadline || m->susp_n >= m->susp_k)
+		return 0;
+	for (unsigned i = 0; i <= m->susp_n; i++)
+		if (memcmp(m->susp_from[i], from, SWIM_ADDR_LEN) == 0)
+			return 0;
+	m->susp_n++;
+	memcpy(m->susp_from[m->susp_n], from, SWIM_ADDR_LEN);
+	m->susp_deadline =
+	    m->susp_start + swim_suspicion_timeout(m->susp_min, m->susp_max, m->susp_n, m->susp_k);
+	return 1;
+}
+
+/* ---- the rules ---- */
+
+static void set_state(struct swim *s, struct swim_member *m, int state, uint32_t inc)
+{
+	int old = m->state;
+	m->state = state;
+	m->incarnation = inc;
+	m->state_since = s->now;
+	m->susp_deadline = 0;
+	if (state != old && live(state) && !live(old) && m != s->self)
+		swim_probe_insert(s, m->addr);
+	if (state != old)
+		s->io.change(s->io.arg, m, old, 0);
+}
+
+static void refute(struct swim *s, uint32_t accused)
+{
+	struct swim_member *me = s->self;
+	uint32_t inc = me->incarnation + 1;
+	if (accused >= inc)
+		inc = accused + 1;
+	me->incarnation = inc;
+	broadcast_member(s, me);
+	swim_awareness(s, 1);
+	s->ctr.refutes++;
+}
+
+static void apply_alive(struct swim *s, const struct swim_entry *e)
+{
+	struct swim_member *m = lookup(s, e->addr, NULL);
+	if (!m)
+		return;
+	if (m == s->self) {
+		if (s->leaving || e->incarnation < m->incarnation)
+			return;
+		if (e->incarnation == m->incarnation && e->has_meta == m->has_meta &&
+		    e->meta_len == m->meta_len && memcmp(e->meta, m->meta, e->meta_len) == 0)
+			return;
+		refute(s, e->incarnation);
+		return;
+	}
+	if (m->state != SWIM_UNKNOWN && e->incarnation <= m->incarnation)
+		return;
+	int meta_changed = e->has_meta != m->has_meta || e->meta_len != m->meta_len ||
+	                   memcmp(e->meta, m->meta, e->meta_len) != 0;
+	int old = m->state;
+	m->has_meta = e->has_meta;
+	m->meta_len = e->meta_len;
+	if (e->meta_len)
+		memcpy(m->meta, e->meta, e->meta_len);
+	if (old == SWIM_ALIVE) {
+		m->incarnation = e->incarnation;
+		if (meta_changed)
+			s->io.change(s->io.arg, m, old, 1);
+	} else {
+		set_state(s, m, SWIM_ALIVE, e->incarnation);
+	}
+	broadcast_member(s, m);
+}
+
+void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                        const uint8_t from[SWIM_ADDR_LEN])
+{
+	struct swim_member *m = lookup(s, addr, NULL);
+	if (!m || m->state == SWIM_UNKNOWN || inc < m->incarnation)
+		return;
+	if (m->state == SWIM_SUSPECT) {
+		if (confirm_suspicion(m, from))
+			broadcast_sd(s, SWIM_MSG_SUSPECT, addr, inc, from);
+		return;
+	}
+	if (m->state != SWIM_ALIVE)
+		return;
+	if (m == s->self) {
+		if (!s->leaving)
+			refute(s, inc);
+		return;
+	}
+	set_state(s, m, SWIM_SUSPECT, inc);
+	start_suspicion(s, m, from);
+	s->ctr.suspicions++;
+	broadcast_sd(s, SWIM_MSG_SUSPECT, addr, inc, from);
+}
+
+void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                     const uint8_t from[SWIM_ADDR_LEN], int left)
+{
+	struct swim_member *m = lookup(s, addr, NULL);
+	if (!m || m->state == SWIM_UNKNOWN || inc < m->incarnation)
+		return;
+	if (m->state == SWIM_DEAD || m->state == SWIM_LEFT)
+		return;
+	if (m == s->self) {
+		if (!s->leaving)
+			refute(s, inc);
+		return;
+	}
+	set_state(s, m, left ? SWIM_LEFT : SWIM_DEAD, inc);
+	if (left)
+		broadcast_member(s, m);
+	else
+		broadcast_sd(s, SWIM_MSG_DEAD, addr, inc, from);
+}
+
+/* Push-pull: a remote "dead" is only a suspicion here (we have not seen it fail). */
+static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
+                        const struct swim_body *b, const struct swim_msg *msg)
+{
+	for (size_t i = 0; i < msg->count; i++) {
+		const struct swim_entry *e = &b->entries[msg->first + i];
+		switch (e->state) {
+		case SWIM_ALIVE: apply_alive(s, e); break;
+		case SWIM_SUSPECT:
+		case SWIM_DEAD: swim_apply_suspect(s, e->addr, e->incarnation, from); break;
+		case SWIM_LEFT: swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1); break;
+		default: break;
+		}
+	}
+}
+
+/* A live-looking packet from a member we hold suspect or dead: tell it, so it can refute
+ * without waiting for gossip to reach it (at most once per protocol period). */
+static void hint(struct swim *s, struct swim_member *src)
+{
+	if (src->state == SWIM_ALIVE || src->state == SWIM_UNKNOWN || src == s->self ||
+	    (src->last_hint && s->now - src->last_hint < s->cfg.probe_interval_ms))
+		return;
+	src->last_hint = s->now;
+	uint8_t body[64];
+	size_t off = 0;
+	if (src->state == SWIM_LEFT)
+		swim_wire_left(body, sizeof body, &off, src->addr, src->incarnation);
+	else
+		swim_wire_suspect_dead(body, sizeof body, &off,
+		                       src->state == SWIM_DEAD ? SWIM_MSG_DEAD : SWIM_MSG_SUSPECT,
+		                       src->addr, src->incarnation, s->self->addr);
+	swim_send(s, src->addr, body, off, 0);
+}
+
+void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct swim_body *b,
+                 uint64_t now)
+{
+	struct swim_member *src = lookup(s, from, NULL);
+	s->now = now;
+	if (!src || src == s->self)
+		return;
+	for (size_t i = 0; i < b->nmsg; i++) {
+		const struct swim_msg *m = &b->msg[i];
+		uint8_t body[SWIM_BODY_MAX];
+		size_t off = 0;
+		switch (m->type) {
+		case SWIM_MSG_PING:
+			if (s->leaving)
+				break;
+			swim_wire_probe(body, sizeof body, &off, SWIM_MSG_ACK, m->probe);
+			swim_send(s, from, body, off, 1);
+			break;
+		case SWIM_MSG_PING_REQ:
+			if (!s->leaving)
+				swim_probe_handle_req(s, from, m);
+			break;
+		case SWIM_MSG_ACK: swim_probe_handle_ack(s, from, m->probe); break;
+		case SWIM_MSG_NACK: swim_probe_handle_nack(s, m->probe); break;
+		case SWIM_MSG_ALIVE: apply_alive(s, &m->e); break;
+		case SWIM_MSG_SUSPECT: swim_apply_suspect(s, m->e.addr, m->e.incarnation, m->from); break;
+		case SWIM_MSG_DEAD: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->from, 0); break;
+		case SWIM_MSG_LEFT: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->e.addr, 1); break;
+		case SWIM_MSG_PUSHPULL:
+			merge_state(s, from, b, m);
+			if ((m->flags & SWIM_PP_REPLY) && !s->leaving)
+				swim_send_state(s, from, 0);
+			break;
+		default: break;
+		}
+	}
+	src = lookup(s, from, NULL);
+	if (src)
+		hint(s, src);
+}
+
+int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, uint64_t now)
+{
+	struct swim_member *me = s->self;
+	if (len > SWIM_META_MAX)
+		return -1;
+	s->now = now;
+	me->has_meta = meta != NULL;
+	me->meta_len = meta ? (uint16_t)len : 0;
+	if (meta && len)
+		memcpy(me->meta, meta, len);
+	me->incarnation++;
+	broadcast_member(s, me);
+	s->io.change(s->io.arg, me, me->state, 1);
+	return 0;
+}
+
+void swim_leave(struct swim *s, uint64_t now)
+{
+	struct swim_member *me = s->self;
+	s->now = now;
+	if (s->leaving)
+		return;
+	s->leaving = 1;
+	s->probe.active = 0;
+	set_state(s, me, SWIM_LEFT, me->incarnation);
+	broadcast_member(s, me);
+	uint8_t body[64];
+	size_t off = 0;
+	swim_wire_left(body, sizeof body, &off, me->addr, me->incarnation);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i] != me && live(s->m[i]->state))
+			swim_send(s, s->m[i]->addr, body, off, 0);
+}

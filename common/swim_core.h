@@ -1,0 +1,106 @@
+/* swim_core.h: the SWIM + Lifeguard membership state machine, with no I/O and no clock of its own. */
+#ifndef CANTEEN_SWIM_CORE_H
+#define CANTEEN_SWIM_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swim_bcast.h"
+#include "swim_wire.h"
+
+/*
+ * The caller feeds it decoded packet bodies from admitted senders (swim_handle) and the
+ * time (every entry point takes now, in monotonic ms), calls swim_tick when
+ * swim_next_deadline passes, and gets packet bodies to seal and send through io.send and
+ * member changes through io.change. Randomness comes from a seed, so a unit test can
+ * run a whole cluster in memory, deterministically.
+ */
+
+struct swim_config {
+	uint64_t probe_interval_ms;    /* protocol period */
+	uint64_t probe_timeout_ms;     /* direct ack timeout, < probe_interval_ms */
+	uint64_t gossip_interval_ms;
+	uint64_t pushpull_interval_ms; /* 0: no periodic push-pull */
+	unsigned indirect_checks;      /* k members asked to probe indirectly */
+	unsigned suspicion_min_mult;   /* min suspicion = this * max(1, log10 n) * interval */
+	unsigned suspicion_max_mult;   /* max suspicion = this * min */
+	unsigned retransmit_mult;      /* each update is sent this * ceil(log10(n + 1)) times */
+	unsigned gossip_nodes;         /* members gossiped to per gossip interval */
+	unsigned awareness_max;        /* local health multiplier cap (timeouts * (score + 1)) */
+};
+
+#define SWIM_SUSP_CONFIRM_MAX 32
+#define SWIM_MAX_RELAYS 64
+#define SWIM_MAX_SEEDS 32
+
+struct swim_member {
+	uint8_t addr[SWIM_ADDR_LEN];
+	int state;               /* enum swim_state; SWIM_UNKNOWN until first heard of */
+	uint32_t incarnation;
+	uint64_t state_since;    /* ms of the last state change */
+	int has_meta;
+	uint16_t meta_len;
+	uint8_t meta[SWIM_META_MAX];
+	/* suspicion (Lifeguard): active while susp_deadline != 0 */
+	uint64_t susp_start, susp_deadline, susp_min, susp_max;
+	unsigned susp_k, susp_n;
+	uint8_t susp_from[SWIM_SUSP_CONFIRM_MAX][SWIM_ADDR_LEN];
+	uint64_t last_hint;      /* last time we told it how we see it */
+	void *user;              /* the caller's, untouched here */
+};
+
+struct swim_io {
+	/* Send body (len <= SWIM_BODY_MAX) to the admitted member addr. */
+	void (*send)(void *arg, const uint8_t to[SWIM_ADDR_LEN], const uint8_t *body, size_t len);
+	/* m's state or metadata changed (old is its previous state). */
+	void (*change)(void *arg, const struct swim_member *m, int old_state, int meta_changed);
+	void *arg;
+};
+
+struct swim_counters {
+	uint64_t probes, acks, indirect, nacks_in, nacks_out, suspicions, refutes;
+	uint64_t pushpulls, joins, paused;
+};
+
+struct swim;
+
+/* Owned by the caller; self is this node's address (admitted implicitly). */
+struct swim *swim_new(const struct swim_config *cfg, const uint8_t self[SWIM_ADDR_LEN],
+                      const struct swim_io *io, uint64_t seed, uint64_t now);
+void swim_free(struct swim *s);
+
+/* Admission: members exist only while admitted. swim_admit returns the member (new ones
+ * start SWIM_UNKNOWN) or NULL (no memory). swim_revoke forgets one entirely. */
+struct swim_member *swim_admit(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+void swim_revoke(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+struct swim_member *swim_find(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+/* Members in address order, self included (unknown ones too). */
+size_t swim_count(const struct swim *s);
+struct swim_member *swim_at(struct swim *s, size_t i);
+const struct swim_member *swim_self(const struct swim *s);
+
+/* Join through these members first (default: any admitted member). */
+void swim_add_seed(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+/* Contact seeds now (also done on its own while this node knows nobody). */
+void swim_join(struct swim *s, uint64_t now);
+
+/* A decoded body from the admitted member from. */
+void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct swim_body *b,
+                 uint64_t now);
+void swim_tick(struct swim *s, uint64_t now);
+uint64_t swim_next_deadline(const struct swim *s);
+
+/* Set this node's metadata (<= SWIM_META_MAX) and gossip it. 0 or -1. */
+int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, uint64_t now);
+/* Graceful leave: gossip "left" and tell every live member directly. */
+void swim_leave(struct swim *s, uint64_t now);
+
+int swim_health(const struct swim *s); /* Lifeguard local health score, 0 = healthy */
+const struct swim_counters *swim_counters(const struct swim *s);
+/* The suspicion timeout bounds for n live members, in ms. */
+void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *min,
+                           uint64_t *max);
+/* Lifeguard: timeout after c of k confirmations, between min and max. */
+uint64_t swim_suspicion_timeout(uint64_t min, uint64_t max, unsigned c, unsigned k);
+
+#endif

@@ -1,0 +1,278 @@
+/* swim_crypto.c: SWIM packet sealing with libsodium crypto_box (precomputed), key files, replay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "swim_crypto.h"
+
+static const uint8_t magic[3] = {'c', 's', 1};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int swim_crypto_init(void) { return sodium_init() < 0 ? -1 : 0; }
+
+static void hex_of(const uint8_t *in, size_t n, char *out)
+{
+	sodium_bin2hex(out, 2 * n + 1, in, n);
+}
+
+int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN], char *err,
+                       size_t errlen)
+{
+	uint8_t *sk = sodium_malloc(SWIM_KEY_LEN);
+	char text[256], pkhex[2 * SWIM_KEY_LEN + 1], skhex[2 * SWIM_KEY_LEN + 1];
+	int rc = -1, fd = -1;
+	if (swim_crypto_init() < 0 || !sk) {
+		seterr(err, errlen, "libsodium could not be initialised");
+		goto out;
+	}
+	crypto_box_keypair(pk_out, sk);
+	hex_of(pk_out, SWIM_KEY_LEN, pkhex);
+	hex_of(sk, SWIM_KEY_LEN, skhex);
+	int n = snprintf(text, sizeof text,
+	                 "# canteen swim key pair (libsodium crypto_box, X25519)\npublic %s\nsecret %s\n",
+	                 pkhex, skhex);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+	          0600);
+	if (fd < 0) {
+		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
+		seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0 && close(fd) < 0 && rc == 0) {
+		seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	sodium_memzero(text, sizeof text);
+	sodium_memzero(skhex, sizeof skhex);
+	sodium_free(sk);
+	return rc;
+}
+
+/* One "name HEX" line into out (n bytes); 1 if it matched name, 0 if not, -1 if bad. */
+static int key_line(const char *line, const char *name, uint8_t *out, size_t n)
+{
+	size_t nl = strlen(name);
+	if (strncmp(line, name, nl) != 0 || line[nl] != ' ')
+		return 0;
+	return swim_hex_parse(line + nl + 1, out, n) < 0 ? -1 : 1;
+}
+
+static int parse_keys(char *text, struct swim_keys *k, char *err, size_t errlen,
+                      const char *path)
+{
+	int have_pk = 0, have_sk = 0, lineno = 0;
+	char *save = text;
+	while (save && *save) {
+		char *line = save, *nl = strchr(line, '\n');
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		int a = key_line(line, "public", k->pk, SWIM_KEY_LEN);
+		int b = a ? 0 : key_line(line, "secret", k->sk, SWIM_KEY_LEN);
+		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+			seterr(err, errlen, "%s:%d: expected 'public HEX' or 'secret HEX' (64 hex digits)",
+			       path, lineno);
+			return -1;
+		}
+		have_pk |= a;
+		have_sk |= b;
+	}
+	if (!have_pk || !have_sk) {
+		seterr(err, errlen, "%s: needs both a public and a secret line", path);
+		return -1;
+	}
+	uint8_t derived[SWIM_KEY_LEN];
+	crypto_scalarmult_base(derived, k->sk);
+	if (sodium_memcmp(derived, k->pk, SWIM_KEY_LEN) != 0) {
+		seterr(err, errlen, "%s: the public key does not belong to the secret key", path);
+		return -1;
+	}
+	return 0;
+}
+
+int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errlen)
+{
+	char text[1024];
+	struct stat st;
+	ssize_t n = -1;
+	int rc = -1;
+	memset(k, 0, sizeof *k);
+	if (swim_crypto_init() < 0 || !(k->sk = sodium_malloc(SWIM_KEY_LEN))) {
+		seterr(err, errlen, "libsodium could not be initialised");
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		seterr(err, errlen, "%s is readable by others (mode %03o); chmod 600 it", path,
+		       (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	n = read(fd, text, sizeof text - 1);
+	if (n < 0 || (size_t)n == sizeof text - 1) {
+		seterr(err, errlen, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "too long");
+		goto out;
+	}
+	text[n] = '\0';
+	if (memchr(text, '\0', (size_t)n)) {
+		seterr(err, errlen, "%s: not a key file", path);
+		goto out;
+	}
+	rc = parse_keys(text, k, err, errlen, path);
+out:
+	if (fd >= 0)
+		close(fd);
+	sodium_memzero(text, sizeof text);
+	if (rc < 0)
+		swim_keys_free(k);
+	return rc;
+}
+
+void swim_keys_free(struct swim_keys *k)
+{
+	sodium_free(k->sk); /* wipes */
+	k->sk = NULL;
+}
+
+int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
+                       const uint8_t pk[SWIM_KEY_LEN])
+{
+	memset(p, 0, sizeof *p);
+	memcpy(p->pk, pk, SWIM_KEY_LEN);
+	p->shared = sodium_malloc(crypto_box_BEFORENMBYTES);
+	if (!p->shared)
+		return -1;
+	if (crypto_box_beforenm(p->shared, pk, self->sk) != 0) {
+		swim_peer_key_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void swim_peer_key_free(struct swim_peer_key *p)
+{
+	sodium_free(p->shared);
+	p->shared = NULL;
+}
+
+static int direction_bit(const uint8_t from[SWIM_ADDR_LEN], const uint8_t to[SWIM_ADDR_LEN])
+{
+	return memcmp(from, to, SWIM_ADDR_LEN) < 0 ? 0 : 1;
+}
+
+size_t swim_seal(const struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+                 const uint8_t peer[SWIM_ADDR_LEN], uint64_t seq, const uint8_t *body,
+                 size_t body_len, uint8_t *out)
+{
+	uint8_t plain[SWIM_PKT_MAX];
+	if (body_len > SWIM_BODY_MAX)
+		return 0;
+	memcpy(out, magic, 3);
+	memcpy(out + 3, self, SWIM_ADDR_LEN);
+	uint8_t *nonce = out + 3 + SWIM_ADDR_LEN;
+	randombytes_buf(nonce, crypto_box_NONCEBYTES);
+	nonce[0] = (uint8_t)((nonce[0] & 0xfe) | direction_bit(self, peer));
+	for (int i = 0; i < 8; i++)
+		plain[i] = (uint8_t)(seq >> (56 - 8 * i));
+	memcpy(plain + 8, body, body_len);
+	crypto_box_easy_afternm(out + SWIM_PKT_HDR, plain, 8 + body_len, nonce, p->shared);
+	sodium_memzero(plain, 8 + body_len);
+	return SWIM_PKT_OVERHEAD + body_len;
+}
+
+const char *swim_drop_name(int reason)
+{
+	static const char *names[SWIM_DROP_NREASONS] = {
+		"none", "short", "oversized", "header", "unknown_sender", "self",
+		"direction", "auth", "replay", "decode",
+	};
+	return reason >= 0 && reason < SWIM_DROP_NREASONS ? names[reason] : "?";
+}
+
+enum swim_drop swim_packet_sender(const uint8_t *pkt, size_t len, uint8_t from[SWIM_ADDR_LEN])
+{
+	if (len > SWIM_PKT_MAX)
+		return SWIM_DROP_OVERSIZED;
+	if (len < SWIM_PKT_OVERHEAD + 1)
+		return SWIM_DROP_SHORT;
+	if (memcmp(pkt, magic, 3) != 0)
+		return SWIM_DROP_HEADER;
+	memcpy(from, pkt + 3, SWIM_ADDR_LEN);
+	return SWIM_DROP_NONE;
+}
+
+enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+                         const uint8_t *pkt, size_t len, uint8_t *body, size_t *body_len,
+                         uint64_t *seq)
+{
+	uint8_t from[SWIM_ADDR_LEN], plain[SWIM_PKT_MAX];
+	enum swim_drop d = swim_packet_sender(pkt, len, from);
+	if (d != SWIM_DROP_NONE)
+		return d;
+	if (memcmp(from, self, SWIM_ADDR_LEN) == 0)
+		return SWIM_DROP_SELF;
+	const uint8_t *nonce = pkt + 3 + SWIM_ADDR_LEN;
+	if ((nonce[0] & 1) != direction_bit(from, self))
+		return SWIM_DROP_DIRECTION;
+	size_t clen = len - SWIM_PKT_HDR;
+	if (crypto_box_open_easy_afternm(plain, pkt + SWIM_PKT_HDR, clen, nonce, p->shared) != 0)
+		return SWIM_DROP_AUTH;
+	size_t plen = clen - crypto_box_MACBYTES;
+	uint64_t s = 0;
+	for (int i = 0; i < 8; i++)
+		s = s << 8 | plain[i];
+	if (!swim_replay_check(&p->replay, s))
+		return SWIM_DROP_REPLAY;
+	*seq = s;
+	*body_len = plen - 8;
+	memcpy(body, plain + 8, *body_len);
+	return SWIM_DROP_NONE;
+}
+
+int swim_replay_check(struct swim_replay *r, uint64_t seq)
+{
+	if (seq == 0)
+		return 0;
+	if (seq > r->top) {
+		uint64_t shift = seq - r->top;
+		r->bits = shift >= 64 ? 0 : r->bits << shift;
+		r->bits |= 1;
+		r->top = seq;
+		return 1;
+	}
+	uint64_t back = r->top - seq;
+	if (back >= 64 || (r->bits >> back & 1))
+		return 0;
+	r->bits |= (uint64_t)1 << back;
+	return 1;
+}

@@ -1,0 +1,93 @@
+/* swim_crypto.h: SWIM packet sealing: libsodium key pairs, per-peer shared keys, replay windows. */
+#ifndef CANTEEN_SWIM_CRYPTO_H
+#define CANTEEN_SWIM_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swim_wire.h"
+
+/*
+ * A packet on the wire:
+ *   magic "cs" (2) | version 1 (1) | sender address (20) | nonce (24) |
+ *   crypto_box_afternm(seq u64 big-endian | body) (16-byte MAC + 8 + body)
+ * The box uses the X25519 shared key of sender and recipient, precomputed once per peer.
+ * Both directions of a pair share that key, so the low bit of nonce[0] says which way the
+ * packet goes (0 when the sender's address sorts below the recipient's): a packet reflected
+ * back at its sender fails that check, and flipping the bit breaks the MAC. The rest of the
+ * nonce is random. seq is per sender, starts at the wall clock in microseconds and counts
+ * up; receivers accept each seq once within a 64-packet window (swim_replay).
+ */
+#define SWIM_PKT_MAX 1400
+#define SWIM_PKT_HDR (2 + 1 + SWIM_ADDR_LEN + 24)
+#define SWIM_PKT_OVERHEAD (SWIM_PKT_HDR + 16 + 8)
+#define SWIM_KEY_LEN 32
+
+/* Secret key in sodium_malloc memory; public key alongside. Owned by whoever loaded it. */
+struct swim_keys {
+	uint8_t pk[SWIM_KEY_LEN];
+	uint8_t *sk; /* sodium_malloc'd, SWIM_KEY_LEN */
+};
+
+/* One admitted peer's shared key (sodium_malloc'd) and its replay window. */
+struct swim_replay {
+	uint64_t top;    /* highest seq accepted; 0 before the first */
+	uint64_t bits;   /* bit i: top - i was seen */
+};
+
+struct swim_peer_key {
+	uint8_t pk[SWIM_KEY_LEN];
+	uint8_t *shared; /* crypto_box_BEFORENMBYTES, sodium_malloc'd */
+	struct swim_replay replay;
+};
+
+/* sodium_init; 0 or -1. Safe to call more than once. */
+int swim_crypto_init(void);
+
+/* Create a new key pair file at path (mode 0600, must not exist unless force).
+ * The file: a comment line, "public <64 hex>", "secret <64 hex>". 0 or -1 with err. */
+int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN], char *err,
+                       size_t errlen);
+/* Load and check a key pair file (not group/world readable; public matches secret). */
+int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errlen);
+void swim_keys_free(struct swim_keys *k);
+
+/* Precompute the shared key with peer pk; 0 or -1 (weak key / no memory). */
+int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
+                       const uint8_t pk[SWIM_KEY_LEN]);
+void swim_peer_key_free(struct swim_peer_key *p);
+
+/* Seal body for the peer; writes the packet into out (cap >= SWIM_PKT_MAX). Returns its
+ * length, or 0 if body is too long. */
+size_t swim_seal(const struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+                 const uint8_t peer[SWIM_ADDR_LEN], uint64_t seq, const uint8_t *body,
+                 size_t body_len, uint8_t *out);
+
+/* Why a packet was dropped; counted per reason by the daemon. */
+enum swim_drop {
+	SWIM_DROP_NONE = 0,
+	SWIM_DROP_SHORT,          /* shorter than the smallest packet */
+	SWIM_DROP_OVERSIZED,      /* longer than SWIM_PKT_MAX */
+	SWIM_DROP_HEADER,         /* bad magic or version */
+	SWIM_DROP_UNKNOWN_SENDER, /* sender not admitted */
+	SWIM_DROP_SELF,           /* claims to be from us */
+	SWIM_DROP_DIRECTION,      /* reflected */
+	SWIM_DROP_AUTH,           /* MAC check failed: forged, corrupted or another key */
+	SWIM_DROP_REPLAY,         /* seq already seen or older than the window */
+	SWIM_DROP_DECODE,         /* authenticated but malformed body */
+	SWIM_DROP_NREASONS
+};
+const char *swim_drop_name(int reason);
+
+/* First step of receiving: size and header checks; the claimed sender's address out. */
+enum swim_drop swim_packet_sender(const uint8_t *pkt, size_t len, uint8_t from[SWIM_ADDR_LEN]);
+/* Second step, for a known sender: check direction, open the box into body (cap >=
+ * SWIM_PKT_MAX), check and record seq. body_len out. */
+enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+                         const uint8_t *pkt, size_t len, uint8_t *body, size_t *body_len,
+                         uint64_t *seq);
+
+/* Replay window: 1 if seq is new (and records it), 0 if seen or too old. */
+int swim_replay_check(struct swim_replay *r, uint64_t seq);
+
+#endif

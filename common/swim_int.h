@@ -1,0 +1,73 @@
+/* swim_int.h: the SWIM state machine's internals, shared by swim_core.c and swim_probe.c only. */
+#ifndef CANTEEN_SWIM_INT_H
+#define CANTEEN_SWIM_INT_H
+
+#include "swim_core.h"
+
+struct swim_probe {
+	int active, acked, indirect_sent;
+	uint8_t target[SWIM_ADDR_LEN];
+	uint32_t id;
+	uint64_t start, ack_deadline, end;
+	unsigned expected_nacks, nacks;
+};
+
+/* We probe target on behalf of origin (an indirect probe). */
+struct swim_relay {
+	int active, want_nack;
+	uint32_t local_id, origin_id;
+	uint8_t origin[SWIM_ADDR_LEN], target[SWIM_ADDR_LEN];
+	uint64_t deadline;
+};
+
+struct swim {
+	struct swim_config cfg;
+	struct swim_io io;
+	struct swim_member **m; /* sorted by address */
+	size_t n, cap;
+	struct swim_member *self;
+	struct swim_bcast bq;
+	uint64_t rng, now;
+	int awareness;
+	int leaving;
+	/* probing: a shuffled round-robin list of addresses */
+	uint8_t (*order)[SWIM_ADDR_LEN];
+	size_t norder, order_pos, order_cap;
+	struct swim_probe probe;
+	uint64_t next_probe;
+	uint32_t next_id;
+	struct swim_relay relays[SWIM_MAX_RELAYS];
+	uint64_t next_gossip, next_pushpull, next_join;
+	uint8_t seeds[SWIM_MAX_SEEDS][SWIM_ADDR_LEN];
+	size_t nseeds;
+	struct swim_counters ctr;
+};
+
+/* swim_core.c */
+uint64_t swim_rand(struct swim *s);
+int swim_is_self(const struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+size_t swim_live_count(const struct swim *s);
+size_t swim_known_count(const struct swim *s);
+void swim_awareness(struct swim *s, int delta);
+void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                        const uint8_t from[SWIM_ADDR_LEN]);
+void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                     const uint8_t from[SWIM_ADDR_LEN], int left);
+/* Send body[0..off) to addr, topped up with queued gossip when piggyback is set. */
+void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, size_t off,
+               int piggyback);
+void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply);
+
+/* swim_probe.c */
+void swim_probe_insert(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+void swim_probe_forget(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+void swim_probe_handle_ack(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], uint32_t id);
+void swim_probe_handle_nack(struct swim *s, uint32_t id);
+void swim_probe_handle_req(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
+                           const struct swim_msg *m);
+/* Up to k distinct random members passing ok(); returns how many went into out. */
+size_t swim_pick(struct swim *s, size_t k, int (*ok)(const struct swim *, const struct swim_member *,
+                                                    const void *), const void *arg,
+                 struct swim_member **out);
+
+#endif
