@@ -221,6 +221,13 @@ while :; do sleep 0.1; done'
 	run sock_request "$RUN/init.sock" '{"op":"reboot","id":1}'
 	[ "$(jq -r .type <<< "$output")" = error ]
 	[[ "$(jq -r .error <<< "$output")" == *"unknown op"* ]]
+	# A second canteen-init on the same run directory refuses to start (temporary failure)
+	# and leaves the first one answering.
+	run canteen-init -f "$D/init.conf" -d "$RUN"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *init.sock* ]]
+	[ "$(ls "$D/pids" | grep -c "^one")" -eq 1 ] # no second copy was started
+	all_up
 	run canteen --rundir "$D/nowhere" status
 	[ "$status" -eq 1 ]
 	[[ "$output" == "canteen: cannot ask canteen-init at $D/nowhere/init.sock"* ]]
