@@ -52,6 +52,8 @@ static void publish(struct swimd *d, const struct swim_member *m, int state, con
 		json_object_set_new(ev, "reason", json_string(reason));
 	if (ev && d->srv)
 		ipc_publish(d->srv, ev);
+	if (state >= 0 && state <= SWIM_LEFT)
+		d->st.events[state]++;
 	json_decref(ev);
 }
 
@@ -81,18 +83,20 @@ static json_t *stats_json(struct swimd *d)
 		json_object_set_new(drops, swim_drop_name(i), json_integer((json_int_t)d->st.drops[i]));
 		total += d->st.drops[i];
 	}
-	json_t *counts = json_object();
+	json_t *counts = json_object(), *events = json_object();
 	static const int states[] = {SWIM_ALIVE, SWIM_SUSPECT, SWIM_DEAD, SWIM_LEFT};
 	for (size_t s = 0; s < 4; s++) {
 		json_int_t c = 0;
 		for (size_t i = 0; d->swim && i < swim_count(d->swim); i++)
 			c += swim_at(d->swim, i)->state == states[s];
 		json_object_set_new(counts, swim_state_name(states[s]), json_integer(c));
+		json_object_set_new(events, swim_state_name(states[s]),
+		                    json_integer((json_int_t)d->st.events[states[s]]));
 	}
 	struct swim_counters zero = {0};
 	const struct swim_counters *c = d->swim ? swim_counters(d->swim) : &zero;
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:i, s:o, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:I, s:I, s:I, s:I, s:I}",
+	                 " s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	                 "type", "stats", "packets_in", (json_int_t)d->st.packets_in, "bytes_in",
 	                 (json_int_t)d->st.bytes_in, "packets_out", (json_int_t)d->st.packets_out,
 	                 "bytes_out", (json_int_t)d->st.bytes_out, "send_errors",
@@ -103,7 +107,7 @@ static json_t *stats_json(struct swimd *d)
 	                 (json_int_t)c->nacks_in, "nacks_out", (json_int_t)c->nacks_out,
 	                 "suspicions", (json_int_t)c->suspicions, "refutations",
 	                 (json_int_t)c->refutes, "pushpulls", (json_int_t)c->pushpulls, "joins",
-	                 (json_int_t)c->joins, "paused", (json_int_t)c->paused);
+	                 (json_int_t)c->joins, "paused", (json_int_t)c->paused, "events", events);
 }
 
 static void op_members(struct swimd *d, struct ipc_conn *c, json_t *req)

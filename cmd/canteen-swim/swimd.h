@@ -34,6 +34,7 @@ struct peer {
 struct swimd_stats {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, send_errors;
 	uint64_t drops[SWIM_DROP_NREASONS];
+	uint64_t events[SWIM_LEFT + 1]; /* member.* events published, by state */
 };
 
 struct swimd {
