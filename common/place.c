@@ -180,7 +180,7 @@ static int node_fits(struct place_ctx *c, uint32_t n)
 {
 	const struct place_service *s = c->svc;
 	struct place_nstate *ns = &c->ns[n];
-	if (c->has_selector && ns->elig_stamp != c->serial)
+	if (!ns->usable || (c->has_selector && ns->elig_stamp != c->serial))
 		return 0;
 	if (ns->svc_stamp == c->serial && ns->svc_count >= c->maxper)
 		return 0;
@@ -232,43 +232,58 @@ static int pending_reason(struct place_ctx *c)
 
 /* ---- strategies ---- */
 
-/* Exact spread choice: the fitting eligible node whose first ring point at or after key
- * is nearest (clockwise), ties to the lower node index. Same answer as the ring walk. */
-static int spread_scan(struct place_ctx *c, uint64_t key, uint32_t *node, uint64_t *dist)
+#define WALK_CAP 1024 /* ring steps counted exactly; farther candidates rank by distance */
+
+/*
+ * Exact spread choice for a replica: among fitting eligible nodes, the least
+ * (capped steps, distance, node). A node's distance is from key to its first point at or
+ * after key; its steps are the ring points between key's successor and that point.
+ * past: steps the walk has already passed (at the cap, steps are not computed: all count
+ * as capped and distance decides, as they would on the walk).
+ */
+static int spread_scan(struct place_ctx *c, uint64_t key, uint32_t past, uint32_t *node,
+                       uint32_t *steps, uint64_t *dist)
 {
-	uint32_t best = PLACE_NONE;
+	uint32_t best = PLACE_NONE, bests = WALK_CAP;
 	uint64_t bestd = 0, d;
+	size_t start = past < WALK_CAP ? place_ring_find(c, key) : 0;
 	for (size_t k = 0; k < c->nelig; k++) {
-		uint32_t n = c->elig[k];
+		uint32_t n = c->elig[k], st = WALK_CAP;
 		if (!node_fits(c, n))
 			continue;
 		if (place_node_distance(c, n, key, &d) < 0)
 			return -1;
-		if (best == PLACE_NONE || d < bestd) {
+		if (past < WALK_CAP) {
+			size_t at = place_ring_index(c, n, key + d);
+			size_t gap = at >= start ? at - start : at + c->ring_len - start;
+			st = gap < WALK_CAP ? (uint32_t)gap : WALK_CAP;
+		}
+		if (best == PLACE_NONE || st < bests || (st == bests && d < bestd)) {
 			best = n;
+			bests = st;
 			bestd = d;
 		}
 	}
 	*node = best;
+	*steps = bests;
 	*dist = bestd;
 	return 0;
 }
-
-#define WALK_MAX_STEPS 1024
 
 /* One replica's walk: its nearest candidate point whose node has not been ruled out. */
 struct walk {
 	uint64_t dist, key;
 	uint32_t replica, node, steps;
-	size_t at;          /* ring index, or SIZE_MAX once the walk turned into a scan */
+	size_t at;          /* ring index, or SIZE_MAX when the candidate came from a scan */
 };
 
+/* Candidates rank by ring steps: a replica still on its first choice keeps it against
+ * one that lost its node and walked on (minimal disruption); then the lower replica
+ * index wins, so added replicas never push existing ones away. */
 static int walk_before(const struct walk *a, const struct walk *b)
 {
-	if (a->dist != b->dist)
-		return a->dist < b->dist;
-	if (a->node != b->node)
-		return a->node < b->node;
+	if (a->steps != b->steps)
+		return a->steps < b->steps;
 	return a->replica < b->replica;
 }
 
@@ -299,7 +314,7 @@ static int walk_settle(struct place_ctx *c, struct walk *w)
 				return 0;
 			if (++w->steps >= c->ring_len)
 				return 1;
-			if (w->steps >= WALK_MAX_STEPS)
+			if (w->steps >= WALK_CAP)
 				break;
 			if (++w->at == c->ring_len)
 				w->at = 0;
@@ -308,23 +323,24 @@ static int walk_settle(struct place_ctx *c, struct walk *w)
 		}
 		w->at = SIZE_MAX;
 	}
-	if (spread_scan(c, w->key, &w->node, &w->dist) < 0)
+	if (spread_scan(c, w->key, w->steps, &w->node, &w->steps, &w->dist) < 0)
 		return -1;
 	return w->node == PLACE_NONE ? 1 : 0;
 }
 
 /*
- * Spread a service: every replica walks clockwise from its key; repeatedly the
- * (replica, candidate) pair nearest on the ring wins: placed if the node fits, else
- * that replica moves on. Nodes ruled out stay ruled out for this service (capacity and
- * counts only grow), so the nearest fitting pair is found exactly, whatever the walk
- * turns into (a full scan after WALK_MAX_STEPS points).
+ * Spread a service: every replica walks clockwise from its key over the points of all
+ * active nodes (dead ones too, so a death shifts nobody's steps); repeatedly the
+ * least (steps, distance) pair wins: placed if the node fits, else that replica moves
+ * on. Nodes ruled out stay ruled out for this service (capacity and counts only grow),
+ * so the least fitting pair is found exactly, whatever the walk turns into (a scan
+ * past WALK_CAP points, or from the start for a selector matching few nodes).
  */
 static int spread_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
 	uint64_t sh = place_hash_str(s->name);
-	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nusable, rc;
+	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nring, rc;
 	if (place_ring_build(c) < 0)
 		return -1;
 	size_t n = 0;
@@ -518,9 +534,10 @@ static int setup_nodes(struct place_ctx *c, const struct place_input *in)
 	r->nodes = malloc((in->nnodes ? in->nnodes : 1) * sizeof *r->nodes);
 	c->ns = calloc(in->nnodes ? in->nnodes : 1, sizeof *c->ns);
 	c->usable = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->usable);
+	c->ringset = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->ringset);
 	c->elig_buf = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->elig_buf);
 	c->heap = malloc((in->nnodes ? in->nnodes : 1) * sizeof *c->heap);
-	if (!r->nodes || !c->ns || !c->usable || !c->elig_buf || !c->heap)
+	if (!r->nodes || !c->ns || !c->usable || !c->ringset || !c->elig_buf || !c->heap)
 		return -1;
 	for (size_t i = 0; i < in->nnodes; i++)
 		r->nodes[i] = &in->nodes[i];
@@ -535,7 +552,9 @@ static int setup_nodes(struct place_ctx *c, const struct place_input *in)
 		if (!n->active)
 			continue;
 		active++;
+		c->ringset[c->nring++] = (uint32_t)i;
 		if (n->live) {
+			c->ns[i].usable = 1;
 			live++;
 			c->usable[c->nusable++] = (uint32_t)i;
 		}

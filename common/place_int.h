@@ -12,6 +12,7 @@ struct place_nstate {
 	uint64_t free_cpu, free_mem, used_cpu, cap_cpu;
 	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
 	uint32_t elig_stamp;           /* matches the current service's selector */
+	uint8_t usable;                /* active and live */
 };
 
 struct walk;
@@ -21,6 +22,8 @@ struct place_ctx {
 	struct place_nstate *ns;
 	uint32_t *usable;              /* active and live nodes, ascending index */
 	size_t nusable;
+	uint32_t *ringset;             /* active nodes (live or not): the ring's points */
+	size_t nring;
 	int majority;                  /* live*2 > active */
 	/* spread ring: points sorted by (position, node, point number) */
 	uint64_t *ring_pos;
@@ -29,7 +32,7 @@ struct place_ctx {
 	uint32_t *bucket;              /* first ring index per top-bits bucket */
 	unsigned bucket_bits;
 	uint64_t *node_points;         /* per usable node, its points ascending (lazy) */
-	uint32_t *upos;                /* node index -> usable position */
+	uint32_t *upos;                /* node index -> position in ringset */
 	/* host ports in use: open addressing set of (node, proto, port) + 1 */
 	uint64_t *ports;
 	size_t ports_cap, ports_len;
@@ -45,6 +48,7 @@ struct place_ctx {
 
 int place_ring_build(struct place_ctx *c);
 size_t place_ring_find(const struct place_ctx *c, uint64_t key);
+size_t place_ring_index(const struct place_ctx *c, uint32_t n, uint64_t pos);
 int place_node_distance(struct place_ctx *c, uint32_t n, uint64_t key, uint64_t *dist);
 int place_ports_free(struct place_ctx *c, uint32_t n);
 int place_ports_take(struct place_ctx *c, uint32_t n);

@@ -6,14 +6,14 @@
 #include "place_int.h"
 
 /*
- * Every usable node gets PLACE_RING_POINTS points. They are generated in (node, point)
+ * Every active node (live or not) gets PLACE_RING_POINTS points. They are generated in (node, point)
  * order and sorted stably by position (a counting sort on the top bits, then insertion
  * sort inside each bucket), so equal positions stay ordered by node index, then point
  * number. The bucket starts double as the lookup index.
  */
 int place_ring_build(struct place_ctx *c)
 {
-	size_t n = c->nusable * PLACE_RING_POINTS;
+	size_t n = c->nring * PLACE_RING_POINTS;
 	c->ring_len = n;
 	if (n == 0 || c->bucket)
 		return 0;
@@ -33,8 +33,8 @@ int place_ring_build(struct place_ctx *c)
 	}
 	c->bucket_bits = bits;
 	size_t at = 0;
-	for (size_t k = 0; k < c->nusable; k++) {
-		uint32_t node = c->usable[k];
+	for (size_t k = 0; k < c->nring; k++) {
+		uint32_t node = c->ringset[k];
 		uint64_t h = place_hash_str(c->res->nodes[node]->address);
 		for (uint32_t i = 0; i < PLACE_RING_POINTS; i++) {
 			gp[at] = place_ring_point(h, i);
@@ -71,19 +71,19 @@ int place_ring_build(struct place_ctx *c)
 	return 0;
 }
 
-/* Per usable node, its points ascending: built on the first exact scan only. */
+/* Per ring node, its points ascending: built on the first exact scan only. */
 static int node_points_build(struct place_ctx *c)
 {
 	size_t n = c->ring_len;
-	uint32_t *fill = calloc(c->nusable ? c->nusable : 1, sizeof *fill);
+	uint32_t *fill = calloc(c->nring ? c->nring : 1, sizeof *fill);
 	c->node_points = malloc((n ? n : 1) * sizeof *c->node_points);
 	c->upos = malloc((c->res->nnodes ? c->res->nnodes : 1) * sizeof *c->upos);
 	if (!fill || !c->node_points || !c->upos) {
 		free(fill);
 		return -1;
 	}
-	for (size_t k = 0; k < c->nusable; k++)
-		c->upos[c->usable[k]] = (uint32_t)k;
+	for (size_t k = 0; k < c->nring; k++)
+		c->upos[c->ringset[k]] = (uint32_t)k;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t u = c->upos[c->ring_node[i]];
 		c->node_points[(size_t)u * PLACE_RING_POINTS + fill[u]++] = c->ring_pos[i];
@@ -99,6 +99,22 @@ size_t place_ring_find(const struct place_ctx *c, uint64_t key)
 	while (i < c->ring_len && c->ring_pos[i] < key)
 		i++;
 	return i == c->ring_len ? 0 : i;
+}
+
+/* Ring index of node n's point at pos (equal positions are ordered by node). */
+size_t place_ring_index(const struct place_ctx *c, uint32_t n, uint64_t pos)
+{
+	size_t lo = 0, hi = c->ring_len;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->ring_pos[mid] < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + 1 < c->ring_len && c->ring_node[lo] != n)
+		lo++;
+	return lo;
 }
 
 /* Clockwise distance from key to node n's nearest point at or after it; -1 on no memory. */
@@ -196,6 +212,7 @@ void place_ctx_free(struct place_ctx *c)
 {
 	free(c->ns);
 	free(c->usable);
+	free(c->ringset);
 	free(c->elig_buf);
 	free(c->heap);
 	free(c->ring_pos);

@@ -1,17 +1,202 @@
-/* main.c: canteen-sched (not implemented yet: says so plainly). */
+/* main.c: canteen-sched: flags and configuration, then place replicas until told to stop. */
+#include <ctype.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "eth_key.h"
+#include "log.h"
+#include "parse.h"
+#include "sched.h"
+
+struct opts {
+	const char *conf_path, *rundir, *node, *key_file, *debounce, *log_level;
+	const char *chain, *swim, *dockerd, *sched;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: canteen-sched [-c FILE] [-d DIR] [--node ADDRESS] [--key-file PATH]\n"
+	        "                     [--debounce DURATION] [--chain-sock PATH] [--swim-sock PATH]\n"
+	        "                     [--dockerd-sock PATH] [--sched-sock PATH] [--log-level LEVEL]\n"
+	        "  -c, --config FILE       canteen.conf (default %s)\n"
+	        "  -d, --rundir DIR        run directory of the sockets (default /run/canteen)\n"
+	        "      --node ADDRESS      this node's 0x address (conf node_name)\n"
+	        "      --key-file PATH     derive the address from this Ethereum key (conf key_file)\n"
+	        "      --debounce D        wait this long after a change before placing (default 100ms)\n"
+	        "      --chain-sock PATH   canteen-chainwatch's socket (default RUNDIR/chain.sock)\n"
+	        "      --swim-sock PATH    canteen-swim's socket (default RUNDIR/swim.sock)\n"
+	        "      --dockerd-sock PATH canteen-dockerd's socket (default RUNDIR/dockerd.sock)\n"
+	        "      --sched-sock PATH   the socket served here (default RUNDIR/sched.sock)\n"
+	        "      --log-level LEVEL   error, warn, info or debug\n"
+	        "See canteen-sched(8).\n",
+	        CONF_DEFAULT_PATH);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_NODE = 256, O_KEY, O_DEB, O_LEVEL, O_CHAIN, O_SWIM, O_DOCKERD, O_SCHED };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"rundir", required_argument, NULL, 'd'},
+		{"node", required_argument, NULL, O_NODE},
+		{"key-file", required_argument, NULL, O_KEY},
+		{"debounce", required_argument, NULL, O_DEB},
+		{"chain-sock", required_argument, NULL, O_CHAIN},
+		{"swim-sock", required_argument, NULL, O_SWIM},
+		{"dockerd-sock", required_argument, NULL, O_DOCKERD},
+		{"sched-sock", required_argument, NULL, O_SCHED},
+		{"log-level", required_argument, NULL, O_LEVEL},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:d:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->conf_path = optarg; break;
+		case 'd': o->rundir = optarg; break;
+		case O_NODE: o->node = optarg; break;
+		case O_KEY: o->key_file = optarg; break;
+		case O_DEB: o->debounce = optarg; break;
+		case O_CHAIN: o->chain = optarg; break;
+		case O_SWIM: o->swim = optarg; break;
+		case O_DOCKERD: o->dockerd = optarg; break;
+		case O_SCHED: o->sched = optarg; break;
+		case O_LEVEL: o->log_level = optarg; break;
+		case 'h': usage(stdout); exit(EXIT_DONE);
+		case 'V': printf("canteen-sched %s\n", CANTEEN_VERSION); exit(EXIT_DONE);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		log_warnx("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int override(struct conf *cf, const char *flag, const char *key, const char *value)
+{
+	char err[768];
+	if (value && conf_set(cf, key, value, err, sizeof err) < 0) {
+		log_warnx("--%s: %s", flag, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int sock_path(char *out, const char *flag, const char *rundir, const char *name)
+{
+	int n = flag ? snprintf(out, SCHED_PATH_MAX, "%s", flag)
+	             : snprintf(out, SCHED_PATH_MAX, "%s/%s", rundir, name);
+	if (n < 0 || n >= SCHED_PATH_MAX) {
+		log_warnx("socket path for %s is too long", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* This node's identity: --node / node_name, else the address of key_file's key. */
+static int identity(struct sched *s)
+{
+	struct conf *cf = &s->conf;
+	char err[512];
+	if (!cf->node_name[0] && cf->key_file[0]) {
+		struct eth_key *k = eth_key_load(cf->key_file, err, sizeof err);
+		if (!k) {
+			log_warnx("key_file: %s", err);
+			return -1;
+		}
+		str_copy(cf->node_name, sizeof cf->node_name, k->address_hex);
+		eth_key_free(k);
+	}
+	for (char *p = cf->node_name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!place_state_address_ok(cf->node_name)) {
+		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
+		          "or --key-file%s%s", cf->node_name[0] ? "; got " : "", cf->node_name);
+		return -1;
+	}
+	str_copy(s->node, sizeof s->node, cf->node_name);
+	return 0;
+}
+
+static int configure(const struct opts *o, struct sched *s)
+{
+	struct conf *cf = &s->conf;
+	char err[768];
+	const char *cpath = o->conf_path;
+	conf_defaults(cf);
+	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		cpath = CONF_DEFAULT_PATH;
+	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (override(cf, "rundir", "rundir", o->rundir) < 0 ||
+	    override(cf, "node", "node_name", o->node) < 0 ||
+	    override(cf, "key-file", "key_file", o->key_file) < 0 ||
+	    override(cf, "debounce", "debounce_ms", o->debounce) < 0 ||
+	    override(cf, "log-level", "log_level", o->log_level) < 0)
+		return -1;
+	int level = LOG_LEVEL_INFO;
+	if (log_level_parse(cf->log_level, &level) < 0) {
+		log_warnx("log_level '%s' is not error, warn, info or debug", cf->log_level);
+		return -1;
+	}
+	log_set_level(level);
+	if (identity(s) < 0)
+		return -1;
+	if (sock_path(s->chain_path, o->chain, cf->rundir, "chain.sock") < 0 ||
+	    sock_path(s->swim_path, o->swim, cf->rundir, "swim.sock") < 0 ||
+	    sock_path(s->dockerd_path, o->dockerd, cf->rundir, "dockerd.sock") < 0 ||
+	    sock_path(s->sched_path, o->sched, cf->rundir, "sched.sock") < 0)
+		return -1;
+	return 0;
+}
+
+static void on_stop(struct loop *l, int signo, void *arg)
+{
+	(void)arg;
+	log_info("signal %d: stopping (containers are left to canteen-dockerd)", signo);
+	loop_stop(l);
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("canteen-sched %s\n", CANTEEN_VERSION);
-		return 0;
+	struct opts o;
+	struct sched s;
+	char err[512];
+	memset(&o, 0, sizeof o);
+	memset(&s, 0, sizeof s);
+	log_init("canteen-sched", LOG_LEVEL_INFO);
+	if (parse_opts(argc, argv, &o) < 0 || configure(&o, &s) < 0)
+		return EXIT_CONFIG;
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	signal(SIGPIPE, SIG_IGN);
+	s.loop = loop_new();
+	if (!s.loop)
+		fatalx("out of memory");
+	loop_signal(s.loop, SIGTERM, on_stop, NULL);
+	loop_signal(s.loop, SIGINT, on_stop, NULL);
+	if (sched_start(&s, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		sched_stop(&s);
+		loop_free(s.loop);
+		return EXIT_TEMP;
 	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: canteen-sched [options]\ncanteen-sched is not implemented yet.\n");
-		return 0;
-	}
-	fprintf(stderr, "canteen-sched: not implemented yet\n");
-	return 1;
+	log_info("node %s: following %s and %s, serving %s (debounce %llu ms)", s.node, s.chain_path,
+	         s.swim_path, s.sched_path, (unsigned long long)s.conf.debounce_ms);
+	int rc = loop_run(s.loop);
+	sched_stop(&s);
+	loop_free(s.loop);
+	return rc < 0 ? EXIT_TEMP : EXIT_DONE;
 }

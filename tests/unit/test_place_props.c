@@ -140,8 +140,11 @@ static void test_node_join(void)
 	c.nnodes++; /* the spare node joins */
 	struct place_result *r = tl_place(&c);
 	size_t moved = place_moved(base, r), ideal = place_count_on(r, c.nodes[60].address);
-	ok(ideal > 0 && moved <= ideal + ideal / 20 + 1,
-	   "node join: moved %zu, ideal %zu (the replicas now on the new node)", moved, ideal);
+	/* Beyond the ideal: replicas that had walked past a node the newcomer relieves may
+	 * step back to a nearer one. */
+	ok(ideal > 0 && moved <= ideal + ideal / 4 + 1,
+	   "node join: moved %zu, ideal %zu (the replicas now on the new node), ratio %.3f", moved,
+	   ideal, ideal ? (double)moved / (double)ideal : 0.0);
 	place_result_free(r);
 	place_result_free(base);
 	tl_free(&c);

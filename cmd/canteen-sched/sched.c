@@ -1,0 +1,341 @@
+/* sched.c: canteen-sched's loop: follow chain and swim, place, publish, hand our share to dockerd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sched.h"
+
+static void recompute(struct loop *l, void *arg);
+
+/* Debounced: the first change arms the timer, later ones ride along. */
+static void changed(struct sched *s)
+{
+	if (s->timer)
+		return;
+	s->timer = loop_timer_add(s->loop, s->conf.debounce_ms, recompute, s);
+	if (!s->timer)
+		log_warnx("cannot arm the recompute timer (out of memory)");
+}
+
+/* ---- inputs ---- */
+
+static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
+{
+	struct sched *s = arg;
+	char err[512];
+	(void)c;
+	int rc = place_state_chain(s->st, msg, err, sizeof err);
+	if (rc < 0)
+		log_warnx("chain.sock: %s", err);
+	else if (err[0])
+		log_warnx("chain.sock: %s", err);
+	if (rc > 0)
+		changed(s);
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (type && strcmp(type, "rpc.down") == 0)
+		log_info("chainwatch reports its RPC down: scheduling on the last known state");
+}
+
+static void on_swim_msg(struct ipc_client *c, json_t *msg, void *arg)
+{
+	struct sched *s = arg;
+	char err[512];
+	(void)c;
+	int rc = place_state_swim(s->st, msg, err, sizeof err);
+	if (rc < 0)
+		log_warnx("swim.sock: %s", err);
+	else if (err[0])
+		log_warnx("swim.sock: %s", err);
+	if (rc > 0)
+		changed(s);
+}
+
+static void subscribe(struct ipc_client *c, const char *what)
+{
+	json_t *m = json_pack("{s:s}", "op", "subscribe");
+	if (!m || ipc_client_send(c, m) < 0)
+		log_warnx("%s: cannot send subscribe", what);
+	json_decref(m);
+}
+
+static void on_chain_state(struct ipc_client *c, int up, void *arg)
+{
+	(void)arg;
+	if (up) {
+		log_info("chain.sock connected: subscribing");
+		subscribe(c, "chain.sock");
+	} else {
+		log_info("chain.sock away: keeping the last desired state");
+	}
+}
+
+static void on_swim_state(struct ipc_client *c, int up, void *arg)
+{
+	(void)arg;
+	if (up) {
+		log_info("swim.sock connected: subscribing");
+		subscribe(c, "swim.sock");
+	} else {
+		log_info("swim.sock away: keeping the last membership");
+	}
+}
+
+/* ---- dockerd ---- */
+
+static void send_desired(struct sched *s)
+{
+	if (!s->desired || !ipc_client_connected(s->dockerd))
+		return;
+	if (ipc_client_send(s->dockerd, s->desired) < 0) {
+		log_warnx("dockerd.sock: cannot queue the desired set");
+		return;
+	}
+	s->desired_sent = 1;
+	s->desired_acked = 0;
+	log_debug("desired set sent to dockerd (%zu containers)",
+	          json_array_size(json_object_get(s->desired, "containers")));
+}
+
+static void on_dockerd_msg(struct ipc_client *c, json_t *msg, void *arg)
+{
+	struct sched *s = arg;
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	(void)c;
+	if (type && strcmp(type, "ok") == 0) {
+		s->desired_acked = 1;
+	} else if (type && strcmp(type, "error") == 0) {
+		const char *e = json_string_value(json_object_get(msg, "error"));
+		log_warnx("dockerd refused the desired set: %s", e ? e : "no reason given");
+	}
+	/* Other answers (per-spec rejects and the like) are dockerd's to log. */
+}
+
+static void on_dockerd_state(struct ipc_client *c, int up, void *arg)
+{
+	struct sched *s = arg;
+	(void)c;
+	s->desired_sent = s->desired_acked = 0;
+	if (up) {
+		log_info("dockerd.sock connected");
+		send_desired(s);
+	} else {
+		log_info("dockerd.sock away: will send the desired set again when it is back");
+	}
+}
+
+/* ---- building messages ---- */
+
+static json_t *spec_for(json_t *svc, const char *name, uint32_t replica)
+{
+	json_t *ports = json_array(), *p;
+	size_t i;
+	json_array_foreach(json_object_get(svc, "ports"), i, p) {
+		const char *proto = json_string_value(json_object_get(p, "proto"));
+		json_array_append_new(ports, json_pack("{s:O,s:O,s:s}", "host", json_object_get(p, "host"),
+		                                       "container", json_object_get(p, "container"),
+		                                       "proto", proto ? proto : "tcp"));
+	}
+	json_t *cmd = json_object_get(svc, "command"), *env = json_object_get(svc, "env");
+	json_t *gen = json_object_get(svc, "generation");
+	return json_pack("{s:s,s:I,s:I,s:O,s:o,s:o,s:O,s:O,s:o}", "service", name, "replica",
+	                 (json_int_t)replica, "generation", gen ? json_integer_value(gen) : 0, "image",
+	                 json_object_get(svc, "image"), "command", cmd ? json_incref(cmd) : json_array(),
+	                 "env", env ? json_incref(env) : json_array(), "cpu_millis",
+	                 json_object_get(svc, "cpu_millis"), "mem_mib", json_object_get(svc, "mem_mib"),
+	                 "ports", ports);
+}
+
+/* PLACEMENT, the summary and this node's desired set from one result. */
+static int build(struct sched *s, const struct place_result *r, json_t **placement,
+                 json_t **summary, json_t **desired)
+{
+	json_t *assign = json_array(), *pend = json_array(), *mine = json_array();
+	json_t *svcs = json_array();
+	int truncated = r->nslots > SCHED_LIST_MAX;
+	for (size_t i = 0; i < r->nservices; i++) {
+		const struct place_service *ps = r->services[i];
+		json_t *svc = place_state_service(s->st, ps->name), *reasons = json_object();
+		size_t placed = 0, pending = 0;
+		for (size_t k = 0; k < r->first[i + 1] - r->first[i]; k++) {
+			const struct place_slot *sl = &r->slots[r->first[i] + k];
+			const char *node = place_slot_node(r, sl);
+			if (node) {
+				placed++;
+				int me = strcmp(node, s->node) == 0;
+				if (!truncated || me)
+					json_array_append_new(assign, json_pack("{s:s,s:I,s:s,s:I}", "service", ps->name,
+					                                        "replica", (json_int_t)k, "node", node,
+					                                        "generation", (json_int_t)ps->generation));
+				if (me && svc)
+					json_array_append_new(mine, spec_for(svc, ps->name, (uint32_t)k));
+			} else {
+				const char *why = place_reason_str(sl->reason);
+				pending++;
+				if (json_array_size(pend) < SCHED_LIST_MAX)
+					json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", ps->name,
+					                                      "replica", (json_int_t)k, "reason", why));
+				json_t *c = json_object_get(reasons, why);
+				json_object_set_new(reasons, why,
+				                    json_integer(c ? json_integer_value(c) + 1 : 1));
+			}
+		}
+		json_array_append_new(svcs, json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", ps->name,
+		                                      "replicas", (json_int_t)(placed + pending), "placed",
+		                                      (json_int_t)placed, "pending", (json_int_t)pending,
+		                                      "reasons", reasons, "strategy",
+		                                      place_strategy_str(ps->strategy), "priority",
+		                                      (json_int_t)ps->priority, "generation",
+		                                      (json_int_t)ps->generation));
+	}
+	*placement = json_pack("{s:s,s:b,s:o,s:o,s:I,s:I}", "hash", r->hash_hex, "ready", 1,
+	                       "assignments", assign, "pending", pend, "placed", (json_int_t)r->placed,
+	                       "pending_count", (json_int_t)r->pending);
+	if (*placement && truncated)
+		json_object_set_new(*placement, "truncated", json_true());
+	*summary = svcs;
+	*desired = json_pack("{s:s,s:s,s:o}", "op", "desired", "node", s->node, "containers", mine);
+	return *placement && *summary && *desired ? 0 : -1;
+}
+
+static void recompute(struct loop *l, void *arg)
+{
+	struct sched *s = arg;
+	struct place_input in;
+	struct place_result *r = NULL;
+	json_t *placement = NULL, *summary = NULL, *desired = NULL;
+	char err[256];
+	(void)l;
+	s->timer = 0;
+	if (!place_state_ready(s->st)) {
+		log_debug("waiting for both chain and membership snapshots before placing");
+		return;
+	}
+	if (place_state_input(s->st, &in) < 0 || place_compute(&in, &r, err, sizeof err) < 0) {
+		log_warnx("placement failed: %s", r ? err : "out of memory or invalid input");
+		goto done;
+	}
+	if (build(s, r, &placement, &summary, &desired) < 0) {
+		log_warnx("placement: out of memory building messages");
+		goto done;
+	}
+	s->computations++;
+	const char *old = json_string_value(json_object_get(s->placement, "hash"));
+	if (!old || strcmp(old, r->hash_hex) != 0) {
+		size_t n, sv, m;
+		place_state_counts(s->st, &n, &sv, &m);
+		log_info("placement %.16s: %zu placed, %zu pending, %zu here (%zu nodes, %zu services, "
+		         "%zu members)", r->hash_hex, r->placed, r->pending,
+		         json_array_size(json_object_get(desired, "containers")), n, sv, m);
+		json_t *ev = json_deep_copy(placement);
+		if (ev) {
+			json_object_set_new(ev, "type", json_string("placement"));
+			ipc_publish(s->srv, ev);
+			json_decref(ev);
+		}
+	}
+	json_decref(s->placement);
+	json_decref(s->summary);
+	s->placement = placement;
+	s->summary = summary;
+	placement = summary = NULL;
+	if (!s->desired || !json_equal(s->desired, desired) || !s->desired_sent) {
+		json_decref(s->desired);
+		s->desired = desired;
+		desired = NULL;
+		send_desired(s);
+	}
+done:
+	json_decref(placement);
+	json_decref(summary);
+	json_decref(desired);
+	place_result_free(r);
+}
+
+/* ---- sched.sock ---- */
+
+static json_t *current_placement(const struct sched *s)
+{
+	if (s->placement)
+		return json_deep_copy(s->placement);
+	return json_pack("{s:s,s:b,s:[],s:[],s:i,s:i}", "hash", "", "ready", 0, "assignments",
+	                 "pending", "placed", 0, "pending_count", 0);
+}
+
+static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
+{
+	struct sched *s = arg;
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	json_t *a = NULL;
+	if (!op) {
+		ipc_reply_error(c, msg, "request has no \"op\"");
+		return;
+	}
+	if (strcmp(op, "subscribe") == 0) {
+		a = json_pack("{s:s,s:o}", "type", "snapshot", "placement", current_placement(s));
+		if (!a || ipc_subscribe(c, a) < 0)
+			log_warnx("sched.sock: cannot send a snapshot");
+		json_decref(a);
+		return;
+	}
+	if (strcmp(op, "placement") == 0) {
+		a = current_placement(s);
+		if (a)
+			json_object_set_new(a, "type", json_string("placement"));
+	} else if (strcmp(op, "summary") == 0) {
+		a = json_pack("{s:s,s:s,s:O}", "type", "summary", "hash",
+		              s->placement ? json_string_value(json_object_get(s->placement, "hash")) : "",
+		              "services", s->summary ? s->summary : json_array());
+	} else if (strcmp(op, "status") == 0) {
+		size_t n, sv, m;
+		place_state_counts(s->st, &n, &sv, &m);
+		a = json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:b}", "type", "status", "node",
+		              s->node, "chain", ipc_client_connected(s->chain), "swim",
+		              ipc_client_connected(s->swim), "dockerd", ipc_client_connected(s->dockerd),
+		              "ready", place_state_ready(s->st), "hash",
+		              s->placement ? json_string_value(json_object_get(s->placement, "hash")) : "",
+		              "nodes", (json_int_t)n, "services", (json_int_t)sv, "members", (json_int_t)m,
+		              "computations", (json_int_t)s->computations, "desired_acked", s->desired_acked);
+	} else {
+		ipc_reply_error(c, msg, "unknown op '%.64s' (subscribe, placement, summary, status)", op);
+		return;
+	}
+	if (!a || ipc_reply(c, msg, a) < 0)
+		log_warnx("sched.sock: cannot answer '%s'", op);
+	json_decref(a);
+}
+
+int sched_start(struct sched *s, char *err, size_t errlen)
+{
+	s->st = place_state_new();
+	if (!s->st) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	place_state_set_self(s->st, s->node);
+	s->srv = ipc_listen(s->loop, s->sched_path, on_sched_msg, NULL, s, err, errlen);
+	if (!s->srv)
+		return -1;
+	s->chain = ipc_client_new(s->loop, s->chain_path, on_chain_msg, on_chain_state, s);
+	s->swim = ipc_client_new(s->loop, s->swim_path, on_swim_msg, on_swim_state, s);
+	s->dockerd = ipc_client_new(s->loop, s->dockerd_path, on_dockerd_msg, on_dockerd_state, s);
+	if (!s->chain || !s->swim || !s->dockerd) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void sched_stop(struct sched *s)
+{
+	if (s->timer)
+		loop_timer_cancel(s->loop, s->timer);
+	ipc_client_free(s->chain);
+	ipc_client_free(s->swim);
+	ipc_client_free(s->dockerd);
+	ipc_server_free(s->srv);
+	place_state_free(s->st);
+	json_decref(s->placement);
+	json_decref(s->summary);
+	json_decref(s->desired);
+}

@@ -1,0 +1,38 @@
+/* sched.h: canteen-sched's context, shared by its main and its scheduling loop. */
+#ifndef CANTEEN_SCHED_H
+#define CANTEEN_SCHED_H
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "ipc.h"
+#include "loop.h"
+#include "place.h"
+#include "place_state.h"
+
+#define SCHED_PATH_MAX 108
+#define SCHED_LIST_MAX 20000 /* assignments listed in a placement message at most */
+
+struct sched {
+	struct loop *loop;
+	struct conf conf;
+	char node[43];                    /* this node's address */
+	char chain_path[SCHED_PATH_MAX], swim_path[SCHED_PATH_MAX];
+	char dockerd_path[SCHED_PATH_MAX], sched_path[SCHED_PATH_MAX];
+	struct ipc_client *chain, *swim, *dockerd;
+	struct ipc_server *srv;
+	struct place_state *st;
+	uint64_t timer;                   /* pending recompute, 0 if none */
+	json_t *placement;                /* PLACEMENT of the last computation */
+	json_t *summary;                  /* per-service counts of the last computation */
+	json_t *desired;                  /* last desired set for this node */
+	int desired_sent;                 /* desired was sent on the current dockerd connection */
+	int desired_acked;                /* and answered ok */
+	uint64_t computations;
+};
+
+/* sched.c */
+int sched_start(struct sched *s, char *err, size_t errlen);
+void sched_stop(struct sched *s);
+
+#endif

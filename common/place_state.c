@@ -1,0 +1,573 @@
+/* place_state.c: decode chain.sock and swim.sock messages into the placement's inputs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "place_state.h"
+
+struct place_state {
+	json_t *nodes;      /* address -> NODE */
+	json_t *services;   /* name -> SERVICE */
+	json_t *members;    /* address -> "alive" | "suspect" | "dead" | "left" */
+	char self[64];      /* "self" of the last membership snapshot */
+	char me[64];        /* set by place_state_set_self: always live */
+	int have_chain, have_swim;
+	/* place_state_input's arrays */
+	struct place_node *in_nodes;
+	struct place_service *in_svcs;
+	struct place_label *in_labels;
+	struct place_port *in_ports;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+struct place_state *place_state_new(void)
+{
+	struct place_state *st = calloc(1, sizeof *st);
+	if (!st)
+		return NULL;
+	st->nodes = json_object();
+	st->services = json_object();
+	st->members = json_object();
+	if (!st->nodes || !st->services || !st->members) {
+		place_state_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void free_input(struct place_state *st)
+{
+	free(st->in_nodes);
+	free(st->in_svcs);
+	free(st->in_labels);
+	free(st->in_ports);
+	st->in_nodes = NULL;
+	st->in_svcs = NULL;
+	st->in_labels = NULL;
+	st->in_ports = NULL;
+}
+
+void place_state_free(struct place_state *st)
+{
+	if (!st)
+		return;
+	json_decref(st->nodes);
+	json_decref(st->services);
+	json_decref(st->members);
+	free_input(st);
+	free(st);
+}
+
+/* ---- validation ---- */
+
+int place_state_address_ok(const char *s)
+{
+	if (!s || strlen(s) != 42 || s[0] != '0' || s[1] != 'x')
+		return 0;
+	for (size_t i = 2; i < 42; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Printable, no spaces, bounded: label keys and values. */
+static int word_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > PLACE_STATE_MAX_STR)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Integer field in [lo, hi]; absent allowed when dflt_ok (then *out untouched). */
+static int int_field(json_t *o, const char *key, json_int_t lo, json_int_t hi, int required,
+                     char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		if (required)
+			seterr(err, errlen, "missing \"%s\"", key);
+		return required ? -1 : 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		seterr(err, errlen, "\"%s\" must be an integer from %lld to %lld", key, (long long)lo,
+		       (long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int labels_ok(json_t *o, const char *key, char *err, size_t errlen)
+{
+	json_t *l = json_object_get(o, key), *v;
+	const char *k;
+	if (!l || json_is_null(l))
+		return 0;
+	if (!json_is_object(l) || json_object_size(l) > PLACE_STATE_MAX_LABELS) {
+		seterr(err, errlen, "\"%s\" must be an object of at most %d strings", key,
+		       PLACE_STATE_MAX_LABELS);
+		return -1;
+	}
+	json_object_foreach(l, k, v) {
+		if (!word_ok(k) || !json_is_string(v) || !word_ok(json_string_value(v))) {
+			seterr(err, errlen, "\"%s\": bad label", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int bool_field(json_t *o, const char *key, int required, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if ((!v && required) || (v && !json_is_boolean(v))) {
+		seterr(err, errlen, "\"%s\" must be true or false", key);
+		return -1;
+	}
+	return 0;
+}
+
+int place_state_check_node(json_t *n, char *err, size_t errlen)
+{
+	if (!json_is_object(n)) {
+		seterr(err, errlen, "node is not an object");
+		return -1;
+	}
+	const char *a = json_string_value(json_object_get(n, "address"));
+	if (!place_state_address_ok(a)) {
+		seterr(err, errlen, "node address must be 0x and 40 lowercase hex digits");
+		return -1;
+	}
+	if (int_field(n, "cpu_millis", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, err, errlen) < 0 ||
+	    int_field(n, "mem_mib", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, err, errlen) < 0 ||
+	    labels_ok(n, "labels", err, errlen) < 0 || bool_field(n, "active", 1, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static int strings_ok(json_t *o, const char *key, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(o, key), *v;
+	size_t i;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > 256) {
+		seterr(err, errlen, "\"%s\" must be an array of at most 256 strings", key);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v)) {
+			seterr(err, errlen, "\"%s\" must hold strings", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int ports_ok(json_t *o, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(o, "ports"), *p;
+	size_t i;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > PLACE_MAX_PORTS) {
+		seterr(err, errlen, "\"ports\" must be an array of at most %d mappings", PLACE_MAX_PORTS);
+		return -1;
+	}
+	json_array_foreach(a, i, p) {
+		const char *proto = json_string_value(json_object_get(p, "proto"));
+		if (!json_is_object(p) || int_field(p, "host", 1, 65535, 1, err, errlen) < 0 ||
+		    int_field(p, "container", 1, 65535, 1, err, errlen) < 0)
+			return -1;
+		if (proto && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
+			seterr(err, errlen, "port proto must be \"tcp\" or \"udp\"");
+			return -1;
+		}
+		json_int_t host = json_integer_value(json_object_get(p, "host"));
+		for (size_t k = 0; k < i && host; k++) {
+			json_t *q = json_array_get(a, k);
+			const char *qp = json_string_value(json_object_get(q, "proto"));
+			if (json_integer_value(json_object_get(q, "host")) == host &&
+			    strcmp(proto ? proto : "tcp", qp ? qp : "tcp") == 0) {
+				seterr(err, errlen, "host port %lld listed twice", (long long)host);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int place_state_check_service(json_t *s, char *err, size_t errlen)
+{
+	if (!json_is_object(s)) {
+		seterr(err, errlen, "service is not an object");
+		return -1;
+	}
+	const char *name = json_string_value(json_object_get(s, "name"));
+	const char *image = json_string_value(json_object_get(s, "image"));
+	const char *strategy = json_string_value(json_object_get(s, "strategy"));
+	int st;
+	if (!name || !name_ok(name)) {
+		seterr(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+		return -1;
+	}
+	if (!image || !*image || strlen(image) > 1024) {
+		seterr(err, errlen, "service %s: missing or oversized image", name);
+		return -1;
+	}
+	if (json_object_get(s, "strategy") && (!strategy || place_strategy_parse(strategy, &st) < 0)) {
+		seterr(err, errlen, "service %s: strategy must be spread, roundrobin or binpack", name);
+		return -1;
+	}
+	char why[200] = "";
+	if (int_field(s, "replicas", 0, PLACE_MAX_REPLICAS, 1, why, sizeof why) < 0 ||
+	    int_field(s, "cpu_millis", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, why, sizeof why) < 0 ||
+	    int_field(s, "mem_mib", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, why, sizeof why) < 0 ||
+	    int_field(s, "priority", INT64_MIN, INT64_MAX, 0, why, sizeof why) < 0 ||
+	    int_field(s, "generation", 0, INT64_MAX, 0, why, sizeof why) < 0 ||
+	    bool_field(s, "exclusive", 0, why, sizeof why) < 0 ||
+	    strings_ok(s, "command", why, sizeof why) < 0 || strings_ok(s, "env", why, sizeof why) < 0 ||
+	    ports_ok(s, why, sizeof why) < 0 || labels_ok(s, "selector", why, sizeof why) < 0) {
+		seterr(err, errlen, "service %s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const member_states[] = {"alive", "suspect", "dead", "left"};
+
+int place_state_check_member(json_t *m, char *err, size_t errlen)
+{
+	const char *a = json_string_value(json_object_get(m, "address"));
+	const char *state = json_string_value(json_object_get(m, "state"));
+	if (!json_is_object(m) || !place_state_address_ok(a)) {
+		seterr(err, errlen, "member without a valid address");
+		return -1;
+	}
+	for (size_t i = 0; state && i < sizeof member_states / sizeof member_states[0]; i++)
+		if (strcmp(state, member_states[i]) == 0)
+			return 0;
+	seterr(err, errlen, "member %s: state must be alive, suspect, dead or left", a);
+	return -1;
+}
+
+/* ---- applying messages ---- */
+
+typedef int (*check_fn)(json_t *, char *, size_t);
+
+/* Replace table with the valid entries of array (keyed by field). Counts left-outs. */
+static int load_all(json_t **table, json_t *array, const char *field, check_fn check,
+                    const char *what, char *err, size_t errlen)
+{
+	if (!json_is_array(array)) {
+		seterr(err, errlen, "snapshot without a \"%ss\" array", what);
+		return -1;
+	}
+	json_t *t = json_object(), *v;
+	size_t i, bad = 0;
+	char why[256] = "";
+	if (!t) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	json_array_foreach(array, i, v) {
+		const char *key;
+		if (check(v, bad ? NULL : why, sizeof why) < 0 ||
+		    !(key = json_string_value(json_object_get(v, field))) || json_object_get(t, key)) {
+			if (!bad && !why[0])
+				snprintf(why, sizeof why, "duplicate %s", what);
+			bad++;
+			continue;
+		}
+		json_object_set(t, key, v);
+	}
+	json_decref(*table);
+	*table = t;
+	if (bad)
+		seterr(err, errlen, "left out %zu %s(s): %s", bad, what, why);
+	return 0;
+}
+
+static int chain_snapshot(struct place_state *st, json_t *msg, char *err, size_t errlen)
+{
+	json_t *nodes = json_object_get(msg, "nodes"), *svcs = json_object_get(msg, "services");
+	if (!json_is_array(nodes) || !json_is_array(svcs)) {
+		seterr(err, errlen, "chain snapshot needs \"nodes\" and \"services\" arrays");
+		return -1;
+	}
+	char e1[256] = "", e2[256] = "";
+	if (load_all(&st->nodes, nodes, "address", place_state_check_node, "node", e1, sizeof e1) < 0 ||
+	    load_all(&st->services, svcs, "name", place_state_check_service, "service", e2,
+	             sizeof e2) < 0) {
+		seterr(err, errlen, "%s%s", e1, e2);
+		return -1;
+	}
+	if (e1[0] || e2[0])
+		seterr(err, errlen, "%s%s%s", e1, e1[0] && e2[0] ? "; " : "", e2);
+	st->have_chain = 1;
+	return 1;
+}
+
+static int upsert(json_t *table, json_t *rec, const char *field, check_fn check, char *err,
+                  size_t errlen)
+{
+	if (check(rec, err, errlen) < 0)
+		return -1;
+	json_object_set(table, json_string_value(json_object_get(rec, field)), rec);
+	return 1;
+}
+
+static int remove_key(json_t *table, json_t *msg, const char *field, char *err, size_t errlen)
+{
+	const char *k = json_string_value(json_object_get(msg, field));
+	if (!k) {
+		seterr(err, errlen, "remove event without \"%s\"", field);
+		return -1;
+	}
+	return json_object_del(table, k) == 0 ? 1 : 0;
+}
+
+int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	seterr(err, errlen, "%s", "");
+	if (!type) {
+		seterr(err, errlen, "message without \"type\"");
+		return -1;
+	}
+	if (strcmp(type, "snapshot") == 0 || strcmp(type, "state") == 0)
+		return chain_snapshot(st, msg, err, errlen);
+	if (strcmp(type, "node.upsert") == 0)
+		return upsert(st->nodes, json_object_get(msg, "node"), "address", place_state_check_node,
+		              err, errlen);
+	if (strcmp(type, "service.upsert") == 0)
+		return upsert(st->services, json_object_get(msg, "service"), "name",
+		              place_state_check_service, err, errlen);
+	if (strcmp(type, "node.remove") == 0)
+		return remove_key(st->nodes, msg, "address", err, errlen);
+	if (strcmp(type, "service.remove") == 0)
+		return remove_key(st->services, msg, "name", err, errlen);
+	if (strcmp(type, "head") == 0 || strcmp(type, "rpc.down") == 0 || strcmp(type, "rpc.up") == 0 ||
+	    strcmp(type, "ok") == 0)
+		return 0;
+	if (strcmp(type, "error") == 0) {
+		seterr(err, errlen, "chainwatch: %s", json_string_value(json_object_get(msg, "error"))
+		                                       ? json_string_value(json_object_get(msg, "error"))
+		                                       : "unspecified error");
+		return -1;
+	}
+	seterr(err, errlen, "unknown chain event type '%.64s'", type);
+	return -1;
+}
+
+static int member_set(struct place_state *st, json_t *m, char *err, size_t errlen)
+{
+	if (place_state_check_member(m, err, errlen) < 0)
+		return -1;
+	const char *a = json_string_value(json_object_get(m, "address"));
+	const char *s = json_string_value(json_object_get(m, "state"));
+	const char *old = json_string_value(json_object_get(st->members, a));
+	if (old && strcmp(old, s) == 0)
+		return 0;
+	json_object_set_new(st->members, a, json_string(s));
+	return 1;
+}
+
+int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	seterr(err, errlen, "%s", "");
+	if (!type) {
+		seterr(err, errlen, "message without \"type\"");
+		return -1;
+	}
+	if (strcmp(type, "snapshot") == 0 || strcmp(type, "members") == 0) {
+		json_t *self = json_object_get(msg, "self");
+		if (self && !place_state_address_ok(json_string_value(self))) {
+			seterr(err, errlen, "membership snapshot with a bad \"self\"");
+			return -1;
+		}
+		json_t *tmp = json_object();
+		if (!tmp)
+			return -1;
+		if (load_all(&tmp, json_object_get(msg, "members"), "address", place_state_check_member,
+		             "member", err, errlen) < 0) {
+			json_decref(tmp);
+			return -1;
+		}
+		json_t *mem = json_object(), *v;
+		const char *k;
+		json_object_foreach(tmp, k, v)
+			json_object_set(mem, k, json_object_get(v, "state"));
+		json_decref(tmp);
+		json_decref(st->members);
+		st->members = mem;
+		if (self)
+			snprintf(st->self, sizeof st->self, "%s", json_string_value(self));
+		st->have_swim = 1;
+		return 1;
+	}
+	static const char *const events[] = {"member.alive", "member.suspect", "member.dead",
+	                                     "member.left"};
+	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+		if (strcmp(type, events[i]) != 0)
+			continue;
+		json_t *m = json_object_get(msg, "member");
+		const char *s = json_string_value(json_object_get(m, "state"));
+		if (s && strcmp(s, events[i] + 7) != 0) {
+			seterr(err, errlen, "%s event for a member in state '%.16s'", type, s);
+			return -1;
+		}
+		return member_set(st, m, err, errlen);
+	}
+	if (strcmp(type, "ok") == 0 || strcmp(type, "stats") == 0)
+		return 0;
+	seterr(err, errlen, "unknown membership event type '%.64s'", type);
+	return -1;
+}
+
+int place_state_ready(const struct place_state *st) { return st->have_chain && st->have_swim; }
+
+const char *place_state_self(const struct place_state *st) { return st->self[0] ? st->self : NULL; }
+
+void place_state_set_self(struct place_state *st, const char *address)
+{
+	snprintf(st->me, sizeof st->me, "%s", address ? address : "");
+}
+
+json_t *place_state_service(const struct place_state *st, const char *name)
+{
+	return json_object_get(st->services, name);
+}
+
+void place_state_counts(const struct place_state *st, size_t *nodes, size_t *services,
+                        size_t *members)
+{
+	*nodes = json_object_size(st->nodes);
+	*services = json_object_size(st->services);
+	*members = json_object_size(st->members);
+}
+
+/* ---- building the placement input ---- */
+
+static size_t fill_labels(json_t *obj, struct place_label *out)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	if (!json_is_object(obj))
+		return 0;
+	json_object_foreach(obj, k, v)
+		out[n++] = (struct place_label){k, json_string_value(v)};
+	return n;
+}
+
+static int64_t int_or(json_t *o, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+static int is_live(const struct place_state *st, const char *address)
+{
+	const char *s = json_string_value(json_object_get(st->members, address));
+	if ((st->self[0] && strcmp(st->self, address) == 0) || (st->me[0] && strcmp(st->me, address) == 0))
+		return 1;
+	/* Suspect is not dead: its replicas stay until it is declared dead or leaves. */
+	return s && (strcmp(s, "alive") == 0 || strcmp(s, "suspect") == 0);
+}
+
+int place_state_input(struct place_state *st, struct place_input *in)
+{
+	size_t nn = json_object_size(st->nodes), ns = json_object_size(st->services);
+	size_t nlabels = 0, nports = 0;
+	const char *k;
+	json_t *v;
+	free_input(st);
+	json_object_foreach(st->nodes, k, v)
+		nlabels += json_object_size(json_object_get(v, "labels"));
+	json_object_foreach(st->services, k, v) {
+		nlabels += json_object_size(json_object_get(v, "selector"));
+		nports += json_array_size(json_object_get(v, "ports"));
+	}
+	st->in_nodes = calloc(nn ? nn : 1, sizeof *st->in_nodes);
+	st->in_svcs = calloc(ns ? ns : 1, sizeof *st->in_svcs);
+	st->in_labels = calloc(nlabels ? nlabels : 1, sizeof *st->in_labels);
+	st->in_ports = calloc(nports ? nports : 1, sizeof *st->in_ports);
+	if (!st->in_nodes || !st->in_svcs || !st->in_labels || !st->in_ports) {
+		free_input(st);
+		return -1;
+	}
+	struct place_label *lab = st->in_labels;
+	struct place_port *port = st->in_ports;
+	size_t i = 0;
+	json_object_foreach(st->nodes, k, v) {
+		struct place_node *n = &st->in_nodes[i++];
+		n->address = k;
+		n->cpu_millis = (uint64_t)int_or(v, "cpu_millis", 0);
+		n->mem_mib = (uint64_t)int_or(v, "mem_mib", 0);
+		n->labels = lab;
+		n->nlabels = fill_labels(json_object_get(v, "labels"), lab);
+		lab += n->nlabels;
+		n->active = json_is_true(json_object_get(v, "active"));
+		n->live = is_live(st, k);
+	}
+	i = 0;
+	json_object_foreach(st->services, k, v) {
+		struct place_service *s = &st->in_svcs[i++];
+		const char *strategy = json_string_value(json_object_get(v, "strategy"));
+		s->name = k;
+		s->replicas = (uint32_t)int_or(v, "replicas", 0);
+		s->cpu_millis = (uint64_t)int_or(v, "cpu_millis", 0);
+		s->mem_mib = (uint64_t)int_or(v, "mem_mib", 0);
+		s->priority = int_or(v, "priority", 0);
+		s->generation = (uint64_t)int_or(v, "generation", 0);
+		s->exclusive = json_is_true(json_object_get(v, "exclusive"));
+		s->strategy = PLACE_SPREAD;
+		if (strategy)
+			place_strategy_parse(strategy, &s->strategy);
+		s->selector = lab;
+		s->nselector = fill_labels(json_object_get(v, "selector"), lab);
+		lab += s->nselector;
+		s->ports = port;
+		size_t j;
+		json_t *p;
+		json_array_foreach(json_object_get(v, "ports"), j, p) {
+			const char *proto = json_string_value(json_object_get(p, "proto"));
+			*port++ = (struct place_port){(uint16_t)int_or(p, "host", 0),
+			                              (uint16_t)int_or(p, "container", 0),
+			                              proto && strcmp(proto, "udp") == 0 ? PLACE_UDP : PLACE_TCP};
+		}
+		s->nports = (size_t)(port - s->ports);
+	}
+	in->nodes = st->in_nodes;
+	in->nnodes = nn;
+	in->services = st->in_svcs;
+	in->nservices = ns;
+	return 0;
+}

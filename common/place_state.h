@@ -1,0 +1,59 @@
+/* place_state.h: the scheduler's inputs (chain.sock and swim.sock streams) decoded and kept. */
+#ifndef CANTEEN_PLACE_STATE_H
+#define CANTEEN_PLACE_STATE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "place.h"
+
+#define PLACE_STATE_MAX_LABELS 64    /* labels of a node, selector entries of a service */
+#define PLACE_STATE_MAX_STR 256      /* label keys and values, bytes */
+
+/*
+ * Holds the last desired state seen on chain.sock (nodes and services, as validated
+ * JSON) and the last membership seen on swim.sock. A peer going away changes nothing:
+ * the state stays until a new snapshot replaces it. No I/O.
+ */
+struct place_state;
+
+struct place_state *place_state_new(void);
+void place_state_free(struct place_state *st);
+
+/*
+ * Apply one message (borrowed) from chain.sock or swim.sock. Returns 1 if the
+ * placement inputs may have changed, 0 if not (head, rpc.up, answers), or -1 with a
+ * sentence in err when the message is malformed or of an unknown type (state
+ * unchanged). In a snapshot, a malformed NODE, SERVICE or MEMBER is left out and the
+ * rest applied: then err holds a sentence about what was left out (else err[0] = 0).
+ */
+int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t errlen);
+int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errlen);
+
+/* Both a chain snapshot and a membership snapshot have been seen. */
+int place_state_ready(const struct place_state *st);
+/* This node's address as swim reported it ("self"), or NULL. */
+const char *place_state_self(const struct place_state *st);
+/* Treat address as live whatever swim says (this node is alive to itself). */
+void place_state_set_self(struct place_state *st, const char *address);
+
+/*
+ * The placement input for the current state. The arrays and strings belong to st and
+ * stay valid until the next place_state_* call that changes it. 0 or -1 (no memory).
+ */
+int place_state_input(struct place_state *st, struct place_input *in);
+
+/* The validated SERVICE object of that name (borrowed), or NULL. */
+json_t *place_state_service(const struct place_state *st, const char *name);
+/* Counts for logs: nodes, services, members. */
+void place_state_counts(const struct place_state *st, size_t *nodes, size_t *services,
+                        size_t *members);
+
+/* Validation of one record as the interface defines it; 0 or -1 with err. */
+int place_state_check_node(json_t *node, char *err, size_t errlen);
+int place_state_check_service(json_t *svc, char *err, size_t errlen);
+int place_state_check_member(json_t *member, char *err, size_t errlen);
+/* Lowercase 0x-prefixed 40-hex address? */
+int place_state_address_ok(const char *s);
+
+#endif
