@@ -8,7 +8,7 @@ SWIM_NS=""
 # swim_setup N FIRST_OCTET: N members at 127.0.0.FIRST.., one free port.
 swim_setup() {
 	local n=$1 first=${2:-20} i
-	SW=$BATS_TEST_TMPDIR/sw
+	SW=$BATS_TEST_TMPDIR/sw$first
 	mkdir -p "$SW"
 	SWIM_PORT=$(free_port)
 	SWIM_N=$n
