@@ -582,6 +582,7 @@ int abi_encode_call(const char *sig, const struct abi_value *args, struct eth_bu
 
 struct dec {
 	size_t values;   /* produced so far */
+	size_t max_values; /* a few per input word: aliased offsets cannot multiply work */
 	size_t bytes;    /* copied so far */
 	size_t budget;   /* byte budget: a few times the input */
 	char *err;
@@ -683,7 +684,7 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
 		eth_errf(d->err, d->errlen, "ABI data nested too deeply");
 		return NULL;
 	}
-	if (++d->values > ABI_MAX_VALUES) {
+	if (++d->values > d->max_values) {
 		eth_errf(d->err, d->errlen, "ABI data holds too many values");
 		return NULL;
 	}
@@ -734,7 +735,10 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
 int abi_decode(const struct abi_type *t, const uint8_t *data, size_t len, struct abi_value **out,
                char *err, size_t errlen)
 {
-	struct dec d = {0, 0, 4 * len + 65536, err, errlen};
+	struct dec d = {0, 0, 0, 4 * len + 65536, err, errlen};
+	d.max_values = len / 32 * 4 + 4096;
+	if (d.max_values > ABI_MAX_VALUES)
+		d.max_values = ABI_MAX_VALUES;
 	*out = NULL;
 	if (t->kind == ABI_TUPLE && t->ncomps == 0) {
 		*out = val_new(ABI_TUPLE);

@@ -195,6 +195,20 @@ int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt
 	return ret;
 }
 
+int chain_valid_kv(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	return eq && eq != s && !strchr(s, '\n');
+}
+
+void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen)
+{
+	if (millis % 1000)
+		snprintf(out, outlen, "%lldm", (long long)millis);
+	else
+		snprintf(out, outlen, "%lld", (long long)(millis / 1000));
+}
+
 json_t *chain_kv_object(const json_t *list)
 {
 	json_t *o = json_object();

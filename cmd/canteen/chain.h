@@ -45,6 +45,10 @@ int chain_list(struct chain *c, const char *fn, json_t **out);
 
 /* Print one JSON object as a line. */
 void chain_print_json(json_t *j);
+/* "k=v" with a non-empty key and no newline? */
+int chain_valid_kv(const char *s);
+/* Millicores as "4" or "250m". */
+void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen);
 /* "k=v" list into {"k":"v"}. */
 json_t *chain_kv_object(const json_t *list);
 

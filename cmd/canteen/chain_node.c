@@ -54,13 +54,6 @@ static int swim_pubkey_from_file(const char *path, char *hex, size_t hexlen)
 	return -1;
 }
 
-/* "k=v" with a non-empty key and no newline. */
-static int valid_kv(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	return eq && eq != s && !strchr(s, '\n');
-}
-
 static int node_register(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -114,7 +107,7 @@ static int node_register(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case 'l':
-			if (!valid_kv(optarg)) {
+			if (!chain_valid_kv(optarg)) {
 				ret = usage_err("--label needs KEY=VALUE, got '%s'", optarg);
 				goto out;
 			}
@@ -214,11 +207,7 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 			chain_print_json(n);
 		} else {
 			char cpu[32];
-			json_int_t m = json_integer_value(json_object_get(n, "cpu_millis"));
-			if (m % 1000)
-				snprintf(cpu, sizeof cpu, "%lldm", (long long)m);
-			else
-				snprintf(cpu, sizeof cpu, "%lld", (long long)(m / 1000));
+			chain_fmt_cpu(json_integer_value(json_object_get(n, "cpu_millis")), cpu, sizeof cpu);
 			printf("%-42s  %-21s  %6s  %7lldM  %-6s  ", json_string_value(json_object_get(n, "address")),
 			       json_string_value(json_object_get(n, "endpoint")), cpu,
 			       (long long)json_integer_value(json_object_get(n, "mem_mib")),

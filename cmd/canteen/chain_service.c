@@ -63,12 +63,6 @@ static int parse_priority(const char *s, json_int_t *out)
 	return 0;
 }
 
-static int valid_kv(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	return eq && eq != s && !strchr(s, '\n');
-}
-
 /* Apply the flags in argv (after NAME) to spec (a ServiceSpec object). CLI_OK or CLI_USAGE.
  * A list flag given at least once replaces the list. */
 static int apply_flags(json_t *spec, int argc, char **argv)
@@ -131,7 +125,7 @@ static int apply_flags(json_t *spec, int argc, char **argv)
 			break;
 		case 'e':
 		case 'l':
-			if (!valid_kv(optarg)) {
+			if (!chain_valid_kv(optarg)) {
 				usage_err(ch == 'e' ? "--env needs KEY=VALUE, got '%s'" : "--selector needs KEY=VALUE, got '%s'",
 				          optarg);
 				goto out;
@@ -297,11 +291,7 @@ static void print_service_row(const json_t *s)
 			break;
 		n += (size_t)w;
 	}
-	json_int_t m = json_integer_value(json_object_get(s, "cpu_millis"));
-	if (m % 1000)
-		snprintf(cpu, sizeof cpu, "%lldm", (long long)m);
-	else
-		snprintf(cpu, sizeof cpu, "%lld", (long long)(m / 1000));
+	chain_fmt_cpu(json_integer_value(json_object_get(s, "cpu_millis")), cpu, sizeof cpu);
 	printf("%-24s  %-30s  %8lld  %6s  %7lldM  %-16s  %8lld  %-10s  %lld\n",
 	       json_string_value(json_object_get(s, "name")), json_string_value(json_object_get(s, "image")),
 	       (long long)json_integer_value(json_object_get(s, "replicas")), cpu,
