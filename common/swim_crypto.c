@@ -165,18 +165,31 @@ void swim_keys_free(struct swim_keys *k)
 }
 
 int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
-                       const uint8_t pk[SWIM_KEY_LEN])
+                       const uint8_t self_addr[SWIM_ADDR_LEN], const uint8_t pk[SWIM_KEY_LEN],
+                       const uint8_t addr[SWIM_ADDR_LEN])
 {
+	uint8_t *raw = sodium_malloc(crypto_box_BEFORENMBYTES);
+	int rc = -1;
 	memset(p, 0, sizeof *p);
 	memcpy(p->pk, pk, SWIM_KEY_LEN);
+	memcpy(p->addr, addr, SWIM_ADDR_LEN);
 	p->shared = sodium_malloc(crypto_box_BEFORENMBYTES);
-	if (!p->shared)
-		return -1;
-	if (crypto_box_beforenm(p->shared, pk, self->sk) != 0) {
+	if (!p->shared || !raw || crypto_box_beforenm(raw, pk, self->sk) != 0)
+		goto out;
+	int self_first = memcmp(self_addr, addr, SWIM_ADDR_LEN) < 0;
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, raw, crypto_box_BEFORENMBYTES, crypto_box_BEFORENMBYTES);
+	crypto_generichash_update(&h, (const uint8_t *)"canteen-swim-v1", 15);
+	crypto_generichash_update(&h, self_first ? self_addr : addr, SWIM_ADDR_LEN);
+	crypto_generichash_update(&h, self_first ? addr : self_addr, SWIM_ADDR_LEN);
+	crypto_generichash_final(&h, p->shared, crypto_box_BEFORENMBYTES);
+	sodium_memzero(&h, sizeof h);
+	rc = 0;
+out:
+	sodium_free(raw);
+	if (rc < 0)
 		swim_peer_key_free(p);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void swim_peer_key_free(struct swim_peer_key *p)
@@ -241,6 +254,8 @@ enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_L
 		return d;
 	if (memcmp(from, self, SWIM_ADDR_LEN) == 0)
 		return SWIM_DROP_SELF;
+	if (memcmp(from, p->addr, SWIM_ADDR_LEN) != 0)
+		return SWIM_DROP_UNKNOWN_SENDER;
 	const uint8_t *nonce = pkt + 3 + SWIM_ADDR_LEN;
 	if ((nonce[0] & 1) != direction_bit(from, self))
 		return SWIM_DROP_DIRECTION;

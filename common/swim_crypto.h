@@ -11,7 +11,8 @@
  * A packet on the wire:
  *   magic "cs" (2) | version 1 (1) | sender address (20) | nonce (24) |
  *   crypto_box_afternm(seq u64 big-endian | body) (16-byte MAC + 8 + body)
- * The box uses the X25519 shared key of sender and recipient, precomputed once per peer.
+ * The box uses the X25519 shared key of sender and recipient bound to both addresses,
+ * precomputed once per peer (swim_peer_key_init).
  * Both directions of a pair share that key, so the low bit of nonce[0] says which way the
  * packet goes (0 when the sender's address sorts below the recipient's): a packet reflected
  * back at its sender fails that check, and flipping the bit breaks the MAC. The rest of the
@@ -37,6 +38,7 @@ struct swim_replay {
 
 struct swim_peer_key {
 	uint8_t pk[SWIM_KEY_LEN];
+	uint8_t addr[SWIM_ADDR_LEN];
 	uint8_t *shared; /* crypto_box_BEFORENMBYTES, sodium_malloc'd */
 	struct swim_replay replay;
 };
@@ -52,9 +54,13 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errlen);
 void swim_keys_free(struct swim_keys *k);
 
-/* Precompute the shared key with peer pk; 0 or -1 (weak key / no memory). */
+/* Precompute the key shared with peer (address addr, public key pk): the X25519 shared
+ * secret hashed (BLAKE2b, keyed by it) with both addresses in order, so that a packet
+ * cannot be relabelled as coming from another address even if that address registered
+ * the same public key. 0 or -1 (weak key / no memory). */
 int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
-                       const uint8_t pk[SWIM_KEY_LEN]);
+                       const uint8_t self_addr[SWIM_ADDR_LEN], const uint8_t pk[SWIM_KEY_LEN],
+                       const uint8_t addr[SWIM_ADDR_LEN]);
 void swim_peer_key_free(struct swim_peer_key *p);
 
 /* Seal body for the peer; writes the packet into out (cap >= SWIM_PKT_MAX). Returns its

@@ -173,7 +173,7 @@ static int attack(struct ctx *c, const char *kind, const char *victim)
 			randombytes_buf(fake, sizeof fake);
 		else
 			memcpy(fake, c->from.addr, sizeof fake);
-		if (swim_peer_key_init(&fp, &fk, c->to.pk) < 0)
+		if (swim_peer_key_init(&fp, &fk, fake, c->to.pk, c->to.addr) < 0)
 			return 1;
 		n = swim_seal(&fp, fake, c->to.addr, now_us(), body, blen, pkt);
 		swim_peer_key_free(&fp);
@@ -208,7 +208,7 @@ static int cmd_attack(char **argv)
 		fprintf(stderr, "swim_tool: bind %s: %s\n", argv[4], strerror(errno));
 		return 1;
 	}
-	if (swim_peer_key_init(&c.pk, &c.keys, c.to.pk) < 0)
+	if (swim_peer_key_init(&c.pk, &c.keys, c.from.addr, c.to.pk, c.to.addr) < 0)
 		return 1;
 	int rc = attack(&c, argv[5], argv[6]);
 	swim_peer_key_free(&c.pk);
