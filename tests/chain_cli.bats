@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# chain_cli.bats: the canteen CLI's chain commands against a fresh anvil: deploy the contract,
+# register and approve nodes, deploy/scale/update/remove a service, refusals and usage errors.
+
+load lib/common
+load lib/anvil
+
+setup_file() {
+	start_anvil
+	export CANTEEN_RPC=$ANVIL_URL
+	# No canteen.conf from the host may leak in.
+	export CANTEEN_KEY_FILE=$ANVIL_KEYS/key0
+}
+
+teardown_file() { stop_anvil; }
+
+setup() {
+	export CANTEEN_RPC=$ANVIL_URL CANTEEN_KEY_FILE=$ANVIL_KEYS/key0
+	[ -f "$BATS_FILE_TMPDIR/contract" ] && export CANTEEN_CONTRACT=$(cat "$BATS_FILE_TMPDIR/contract")
+	return 0
+}
+
+teardown() { stop_started; }
+
+ct() { canteen -c /dev/null "$@"; }
+PK1=1111111111111111111111111111111111111111111111111111111111111111
+
+@test "contract deploy prints the address of deployed code" {
+	run ct contract deploy
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^0x[0-9a-f]{40}$ ]]
+	echo "$output" > "$BATS_FILE_TMPDIR/contract"
+	[ "$(cast code --rpc-url "$ANVIL_URL" "$output" | wc -c)" -gt 100 ]
+	# The deployer owns it.
+	[ "$(cast call --rpc-url "$ANVIL_URL" "$output" 'owner()(address)' | tr A-F a-f)" = "$(addr_of 0)" ]
+	# --json gives the receipt's facts.
+	run ct --json contract deploy
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .owner)" = "$(addr_of 0)" ]
+	[ "$(echo "$output" | jq -r '.gas_used > 100000')" = true ]
+}
+
+@test "register and approve three nodes; node ls shows them active" {
+	local i
+	for i in 1 2 3; do
+		run ct --key-file "$ANVIL_KEYS/key$i" node register --endpoint "127.0.0.$((i + 1)):7946" \
+			--swim-pubkey "$(printf "%064d" "$i")" --cpu 4 --mem 8G --label zone=z$i --label disk=ssd
+		[ "$status" -eq 0 ]
+		[ "$output" = "$(addr_of "$i")" ]
+	done
+	run ct --json node ls
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.active)) | length')" = 0 ]
+	for i in 1 2 3; do
+		run ct node approve "$(addr_of "$i")"
+		[ "$status" -eq 0 ]
+	done
+	run ct --json node ls
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[ "$(echo "$output" | jq -s 'map(select(.active)) | length')" = 3 ]
+	[ "$(echo "$output" | jq -s -r 'map(select(.address == "'"$(addr_of 2)"'"))[0] | "\(.endpoint) \(.cpu_millis) \(.mem_mib) \(.labels.zone) \(.swim_pubkey)"')" = \
+		"127.0.0.3:7946 4000 8192 z2 $(printf "%064d" 2)" ]
+	run ct node ls
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c ' yes ')" = 3 ]
+	# A SWIM key file works in place of --swim-pubkey.
+	( umask 077; printf '# canteen swim key\npublic %s\nsecret %s\n' "$PK1" "$PK1" > "$BATS_TEST_TMPDIR/swim.key" )
+	run ct --key-file "$ANVIL_KEYS/key4" node register --endpoint 127.0.0.5:7946 \
+		--swim-key-file "$BATS_TEST_TMPDIR/swim.key" --cpu 2 --mem 1G
+	[ "$status" -eq 0 ]
+	run ct node revoke "$(addr_of 4)"
+	[ "$status" -eq 0 ]
+	[ "$(ct --json node ls | jq -s length)" = 3 ]
+}
+
+@test "service deploy, scale, update and rm are reflected by service ls" {
+	run ct service deploy web --image busybox:1 --replicas 3 --cpu 250m --mem 128M \
+		--port 8080:80 --port 5353:53/udp --env A=1 --priority 10 --strategy binpack \
+		--selector zone=z1 -- sh -c 'sleep 1000'
+	[ "$status" -eq 0 ]
+	run ct --json service ls
+	[ "$status" -eq 0 ]
+	echo "$output"
+	local s=$output
+	[ "$(echo "$s" | jq -r .name)" = web ]
+	[ "$(echo "$s" | jq -c .command)" = '["sh","-c","sleep 1000"]' ]
+	[ "$(echo "$s" | jq -r '"\(.replicas) \(.cpu_millis) \(.mem_mib) \(.priority) \(.strategy) \(.generation)"')" = \
+		"3 250 128 10 binpack 1" ]
+	[ "$(echo "$s" | jq -c .ports)" = '[{"host":8080,"container":80,"proto":"tcp"},{"host":5353,"container":53,"proto":"udp"}]' ]
+	[ "$(echo "$s" | jq -c .selector)" = '{"zone":"z1"}' ]
+
+	run ct service scale web 5
+	[ "$status" -eq 0 ]
+	[ "$(ct --json service ls | jq -r '"\(.replicas) \(.generation)"')" = "5 2" ]
+
+	run ct service update web --image busybox:2 --env B=2 --exclusive
+	[ "$status" -eq 0 ]
+	s=$(ct --json service ls)
+	[ "$(echo "$s" | jq -r '"\(.image) \(.replicas) \(.exclusive) \(.generation)"')" = "busybox:2 5 true 3" ]
+	[ "$(echo "$s" | jq -c .env)" = '["B=2"]' ]
+	[ "$(echo "$s" | jq -c .command)" = '["sh","-c","sleep 1000"]' ]
+
+	run ct service deploy api --image busybox:1
+	[ "$status" -eq 0 ]
+	run ct service ls
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	run ct service rm web
+	[ "$status" -eq 0 ]
+	[ "$(ct --json service ls | jq -r .name)" = api ]
+	run ct service rm api
+	[ "$status" -eq 0 ]
+	[ -z "$(ct --json service ls)" ]
+}
+
+@test "contract refusals come back as one readable sentence with the error's name" {
+	run ct --key-file "$ANVIL_KEYS/key9" service deploy evil --image x
+	[ "$status" -eq 1 ]
+	[ "$output" = "canteen: addService reverted: NotAdmin($(addr_of 9))" ]
+	run ct --key-file "$ANVIL_KEYS/key9" node approve "$(addr_of 9)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"NotAdmin($(addr_of 9))"* ]]
+	run ct service scale nosuch 2
+	[ "$status" -eq 1 ]
+	[ "$output" = 'canteen: scaleService reverted: NoSuchService("nosuch")' ]
+	run ct service deploy Bad_Name --image x
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'InvalidName("Bad_Name")'* ]]
+	run ct service deploy dup --image x
+	[ "$status" -eq 0 ]
+	run ct service deploy dup --image x
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'ServiceExists("dup")'* ]]
+	ct service rm dup
+}
+
+@test "bad flags and arguments exit 2 with a sentence" {
+	local args n=0
+	while IFS= read -r args; do
+		n=$((n + 1))
+		eval "run ct $args"
+		echo "$args -> $status: $output"
+		[ "$status" -eq 2 ]
+		[[ "${lines[0]}" == canteen:* ]]
+	done <<-'EOF'
+		service deploy web
+		service deploy web --image x --cpu abc
+		service deploy web --image x --mem 12Q
+		service deploy web --image x --port 99999:80
+		service deploy web --image x --port 80
+		service deploy web --image x --env NOEQUALS
+		service deploy web --image x --strategy random
+		service deploy web --image x --priority 1.5
+		service deploy web --image x --bogus
+		service deploy web --image x extra
+		service scale web 0
+		service scale web
+		service rm
+		service frobnicate
+		node approve not-an-address
+		node register --endpoint 127.0.0.2:7946 --cpu 4 --mem 8G
+		node register --endpoint nope --swim-pubkey 11 --cpu 4 --mem 8G
+		contract deploy extra
+	EOF
+	[ "$n" -eq 18 ]
+}
+
+@test "missing configuration, unreadable keys and an unreachable node fail clearly" {
+	run env -u CANTEEN_CONTRACT canteen -c /dev/null service ls
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no contract address"* ]]
+	cp "$ANVIL_KEYS/key0" "$BATS_TEST_TMPDIR/open.key"
+	chmod 0644 "$BATS_TEST_TMPDIR/open.key"
+	run ct --key-file "$BATS_TEST_TMPDIR/open.key" service scale web 2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"accessible by group or others"* ]]
+	run ct --rpc "http://127.0.0.1:$(free_port)" service ls
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot reach RPC endpoint"* ]]
+	run ct --rpc "ftp://127.0.0.1/" service ls
+	[ "$status" -eq 2 ]
+	# Configuration from a canteen.conf file works like the flags.
+	printf 'rpc_url = %s\ncontract = %s\n' "$ANVIL_URL" "$CANTEEN_CONTRACT" > "$BATS_TEST_TMPDIR/c.conf"
+	run env -u CANTEEN_RPC -u CANTEEN_CONTRACT canteen -c "$BATS_TEST_TMPDIR/c.conf" node ls
+	[ "$status" -eq 0 ]
+}
+
+@test "canteen events prints a socket's snapshot and events, as NDJSON or lines" {
+	local run
+	run=$(mk_rundir)
+	start_bg chainsock "$TBIN/ipc_tool" serve "$run/chain.sock"
+	wait_until 5 test -S "$run/chain.sock"
+	start_bg events canteen -c /dev/null --rundir "$run" --json events --count 3
+	wait_until 5 sh -c "[ \"\$(\"$TBIN/ipc_tool\" request \"$run/chain.sock\" '{\"op\":\"ping\"}' | jq .conns)\" -ge 1 ]"
+	"$TBIN/ipc_tool" request "$run/chain.sock" '{"op":"publish","n":2,"size":1}' >/dev/null
+	wait_until 5 sh -c "[ \$(wc -l < \"$BATS_TEST_TMPDIR/events.log\") -ge 3 ]"
+	[ "$(jq -r .type "$BATS_TEST_TMPDIR/events.log" | tr '\n' ' ')" = "snapshot test.event test.event " ]
+	run canteen -c /dev/null --rundir "$run" events --count 1
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9]+\ +snapshot ]]
+	run canteen --rundir "$BATS_TEST_TMPDIR/nowhere" events
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot connect to canteen-chainwatch"* ]]
+}
