@@ -233,6 +233,46 @@ while :; do sleep 0.1; done'
 	[[ "$output" == "canteen: cannot ask canteen-init at $D/nowhere/init.sock"* ]]
 }
 
+@test "SIGHUP reloads init.conf: unchanged kept, changed restarted, removed stopped, new started" {
+	child keep 'exec sleep 1000'
+	child change 'exec sleep 1000'
+	child dropped 'sleep 1000 & trap "echo dropped >> \"\$D/order\"; exit 0" TERM
+wait'
+	start_init --grace 2s
+	wait_until 5 all_up
+	local keep change dropped init
+	keep=$(status_of keep .pid)
+	change=$(status_of change .pid)
+	dropped=$(status_of dropped .pid)
+	init=$(pid_of init)
+	: > "$D/init.conf"
+	child fresh 'exec sleep 1000'
+	child keep 'exec sleep 1000'
+	echo "change /bin/sh '$D/change.sh' --new-flag" >> "$D/init.conf"
+	kill -HUP "$init"
+	wait_until 5 field_is fresh .state up
+	wait_until 5 gone "$dropped"
+	wait_until 5 gone "$change"
+	wait_until 5 field_is change .state up
+	[ "$(cat "$D/order")" = dropped ]
+	[ "$(status_of keep .pid)" = "$keep" ]
+	[ "$(status_of change .command[-1])" = --new-flag ]
+	[ "$(canteen --rundir "$RUN" status --json | jq -r .name | paste -sd,)" = fresh,keep,change ]
+	grep -q 'reloaded .*: 3 programs, 1 kept, 2 new, 2 stopping' "$D/init.log"
+	# A broken file is refused and nothing changes.
+	echo 'broken' >> "$D/init.conf"
+	kill -HUP "$init"
+	wait_until 5 grep -q "init.conf:4: 'broken' has no command.*; keeping the current programs" "$D/init.log"
+	all_up
+	[ "$(status_of keep .pid)" = "$keep" ]
+	# And everything still stops in the new order.
+	kill -TERM "$init"
+	wait_until 10 gone "$init"
+	sed -n '/SIGTERM: stopping/,$ s/^canteen-init: \([^:]*\): stopping pid.*/\1/p' "$D/init.log" |
+		paste -sd, > "$D/stops"
+	[ "$(cat "$D/stops")" = change,keep,fresh ]
+}
+
 # conf_error NAME TEXT WANT: init.conf NAME holding TEXT makes canteen-init exit 100 and
 # say WANT (after the file's path).
 conf_error() {

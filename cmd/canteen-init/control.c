@@ -27,10 +27,10 @@ static json_t *last_exit_json(const struct child *c)
 static json_t *child_json(const struct child *c, uint64_t now)
 {
 	json_t *cmd = json_array();
-	for (int i = 0; cmd && i < c->prog->argc; i++)
-		json_array_append_new(cmd, json_string(c->prog->argv[i]));
+	for (int i = 0; cmd && i < c->prog.argc; i++)
+		json_array_append_new(cmd, json_string(c->prog.argv[i]));
 	int running = c->pid > 0;
-	json_t *o = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o}", "name", c->prog->name, "state",
+	json_t *o = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o}", "name", c->prog.name, "state",
 	                      child_state_name(c->state), "pid",
 	                      running ? json_integer(c->pid) : json_null(), "restarts",
 	                      (json_int_t)(c->starts > 0 ? c->starts - 1 : 0), "uptime_ms",
@@ -47,7 +47,12 @@ static json_t *status_json(const struct sup *s)
 	uint64_t now = mono_ms();
 	json_t *kids = json_array();
 	for (size_t i = 0; kids && i < s->n; i++)
-		json_array_append_new(kids, child_json(&s->kids[i], now));
+		json_array_append_new(kids, child_json(s->kids[i], now));
+	for (size_t i = 0; kids && i < s->nretiring; i++) {
+		json_t *o = child_json(s->retiring[i], now);
+		json_object_set_new(o, "retiring", json_true());
+		json_array_append_new(kids, o);
+	}
 	return json_pack("{s:s,s:i,s:I,s:b,s:o}", "type", "status", "pid", (int)getpid(),
 	                 "uptime_ms", (json_int_t)(now - s->boot_ms), "stopping", s->stopping,
 	                 "children", kids ? kids : json_array());

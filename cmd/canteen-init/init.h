@@ -26,7 +26,9 @@ struct sup;
 
 struct child {
 	struct sup *sup;
-	const struct init_prog *prog;  /* borrowed from sup->conf */
+	struct init_prog prog;         /* owned: argv is freed with the child */
+	int retiring;                  /* dropped or changed by a reload: stop, then free */
+	int waiting;                   /* new by a reload: starts once its namesake retired */
 	enum child_state state;
 	pid_t pid;                     /* process (and group) id while running, else 0 */
 	int outfd;                     /* read end of the stdout/stderr pipe, or -1 */
@@ -45,9 +47,11 @@ struct child {
 
 struct sup {
 	struct loop *loop;
-	struct init_conf conf;
-	struct child *kids;
+	const char *init_path;         /* init.conf, read again on SIGHUP */
+	struct child **kids;           /* in init.conf order */
 	size_t n;
+	struct child **retiring;       /* being stopped after a reload, freed once down */
+	size_t nretiring, capretiring;
 	struct ipc_server *srv;
 	uint64_t grace_ms, restart_min_ms, backoff_max_ms, backoff_reset_ms;
 	uint64_t boot_ms;
@@ -59,13 +63,22 @@ struct sup {
 	int devnull;
 };
 
-/* super.c */
-int sup_init(struct sup *s, char *err, size_t errlen);
+/* super.c: the table, starting, reaping, stopping. */
+/* Takes the programs out of ic (their argv move into the children). */
+int sup_init(struct sup *s, struct init_conf *ic, char *err, size_t errlen);
 void sup_free(struct sup *s);
 void sup_start_all(struct sup *s);
 void sup_on_sigchld(struct loop *l, int signo, void *arg);
 void sup_on_stop_signal(struct loop *l, int signo, void *arg);
+void child_dispatch(struct child *c, enum child_event ev);
 const char *child_state_name(enum child_state st);
+
+/* reload.c: children come and go with init.conf (SIGHUP). */
+struct child *child_new(struct sup *s, struct init_prog *p); /* takes p->argv; NULL if OOM */
+void child_free(struct child *c);
+/* Free retired children that are down and start the successors that waited for them. */
+void sup_reap_retired(struct sup *s);
+void sup_on_sighup(struct loop *l, int signo, void *arg);
 
 /* output.c: reading a child's pipe, one logged line per output line. */
 void out_on_readable(struct loop *l, int fd, short revents, void *arg);

@@ -34,6 +34,7 @@ static void usage(FILE *f)
 	        "      --restart-min D    least time between two starts of a child (default 1s)\n"
 	        "      --backoff-max D    longest wait before a restart (default 30s)\n"
 	        "      --backoff-reset D  uptime that clears the crash-loop back-off (default 60s)\n"
+	        "SIGTERM or SIGINT stops every program (last first); SIGHUP re-reads FILE.\n"
 	        "See canteen-init(8).\n",
 	        INIT_CONF_DEFAULT_PATH, CONF_DEFAULT_PATH);
 }
@@ -97,7 +98,7 @@ static int duration_opt(const char *flag, const char *s, uint64_t min, uint64_t 
 	return 0;
 }
 
-static int configure(const struct opts *o, struct conf *cf, struct sup *s)
+static int configure(const struct opts *o, struct conf *cf, struct sup *s, struct init_conf *ic)
 {
 	char err[768];
 	const char *cpath = o->conf_path;
@@ -131,8 +132,8 @@ static int configure(const struct opts *o, struct conf *cf, struct sup *s)
 		log_warnx("--backoff-max must not be shorter than --restart-min");
 		return -1;
 	}
-	const char *ipath = o->init_path ? o->init_path : INIT_CONF_DEFAULT_PATH;
-	if (init_conf_load(&s->conf, ipath, err, sizeof err) < 0) {
+	s->init_path = o->init_path ? o->init_path : INIT_CONF_DEFAULT_PATH;
+	if (init_conf_load(ic, s->init_path, err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct conf cf;
 	struct sup s;
+	struct init_conf ic;
 	char err[512];
 	memset(&o, 0, sizeof o);
 	memset(&s, 0, sizeof s);
@@ -163,12 +165,12 @@ int main(int argc, char **argv)
 	ensure_std_fds();
 	log_init("canteen-init", LOG_LEVEL_INFO);
 	conf_defaults(&cf);
-	if (parse_opts(argc, argv, &o) < 0 || configure(&o, &cf, &s) < 0)
+	memset(&ic, 0, sizeof ic);
+	if (parse_opts(argc, argv, &o) < 0 || configure(&o, &cf, &s, &ic) < 0)
 		return EXIT_CONFIG;
 	if (o.check) {
-		printf("%s: %zu programs\n", o.init_path ? o.init_path : INIT_CONF_DEFAULT_PATH,
-		       s.conf.n);
-		init_conf_free(&s.conf);
+		printf("%s: %zu programs\n", s.init_path, ic.n);
+		init_conf_free(&ic);
 		return EXIT_DONE;
 	}
 	/* Orphans of our children are re-parented to us, so we reap and stop them too. */
@@ -177,23 +179,23 @@ int main(int argc, char **argv)
 	s.loop = loop_new();
 	if (!s.loop)
 		fatal("loop_new");
-	if (sup_init(&s, err, sizeof err) < 0)
+	if (sup_init(&s, &ic, err, sizeof err) < 0)
 		fatalx("%s", err);
+	init_conf_free(&ic); /* the children took their programs */
 	if (loop_signal(s.loop, SIGCHLD, sup_on_sigchld, &s) < 0 ||
 	    loop_signal(s.loop, SIGTERM, sup_on_stop_signal, &s) < 0 ||
-	    loop_signal(s.loop, SIGINT, sup_on_stop_signal, &s) < 0)
+	    loop_signal(s.loop, SIGINT, sup_on_stop_signal, &s) < 0 ||
+	    loop_signal(s.loop, SIGHUP, sup_on_sighup, &s) < 0)
 		fatal("cannot install signal handlers");
-	signal(SIGHUP, SIG_IGN); /* reloading is not supported: a lost terminal must not kill us */
 	if (control_listen(&s, cf.rundir, err, sizeof err) < 0)
 		fatalx("%s", err);
-	log_info("supervising %zu programs; status on %s/init.sock", s.conf.n, cf.rundir);
+	log_info("supervising %zu programs; status on %s/init.sock", s.n, cf.rundir);
 	sup_start_all(&s);
 	if (loop_run(s.loop) < 0)
 		fatal("event loop failed");
 	log_info("stopped");
 	ipc_server_free(s.srv);
 	sup_free(&s);
-	init_conf_free(&s.conf);
 	loop_free(s.loop);
 	return EXIT_DONE;
 }

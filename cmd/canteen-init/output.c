@@ -13,10 +13,10 @@
 static void emit(const struct child *c, const char *p, size_t n)
 {
 	char buf[INIT_CONF_NAME_MAX + 2 + OUT_LINE_MAX + 1];
-	size_t name = strlen(c->prog->name), len = 0;
+	size_t name = strlen(c->prog.name), len = 0;
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	memcpy(buf, c->prog->name, name);
+	memcpy(buf, c->prog.name, name);
 	len = name;
 	buf[len++] = ':';
 	buf[len++] = ' ';

@@ -85,7 +85,7 @@ static void schedule_restart(struct child *c, uint64_t now, uint64_t uptime_ms, 
 	uint64_t delay = restart_delay(c, now, uptime_ms, config_error);
 	c->due_ms = now + delay;
 	set_timer(c, delay);
-	log_info("%s: restarting in %llu ms%s", c->prog->name, (unsigned long long)delay,
+	log_info("%s: restarting in %llu ms%s", c->prog.name, (unsigned long long)delay,
 	         config_error ? " (exit status 100: configuration error)" : "");
 }
 
@@ -114,7 +114,7 @@ static int spawn(struct child *c)
 	                                            POSIX_SPAWN_SETSIGMASK)))
 		goto out;
 	pid_t pid;
-	rc = posix_spawnp(&pid, c->prog->argv[0], &fa, &at, c->prog->argv, environ);
+	rc = posix_spawnp(&pid, c->prog.argv[0], &fa, &at, c->prog.argv, environ);
 	if (rc)
 		goto out;
 	c->pid = pid;
@@ -124,7 +124,7 @@ static int spawn(struct child *c)
 	if (fd_nonblock(c->outfd) < 0 ||
 	    loop_add_fd(s->loop, c->outfd, POLLIN, out_on_readable, c) < 0) {
 		/* Without a reader the child would block on a full pipe: it runs, unlogged. */
-		log_warn("%s: cannot watch its output", c->prog->name);
+		log_warn("%s: cannot watch its output", c->prog.name);
 		close(c->outfd);
 		c->outfd = -1;
 	}
@@ -148,7 +148,7 @@ static void record_exit(struct child *c)
 	c->spawn_errno = 0;
 	describe_status(c->exit_status, how, sizeof how);
 	out_drain_and_close(c);
-	log_info("%s: pid %d %s after %llu ms", c->prog->name, (int)c->pid, how,
+	log_info("%s: pid %d %s after %llu ms", c->prog.name, (int)c->pid, how,
 	         (unsigned long long)uptime);
 	c->pid = 0;
 }
@@ -165,12 +165,12 @@ static enum child_state act_start(struct child *c)
 	int e = spawn(c);
 	if (e) {
 		c->spawn_errno = e;
-		log_warnx("%s: cannot start %s: %s", c->prog->name, c->prog->argv[0], strerror(e));
+		log_warnx("%s: cannot start %s: %s", c->prog.name, c->prog.argv[0], strerror(e));
 		schedule_restart(c, now, 0, 0);
 		return CS_BACKOFF;
 	}
 	c->starts++;
-	log_info("%s: started pid %d (start %llu)", c->prog->name, (int)c->pid,
+	log_info("%s: started pid %d (start %llu)", c->prog.name, (int)c->pid,
 	         (unsigned long long)c->starts);
 	return CS_UP;
 }
@@ -189,7 +189,7 @@ static enum child_state act_exited(struct child *c)
 
 static enum child_state act_term(struct child *c)
 {
-	log_info("%s: stopping pid %d (SIGTERM to its process group)", c->prog->name, (int)c->pid);
+	log_info("%s: stopping pid %d (SIGTERM to its process group)", c->prog.name, (int)c->pid);
 	kill(-c->pid, SIGTERM);
 	kill(-c->pid, SIGCONT); /* a stopped process must run to see SIGTERM */
 	set_timer(c, c->sup->grace_ms);
@@ -199,7 +199,7 @@ static enum child_state act_term(struct child *c)
 static enum child_state act_kill(struct child *c)
 {
 	c->timer = 0;
-	log_warnx("%s: pid %d still running %llu ms after SIGTERM: SIGKILL", c->prog->name,
+	log_warnx("%s: pid %d still running %llu ms after SIGTERM: SIGKILL", c->prog.name,
 	          (int)c->pid, (unsigned long long)c->sup->grace_ms);
 	kill(-c->pid, SIGKILL);
 	return CS_KILLING;
@@ -220,7 +220,7 @@ static enum child_state act_drop(struct child *c)
 
 static enum child_state act_impossible(struct child *c)
 {
-	log_warnx("%s: unexpected event in state %s", c->prog->name, child_state_name(c->state));
+	log_warnx("%s: unexpected event in state %s", c->prog.name, child_state_name(c->state));
 	return c->state;
 }
 
@@ -234,13 +234,13 @@ static const action_fn transitions[CS_NSTATES][EV_NEVENTS] = {
 	[CS_STOPPED]  = {act_stay,   act_impossible, act_stay},
 };
 
-static void dispatch(struct child *c, enum child_event ev)
+void child_dispatch(struct child *c, enum child_event ev)
 {
 	static const char *evnames[EV_NEVENTS] = {"timer", "exit", "stop"};
 	enum child_state from = c->state;
 	c->state = transitions[from][ev](c);
 	if (c->state != from)
-		log_debug("%s: %s --%s--> %s", c->prog->name, child_state_name(from), evnames[ev],
+		log_debug("%s: %s --%s--> %s", c->prog.name, child_state_name(from), evnames[ev],
 		          child_state_name(c->state));
 }
 
@@ -249,7 +249,7 @@ static void on_child_timer(struct loop *l, void *arg)
 	(void)l;
 	struct child *c = arg;
 	c->timer = 0;
-	dispatch(c, EV_TIMER);
+	child_dispatch(c, EV_TIMER);
 }
 
 /* ---- shutdown ---- */
@@ -343,14 +343,14 @@ static void start_sweep(struct sup *s)
 static void advance_stop(struct sup *s)
 {
 	while (s->stop_next > 0) {
-		struct child *c = &s->kids[s->stop_next - 1];
+		struct child *c = s->kids[s->stop_next - 1];
 		if (c->state == CS_UP || c->state == CS_BACKOFF)
-			dispatch(c, EV_STOP);
+			child_dispatch(c, EV_STOP);
 		if (c->state != CS_STOPPED)
 			return;
 		s->stop_next--;
 	}
-	if (!s->sweeping)
+	if (s->nretiring == 0 && !s->sweeping) /* retired ones were sent SIGTERM at the reload */
 		start_sweep(s);
 }
 
@@ -366,8 +366,8 @@ void sup_on_stop_signal(struct loop *l, int signo, void *arg)
 	s->stopping = 1;
 	s->stop_next = s->n;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->kids[i].state == CS_BACKOFF)
-			dispatch(&s->kids[i], EV_STOP);
+		if (s->kids[i]->state == CS_BACKOFF)
+			child_dispatch(s->kids[i], EV_STOP);
 	advance_stop(s);
 }
 
@@ -391,8 +391,11 @@ void sup_on_sigchld(struct loop *l, int signo, void *arg)
 			break;
 		struct child *c = NULL;
 		for (size_t i = 0; i < s->n && !c; i++)
-			if (s->kids[i].pid == pid)
-				c = &s->kids[i];
+			if (s->kids[i]->pid == pid)
+				c = s->kids[i];
+		for (size_t i = 0; i < s->nretiring && !c; i++)
+			if (s->retiring[i]->pid == pid)
+				c = s->retiring[i];
 		if (c)
 			kill(-pid, SIGKILL); /* the zombie counts as a member: no way to log more */
 		int status = 0;
@@ -403,7 +406,9 @@ void sup_on_sigchld(struct loop *l, int signo, void *arg)
 			continue;
 		}
 		c->exit_status = status;
-		dispatch(c, EV_EXIT);
+		child_dispatch(c, EV_EXIT);
+		if (c->retiring)
+			sup_reap_retired(s); /* frees c */
 	}
 	if (s->sweeping) {
 		if (!reap_strays())
@@ -416,28 +421,27 @@ void sup_on_sigchld(struct loop *l, int signo, void *arg)
 void sup_start_all(struct sup *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		dispatch(&s->kids[i], EV_TIMER);
+		child_dispatch(s->kids[i], EV_TIMER);
 }
 
-int sup_init(struct sup *s, char *err, size_t errlen)
+int sup_init(struct sup *s, struct init_conf *ic, char *err, size_t errlen)
 {
 	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (s->devnull < 0) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -1;
 	}
-	s->n = s->conf.n;
-	s->kids = calloc(s->n, sizeof *s->kids);
+	s->kids = calloc(ic->n, sizeof *s->kids);
 	if (!s->kids) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < s->n; i++) {
-		struct child *c = &s->kids[i];
-		c->sup = s;
-		c->prog = &s->conf.progs[i];
-		c->state = CS_BACKOFF;
-		c->outfd = -1;
+	for (size_t i = 0; i < ic->n; i++) {
+		if (!(s->kids[i] = child_new(s, &ic->progs[i]))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		s->n++;
 	}
 	s->boot_ms = mono_ms();
 	return 0;
@@ -446,9 +450,13 @@ int sup_init(struct sup *s, char *err, size_t errlen)
 void sup_free(struct sup *s)
 {
 	for (size_t i = 0; s->kids && i < s->n; i++)
-		out_drain_and_close(&s->kids[i]);
+		child_free(s->kids[i]);
+	for (size_t i = 0; i < s->nretiring; i++)
+		child_free(s->retiring[i]);
 	free(s->kids);
-	s->kids = NULL;
+	free(s->retiring);
+	s->kids = s->retiring = NULL;
+	s->n = s->nretiring = 0;
 	if (s->devnull >= 0)
 		close(s->devnull);
 	s->devnull = -1;
