@@ -1,0 +1,357 @@
+/* test_swim_core.c: the SWIM state machine in a simulated network with a virtual clock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim_core.h"
+#include "swim_wire.h"
+#include "tap.h"
+
+#define MAXN 12
+
+struct pkt {
+	int from, to;
+	uint64_t at;
+	size_t len;
+	uint8_t body[SWIM_BODY_MAX];
+};
+
+struct node {
+	struct swim *s;
+	uint8_t addr[SWIM_ADDR_LEN];
+	int up, idx;
+	int events[SWIM_LEFT + 1];
+};
+
+static struct node nodes[MAXN];
+static int nn;
+static uint64_t now;
+static struct pkt *q;
+static size_t nq, capq;
+static int blocked[MAXN][MAXN]; /* blocked[a][b]: a's packets to b are lost */
+static unsigned loss_pct;
+static uint64_t rng = 88172645463325252ULL;
+static struct swim_body decoded;
+
+static unsigned rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % 100);
+}
+
+static int idx_of(const uint8_t a[SWIM_ADDR_LEN])
+{
+	for (int i = 0; i < nn; i++)
+		if (memcmp(nodes[i].addr, a, SWIM_ADDR_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static void on_send(void *arg, const uint8_t to[SWIM_ADDR_LEN], const uint8_t *body, size_t len)
+{
+	struct node *n = arg;
+	int t = idx_of(to);
+	if (t < 0 || len > SWIM_BODY_MAX || blocked[n->idx][t] || (loss_pct && rnd() < loss_pct))
+		return;
+	if (nq == capq) {
+		capq = capq ? capq * 2 : 256;
+		q = realloc(q, capq * sizeof *q);
+	}
+	struct pkt *p = &q[nq++];
+	p->from = n->idx;
+	p->to = t;
+	p->at = now + 1;
+	p->len = len;
+	memcpy(p->body, body, len);
+}
+
+static void on_change(void *arg, const struct swim_member *m, int old, int meta_changed)
+{
+	struct node *n = arg;
+	(void)old;
+	(void)meta_changed;
+	if (m->state >= 0 && m->state <= SWIM_LEFT)
+		n->events[m->state]++;
+}
+
+static struct swim_config cfg = {
+	.probe_interval_ms = 1000, .probe_timeout_ms = 500, .gossip_interval_ms = 200,
+	.pushpull_interval_ms = 30000, .indirect_checks = 3, .suspicion_min_mult = 4,
+	.suspicion_max_mult = 6, .retransmit_mult = 4, .gossip_nodes = 3, .awareness_max = 8,
+};
+
+static void cluster(int n)
+{
+	for (int i = 0; i < nn; i++)
+		swim_free(nodes[i].s);
+	memset(nodes, 0, sizeof nodes);
+	memset(blocked, 0, sizeof blocked);
+	nq = 0;
+	loss_pct = 0;
+	nn = n;
+	for (int i = 0; i < n; i++) {
+		memset(nodes[i].addr, 0, SWIM_ADDR_LEN);
+		nodes[i].addr[19] = (uint8_t)(i + 1);
+		nodes[i].idx = i;
+		nodes[i].up = 1;
+		struct swim_io io = {on_send, on_change, &nodes[i]};
+		nodes[i].s = swim_new(&cfg, nodes[i].addr, &io, 1000 + (uint64_t)i, now);
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j)
+				swim_admit(nodes[i].s, nodes[j].addr);
+}
+
+/* Take the packets due now off the queue, then hand them over (handling may queue more). */
+static void deliver_due(void)
+{
+	static struct pkt *due;
+	static size_t capd;
+	size_t w = 0, nd = 0;
+	for (size_t i = 0; i < nq; i++) {
+		if (q[i].at > now) {
+			q[w++] = q[i];
+			continue;
+		}
+		if (nd == capd) {
+			capd = capd ? capd * 2 : 256;
+			due = realloc(due, capd * sizeof *due);
+		}
+		due[nd++] = q[i];
+	}
+	nq = w;
+	for (size_t i = 0; i < nd; i++) {
+		struct pkt *p = &due[i];
+		/* Through the real codec, as the daemon does. */
+		if (nodes[p->to].up && swim_wire_decode(p->body, p->len, &decoded, NULL, 0) == 0)
+			swim_handle(nodes[p->to].s, nodes[p->from].addr, &decoded, now);
+	}
+}
+
+/* Advance the virtual clock to until, delivering packets and firing deadlines in order. */
+static void run_until(uint64_t until)
+{
+	for (;;) {
+		uint64_t t = until;
+		for (size_t i = 0; i < nq; i++)
+			if (q[i].at < t)
+				t = q[i].at;
+		for (int i = 0; i < nn; i++)
+			if (nodes[i].up) {
+				uint64_t d = swim_next_deadline(nodes[i].s);
+				if (d < t)
+					t = d;
+			}
+		if (t < now)
+			t = now;
+		if (t >= until && t != now) {
+			now = until;
+			break;
+		}
+		now = t;
+		deliver_due();
+		for (int i = 0; i < nn; i++)
+			if (nodes[i].up && swim_next_deadline(nodes[i].s) <= now)
+				swim_tick(nodes[i].s, now);
+		if (now >= until)
+			break;
+	}
+}
+
+static int view(int i, int j)
+{
+	const struct swim_member *m = swim_find(nodes[i].s, nodes[j].addr);
+	return m ? m->state : -1;
+}
+
+static uint32_t inc_of(int i, int j)
+{
+	const struct swim_member *m = swim_find(nodes[i].s, nodes[j].addr);
+	return m ? m->incarnation : 0;
+}
+
+static int all_see(int j, int state, int except)
+{
+	for (int i = 0; i < nn; i++)
+		if (i != j && i != except && nodes[i].up && view(i, j) != state)
+			return 0;
+	return 1;
+}
+
+static int converged(void)
+{
+	for (int j = 0; j < nn; j++)
+		if (!all_see(j, SWIM_ALIVE, -1))
+			return 0;
+	return 1;
+}
+
+/* Run until cond holds (checked every 10 ms of virtual time) or limit passes; the time taken. */
+static uint64_t run_while_not(int (*cond)(void), uint64_t limit)
+{
+	uint64_t start = now;
+	while (!cond() && now - start < limit)
+		run_until(now + 10);
+	return now - start;
+}
+
+static int target;
+static int target_dead(void) { return all_see(target, SWIM_DEAD, -1); }
+static int target_alive(void) { return all_see(target, SWIM_ALIVE, -1); }
+static int target_left(void) { return all_see(target, SWIM_LEFT, -1); }
+
+static void test_suspicion_math(void)
+{
+	uint64_t min, max;
+	swim_suspicion_bounds(&cfg, 5, &min, &max);
+	is_int(min, 4000, "min suspicion for 5 members: 4 x max(1, log10 5) x 1s");
+	is_int(max, 24000, "max = 6 x min");
+	swim_suspicion_bounds(&cfg, 100, &min, &max);
+	is_int(min, 8000, "100 members: 4 x log10(100) x 1s");
+	is_int(swim_suspicion_timeout(4000, 24000, 0, 3), 24000, "no confirmations: max");
+	is_int(swim_suspicion_timeout(4000, 24000, 3, 3), 4000, "k confirmations: min");
+	uint64_t t1 = swim_suspicion_timeout(4000, 24000, 1, 3), t2 = swim_suspicion_timeout(4000, 24000, 2, 3);
+	ok(t1 < 24000 && t2 < t1 && t2 > 4000, "shrinks with each confirmation (%llu, %llu)",
+	   (unsigned long long)t1, (unsigned long long)t2);
+	is_int(t1, 14000, "1 of 3: max - (max-min) log 2 / log 4");
+	is_int(swim_suspicion_timeout(4000, 24000, 0, 0), 4000, "k = 0: min");
+}
+
+static void test_cluster(void)
+{
+	now = 1000;
+	cluster(5);
+	uint64_t t = run_while_not(converged, 20000);
+	ok(converged(), "5 members converge (%llu ms virtual)", (unsigned long long)t);
+
+	/* Crash member 4. */
+	target = 4;
+	nodes[4].up = 0;
+	t = run_while_not(target_dead, 60000);
+	ok(target_dead(), "a crashed member is declared dead by all (%llu ms)", (unsigned long long)t);
+	ok(t < 24000 + 3000, "faster than the maximum suspicion timeout (confirmations)");
+	for (int i = 0; i < 4; i++)
+		is_int(nodes[i].events[SWIM_DEAD], 1, "member %d published one dead event", i);
+
+	/* It comes back after a long pause: it learns it was declared dead and refutes. */
+	uint32_t before = inc_of(0, 4);
+	nodes[4].up = 1;
+	run_until(now + 1);
+	t = run_while_not(target_alive, 30000);
+	ok(target_alive(), "the paused member refuted and is alive again (%llu ms)", (unsigned long long)t);
+	ok(inc_of(0, 4) > before, "with a higher incarnation (%u > %u)", inc_of(0, 4), before);
+	ok(swim_counters(nodes[4].s)->refutes >= 1, "it counted a refutation");
+
+	/* Metadata travels with the next incarnation. */
+	swim_set_meta(nodes[2].s, (const uint8_t *)"load=3", 6, now);
+	run_until(now + 3000);
+	int meta_ok = 1;
+	for (int i = 0; i < 5; i++) {
+		const struct swim_member *m = swim_find(nodes[i].s, nodes[2].addr);
+		if (!m || !m->has_meta || m->meta_len != 6 || memcmp(m->meta, "load=3", 6) != 0)
+			meta_ok = 0;
+	}
+	ok(meta_ok, "metadata reached every member");
+
+	/* Graceful leave. */
+	target = 1;
+	int suspects_before = nodes[0].events[SWIM_SUSPECT];
+	swim_leave(nodes[1].s, now);
+	run_until(now + 50);
+	nodes[1].up = 0;
+	t = run_while_not(target_left, 10000);
+	ok(target_left(), "a leaving member is seen as left by all (%llu ms)", (unsigned long long)t);
+	is_int(nodes[0].events[SWIM_SUSPECT], suspects_before, "without being suspected first");
+	run_until(now + 30000);
+	ok(target_left(), "and stays left");
+}
+
+static void test_one_way_partition(void)
+{
+	now = 100000;
+	cluster(5);
+	run_while_not(converged, 20000);
+	blocked[0][1] = 1; /* A -> B lost; B -> A fine */
+	run_until(now + 60000);
+	target = 1;
+	ok(all_see(1, SWIM_ALIVE, -1), "with only A->B lost, B stays alive everywhere");
+	ok(swim_counters(nodes[0].s)->indirect > 0, "A used indirect probes");
+	int dead_events = 0;
+	for (int i = 0; i < nn; i++)
+		dead_events += nodes[i].events[SWIM_DEAD];
+	is_int(dead_events, 0, "nobody was declared dead");
+}
+
+static void test_lossy(void)
+{
+	now = 300000;
+	cluster(10);
+	run_while_not(converged, 20000);
+	loss_pct = 10;
+	run_until(now + 180000);
+	int dead_events = 0;
+	for (int i = 0; i < nn; i++)
+		dead_events += nodes[i].events[SWIM_DEAD];
+	is_int(dead_events, 0, "10 members, 10%% loss for 3 virtual minutes: no deaths");
+	loss_pct = 0;
+	run_until(now + 10000);
+	ok(converged(), "all alive afterwards");
+}
+
+static void test_local_health(void)
+{
+	now = 600000;
+	cluster(5);
+	run_while_not(converged, 20000);
+	/* Member 0 stops hearing anything: its probes fail and no nacks come back, so it must
+	 * blame itself (Lifeguard) rather than only the members it probes. */
+	for (int j = 1; j < nn; j++)
+		blocked[j][0] = 1;
+	run_until(now + 8000);
+	ok(swim_health(nodes[0].s) > 0, "deaf member's local health score rose (%d)",
+	   swim_health(nodes[0].s));
+	ok(swim_health(nodes[1].s) == 0, "healthy members stay at 0");
+	for (int j = 1; j < nn; j++)
+		blocked[j][0] = 0;
+	run_until(now + 60000);
+	ok(swim_health(nodes[0].s) < 7, "the score comes back down once it hears again (%d)",
+	   swim_health(nodes[0].s));
+}
+
+static void test_admission(void)
+{
+	now = 900000;
+	cluster(4);
+	run_while_not(converged, 20000);
+	swim_revoke(nodes[0].s, nodes[3].addr);
+	ok(swim_find(nodes[0].s, nodes[3].addr) == NULL, "a revoked member is forgotten");
+	run_until(now + 20000);
+	ok(swim_find(nodes[0].s, nodes[3].addr) == NULL, "gossip about it does not bring it back");
+	is_int(swim_count(nodes[0].s), 3, "three members left in the table");
+	/* A late joiner learns the cluster via push-pull. */
+	now += 1000;
+	cluster(4);
+	nodes[3].up = 0;
+	run_until(now + 5000);
+	nodes[3].up = 1;
+	target = 3;
+	uint64_t t = run_while_not(converged, 10000);
+	ok(converged(), "a late joiner is known everywhere and knows everyone (%llu ms)",
+	   (unsigned long long)t);
+}
+
+int main(void)
+{
+	test_suspicion_math();
+	test_cluster();
+	test_one_way_partition();
+	test_lossy();
+	test_local_health();
+	test_admission();
+	for (int i = 0; i < nn; i++)
+		swim_free(nodes[i].s);
+	free(q);
+	return done_testing();
+}
