@@ -41,6 +41,21 @@ start_init() {
 # A process that has exited (zombie or gone).
 gone() { [ ! -e "/proc/$1" ] || grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }
 
+# procs FIELD VALUE: pids whose /proc stat field FIELD (0 state, 1 ppid, 2 process group,
+# counted after the command name) is VALUE. Read from /proc: no procps needed.
+procs() {
+	local f s a
+	for f in /proc/[0-9]*/stat; do
+		{ read -r s < "$f"; } 2>/dev/null || continue
+		read -r -a a <<< "${s##*) }"
+		[ "${a[$1]}" = "$2" ] && echo "${a[0]} ${f//[^0-9]/}"
+	done
+	return 0
+}
+# Live members of a process group; zombie children of a process.
+in_group() { procs 2 "$1" | grep -v '^Z' || true; }
+zombies_of() { procs 1 "$1" | grep '^Z' || true; }
+
 # Lines in a file (0 when missing).
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
@@ -75,8 +90,7 @@ intervals() { awk 'NR > 1 { printf "%d\n", ($1 - prev) / 1000000 } { prev = $1 }
 	[ "$(status_of a .pid)" != "$pid" ]
 	[ "$(status_of b .restarts)" = 0 ]
 	# The killed child was reaped: no zombie left under init.
-	run sh -c "ps -o stat= --ppid $(pid_of init) | grep -c Z"
-	[ "$output" = 0 ]
+	[ -z "$(zombies_of "$(pid_of init)")" ]
 	# The table for people names both children.
 	run canteen --rundir "$RUN" status
 	[ "$status" -eq 0 ]
@@ -173,8 +187,7 @@ wait'
 		gone "$p" || { echo "still running: $f ($p)"; false; }
 	done
 	for p in $pgids; do
-		run pgrep -g "$p"
-		[ "$status" -ne 0 ] || { echo "process group $p not empty: $output"; false; }
+		[ -z "$(in_group "$p")" ] || { echo "process group $p not empty: $(in_group "$p")"; false; }
 	done
 	grep -q 'stray process' "$D/init.log"
 	[ ! -e "$RUN/init.sock" ]
@@ -196,8 +209,7 @@ while :; do sleep 0.1; done'
 	echo "init exited after ${dt} ms"
 	[ "$dt" -ge 900 ] && [ "$dt" -lt 4000 ]
 	gone "$pid"
-	run pgrep -g "$pid"
-	[ "$status" -ne 0 ]
+	[ -z "$(in_group "$pid")" ]
 	grep -q 'stubborn: pid [0-9]* still running 1000 ms after SIGTERM: SIGKILL' "$D/init.log"
 	grep -q 'stubborn: pid [0-9]* killed by SIGKILL' "$D/init.log"
 	local rc=0

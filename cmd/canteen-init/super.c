@@ -123,7 +123,7 @@ static int spawn(struct child *c)
 	c->linelen = 0;
 	if (fd_nonblock(c->outfd) < 0 ||
 	    loop_add_fd(s->loop, c->outfd, POLLIN, out_on_readable, c) < 0) {
-		/* Without a reader the child would block on a full pipe: it runs, unlogged. */
+		/* With our end closed its writes fail (EPIPE) rather than block on a full pipe. */
 		log_warn("%s: cannot watch its output", c->prog.name);
 		close(c->outfd);
 		c->outfd = -1;
