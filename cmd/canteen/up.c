@@ -1,0 +1,661 @@
+/* up.c: `canteen up` and `canteen down`: a whole local cluster (chain, N nodes, sample service). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "eth_rpc.h"
+#include "loop.h"
+#include "parse.h"
+#include "up.h"
+
+#define UP_MAX_NODES 32
+#define UP_SWIM_PORT 7946
+#define UP_WEB_PORT 8080
+#define UP_ANVIL_PORT 8545
+/* anvil's first well-known development key: funded on every fresh anvil, public knowledge. */
+#define UP_ANVIL_KEY "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+struct up {
+	struct cli *cli;
+	char dir[512], bindir[512], rpc[CONF_STR_MAX], contract[64], admin_key[600];
+	char docker_sock[512];
+	unsigned nodes;
+	int detach, fast, own_chain;
+	pid_t anvil_pid, dockerd_pid;
+	pid_t init_pid[UP_MAX_NODES];
+	char addr[UP_MAX_NODES][43];
+};
+
+static void node_ip(unsigned i, char *out, size_t outlen) { snprintf(out, outlen, "127.0.0.%u", i + 2); }
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Run our own CLI with the cluster's chain settings; stdout captured. */
+static int self_cli(struct up *u, const char *key, char *out, size_t outlen, const char *const *args)
+{
+	char exe[600];
+	snprintf(exe, sizeof exe, "%s/canteen", u->bindir);
+	const char *argv[40];
+	size_t n = 0;
+	argv[n++] = exe;
+	argv[n++] = "--rpc";
+	argv[n++] = u->rpc;
+	if (u->contract[0]) {
+		argv[n++] = "--contract";
+		argv[n++] = u->contract;
+	}
+	if (key) {
+		argv[n++] = "--key-file";
+		argv[n++] = key;
+	}
+	for (size_t i = 0; args[i] && n < 39; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return up_run((char *const *)argv, out, outlen);
+}
+
+static void trim_nl(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* ---- state file ---- */
+
+static int save_state(struct up *u)
+{
+	json_t *nodes = json_array();
+	for (unsigned i = 0; i < u->nodes; i++) {
+		char ip[32], rundir[600];
+		node_ip(i, ip, sizeof ip);
+		snprintf(rundir, sizeof rundir, "%s/node%u/run", u->dir, i + 1);
+		json_array_append_new(nodes, json_pack("{s:s, s:s, s:I, s:s}", "address", u->addr[i], "ip", ip,
+		                                       "init_pid", (json_int_t)u->init_pid[i], "rundir", rundir));
+	}
+	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:o}", "rpc", u->rpc, "contract", u->contract,
+	                       "anvil_pid", (json_int_t)u->anvil_pid, "dockerd_pid",
+	                       (json_int_t)u->dockerd_pid, "docker_host", u->docker_sock, "nodes", nodes);
+	char path[600];
+	snprintf(path, sizeof path, "%s/up.json", u->dir);
+	char *text = st ? json_dumps(st, JSON_INDENT(1)) : NULL;
+	int rc = text ? up_write_file(path, text, 0600) : -1;
+	free(text);
+	json_decref(st);
+	return rc;
+}
+
+static json_t *load_state(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/up.json", dir);
+	return json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* ---- steps ---- */
+
+static int find_tool(struct up *u, const char *name, char *out, size_t outlen)
+{
+	/* The tree's pinned copy first (bin/../tests/node), then PATH. */
+	snprintf(out, outlen, "%s/../tests/node/node_modules/.bin/%s", u->bindir, name);
+	if (access(out, X_OK) == 0)
+		return 0;
+	const char *path = getenv("PATH");
+	while (path && *path) {
+		const char *colon = strchr(path, ':');
+		size_t len = colon ? (size_t)(colon - path) : strlen(path);
+		snprintf(out, outlen, "%.*s/%s", (int)len, path, name);
+		if (len && access(out, X_OK) == 0)
+			return 0;
+		path = colon ? colon + 1 : NULL;
+	}
+	return -1;
+}
+
+static int install_deps(struct up *u)
+{
+	char script[600];
+	snprintf(script, sizeof script, "%s/../tests/deps.sh", u->bindir);
+	if (access(script, X_OK) != 0)
+		return 0; /* an installed canteen: the package manager brought what it needs */
+	char *argv[] = {script, NULL};
+	if (up_run(argv, NULL, 0) != 0) {
+		cli_err("installing dependencies failed (%s)", script);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_ports(struct up *u)
+{
+	char ip[32];
+	if (u->own_chain && !up_port_free("127.0.0.1", UP_ANVIL_PORT, SOCK_STREAM)) {
+		cli_err("127.0.0.1:%d is taken: stop what listens there or pass --rpc URL", UP_ANVIL_PORT);
+		return -1;
+	}
+	for (unsigned i = 0; i < u->nodes; i++) {
+		node_ip(i, ip, sizeof ip);
+		if (!up_port_free(ip, UP_SWIM_PORT, SOCK_DGRAM)) {
+			cli_err("%s:%d/udp is taken (another canteen node?): canteen down first", ip, UP_SWIM_PORT);
+			return -1;
+		}
+		if (!up_port_free(ip, UP_WEB_PORT, SOCK_STREAM)) {
+			cli_err("%s:%d is taken: the sample service needs it", ip, UP_WEB_PORT);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int docker_ok(struct up *u)
+{
+	long status = 0;
+	return up_docker(u->docker_sock, "GET", "/_ping", NULL, 0, NULL, &status, NULL) == 0 && status == 200;
+}
+
+static int ensure_docker(struct up *u)
+{
+	if (docker_ok(u))
+		return 0;
+	char log[600];
+	snprintf(log, sizeof log, "%s/dockerd.log", u->dir);
+	char hostarg[600];
+	snprintf(hostarg, sizeof hostarg, "unix://%s", u->docker_sock);
+	char *argv[] = {"dockerd", "--host", hostarg, NULL};
+	say("starting dockerd (none answered at %s)", u->docker_sock);
+	u->dockerd_pid = up_spawn(argv, log, 1);
+	for (int i = 0; i < 600 && u->dockerd_pid > 0; i++) {
+		if (docker_ok(u))
+			return 0;
+		if (!up_alive(u->dockerd_pid))
+			break;
+		sleep_ms(100);
+	}
+	cli_err("Docker does not answer at %s (see %s)", u->docker_sock, log);
+	return -1;
+}
+
+static int start_chain(struct up *u)
+{
+	if (!u->own_chain)
+		return 0;
+	char anvil[600], log[600];
+	if (find_tool(u, "anvil", anvil, sizeof anvil) < 0) {
+		cli_err("anvil not found (tests/deps.sh installs it), or pass --rpc URL");
+		return -1;
+	}
+	snprintf(log, sizeof log, "%s/anvil.log", u->dir);
+	char port[16];
+	snprintf(port, sizeof port, "%d", UP_ANVIL_PORT);
+	char *argv[] = {anvil, "--host", "127.0.0.1", "--port", port, "--block-time", "1", NULL};
+	u->anvil_pid = up_spawn(argv, log, 1);
+	snprintf(u->rpc, sizeof u->rpc, "http://127.0.0.1:%d", UP_ANVIL_PORT);
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	eth_rpc_opts_default(&o);
+	o.retries = 0;
+	for (int i = 0; i < 300 && u->anvil_pid > 0 && up_alive(u->anvil_pid); i++) {
+		struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
+		json_t *res = NULL;
+		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0;
+		json_decref(res);
+		eth_rpc_free(r);
+		if (ok) {
+			say("chain: anvil at %s (pid %d)", u->rpc, (int)u->anvil_pid);
+			return 0;
+		}
+		sleep_ms(100);
+	}
+	cli_err("anvil did not start (see %s)", log);
+	return -1;
+}
+
+static int fund(struct up *u, const char *addr)
+{
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	eth_rpc_opts_default(&o);
+	struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
+	json_t *res = NULL;
+	int rc = r ? eth_rpc_call(r, "anvil_setBalance", json_pack("[s, s]", addr, "0x56BC75E2D63100000"),
+	                          &res, &e)
+	           : -1;
+	if (rc < 0)
+		cli_err("cannot fund %s on %s: %s (a local anvil chain is needed for canteen up)", addr,
+		        u->rpc, e.msg);
+	json_decref(res);
+	eth_rpc_free(r);
+	return rc;
+}
+
+static int deploy_contract(struct up *u)
+{
+	if (u->contract[0])
+		return 0;
+	snprintf(u->admin_key, sizeof u->admin_key, "%s/admin.key", u->dir);
+	if (up_write_file(u->admin_key, UP_ANVIL_KEY "\n", 0600) < 0) {
+		cli_err("cannot write %s: %s", u->admin_key, strerror(errno));
+		return -1;
+	}
+	const char *args[] = {"contract", "deploy", NULL};
+	char out[256];
+	if (self_cli(u, u->admin_key, out, sizeof out, args) != 0) {
+		cli_err("deploying the contract failed");
+		return -1;
+	}
+	trim_nl(out);
+	snprintf(u->contract, sizeof u->contract, "%s", out);
+	say("contract: %s", u->contract);
+	return 0;
+}
+
+static int write_node_files(struct up *u, unsigned i, const char *nd)
+{
+	char ip[32], path[700], text[8192];
+	node_ip(i, ip, sizeof ip);
+	const char *timing = u->fast ? "probe_interval_ms = 200ms\nprobe_timeout_ms = 100ms\n"
+	                               "suspicion_min_mult = 2\ngossip_interval_ms = 50ms\n"
+	                               "pushpull_interval_ms = 5s\npoll_ms = 200ms\n"
+	                             : "poll_ms = 500ms\n";
+	snprintf(text, sizeof text,
+	         "# canteen.conf of local node %u (written by canteen up)\n"
+	         "rundir = %s/run\nrpc_url = %s\ncontract = %s\nkey_file = %s/eth.key\n"
+	         "node_name = %s\nswim_key_file = %s/swim.key\nswim_bind = %s:%d\n"
+	         "swim_advertise = %s:%d\nadvertise_addr = %s\ndocker_host = %s\n"
+	         "confirmations = 0\nstop_grace_ms = 2s\n%s",
+	         i + 1, nd, u->rpc, u->contract, nd, u->addr[i], nd, ip, UP_SWIM_PORT, ip, UP_SWIM_PORT, ip,
+	         u->docker_sock, timing);
+	snprintf(path, sizeof path, "%s/canteen.conf", nd);
+	if (up_write_file(path, text, 0600) < 0)
+		return -1;
+	snprintf(text, sizeof text,
+	         "# daemons of local node %u, in start order (written by canteen up)\n"
+	         "chainwatch %s/canteen-chainwatch -c %s/canteen.conf\n"
+	         "swim %s/canteen-swim -c %s/canteen.conf\n"
+	         "sched %s/canteen-sched -c %s/canteen.conf\n"
+	         "dockerd %s/canteen-dockerd -c %s/canteen.conf\n",
+	         i + 1, u->bindir, nd, u->bindir, nd, u->bindir, nd, u->bindir, nd);
+	snprintf(path, sizeof path, "%s/init.conf", nd);
+	return up_write_file(path, text, 0600);
+}
+
+static int make_node(struct up *u, unsigned i)
+{
+	char nd[600], ethkey[700], swimkey[700], out[512], ip[32], endpoint[64];
+	snprintf(nd, sizeof nd, "%s/node%u", u->dir, i + 1);
+	node_ip(i, ip, sizeof ip);
+	snprintf(endpoint, sizeof endpoint, "%s:%d", ip, UP_SWIM_PORT);
+	if (mkdir(nd, 0700) < 0 && errno != EEXIST) {
+		cli_err("cannot create %s: %s", nd, strerror(errno));
+		return -1;
+	}
+	snprintf(ethkey, sizeof ethkey, "%s/eth.key", nd);
+	snprintf(swimkey, sizeof swimkey, "%s/swim.key", nd);
+	const char *keygen[] = {"--json", "node", "keygen", "--force", "--swim-key", swimkey, "--eth-key",
+	                        ethkey, NULL};
+	json_t *j = NULL;
+	if (self_cli(u, NULL, out, sizeof out, keygen) != 0 ||
+	    !(j = json_loads(out, 0, NULL)) || !json_string_value(json_object_get(j, "address"))) {
+		json_decref(j);
+		cli_err("node %u: key generation failed", i + 1);
+		return -1;
+	}
+	snprintf(u->addr[i], sizeof u->addr[i], "%s", json_string_value(json_object_get(j, "address")));
+	json_decref(j);
+	if (fund(u, u->addr[i]) < 0)
+		return -1;
+	const char *reg[] = {"node", "register", "--endpoint", endpoint, "--swim-key-file", swimkey,
+	                     "--cpu", "2", "--mem", "2G", "--label", "local=yes", NULL};
+	if (self_cli(u, ethkey, NULL, 0, reg) != 0) {
+		cli_err("node %u: registration failed", i + 1);
+		return -1;
+	}
+	const char *approve[] = {"node", "approve", u->addr[i], NULL};
+	if (self_cli(u, u->admin_key, NULL, 0, approve) != 0) {
+		cli_err("node %u: approval failed", i + 1);
+		return -1;
+	}
+	if (write_node_files(u, i, nd) < 0) {
+		cli_err("node %u: cannot write its configuration in %s", i + 1, nd);
+		return -1;
+	}
+	char initbin[600], initconf[700], conf[700], log[700];
+	snprintf(initbin, sizeof initbin, "%s/canteen-init", u->bindir);
+	snprintf(initconf, sizeof initconf, "%s/init.conf", nd);
+	snprintf(conf, sizeof conf, "%s/canteen.conf", nd);
+	snprintf(log, sizeof log, "%s/node.log", nd);
+	char *argv[] = {initbin, "-f", initconf, "-c", conf, "--grace", "5s", NULL};
+	u->init_pid[i] = up_spawn(argv, log, 1);
+	if (u->init_pid[i] < 0) {
+		cli_err("node %u: cannot start canteen-init", i + 1);
+		return -1;
+	}
+	say("node %u: %s at %s (canteen-init pid %d, logs %s)", i + 1, u->addr[i], endpoint,
+	    (int)u->init_pid[i], log);
+	return 0;
+}
+
+static int make_image(struct up *u)
+{
+	char *tar = NULL, *answer = NULL, err[256];
+	size_t len = 0;
+	long status = 0;
+	if (up_demo_tar("/bin/busybox", &tar, &len, err, sizeof err) < 0) {
+		cli_err("%s", err);
+		return -1;
+	}
+	int rc = up_docker(u->docker_sock, "POST", "/images/create?fromSrc=-&repo=canteen/demo&tag=1", tar,
+	                   len, "application/x-tar", &status, &answer);
+	free(tar);
+	if (rc < 0 || status != 200 || (answer && strstr(answer, "\"error"))) {
+		cli_err("importing the demo image failed (HTTP %ld): %.200s", status, answer ? answer : "");
+		free(answer);
+		return -1;
+	}
+	free(answer);
+	say("image: %s (busybox-static, imported locally)", UP_DEMO_IMAGE);
+	return 0;
+}
+
+static int deploy_sample(struct up *u)
+{
+	char n[16], port[32];
+	snprintf(n, sizeof n, "%u", u->nodes < 3 ? u->nodes : 3);
+	snprintf(port, sizeof port, "%d:80", UP_WEB_PORT);
+	const char *ls[] = {"--json", "service", "ls", NULL};
+	char out[8192];
+	if (self_cli(u, NULL, out, sizeof out, ls) == 0 && strstr(out, "\"name\":\"web\""))
+		return 0;
+	const char *args[] = {"service", "deploy", "web", "--image", UP_DEMO_IMAGE, "--replicas", n,
+	                      "--cpu", "100m", "--mem", "32M", "--port", port, "--",
+	                      "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
+	if (self_cli(u, u->admin_key, NULL, 0, args) != 0) {
+		cli_err("deploying the sample service failed");
+		return -1;
+	}
+	say("service: web, %s replicas of busybox httpd on port %d", n, UP_WEB_PORT);
+	return 0;
+}
+
+/* Wait until as many endpoints answer as there are replicas; prints them. */
+static int wait_sample(struct up *u, unsigned seconds)
+{
+	unsigned want = u->nodes < 3 ? u->nodes : 3;
+	uint64_t deadline = mono_ms() + seconds * 1000ull;
+	unsigned up = 0;
+	while (mono_ms() < deadline) {
+		up = 0;
+		for (unsigned i = 0; i < u->nodes; i++) {
+			char url[64], ip[32];
+			node_ip(i, ip, sizeof ip);
+			snprintf(url, sizeof url, "http://%s:%d/", ip, UP_WEB_PORT);
+			up += (unsigned)up_http_ok(url, 500, NULL, 0);
+		}
+		if (up >= want)
+			break;
+		sleep_ms(250);
+	}
+	for (unsigned i = 0; i < u->nodes; i++) {
+		char url[64], ip[32];
+		node_ip(i, ip, sizeof ip);
+		snprintf(url, sizeof url, "http://%s:%d/", ip, UP_WEB_PORT);
+		if (up_http_ok(url, 500, NULL, 0))
+			say("  answering: %s:%d", ip, UP_WEB_PORT);
+	}
+	if (up < want) {
+		cli_err("only %u of %u sample replicas answer after %us (see the node logs in %s)", up, want,
+		        seconds, u->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- down ---- */
+
+static int remove_containers(const char *sock, json_t *nodes)
+{
+	size_t i;
+	json_t *n;
+	int removed = 0;
+	json_array_foreach(nodes, i, n) {
+		const char *addr = json_string_value(json_object_get(n, "address"));
+		if (!addr)
+			continue;
+		char path[512], *answer = NULL;
+		long status = 0;
+		/* filters={"label":["io.canteen.node=<addr>"]}, URL-encoded */
+		snprintf(path, sizeof path,
+		         "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22io.canteen.node%%3D%s%%22%%5D%%7D",
+		         addr);
+		if (up_docker(sock, "GET", path, NULL, 0, NULL, &status, &answer) < 0 || status != 200) {
+			free(answer);
+			continue;
+		}
+		json_t *list = json_loads(answer, 0, NULL);
+		free(answer);
+		size_t k;
+		json_t *c;
+		json_array_foreach(list, k, c) {
+			const char *id = json_string_value(json_object_get(c, "Id"));
+			if (!id || strspn(id, "0123456789abcdef") != strlen(id))
+				continue;
+			snprintf(path, sizeof path, "/containers/%s?force=1", id);
+			if (up_docker(sock, "DELETE", path, NULL, 0, NULL, &status, NULL) == 0 && status < 300)
+				removed++;
+		}
+		json_decref(list);
+	}
+	return removed;
+}
+
+static int down_dir(const char *dir, int quiet)
+{
+	json_t *st = load_state(dir);
+	if (!st) {
+		if (!quiet)
+			say("nothing to stop: no local cluster in %s", dir);
+		return CLI_OK;
+	}
+	json_t *nodes = json_object_get(st, "nodes"), *n;
+	size_t i;
+	/* Stop every node's supervisor (it stops its daemons in reverse order). */
+	json_array_foreach(nodes, i, n) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(n, "init_pid"));
+		if (up_alive(pid)) {
+			up_stop_pid(pid, 0, 15000);
+			if (!quiet)
+				say("stopped node %zu (canteen-init pid %d)", i + 1, (int)pid);
+		}
+	}
+	const char *sock = json_string_value(json_object_get(st, "docker_host"));
+	if (sock) {
+		int k = remove_containers(sock, nodes);
+		if (!quiet)
+			say("removed %d container%s", k, k == 1 ? "" : "s");
+	}
+	pid_t anvil = (pid_t)json_integer_value(json_object_get(st, "anvil_pid"));
+	if (up_alive(anvil)) {
+		up_stop_pid(anvil, 1, 5000);
+		if (!quiet)
+			say("stopped anvil (pid %d)", (int)anvil);
+	}
+	pid_t dockerd = (pid_t)json_integer_value(json_object_get(st, "dockerd_pid"));
+	if (up_alive(dockerd)) {
+		up_stop_pid(dockerd, 1, 20000);
+		if (!quiet)
+			say("stopped the dockerd canteen up had started (pid %d)", (int)dockerd);
+	}
+	json_decref(st);
+	char path[600];
+	snprintf(path, sizeof path, "%s/up.json", dir);
+	unlink(path);
+	return CLI_OK;
+}
+
+static const char *up_dir(void)
+{
+	const char *d = getenv("CANTEEN_UP_DIR");
+	return d && *d ? d : UP_DEFAULT_DIR;
+}
+
+int cmd_down(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	const char *dir = up_dir();
+	if (argc == 3 && strcmp(argv[1], "--dir") == 0)
+		dir = argv[2];
+	else if (argc != 1) {
+		cli_err("usage: canteen down [--dir DIR]");
+		return CLI_USAGE;
+	}
+	return down_dir(dir, 0);
+}
+
+/* ---- up ---- */
+
+static int already_up(const char *dir)
+{
+	json_t *st = load_state(dir);
+	if (!st)
+		return 0;
+	json_t *n;
+	size_t i;
+	int alive = 0, total = 0;
+	json_array_foreach(json_object_get(st, "nodes"), i, n) {
+		total++;
+		alive += up_alive((pid_t)json_integer_value(json_object_get(n, "init_pid")));
+	}
+	json_decref(st);
+	if (total && alive == total)
+		return 1;
+	return -1; /* a partial or dead cluster: clean it before starting again */
+}
+
+static void print_next(struct up *u)
+{
+	say("\nlocal cluster up: %u nodes, state in %s", u->nodes, u->dir);
+	say("try:");
+	say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
+	say("  %s/canteen --rundir %s/node1/run members", u->bindir, u->dir);
+	say("  %s/canteen --rundir %s/node1/run ps", u->bindir, u->dir);
+	say("  %s/canteen --rpc %s --contract %s service ls", u->bindir, u->rpc, u->contract);
+	say("  %s/canteen --rpc %s --contract %s --key-file %s service scale web 5", u->bindir, u->rpc,
+	    u->contract, u->admin_key);
+	say("  %s/canteen down", u->bindir);
+}
+
+static int up_fail(struct up *u)
+{
+	save_state(u);
+	cli_err("canteen up failed; stopping what it started (logs stay in %s)", u->dir);
+	down_dir(u->dir, 1);
+	return CLI_FAIL;
+}
+
+int cmd_up(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"nodes", required_argument, NULL, 'n'}, {"detach", no_argument, NULL, 'D'},
+		{"dir", required_argument, NULL, 'd'},   {"fast", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	struct up u;
+	memset(&u, 0, sizeof u);
+	u.cli = cli;
+	u.nodes = 3;
+	snprintf(u.dir, sizeof u.dir, "%s", up_dir());
+	int ch;
+	uint64_t v;
+	char err[256];
+	while ((ch = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_u64(optarg, 1, UP_MAX_NODES, &v, err, sizeof err) < 0) {
+				cli_err("--nodes: %s", err);
+				return CLI_USAGE;
+			}
+			u.nodes = (unsigned)v;
+			break;
+		case 'D': u.detach = 1; break;
+		case 'f': u.fast = 1; break;
+		case 'd': snprintf(u.dir, sizeof u.dir, "%s", optarg); break;
+		default:
+			cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--dir DIR]");
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--dir DIR]");
+		return CLI_USAGE;
+	}
+	if (up_self_dir(u.bindir, sizeof u.bindir) < 0) {
+		cli_err("cannot find my own directory");
+		return CLI_FAIL;
+	}
+	const char *dh = cli->conf.docker_host;
+	snprintf(u.docker_sock, sizeof u.docker_sock, "%s", strncmp(dh, "unix://", 7) == 0 ? dh + 7 : dh);
+	u.own_chain = cli->conf.rpc_url[0] == '\0';
+	if (!u.own_chain)
+		str_copy(u.rpc, sizeof u.rpc, cli->conf.rpc_url);
+
+	int state = already_up(u.dir);
+	if (state == 1) {
+		say("a local cluster is already up (state in %s); canteen down stops it", u.dir);
+		return CLI_OK;
+	}
+	if (state < 0)
+		down_dir(u.dir, 1);
+	if (mkdir(u.dir, 0700) < 0 && errno != EEXIST) {
+		cli_err("cannot create %s: %s", u.dir, strerror(errno));
+		return CLI_FAIL;
+	}
+	if (install_deps(&u) < 0 || check_ports(&u) < 0)
+		return CLI_FAIL;
+	if (ensure_docker(&u) < 0 || start_chain(&u) < 0 || save_state(&u) < 0 || deploy_contract(&u) < 0)
+		return up_fail(&u);
+	for (unsigned i = 0; i < u.nodes; i++)
+		if (make_node(&u, i) < 0 || save_state(&u) < 0)
+			return up_fail(&u);
+	if (make_image(&u) < 0 || deploy_sample(&u) < 0 || wait_sample(&u, 180) < 0)
+		return up_fail(&u);
+	print_next(&u);
+	if (u.detach)
+		return CLI_OK;
+	say("\nstaying in the foreground: Ctrl-C stops the cluster");
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sig = 0;
+	sigwait(&set, &sig);
+	say("\nsignal %d: stopping the local cluster", sig);
+	return down_dir(u.dir, 0);
+}
