@@ -5,6 +5,11 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${CANTEEN_BIN:-$TOP/bin}
 TBIN=${CANTEEN_TBIN:-$TOP/build/tests}
 export PATH="$BIN:$TOP/tests/node/node_modules/.bin:$PATH"
+# The npm wrappers of anvil/cast exit 0 even when the tool fails: put the native binaries first.
+for _d in "$TOP"/tests/node/node_modules/@foundry-rs/*-*/bin; do
+	[ -d "$_d" ] && PATH="$_d:$PATH"
+done
+unset _d
 
 # wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds or the deadline passes.
 wait_until() {

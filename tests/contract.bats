@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# contract.bats: contracts/Canteen.sol against a real anvil, with cast as the client: role
+# checks, validation, events, pagination over 500 services, and the gas of every call.
+load lib/common
+load lib/anvil
+
+setup_file() {
+	start_anvil
+	C=$(deploy_canteen 0)
+	[ -n "$C" ] && [ "$C" != null ]
+	export C
+	echo "$C" > "$BATS_FILE_TMPDIR/contract"
+}
+
+teardown_file() { stop_anvil; }
+
+OWNER=0 NODE1=1 NODE2=2 NODE3=3 STRANGER=4 ADMIN=5 NODE6=6
+PUB1=0x$(printf 'a1%.0s' {1..32})
+PUB2=0x$(printf 'b2%.0s' {1..32})
+
+# gas NAME RECEIPT_JSON: print the gas a transaction used as a TAP diagnostic.
+gas() {
+	local g
+	g=$(echo "$2" | jq -r .gasUsed)
+	echo "# gas $1 $((g))" >&3
+}
+
+# refused ERROR_SIG KEY_INDEX SEND_ARGS...: the call reverts with that custom error.
+refused() {
+	local sel=$1; shift
+	run send_as "$@"
+	[ "$status" -ne 0 ] || { echo "call succeeded, expected $sel"; return 1; }
+	[[ "$output" == *"$(error_selector "$sel")"* ]] || { echo "want $sel, got: $output"; return 1; }
+}
+
+register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
+	send_as "$1" "$C" "$SIG_REGISTER" "$2" "$3" 2000 4096 "${4:-[zone=a]}"
+}
+
+@test "the deployer is the owner and an admin; deploy gas" {
+	r=$(send_as $OWNER --create "0x$(cat "$ARTIFACTS/Canteen.bin")")
+	gas deploy "$r"
+	[ "$(call "$C" 'owner()(address)' | tr A-F a-f)" = "$(addr_of $OWNER)" ]
+	[ "$(call "$C" 'isAdmin(address)(bool)' "$(addr_of $OWNER)")" = true ]
+	[ "$(call "$C" 'isAdmin(address)(bool)' "$(addr_of $STRANGER)")" = false ]
+	[ "$(call "$C" 'nodeCount()(uint256)')" = 0 ]
+	[ "$(call "$C" 'serviceCount()(uint256)')" = 0 ]
+}
+
+@test "a stranger cannot add, update, scale or remove a service" {
+	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_ADD" "$(spec web)"
+	r=$(send_as $OWNER "$C" "$SIG_ADD" "$(spec web)")
+	gas addService "$r"
+	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_UPDATE" "$(spec web other:2)"
+	refused 'NotAdmin(address)' $STRANGER "$C" 'scaleService(string,uint32)' web 5
+	refused 'NotAdmin(address)' $STRANGER "$C" 'removeService(string)' web
+	# the record is untouched
+	run call "$C" "getService(string)($SERVICE_T)" web
+	[[ "$output" == *'"busybox:1"'* ]]
+	[[ "$output" == *", 1)" ]]
+}
+
+@test "a node registers itself, inactive until an admin approves; a stranger cannot approve or revoke" {
+	r=$(register $NODE1 127.0.0.2:7946 "$PUB1" '[zone=a,disk=ssd]')
+	gas registerNode "$r"
+	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)"
+	[[ "$output" == *'"127.0.0.2:7946"'* ]]
+	[[ "$output" == *'["zone=a", "disk=ssd"], false)' ]]
+	refused 'NotAdmin(address)' $STRANGER "$C" 'approveNode(address)' "$(addr_of $NODE1)"
+	refused 'NotAdmin(address)' $NODE1 "$C" 'approveNode(address)' "$(addr_of $NODE1)"
+	refused 'NotAdmin(address)' $STRANGER "$C" 'revokeNode(address)' "$(addr_of $NODE1)"
+	r=$(send_as $OWNER "$C" 'approveNode(address)' "$(addr_of $NODE1)")
+	gas approveNode "$r"
+	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)"
+	[[ "$output" == *', true)' ]]
+	refused 'NodeNotRegistered(address)' $OWNER "$C" 'approveNode(address)' "$(addr_of $NODE3)"
+}
+
+@test "a node cannot change or remove another node's record" {
+	register $NODE2 127.0.0.3:7946 "$PUB2" > /dev/null
+	before=$(call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)")
+	# registering from NODE2's key only ever touches NODE2's own record
+	r=$(register $NODE2 127.0.0.99:1 "$PUB2" '[zone=evil]')
+	gas registerNode.update "$r"
+	[ "$(call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)")" = "$before" ]
+	refused 'NotAdmin(address)' $NODE2 "$C" 'revokeNode(address)' "$(addr_of $NODE1)"
+	# a stranger has nothing to unregister
+	refused 'NodeNotRegistered(address)' $STRANGER "$C" 'unregisterNode()'
+	[ "$(call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)")" = "$before" ]
+	# an updated record keeps its approval state (NODE2 was never approved)
+	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE2)"
+	[[ "$output" == *'"127.0.0.99:1"'*'["zone=evil"], false)' ]]
+}
+
+@test "node registration is validated" {
+	zero=0x$(printf '00%.0s' {1..32})
+	refused 'EmptyField(string)' $NODE3 "$C" "$SIG_REGISTER" '' "$PUB1" 1000 1000 '[]'
+	refused 'EmptyField(string)' $NODE3 "$C" "$SIG_REGISTER" 'h:1' "$zero" 1000 1000 '[]'
+	refused 'InvalidResources()' $NODE3 "$C" "$SIG_REGISTER" 'h:1' "$PUB1" 0 1000 '[]'
+	long=$(printf 'x%.0s' {1..256})
+	refused 'StringTooLong(string,uint256)' $NODE3 "$C" "$SIG_REGISTER" "$long" "$PUB1" 1 1 '[]'
+	refused 'InvalidKeyValue(string,string)' $NODE3 "$C" "$SIG_REGISTER" 'h:1' "$PUB1" 1 1 '[novalue]'
+	refused 'InvalidKeyValue(string,string)' $NODE3 "$C" "$SIG_REGISTER" 'h:1' "$PUB1" 1 1 '[=v]'
+}
+
+@test "only the owner sets admins, opens registration and transfers ownership" {
+	refused 'NotOwner(address)' $STRANGER "$C" 'setAdmin(address,bool)' "$(addr_of $STRANGER)" true
+	refused 'NotOwner(address)' $STRANGER "$C" 'setRegistrationOpen(bool)' true
+	refused 'NotOwner(address)' $STRANGER "$C" 'transferOwnership(address)' "$(addr_of $STRANGER)"
+	r=$(send_as $OWNER "$C" 'setAdmin(address,bool)' "$(addr_of $ADMIN)" true)
+	gas setAdmin "$r"
+	# an admin manages services and nodes, but is not the owner
+	send_as $ADMIN "$C" "$SIG_ADD" "$(spec admin-svc)" > /dev/null
+	send_as $ADMIN "$C" 'approveNode(address)' "$(addr_of $NODE2)" > /dev/null
+	refused 'NotOwner(address)' $ADMIN "$C" 'setAdmin(address,bool)' "$(addr_of $STRANGER)" true
+	send_as $OWNER "$C" 'setAdmin(address,bool)' "$(addr_of $ADMIN)" false > /dev/null
+	refused 'NotAdmin(address)' $ADMIN "$C" 'removeService(string)' admin-svc
+	refused 'ZeroAddress()' $OWNER "$C" 'transferOwnership(address)' 0x0000000000000000000000000000000000000000
+	c3=$(deploy_canteen $OWNER)
+	r=$(send_as $OWNER "$c3" 'transferOwnership(address)' "$(addr_of $ADMIN)")
+	gas transferOwnership "$r"
+	[ "$(call "$c3" 'owner()(address)' | tr A-F a-f)" = "$(addr_of $ADMIN)" ]
+	refused 'NotOwner(address)' $OWNER "$c3" 'setRegistrationOpen(bool)' true
+	refused 'NotAdmin(address)' $OWNER "$c3" "$SIG_ADD" "$(spec web)"
+	send_as $ADMIN "$c3" 'setRegistrationOpen(bool)' true > /dev/null
+}
+
+@test "open registration: a registering node is active at once" {
+	r=$(send_as $OWNER "$C" 'setRegistrationOpen(bool)' true)
+	gas setRegistrationOpen "$r"
+	register $NODE6 127.0.0.7:7946 "$PUB1" > /dev/null
+	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE6)"
+	[[ "$output" == *', true)' ]]
+	send_as $OWNER "$C" 'setRegistrationOpen(bool)' false > /dev/null
+	r=$(send_as $NODE6 "$C" 'unregisterNode()')
+	gas unregisterNode "$r"
+	refused 'NodeNotRegistered(address)' $OWNER "$C" "getNode(address)" "$(addr_of $NODE6)"
+}
+
+@test "service names are validated on chain" {
+	long64=$(printf 'a%.0s' {1..64})
+	for bad in '' Web -web web_1 web.1 'a b' "$long64" 'wéb'; do
+		refused 'InvalidName(string)' $OWNER "$C" "$SIG_ADD" "$(spec "$bad")"
+	done
+	long63=$(printf 'b%.0s' {1..63})
+	for good in 0 a- "$long63" x-1-y; do
+		send_as $OWNER "$C" "$SIG_ADD" "$(spec "$good")" > /dev/null
+	done
+	refused 'ServiceExists(string)' $OWNER "$C" "$SIG_ADD" "$(spec x-1-y)"
+}
+
+@test "replicas, strings, lists, env, ports and strategy are validated" {
+	refused 'InvalidReplicas()' $OWNER "$C" "$SIG_ADD" "$(spec zero busybox 0)"
+	refused 'InvalidReplicas()' $OWNER "$C" 'scaleService(string,uint32)' web 0
+	refused 'EmptyField(string)' $OWNER "$C" "$SIG_ADD" '(noimg,"",[],[],1,1,1,[],0,0,false,[])'
+	img=$(printf 'i%.0s' {1..513})
+	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(spec longimg "$img")"
+	arg=$(printf 'c%.0s' {1..1025})
+	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "(longarg,img,[$arg],[],1,1,1,[],0,0,false,[])"
+	many=$(printf 'x,%.0s' {1..64})x
+	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "(manyargs,img,[$many],[],1,1,1,[],0,0,false,[])"
+	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badenv,img,[],[NOEQUALS],1,1,1,[],0,0,false,[])'
+	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badsel,img,[],[],1,1,1,[],0,0,false,[zone])'
+	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badport,img,[],[],1,1,1,[(0,80,0)],0,0,false,[])'
+	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badproto,img,[],[],1,1,1,[(80,80,2)],0,0,false,[])'
+	refused 'InvalidStrategy(uint8)' $OWNER "$C" "$SIG_ADD" '(badstrat,img,[],[],1,1,1,[],0,3,false,[])'
+	refused 'NoSuchService(string)' $OWNER "$C" 'scaleService(string,uint32)' nosuch 1
+	refused 'NoSuchService(string)' $OWNER "$C" 'removeService(string)' nosuch
+	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_UPDATE" "$(spec nosuch)"
+}
+
+@test "every change emits one event with the full new record; generation bumps and is never reused" {
+	topic_up=$(cast keccak "ServiceUpserted(bytes32,$SERVICE_T)")
+	topic_rm=$(cast keccak 'ServiceRemoved(bytes32,string)')
+	key=$(cast keccak ev)
+	r=$(send_as $OWNER "$C" "$SIG_ADD" '(ev,img:1,[run,--fast],[K=V,X=Y],3,250,128,[(8081,81,0),(5353,53,1)],7,2,true,[zone=b])')
+	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_up" ]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[1]')" = "$key" ]
+	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
+	[ "$rec" = '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 3, 250, 128, [(8081, 81, 0), (5353, 53, 1)], 7, 2, true, ["zone=b"], 1)' ]
+
+	r=$(send_as $OWNER "$C" 'scaleService(string,uint32)' ev 9)
+	gas scaleService "$r"
+	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
+	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
+	[[ "$rec" == '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 9, 250,'*', 2)' ]]
+
+	r=$(send_as $OWNER "$C" "$SIG_UPDATE" '(ev,img:2,[],[],4,100,64,[],1,0,false,[])')
+	gas updateService "$r"
+	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
+	[ "$rec" = '("ev", "img:2", [], [], 4, 100, 64, [], 1, 0, false, [], 3)' ]
+
+	r=$(send_as $OWNER "$C" 'removeService(string)' ev)
+	gas removeService "$r"
+	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_rm" ]
+	[ "$(cast decode-abi 'f()(string)' "$(echo "$r" | jq -r '.logs[0].data')")" = '"ev"' ]
+	refused 'NoSuchService(string)' $OWNER "$C" "getService(string)" ev
+
+	# re-added: the generation continues from 3
+	r=$(send_as $OWNER "$C" "$SIG_ADD" "$(spec ev)")
+	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
+	[[ "$rec" == *', 4)' ]]
+}
+
+@test "node events: upsert carries the full record, revoke emits a removal" {
+	topic_up=$(cast keccak "NodeUpserted(address,$NODE_T)")
+	topic_rm=$(cast keccak 'NodeRemoved(address)')
+	r=$(register $NODE3 127.0.0.4:7946 "$PUB2" '[zone=c]')
+	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_up" ]
+	rec=$(cast decode-abi "f()($NODE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
+	[ "$(echo "$rec" | tr A-F a-f)" = "($(addr_of $NODE3), \"127.0.0.4:7946\", $PUB2, 2000, 4096, [\"zone=c\"], false)" ]
+	r=$(send_as $OWNER "$C" 'revokeNode(address)' "$(addr_of $NODE3)")
+	gas revokeNode "$r"
+	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_rm" ]
+	refused 'NodeNotRegistered(address)' $OWNER "$C" "getNode(address)" "$(addr_of $NODE3)"
+	# revoked nodes may register again and wait for approval
+	register $NODE3 127.0.0.4:7946 "$PUB2" > /dev/null
+	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE3)"
+	[[ "$output" == *', false)' ]]
+}
+
+@test "pagination: 500 services, pages at a block tag, swap-and-pop removal" {
+	# a second contract, so the counts are exact
+	c2=$(deploy_canteen $OWNER)
+	add_services_batch "$c2" $OWNER p 500
+	before=$(block_number)
+	[ "$(call "$c2" 'serviceCount()(uint256)')" = 500 ]
+	names=""
+	for off in 0 200 400 600; do
+		page=$(call "$c2" "getServices(uint256,uint256)($SERVICE_T[])" $off 200)
+		names+=$(echo "$page" | grep -o '"p-[0-9]*"' | tr -d '"')$'\n'
+	done
+	[ "$(echo "$names" | grep -c .)" = 500 ]
+	[ "$(echo "$names" | grep . | sort -u | wc -l)" = 500 ]
+	[ "$(echo "$names" | grep . | sort | head -n 1)" = p-00000 ]
+	[ "$(echo "$names" | grep . | sort | tail -n 1)" = p-00499 ]
+	refused 'PageTooLarge(uint256,uint256)' $OWNER "$c2" 'getServices(uint256,uint256)' 0 1001
+
+	# remove one in the middle: the last one takes its place
+	send_as $OWNER "$c2" 'removeService(string)' p-00100 > /dev/null
+	[ "$(call "$c2" 'serviceCount()(uint256)')" = 499 ]
+	page=$(call "$c2" "getServices(uint256,uint256)($SERVICE_T[])" 100 1)
+	[[ "$page" == '[("p-00499",'* ]]
+	page=$(call "$c2" "getServices(uint256,uint256)($SERVICE_T[])" 498 5)
+	[[ "$page" == '[("p-00498",'* ]]
+	# the old state is still readable at the earlier block
+	[ "$(call --block "$before" "$c2" 'serviceCount()(uint256)')" = 500 ]
+	page=$(call --block "$before" "$c2" "getServices(uint256,uint256)($SERVICE_T[])" 100 1)
+	[[ "$page" == '[("p-00100",'* ]]
+	echo "$c2" > "$BATS_FILE_TMPDIR/c500"
+}
+
+@test "gas of service deploy and scale is the same with 1 and with 500 services" {
+	c500=$(cat "$BATS_FILE_TMPDIR/c500")
+	c1=$(deploy_canteen $OWNER)
+	send_as $OWNER "$c1" "$SIG_ADD" "$(spec q-00000)" > /dev/null
+	for c in "$c1" "$c500"; do
+		n=$(call "$c" 'serviceCount()(uint256)')
+		a=$(send_as $OWNER "$c" "$SIG_ADD" "$(spec q-99999)" | jq -r .gasUsed)
+		s=$(send_as $OWNER "$c" 'scaleService(string,uint32)' q-99999 3 | jq -r .gasUsed)
+		m=$(send_as $OWNER "$c" 'removeService(string)' q-99999 | jq -r .gasUsed)
+		echo "# gas with $n services: addService $((a)) scaleService $((s)) removeService $((m))" >&3
+		eval "add_$n=$((a)) scale_$n=$((s)) rm_$n=$((m))"
+	done
+	within5() { (( $1 * 100 <= $2 * 105 && $2 * 100 <= $1 * 105 )); }
+	within5 "$add_1" "$add_499"
+	within5 "$scale_1" "$scale_499"
+	within5 "$rm_1" "$rm_499"
+}
