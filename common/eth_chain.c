@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "eth_chain.h"
+#include "eth_keccak.h"
 #include "eth_tx.h"
 
 static int qty_result(struct eth_rpc *r, const char *method, json_t *params, uint64_t *out,
@@ -166,8 +167,15 @@ int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash
 		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
 	json_t *params = json_pack("[s]", hex);
 	free(hex);
-	if (eth_rpc_call(r, "eth_sendRawTransaction", params, &res, e) < 0)
+	if (eth_rpc_call(r, "eth_sendRawTransaction", params, &res, e) < 0) {
+		/* A retry after a lost answer finds our own transaction already in the pool. */
+		if (e->kind == ETH_RPC_ERROR && (strcasestr(e->msg, "already known") ||
+		                                 strcasestr(e->msg, "known transaction"))) {
+			eth_keccak256(raw, len, hash);
+			return 0;
+		}
 		return -1;
+	}
 	int rc = eth_hex_decode_exact(json_string_value(res), hash, 32);
 	json_decref(res);
 	if (rc < 0)

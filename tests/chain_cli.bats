@@ -203,3 +203,19 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot connect to canteen-chainwatch"* ]]
 }
+
+@test "a chain without a base fee gets legacy EIP-155 transactions" {
+	local port url addr tx
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	start_bg anvil_berlin anvil --host 127.0.0.1 --port "$port" --hardfork berlin
+	wait_until 20 cast chain-id --rpc-url "$url"
+	run ct --rpc "$url" contract deploy
+	[ "$status" -eq 0 ]
+	addr=$output
+	run ct --rpc "$url" --contract "$addr" service deploy web --image busybox:1
+	[ "$status" -eq 0 ]
+	tx=$(cast block latest --rpc-url "$url" --json | jq -r '.transactions[0]')
+	[ "$(cast tx --rpc-url "$url" "$tx" --json | jq -r '"\(.type) \(.chainId)"')" = "0x0 0x7a69" ]
+	[ "$(ct --rpc "$url" --contract "$addr" --json service ls | jq -r .name)" = web ]
+}

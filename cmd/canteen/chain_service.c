@@ -199,10 +199,12 @@ static int service_send(struct cli *cli, const char *fn, json_t *args, const cha
 	if (ret == CLI_OK) {
 		ret = chain_send(&c, fn, args, &rc);
 		args = NULL;
-		if (ret == CLI_OK && cli->json)
-			printf("{\"service\":\"%s\",\"%s\":true,\"block\":%llu}\n", name, what,
-			       (unsigned long long)rc.block);
-		else if (ret == CLI_OK)
+		if (ret == CLI_OK && cli->json) {
+			json_t *j = json_pack("{s:s, s:b, s:I}", "service", name, what, 1, "block",
+			                      (json_int_t)rc.block);
+			chain_print_json(j);
+			json_decref(j);
+		} else if (ret == CLI_OK)
 			printf("%s %s\n", name, what);
 	}
 	json_decref(args);
