@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "conf.h"
 
@@ -93,6 +95,11 @@ int main(int argc, char **argv)
 	};
 	struct cli cli;
 	memset(&cli, 0, sizeof cli);
+	/* Keys live in sodium_malloc memory, which needs the library initialised first. */
+	if (sodium_init() < 0) {
+		cli_err("libsodium cannot be initialised");
+		return CLI_FAIL;
+	}
 	conf_defaults(&cli.conf);
 	char err[512];
 

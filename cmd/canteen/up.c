@@ -120,12 +120,31 @@ static json_t *load_state(const char *dir)
 
 /* ---- steps ---- */
 
+/* rel inside the source tree bin/ was built in (bin/ may sit a few levels below it). */
+static int tree_path(struct up *u, const char *rel, char *out, size_t outlen)
+{
+	char up[64] = "";
+	for (int depth = 0; depth < 4; depth++) {
+		snprintf(out, outlen, "%s/..%s/%s", u->bindir, up, rel);
+		char probe[1200];
+		snprintf(probe, sizeof probe, "%s/..%s/tests/deps.sh", u->bindir, up);
+		if (access(probe, X_OK) == 0)
+			return 0;
+		size_t l = strlen(up);
+		snprintf(up + l, sizeof up - l, "/..");
+	}
+	return -1;
+}
+
 static int find_tool(struct up *u, const char *name, char *out, size_t outlen)
 {
-	/* The tree's pinned copy first (bin/../tests/node), then PATH. */
-	snprintf(out, outlen, "%s/../tests/node/node_modules/.bin/%s", u->bindir, name);
-	if (access(out, X_OK) == 0)
-		return 0;
+	/* The tree's pinned copy first (tests/node above bin/), then PATH. */
+	if (tree_path(u, "tests/node/node_modules/.bin/", out, outlen) == 0) {
+		size_t len = strlen(out);
+		snprintf(out + len, outlen - len, "%s", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
 	const char *path = getenv("PATH");
 	while (path && *path) {
 		const char *colon = strchr(path, ':');
@@ -140,9 +159,8 @@ static int find_tool(struct up *u, const char *name, char *out, size_t outlen)
 
 static int install_deps(struct up *u)
 {
-	char script[600];
-	snprintf(script, sizeof script, "%s/../tests/deps.sh", u->bindir);
-	if (access(script, X_OK) != 0)
+	char script[700];
+	if (tree_path(u, "tests/deps.sh", script, sizeof script) < 0)
 		return 0; /* an installed canteen: the package manager brought what it needs */
 	char *argv[] = {script, NULL};
 	if (up_run(argv, NULL, 0) != 0) {
