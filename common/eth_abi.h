@@ -114,6 +114,28 @@ struct abi_value *abi_value_from_param(const json_t *param, const struct abi_typ
                                        const json_t *j, char *err, size_t errlen);
 json_t *abi_value_to_param(const json_t *param, const struct abi_type *t,
                            const struct abi_value *v);
+/*
+ * A contract's JSON ABI (the array solc writes), by function and event name.
+ * abi_call_encode appends selector + arguments of function fn; args is a JSON array with
+ * one item per input (tuples as objects keyed by field name, or arrays).
+ * abi_call_decode turns return data into a JSON array, one item per output.
+ * abi_log_decode finds the event whose topic0 is topics[0] and returns its name and an
+ * object of its fields (indexed static fields from the topics, the rest from data;
+ * indexed dynamic fields are only hashes and come back as their hex topic).
+ * All return 0, or -1 with a sentence in err; *out is owned by the caller.
+ */
+int abi_call_encode(const json_t *abi, const char *fn, const json_t *args, struct eth_buf *out,
+                    char *err, size_t errlen);
+int abi_call_decode(const json_t *abi, const char *fn, const uint8_t *data, size_t len,
+                    json_t **out, char *err, size_t errlen);
+int abi_log_decode(const json_t *abi, const uint8_t (*topics)[32], size_t ntopics,
+                   const uint8_t *data, size_t len, const char **name, json_t **out, char *err,
+                   size_t errlen);
+/* keccak256 of the canonical signature of ABI item (function, event or error): the
+ * event topic; its first four bytes are a function's or error's selector. */
+int abi_item_hash(const json_t *item, uint8_t out[32]);
+const json_t *abi_find(const json_t *abi, const char *type, const char *name);
+
 /* Decimal string of a 256-bit word (signed: two's complement). out >= 80 bytes. */
 void abi_word_decimal(const uint8_t w[32], int is_signed, char *out, size_t outlen);
 

@@ -396,6 +396,173 @@ struct abi_type *abi_type_from_json(const json_t *param, char *err, size_t errle
 	return outer;
 }
 
+/* ---- calls and events by name ---- */
+
+const json_t *abi_find(const json_t *abi, const char *type, const char *name)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(abi, i, item) {
+		const char *t = json_string_value(json_object_get(item, "type"));
+		const char *n = json_string_value(json_object_get(item, "name"));
+		if (t && n && strcmp(t, type) == 0 && strcmp(n, name) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+int abi_item_hash(const json_t *item, uint8_t out[32])
+{
+	char err[128], tn[2048], sig[2304];
+	const char *name = json_string_value(json_object_get(item, "name"));
+	struct abi_type *t = abi_tuple_from_json(json_object_get(item, "inputs"), err, sizeof err);
+	int rc = -1;
+	if (name && t && abi_type_name(t, tn, sizeof tn) == 0 &&
+	    snprintf(sig, sizeof sig, "%s%s", name, tn) < (int)sizeof sig) {
+		eth_keccak256(sig, strlen(sig), out);
+		rc = 0;
+	}
+	abi_type_free(t);
+	return rc;
+}
+
+/* {"type":"tuple","components":params}: the parameter form of a whole list. */
+static json_t *tuple_param(json_t *params)
+{
+	return json_pack("{s:s, s:O}", "type", "tuple", "components", params ? params : json_null());
+}
+
+int abi_call_encode(const json_t *abi, const char *fn, const json_t *args, struct eth_buf *out,
+                    char *err, size_t errlen)
+{
+	const json_t *f = abi_find(abi, "function", fn);
+	uint8_t h[32];
+	if (!f || abi_item_hash(f, h) < 0)
+		return eth_errf(err, errlen, "the contract ABI has no function %s", fn);
+	json_t *inputs = json_object_get(f, "inputs"), *param = tuple_param(inputs);
+	struct abi_type *t = abi_tuple_from_json(inputs, err, errlen);
+	struct abi_value *v = t && param ? abi_value_from_param(param, t, args, err, errlen) : NULL;
+	int rc = -1;
+	if (v) {
+		eth_buf_put(out, h, 4);
+		rc = abi_encode(t, v, out, err, errlen);
+	}
+	abi_value_free(v);
+	abi_type_free(t);
+	json_decref(param);
+	return rc;
+}
+
+/* Decode data as the tuple params into a JSON array, one item per parameter. */
+static int decode_params(json_t *params, const uint8_t *data, size_t len, json_t **out, char *err,
+                         size_t errlen)
+{
+	json_t *param = tuple_param(params);
+	struct abi_type *t = abi_tuple_from_json(params, err, errlen);
+	struct abi_value *v = NULL;
+	int rc = -1;
+	*out = NULL;
+	if (t && param && abi_decode(t, data, len, &v, err, errlen) == 0) {
+		*out = json_array();
+		for (size_t i = 0; *out && i < t->ncomps; i++)
+			if (json_array_append_new(*out, abi_value_to_param(json_array_get(params, i), t->comps[i],
+			                                                   v->items[i])) < 0) {
+				json_decref(*out);
+				*out = NULL;
+			}
+		rc = *out ? 0 : eth_errf(err, errlen, "cannot represent the decoded values as JSON");
+	}
+	abi_value_free(v);
+	abi_type_free(t);
+	json_decref(param);
+	return rc;
+}
+
+int abi_call_decode(const json_t *abi, const char *fn, const uint8_t *data, size_t len,
+                    json_t **out, char *err, size_t errlen)
+{
+	const json_t *f = abi_find(abi, "function", fn);
+	*out = NULL;
+	if (!f)
+		return eth_errf(err, errlen, "the contract ABI has no function %s", fn);
+	return decode_params(json_object_get(f, "outputs"), data, len, out, err, errlen);
+}
+
+/* Decode the data part and the indexed topics of one event into a named object. */
+static int decode_event(const json_t *ev, const uint8_t (*topics)[32], size_t ntopics,
+                        const uint8_t *data, size_t len, json_t **out, char *err, size_t errlen)
+{
+	json_t *inputs = json_object_get(ev, "inputs"), *plain = json_array(), *vals = NULL;
+	size_t i, ti = 1;
+	json_t *in;
+	int rc = -1;
+	*out = json_object();
+	json_array_foreach(inputs, i, in) {
+		if (!json_is_true(json_object_get(in, "indexed")))
+			json_array_append(plain, in);
+	}
+	if (!*out || !plain || decode_params(plain, data, len, &vals, err, errlen) < 0)
+		goto done;
+	size_t k = 0;
+	json_array_foreach(inputs, i, in) {
+		const char *name = json_string_value(json_object_get(in, "name"));
+		json_t *v;
+		if (!json_is_true(json_object_get(in, "indexed"))) {
+			v = json_incref(json_array_get(vals, k++));
+		} else {
+			if (ti >= ntopics) {
+				eth_errf(err, errlen, "event has fewer topics than indexed fields");
+				goto done;
+			}
+			struct abi_type *t = abi_type_from_json(in, err, errlen);
+			struct abi_value *av = NULL;
+			if (t && !abi_type_is_dynamic(t) && t->kind != ABI_TUPLE && t->kind != ABI_ARRAY &&
+			    abi_decode(t, topics[ti], 32, &av, err, errlen) == 0) {
+				v = abi_value_to_json(t, av);
+			} else {
+				char h[67];
+				eth_hex_encode(topics[ti], 32, h, sizeof h);
+				v = json_string(h);
+			}
+			abi_value_free(av);
+			abi_type_free(t);
+			ti++;
+		}
+		json_object_set_new(*out, name && *name ? name : "_", v);
+	}
+	rc = 0;
+done:
+	json_decref(plain);
+	json_decref(vals);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int abi_log_decode(const json_t *abi, const uint8_t (*topics)[32], size_t ntopics,
+                   const uint8_t *data, size_t len, const char **name, json_t **out, char *err,
+                   size_t errlen)
+{
+	size_t i;
+	json_t *item;
+	*out = NULL;
+	*name = NULL;
+	if (ntopics == 0)
+		return eth_errf(err, errlen, "anonymous log (no topics)");
+	json_array_foreach(abi, i, item) {
+		const char *type = json_string_value(json_object_get(item, "type"));
+		uint8_t h[32];
+		if (!type || strcmp(type, "event") != 0 || abi_item_hash(item, h) < 0 ||
+		    memcmp(h, topics[0], 32) != 0)
+			continue;
+		*name = json_string_value(json_object_get(item, "name"));
+		return decode_event(item, topics, ntopics, data, len, out, err, errlen);
+	}
+	return eth_errf(err, errlen, "log of an event the ABI does not know");
+}
+
 /* ---- revert reasons ---- */
 
 static const char *panic_meaning(uint64_t code)
@@ -442,28 +609,17 @@ static int custom_error(const uint8_t *data, size_t len, const json_t *abi, char
 	json_array_foreach(abi, i, item) {
 		const char *type = json_string_value(json_object_get(item, "type"));
 		const char *name = json_string_value(json_object_get(item, "name"));
-		if (!type || strcmp(type, "error") != 0 || !name)
+		uint8_t h[32];
+		if (!type || strcmp(type, "error") != 0 || !name || abi_item_hash(item, h) < 0 ||
+		    memcmp(h, data, 4) != 0)
 			continue;
-		char err[128], sig[1024], tn[900];
+		char err[128];
 		struct abi_type *t = abi_tuple_from_json(json_object_get(item, "inputs"), err, sizeof err);
-		if (!t)
-			continue;
-		uint8_t sel[4];
-		if (abi_type_name(t, tn, sizeof tn) < 0 ||
-		    snprintf(sig, sizeof sig, "%s%s", name, tn) >= (int)sizeof sig) {
-			abi_type_free(t);
-			continue;
-		}
-		eth_selector(sig, sel);
-		if (memcmp(sel, data, 4) != 0) {
-			abi_type_free(t);
-			continue;
-		}
 		struct abi_value *v = NULL;
 		size_t n = 0;
 		int w = snprintf(out, outlen, "%s(", name);
 		n = w > 0 && (size_t)w < outlen ? (size_t)w : 0;
-		if (abi_decode(t, data + 4, len - 4, &v, err, sizeof err) == 0) {
+		if (t && abi_decode(t, data + 4, len - 4, &v, err, sizeof err) == 0) {
 			for (size_t k = 0; k < v->n && n + 2 < outlen; k++) {
 				if (k) {
 					out[n++] = ',';

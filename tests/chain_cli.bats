@@ -90,6 +90,14 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	[ "$(echo "$s" | jq -c .ports)" = '[{"host":8080,"container":80,"proto":"tcp"},{"host":5353,"container":53,"proto":"udp"}]' ]
 	[ "$(echo "$s" | jq -c .selector)" = '{"zone":"z1"}' ]
 
+	# The event the deployment emitted decodes with the library's ABI log decoder.
+	local logs
+	logs=$(cast receipt --rpc-url "$ANVIL_URL" --json "$(cast block latest --rpc-url "$ANVIL_URL" --json | jq -r '.transactions[0]')" | jq -c .logs)
+	run sh -c "echo '$logs' | '$TBIN/eth_tool' decode-logs '$TOP/contracts/Canteen.abi.json'"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '"\(.event) \(.fields.service.name) \(.fields.service.replicas) \(.fields.service.generation)"')" = \
+		"ServiceUpserted web 3 1" ]
+
 	run ct service scale web 5
 	[ "$status" -eq 0 ]
 	[ "$(ct --json service ls | jq -r '"\(.replicas) \(.generation)"')" = "5 2" ]

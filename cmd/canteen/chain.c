@@ -6,7 +6,6 @@
 
 #include "chain.h"
 #include "eth_abi.h"
-#include "eth_keccak.h"
 #include "eth_tx.h"
 
 int chain_open(struct chain *c, struct cli *cli, int needs)
@@ -74,54 +73,13 @@ int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e)
 	return CLI_FAIL;
 }
 
-static const json_t *abi_function(const json_t *abi, const char *fn)
-{
-	size_t i;
-	json_t *item;
-	json_array_foreach(abi, i, item) {
-		const char *type = json_string_value(json_object_get(item, "type"));
-		const char *name = json_string_value(json_object_get(item, "name"));
-		if (type && name && strcmp(type, "function") == 0 && strcmp(name, fn) == 0)
-			return item;
-	}
-	return NULL;
-}
-
 /* Selector + arguments of fn, encoded from JSON args (stolen). */
 static int encode_call(struct chain *c, const char *fn, json_t *args, struct eth_buf *out)
 {
-	char err[256], sig[2048], tn[1900];
-	int rc = -1;
-	struct abi_value *v = NULL;
-	const json_t *f = abi_function(c->abi, fn);
-	json_t *inputs = json_object_get(f, "inputs");
-	json_t *param = json_pack("{s:s, s:O}", "type", "tuple", "components", inputs ? inputs : json_null());
-	struct abi_type *t = f ? abi_tuple_from_json(inputs, err, sizeof err) : NULL;
-	if (!f) {
-		cli_err("the contract has no function %s (ABI and CLI out of step)", fn);
-		goto done;
-	}
-	if (!t || abi_type_name(t, tn, sizeof tn) < 0 ||
-	    snprintf(sig, sizeof sig, "%s%s", fn, tn) >= (int)sizeof sig) {
-		cli_err("cannot read the ABI of %s", fn);
-		goto done;
-	}
-	if (!(v = abi_value_from_param(param, t, args, err, sizeof err))) {
-		cli_err("cannot encode the arguments of %s: %s", fn, err);
-		goto done;
-	}
-	uint8_t sel[4];
-	eth_selector(sig, sel);
-	eth_buf_put(out, sel, 4);
-	if (abi_encode(t, v, out, err, sizeof err) < 0) {
-		cli_err("cannot encode the arguments of %s: %s", fn, err);
-		goto done;
-	}
-	rc = 0;
-done:
-	abi_value_free(v);
-	abi_type_free(t);
-	json_decref(param);
+	char err[256];
+	int rc = abi_call_encode(c->abi, fn, args, out, err, sizeof err);
+	if (rc < 0)
+		cli_err("cannot encode a call of %s: %s", fn, err);
 	json_decref(args);
 	return rc;
 }
@@ -130,8 +88,6 @@ int chain_view(struct chain *c, const char *fn, json_t *args, const char *block,
 {
 	struct eth_buf data, ret;
 	struct eth_rpc_err e;
-	struct abi_value *v = NULL;
-	struct abi_type *t = NULL;
 	char err[256];
 	int rc = CLI_FAIL;
 	*out = NULL;
@@ -139,39 +95,15 @@ int chain_view(struct chain *c, const char *fn, json_t *args, const char *block,
 	eth_buf_init(&ret);
 	if (encode_call(c, fn, args, &data) < 0)
 		goto done;
-	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, block, &ret, &e) < 0) {
+	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, block, &ret, &e) < 0)
 		rc = chain_fail(c, fn, &e);
-		goto done;
-	}
-	json_t *outputs = json_object_get(abi_function(c->abi, fn), "outputs");
-	json_t *param = json_pack("{s:s, s:O}", "type", "tuple", "components", outputs);
-	t = abi_tuple_from_json(outputs, err, sizeof err);
-	if (!t || !param) {
-		cli_err("cannot read the ABI of %s", fn);
-	} else if (ret.len == 0) {
+	else if (ret.len == 0)
 		cli_err("%s returned nothing: is %s the canteen contract?", fn, c->cli->conf.contract);
-	} else if (abi_decode(t, ret.p, ret.len, &v, err, sizeof err) < 0) {
+	else if (abi_call_decode(c->abi, fn, ret.p, ret.len, out, err, sizeof err) < 0)
 		cli_err("cannot decode what %s returned: %s", fn, err);
-	} else {
-		json_t *obj = abi_value_to_param(param, t, v);
-		/* Outputs as an array, in order. */
-		*out = json_array();
-		for (size_t i = 0; obj && *out && i < t->ncomps; i++) {
-			const char *name = json_string_value(json_object_get(json_array_get(outputs, i), "name"));
-			char idx[24];
-			if (!name || !*name) {
-				snprintf(idx, sizeof idx, "%zu", i);
-				name = idx;
-			}
-			json_array_append(*out, json_object_get(obj, name));
-		}
-		json_decref(obj);
-		rc = *out ? CLI_OK : CLI_FAIL;
-	}
-	json_decref(param);
+	else
+		rc = CLI_OK;
 done:
-	abi_value_free(v);
-	abi_type_free(t);
 	eth_buf_free(&data);
 	eth_buf_free(&ret);
 	return rc;
@@ -207,73 +139,6 @@ void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen)
 		snprintf(out, outlen, "%lldm", (long long)millis);
 	else
 		snprintf(out, outlen, "%lld", (long long)(millis / 1000));
-}
-
-json_t *chain_kv_object(const json_t *list)
-{
-	json_t *o = json_object();
-	size_t i;
-	json_t *item;
-	json_array_foreach(list, i, item) {
-		const char *s = json_string_value(item);
-		const char *eq = s ? strchr(s, '=') : NULL;
-		if (!eq)
-			continue;
-		char key[512];
-		size_t kl = (size_t)(eq - s);
-		if (kl >= sizeof key)
-			continue;
-		memcpy(key, s, kl);
-		key[kl] = '\0';
-		json_object_set_new(o, key, json_string(eq + 1));
-	}
-	return o;
-}
-
-json_t *chain_node_json(const json_t *rec)
-{
-	const char *pk = json_string_value(json_object_get(rec, "swimPubKey"));
-	return json_pack("{s:O, s:O, s:s, s:O, s:O, s:o, s:O}",
-	                 "address", json_object_get(rec, "addr"),
-	                 "endpoint", json_object_get(rec, "endpoint"),
-	                 "swim_pubkey", pk && strlen(pk) == 66 ? pk + 2 : "",
-	                 "cpu_millis", json_object_get(rec, "cpuMillis"),
-	                 "mem_mib", json_object_get(rec, "memMiB"),
-	                 "labels", chain_kv_object(json_object_get(rec, "labels")),
-	                 "active", json_object_get(rec, "active"));
-}
-
-static const char *strategy_name(json_int_t s)
-{
-	static const char *names[] = {"spread", "roundrobin", "binpack"};
-	return s >= 0 && s < 3 ? names[s] : "unknown";
-}
-
-json_t *chain_service_json(const json_t *rec)
-{
-	json_t *ports = json_array();
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(rec, "ports"), i, p) {
-		json_array_append_new(ports, json_pack("{s:O, s:O, s:s}", "host", json_object_get(p, "host"),
-		                                       "container", json_object_get(p, "container"), "proto",
-		                                       json_integer_value(json_object_get(p, "proto")) == 1
-		                                           ? "udp" : "tcp"));
-	}
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:s, s:O, s:o, s:O}",
-	                 "name", json_object_get(rec, "name"),
-	                 "image", json_object_get(rec, "image"),
-	                 "command", json_object_get(rec, "command"),
-	                 "env", json_object_get(rec, "env"),
-	                 "replicas", json_object_get(rec, "replicas"),
-	                 "cpu_millis", json_object_get(rec, "cpuMillis"),
-	                 "mem_mib", json_object_get(rec, "memMiB"),
-	                 "ports", ports,
-	                 "priority", json_object_get(rec, "priority"),
-	                 "strategy", strategy_name(json_integer_value(json_object_get(rec, "strategy"))),
-	                 "exclusive", json_object_get(rec, "exclusive"),
-	                 "selector", chain_kv_object(json_object_get(rec, "selector")),
-	                 "generation", json_object_get(rec, "generation"));
 }
 
 int chain_list(struct chain *c, const char *fn, json_t **out)

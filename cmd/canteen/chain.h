@@ -37,9 +37,6 @@ int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt
 /* Print an RPC failure as one sentence; returns CLI_FAIL. */
 int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e);
 
-/* Contract records (decoded, fields by name) as the interface's NODE / SERVICE objects. */
-json_t *chain_node_json(const json_t *rec);
-json_t *chain_service_json(const json_t *rec);
 /* Every record of a paged getter ("getNodes"/"getServices") at one block; *out owned. */
 int chain_list(struct chain *c, const char *fn, json_t **out);
 
@@ -49,7 +46,5 @@ void chain_print_json(json_t *j);
 int chain_valid_kv(const char *s);
 /* Millicores as "4" or "250m". */
 void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen);
-/* "k=v" list into {"k":"v"}. */
-json_t *chain_kv_object(const json_t *list);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "eth_canteen.h"
 #include "parse.h"
 
 #define NODE_USAGE \
@@ -197,7 +198,7 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *rec;
 	json_array_foreach(all, i, rec) {
-		json_t *n = chain_node_json(rec);
+		json_t *n = eth_canteen_node(rec);
 		if (!n) {
 			cli_err("the contract returned a node record this CLI does not understand");
 			ret = CLI_FAIL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "eth_canteen.h"
 #include "parse.h"
 
 #define SERVICE_USAGE \
@@ -319,7 +320,7 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *rec;
 	json_array_foreach(all, i, rec) {
-		json_t *s = chain_service_json(rec);
+		json_t *s = eth_canteen_service(rec);
 		if (!s) {
 			cli_err("the contract returned a service record this CLI does not understand");
 			ret = CLI_FAIL;

@@ -22,7 +22,7 @@ static int usage(void)
 	        "       mktx --key HEX --chain N --nonce N --gas N [--to ADDR] [--data HEX]\n"
 	        "            [--value N] [--legacy --gas-price N | --max-fee N --priority-fee N] |\n"
 	        "       decode-tx HEX | rpc URL METHOD JSON-PARAMS | arpc URL METHOD JSON-PARAMS [N] |\n"
-	        "       revert HEX [ABI-FILE]\n");
+	        "       revert HEX [ABI-FILE] | decode-logs ABI-FILE < LOGS-JSON\n");
 	return 2;
 }
 
@@ -375,6 +375,47 @@ static int cmd_arpc(int argc, char **argv)
 	return run.failed;
 }
 
+/* A JSON array of logs (eth_getLogs / receipt "logs") on stdin; one decoded event a line. */
+static int cmd_decode_logs(int argc, char **argv)
+{
+	json_error_t je;
+	char err[256];
+	if (argc != 3)
+		return usage();
+	json_t *abi = json_load_file(argv[2], 0, &je);
+	json_t *logs = json_loadf(stdin, 0, &je);
+	int rc = abi && json_is_array(logs) ? 0 : 1;
+	size_t i;
+	json_t *log;
+	json_array_foreach(logs, i, log) {
+		uint8_t topics[4][32];
+		size_t nt = 0, k;
+		json_t *t;
+		struct eth_buf data;
+		eth_buf_init(&data);
+		json_array_foreach(json_object_get(log, "topics"), k, t) {
+			if (nt < 4 && eth_hex_decode_exact(json_string_value(t), topics[nt], 32) == 0)
+				nt++;
+		}
+		const char *name;
+		json_t *fields;
+		if (eth_hex_decode_buf(json_string_value(json_object_get(log, "data")), &data) < 0 ||
+		    abi_log_decode(abi, (const uint8_t (*)[32])topics, nt, data.p, data.len, &name, &fields,
+		                   err, sizeof err) < 0) {
+			fail("decode-logs", err);
+			rc = 1;
+		} else {
+			json_t *o = json_pack("{s:s, s:o}", "event", name, "fields", fields);
+			print_json(o);
+			json_decref(o);
+		}
+		eth_buf_free(&data);
+	}
+	json_decref(abi);
+	json_decref(logs);
+	return rc;
+}
+
 static int cmd_revert(int argc, char **argv)
 {
 	struct eth_buf b;
@@ -451,5 +492,7 @@ int main(int argc, char **argv)
 		return cmd_arpc(argc, argv);
 	if (strcmp(cmd, "revert") == 0)
 		return cmd_revert(argc, argv);
+	if (strcmp(cmd, "decode-logs") == 0)
+		return cmd_decode_logs(argc, argv);
 	return usage();
 }

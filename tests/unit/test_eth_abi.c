@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eth_abi.h"
+#include "eth_keccak.h"
 #include "tap.h"
 
 static char hexbuf[8192];
@@ -195,6 +196,45 @@ int main(void)
 	json_decref(arg);
 	json_decref(param);
 	abi_type_free(t);
+
+	/* Events: an indexed address from the topics, a string from the data. */
+	{
+		json_t *eabi = json_loads("[{\"type\":\"event\",\"name\":\"E\",\"inputs\":["
+		                          "{\"name\":\"who\",\"type\":\"address\",\"indexed\":true},"
+		                          "{\"name\":\"key\",\"type\":\"string\",\"indexed\":true},"
+		                          "{\"name\":\"what\",\"type\":\"string\",\"indexed\":false}]}]", 0, &je);
+		uint8_t topics[3][32];
+		struct eth_buf d;
+		const char *ename;
+		json_t *fields;
+		abi_item_hash(json_array_get(eabi, 0), topics[0]);
+		eth_keccak256("E(address,string,string)", 24, topics[2]);
+		ok(memcmp(topics[0], topics[2], 32) == 0, "event topic is keccak of the signature");
+		memset(topics[1], 0, 32);
+		topics[1][31] = 0x42;
+		memset(topics[2], 0xee, 32);
+		eth_buf_init(&d);
+		t = abi_type_parse("(string)", err, sizeof err);
+		v = abi_tuple(1, abi_str("hello"));
+		abi_encode(t, v, &d, err, sizeof err);
+		ok(abi_log_decode(eabi, (const uint8_t (*)[32])topics, 3, d.p, d.len, &ename, &fields, err,
+		                  sizeof err) == 0 && strcmp(ename, "E") == 0, "log decodes: %s", err);
+		char *fs = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(fs, "{\"key\":\"0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\","
+		           "\"what\":\"hello\",\"who\":\"0x0000000000000000000000000000000000000042\"}",
+		       "fields from topics and data");
+		free(fs);
+		json_decref(fields);
+		ok(abi_log_decode(eabi, (const uint8_t (*)[32])topics, 2, d.p, d.len, &ename, &fields, err,
+		                  sizeof err) < 0, "missing topic refused: %s", err);
+		topics[0][0] ^= 1;
+		ok(abi_log_decode(eabi, (const uint8_t (*)[32])topics, 3, d.p, d.len, &ename, &fields, err,
+		                  sizeof err) < 0, "unknown event refused: %s", err);
+		abi_value_free(v);
+		abi_type_free(t);
+		eth_buf_free(&d);
+		json_decref(eabi);
+	}
 
 	/* Revert reasons. */
 	char out[256];
