@@ -257,10 +257,11 @@ subscribe_events() {
 	running_is 1
 }
 
-# A private dockerd on its own sockets and directories, so stopping it disturbs nobody.
+# A private dockerd on its own sockets and directories, in a network namespace of its own:
+# stopping it disturbs nobody, and --bridge=none (which deletes the default bridge of the
+# namespace it runs in) cannot take the shared dockerd's docker0 away.
 start_private_dockerd() {
-	"$@" >/dev/null 2>&1 || true
-	setsid dockerd --host "unix://$PRIV/docker.sock" --data-root "$PRIV/data" --exec-root "$PRIV/exec" \
+	setsid unshare --net dockerd --host "unix://$PRIV/docker.sock" --data-root "$PRIV/data" --exec-root "$PRIV/exec" \
 		--pidfile "$PRIV/dockerd.pid" --bridge=none --iptables=false --ip-masq=false \
 		--shutdown-timeout 1 >>"$PRIV/dockerd.log" 2>&1 < /dev/null &
 	echo $! > "$PRIV/dockerd.started"
@@ -280,16 +281,18 @@ stop_private_dockerd() {
 	command -v dockerd >/dev/null || skip "dockerd not installed"
 	PRIV=$(mktemp -d /tmp/cdk.XXXXXX)   # short: containerd's socket path must fit
 	DOCKER_SOCK=$PRIV/docker.sock
-	start_private_dockerd true
+	start_private_dockerd
 	DOCKER_HOST=unix://$DOCKER_SOCK "$TOP/tests/lib/image.sh" "$IMG"
 	start_dd
 	start_feed
-	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
+	# A shell that leaves on SIGTERM, so the daemon's shutdown does not wait 10 s for it.
+	local cmd='["sh","-c","trap exit TERM; sleep 3600 & wait"]'
+	send_set "$(spec 0 1 - "$cmd")" "$(spec 1 1 - "$cmd")" "$(spec 2 1 - "$cmd")"
 	wait_until 20 running_is 3
 	stop_private_dockerd
 	wait_until 10 grep -q 'Docker is unreachable' "$BATS_TEST_TMPDIR/dd.log"
 	ps_json | jq -e '.containers | length == 3'
-	start_private_dockerd true
+	start_private_dockerd
 	wait_until 30 running_is 3
 	# Converged: the same three containers restarted, none created twice.
 	sleep 1

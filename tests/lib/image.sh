@@ -14,8 +14,10 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
 cp "$bb" "$root/bin/busybox"
-for app in $("$root/bin/busybox" --list); do
-	[ "$app" = busybox ] || ln -sf busybox "$root/bin/$app"
-done
+# One symlink per applet (one process, not one ln per applet). They point where busybox
+# finds itself (/usr/bin/busybox on a merged-/usr system): put a copy there too.
+"$bb" --install -s "$root/bin"
+target=$(readlink "$root/bin/sh")
+case $target in /*) mkdir -p "$root$(dirname "$target")"; cp "$bb" "$root$target" ;; esac
 echo 'root:x:0:0:root:/:/bin/sh' > "$root/etc/passwd"
 tar -C "$root" -c . | docker import --change 'CMD ["/bin/sh"]' - "$tag" >/dev/null
