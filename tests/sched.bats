@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# sched.bats: canteen-sched on real sockets: two schedulers agree, membership and chain
+# changes, peers going away, the desired set for dockerd, canteen ps.
+load lib/common
+load swim
+
+teardown() { stop_started; }
+
+# A scripted peer (tests/tools/feed_tool) at SOCK, started in the background.
+feed_start() {
+	start_bg "$1" "$TBIN/feed_tool" serve "$2"
+	wait_until 5 test -S "$2"
+}
+feed() { "$TBIN/ipc_tool" request "$1" "$2"; }
+
+node_json() { # ADDR [CPU] [LABELS]
+	printf '{"address":"%s","endpoint":"127.0.0.1:7946","swim_pubkey":"%064d","cpu_millis":%s,"mem_mib":8192,"labels":%s,"active":true}' \
+		"$1" 0 "${2:-4000}" "${3:-{\}}"
+}
+svc_json() { # NAME REPLICAS [PORT] [GENERATION]
+	local ports='[]'
+	[ -n "${3:-}" ] && ports="[{\"host\":$3,\"container\":80,\"proto\":\"tcp\"}]"
+	printf '{"name":"%s","image":"canteen-test:1","command":["sh","-c","sleep 1000"],"env":["K=V"],"replicas":%s,"cpu_millis":250,"mem_mib":64,"ports":%s,"priority":1,"strategy":"spread","exclusive":false,"selector":{},"generation":%s}' \
+		"$1" "$2" "$ports" "${4:-1}"
+}
+member_json() { printf '{"address":"%s","endpoint":"127.0.0.1:7946","state":"%s","incarnation":0,"meta":null}' "$1" "$2"; }
+
+# chain_set SOCK NODES_JSON SERVICES_JSON
+chain_set() {
+	feed "$1" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"block\":1,\"block_hash\":\"0x01\",\"nodes\":[$2],\"services\":[$3]}}" | grep -q '"ok"'
+}
+publish() { feed "$1" "{\"op\":\"publish\",\"event\":$2}" | grep -q '"ok"'; }
+
+sched_start() { # NAME RUNDIR NODE [FLAGS...]
+	local name=$1 dir=$2 node=$3; shift 3
+	start_bg "$name" "$BIN/canteen-sched" -d "$dir" --node "$node" --debounce 20ms "$@"
+	wait_until 5 test -S "$dir/sched.sock"
+}
+sched_req() { "$TBIN/ipc_tool" request "$1/sched.sock" "$2"; }
+hash_of() { sched_req "$1" '{"op":"placement"}' | jq -r .hash; }
+ready() { [ "$(sched_req "$1" '{"op":"placement"}' | jq -r .ready)" = true ]; }
+hash_is() { [ "$(hash_of "$1")" = "$2" ]; }
+hash_not() { local h; h=$(hash_of "$1"); [ -n "$h" ] && [ "$h" != "$2" ]; }
+same_hash() { local a b; a=$(hash_of "$1"); b=$(hash_of "$2"); [ -n "$a" ] && [ "$a" = "$b" ]; }
+on_node() { sched_req "$1" '{"op":"placement"}' | jq --arg n "$2" '[.assignments[] | select(.node == $n)] | length'; }
+computations() { sched_req "$1" '{"op":"status"}' | jq .computations; }
+computed_more() { [ "$(computations "$1")" -gt "$2" ]; }
+desired_count() { feed "$1" '{"op":"last_desired"}' | jq '.desired.containers | length'; }
+# answer_is SOCK REQUEST JQ_FILTER VALUE: polled by wait_until (evaluated on every try).
+answer_is() { [ "$("$TBIN/ipc_tool" request "$1" "$2" | jq -c "$3")" = "$4" ]; }
+# desired_matches SCHED_DIR DOCKERD_SOCK NODE: dockerd holds exactly NODE's share.
+desired_matches() { [ "$(desired_count "$2")" = "$(on_node "$1" "$3")" ]; }
+on_node_is() { [ "$(on_node "$1" "$2")" = "$3" ]; }
+
+N1=0x1111111111111111111111111111111111111111
+N2=0x2222222222222222222222222222222222222222
+N3=0x3333333333333333333333333333333333333333
+
+# One scheduler for N1 with scripted chain, swim and dockerd peers in $R.
+setup_one() {
+	R=$(mk_rundir "$BATS_TEST_TMPDIR/r")
+	feed_start chain "$R/chain.sock"
+	feed_start swim "$R/swim.sock"
+	feed_start dockerd "$R/dockerd.sock"
+	chain_set "$R/chain.sock" "$(node_json $N1),$(node_json $N2),$(node_json $N3)" \
+		"$(svc_json web 3 8080 2),$(svc_json worker 5)"
+	feed "$R/swim.sock" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"self\":\"$N1\",\"members\":[$(member_json $N1 alive),$(member_json $N2 alive),$(member_json $N3 alive)]}}" | grep -q ok
+	sched_start sched "$R" $N1
+	wait_until 10 ready "$R"
+}
+
+@test "two schedulers fed the same chain and real SWIM membership publish identical hashes" {
+	swim_setup 3 70
+	for i in 1 2 3; do swim_start "$i"; done
+	wait_until 15 swim_converged 3
+	C=$(mk_rundir "$BATS_TEST_TMPDIR/chain")
+	feed_start chain "$C/chain.sock"
+	chain_set "$C/chain.sock" "$(node_json "${ADDR[1]}"),$(node_json "${ADDR[2]}"),$(node_json "${ADDR[3]}" 8000)" \
+		"$(svc_json web 3 8080 2),$(svc_json worker 7),$(svc_json batch 4)"
+	for i in 1 2; do
+		feed_start "dockerd$i" "$SW/r$i/dockerd.sock"
+		sched_start "sched$i" "$SW/r$i" "${ADDR[i]}" --chain-sock "$C/chain.sock"
+	done
+	wait_until 10 ready "$SW/r1"
+	wait_until 10 ready "$SW/r2"
+	wait_until 10 same_hash "$SW/r1" "$SW/r2"
+	h0=$(hash_of "$SW/r1")
+	[ "$(on_node "$SW/r1" "${ADDR[3]}")" -gt 0 ]
+	# Each scheduler hands dockerd exactly its own share.
+	for i in 1 2; do
+		wait_until 5 desired_matches "$SW/r$i" "$SW/r$i/dockerd.sock" "${ADDR[i]}"
+	done
+	# A member dies: both see it through SWIM and move its replicas the same way.
+	kill -KILL "$(pid_of swim3)"
+	wait_until 30 hash_not "$SW/r1" "$h0"
+	wait_until 10 hash_not "$SW/r2" "$h0"
+	wait_until 10 same_hash "$SW/r1" "$SW/r2"
+	[ "$(on_node "$SW/r1" "${ADDR[3]}")" -eq 0 ]
+	echo "# both schedulers: $h0 -> $(hash_of "$SW/r1")" >&3
+}
+
+@test "suspect keeps replicas; dead loses them; alive again restores the placement" {
+	setup_one
+	h0=$(hash_of "$R")
+	n3=$(on_node "$R" $N3)
+	[ "$n3" -gt 0 ]
+	c=$(computations "$R")
+	publish "$R/swim.sock" "{\"type\":\"member.suspect\",\"member\":$(member_json $N3 suspect)}"
+	wait_until 5 computed_more "$R" "$c"
+	[ "$(hash_of "$R")" = "$h0" ]
+	publish "$R/swim.sock" "{\"type\":\"member.dead\",\"member\":$(member_json $N3 dead)}"
+	wait_until 5 hash_not "$R" "$h0"
+	[ "$(on_node "$R" $N3)" -eq 0 ]
+	# web has a host port and 3 replicas: one is pending with the reason given.
+	run sched_req "$R" '{"op":"placement"}'
+	[[ "$output" == *'"reason":"port conflict"'* ]]
+	publish "$R/swim.sock" "{\"type\":\"member.alive\",\"member\":$(member_json $N3 alive)}"
+	wait_until 5 hash_is "$R" "$h0"
+	publish "$R/swim.sock" "{\"type\":\"member.left\",\"member\":$(member_json $N3 left)}"
+	wait_until 5 hash_not "$R" "$h0"
+}
+
+@test "chain events: scale, new generation, removal; summary per service" {
+	setup_one
+	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$(svc_json worker 9)}"
+	wait_until 5 answer_is "$R/sched.sock" '{"op":"summary"}' '.services[] | select(.name == "worker") | .placed' 9
+	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$(svc_json web 3 8080 5)}"
+	wait_until 5 answer_is "$R/sched.sock" '{"op":"placement"}' '[.assignments[] | select(.service == "web") | .generation] | unique' '[5]' 
+	publish "$R/chain.sock" '{"type":"service.remove","name":"worker"}'
+	wait_until 5 answer_is "$R/sched.sock" '{"op":"summary"}' '.services | length' 1
+	publish "$R/chain.sock" "{\"type\":\"node.remove\",\"address\":\"$N2\"}"
+	wait_until 5 on_node_is "$R" $N2 0
+	run sched_req "$R" '{"op":"summary"}'
+	[[ "$output" == *'"name":"web"'*'"replicas":3'* ]]
+}
+
+@test "chainwatch and dockerd going away: last state kept, desired set sent again on return" {
+	setup_one
+	h0=$(hash_of "$R")
+	wait_until 5 desired_matches "$R" "$R/dockerd.sock" $N1
+	kill -TERM "$(pid_of chain)"
+	wait_until 5 answer_is "$R/sched.sock" '{"op":"status"}' .chain false
+	[ "$(hash_of "$R")" = "$h0" ]
+	# Membership still counts while the chain is away.
+	publish "$R/swim.sock" "{\"type\":\"member.dead\",\"member\":$(member_json $N2 dead)}"
+	wait_until 5 hash_not "$R" "$h0"
+	[ "$(sched_req "$R" '{"op":"summary"}' | jq '.services | length')" = 2 ]
+	# dockerd restarts: it gets the full desired set again, unasked.
+	kill -TERM "$(pid_of dockerd)"
+	wait_until 5 answer_is "$R/sched.sock" '{"op":"status"}' .dockerd false
+	feed_start dockerd2 "$R/dockerd.sock"
+	wait_until 10 desired_matches "$R" "$R/dockerd.sock" $N1
+	grep -q "chain.sock away" "$BATS_TEST_TMPDIR/sched.log"
+}
+
+@test "bad input is logged and ignored; sched.sock rejects unknown ops; subscribers get events" {
+	setup_one
+	h0=$(hash_of "$R")
+	publish "$R/chain.sock" '{"type":"node.upsert","node":{"address":"0xBAD","cpu_millis":-1}}'
+	publish "$R/chain.sock" '{"type":"frobnicate"}'
+	publish "$R/swim.sock" '{"type":"member.dead","member":{"address":"nope","state":"dead"}}'
+	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":{\"name\":\"Bad Name\",\"image\":\"x\",\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1}}"
+	wait_until 5 grep -q "unknown chain event type 'frobnicate'" "$BATS_TEST_TMPDIR/sched.log"
+	grep -q "member without a valid address" "$BATS_TEST_TMPDIR/sched.log"
+	[ "$(hash_of "$R")" = "$h0" ]
+	run sched_req "$R" '{"op":"frobnicate","id":4}'
+	[[ "$output" == *'"type":"error"'*'unknown op'* ]]
+	[[ "$output" == *'"id":4'* ]]
+	run "$TBIN/ipc_tool" subscribe "$R/sched.sock" 1 2000
+	[[ "$output" == *'"type":"snapshot"'*"\"hash\":\"$h0\""* ]]
+	# A change reaches a subscriber as one placement event.
+	start_bg sub "$TBIN/ipc_tool" subscribe "$R/sched.sock" 2 5000
+	wait_until 5 grep -q snapshot "$BATS_TEST_TMPDIR/sub.log"
+	publish "$R/swim.sock" "{\"type\":\"member.dead\",\"member\":$(member_json $N3 dead)}"
+	wait_until 5 grep -q '"type":"placement"' "$BATS_TEST_TMPDIR/sub.log"
+}
+
+@test "canteen ps: placement with states from dockerd; --json" {
+	setup_one
+	wait_until 5 desired_matches "$R" "$R/dockerd.sock" $N1
+	run "$BIN/canteen" --rundir "$R" ps
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *SERVICE*REPLICA*NODE*STATE* ]]
+	[[ "$output" == *"$N1"*running* ]]
+	[ "${#lines[@]}" -eq 9 ]
+	run "$BIN/canteen" --rundir "$R" ps --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s length)" = 8 ]
+	[ "$(echo "$output" | jq -s "[.[] | select(.node == \"$N1\" and .state == \"running\")] | length")" = "$(on_node "$R" $N1)" ]
+	# No scheduler: a clear error.
+	run "$BIN/canteen" --rundir "$BATS_TEST_TMPDIR/nowhere" ps
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"canteen-sched"* ]]
+}
+
+@test "canteen-sched: --help, --version, configuration errors exit 100" {
+	run "$BIN/canteen-sched" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *--debounce* ]]
+	run "$BIN/canteen-sched" --version
+	[[ "$output" == "canteen-sched "* ]]
+	run "$BIN/canteen-sched" -d "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"address is needed"* ]]
+	run "$BIN/canteen-sched" --node 0x12 -d "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 100 ]
+	run "$BIN/canteen-sched" --node $N1 --debounce soon -d "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 100 ]
+}
