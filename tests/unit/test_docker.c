@@ -1,0 +1,249 @@
+/* test_docker.c: Docker answer parsers, image references, desired-set decoding, create bodies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_api.h"
+#include "docker_json.h"
+#include "docker_spec.h"
+#include "tap.h"
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NODE "0x00000000000000000000000000000000000000aa"
+#define LABELS                                                                            \
+	"{\"io.canteen.service\":\"web\",\"io.canteen.replica\":\"2\","                      \
+	"\"io.canteen.generation\":\"7\",\"io.canteen.node\":\"" NODE "\"}"
+
+static int parse(const char *s, size_t len) /* helper: docker_parse_version's rc */
+{
+	struct docker_version v;
+	char err[256];
+	return docker_parse_version(s, len, &v, err, sizeof err);
+}
+
+static void test_version(void)
+{
+	struct docker_version v;
+	char err[256];
+	const char *ok20 = "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}";
+	ok(docker_parse_version(ok20, strlen(ok20), &v, err, sizeof err) == 0, "version of 20.10");
+	is_int(v.api_major * 1000 + v.api_minor, 1041, "ApiVersion 1.41");
+	is_int(v.min_major * 1000 + v.min_minor, 1012, "MinAPIVersion 1.12");
+	is_str(v.engine, "20.10.24", "engine version");
+	const char *podman = "{\"Version\":\"4.3.1\",\"ApiVersion\":\"1.41\"}";
+	ok(docker_parse_version(podman, strlen(podman), &v, err, sizeof err) == 0 &&
+	       v.min_major == 0, "Podman-style answer without MinAPIVersion");
+	const char *bad[] = {"{\"ApiVersion\":\"1\"}", "{\"ApiVersion\":141}", "[]", "{",
+	                     "{\"ApiVersion\":\"1.41\",\"ApiVersion\":\"1.40\"}",
+	                     "{\"ApiVersion\":\"-1.41\"}", "{\"ApiVersion\":\"1.41x\"}", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ok(parse(bad[i], strlen(bad[i])) < 0, "bad version answer %zu refused", i);
+}
+
+static void test_list(void)
+{
+	char err[256];
+	struct docker_ctr *v = NULL;
+	size_t n = 0;
+	const char *body = "[{\"Id\":\"" ID64 "\",\"Names\":[\"/canteen.web.2\"],\"State\":\"exited\","
+	                   "\"Created\":1700000000,\"Labels\":" LABELS "},"
+	                   "{\"Id\":\"" ID64 "\",\"Names\":[\"/x\"],\"State\":\"running\","
+	                   "\"Labels\":{\"io.canteen.node\":\"" NODE "\",\"io.canteen.replica\":\"x\"}}]";
+	ok(docker_parse_list(body, strlen(body), 10, &v, &n, err, sizeof err) == 0, "list parses: %s",
+	   err);
+	is_int(n, 2, "two rows");
+	if (n == 2) {
+		is_str(v[0].name, "canteen.web.2", "name without slash");
+		is_int(v[0].state, DOCKER_EXITED, "state exited");
+		is_int(v[0].created, 1700000000, "created");
+		ok(v[0].labels.labels_ok && v[0].labels.replica == 2 && v[0].labels.generation == 7 &&
+		       strcmp(v[0].labels.service, "web") == 0 && strcmp(v[0].labels.node, NODE) == 0,
+		   "labels read");
+		ok(!v[1].labels.labels_ok && strcmp(v[1].labels.node, NODE) == 0,
+		   "malformed replica label: not ok, node still known");
+	}
+	free(v);
+	ok(docker_parse_list(body, strlen(body), 1, &v, &n, err, sizeof err) < 0,
+	   "more rows than allowed refused");
+	const char *bad[] = {
+	    "[{\"Id\":\"abc\",\"State\":\"running\"}]",
+	    "[{\"Id\":\"" ID64 "\",\"State\":\"flying\"}]",
+	    "[{\"Id\":\"" ID64 "\"}]",
+	    "{}",
+	    "[1]",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ok(docker_parse_list(bad[i], strlen(bad[i]), 10, &v, &n, err, sizeof err) < 0,
+		   "bad list %zu refused (%s)", i, err);
+	ok(docker_parse_list("[]", 2, 10, &v, &n, err, sizeof err) == 0 && n == 0, "empty list");
+	free(v);
+}
+
+static void test_event(void)
+{
+	char err[256];
+	struct docker_event ev;
+	const char *die = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"" ID64
+	                  "\",\"Attributes\":{\"exitCode\":\"137\",\"name\":\"canteen.web.2\","
+	                  "\"io.canteen.service\":\"web\",\"io.canteen.replica\":\"2\","
+	                  "\"io.canteen.generation\":\"7\",\"io.canteen.node\":\"" NODE "\"}},"
+	                  "\"timeNano\":1700000000123456789}";
+	is_int(docker_parse_event(die, strlen(die), &ev, err, sizeof err), 1, "die event");
+	is_str(ev.action, "die", "action");
+	is_int(ev.exit_code, 137, "exit code");
+	ok(ev.labels.labels_ok && ev.labels.replica == 2, "labels from attributes");
+	const char *exec = "{\"Type\":\"container\",\"Action\":\"exec_start: sh -c true\",\"Actor\":"
+	                   "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	is_int(docker_parse_event(exec, strlen(exec), &ev, err, sizeof err), 1, "exec event");
+	is_str(ev.action, "exec_start", "action cut at the colon");
+	is_int(ev.exit_code, -1, "no exit code");
+	const char *net = "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"x\"}}";
+	is_int(docker_parse_event(net, strlen(net), &ev, err, sizeof err), 0, "network event ignored");
+	const char *noid = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"zz\"}}";
+	is_int(docker_parse_event(noid, strlen(noid), &ev, err, sizeof err), -1, "bad ID refused");
+	is_int(docker_parse_event("nope", 4, &ev, err, sizeof err), -1, "not JSON refused");
+}
+
+static void test_small_answers(void)
+{
+	char err[256], id[DOCKER_ID_LEN + 1], msg[64];
+	const char *c = "{\"Id\":\"" ID64 "\",\"Warnings\":[]}";
+	ok(docker_parse_created(c, strlen(c), id, err, sizeof err) == 0 && strcmp(id, ID64) == 0,
+	   "create answer");
+	ok(docker_parse_created("{\"Id\":\"x\"}", 10, id, err, sizeof err) < 0, "short Id refused");
+	const char *e = "{\"message\":\"No such image: a:1\"}";
+	docker_parse_error(e, strlen(e), msg, sizeof msg);
+	is_str(msg, "No such image: a:1", "error message");
+	docker_parse_error("plain\ntext", 10, msg, sizeof msg);
+	is_str(msg, "plain?text", "non-JSON error body kept printable");
+	struct docker_progress p;
+	const char *pr = "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":5,\"total\":9},"
+	                 "\"id\":\"abc\"}";
+	ok(docker_parse_progress(pr, strlen(pr), &p, err, sizeof err) == 0 && p.current == 5 &&
+	       p.total == 9 && strcmp(p.layer, "abc") == 0, "pull progress");
+	const char *pe = "{\"error\":\"pull access denied\",\"errorDetail\":{}}";
+	ok(docker_parse_progress(pe, strlen(pe), &p, err, sizeof err) == 0 &&
+	       strcmp(p.error, "pull access denied") == 0, "pull error line");
+	char enc[64];
+	ok(docker_urlencode("{\"a\":[\"b=c\"]}", enc, sizeof enc) == 0 &&
+	       strcmp(enc, "%7B%22a%22%3A%5B%22b%3Dc%22%5D%7D") == 0, "urlencode");
+	ok(docker_urlencode("abcdef", enc, 4) < 0, "urlencode refuses to truncate");
+}
+
+static void test_images(void)
+{
+	const char *good[] = {
+	    "busybox", "busybox:1", "canteen-test/busybox:1", "library/ubuntu:22.04",
+	    "registry.example.com:5000/team/app:v1.2-rc_3", "localhost/a", "localhost:5000/a/b",
+	    "a__b/c.d/e-f---g:latest",
+	    "web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "web:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "127.0.0.1:1/nothing:1", "Registry.Example/x",
+	};
+	const char *bad[] = {
+	    "", "UPPER", "a/UPPER", "a:", ":tag", "a::b", "a//b", "/a", "a/", "-a", "a-", "a..b",
+	    "a___b", "a:-tag", "a@sha256:abc", "a@md5:0123456789abcdef0123456789abcdef",
+	    "a b", "a\"b", "host:port/a", "a:tag/b", ".a", "a:t@g",
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		ok(docker_image_valid(good[i]), "valid image %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ok(!docker_image_valid(bad[i]), "invalid image '%s'", bad[i]);
+	char name[DOCKER_IMAGE_MAX], tag[DOCKER_IMAGE_MAX];
+	ok(docker_image_split("localhost:5000/a/b", name, sizeof name, tag, sizeof tag) == 0 &&
+	       strcmp(name, "localhost:5000/a/b") == 0 && strcmp(tag, "latest") == 0,
+	   "split: registry port is no tag");
+	ok(docker_image_split("x/y:2", name, sizeof name, tag, sizeof tag) == 0 &&
+	       strcmp(name, "x/y") == 0 && strcmp(tag, "2") == 0, "split: tag");
+	ok(docker_image_split("x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	                      name, sizeof name, tag, sizeof tag) == 0 &&
+	       strcmp(name, "x") == 0 && strncmp(tag, "sha256:", 7) == 0, "split: digest");
+	char big[300];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	ok(!docker_image_valid(big), "overlong reference refused");
+}
+
+static json_t *load(const char *s)
+{
+	return json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+}
+
+static void test_desired(void)
+{
+	char err[512];
+	struct docker_desired d;
+	json_t *m = load(
+	    "{\"op\":\"desired\",\"node\":\"" NODE "\",\"containers\":["
+	    "{\"service\":\"web\",\"replica\":0,\"generation\":3,\"image\":\"busybox:1\","
+	    "\"command\":[\"sleep\",\"9\"],\"env\":[\"A=1\"],\"cpu_millis\":500,\"mem_mib\":128,"
+	    "\"ports\":[{\"host\":8080,\"container\":80,\"proto\":\"tcp\"}]},"
+	    "{\"service\":\"web\",\"replica\":0,\"generation\":3,\"image\":\"busybox:1\"},"
+	    "{\"service\":\"db\",\"replica\":0,\"generation\":1,\"image\":\"b\","
+	    "\"ports\":[{\"host\":8080,\"container\":5432}]},"
+	    "{\"service\":\"Bad\",\"replica\":0,\"generation\":1,\"image\":\"b\"},"
+	    "{\"service\":\"m\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"mem_mib\":5},"
+	    "{\"service\":\"c\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"cpu_millis\":1.5},"
+	    "{\"service\":\"r\",\"replica\":10000,\"generation\":1,\"image\":\"b\"},"
+	    "{\"service\":\"p\",\"replica\":0,\"generation\":1,\"image\":\"b\","
+	    "\"ports\":[{\"host\":1,\"container\":2,\"proto\":\"sctp\"}]},"
+	    "{\"service\":\"e\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"env\":[\"1A=x\"]},"
+	    "{\"service\":\"ok2\",\"replica\":1,\"generation\":1,\"image\":\"b\","
+	    "\"ports\":[{\"host\":8081,\"container\":80}]}]}");
+	ok(m && docker_desired_decode(m, NODE, &d, err, sizeof err) == 0, "set decodes: %s", err);
+	is_int(d.n, 2, "two specs accepted");
+	is_int(d.nrejects, 8, "eight refused");
+	if (d.n == 2) {
+		const struct docker_spec *s = &d.specs[0];
+		ok(strcmp(s->service, "web") == 0 && s->generation == 3 && s->cpu_millis == 500 &&
+		       s->mem_mib == 128 && s->nports == 1 && s->ncommand == 2 && s->nenv == 1,
+		   "first spec fields");
+		is_str(d.specs[1].ports[0].proto, "tcp", "proto defaults to tcp");
+		json_t *body = docker_spec_create_body(s, NODE, "127.0.0.1");
+		char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+		ok(text && strstr(text, "\"NanoCpus\":500000000") && strstr(text, "\"Memory\":134217728") &&
+		       strstr(text, "\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"8080\"}]") &&
+		       strstr(text, "\"io.canteen.generation\":\"3\"") &&
+		       strstr(text, "\"Cmd\":[\"sleep\",\"9\"]") && strstr(text, "\"Image\":\"busybox:1\""),
+		   "create body: %s", text ? text : "(null)");
+		free(text);
+		json_decref(body);
+		char name[DOCKER_NAME_MAX];
+		docker_spec_name("web", 3, name, sizeof name);
+		is_str(name, "canteen.web.3", "container name");
+		ok(docker_spec_same(&d.specs[0], &d.specs[0]) && !docker_spec_same(&d.specs[0], &d.specs[1]),
+		   "spec comparison");
+	}
+	if (d.nrejects >= 2) {
+		ok(strstr(d.rejects[0].error, "listed twice") != NULL, "duplicate replica: %s",
+		   d.rejects[0].error);
+		ok(strstr(d.rejects[1].error, "8080/tcp") != NULL && strcmp(d.rejects[1].service, "db") == 0,
+		   "host port conflict names the service: %s", d.rejects[1].error);
+	}
+	docker_desired_free(&d);
+	ok(docker_desired_decode(m, "0x00000000000000000000000000000000000000bb", &d, err, sizeof err) < 0,
+	   "set for another node refused: %s", err);
+	json_decref(m);
+	const char *bad[] = {
+	    "{\"op\":\"desired\",\"containers\":[]}",
+	    "{\"op\":\"desired\",\"node\":\"0xAA\",\"containers\":[]}",
+	    "{\"op\":\"desired\",\"node\":\"" NODE "\",\"containers\":{}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		m = load(bad[i]);
+		ok(docker_desired_decode(m, NODE, &d, err, sizeof err) < 0, "bad set %zu refused: %s", i,
+		   err);
+		json_decref(m);
+	}
+}
+
+int main(void)
+{
+	test_version();
+	test_list();
+	test_event();
+	test_small_answers();
+	test_images();
+	test_desired();
+	return done_testing();
+}
