@@ -1,0 +1,140 @@
+/* test_place_state.c: decoding chain.sock and swim.sock messages into placement inputs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "place.h"
+#include "place_state.h"
+#include "tap.h"
+
+#define A1 "0x1111111111111111111111111111111111111111"
+#define A2 "0x2222222222222222222222222222222222222222"
+#define A3 "0x3333333333333333333333333333333333333333"
+
+static json_t *parse(const char *s)
+{
+	char err[256];
+	json_t *j = ipc_parse_line(s, strlen(s), err, sizeof err);
+	if (!j)
+		diag("parse: %s: %s", err, s);
+	return j;
+}
+
+static int chain(struct place_state *st, const char *line, char *err, size_t errlen)
+{
+	json_t *m = parse(line);
+	int rc = place_state_chain(st, m, err, errlen);
+	json_decref(m);
+	return rc;
+}
+
+static int swim(struct place_state *st, const char *line, char *err, size_t errlen)
+{
+	json_t *m = parse(line);
+	int rc = place_state_swim(st, m, err, errlen);
+	json_decref(m);
+	return rc;
+}
+
+static const struct place_node *node(const struct place_input *in, const char *a)
+{
+	for (size_t i = 0; i < in->nnodes; i++)
+		if (strcmp(in->nodes[i].address, a) == 0)
+			return &in->nodes[i];
+	return NULL;
+}
+
+static const struct place_service *svc(const struct place_input *in, const char *name)
+{
+	for (size_t i = 0; i < in->nservices; i++)
+		if (strcmp(in->services[i].name, name) == 0)
+			return &in->services[i];
+	return NULL;
+}
+
+#define NODE(a, cpu, labels) "{\"address\":\"" a "\",\"endpoint\":\"127.0.0.2:7946\",\"swim_pubkey\":\"00\"," \
+	"\"cpu_millis\":" #cpu ",\"mem_mib\":1024,\"labels\":" labels ",\"active\":true}"
+#define MEMBER(a, s) "{\"address\":\"" a "\",\"endpoint\":\"x\",\"state\":\"" s "\",\"incarnation\":1,\"meta\":null}"
+
+int main(void)
+{
+	char err[512];
+	struct place_input in;
+	struct place_state *st = place_state_new();
+	ok(st && !place_state_ready(st), "new state is not ready");
+
+	int rc = chain(st, "{\"type\":\"snapshot\",\"seq\":1,\"block\":5,\"nodes\":[" NODE(A1, 4000, "{\"zone\":\"a\"}") ","
+	             NODE(A2, 2000, "{}") ",{\"address\":\"0xBAD\",\"cpu_millis\":1,\"mem_mib\":1,\"active\":true}],"
+	             "\"services\":[{\"name\":\"web\",\"image\":\"img:1\",\"command\":[\"sh\"],\"env\":[\"A=B\"],"
+	             "\"replicas\":2,\"cpu_millis\":100,\"mem_mib\":64,\"ports\":[{\"host\":8080,\"container\":80,"
+	             "\"proto\":\"udp\"}],\"priority\":-3,\"strategy\":\"binpack\",\"exclusive\":true,"
+	             "\"selector\":{\"zone\":\"a\"},\"generation\":9},"
+	             "{\"name\":\"Bad Name\",\"image\":\"x\",\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1}]}",
+	             err, sizeof err);
+	is_int(rc, 1, "chain snapshot applied");
+	ok(strstr(err, "left out 1 node") && strstr(err, "left out 1 service"),
+	   "malformed node and service left out and reported: %s", err);
+	ok(!place_state_ready(st), "not ready without membership");
+	rc = swim(st, "{\"type\":\"snapshot\",\"seq\":1,\"self\":\"" A1 "\",\"members\":[" MEMBER(A1, "alive") ","
+	          MEMBER(A2, "suspect") "," MEMBER(A3, "alive") "]}", err, sizeof err);
+	is_int(rc, 1, "membership snapshot applied");
+	ok(place_state_ready(st), "ready with both snapshots");
+	is_str(place_state_self(st), A1, "self from the membership snapshot");
+
+	ok(place_state_input(st, &in) == 0 && in.nnodes == 2 && in.nservices == 1, "input: 2 nodes, 1 service");
+	const struct place_node *n2 = node(&in, A2);
+	ok(n2 && n2->live && n2->active && n2->cpu_millis == 2000, "suspect member is live");
+	const struct place_service *w = svc(&in, "web");
+	ok(w && w->replicas == 2 && w->priority == -3 && w->strategy == PLACE_BINPACK && w->exclusive &&
+	   w->generation == 9 && w->nports == 1 && w->ports[0].proto == PLACE_UDP &&
+	   w->ports[0].host == 8080 && w->nselector == 1 && strcmp(w->selector[0].value, "a") == 0,
+	   "service fields decoded");
+	struct place_result *r = NULL;
+	ok(place_compute(&in, &r, err, sizeof err) == 0 && r->nslots == 2, "the input places");
+	place_result_free(r);
+
+	is_int(swim(st, "{\"type\":\"member.dead\",\"seq\":2,\"member\":" MEMBER(A2, "dead") "}", err, sizeof err),
+	       1, "member.dead applied");
+	place_state_input(st, &in);
+	ok(!node(&in, A2)->live, "dead member is not live");
+	is_int(swim(st, "{\"type\":\"member.dead\",\"seq\":3,\"member\":" MEMBER(A2, "dead") "}", err, sizeof err),
+	       0, "the same state again changes nothing");
+	is_int(swim(st, "{\"type\":\"member.alive\",\"seq\":3,\"member\":" MEMBER(A2, "dead") "}", err, sizeof err),
+	       -1, "event type and member state must agree");
+	is_int(swim(st, "{\"type\":\"member.dead\",\"member\":" MEMBER(A1, "dead") "}", err, sizeof err), 1,
+	       "self reported dead");
+	place_state_input(st, &in);
+	ok(node(&in, A1)->live, "this node stays live whatever swim says");
+
+	is_int(chain(st, "{\"type\":\"node.upsert\",\"node\":" NODE(A3, 1000, "{}") "}", err, sizeof err), 1,
+	       "node.upsert");
+	is_int(chain(st, "{\"type\":\"node.upsert\",\"node\":{\"address\":\"" A3 "\",\"cpu_millis\":-5,"
+	             "\"mem_mib\":1,\"active\":true}}", err, sizeof err), -1, "bad node.upsert refused: %s", err);
+	place_state_input(st, &in);
+	ok(node(&in, A3) && node(&in, A3)->cpu_millis == 1000, "refused upsert left the node as it was");
+	is_int(chain(st, "{\"type\":\"node.remove\",\"address\":\"" A2 "\"}", err, sizeof err), 1, "node.remove");
+	is_int(chain(st, "{\"type\":\"service.upsert\",\"service\":{\"name\":\"db\",\"image\":\"pg\","
+	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1,\"ports\":[{\"host\":5432,\"container\":5432},"
+	             "{\"host\":5432,\"container\":5433}]}}", err, sizeof err), -1,
+	       "a host port listed twice is refused: %s", err);
+	is_int(chain(st, "{\"type\":\"service.upsert\",\"service\":{\"name\":\"db\",\"image\":\"pg\","
+	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1}}", err, sizeof err), 1,
+	       "minimal service.upsert (defaults: spread, priority 0)");
+	ok(place_state_service(st, "db") != NULL, "service kept as JSON for the specs");
+	is_int(chain(st, "{\"type\":\"service.remove\",\"name\":\"web\"}", err, sizeof err), 1, "service.remove");
+	is_int(chain(st, "{\"type\":\"head\",\"block\":7,\"hash\":\"0x00\"}", err, sizeof err), 0,
+	       "head changes nothing");
+	is_int(chain(st, "{\"type\":\"rpc.down\",\"error\":\"x\"}", err, sizeof err), 0, "rpc.down keeps state");
+	is_int(chain(st, "{\"type\":\"mystery\"}", err, sizeof err), -1, "unknown type refused: %s", err);
+	is_int(chain(st, "{\"seq\":1}", err, sizeof err), -1, "message without type refused");
+	place_state_input(st, &in);
+	ok(in.nnodes == 2 && in.nservices == 1 && svc(&in, "db") && svc(&in, "db")->strategy == PLACE_SPREAD,
+	   "state after the events: 2 nodes, service db");
+	size_t nn, ns, nm;
+	place_state_counts(st, &nn, &ns, &nm);
+	ok(nn == 2 && ns == 1 && nm == 3, "counts %zu nodes %zu services %zu members", nn, ns, nm);
+	ok(place_state_address_ok(A1) && !place_state_address_ok("0x11") &&
+	   !place_state_address_ok("0x111111111111111111111111111111111111111G"), "address check");
+	place_state_free(st);
+	return done_testing();
+}
