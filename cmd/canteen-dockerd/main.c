@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dockerd.h"
+#include "eth_key.h"
 #include "log.h"
 #include "parse.h"
 
@@ -110,10 +111,21 @@ static int configure(const struct opts *o, struct dd *dd)
 		return -1;
 	}
 	log_set_level(level);
+	if (!cf->node_name[0] && cf->key_file[0]) {
+		/* As canteen-sched does: the node's identity is its key's address. */
+		struct eth_key *k = eth_key_load(cf->key_file, err, sizeof err);
+		if (!k) {
+			log_warnx("key_file: %s", err);
+			return -1;
+		}
+		str_copy(cf->node_name, sizeof cf->node_name, k->address_hex);
+		eth_key_free(k);
+	}
 	for (char *p = cf->node_name; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (!docker_valid_node(cf->node_name)) {
-		log_warnx("node_name (or --node) must be this node's 0x address, 40 hex digits%s%s",
+		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
+		          "or key_file%s%s",
 		          cf->node_name[0] ? "; got " : "", cf->node_name);
 		return -1;
 	}
