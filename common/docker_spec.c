@@ -1,23 +1,10 @@
 /* docker_spec.c: the desired set canteen-sched sends to canteen-dockerd: decode, validate, render. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "docker_spec.h"
 #include "parse.h"
-
-static int serr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int serr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int is_lower_alnum(char c)
 {
@@ -234,32 +221,32 @@ static int strv_decode(const json_t *a, const char *what, int env, char ***out, 
 	if (!a)
 		return 0;
 	if (!json_is_array(a))
-		return serr(err, errlen, "%s is not an array of strings", what);
+		return docker_errf(err, errlen, "%s is not an array of strings", what);
 	size_t cnt = json_array_size(a);
 	if (cnt > DOCKER_ARGS_MAX)
-		return serr(err, errlen, "%s has %zu entries, more than %d", what, cnt, DOCKER_ARGS_MAX);
+		return docker_errf(err, errlen, "%s has %zu entries, more than %d", what, cnt, DOCKER_ARGS_MAX);
 	char **v = calloc(cnt ? cnt : 1, sizeof *v);
 	if (!v)
-		return serr(err, errlen, "out of memory");
+		return docker_errf(err, errlen, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		json_t *e = json_array_get(a, i);
 		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
 			strv_free(v, i);
-			return serr(err, errlen, "%s[%zu] is not a string without NUL bytes", what, i);
+			return docker_errf(err, errlen, "%s[%zu] is not a string without NUL bytes", what, i);
 		}
 		if (json_string_length(e) > DOCKER_ARG_LEN_MAX) {
 			strv_free(v, i);
-			return serr(err, errlen, "%s[%zu] is longer than %d bytes", what, i,
+			return docker_errf(err, errlen, "%s[%zu] is longer than %d bytes", what, i,
 			            DOCKER_ARG_LEN_MAX);
 		}
 		if (env && !env_valid(json_string_value(e))) {
 			strv_free(v, i);
-			return serr(err, errlen, "env[%zu] is not NAME=value", i);
+			return docker_errf(err, errlen, "env[%zu] is not NAME=value", i);
 		}
 		v[i] = strdup(json_string_value(e));
 		if (!v[i]) {
 			strv_free(v, i);
-			return serr(err, errlen, "out of memory");
+			return docker_errf(err, errlen, "out of memory");
 		}
 	}
 	*out = v;
@@ -274,15 +261,15 @@ static int uint_field(const json_t *o, const char *key, int required, uint64_t d
 	json_t *v = json_object_get(o, key);
 	if (!v) {
 		if (required)
-			return serr(err, errlen, "\"%s\" is missing", key);
+			return docker_errf(err, errlen, "\"%s\" is missing", key);
 		*out = def;
 		return 0;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return serr(err, errlen, "\"%s\" is not a whole number", key);
+		return docker_errf(err, errlen, "\"%s\" is not a whole number", key);
 	uint64_t x = (uint64_t)json_integer_value(v);
 	if (x < min || x > max)
-		return serr(err, errlen, "\"%s\" is %llu, outside %llu..%llu", key,
+		return docker_errf(err, errlen, "\"%s\" is %llu, outside %llu..%llu", key,
 		            (unsigned long long)x, (unsigned long long)min, (unsigned long long)max);
 	*out = x;
 	return 0;
@@ -293,30 +280,30 @@ static int ports_decode(const json_t *a, struct docker_spec *s, char *err, size_
 	if (!a)
 		return 0;
 	if (!json_is_array(a))
-		return serr(err, errlen, "ports is not an array");
+		return docker_errf(err, errlen, "ports is not an array");
 	if (json_array_size(a) > DOCKER_PORTS_MAX)
-		return serr(err, errlen, "more than %d ports", DOCKER_PORTS_MAX);
+		return docker_errf(err, errlen, "more than %d ports", DOCKER_PORTS_MAX);
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *p = json_array_get(a, i);
 		struct docker_port *dp = &s->ports[i];
 		uint64_t h, c;
 		char sub[128];
 		if (!json_is_object(p))
-			return serr(err, errlen, "ports[%zu] is not an object", i);
+			return docker_errf(err, errlen, "ports[%zu] is not an object", i);
 		if (uint_field(p, "host", 1, 0, 1, 65535, &h, sub, sizeof sub) < 0 ||
 		    uint_field(p, "container", 1, 0, 1, 65535, &c, sub, sizeof sub) < 0)
-			return serr(err, errlen, "ports[%zu]: %s", i, sub);
+			return docker_errf(err, errlen, "ports[%zu]: %s", i, sub);
 		json_t *pr = json_object_get(p, "proto");
 		const char *proto = pr ? (json_is_string(pr) ? json_string_value(pr) : "") : "tcp";
 		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-			return serr(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
+			return docker_errf(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
 		dp->host = (uint16_t)h;
 		dp->container = (uint16_t)c;
 		str_copy(dp->proto, sizeof dp->proto, proto);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(s->ports[k].proto, proto) == 0 &&
 			    (s->ports[k].host == h || s->ports[k].container == c))
-				return serr(err, errlen, "ports[%zu] repeats a port of ports[%zu]", i, k);
+				return docker_errf(err, errlen, "ports[%zu] repeats a port of ports[%zu]", i, k);
 		s->nports = i + 1;
 	}
 	return 0;
@@ -326,13 +313,13 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 {
 	memset(s, 0, sizeof *s);
 	if (!json_is_object(o))
-		return serr(err, errlen, "container spec is not an object");
+		return docker_errf(err, errlen, "container spec is not an object");
 	json_t *svc = json_object_get(o, "service");
 	json_t *img = json_object_get(o, "image");
 	uint64_t r;
 	if (!json_is_string(svc) || !docker_valid_service(json_string_value(svc)) ||
 	    strlen(json_string_value(svc)) != json_string_length(svc))
-		return serr(err, errlen, "service name is missing or not [a-z0-9][a-z0-9-]{0,62}");
+		return docker_errf(err, errlen, "service name is missing or not [a-z0-9][a-z0-9-]{0,62}");
 	str_copy(s->service, sizeof s->service, json_string_value(svc));
 	if (uint_field(o, "replica", 1, 0, 0, DOCKER_REPLICA_MAX, &r, err, errlen) < 0 ||
 	    uint_field(o, "generation", 1, 0, 0, (1ULL << 53), &s->generation, err, errlen) < 0 ||
@@ -342,11 +329,11 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 		return -1;
 	s->replica = (unsigned)r;
 	if (s->mem_mib != 0 && s->mem_mib < DOCKER_MEM_MIB_MIN)
-		return serr(err, errlen, "\"mem_mib\" is %llu, below Docker's minimum of %u",
+		return docker_errf(err, errlen, "\"mem_mib\" is %llu, below Docker's minimum of %u",
 		            (unsigned long long)s->mem_mib, DOCKER_MEM_MIB_MIN);
 	if (!json_is_string(img) || strlen(json_string_value(img)) != json_string_length(img) ||
 	    !docker_image_valid(json_string_value(img)))
-		return serr(err, errlen, "image is missing or not a valid image reference");
+		return docker_errf(err, errlen, "image is missing or not a valid image reference");
 	str_copy(s->image, sizeof s->image, json_string_value(img));
 	if (ports_decode(json_object_get(o, "ports"), s, err, errlen) < 0)
 		return -1;
@@ -442,25 +429,25 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
 {
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(msg))
-		return serr(err, errlen, "desired set is not an object");
+		return docker_errf(err, errlen, "desired set is not an object");
 	json_t *node = json_object_get(msg, "node");
 	json_t *ctrs = json_object_get(msg, "containers");
 	if (!json_is_string(node) || !docker_valid_node(json_string_value(node)))
-		return serr(err, errlen, "\"node\" is missing or not a lowercase 0x address");
+		return docker_errf(err, errlen, "\"node\" is missing or not a lowercase 0x address");
 	if (self_node && strcmp(json_string_value(node), self_node) != 0)
-		return serr(err, errlen, "desired set is for node %s, this is %s",
+		return docker_errf(err, errlen, "desired set is for node %s, this is %s",
 		            json_string_value(node), self_node);
 	if (!json_is_array(ctrs))
-		return serr(err, errlen, "\"containers\" is missing or not an array");
+		return docker_errf(err, errlen, "\"containers\" is missing or not an array");
 	size_t cnt = json_array_size(ctrs);
 	if (cnt > DOCKER_SPECS_MAX)
-		return serr(err, errlen, "%zu containers, more than %d", cnt, DOCKER_SPECS_MAX);
+		return docker_errf(err, errlen, "%zu containers, more than %d", cnt, DOCKER_SPECS_MAX);
 	str_copy(out->node, sizeof out->node, json_string_value(node));
 	out->specs = calloc(cnt ? cnt : 1, sizeof *out->specs);
 	out->rejects = calloc(cnt ? cnt : 1, sizeof *out->rejects);
 	if (!out->specs || !out->rejects) {
 		docker_desired_free(out);
-		return serr(err, errlen, "out of memory");
+		return docker_errf(err, errlen, "out of memory");
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		json_t *o = json_array_get(ctrs, i);
