@@ -211,8 +211,12 @@ static void recompute(struct loop *l, void *arg)
 		log_debug("waiting for both chain and membership snapshots before placing");
 		return;
 	}
-	if (place_state_input(s->st, &in) < 0 || place_compute(&in, &r, err, sizeof err) < 0) {
-		log_warnx("placement failed: %s", r ? err : "out of memory or invalid input");
+	if (place_state_input(s->st, &in) < 0) {
+		log_warnx("placement failed: out of memory");
+		goto done;
+	}
+	if (place_compute(&in, &r, err, sizeof err) < 0) {
+		log_warnx("placement failed, keeping the last one: %s", err);
 		goto done;
 	}
 	if (build(s, r, &placement, &summary, &desired) < 0) {
