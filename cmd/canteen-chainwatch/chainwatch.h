@@ -1,0 +1,102 @@
+/* chainwatch.h: canteen-chainwatch's context, shared by its state, follower and records. */
+#ifndef CANTEEN_CHAINWATCH_H
+#define CANTEEN_CHAINWATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "eth_rpc.h"
+#include "eth_util.h"
+#include "ipc.h"
+#include "loop.h"
+
+#define CW_PAGE 100            /* records per getNodes/getServices call */
+#define CW_RANGE_MIN 1
+#define CW_RANGE_MAX 5000      /* blocks per eth_getLogs */
+#define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
+#define CW_MAX_WAITING 64
+
+/* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes). */
+struct cw_state {
+	int valid;
+	uint64_t block;
+	char hash[67];
+	json_t *nodes;    /* address -> NODE */
+	json_t *services; /* name -> SERVICE */
+};
+
+enum cw_phase { CW_IDLE, CW_SNAPSHOT, CW_FOLLOW };
+
+/* A snapshot being read (pages of getNodes, then getServices, at one block hash). */
+struct cw_snap {
+	uint64_t block;
+	char hash[67];
+	uint64_t offset;
+	int services;     /* 0: reading nodes, 1: services */
+	json_t *nodes, *svcs;
+};
+
+struct chainwatch {
+	struct loop *loop;
+	struct ipc_server *srv;
+	struct eth_arpc *rpc;
+	uint8_t contract[ETH_ADDR_LEN];
+	char contract_hex[43];
+	uint64_t confirmations;
+	uint64_t poll_ms;
+	int stdout_fd;           /* --stdout: snapshot and events mirrored here, else -1 */
+
+	struct cw_state st;
+	struct cw_snap snap;
+	int busy;                /* an RPC round is in flight */
+	uint64_t timer;
+	int rpc_down;            /* published rpc.down, waiting to publish rpc.up */
+	uint64_t retry_ms;       /* back-off while the node is unreachable */
+	uint64_t range;          /* blocks per eth_getLogs (adaptive) */
+	uint64_t target;         /* block this round follows to */
+	char target_hash[67];
+	uint64_t head_target;    /* head - confirmations, as last seen */
+	json_t *pending_logs;    /* read, waiting for the block hashes to be checked again */
+	int need_snapshot;       /* a reorg was seen: re-read the state */
+	uint64_t reorgs;
+	uint64_t events;         /* chain events published */
+	struct ipc_conn *waiting[CW_MAX_WAITING]; /* subscribed before the first snapshot */
+	size_t nwaiting;
+	uint8_t topics[4][32];   /* NodeUpserted, NodeRemoved, ServiceUpserted, ServiceRemoved */
+};
+
+/* record.c: decode contract data into chain.sock objects (NULL + err when malformed). */
+int cw_types_init(char *err, size_t errlen);
+void cw_types_free(void);
+void cw_event_topics(uint8_t topics[4][32]);
+/* Return data of getNodes/getServices: an array of NODE/SERVICE objects (owned). */
+json_t *cw_decode_nodes(const uint8_t *data, size_t len, char *err, size_t errlen);
+json_t *cw_decode_services(const uint8_t *data, size_t len, char *err, size_t errlen);
+/* One log (eth_getLogs item) into an event {"type",...} without seq (owned); NULL with
+ * err when it is malformed; *skip = 1 (and NULL) when it is none of ours. */
+json_t *cw_decode_log(const struct chainwatch *cw, const json_t *log, int *skip, char *err,
+                      size_t errlen);
+
+/* state.c */
+void cw_state_init(struct cw_state *s);
+void cw_state_clear(struct cw_state *s);
+/* Apply one event to the state (the event is borrowed). */
+void cw_state_apply(struct cw_state *s, const json_t *ev);
+/* A snapshot object of the state (owned), without seq. */
+json_t *cw_state_snapshot(const struct cw_state *s);
+/* Replace the state by new nodes/services at block/hash, publishing the differences as
+ * events (when publish is set). Steals nodes and services. */
+void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, uint64_t block,
+                      const char *hash, int publish);
+/* Publish an event (stolen) on chain.sock and the --stdout mirror. */
+void cw_publish(struct chainwatch *cw, json_t *ev);
+/* Write one object as a line to the --stdout fd, if any. */
+void cw_write_stdout(struct chainwatch *cw, json_t *obj);
+/* Answer subscribers that were waiting for the first state. */
+void cw_release_waiting(struct chainwatch *cw);
+
+/* follow.c */
+void cw_follow_start(struct chainwatch *cw);
+
+#endif

@@ -1,0 +1,407 @@
+/* follow.c: the follower: snapshot at a block, then logs in adaptive ranges, reorgs, RPC outages. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chainwatch.h"
+#include "eth_abi.h"
+#include "log.h"
+
+static void round_start(struct loop *l, void *arg);
+static void snap_page(struct chainwatch *cw);
+static void follow_begin(struct chainwatch *cw);
+
+/* ---- scheduling and failures ---- */
+
+static void schedule(struct chainwatch *cw, uint64_t ms)
+{
+	loop_timer_cancel(cw->loop, cw->timer);
+	cw->timer = loop_timer_add(cw->loop, ms, round_start, cw);
+	if (!cw->timer)
+		fatalx("out of memory");
+}
+
+static void round_done(struct chainwatch *cw, uint64_t next_ms)
+{
+	cw->busy = 0;
+	schedule(cw, next_ms);
+}
+
+/* The node answered: leave the outage, if we were in one. */
+static void rpc_ok(struct chainwatch *cw)
+{
+	if (!cw->rpc_down)
+		return;
+	cw->rpc_down = 0;
+	cw->retry_ms = cw->poll_ms;
+	log_info("rpc: %s answers again; catching up from block %llu", "node",
+	         (unsigned long long)cw->st.block);
+	cw_publish(cw, json_pack("{s:s}", "type", "rpc.up"));
+}
+
+/* A round failed: publish rpc.down once per outage (never an empty state: the last good
+ * state stays), then retry with back-off. */
+static void round_fail(struct chainwatch *cw, const char *what, const struct eth_rpc_err *e)
+{
+	char msg[640];
+	snprintf(msg, sizeof msg, "%s: %s", what, e ? e->msg : "malformed answer");
+	if (e && (e->kind == ETH_RPC_TRANSPORT || e->kind == ETH_RPC_HTTP)) {
+		if (!cw->rpc_down) {
+			cw->rpc_down = 1;
+			log_warnx("rpc down: %s (keeping the state of block %llu)", msg,
+			          (unsigned long long)cw->st.block);
+			cw_publish(cw, json_pack("{s:s, s:s}", "type", "rpc.down", "error", msg));
+		}
+	} else {
+		rpc_ok(cw);
+		log_warnx("%s", msg);
+	}
+	uint64_t cap = cw->poll_ms > 5000 ? cw->poll_ms : 5000;
+	uint64_t wait = cw->retry_ms;
+	cw->retry_ms = cw->retry_ms * 2 > cap ? cap : cw->retry_ms * 2;
+	round_done(cw, wait);
+}
+
+/* Start one call; a failure to even start counts as a failed round. */
+static void call(struct chainwatch *cw, const char *method, json_t *params, eth_arpc_cb cb)
+{
+	struct eth_rpc_err e;
+	if (eth_arpc_call(cw->rpc, method, params, cb, cw, &e) < 0)
+		round_fail(cw, method, &e);
+}
+
+static json_t *block_params(uint64_t n)
+{
+	char q[24];
+	eth_qty_format(n, q, sizeof q);
+	return json_pack("[s, b]", q, 0);
+}
+
+/* The "hash" of an eth_getBlockByNumber answer into out; -1 if none (no such block). */
+static int block_hash(const json_t *res, char out[67])
+{
+	uint8_t h[32];
+	const char *s = json_string_value(json_object_get(res, "hash"));
+	if (!s || eth_hex_decode_exact(s, h, 32) < 0)
+		return -1;
+	eth_hex_encode(h, 32, out, 67);
+	return 0;
+}
+
+static int head_of(const json_t *res, uint64_t conf, uint64_t *target)
+{
+	uint64_t head;
+	const char *s = json_string_value(res);
+	if (!s || eth_qty_parse(s, &head) < 0)
+		return -1;
+	*target = head > conf ? head - conf : 0;
+	return 0;
+}
+
+/* ---- snapshot: getNodes, then getServices, page by page at one block hash ---- */
+
+static void snap_reset(struct chainwatch *cw)
+{
+	json_decref(cw->snap.nodes);
+	json_decref(cw->snap.svcs);
+	memset(&cw->snap, 0, sizeof cw->snap);
+}
+
+static void snap_finish(struct chainwatch *cw)
+{
+	int first = !cw->st.valid;
+	size_t nn = json_array_size(cw->snap.nodes), ns = json_array_size(cw->snap.svcs);
+	cw_state_replace(cw, cw->snap.nodes, cw->snap.svcs, cw->snap.block, cw->snap.hash, !first);
+	cw->snap.nodes = cw->snap.svcs = NULL;
+	cw->need_snapshot = 0;
+	snap_reset(cw);
+	log_info("snapshot at block %llu %s: %zu nodes, %zu services",
+	         (unsigned long long)cw->st.block, cw->st.hash, nn, ns);
+	if (first) {
+		json_t *snap = cw_state_snapshot(&cw->st);
+		if (snap) {
+			json_object_set_new(snap, "seq", json_integer((json_int_t)ipc_server_seq(cw->srv)));
+			cw_write_stdout(cw, snap);
+		}
+		json_decref(snap);
+		cw_release_waiting(cw);
+	} else {
+		cw_publish(cw, json_pack("{s:s, s:I, s:s}", "type", "head", "block",
+		                         (json_int_t)cw->st.block, "hash", cw->st.hash));
+	}
+	round_done(cw, 0);
+}
+
+static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	struct eth_buf data;
+	char err[256];
+	if (!res)
+		return round_fail(cw, cw->snap.services ? "getServices" : "getNodes", e);
+	rpc_ok(cw);
+	eth_buf_init(&data);
+	const char *hex = json_string_value(res);
+	json_t *page = NULL;
+	if (hex && eth_hex_decode_buf(hex, &data) == 0)
+		page = cw->snap.services ? cw_decode_services(data.p, data.len, err, sizeof err)
+		                         : cw_decode_nodes(data.p, data.len, err, sizeof err);
+	else
+		snprintf(err, sizeof err, "not hex data");
+	eth_buf_free(&data);
+	if (!page) {
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER};
+		snprintf(be.msg, sizeof be.msg, "at block %llu (is %s a Canteen contract?): %s",
+		         (unsigned long long)cw->snap.block, cw->contract_hex, err);
+		snap_reset(cw);
+		return round_fail(cw, "snapshot", &be);
+	}
+	size_t n = json_array_size(page);
+	json_array_extend(cw->snap.services ? cw->snap.svcs : cw->snap.nodes, page);
+	json_decref(page);
+	cw->snap.offset += n;
+	if (n < CW_PAGE) {
+		if (cw->snap.services)
+			return snap_finish(cw);
+		cw->snap.services = 1;
+		cw->snap.offset = 0;
+	}
+	snap_page(cw);
+}
+
+static void snap_page(struct chainwatch *cw)
+{
+	struct eth_buf cd;
+	char err[256];
+	eth_buf_init(&cd);
+	struct abi_value *args = abi_tuple(2, abi_uint(cw->snap.offset), abi_uint(CW_PAGE));
+	if (!args || abi_encode_call(cw->snap.services ? "getServices(uint256,uint256)"
+	                                               : "getNodes(uint256,uint256)",
+	                             args, &cd, err, sizeof err) < 0)
+		fatalx("encoding a view call: %s", args ? err : "out of memory");
+	abi_value_free(args);
+	char *data = eth_hex_alloc(cd.p, cd.len);
+	eth_buf_free(&cd);
+	if (!data)
+		fatalx("out of memory");
+	/* EIP-1898: every page at the same block hash, so a reorg mid-snapshot fails the
+	 * call instead of mixing two chains. */
+	json_t *params = json_pack("[{s:s, s:s}, {s:s}]", "to", cw->contract_hex, "data", data,
+	                           "blockHash", cw->snap.hash);
+	free(data);
+	call(cw, "eth_call", params, on_snap_page);
+}
+
+static void on_snap_block(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	if (!res)
+		return round_fail(cw, "eth_getBlockByNumber", e);
+	rpc_ok(cw);
+	if (block_hash(res, cw->snap.hash) < 0) /* reorged away meanwhile: start over */
+		return round_done(cw, cw->poll_ms);
+	cw->snap.nodes = json_array();
+	cw->snap.svcs = json_array();
+	snap_page(cw);
+}
+
+static void on_snap_head(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	if (!res)
+		return round_fail(cw, "eth_blockNumber", e);
+	rpc_ok(cw);
+	snap_reset(cw);
+	if (head_of(res, cw->confirmations, &cw->snap.block) < 0) {
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a block number"};
+		return round_fail(cw, "eth_blockNumber", &be);
+	}
+	call(cw, "eth_getBlockByNumber", block_params(cw->snap.block), on_snap_block);
+}
+
+/* ---- following: logs from the block after the state's, up to head - confirmations ---- */
+
+static void reorg(struct chainwatch *cw, const char *how)
+{
+	cw->reorgs++;
+	log_warnx("reorg: %s (our block %llu %s); re-reading the state", how,
+	          (unsigned long long)cw->st.block, cw->st.hash);
+	cw->need_snapshot = 1;
+	round_done(cw, 0);
+}
+
+static void apply_logs(struct chainwatch *cw, const json_t *logs)
+{
+	size_t i;
+	const json_t *lg;
+	char err[256];
+	json_array_foreach(logs, i, lg) {
+		int skip;
+		json_t *ev = cw_decode_log(cw, lg, &skip, err, sizeof err);
+		if (!ev) {
+			if (!skip)
+				log_warnx("ignoring a log: %s", err);
+			continue;
+		}
+		cw_state_apply(&cw->st, ev);
+		cw_publish(cw, ev);
+		cw->events++;
+	}
+}
+
+static void on_follow_check(size_t n, json_t **res, const struct eth_rpc_err *errs,
+                            const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	char h_to[67], h_last[67];
+	json_t *logs = cw->pending_logs;
+	cw->pending_logs = NULL;
+	if (!res || n != 2 || !res[0] || !res[1]) {
+		json_decref(logs);
+		return round_fail(cw, "eth_getBlockByNumber", res ? (res[0] ? &errs[1] : &errs[0]) : e);
+	}
+	rpc_ok(cw);
+	if (block_hash(res[0], h_to) < 0 || strcmp(h_to, cw->target_hash) != 0 ||
+	    block_hash(res[1], h_last) < 0 || strcmp(h_last, cw->st.hash) != 0) {
+		json_decref(logs);
+		return reorg(cw, "the chain changed while reading logs");
+	}
+	apply_logs(cw, logs);
+	json_decref(logs);
+	cw->st.block = cw->target;
+	memcpy(cw->st.hash, cw->target_hash, sizeof cw->st.hash);
+	cw_publish(cw, json_pack("{s:s, s:I, s:s}", "type", "head", "block", (json_int_t)cw->st.block,
+	                         "hash", cw->st.hash));
+	round_done(cw, cw->st.block < cw->head_target ? 0 : cw->poll_ms);
+}
+
+/* Every log must be from the range, in order, not removed, and those of the range's last
+ * block from the hash we read for it. */
+static int logs_consistent(const struct chainwatch *cw, const json_t *logs)
+{
+	uint64_t prev_b = 0, prev_i = 0;
+	size_t i;
+	const json_t *lg;
+	json_array_foreach(logs, i, lg) {
+		uint64_t b, li;
+		const char *bh = json_string_value(json_object_get(lg, "blockHash"));
+		if (eth_qty_parse(json_string_value(json_object_get(lg, "blockNumber")), &b) < 0 ||
+		    eth_qty_parse(json_string_value(json_object_get(lg, "logIndex")), &li) < 0 || !bh ||
+		    json_is_true(json_object_get(lg, "removed")) || b <= cw->st.block || b > cw->target ||
+		    (i > 0 && (b < prev_b || (b == prev_b && li <= prev_i))))
+			return 0;
+		if (b == cw->target && strcasecmp(bh, cw->target_hash) != 0)
+			return 0;
+		prev_b = b;
+		prev_i = li;
+	}
+	return 1;
+}
+
+static void on_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	uint64_t span = cw->target - cw->st.block;
+	if (!res) {
+		/* Too many results, too large, too slow: a smaller range, unless already one block. */
+		if (e->kind != ETH_RPC_TRANSPORT && span > CW_RANGE_MIN) {
+			cw->range = span / 2 ? span / 2 : 1;
+			log_info("eth_getLogs over %llu blocks failed (%s); trying %llu",
+			         (unsigned long long)span, e->msg, (unsigned long long)cw->range);
+			return round_done(cw, 0);
+		}
+		return round_fail(cw, "eth_getLogs", e);
+	}
+	rpc_ok(cw);
+	if (!json_is_array(res) || !logs_consistent(cw, res)) {
+		if (json_is_array(res))
+			return reorg(cw, "logs disagree with the block hashes");
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not an array of logs"};
+		return round_fail(cw, "eth_getLogs", &be);
+	}
+	size_t n = json_array_size(res);
+	if (n > CW_LOGS_TARGET && cw->range > CW_RANGE_MIN)
+		cw->range = span / 2 ? span / 2 : 1;
+	else if (n < CW_LOGS_TARGET / 4 && span >= cw->range && cw->range < CW_RANGE_MAX)
+		cw->range = cw->range * 2 > CW_RANGE_MAX ? CW_RANGE_MAX : cw->range * 2;
+	cw->pending_logs = json_incref(res);
+	/* Read both ends again: unchanged means the logs belong to the chain we hold. */
+	const char *methods[2] = {"eth_getBlockByNumber", "eth_getBlockByNumber"};
+	json_t *params[2] = {block_params(cw->target), block_params(cw->st.block)};
+	struct eth_rpc_err be;
+	if (eth_arpc_batch(cw->rpc, 2, methods, params, on_follow_check, cw, &be) < 0) {
+		json_decref(cw->pending_logs);
+		cw->pending_logs = NULL;
+		round_fail(cw, "eth_getBlockByNumber", &be);
+	}
+}
+
+static void on_target_block(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	char from[24], to[24], t[4][67];
+	if (!res)
+		return round_fail(cw, "eth_getBlockByNumber", e);
+	rpc_ok(cw);
+	if (block_hash(res, cw->target_hash) < 0)
+		return reorg(cw, "the target block vanished");
+	eth_qty_format(cw->st.block + 1, from, sizeof from);
+	eth_qty_format(cw->target, to, sizeof to);
+	for (int i = 0; i < 4; i++)
+		eth_hex_encode(cw->topics[i], 32, t[i], sizeof t[i]);
+	json_t *params = json_pack("[{s:s, s:s, s:s, s:[[s,s,s,s]]}]", "fromBlock", from, "toBlock", to,
+	                           "address", cw->contract_hex, "topics", t[0], t[1], t[2], t[3]);
+	call(cw, "eth_getLogs", params, on_logs);
+}
+
+static void on_follow_head(size_t n, json_t **res, const struct eth_rpc_err *errs,
+                           const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	char h[67];
+	if (!res || n != 2 || !res[0] || !res[1])
+		return round_fail(cw, "eth_blockNumber", res ? (res[0] ? &errs[1] : &errs[0]) : e);
+	rpc_ok(cw);
+	if (head_of(res[0], cw->confirmations, &cw->head_target) < 0) {
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a block number"};
+		return round_fail(cw, "eth_blockNumber", &be);
+	}
+	if (block_hash(res[1], h) < 0 || strcmp(h, cw->st.hash) != 0)
+		return reorg(cw, "our last block's hash changed");
+	if (cw->head_target <= cw->st.block)
+		return round_done(cw, cw->poll_ms);
+	cw->target = cw->head_target - cw->st.block > cw->range ? cw->st.block + cw->range
+	                                                        : cw->head_target;
+	call(cw, "eth_getBlockByNumber", block_params(cw->target), on_target_block);
+}
+
+static void follow_begin(struct chainwatch *cw)
+{
+	const char *methods[2] = {"eth_blockNumber", "eth_getBlockByNumber"};
+	json_t *params[2] = {json_array(), block_params(cw->st.block)};
+	struct eth_rpc_err e;
+	if (eth_arpc_batch(cw->rpc, 2, methods, params, on_follow_head, cw, &e) < 0)
+		round_fail(cw, "eth_blockNumber", &e);
+}
+
+static void round_start(struct loop *l, void *arg)
+{
+	struct chainwatch *cw = arg;
+	(void)l;
+	cw->timer = 0;
+	if (cw->busy)
+		return;
+	cw->busy = 1;
+	if (!cw->st.valid || cw->need_snapshot)
+		call(cw, "eth_blockNumber", json_array(), on_snap_head);
+	else
+		follow_begin(cw);
+}
+
+void cw_follow_start(struct chainwatch *cw)
+{
+	cw->range = 64;
+	cw->retry_ms = cw->poll_ms;
+	cw_event_topics(cw->topics);
+	schedule(cw, 0);
+}
