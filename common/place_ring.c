@@ -21,26 +21,21 @@ int place_ring_build(struct place_ctx *c)
 	while (bits < 20 && ((size_t)4 << bits) < n)
 		bits++;
 	size_t nb = (size_t)1 << bits;
-	uint64_t *gp = malloc(n * sizeof *gp);
-	uint32_t *gn = malloc(n * sizeof *gn);
+	uint64_t *nh = malloc(c->nring * sizeof *nh);
 	c->ring_pos = malloc(n * sizeof *c->ring_pos);
 	c->ring_node = malloc(n * sizeof *c->ring_node);
 	c->bucket = calloc(nb + 1, sizeof *c->bucket);
-	if (!gp || !gn || !c->ring_pos || !c->ring_node || !c->bucket) {
-		free(gp);
-		free(gn);
+	if (!nh || !c->ring_pos || !c->ring_node || !c->bucket) {
+		free(nh);
 		return -1;
 	}
 	c->bucket_bits = bits;
-	size_t at = 0;
+	/* Points are cheap: count them, then compute them again to place them, rather than
+	 * holding a second copy of the ring. */
 	for (size_t k = 0; k < c->nring; k++) {
-		uint32_t node = c->ringset[k];
-		uint64_t h = place_hash_str(c->res->nodes[node]->address);
-		for (uint32_t i = 0; i < PLACE_RING_POINTS; i++) {
-			gp[at] = place_ring_point(h, i);
-			gn[at] = node;
-			c->bucket[gp[at++] >> (64 - bits)]++;
-		}
+		nh[k] = place_hash_str(c->res->nodes[c->ringset[k]]->address);
+		for (uint32_t i = 0; i < PLACE_RING_POINTS; i++)
+			c->bucket[place_ring_point(nh[k], i) >> (64 - bits)]++;
 	}
 	uint32_t sum = 0; /* inclusive prefix sums: bucket[b] = end of bucket b */
 	for (size_t b = 0; b < nb; b++) {
@@ -48,13 +43,15 @@ int place_ring_build(struct place_ctx *c)
 		c->bucket[b] = sum;
 	}
 	c->bucket[nb] = sum;
-	for (size_t i = n; i-- > 0;) { /* backwards with decrement: stable */
-		uint32_t to = --c->bucket[gp[i] >> (64 - bits)];
-		c->ring_pos[to] = gp[i];
-		c->ring_node[to] = gn[i];
+	for (size_t k = c->nring; k-- > 0;) { /* backwards with decrement: stable */
+		for (uint32_t i = PLACE_RING_POINTS; i-- > 0;) {
+			uint64_t p = place_ring_point(nh[k], i);
+			uint32_t to = --c->bucket[p >> (64 - bits)];
+			c->ring_pos[to] = p;
+			c->ring_node[to] = c->ringset[k];
+		}
 	}
-	free(gp);
-	free(gn);
+	free(nh);
 	for (size_t b = 0; b < nb; b++) {
 		for (size_t i = c->bucket[b] + 1; i < c->bucket[b + 1]; i++) {
 			uint64_t p = c->ring_pos[i];
