@@ -243,7 +243,8 @@ static void recompute(struct loop *l, void *arg)
 	s->placement = placement;
 	s->summary = summary;
 	placement = summary = NULL;
-	if (!s->desired || !json_equal(s->desired, desired) || !s->desired_sent) {
+	/* Sent when it changed, or again while dockerd has not acknowledged it. */
+	if (!s->desired || !json_equal(s->desired, desired) || !s->desired_sent || !s->desired_acked) {
 		json_decref(s->desired);
 		s->desired = desired;
 		desired = NULL;
