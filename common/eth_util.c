@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eth_keccak.h"
 #include "eth_util.h"
 
 void eth_buf_init(struct eth_buf *b)
@@ -173,11 +174,40 @@ char *eth_hex_alloc(const uint8_t *p, size_t n)
 	return s;
 }
 
+/* EIP-55: in a mixed-case address, letter i is upper case iff nibble i of
+ * keccak256(lowercase hex) is 8 or more. All-lower and all-upper carry no checksum. */
+static int checksum_ok(const char *hex)
+{
+	char lower[41];
+	int upper = 0, low = 0;
+	uint8_t h[32];
+	for (int i = 0; i < 40; i++) {
+		char c = hex[i];
+		upper |= c >= 'A' && c <= 'F';
+		low |= c >= 'a' && c <= 'f';
+		lower[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+	}
+	lower[40] = '\0';
+	if (!upper || !low)
+		return 1;
+	eth_keccak256(lower, 40, h);
+	for (int i = 0; i < 40; i++) {
+		int nib = i % 2 ? h[i / 2] & 15 : h[i / 2] >> 4;
+		if (hex[i] >= 'a' && hex[i] <= 'f' && nib >= 8)
+			return 0;
+		if (hex[i] >= 'A' && hex[i] <= 'F' && nib < 8)
+			return 0;
+	}
+	return 1;
+}
+
 int eth_addr_parse(const char *s, uint8_t addr[ETH_ADDR_LEN])
 {
 	if (!s || !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
 		return -1;
-	return eth_hex_decode_exact(s, addr, ETH_ADDR_LEN);
+	if (eth_hex_decode_exact(s, addr, ETH_ADDR_LEN) < 0 || !checksum_ok(s + 2))
+		return -1;
+	return 0;
 }
 
 void eth_addr_format(const uint8_t addr[ETH_ADDR_LEN], char out[43])

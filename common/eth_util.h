@@ -45,7 +45,8 @@ int eth_hex_decode_buf(const char *s, struct eth_buf *out);
 void eth_hex_encode(const uint8_t *p, size_t n, char *out, size_t outlen);
 char *eth_hex_alloc(const uint8_t *p, size_t n);
 
-/* Addresses: "0x" + 40 hex digits (any case in, lowercase out). out: 43 bytes. */
+/* Addresses: "0x" + 40 hex digits in, lowercase out (out: 43 bytes). A mixed-case
+ * address must carry a valid EIP-55 checksum; all-lower and all-upper are accepted. */
 int eth_addr_parse(const char *s, uint8_t addr[ETH_ADDR_LEN]);
 void eth_addr_format(const uint8_t addr[ETH_ADDR_LEN], char out[43]);
 

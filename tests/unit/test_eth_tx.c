@@ -83,6 +83,13 @@ int main(void)
 	uint8_t zero[32] = {0};
 	ok(eth_key_to_address(zero, from) < 0, "the zero key is not a key");
 
+	ok(eth_addr_parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", from) == 0, "EIP-55 checksummed address");
+	ok(eth_addr_parse("0x70997970c51812dc3A010C7d01b50e0d17dc79C8", from) < 0, "bad EIP-55 checksum refused");
+	ok(eth_addr_parse("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", from) == 0, "all lower case accepted");
+	ok(eth_addr_parse("0x70997970C51812DC3A010C7D01B50E0D17DC79C8", from) == 0, "all upper case accepted");
+	ok(eth_addr_parse("0x70997970c51812dc3a010c7d01b50e0d17dc79c", from) < 0, "39 digits refused");
+	ok(eth_addr_parse("70997970c51812dc3a010c7d01b50e0d17dc79c8", from) < 0, "no 0x refused");
+
 	eth_create_address(k->address, 0, from);
 	eth_addr_format(from, a);
 	is_str(a, "0x5fbdb2315678afecb367f032d93f642f64180aa3", "first contract of dev account 0");
