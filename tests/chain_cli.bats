@@ -143,6 +143,34 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	ct service rm dup
 }
 
+@test "the owner adds an admin and opens registration" {
+	run ct --key-file "$ANVIL_KEYS/key7" service deploy byseven --image x
+	[ "$status" -eq 1 ]
+	run ct contract admin add "$(addr_of 7)"
+	[ "$status" -eq 0 ]
+	run ct --key-file "$ANVIL_KEYS/key7" service deploy byseven --image x
+	[ "$status" -eq 0 ]
+	run ct --key-file "$ANVIL_KEYS/key7" contract admin add "$(addr_of 8)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"NotOwner($(addr_of 7))"* ]]
+	run ct contract admin rm "$(addr_of 7)"
+	[ "$status" -eq 0 ]
+	run ct --key-file "$ANVIL_KEYS/key7" service rm byseven
+	[ "$status" -eq 1 ]
+	[[ "$output" == *NotAdmin* ]]
+	ct service rm byseven
+	# Open registration: a new node is active at once.
+	run ct contract registration open
+	[ "$status" -eq 0 ]
+	run ct --key-file "$ANVIL_KEYS/key6" node register --endpoint 127.0.0.7:7946 \
+		--swim-pubkey "$(printf '%064d' 6)" --cpu 1 --mem 512M
+	[ "$status" -eq 0 ]
+	[ "$(ct --json node ls | jq -r 'select(.address == "'"$(addr_of 6)"'") | .active')" = true ]
+	run ct contract registration close
+	[ "$status" -eq 0 ]
+	ct node revoke "$(addr_of 6)"
+}
+
 @test "bad flags and arguments exit 2 with a sentence" {
 	local args n=0
 	while IFS= read -r args; do
@@ -170,8 +198,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 		node register --endpoint 127.0.0.2:7946 --cpu 4 --mem 8G
 		node register --endpoint nope --swim-pubkey 11 --cpu 4 --mem 8G
 		contract deploy extra
+		contract admin add nobody
+		contract registration maybe
 	EOF
-	[ "$n" -eq 18 ]
+	[ "$n" -eq 20 ]
 }
 
 @test "missing configuration, unreadable keys and an unreachable node fail clearly" {

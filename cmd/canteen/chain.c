@@ -191,7 +191,7 @@ static int contract_deploy(struct cli *cli, int argc, char **argv)
 	struct eth_send_opts o = {0};
 	char addr[43], hash[67];
 	if (argc != 1) {
-		cli_err("usage: canteen contract deploy");
+		cli_err("contract deploy takes no arguments");
 		return CLI_USAGE;
 	}
 	(void)argv;
@@ -231,10 +231,54 @@ done:
 	return ret;
 }
 
+#define CONTRACT_USAGE \
+	"usage: canteen contract deploy\n" \
+	"       canteen contract admin add|rm ADDRESS\n" \
+	"       canteen contract registration open|close"
+
+/* An owner's call with one argument; prints "what" on success. */
+static int owner_call(struct cli *cli, const char *fn, json_t *args, const char *what)
+{
+	struct chain c;
+	struct eth_receipt rc;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
+	if (ret == CLI_OK) {
+		ret = chain_send(&c, fn, args, &rc);
+		args = NULL;
+		if (ret == CLI_OK && cli->json) {
+			json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)rc.block);
+			chain_print_json(j);
+			json_decref(j);
+		} else if (ret == CLI_OK) {
+			puts(what);
+		}
+	}
+	json_decref(args);
+	chain_close(&c);
+	return ret;
+}
+
 int cmd_contract(struct cli *cli, int argc, char **argv)
 {
+	uint8_t a[ETH_ADDR_LEN];
+	char addr[43], what[96];
 	if (argc >= 2 && strcmp(argv[1], "deploy") == 0)
 		return contract_deploy(cli, argc - 1, argv + 1);
-	cli_err("usage: canteen contract deploy");
+	if (argc == 4 && strcmp(argv[1], "admin") == 0 &&
+	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "rm") == 0) && eth_addr_parse(argv[3], a) == 0) {
+		int add = argv[2][0] == 'a';
+		eth_addr_format(a, addr);
+		snprintf(what, sizeof what, "%s %s", addr, add ? "is an admin" : "is no longer an admin");
+		return owner_call(cli, "setAdmin", json_pack("[s,b]", addr, add), what);
+	}
+	if (argc == 3 && strcmp(argv[1], "registration") == 0 &&
+	    (strcmp(argv[2], "open") == 0 || strcmp(argv[2], "close") == 0)) {
+		int open = argv[2][0] == 'o';
+		return owner_call(cli, "setRegistrationOpen", json_pack("[b]", open),
+		                  open ? "registration open: new nodes are active at once"
+		                       : "registration closed: new nodes wait for approval");
+	}
+	cli_err("unknown or incomplete contract command");
+	fprintf(stderr, "%s\n", CONTRACT_USAGE);
 	return CLI_USAGE;
 }
