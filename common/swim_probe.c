@@ -180,8 +180,10 @@ static void finish_probe(struct swim *s)
 		delta = p->nacks < p->expected_nacks ? (int)(p->expected_nacks - p->nacks) : 0;
 	swim_awareness(s, delta);
 	struct swim_member *m = swim_find(s, p->target);
-	if (m && live(m->state))
+	if (m && live(m->state)) {
 		swim_apply_suspect(s, m->addr, m->incarnation, s->self->addr);
+		s->next_gossip = s->now; /* spread our own verdict at once */
+	}
 }
 
 void swim_probe_handle_ack(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], uint32_t id)
@@ -212,6 +214,10 @@ void swim_probe_handle_nack(struct swim *s, uint32_t id)
 	if (p->active && id == p->id && p->indirect_sent && p->nacks < p->expected_nacks) {
 		p->nacks++;
 		s->ctr.nacks_in++;
+		/* Every helper tried and failed, and our own ack timeout passed: nothing more
+		 * is coming, so conclude now rather than at the end of the period. */
+		if (p->nacks == p->expected_nacks)
+			finish_probe(s);
 	}
 }
 
@@ -298,6 +304,7 @@ static void suspicion_step(struct swim *s)
 			continue;
 		m->susp_deadline = 0;
 		swim_apply_dead(s, m->addr, m->incarnation, s->self->addr, 0);
+		s->next_gossip = s->now;
 	}
 }
 
