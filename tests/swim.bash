@@ -16,7 +16,7 @@ swim_setup() {
 	ADDR=() IP=()
 	for ((i = 1; i <= n; i++)); do
 		local pk a
-		pk=$("$TBIN/swim_tool" keygen "$SW/k$i")
+		pk=$("$BIN/canteen" node keygen --swim-key "$SW/k$i")
 		a=0x$(head -c20 /dev/urandom | od -An -tx1 | tr -d ' \n')
 		ADDR[i]=$a
 		IP[i]=127.0.0.$((first + i - 1))

@@ -134,3 +134,23 @@ teardown() { stop_started; }
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"does not list this node"* ]]
 }
+
+@test "canteen node keygen writes 0600 key pairs the daemon accepts; the eth address agrees with cast" {
+	d=$BATS_TEST_TMPDIR/keys
+	mkdir -p "$d"
+	run "$BIN/canteen" node keygen --swim-key "$d/swim.key"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{64}$ ]]
+	[ "$(stat -c %a "$d/swim.key")" = 600 ]
+	[ "$("$TBIN/swim_tool" pubkey "$d/swim.key")" = "$output" ]
+	run "$BIN/canteen" node keygen --swim-key "$d/swim.key"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--force"* ]]
+	run "$BIN/canteen" --json node keygen --swim-key "$d/s2.key" --eth-key "$d/eth.key"
+	[ "$status" -eq 0 ]
+	addr=$(echo "$output" | jq -r .address)
+	[ "$(stat -c %a "$d/eth.key")" = 600 ]
+	[ "$(cast wallet address --private-key "0x$(cat "$d/eth.key")" | tr 'A-F' 'a-f')" = "$addr" ]
+	run "$BIN/canteen" node keygen --swim-key "$d/x" --bogus
+	[ "$status" -eq 2 ]
+}
