@@ -408,6 +408,9 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 	}
 	if (strcmp(type, "snapshot") == 0 || strcmp(type, "members") == 0) {
 		json_t *self = json_object_get(msg, "self");
+		/* canteen-swim says "self": null until the chain has admitted this node. */
+		if (json_is_null(self))
+			self = NULL;
 		if (self && !place_state_address_ok(json_string_value(self))) {
 			seterr(err, errlen, "membership snapshot with a bad \"self\"");
 			return -1;

@@ -1,0 +1,62 @@
+# cluster.bash: a whole local cluster (canteen up --fast) for end-to-end tests, and probes of it.
+# needs: lib/common loaded first.
+
+# up_cluster N: canteen up --fast --detach with N nodes, state under $BATS_FILE_TMPDIR/up.
+up_cluster() {
+	export CANTEEN_UP_DIR=$BATS_FILE_TMPDIR/up
+	"$BIN/canteen" up --nodes "$1" --fast --detach > "$BATS_FILE_TMPDIR/up.log" 2>&1 || {
+		cat "$BATS_FILE_TMPDIR/up.log" >&2
+		for f in "$CANTEEN_UP_DIR"/node*/node.log; do echo "== $f" >&2; tail -n 30 "$f" >&2; done
+		return 1
+	}
+	UP=$CANTEEN_UP_DIR
+	RPC=$(jq -r .rpc "$UP/up.json")
+	CONTRACT=$(jq -r .contract "$UP/up.json")
+	ADMIN="$UP/admin.key"
+	export UP RPC CONTRACT ADMIN
+}
+
+down_cluster() { "$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1; }
+
+# node_addr I / node_run I: address and run directory of node I (1-based).
+node_addr() { jq -r ".nodes[$(($1 - 1))].address" "$UP/up.json"; }
+node_run() { echo "$UP/node$1/run"; }
+
+# cli [ARGS...]: canteen with the cluster's chain settings and the admin key.
+cli() { "$BIN/canteen" --rpc "$RPC" --contract "$CONTRACT" --key-file "$ADMIN" "$@"; }
+
+# at I ARGS...: canteen reading node I's sockets.
+at() { local i=$1; shift; "$BIN/canteen" --rundir "$(node_run "$i")" "$@"; }
+
+# running_set SERVICE: "replica node generation" lines of running canteen containers of SERVICE
+# in Docker, sorted (every node shares this machine's dockerd, told apart by label).
+running_set() {
+	docker ps --filter "label=io.canteen.service=$1" \
+		--format '{{.Label "io.canteen.replica"}} {{.Label "io.canteen.node"}} {{.Label "io.canteen.generation"}}' |
+		sort -n
+}
+
+# placed_set I SERVICE: "replica node generation" lines of the placement as node I sees it.
+placed_set() {
+	at "$1" --json ps | jq -r --arg s "$2" 'select(.service == $s and .node != null) |
+		"\(.replica) \(.node) \(.generation)"' | sort -n
+}
+
+# matches I SERVICE [N]: running containers equal node I's placement (and number N if given).
+matches() {
+	local placed running
+	placed=$(placed_set "$1" "$2") || return 1
+	running=$(running_set "$2")
+	[ -n "$placed" ] && [ "$placed" = "$running" ] || return 1
+	[ -z "${3:-}" ] || [ "$(echo "$running" | wc -l)" -eq "$3" ]
+}
+
+# kill_node I: SIGKILL node I's canteen-init and every daemon it runs, and stop its containers,
+# as a dead server's would be.
+kill_node() {
+	local run pids
+	run=$(node_run "$1")
+	pids=$("$BIN/canteen" --rundir "$run" --json status | jq -r 'select(.pid != null) | .pid')
+	kill -KILL "$(jq -r ".nodes[$(($1 - 1))].init_pid" "$UP/up.json")" $pids 2>/dev/null
+	docker ps -q --filter "label=io.canteen.node=$(node_addr "$1")" | xargs -r docker kill >/dev/null
+}
