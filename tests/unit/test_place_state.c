@@ -130,6 +130,12 @@ int main(void)
 	place_state_input(st, &in);
 	ok(in.nnodes == 2 && in.nservices == 1 && svc(&in, "db") && svc(&in, "db")->strategy == PLACE_SPREAD,
 	   "state after the events: 2 nodes, service db");
+	is_int(swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[" MEMBER(A1, "alive") "]}", err,
+	            sizeof err), 1, "membership snapshot with \"self\": null (not admitted yet) accepted");
+	is_int(swim(st, "{\"type\":\"snapshot\",\"self\":\"0x12\",\"members\":[]}", err, sizeof err), -1,
+	       "membership snapshot with a bad self refused");
+	swim(st, "{\"type\":\"snapshot\",\"self\":\"" A1 "\",\"members\":[" MEMBER(A1, "alive") ","
+	     MEMBER(A2, "dead") "," MEMBER(A3, "alive") "]}", err, sizeof err);
 	size_t nn, ns, nm;
 	place_state_counts(st, &nn, &ns, &nm);
 	ok(nn == 2 && ns == 1 && nm == 3, "counts %zu nodes %zu services %zu members", nn, ns, nm);
