@@ -127,6 +127,19 @@ int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt
 	return ret;
 }
 
+int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_receipt *rc)
+{
+	struct chain c;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
+	if (ret == CLI_OK) {
+		ret = chain_send(&c, fn, args, rc);
+		args = NULL;
+	}
+	json_decref(args);
+	chain_close(&c);
+	return ret;
+}
+
 int chain_valid_kv(const char *s)
 {
 	const char *eq = strchr(s, '=');
@@ -236,25 +249,18 @@ done:
 	"       canteen contract admin add|rm ADDRESS\n" \
 	"       canteen contract registration open|close"
 
-/* An owner's call with one argument; prints "what" on success. */
+/* An owner's call; prints "what" on success. */
 static int owner_call(struct cli *cli, const char *fn, json_t *args, const char *what)
 {
-	struct chain c;
 	struct eth_receipt rc;
-	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
-	if (ret == CLI_OK) {
-		ret = chain_send(&c, fn, args, &rc);
-		args = NULL;
-		if (ret == CLI_OK && cli->json) {
-			json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)rc.block);
-			chain_print_json(j);
-			json_decref(j);
-		} else if (ret == CLI_OK) {
-			puts(what);
-		}
+	int ret = chain_transact(cli, fn, args, &rc);
+	if (ret == CLI_OK && cli->json) {
+		json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)rc.block);
+		chain_print_json(j);
+		json_decref(j);
+	} else if (ret == CLI_OK) {
+		puts(what);
 	}
-	json_decref(args);
-	chain_close(&c);
 	return ret;
 }
 

@@ -34,6 +34,8 @@ void chain_close(struct chain *c);
 int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out);
 /* Send a transaction calling fn; prints errors (revert reason by name). */
 int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc);
+/* chain_open (contract and key), chain_send, chain_close: one transaction. args stolen. */
+int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_receipt *rc);
 /* Print an RPC failure as one sentence; returns CLI_FAIL. */
 int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e);
 

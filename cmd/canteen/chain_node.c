@@ -155,17 +155,13 @@ static int node_admin(struct cli *cli, int argc, char **argv, const char *fn)
 	if (argc != 2 || eth_addr_parse(argv[1], a) < 0)
 		return usage_err("node %s needs one address (0x and 40 hex digits)", argv[0]);
 	eth_addr_format(a, addr);
-	struct chain c;
 	struct eth_receipt rc;
-	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
-	if (ret == CLI_OK) {
-		ret = chain_send(&c, fn, json_pack("[s]", addr), &rc);
-		if (ret == CLI_OK && cli->json)
-			printf("{\"address\":\"%s\",\"%s\":true}\n", addr, argv[0][0] == 'a' ? "approved" : "revoked");
-		else if (ret == CLI_OK)
-			printf("%s %s\n", addr, argv[0][0] == 'a' ? "approved" : "revoked");
-	}
-	chain_close(&c);
+	const char *what = argv[0][0] == 'a' ? "approved" : "revoked";
+	int ret = chain_transact(cli, fn, json_pack("[s]", addr), &rc);
+	if (ret == CLI_OK && cli->json)
+		printf("{\"address\":\"%s\",\"%s\":true}\n", addr, what);
+	else if (ret == CLI_OK)
+		printf("%s %s\n", addr, what);
 	return ret;
 }
 

@@ -194,22 +194,16 @@ static int valid_name_arg(const char *name)
 static int service_send(struct cli *cli, const char *fn, json_t *args, const char *name,
                         const char *what)
 {
-	struct chain c;
 	struct eth_receipt rc;
-	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
-	if (ret == CLI_OK) {
-		ret = chain_send(&c, fn, args, &rc);
-		args = NULL;
-		if (ret == CLI_OK && cli->json) {
-			json_t *j = json_pack("{s:s, s:b, s:I}", "service", name, what, 1, "block",
-			                      (json_int_t)rc.block);
-			chain_print_json(j);
-			json_decref(j);
-		} else if (ret == CLI_OK)
-			printf("%s %s\n", name, what);
+	int ret = chain_transact(cli, fn, args, &rc);
+	if (ret == CLI_OK && cli->json) {
+		json_t *j = json_pack("{s:s, s:b, s:I}", "service", name, what, 1, "block",
+		                      (json_int_t)rc.block);
+		chain_print_json(j);
+		json_decref(j);
+	} else if (ret == CLI_OK) {
+		printf("%s %s\n", name, what);
 	}
-	json_decref(args);
-	chain_close(&c);
 	return ret;
 }
 
