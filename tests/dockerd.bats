@@ -19,6 +19,11 @@ setup() {
 
 teardown() {
 	stop_started
+	# Under SAN=1 a sanitizer report in canteen-dockerd's log fails the test.
+	if grep -l 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/dd*.log 2>/dev/null; then
+		grep -h -A20 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/dd*.log
+		san_failed=1
+	fi
 	for n in "$NODE" "$OTHER"; do
 		ids=$(docker ps -aq --filter "label=io.canteen.node=$n" 2>/dev/null)
 		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
@@ -27,6 +32,7 @@ teardown() {
 		stop_private_dockerd
 		rm -rf "$PRIV" 2>/dev/null || true
 	fi
+	[ -z "${san_failed:-}" ]
 }
 
 # start_dd [FLAGS...]: canteen-dockerd for $NODE on $DOCKER_SOCK, waits for its socket.
@@ -257,6 +263,21 @@ subscribe_events() {
 	running_is 1
 }
 
+@test "dockerd: an image that cannot be pulled gets error events and retries, others go on" {
+	start_dd
+	start_feed
+	subscribe_events
+	# A registry on a closed loopback port: the pull fails at once, without the network.
+	local bad
+	bad=$(spec 0 1 | sed "s|\"$IMG\"|\"127.0.0.1:1/canteen-none:1\"|; s|\"service\":\"$SVC\"|\"service\":\"${SVC}pull\"|")
+	send_set "$bad" "$(spec 1 1)"
+	wait_until 20 running_is 1
+	wait_until 10 grep -q "\"service\":\"${SVC}pull\".*pull of 127.0.0.1:1/canteen-none:1 failed\|pull of 127.0.0.1:1/canteen-none:1 failed.*\"service\":\"${SVC}pull\"" "$BATS_TEST_TMPDIR/events.log"
+	ps_json | jq -e --arg s "${SVC}pull" '.containers[] | select(.service == $s) | .state == "pending"'
+	# It is retried with back-off: a second attempt within a few seconds.
+	wait_until 10 bash -c "[ \$(grep -c 'pulling 127.0.0.1:1/canteen-none:1' '$BATS_TEST_TMPDIR/dd.log') -ge 2 ]"
+}
+
 # A private dockerd on its own sockets and directories, in a network namespace of its own:
 # stopping it disturbs nobody, and --bridge=none (which deletes the default bridge of the
 # namespace it runs in) cannot take the shared dockerd's docker0 away.
@@ -274,7 +295,8 @@ stop_private_dockerd() {
 	kill -TERM "$pid" 2>/dev/null || return 0
 	wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
 	# Its containerd (started by it, under our exec-root) goes with it.
-	wait_until 10 bash -c "! pgrep -f '$PRIV/exec/containerd' >/dev/null" || true
+	# ("[c]" keeps the pattern from matching this very command line.)
+	wait_until 10 bash -c "! pgrep -f '$PRIV/exec/[c]ontainerd' >/dev/null" || true
 }
 
 @test "dockerd: Docker stopped and started under it: reconnects and converges without duplicates" {

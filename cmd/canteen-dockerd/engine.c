@@ -42,7 +42,7 @@ void engine_lost(struct dd *dd, const char *why)
 	dd->events_req = dd->ctl_req = NULL;
 	dd->ops = 0;
 	for (struct ctr *c = dd->ctrs; c; c = c->next)
-		c->busy = 0;
+		c->busy = c->removing = 0; /* the listing after the reconnect decides again */
 	for (struct slot *s = dd->slots; s; s = s->next)
 		s->busy = 0;
 	if (dd->resync_timer)
