@@ -101,7 +101,7 @@ service.remove web "
 }
 
 @test "service changes made before chainwatch starts are all in its snapshot plus catch-up" {
-	n=${CHAINWATCH_CHANGES:-2000}
+	n=${CHAINWATCH_CHANGES:-1000}
 	c=$(deploy_canteen 0)
 	add_services_batch "$c" 0 s "$n"
 	# a few updates among them, so the last record of a name is what counts
@@ -125,6 +125,23 @@ service.remove web "
 	# the state equals what the contract says at that block
 	blk=$(echo "$st" | jq .block)
 	[ "$(call --block "$blk" "$c" 'serviceCount()(uint256)')" = $((n - 1)) ]
+}
+
+@test "--snapshot-block: the first snapshot at an earlier block, the rest from logs in order" {
+	c=$(deploy_canteen 0)
+	b=$(block_number)
+	for s in one two three; do send_as 0 "$c" "$SIG_ADD" "$(spec $s)" > /dev/null; done
+	send_as 0 "$c" 'scaleService(string,uint32)' two 5 > /dev/null
+	watch "$c" --confirmations 0 --snapshot-block "$b"
+	wait_until 20 has_line 'select(.type == "service.upsert" and .service.replicas == 5)'
+	[ "$(events | head -n 1 | jq -c '[.type, .block, (.services | length)]')" = "[\"snapshot\",$b,0]" ]
+	run steps
+	[ "$output" = "service.upsert one 1
+service.upsert two 1
+service.upsert three 1
+service.upsert two 2" ]
+	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$c" --snapshot-block x
+	[ "$status" -eq 100 ]
 }
 
 @test "a reorg is corrected: the orphaned change is undone, the new branch applied" {

@@ -45,6 +45,8 @@ struct chainwatch {
 	char contract_hex[43];
 	uint64_t confirmations;
 	uint64_t poll_ms;
+	int has_start_block;     /* --snapshot-block: the first snapshot is at this block */
+	uint64_t start_block;
 	int stdout_fd;           /* --stdout: snapshot and events mirrored here, else -1 */
 
 	struct cw_state st;

@@ -216,6 +216,9 @@ static void on_snap_head(json_t *res, const struct eth_rpc_err *e, void *arg)
 		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a block number"};
 		return round_fail(cw, "eth_blockNumber", &be);
 	}
+	/* --snapshot-block: the first snapshot only, and never beyond the confirmed head. */
+	if (cw->has_start_block && !cw->st.valid && cw->start_block < cw->snap.block)
+		cw->snap.block = cw->start_block;
 	call(cw, "eth_getBlockByNumber", block_params(cw->snap.block), on_snap_block);
 }
 
@@ -267,6 +270,8 @@ static void on_follow_check(size_t n, json_t **res, const struct eth_rpc_err *er
 		return reorg(cw, "the chain changed while reading logs");
 	}
 	apply_logs(cw, logs);
+	log_debug("blocks %llu..%llu: %zu logs (range %llu)", (unsigned long long)cw->st.block + 1,
+	          (unsigned long long)cw->target, json_array_size(logs), (unsigned long long)cw->range);
 	json_decref(logs);
 	cw->st.block = cw->target;
 	memcpy(cw->st.hash, cw->target_hash, sizeof cw->st.hash);

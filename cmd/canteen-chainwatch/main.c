@@ -13,7 +13,7 @@
 
 struct opts {
 	const char *conf_path, *rundir, *rpc, *contract, *confirmations, *poll, *timeout;
-	const char *log_level, *sock;
+	const char *log_level, *sock, *start_block;
 	int to_stdout;
 };
 
@@ -22,7 +22,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: canteen-chainwatch [-c FILE] [-d DIR] [--rpc URL] [--contract ADDRESS]\n"
 	        "                          [--confirmations N] [--poll DURATION] [--rpc-timeout DURATION]\n"
-	        "                          [--sock PATH] [--stdout] [--log-level LEVEL]\n"
+	        "                          [--sock PATH] [--snapshot-block N] [--stdout]\n"
+	        "                          [--log-level LEVEL]\n"
 	        "  -c, --config FILE        canteen.conf (default %s)\n"
 	        "  -d, --rundir DIR         run directory (default /run/canteen)\n"
 	        "      --rpc URL            Ethereum JSON-RPC endpoint (conf rpc_url)\n"
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 	        "      --poll DURATION      how often to ask for new blocks (default 1s)\n"
 	        "      --rpc-timeout D      limit on one RPC request (default 10s)\n"
 	        "      --sock PATH          the socket served (default RUNDIR/chain.sock)\n"
+	        "      --snapshot-block N   first snapshot at block N, then every later change from logs\n"
 	        "      --stdout             also print the snapshot and every event on stdout\n"
 	        "      --log-level LEVEL    error, warn, info or debug\n"
 	        "See canteen-chainwatch(8) and canteen-events(7).\n",
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_RPC = 256, O_CONTRACT, O_CONF, O_POLL, O_TIMEOUT, O_SOCK, O_STDOUT, O_LEVEL };
+	enum { O_RPC = 256, O_CONTRACT, O_CONF, O_POLL, O_TIMEOUT, O_SOCK, O_STDOUT, O_LEVEL, O_START };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"rundir", required_argument, NULL, 'd'},
@@ -50,6 +52,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"rpc-timeout", required_argument, NULL, O_TIMEOUT},
 		{"sock", required_argument, NULL, O_SOCK},
 		{"stdout", no_argument, NULL, O_STDOUT},
+		{"snapshot-block", required_argument, NULL, O_START},
 		{"log-level", required_argument, NULL, O_LEVEL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -67,6 +70,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_TIMEOUT: o->timeout = optarg; break;
 		case O_SOCK: o->sock = optarg; break;
 		case O_STDOUT: o->to_stdout = 1; break;
+		case O_START: o->start_block = optarg; break;
 		case O_LEVEL: o->log_level = optarg; break;
 		case 'h': usage(stdout); exit(EXIT_DONE);
 		case 'V': printf("canteen-chainwatch %s\n", CANTEEN_VERSION); exit(EXIT_DONE);
@@ -130,6 +134,13 @@ static int configure(const struct opts *o, struct conf *cf, struct chainwatch *c
 		log_warnx("poll_ms must be more than 0");
 		return -1;
 	}
+	if (o->start_block) {
+		if (parse_u64(o->start_block, 0, INT64_MAX, &cw->start_block, err, sizeof err) < 0) {
+			log_warnx("--snapshot-block: %s", err);
+			return -1;
+		}
+		cw->has_start_block = 1;
+	}
 	cw->confirmations = cf->confirmations;
 	cw->poll_ms = cf->poll_ms;
 	int n = o->sock ? snprintf(sock, socklen, "%s", o->sock)
@@ -187,8 +198,9 @@ static void op_state(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 
 static void op_stats(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 {
-	json_t *a = json_pack("{s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "type", "stats",
-	                      "block", (json_int_t)cw->st.block, "contract", cw->contract_hex,
+	json_t *a = json_pack("{s:s, s:b, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "type", "stats",
+	                      "ready", cw->st.valid, "block", (json_int_t)cw->st.block,
+	                      "contract", cw->contract_hex,
 	                      "rpc_up", !cw->rpc_down, "events", (json_int_t)cw->events,
 	                      "reorgs", (json_int_t)cw->reorgs, "range", (json_int_t)cw->range,
 	                      "nodes", (json_int_t)json_object_size(cw->st.nodes),
