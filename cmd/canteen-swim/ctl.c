@@ -24,7 +24,7 @@ static json_t *member_json(const struct swimd *d, const struct swim_member *m, i
 static json_t *members_json(struct swimd *d)
 {
 	json_t *arr = json_array();
-	if (!arr || !d->swim)
+	if (!arr || !d->swim || d->self_active != 1) /* not admitted: no members, not even us */
 		return arr;
 	for (size_t i = 0; i < swim_count(d->swim); i++) {
 		const struct swim_member *m = swim_at(d->swim, i);

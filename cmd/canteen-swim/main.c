@@ -210,6 +210,7 @@ int main(int argc, char **argv)
 	char err[512];
 	memset(&o, 0, sizeof o);
 	d.fd = -1;
+	d.self_active = -1; /* unknown until the first admission list */
 	log_init("canteen-swim", LOG_LEVEL_INFO);
 	conf_defaults(&d.cf);
 	if (parse_opts(argc, argv, &o, &d) < 0 || configure(&o, &d) < 0)
