@@ -1,0 +1,126 @@
+/* test_chain_record.c: canteen-chainwatch's decoding of Canteen views and logs (seeds made by anvil). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../cmd/canteen-chainwatch/record.c"
+#include "tap.h"
+
+#define SEEDS "tests/fuzz/corpus/chain_record/"
+
+/* Whole file into a malloc'd buffer; *n its size. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *p = f ? malloc(1 << 20) : NULL;
+	*n = p ? fread(p, 1, 1 << 20, f) : 0;
+	if (f)
+		fclose(f);
+	return p;
+}
+
+static json_t *decode_file(struct chainwatch *cw, const char *name, char *err, size_t errlen)
+{
+	size_t n;
+	uint8_t *p = slurp(name, &n);
+	json_t *out = NULL;
+	int skip = 0;
+	if (p && n > 0 && p[0] == 'n')
+		out = cw_decode_nodes(p + 1, n - 1, err, errlen);
+	else if (p && n > 0 && p[0] == 's')
+		out = cw_decode_services(p + 1, n - 1, err, errlen);
+	else if (p && n > 0) {
+		json_t *log = json_loadb((const char *)p + 1, n - 1, 0, NULL);
+		out = log ? cw_decode_log(cw, log, &skip, err, errlen) : NULL;
+		json_decref(log);
+	}
+	free(p);
+	return out;
+}
+
+static const char *sfield(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+	while ((dot = strchr(path, '.'))) {
+		size_t k = (size_t)(dot - path);
+		memcpy(key, path, k);
+		key[k] = '\0';
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return json_string_value(json_object_get(o, path));
+}
+
+int main(void)
+{
+	struct chainwatch cw;
+	char err[256] = "";
+	memset(&cw, 0, sizeof cw);
+	ok(cw_types_init(err, sizeof err) == 0, "contract types parse %s", err);
+	eth_addr_parse("0x5fbdb2315678afecb367f032d93f642f64180aa3", cw.contract);
+	cw_event_topics(cw.topics);
+
+	json_t *ev = decode_file(&cw, SEEDS "service_upsert.json", err, sizeof err);
+	ok(ev != NULL, "ServiceUpserted log decodes %s", err);
+	json_t *svc = json_object_get(ev, "service");
+	is_str(sfield(ev, "type"), "service.upsert", "type");
+	is_str(sfield(svc, "name"), "ev", "name");
+	is_int(json_integer_value(json_object_get(svc, "priority")), -7, "negative priority");
+	is_str(sfield(svc, "strategy"), "binpack", "strategy by name");
+	is_int(json_is_true(json_object_get(svc, "exclusive")), 1, "exclusive");
+	is_str(sfield(svc, "selector.zone"), "b", "selector as an object");
+	json_t *p1 = json_array_get(json_object_get(svc, "ports"), 1);
+	is_str(sfield(p1, "proto"), "udp", "udp port");
+	is_int(json_integer_value(json_object_get(p1, "container")), 53, "container port");
+	is_int(json_integer_value(json_object_get(svc, "generation")), 1, "generation");
+	is_int(json_integer_value(json_object_get(ev, "block")) > 0, 1, "block number");
+	json_decref(ev);
+
+	ev = decode_file(&cw, SEEDS "node_upsert.json", err, sizeof err);
+	is_str(sfield(ev, "type"), "node.upsert", "NodeUpserted log %s", err);
+	is_str(sfield(ev, "node.address"), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "node address");
+	is_str(sfield(ev, "node.labels.disk"), "ssd", "labels");
+	is_int(strlen(sfield(ev, "node.swim_pubkey") ? sfield(ev, "node.swim_pubkey") : ""), 64,
+	       "public key: 64 hex digits");
+	json_decref(ev);
+
+	ev = decode_file(&cw, SEEDS "node_remove.json", err, sizeof err);
+	is_str(sfield(ev, "address"), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "node.remove %s", err);
+	json_decref(ev);
+	ev = decode_file(&cw, SEEDS "service_remove.json", err, sizeof err);
+	is_str(sfield(ev, "name"), "ev", "service.remove %s", err);
+	json_decref(ev);
+
+	ev = decode_file(&cw, SEEDS "services.bin", err, sizeof err);
+	is_int(json_array_size(ev), 1, "getServices page %s", err);
+	is_str(sfield(json_array_get(ev, 0), "name"), "web", "paged service");
+	json_decref(ev);
+	ev = decode_file(&cw, SEEDS "nodes.bin", err, sizeof err);
+	is_int(json_array_size(ev), 1, "getNodes page %s", err);
+	json_decref(ev);
+
+	/* a log of another contract is refused; an unknown topic is skipped, not an error */
+	size_t n;
+	uint8_t *raw = slurp(SEEDS "service_upsert.json", &n);
+	json_t *log = raw ? json_loadb((const char *)raw + 1, n - 1, 0, NULL) : NULL;
+	free(raw);
+	int skip = 0;
+	json_object_set_new(log, "address", json_string("0x0000000000000000000000000000000000000001"));
+	ok(cw_decode_log(&cw, log, &skip, err, sizeof err) == NULL && !skip, "foreign address refused: %s", err);
+	json_object_set_new(log, "address", json_string("0x5fbdb2315678afecb367f032d93f642f64180aa3"));
+	json_array_set_new(json_object_get(log, "topics"), 0,
+	                   json_string("0x1111111111111111111111111111111111111111111111111111111111111111"));
+	ok(cw_decode_log(&cw, log, &skip, err, sizeof err) == NULL && skip, "unknown event skipped");
+	json_decref(log);
+
+	/* truncated data is an error, never a crash */
+	raw = slurp(SEEDS "services.bin", &n);
+	for (size_t cut = 1; raw && cut < n; cut += 37)
+		json_decref(cw_decode_services(raw + 1, n - 1 - cut, err, sizeof err));
+	free(raw);
+	ok(1, "truncated pages do not crash");
+
+	cw_types_free();
+	return done_testing();
+}
