@@ -54,6 +54,20 @@ void engine_lost(struct dd *dd, const char *why)
 		dd->dk_backoff_ms = RECONNECT_MAX_MS;
 }
 
+/* A /version or listing answer that is not 200: Docker is treated as lost. 1 if so. */
+static int control_failed(struct dd *dd, int status, const char *body, size_t len,
+                          const char *err)
+{
+	char msg[256];
+	dd->ctl_req = NULL;
+	if (status == 200)
+		return 0;
+	if (status)
+		docker_parse_error(body, len, msg, sizeof msg);
+	engine_lost(dd, status ? msg : err);
+	return 1;
+}
+
 static void on_event_line(struct docker *d, const char *line, size_t len, void *arg)
 {
 	(void)d;
@@ -80,9 +94,8 @@ static void on_events_end(struct docker *d, int status, const char *body, size_t
 	dd->events_req = NULL;
 	if (status == 200 || status == 0)
 		snprintf(msg, sizeof msg, "event stream ended%s%s", err ? ": " : "", err ? err : "");
-	else {
+	else
 		docker_parse_error(body, len, msg, sizeof msg);
-	}
 	engine_lost(dd, msg);
 }
 
@@ -101,13 +114,8 @@ static void on_list(struct docker *d, int status, const char *body, size_t len,
 	(void)d;
 	struct dd *dd = arg;
 	char msg[256];
-	dd->ctl_req = NULL;
-	if (status != 200) {
-		if (status)
-			docker_parse_error(body, len, msg, sizeof msg);
-		engine_lost(dd, status ? msg : err);
+	if (control_failed(dd, status, body, len, err))
 		return;
-	}
 	struct docker_ctr *v = NULL;
 	size_t n = 0;
 	if (docker_parse_list(body, len, DD_CTRS_MAX, &v, &n, msg, sizeof msg) < 0) {
@@ -164,13 +172,8 @@ static void on_version(struct docker *d, int status, const char *body, size_t le
 	struct dd *dd = arg;
 	struct docker_version v;
 	char msg[256], f[512], path[640];
-	dd->ctl_req = NULL;
-	if (status != 200) {
-		if (status)
-			docker_parse_error(body, len, msg, sizeof msg);
-		engine_lost(dd, status ? msg : err);
+	if (control_failed(dd, status, body, len, err))
 		return;
-	}
 	if (docker_parse_version(body, len, &v, msg, sizeof msg) < 0) {
 		engine_lost(dd, msg);
 		return;
