@@ -60,7 +60,7 @@ static void test_list(void)
 		       strcmp(v[0].labels.service, "web") == 0 && strcmp(v[0].labels.node, NODE) == 0,
 		   "labels read");
 		ok(!v[1].labels.labels_ok && strcmp(v[1].labels.node, NODE) == 0,
-		   "malformed replica label: not ok, node still known");
+		   "malformed replica label: labels_ok 0, node still known");
 	}
 	free(v);
 	ok(docker_parse_list(body, strlen(body), 1, &v, &n, err, sizeof err) < 0,
