@@ -25,6 +25,7 @@ setup() {
 	RPC=$(jq -r .rpc "$UP/up.json")
 	CONTRACT=$(jq -r .contract "$UP/up.json")
 	ADMIN="$UP/admin.key"
+	export UP RPC CONTRACT ADMIN
 }
 
 @test "system: canteen up brings 3 nodes and a sample service that answers on its endpoints" {
@@ -46,18 +47,29 @@ setup() {
 }
 
 @test "system: scale up and down: running containers match the placement exactly" {
-	cli service scale web 5
-	wait_until 60 matches 1 web 5
-	[ "$(placed_set 1 web)" = "$(placed_set 3 web)" ]   # every node computes the same placement
-	cli service scale web 2
-	wait_until 60 matches 2 web 2
+	cli service deploy worker --image canteen/demo:1 --replicas 2 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
+	wait_until 60 matches 1 worker 2
+	cli service scale worker 5
+	wait_until 60 matches 1 worker 5
+	[ "$(placed_set 1 worker)" = "$(placed_set 3 worker)" ]   # every node computes the same placement
+	cli service scale worker 2
+	wait_until 60 matches 2 worker 2
+	cli service rm worker
+	wait_until 60 bash -c '[ -z "$(running_set worker)" ]'
+}
+
+@test "system: a published port limits replicas to one per node; the rest are pending with the reason" {
+	cli service scale web 4
+	wait_until 30 bash -c "at 1 --json ps | jq -e 'select(.service == \"web\" and .reason == \"port conflict\")'"
+	wait_until 60 matches 1 web 3
+	cli service scale web 3
 }
 
 @test "system: update bumps the generation and replaces every replica" {
 	gen=$(placed_set 1 web | awk 'NR==1 {print $3}')
 	cli service update web --env GREETING=hi
 	wait_until 60 bash -c "[ \"\$(placed_set 1 web | awk 'NR==1 {print \$3}')\" -gt $gen ]"
-	wait_until 60 matches 1 web 2
+	wait_until 60 matches 1 web 3
 	running_set web | awk -v g="$gen" '$3 <= g { exit 1 }'
 }
 
@@ -70,22 +82,30 @@ setup() {
 		wait_until 10 bash -c "at 2 --json status | jq -e --arg d $d 'select(.name == \$d and .state == \"up\" and .pid != $pid)'"
 	done
 	at 2 --json status | jq -e 'select(.restarts >= 1)' >/dev/null
-	wait_until 30 matches 2 web 2
+	wait_until 30 matches 2 web 3
 	after=$(docker ps --filter label=io.canteen.service=web --format '{{.ID}} {{.Label "io.canteen.node"}}' | sort)
 	[ "$before" = "$after" ]
 }
 
 @test "system: a killed node's replicas run again on the others; the time is printed" {
-	cli service scale web 3
-	wait_until 60 matches 1 web 3
+	cli service deploy fo --image canteen/demo:1 --replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
+	wait_until 60 matches 1 fo 3
 	victim=3
 	addr=$(node_addr $victim)
+	survivors=$(running_set fo | grep -v "$addr")
 	t0=$(now_ms)
 	kill_node $victim
-	wait_until 60 bash -c "[ \"\$(running_set web | grep -vc $addr)\" -eq 3 ] && ! running_set web | grep -q $addr"
-	echo "# failover: kill to 3 replicas running elsewhere in $(( $(now_ms) - t0 )) ms" >&3
-	wait_until 30 matches 1 web 3
+	wait_until 60 bash -c "[ \"\$(running_set fo | grep -vc $addr)\" -eq 3 ] && ! running_set fo | grep -q $addr"
+	echo "# failover: node killed -> its replicas running elsewhere in $(( $(now_ms) - t0 )) ms" >&3
 	[ "$(at 1 --json members | jq -r --arg a "$addr" 'select(.address == $a) | .state')" = dead ]
+	wait_until 30 matches 1 fo 3
+	# Only the dead node's replicas moved: the others kept their containers.
+	now=$(running_set fo)
+	while read -r line; do
+		echo "$now" | grep -qxF "$line"
+	done <<< "$survivors"
+	# web has one replica per node (a published port): the dead node's is pending now.
+	wait_until 30 bash -c "at 1 --json ps | jq -e 'select(.service == \"web\" and .reason == \"port conflict\")'"
 }
 
 @test "system: a service that does not fit is pending with its reason" {
@@ -96,7 +116,8 @@ setup() {
 
 @test "system: removing the service removes every container" {
 	cli service rm web
-	wait_until 60 bash -c '[ -z "$(running_set web)" ]'
+	cli service rm fo
+	wait_until 60 bash -c '[ -z "$(running_set web)$(running_set fo)" ]'
 	run docker ps -a -q --filter label=io.canteen.service=web
 	[ -z "$output" ]
 }

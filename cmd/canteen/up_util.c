@@ -70,6 +70,8 @@ pid_t up_spawn(char *const argv[], const char *logpath, int detach)
 	int out = logpath ? open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600) : open("/dev/null", O_WRONLY);
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(127);
+	/* Nothing else of ours (a caller's pipes, say) may live on in a long-running daemon. */
+	close_range(3, ~0U, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, "canteen: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

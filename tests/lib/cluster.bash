@@ -60,3 +60,7 @@ kill_node() {
 	kill -KILL "$(jq -r ".nodes[$(($1 - 1))].init_pid" "$UP/up.json")" $pids 2>/dev/null
 	docker ps -q --filter "label=io.canteen.node=$(node_addr "$1")" | xargs -r docker kill >/dev/null
 }
+
+# wait_until runs its probe through `bash -c` in places: the helpers must be visible there.
+export -f node_addr node_run cli at running_set placed_set matches kill_node
+export BIN
