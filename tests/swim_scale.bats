@@ -31,7 +31,7 @@ rate() {
 	swim_setup 50 150
 	t0=$(now_ms)
 	for i in $(seq 1 50); do swim_start $i; done
-	wait_until 60 swim_converged 50
+	wait_until 150 swim_converged 50
 	echo "# 50 members converged in $(( $(now_ms) - t0 )) ms" >&3
 	sleep 1
 	r50=$(rate 50 8)
