@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# chainwatch_edges.bats: canteen-chainwatch's records checked field by field against what
+# cast decodes from the contract (snapshot path and log path), hostile lines on chain.sock,
+# --stdout through a real pipe, and a frozen (SIGSTOPped) RPC node: time-outs, not refusals.
+load lib/common
+load lib/anvil
+
+setup_file() { start_anvil; }
+teardown_file() { stop_anvil; }
+
+setup() { RUN=$(mk_rundir); }
+teardown() {
+	# A test that froze anvil must not leave it frozen for the next one.
+	kill -CONT "$(cat "$BATS_FILE_TMPDIR/anvil/anvil.pid")" 2>/dev/null || true
+	stop_started
+}
+
+cw() {
+	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$1" -d "$RUN" \
+		--poll 100ms --confirmations 0 --stdout "${@:2}"
+}
+state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
+state_has() { state | jq -e "$1" > /dev/null; }
+events() { grep '^{' "$BATS_TEST_TMPDIR/cw.log"; }
+has_event() { events | jq -s -e "map(select($1)) | length > 0" > /dev/null; }
+at_head() { state_has ".block >= $(block_number)"; }
+
+# The contract's records at BLOCK as cast decodes them, mapped to the chain.sock shapes.
+KV='def kv: map(capture("^(?<k>[^=]+)=(?<v>.*)$") | {(.k): .v}) | add // {};'
+oracle_services() {
+	cast call --json --rpc-url "$ANVIL_URL" --block "$2" "$1" \
+		"getServices(uint256,uint256)($SERVICE_T[])" 0 1000 |
+	jq -S "$KV"'.[0] | map({name: .[0], image: .[1], command: .[2], env: .[3], replicas: .[4],
+		cpu_millis: .[5], mem_mib: .[6],
+		ports: (.[7] | map({host: .[0], container: .[1], proto: (if .[2] == 1 then "udp" else "tcp" end)})),
+		priority: .[8], strategy: (["spread", "roundrobin", "binpack"][.[9]]), exclusive: .[10],
+		selector: (.[11] | kv), generation: .[12]}) | sort_by(.name)'
+}
+oracle_nodes() {
+	cast call --json --rpc-url "$ANVIL_URL" --block "$2" "$1" \
+		"getNodes(uint256,uint256)($NODE_T[])" 0 1000 |
+	jq -S "$KV"'.[0] | map({address: (.[0] | ascii_downcase), endpoint: .[1], swim_pubkey: (.[2] | ltrimstr("0x")),
+		cpu_millis: .[3], mem_mib: .[4], labels: (.[5] | kv), active: .[6]}) | sort_by(.address)'
+}
+# same_as_cast CONTRACT: chainwatch's state equals the contract's at the state's block.
+same_as_cast() {
+	local st blk
+	st=$(state)
+	blk=$(echo "$st" | jq .block)
+	diff <(echo "$st" | jq -S '.services | sort_by(.name)') <(oracle_services "$1" "$blk") &&
+	diff <(echo "$st" | jq -S '.nodes | sort_by(.address)') <(oracle_nodes "$1" "$blk")
+}
+
+register() { # KEY_INDEX ENDPOINT LABELS
+	send_as "$1" "$C" "$SIG_REGISTER" "$2" "0x$(printf '%02x' "$1")$(printf 'ab%.0s' {1..31})" 1500 2048 "$3" > /dev/null
+}
+
+@test "every field of every record equals what cast decodes, from the snapshot and from logs" {
+	C=$(deploy_canteen 0)
+	register 1 127.0.0.2:7946 '[zone=a,disk=ssd]'
+	register 2 '[::1]:7946' '[]'
+	send_as 0 "$C" 'approveNode(address)' "$(addr_of 1)" > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(web,registry.local/web@sha256:00ff,[sh,-c,echo "hi there"],[A=1,B=x=y,GREETING=grüße],3,250,128,[(8080,80,0),(5353,53,1)],-7,2,true,[zone=a])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(db,postgres:16,[],[],1,2000,4096,[],2147483647,1,false,[disk=ssd,zone=a])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:1,[sleep,1000],[],4294967295,1,1,[(65535,1,1)],-2147483648,0,false,[])' > /dev/null
+	cw "$C"
+	wait_until 20 at_head
+	run same_as_cast "$C"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	state_has '(.services | length) == 3 and (.nodes | length) == 2'
+	# The same again after every kind of change has come in through the logs.
+	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[])' > /dev/null
+	send_as 0 "$C" 'scaleService(string,uint32)' db 3 > /dev/null
+	send_as 0 "$C" 'removeService(string)' x-1 > /dev/null
+	send_as 0 "$C" 'approveNode(address)' "$(addr_of 2)" > /dev/null
+	send_as 0 "$C" 'revokeNode(address)' "$(addr_of 1)" > /dev/null
+	register 3 127.0.0.4:7946 '[k=v]'
+	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:3,[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	wait_until 20 at_head
+	run same_as_cast "$C"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_event '.type == "node.remove" and .address == "'"$(addr_of 1)"'"'
+	has_event '.type == "service.remove" and .name == "x-1"'
+	# x-1 came back with a generation after the one it had before removal.
+	state_has '.services | map(select(.name == "x-1"))[0].generation == 2'
+}
+
+@test "hostile lines on chain.sock get an error each and the daemon keeps serving" {
+	C=$(deploy_canteen 0)
+	cw "$C"
+	wait_until 20 state_has '.type'
+	local f=$BATS_TEST_TMPDIR/line
+	bad() { # TEXT EXPECTED_SUBSTRING: one line on a fresh connection
+		printf '%s\n' "$1" > "$f"
+		run "$TBIN/ipc_tool" raw "$RUN/chain.sock" "$f"
+		echo "$1 -> $output"
+		[[ "$output" == *'"type":"error"'* ]]
+		[[ "$output" == *"$2"* ]]
+	}
+	bad 'not json at all' ''
+	bad '[1,2,3]' ''
+	bad '"op"' ''
+	bad '{"op":"state","op":"subscribe"}' ''
+	bad '{"op":17}' 'unknown op'
+	bad '{"id":3}' 'unknown op'
+	bad '{"op":"drop_tables","id":"x9"}' '"id":"x9"'
+	bad '{"op":"subscribe"' ''
+	# An over-long line (more than 1 MiB, no newline yet) is refused too.
+	head -c 1100000 /dev/zero | tr '\0' a > "$f"
+	run "$TBIN/ipc_tool" raw "$RUN/chain.sock" "$f"
+	[[ "$output" == *'"type":"error"'* ]]
+	# Still alive, still answering, still following the chain.
+	kill -0 "$(pid_of cw)"
+	send_as 0 "$C" "$SIG_ADD" "$(spec after)" > /dev/null
+	wait_until 20 state_has '.services | map(.name) | index("after")'
+	run "$TBIN/ipc_tool" subscribe "$RUN/chain.sock" 1 5000
+	[ "$(echo "$output" | jq -r '"\(.type) \(.services[0].name)"')" = "snapshot after" ]
+}
+
+@test "--stdout through a pipe: the snapshot first, then each event reaches jq as it happens" {
+	C=$(deploy_canteen 0)
+	start_bg pipe bash -c "canteen-chainwatch -c /dev/null --rpc '$ANVIL_URL' --contract '$C' \
+		-d '$RUN' --poll 100ms --confirmations 0 --stdout 2> '$BATS_TEST_TMPDIR/cw.err' |
+		tee '$BATS_TEST_TMPDIR/raw' |
+		jq --unbuffered -r 'select(.type == \"service.upsert\") | .service.name' > '$BATS_TEST_TMPDIR/names'"
+	wait_until 20 test -s "$BATS_TEST_TMPDIR/raw"
+	[ "$(head -n 1 "$BATS_TEST_TMPDIR/raw" | jq -r .type)" = snapshot ]
+	for s in one two three; do
+		send_as 0 "$C" "$SIG_ADD" "$(spec "$s")" > /dev/null
+		# Each name arrives while chainwatch runs on: no buffering until exit.
+		wait_until 20 grep -qx "$s" "$BATS_TEST_TMPDIR/names"
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR/names" | tr '\n' ' ')" = "one two three " ]
+	# Every line is one complete JSON object with a seq, increasing.
+	[ "$(jq -s '[.[].seq] | . == (sort | unique)' "$BATS_TEST_TMPDIR/raw")" = true ]
+}
+
+@test "a frozen RPC node (SIGSTOP): rpc.down after time-outs, state kept; SIGCONT: rpc.up, nothing lost" {
+	C=$(deploy_canteen 0)
+	send_as 0 "$C" "$SIG_ADD" "$(spec kept)" > /dev/null
+	cw "$C" --rpc-timeout 500ms
+	wait_until 20 state_has '.services | map(.name) | index("kept")'
+	local apid
+	apid=$(cat "$BATS_FILE_TMPDIR/anvil/anvil.pid")
+	kill -STOP "$apid"
+	wait_until 20 has_event '.type == "rpc.down"'
+	has_event '.type == "rpc.down" and (.error | test("time|Timeout"))'
+	# Fail static: the last good state, not an empty one, while the node is frozen.
+	state_has '(.services | map(.name)) == ["kept"]'
+	kill -CONT "$apid"
+	wait_until 20 has_event '.type == "rpc.up"'
+	send_as 0 "$C" "$SIG_ADD" "$(spec later)" > /dev/null
+	wait_until 20 has_event '.type == "service.upsert" and .service.name == "later"'
+	[ "$(events | jq -r 'select(.type | startswith("rpc.")) | .type' | tr '\n' ' ')" = "rpc.down rpc.up " ]
+	! has_event '.type | endswith(".remove")'
+	state_has '(.services | map(.name) | sort) == ["kept", "later"]'
+}
