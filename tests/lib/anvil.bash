@@ -79,7 +79,7 @@ stop_anvil() {
 	f=$(_anvil_dir)/anvil.pid
 	[ -f "$f" ] || return 0
 	pid=$(cat "$f")
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	local deadline=$(( $(now_ms) + 20000 ))
 	while kill -0 "$pid" 2>/dev/null && (( $(now_ms) < deadline )); do sleep 0.05; done
 	kill -KILL -- "-$pid" 2>/dev/null || true
