@@ -4,6 +4,7 @@
 #   make check        install missing test dependencies, build, run every test
 #   make check SAN=1  the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check T=swim only tests whose file name contains "swim"
+#   make demo         a local cluster (bin/canteen up); DEMO_FLAGS=--detach to return
 #   make install      PREFIX=/usr/local DESTDIR=
 #   B=dir             put build/ and bin/ under dir (parallel builds of one tree)
 
@@ -95,6 +96,12 @@ check:
 deps:
 	tests/deps.sh
 
+# The README's first command: a local 3-node cluster with a sample service (Ctrl-C stops it).
+demo:
+	tests/deps.sh
+	$(MAKE) all
+	$(BIN)/canteen up $(DEMO_FLAGS)
+
 FUZZ_CC ?= clang
 fuzz:
 	@mkdir -p build/fuzz
@@ -117,6 +124,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check deps fuzz install clean tests
+.PHONY: all check demo deps fuzz install clean tests
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
