@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "ipc.h"
 #include "eth_canteen.h"
 #include "parse.h"
 
@@ -274,7 +275,41 @@ static int service_rm(struct cli *cli, int argc, char **argv)
 	return service_send(cli, "removeService", json_pack("[s]", argv[1]), argv[1], "removed");
 }
 
-static void print_service_row(const json_t *s)
+/* This server's view of a service's placement from canteen-sched's summary, or NULL. */
+static json_t *summary_of(json_t *summary, const char *name)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(summary, "services"), i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+		if (n && strcmp(n, name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* "3/3" placed of desired, and the pending reasons ("2 port conflict"). */
+static void fmt_placed(const json_t *sum, char *placed, size_t plen, char *why, size_t wlen)
+{
+	snprintf(placed, plen, "-");
+	snprintf(why, wlen, "%s", "");
+	if (!sum)
+		return;
+	snprintf(placed, plen, "%lld/%lld", (long long)json_integer_value(json_object_get(sum, "placed")),
+	         (long long)json_integer_value(json_object_get(sum, "replicas")));
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	json_object_foreach(json_object_get(sum, "reasons"), k, v) {
+		int w = snprintf(why + n, wlen - n, "%s%lld %s", n ? ", " : "pending: ",
+		                 (long long)json_integer_value(v), k);
+		if (w < 0 || (size_t)w >= wlen - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
+static void print_service_row(const json_t *s, const json_t *sum)
 {
 	char ports[256] = "", cpu[32];
 	size_t n = 0, i;
@@ -288,14 +323,16 @@ static void print_service_row(const json_t *s)
 			break;
 		n += (size_t)w;
 	}
+	char placed[32], why[256];
+	fmt_placed(sum, placed, sizeof placed, why, sizeof why);
 	chain_fmt_cpu(json_integer_value(json_object_get(s, "cpu_millis")), cpu, sizeof cpu);
-	printf("%-24s  %-30s  %8lld  %6s  %7lldM  %-16s  %8lld  %-10s  %lld\n",
+	printf("%-24s  %-30s  %8lld  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
 	       json_string_value(json_object_get(s, "name")), json_string_value(json_object_get(s, "image")),
-	       (long long)json_integer_value(json_object_get(s, "replicas")), cpu,
+	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, cpu,
 	       (long long)json_integer_value(json_object_get(s, "mem_mib")), n ? ports : "-",
 	       (long long)json_integer_value(json_object_get(s, "priority")),
 	       json_string_value(json_object_get(s, "strategy")),
-	       (long long)json_integer_value(json_object_get(s, "generation")));
+	       (long long)json_integer_value(json_object_get(s, "generation")), why);
 }
 
 static int service_ls(struct cli *cli, int argc, char **argv)
@@ -308,9 +345,16 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
 	if (ret == CLI_OK)
 		ret = chain_list(&c, "getServices", &all);
+	/* Placed and pending come from this server's canteen-sched, when it runs. */
+	char path[600], err[256];
+	json_t *summary = NULL, *req = json_pack("{s:s}", "op", "summary");
+	cli_sock_path(cli, "sched.sock", path, sizeof path);
+	if (ret == CLI_OK && ipc_request(path, req, &summary, 3000, err, sizeof err) < 0)
+		summary = NULL;
+	json_decref(req);
 	if (ret == CLI_OK && !cli->json)
-		printf("%-24s  %-30s  %8s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
-		       "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
+		printf("%-24s  %-30s  %8s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
+		       "PLACED", "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
 	size_t i;
 	json_t *rec;
 	json_array_foreach(all, i, rec) {
@@ -320,12 +364,20 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 			ret = CLI_FAIL;
 			break;
 		}
-		if (cli->json)
+		json_t *sum = summary_of(summary, json_string_value(json_object_get(s, "name")));
+		if (cli->json) {
+			if (sum) {
+				json_object_set(s, "placed", json_object_get(sum, "placed"));
+				json_object_set(s, "pending", json_object_get(sum, "pending"));
+				json_object_set(s, "reasons", json_object_get(sum, "reasons"));
+			}
 			chain_print_json(s);
-		else
-			print_service_row(s);
+		} else {
+			print_service_row(s, sum);
+		}
 		json_decref(s);
 	}
+	json_decref(summary);
 	json_decref(all);
 	chain_close(&c);
 	return ret;
