@@ -1,6 +1,7 @@
 /* ctl.c: swim.sock: members, subscribe (snapshot then member.* events), stats, set_meta. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "swimd.h"
@@ -47,7 +48,11 @@ static void publish(struct swimd *d, const struct swim_member *m, int state, con
 {
 	char type[32];
 	snprintf(type, sizeof type, "member.%s", swim_state_name(state));
-	json_t *ev = json_pack("{s:s, s:o}", "type", type, "member", member_json(d, m, state));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_int_t ms = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	json_t *ev = json_pack("{s:s, s:o, s:I}", "type", type, "member", member_json(d, m, state),
+	                       "time_ms", ms);
 	if (ev && reason)
 		json_object_set_new(ev, "reason", json_string(reason));
 	if (ev && d->srv)
