@@ -14,7 +14,8 @@
 	"                             --cpu CPU --mem SIZE [--label K=V]...\n" \
 	"       canteen node approve|revoke ADDRESS\n" \
 	"       canteen node ls\n" \
-	"       canteen node keygen [--swim-key FILE] [--eth-key FILE]"
+	"       canteen node keygen [--swim-key FILE] [--eth-key FILE]\n" \
+	"       canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."
 
 static int usage_err(const char *fmt, const char *arg)
 {
@@ -239,5 +240,7 @@ int cmd_node(struct cli *cli, int argc, char **argv)
 		return node_ls(cli, argc, argv);
 	if (strcmp(sub, "keygen") == 0)
 		return cli_node_keygen(cli, argc, argv);
+	if (strcmp(sub, "join") == 0)
+		return cli_node_join(cli, argc, argv);
 	return usage_err("unknown node command '%s'", sub);
 }

@@ -35,6 +35,10 @@ int cmd_down(struct cli *cli, int argc, char **argv);      /* system */
 /* "canteen node keygen [--swim-key FILE] [--eth-key FILE]": cmd_node (chain) calls this; swim
  * implements it (libsodium key pair for SWIM, mode 0600). */
 int cli_node_keygen(struct cli *cli, int argc, char **argv);
+/* A fresh Ethereum key written to path (0600; replaced only with force); its address out. */
+int cli_eth_keygen(const char *path, int force, char address[43]);
+/* "canteen node join": keys if missing, then register this server (join.c). */
+int cli_node_join(struct cli *cli, int argc, char **argv);
 
 /* "canteen: <msg>\n" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,7 +16,7 @@
 #include "swim_crypto.h"
 
 /* A fresh secp256k1 secret key as a hex file (mode 0600); the address out. */
-static int eth_keygen(const char *path, int force, char address[43])
+int cli_eth_keygen(const char *path, int force, char address[43])
 {
 	uint8_t raw[32];
 	char hex[65], err[256];
@@ -86,7 +86,7 @@ int cli_node_keygen(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	}
 	sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
-	if (eth_path && eth_keygen(eth_path, force, address) < 0)
+	if (eth_path && cli_eth_keygen(eth_path, force, address) < 0)
 		return CLI_FAIL;
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:s}", "swim_key_file", swim_path, "swim_pubkey", pkhex);
