@@ -79,6 +79,10 @@ stop_anvil() {
 	f=$(_anvil_dir)/anvil.pid
 	[ -f "$f" ] || return 0
 	pid=$(cat "$f")
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "stop_anvil: anvil (pid $pid) had already exited; the end of its log:" >&2
+		tail -n 5 "$(_anvil_dir)/anvil.log" >&2
+	fi
 	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	local deadline=$(( $(now_ms) + 20000 ))
 	while kill -0 "$pid" 2>/dev/null && (( $(now_ms) < deadline )); do sleep 0.05; done
