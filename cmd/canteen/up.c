@@ -299,7 +299,7 @@ static int write_node_files(struct up *u, unsigned i, const char *nd)
 	node_ip(i, ip, sizeof ip);
 	const char *timing = u->fast ? "probe_interval_ms = 200ms\nprobe_timeout_ms = 100ms\n"
 	                               "suspicion_min_mult = 2\ngossip_interval_ms = 50ms\n"
-	                               "pushpull_interval_ms = 5s\npoll_ms = 200ms\n"
+	                               "pushpull_interval_ms = 5s\npoll_ms = 200ms\nsuspicion_max_mult = 3\n"
 	                             : "poll_ms = 500ms\n";
 	snprintf(text, sizeof text,
 	         "# canteen.conf of local node %u (written by canteen up)\n"
