@@ -135,23 +135,26 @@ void admit_free(struct swimd *d)
 
 /* ---- keeping the state machine in line with d->nodes ---- */
 
+/* Keep the shared key (and so the replay window) unless the public key changed. */
 static int peer_set(struct swimd *d, struct swim_member *m, const struct node_rec *r)
 {
 	struct peer *p = m->user;
-	if (p && strcmp(p->endpoint, r->endpoint) == 0 &&
-	    memcmp(p->key.pk, r->pubkey, SWIM_KEY_LEN) == 0)
+	int rekey = !p || memcmp(p->key.pk, r->pubkey, SWIM_KEY_LEN) != 0;
+	if (p && !rekey && strcmp(p->endpoint, r->endpoint) == 0)
 		return 0;
 	if (!p && !(p = calloc(1, sizeof *p)))
 		return -1;
-	if (p->key.shared)
-		swim_peer_key_free(&p->key);
 	char hex[43], err[256];
 	swim_addr_hex(r->addr, hex);
-	if (swim_peer_key_init(&p->key, &d->keys, d->self, r->pubkey, r->addr) < 0) {
-		log_warnx("node %s: unusable public key; not admitted", hex);
-		free(p);
-		m->user = NULL;
-		return -1;
+	if (rekey) {
+		if (p->key.shared)
+			swim_peer_key_free(&p->key);
+		if (swim_peer_key_init(&p->key, &d->keys, d->self, r->pubkey, r->addr) < 0) {
+			log_warnx("node %s: unusable public key; not admitted", hex);
+			free(p);
+			m->user = NULL;
+			return -1;
+		}
 	}
 	memcpy(p->endpoint, r->endpoint, sizeof p->endpoint);
 	p->reachable = net_resolve(r->endpoint, &p->sa, &p->salen, err, sizeof err) == 0;
