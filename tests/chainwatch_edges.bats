@@ -157,3 +157,38 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	! has_event '.type | endswith(".remove")'
 	state_has '(.services | map(.name) | sort) == ["kept", "later"]'
 }
+
+# raw_register KEY_INDEX ENDPOINT_HEX: registerNode from that key with an endpoint that is any
+# bytes (the contract takes a string without checking UTF-8; anyone may register).
+raw_register() {
+	local sel args
+	sel=$(cast sig 'registerNode(string,bytes32,uint32,uint32,string[])')
+	args=$(cast abi-encode 'f(bytes,bytes32,uint32,uint32,string[])' "$2" \
+		"0x$(printf 'cd%.0s' {1..32})" 1000 1024 '[]')
+	rpc eth_sendTransaction "[{\"from\":\"$(addr_of "$1")\",\"to\":\"$C\",\"gas\":\"0x200000\",\"data\":\"$sel${args#0x}\"}]" |
+		jq -e .result > /dev/null
+	[ "$(cast call --rpc-url "$ANVIL_URL" "$C" 'nodeCount()(uint256)')" -gt 0 ]
+}
+
+@test "a stranger's record that is not valid UTF-8 cannot keep chainwatch from a snapshot" {
+	C=$(deploy_canteen 0)
+	send_as 0 "$C" "$SIG_ADD" "$(spec good)" > /dev/null
+	register 1 127.0.0.2:7946 '[]'
+	raw_register 7 0xff41   # not UTF-8
+	raw_register 8 0x610062 # a NUL inside
+	cw "$C"
+	wait_until 20 state_has '(.services | map(.name)) == ["good"]'
+	state_has '(.nodes | map(.address)) == ["'"$(addr_of 1)"'"]'
+	grep -q "$(addr_of 7)" "$BATS_TEST_TMPDIR/cw.log"
+	# The same from the logs: skipped, and what follows still arrives.
+	raw_register 9 0xc3
+	send_as 0 "$C" "$SIG_ADD" "$(spec next)" > /dev/null
+	wait_until 20 state_has '(.services | map(.name) | sort) == ["good", "next"]'
+	state_has '(.nodes | length) == 1'
+	# A node that re-registers with such bytes is dropped, as a later snapshot would.
+	register 2 127.0.0.3:7946 '[]'
+	wait_until 20 state_has '(.nodes | length) == 2'
+	raw_register 2 0xc3
+	wait_until 20 state_has '(.nodes | map(.address)) == ["'"$(addr_of 1)"'"]'
+	grep -q 'the node is dropped' "$BATS_TEST_TMPDIR/cw.log"
+}

@@ -137,6 +137,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	struct chainwatch *cw = arg;
 	struct eth_buf data;
 	char err[256];
+	size_t n = 0, skipped = 0;
 	if (!res)
 		return round_fail(cw, cw->snap.services ? "getServices" : "getNodes", e);
 	rpc_ok(cw);
@@ -144,8 +145,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	const char *hex = json_string_value(res);
 	json_t *page = NULL;
 	if (hex && eth_hex_decode_buf(hex, &data) == 0)
-		page = cw->snap.services ? cw_decode_services(data.p, data.len, err, sizeof err)
-		                         : cw_decode_nodes(data.p, data.len, err, sizeof err);
+		page = cw_decode_page(cw->snap.services, data.p, data.len, &n, &skipped, err, sizeof err);
 	else
 		snprintf(err, sizeof err, "not hex data");
 	eth_buf_free(&data);
@@ -156,7 +156,10 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 		snap_reset(cw);
 		return round_fail(cw, "snapshot", &be);
 	}
-	size_t n = json_array_size(page);
+	if (skipped)
+		log_warnx("snapshot at block %llu: left out %zu malformed %s record(s): %s",
+		          (unsigned long long)cw->snap.block, skipped, cw->snap.services ? "service" : "node",
+		          err);
 	json_array_extend(cw->snap.services ? cw->snap.svcs : cw->snap.nodes, page);
 	json_decref(page);
 	cw->snap.offset += n;
@@ -240,12 +243,15 @@ static void apply_logs(struct chainwatch *cw, const json_t *logs)
 	char err[256];
 	json_array_foreach(logs, i, lg) {
 		int skip;
+		err[0] = '\0';
 		json_t *ev = cw_decode_log(cw, lg, &skip, err, sizeof err);
 		if (!ev) {
 			if (!skip)
 				log_warnx("ignoring a log: %s", err);
 			continue;
 		}
+		if (err[0])
+			log_warnx("malformed record in a log: %s; the node is dropped", err);
 		cw_state_apply(&cw->st, ev);
 		cw_publish(cw, ev);
 		cw->events++;

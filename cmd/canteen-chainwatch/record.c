@@ -199,17 +199,28 @@ static json_t *service_json(const struct abi_value *t, char *err, size_t errlen)
 
 typedef json_t *(*rec_fn)(const struct abi_value *, char *, size_t);
 
-static json_t *decode_page(int type, rec_fn fn, const uint8_t *data, size_t len, char *err,
-                           size_t errlen)
+json_t *cw_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,
+                       size_t *skipped, char *err, size_t errlen)
 {
 	struct abi_value *v = NULL;
-	if (abi_decode(types[type], data, len, &v, err, errlen) < 0)
+	rec_fn fn = services ? service_json : node_json;
+	char why[256];
+	*raw = *skipped = 0;
+	if (abi_decode(types[services ? T_SERVICES : T_NODES], data, len, &v, err, errlen) < 0)
 		return NULL;
 	const struct abi_value *list = v->items[0];
 	json_t *out = json_array();
+	*raw = list->n;
+	/* Anyone may register a node, with any bytes in its strings: one malformed record
+	 * is left out (as its log would be), it must not keep the whole state away. */
 	for (size_t i = 0; out && i < list->n; i++) {
-		json_t *rec = fn(list->items[i], err, errlen);
-		if (!rec || json_array_append_new(out, rec) < 0) {
+		json_t *rec = fn(list->items[i], why, sizeof why);
+		if (!rec) {
+			if ((*skipped)++ == 0)
+				snprintf(err, errlen, "%s", why);
+			continue;
+		}
+		if (json_array_append_new(out, rec) < 0) {
 			json_decref(out);
 			out = NULL;
 		}
@@ -220,12 +231,14 @@ static json_t *decode_page(int type, rec_fn fn, const uint8_t *data, size_t len,
 
 json_t *cw_decode_nodes(const uint8_t *data, size_t len, char *err, size_t errlen)
 {
-	return decode_page(T_NODES, node_json, data, len, err, errlen);
+	size_t raw, skipped;
+	return cw_decode_page(0, data, len, &raw, &skipped, err, errlen);
 }
 
 json_t *cw_decode_services(const uint8_t *data, size_t len, char *err, size_t errlen)
 {
-	return decode_page(T_SERVICES, service_json, data, len, err, errlen);
+	size_t raw, skipped;
+	return cw_decode_page(1, data, len, &raw, &skipped, err, errlen);
 }
 
 /* ---- logs ---- */
@@ -292,9 +305,17 @@ json_t *cw_decode_log(const struct chainwatch *cw, const json_t *log, int *skip,
 		goto out;
 	}
 	rec = kind == 0 ? node_json(v->items[0], err, errlen) : service_json(v->items[0], err, errlen);
-	if (rec)
+	if (rec) {
 		ev = json_pack("{s:s, s:I, s:o}", "type", kind == 0 ? "node.upsert" : "service.upsert",
 		               "block", (json_int_t)block, kind == 0 ? "node" : "service", rec);
+	} else if (kind == 0) {
+		/* A snapshot leaves such a record out: drop the node here too (err still says
+		 * why), so a server that followed the logs and one that starts later agree. */
+		char addr_hex[43];
+		eth_addr_format(t1 + 12, addr_hex);
+		ev = json_pack("{s:s, s:I, s:s}", "type", "node.remove", "block", (json_int_t)block,
+		               "address", addr_hex);
+	}
 out:
 	abi_value_free(v);
 	eth_buf_free(&buf);
