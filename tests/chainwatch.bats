@@ -165,14 +165,26 @@ service.upsert two 2" ]
 	[ "$(echo "$st" | jq -r .block_hash)" = "$(cast block --rpc-url "$ANVIL_URL" "$(echo "$st" | jq .block)" --json | jq -r .hash)" ]
 }
 
-@test "before the chain ever answers: rpc.down, and no empty state is served" {
-	c=$(deploy_canteen 0)
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "http://127.0.0.1:$(free_port)" --contract "$c" \
-		-d "$RUN" --poll 100ms --stdout
-	wait_until 20 has_line 'select(.type == "rpc.down")'
+@test "before the chain ever answers: logged, nothing on stdout, no empty state; then the snapshot first" {
+	local port c=0x5fbdb2315678afecb367f032d93f642f64180aa3 # key 0's first deployment
+	port=$(free_port)
+	start_bg cw canteen-chainwatch -c /dev/null --rpc "http://127.0.0.1:$port" --contract "$c" \
+		-d "$RUN" --poll 100ms --confirmations 0 --stdout
+	wait_until 20 grep -q 'rpc down: .*no state yet' "$BATS_TEST_TMPDIR/cw.log"
+	# --stdout's first line is always a snapshot: no event before there is a state
+	! events
 	run sock_request "$RUN/chain.sock" '{"op":"state"}'
 	[[ "$output" == *'"type":"error"'* ]]
 	[[ "$output" == *"no state yet"* ]]
+	# The chain appears: the snapshot is the first line, and no rpc.up without an rpc.down.
+	start_bg anvil2 anvil --host 127.0.0.1 --port "$port"
+	ANVIL_URL=http://127.0.0.1:$port
+	wait_until 20 rpc eth_chainId '[]'
+	[ "$(deploy_canteen 0)" = "$c" ]
+	send_as 0 "$c" "$SIG_ADD" "$(spec first)" > /dev/null
+	wait_until 20 state_has '.services | map(.name) | index("first")'
+	[ "$(events | head -n 1 | jq -r .type)" = snapshot ]
+	! has_line 'select(.type | startswith("rpc."))'
 }
 
 # Last: it replaces the file's anvil by one that keeps its state in a file across a restart.

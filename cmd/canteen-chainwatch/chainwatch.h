@@ -26,8 +26,6 @@ struct cw_state {
 	json_t *services; /* name -> SERVICE */
 };
 
-enum cw_phase { CW_IDLE, CW_SNAPSHOT, CW_FOLLOW };
-
 /* A snapshot being read (pages of getNodes, then getServices, at one block hash). */
 struct cw_snap {
 	uint64_t block;
@@ -53,7 +51,8 @@ struct chainwatch {
 	struct cw_snap snap;
 	int busy;                /* an RPC round is in flight */
 	uint64_t timer;
-	int rpc_down;            /* published rpc.down, waiting to publish rpc.up */
+	int rpc_down;            /* the node does not answer */
+	int down_published;      /* rpc.down went out: rpc.up follows when it answers */
 	uint64_t retry_ms;       /* back-off while the node is unreachable */
 	uint64_t range;          /* blocks per eth_getLogs (adaptive) */
 	uint64_t target;         /* block this round follows to */

@@ -36,11 +36,14 @@ static void rpc_ok(struct chainwatch *cw)
 	cw->retry_ms = cw->poll_ms;
 	log_info("rpc: %s answers again; catching up from block %llu", "node",
 	         (unsigned long long)cw->st.block);
-	cw_publish(cw, json_pack("{s:s}", "type", "rpc.up"));
+	if (cw->down_published)
+		cw_publish(cw, json_pack("{s:s}", "type", "rpc.up"));
+	cw->down_published = 0;
 }
 
 /* A round failed: publish rpc.down once per outage (never an empty state: the last good
- * state stays), then retry with back-off. */
+ * state stays), then retry with back-off. Before the first snapshot there is nothing to
+ * keep and the snapshot must be the first line of --stdout: the outage is only logged. */
 static void round_fail(struct chainwatch *cw, const char *what, const struct eth_rpc_err *e)
 {
 	char msg[640];
@@ -48,9 +51,11 @@ static void round_fail(struct chainwatch *cw, const char *what, const struct eth
 	if (e && (e->kind == ETH_RPC_TRANSPORT || e->kind == ETH_RPC_HTTP)) {
 		if (!cw->rpc_down) {
 			cw->rpc_down = 1;
-			log_warnx("rpc down: %s (keeping the state of block %llu)", msg,
-			          (unsigned long long)cw->st.block);
-			cw_publish(cw, json_pack("{s:s, s:s}", "type", "rpc.down", "error", msg));
+			log_warnx("rpc down: %s (%s)", msg, cw->st.valid ? "keeping the last state" : "no state yet");
+			if (cw->st.valid) {
+				cw_publish(cw, json_pack("{s:s, s:s}", "type", "rpc.down", "error", msg));
+				cw->down_published = 1;
+			}
 		}
 	} else {
 		rpc_ok(cw);
