@@ -319,8 +319,12 @@ static void on_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
 	struct chainwatch *cw = arg;
 	uint64_t span = cw->target - cw->st.block;
 	if (!res) {
-		/* Too many results, too large, too slow: a smaller range, unless already one block. */
-		if (e->kind != ETH_RPC_TRANSPORT && span > CW_RANGE_MIN) {
+		/* Too many results, too large, too slow: a smaller range, unless already one block.
+		 * A refused connection is an outage; a time-out may be the range (the next round
+		 * starts with eth_blockNumber, which tells an outage apart). */
+		int slow = e->kind == ETH_RPC_TRANSPORT &&
+		           (strcasestr(e->msg, "timeout") || strcasestr(e->msg, "timed out"));
+		if ((e->kind != ETH_RPC_TRANSPORT || slow) && span > CW_RANGE_MIN) {
 			cw->range = span / 2 ? span / 2 : 1;
 			log_info("eth_getLogs over %llu blocks failed (%s); trying %llu",
 			         (unsigned long long)span, e->msg, (unsigned long long)cw->range);
