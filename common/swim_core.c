@@ -115,6 +115,8 @@ void swim_revoke(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
 	free(m);
 }
 
+static void broadcast_member(struct swim *s, const struct swim_member *m);
+
 struct swim *swim_new(const struct swim_config *cfg, const uint8_t self[SWIM_ADDR_LEN],
                       const struct swim_io *io, uint64_t seed, uint64_t now)
 {
@@ -138,6 +140,7 @@ struct swim *swim_new(const struct swim_config *cfg, const uint8_t self[SWIM_ADD
 	}
 	s->self->state = SWIM_ALIVE;
 	s->self->state_since = now;
+	broadcast_member(s, s->self); /* announce ourselves with the first packets we send */
 	s->next_probe = now + cfg->probe_interval_ms;
 	s->next_gossip = now + cfg->gossip_interval_ms;
 	s->next_pushpull = now + cfg->pushpull_interval_ms;
