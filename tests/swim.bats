@@ -154,3 +154,12 @@ teardown() { stop_started; }
 	run "$BIN/canteen" node keygen --swim-key "$d/x" --bogus
 	[ "$status" -eq 2 ]
 }
+
+@test "--join: members find the cluster through the given endpoint; an unadmitted one is reported" {
+	swim_setup 3 110
+	swim_start 1
+	for i in 2 3; do swim_start $i --join "${IP[1]}:$SWIM_PORT" --join 127.0.0.250:1; done
+	wait_until 15 swim_converged 3
+	grep -q -- "--join 127.0.0.250:1: no admitted node has that endpoint" "$BATS_TEST_TMPDIR/swim2.log"
+	[ "$(swim_stat 2 .joins)" -ge 1 ]
+}
