@@ -117,6 +117,14 @@ teardown() { stop_started; }
 
 @test "bad configuration exits 100 with a clear message" {
 	swim_setup 2 80
+	run "$BIN/canteen-swim" --version
+	[ "$status" -eq 0 ] && [[ "$output" == "canteen-swim "* ]]
+	run "$BIN/canteen-swim" --help
+	[ "$status" -eq 0 ] && [[ "$output" == *"--probe-interval"* ]]
+	run "$BIN/canteen-swim" --bogus
+	[ "$status" -eq 100 ]
+	run "$BIN/canteen-swim" -c /dev/null
+	[ "$status" -eq 100 ] && [[ "$output" == *"no key file"* ]]
 	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/peers" --probe-interval 100ms --probe-timeout 200ms
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"shorter than probe_interval_ms"* ]]
