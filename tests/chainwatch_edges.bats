@@ -192,3 +192,26 @@ raw_register() {
 	wait_until 20 state_has '(.nodes | map(.address)) == ["'"$(addr_of 1)"'"]'
 	grep -q 'the node is dropped' "$BATS_TEST_TMPDIR/cw.log"
 }
+
+@test "records too big for one page of the view: fewer per call, the snapshot still completes" {
+	C=$(deploy_canteen 0)
+	local env tmpl phex i n d namehex
+	# 64 environment entries of 200 bytes: ~500 storage slots to read per service
+	env=$(for i in $(seq -w 1 64); do printf 'K%s=%0198d,' "$i" 0; done)
+	tmpl=$(cast calldata "$SIG_ADD" "(big-00,busybox:1,[],[${env%,}],1,100,64,[],0,0,false,[])")
+	phex=$(printf 'big-' | od -An -tx1 | tr -d ' \n')
+	for ((i = 0; i < 40; i++)); do
+		printf -v n '%02d' "$i"
+		namehex=$phex
+		for ((d = 0; d < 2; d++)); do namehex+=3${n:d:1}; done
+		rpc eth_sendTransaction "[{\"from\":\"$(addr_of 0)\",\"to\":\"$C\",\"gas\":\"0x1c9c380\",\"data\":\"${tmpl/${phex}3030/$namehex}\"}]" |
+			jq -e .result > /dev/null
+	done
+	[ "$(call "$C" 'serviceCount()(uint256)')" = 40 ]
+	# The contract's own page of 100 is more than a call may spend.
+	! call "$C" "getServices(uint256,uint256)" 0 100 > /dev/null 2>&1
+	cw "$C"
+	wait_until 60 state_has '.services | length == 40'
+	grep -q 'getServices of 100 records failed' "$BATS_TEST_TMPDIR/cw.log"
+	state_has '[.services[].env | length] | unique == [64]'
+}

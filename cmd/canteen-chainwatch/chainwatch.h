@@ -32,6 +32,7 @@ struct cw_snap {
 	char hash[67];
 	uint64_t offset;
 	int services;     /* 0: reading nodes, 1: services */
+	uint64_t page;    /* records per call; 0: CW_PAGE (halved while a call is refused) */
 	json_t *nodes, *svcs;
 };
 

@@ -143,6 +143,16 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	struct eth_buf data;
 	char err[256];
 	size_t n = 0, skipped = 0;
+	uint64_t per = cw->snap.page ? cw->snap.page : CW_PAGE;
+	if (!res && e->kind == ETH_RPC_ERROR && per > 1) {
+		/* Big records can make a page cost more gas than the node allows a call:
+		 * fewer records per call, down to one. */
+		cw->snap.page = per / 2;
+		log_info("%s of %llu records failed (%s); trying %llu",
+		         cw->snap.services ? "getServices" : "getNodes", (unsigned long long)per, e->msg,
+		         (unsigned long long)cw->snap.page);
+		return snap_page(cw);
+	}
 	if (!res)
 		return round_fail(cw, cw->snap.services ? "getServices" : "getNodes", e);
 	rpc_ok(cw);
@@ -168,7 +178,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	json_array_extend(cw->snap.services ? cw->snap.svcs : cw->snap.nodes, page);
 	json_decref(page);
 	cw->snap.offset += n;
-	if (n < CW_PAGE) {
+	if (n < per) {
 		if (cw->snap.services)
 			return snap_finish(cw);
 		cw->snap.services = 1;
@@ -182,7 +192,8 @@ static void snap_page(struct chainwatch *cw)
 	struct eth_buf cd;
 	char err[256];
 	eth_buf_init(&cd);
-	struct abi_value *args = abi_tuple(2, abi_uint(cw->snap.offset), abi_uint(CW_PAGE));
+	uint64_t page = cw->snap.page ? cw->snap.page : CW_PAGE;
+	struct abi_value *args = abi_tuple(2, abi_uint(cw->snap.offset), abi_uint(page));
 	if (!args || abi_encode_call(cw->snap.services ? "getServices(uint256,uint256)"
 	                                               : "getNodes(uint256,uint256)",
 	                             args, &cd, err, sizeof err) < 0)
