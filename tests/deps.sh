@@ -42,8 +42,15 @@ nm=$top/tests/node/node_modules
 if [ ! -x "$nm/.bin/anvil" ] || [ ! -x "$nm/.bin/cast" ] || [ ! -e "$nm/solc/package.json" ]; then
 	[ $check_only = 1 ] && { echo "missing npm tools (anvil, cast, solc) in tests/node"; exit 1; }
 	echo "deps.sh: installing anvil, cast and solc (tests/node/package-lock.json)"
-	(cd "$top/tests/node" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-		{ echo "deps.sh: npm ci in tests/node failed" >&2; exit 1; }
+	# npm install, not npm ci: this npm writes lock files holding only this platform's optional
+	# packages, which its own "npm ci" then refuses as out of sync.  --no-save keeps the lock
+	# file as committed; the versions are exact pins either way.
+	log=$(mktemp)
+	if ! (cd "$top/tests/node" && npm install --no-save --no-audit --no-fund >"$log" 2>&1); then
+		tail -n 20 "$log" >&2; rm -f "$log"
+		echo "deps.sh: npm install in tests/node failed" >&2; exit 1
+	fi
+	rm -f "$log"
 fi
 "$nm/.bin/anvil" --version >/dev/null 2>&1 || { echo "deps.sh: anvil does not run" >&2; exit 1; }
 exit 0
