@@ -49,6 +49,7 @@ static const struct conf_key keys[] = {
 	{U(gossip_nodes, 1, 64)},
 	{U(awareness_max, 1, 64)},
 	{D(debounce_ms, 0, 600000)},
+	{D(membership_settle_ms, 0, 600000)},
 	{S(docker_host)},
 	{S(advertise_addr)},
 	{D(stop_grace_ms, 0, 3600000)},
@@ -74,6 +75,7 @@ void conf_defaults(struct conf *c)
 	c->gossip_nodes = 3;
 	c->awareness_max = 8;
 	c->debounce_ms = 100;
+	c->membership_settle_ms = 5000;
 	str_copy(c->docker_host, sizeof c->docker_host, "/var/run/docker.sock");
 	c->stop_grace_ms = 10000;
 }

@@ -44,6 +44,7 @@ struct conf {
 	uint64_t awareness_max;             /* 8 (Lifeguard local health cap) */
 	/* sched */
 	uint64_t debounce_ms;               /* 100 */
+	uint64_t membership_settle_ms;      /* 5000 */
 	/* dockerd */
 	char docker_host[CONF_STR_MAX];     /* unix:///var/run/docker.sock or a path */
 	char advertise_addr[CONF_STR_MAX];  /* host IP that published ports bind to */

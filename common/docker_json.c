@@ -114,8 +114,12 @@ static void labels_parse(const json_t *map, struct docker_labels *l)
 	const char *rep = get_str(map, DOCKER_LABEL_REPLICA);
 	const char *gen = get_str(map, DOCKER_LABEL_GENERATION);
 	const char *node = get_str(map, DOCKER_LABEL_NODE);
+	const char *spec = get_str(map, DOCKER_LABEL_SPEC);
 	if (node && docker_valid_node(node))
 		str_copy(l->node, sizeof l->node, node);
+	if (spec && strlen(spec) == DOCKER_SPEC_HASH_LEN &&
+	    strspn(spec, "0123456789abcdef") == DOCKER_SPEC_HASH_LEN)
+		str_copy(l->spec, sizeof l->spec, spec);
 	uint64_t r, g;
 	if (!svc || !rep || !gen || !docker_valid_service(svc) ||
 	    parse_u64(rep, 0, DOCKER_REPLICA_MAX, &r, NULL, 0) < 0 ||

@@ -15,6 +15,8 @@
 #define DOCKER_LABEL_REPLICA "io.canteen.replica"
 #define DOCKER_LABEL_GENERATION "io.canteen.generation"
 #define DOCKER_LABEL_NODE "io.canteen.node"
+#define DOCKER_LABEL_SPEC "io.canteen.spec"   /* docker_spec_hash of what the container runs */
+#define DOCKER_SPEC_HASH_LEN 32               /* hex digits */
 
 /* API version from GET /version. */
 struct docker_version {
@@ -36,6 +38,7 @@ struct docker_labels {
 	unsigned replica;
 	uint64_t generation;
 	char node[DOCKER_NODE_LEN + 1];
+	char spec[DOCKER_SPEC_HASH_LEN + 1]; /* empty when absent or malformed (older containers) */
 };
 
 /* One row of GET /containers/json?all=1. */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "docker_spec.h"
 #include "parse.h"
 
@@ -468,6 +470,43 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
 	return 0;
 }
 
+/* Length-prefixed, so that ("ab","c") and ("a","bc") differ. */
+static void hash_str(crypto_generichash_state *st, const char *v)
+{
+	uint64_t n = strlen(v);
+	unsigned char len[8];
+	for (int i = 0; i < 8; i++)
+		len[i] = (unsigned char)(n >> (8 * i));
+	crypto_generichash_update(st, len, sizeof len);
+	crypto_generichash_update(st, (const unsigned char *)v, (size_t)n);
+}
+
+void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN + 1])
+{
+	crypto_generichash_state st;
+	unsigned char h[DOCKER_SPEC_HASH_LEN / 2];
+	char num[64];
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	hash_str(&st, s->image);
+	snprintf(num, sizeof num, "%zu", s->ncommand);
+	hash_str(&st, num);
+	for (size_t i = 0; i < s->ncommand; i++)
+		hash_str(&st, s->command[i]);
+	snprintf(num, sizeof num, "%zu", s->nenv);
+	hash_str(&st, num);
+	for (size_t i = 0; i < s->nenv; i++)
+		hash_str(&st, s->env[i]);
+	snprintf(num, sizeof num, "%llu/%llu/%zu", (unsigned long long)s->cpu_millis,
+	         (unsigned long long)s->mem_mib, s->nports);
+	hash_str(&st, num);
+	for (size_t i = 0; i < s->nports; i++) {
+		snprintf(num, sizeof num, "%u:%u/%s", s->ports[i].host, s->ports[i].container, s->ports[i].proto);
+		hash_str(&st, num);
+	}
+	crypto_generichash_final(&st, h, sizeof h);
+	sodium_bin2hex(out, DOCKER_SPEC_HASH_LEN + 1, h, sizeof h);
+}
+
 static int add_str(json_t *o, const char *k, const char *v)
 {
 	return json_object_set_new(o, k, json_string(v));
@@ -494,7 +533,10 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
 	json_t *exposed = json_object(), *bindings = json_object();
 	json_t *restart = json_pack("{s:s}", "Name", "no");
 	int bad = !body || !labels || !hc || !exposed || !bindings || !restart;
-	bad = bad || add_str(labels, DOCKER_LABEL_SERVICE, s->service) ||
+	char spec[DOCKER_SPEC_HASH_LEN + 1];
+	docker_spec_hash(s, spec);
+	bad = bad || add_str(labels, DOCKER_LABEL_SPEC, spec) ||
+	      add_str(labels, DOCKER_LABEL_SERVICE, s->service) ||
 	      add_str(labels, DOCKER_LABEL_REPLICA, rep) ||
 	      add_str(labels, DOCKER_LABEL_GENERATION, gen) || add_str(labels, DOCKER_LABEL_NODE, node);
 	for (size_t i = 0; !bad && i < s->nports; i++) {

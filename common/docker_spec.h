@@ -67,6 +67,10 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 void docker_spec_free(struct docker_spec *s);
 /* Do two specs ask for the same container (everything but the generation)? */
 int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b);
+/* What a container runs (image, command, env, limits, ports), hashed to DOCKER_SPEC_HASH_LEN
+ * hex digits: equal hashes mean a new generation need not replace the container (a scale or
+ * a priority change bumps the generation without changing the container). */
+void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN + 1]);
 
 /* Docker's reference grammar: [host[:port]/]path[:tag][@sha256:<64 hex>]. 1 if valid. */
 int docker_image_valid(const char *ref);

@@ -336,7 +336,8 @@ static int walk_settle(struct place_ctx *c, struct walk *w)
  * so the least fitting pair is found exactly, whatever the walk turns into (a scan
  * past WALK_CAP points, or from the start for a selector matching few nodes).
  */
-static int spread_service(struct place_ctx *c, struct place_slot *slots)
+static int spread_service(struct place_ctx *c, struct place_slot *slots,
+                          const struct place_slot *ref)
 {
 	const struct place_service *s = c->svc;
 	uint64_t sh = place_hash_str(s->name);
@@ -346,7 +347,19 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots)
 	size_t n = 0;
 	for (uint32_t r = 0; r < s->replicas; r++)
 		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
+	/* Replicas whose reference node (all active nodes live) is usable and fits stay there:
+	 * a death moves the dead node's replicas and, capacity allowing, no others. */
+	for (uint32_t r = 0; ref && r < s->replicas; r++) {
+		uint32_t p = ref[r].node;
+		if (p == PLACE_NONE || !c->ns[p].usable || !node_fits(c, p))
+			continue;
+		slots[r] = (struct place_slot){p, PLACE_OK};
+		if (node_take(c, p) < 0)
+			return -1;
+	}
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (slots[r].node != PLACE_NONE)
+			continue;
 		struct walk *w = &c->walks[n];
 		w->key = place_replica_key(sh, r);
 		w->replica = r;
@@ -463,13 +476,14 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	return 0;
 }
 
-static int place_one_service(struct place_ctx *c, struct place_slot *slots)
+static int place_one_service(struct place_ctx *c, struct place_slot *slots,
+                             const struct place_slot *ref)
 {
 	const struct place_service *s = c->svc;
 	if (s->strategy == PLACE_BINPACK)
 		return binpack_service(c, slots);
 	if (s->strategy == PLACE_SPREAD)
-		return spread_service(c, slots);
+		return spread_service(c, slots, ref);
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		uint32_t n = roundrobin_pick(c);
 		if (n == PLACE_NONE) {
@@ -613,12 +627,11 @@ void place_result_free(struct place_result *r)
 	free(r);
 }
 
-int place_compute(const struct place_input *in, struct place_result **out, char *err,
-                  size_t errlen)
+/* ref: the reference placement of the same input with every active node live, or NULL. */
+static int compute(const struct place_input *in, const struct place_result *ref,
+                   struct place_result **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (validate(in, err, errlen) < 0)
-		return -1;
 	struct place_ctx c;
 	memset(&c, 0, sizeof c);
 	uint32_t *order = NULL;
@@ -647,7 +660,7 @@ int place_compute(const struct place_input *in, struct place_result **out, char 
 				slots[k] = (struct place_slot){PLACE_NONE, (uint8_t)why};
 			continue;
 		}
-		if (place_one_service(&c, slots) < 0)
+		if (place_one_service(&c, slots, ref ? ref->slots + ref->first[order[i]] : NULL) < 0)
 			goto nomem;
 	}
 	for (size_t i = 0; i < c.res->nslots; i++) {
@@ -668,5 +681,37 @@ done:
 	place_ctx_free(&c);
 	place_result_free(c.res);
 	free(order);
+	return rc;
+}
+
+int place_compute(const struct place_input *in, struct place_result **out, char *err,
+                  size_t errlen)
+{
+	*out = NULL;
+	if (validate(in, err, errlen) < 0)
+		return -1;
+	size_t down = 0;
+	for (size_t i = 0; i < in->nnodes; i++)
+		down += in->nodes[i].active && !in->nodes[i].live;
+	if (down == 0)
+		return compute(in, NULL, out, err, errlen);
+	/* Some active node is not live: first the reference placement as if it were. Nodes
+	 * and services sort the same way in both, so their slots line up. */
+	struct place_node *all = malloc(in->nnodes * sizeof *all);
+	if (!all) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(all, in->nodes, in->nnodes * sizeof *all);
+	for (size_t i = 0; i < in->nnodes; i++)
+		all[i].live = 1;
+	struct place_input ain = *in;
+	ain.nodes = all;
+	struct place_result *ref = NULL;
+	int rc = compute(&ain, NULL, &ref, err, errlen);
+	if (rc == 0)
+		rc = compute(in, ref, out, err, errlen);
+	place_result_free(ref);
+	free(all);
 	return rc;
 }

@@ -10,6 +10,7 @@ struct place_state {
 	json_t *nodes;      /* address -> NODE */
 	json_t *services;   /* name -> SERVICE */
 	json_t *members;    /* address -> "alive" | "suspect" | "dead" | "left" */
+	json_t *held;       /* address -> true: kept from before a snapshot that omitted it */
 	char self[64];      /* "self" of the last membership snapshot */
 	char me[64];        /* set by place_state_set_self: always live */
 	int have_chain, have_swim;
@@ -39,7 +40,8 @@ struct place_state *place_state_new(void)
 	st->nodes = json_object();
 	st->services = json_object();
 	st->members = json_object();
-	if (!st->nodes || !st->services || !st->members) {
+	st->held = json_object();
+	if (!st->nodes || !st->services || !st->members || !st->held) {
 		place_state_free(st);
 		return NULL;
 	}
@@ -65,6 +67,7 @@ void place_state_free(struct place_state *st)
 	json_decref(st->nodes);
 	json_decref(st->services);
 	json_decref(st->members);
+	json_decref(st->held);
 	free_input(st);
 	free(st);
 }
@@ -392,6 +395,7 @@ static int member_set(struct place_state *st, json_t *m, char *err, size_t errle
 	const char *a = json_string_value(json_object_get(m, "address"));
 	const char *s = json_string_value(json_object_get(m, "state"));
 	const char *old = json_string_value(json_object_get(st->members, a));
+	json_object_del(st->held, a); /* swim speaks for it again */
 	if (old && strcmp(old, s) == 0)
 		return 0;
 	json_object_set_new(st->members, a, json_string(s));
@@ -423,13 +427,33 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 			json_decref(tmp);
 			return -1;
 		}
-		json_t *mem = json_object(), *v;
+		json_t *mem = json_object(), *held = json_object(), *v;
+		if (!mem || !held) {
+			json_decref(mem);
+			json_decref(held);
+			json_decref(tmp);
+			return -1;
+		}
 		const char *k;
 		json_object_foreach(tmp, k, v)
 			json_object_set(mem, k, json_object_get(v, "state"));
 		json_decref(tmp);
+		/* A restarted canteen-swim has heard from nobody yet: members it omits that
+		 * were alive or suspect keep that state until it reports them or the caller
+		 * calls place_state_release. */
+		json_object_foreach(st->members, k, v) {
+			const char *s = json_string_value(v);
+			if (json_object_get(mem, k) || !s ||
+			    (strcmp(s, "alive") != 0 && strcmp(s, "suspect") != 0) ||
+			    strcmp(k, st->self) == 0 || strcmp(k, st->me) == 0) /* always live */
+				continue;
+			json_object_set(mem, k, v);
+			json_object_set_new(held, k, json_true());
+		}
 		json_decref(st->members);
 		st->members = mem;
+		json_decref(st->held);
+		st->held = held;
 		if (self)
 			snprintf(st->self, sizeof st->self, "%s", json_string_value(self));
 		st->have_swim = 1;
@@ -455,6 +479,22 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 }
 
 int place_state_ready(const struct place_state *st) { return st->have_chain && st->have_swim; }
+
+size_t place_state_held(const struct place_state *st) { return json_object_size(st->held); }
+
+int place_state_release(struct place_state *st)
+{
+	const char *k;
+	json_t *v;
+	int changed = 0;
+	json_object_foreach(st->held, k, v) {
+		(void)v;
+		json_object_del(st->members, k);
+		changed = 1;
+	}
+	json_object_clear(st->held);
+	return changed;
+}
 
 const char *place_state_self(const struct place_state *st) { return st->self[0] ? st->self : NULL; }
 

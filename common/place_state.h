@@ -30,6 +30,15 @@ void place_state_free(struct place_state *st);
 int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t errlen);
 int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errlen);
 
+/*
+ * Members that the last membership snapshot omitted although they were alive or
+ * suspect before it (a restarted canteen-swim has not heard from them yet): they keep
+ * their state until an event names them or place_state_release forgets them.
+ * place_state_release returns 1 if that changed the membership, else 0.
+ */
+size_t place_state_held(const struct place_state *st);
+int place_state_release(struct place_state *st);
+
 /* Both a chain snapshot and a membership snapshot have been seen. */
 int place_state_ready(const struct place_state *st);
 /* This node's address as swim reported it ("self"), or NULL. */

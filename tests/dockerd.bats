@@ -122,7 +122,9 @@ subscribe_events() {
 	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
 	wait_until 20 running_is 3
 	old=$(ids_and_starts)
-	send_set "$(spec 0 2)" "$(spec 1 2)" "$(spec 2 2)"
+	# A new generation that runs something else (the command changed).
+	local cmd='["sleep","3601"]'
+	send_set "$(spec 0 2 - "$cmd")" "$(spec 1 2 - "$cmd")" "$(spec 2 2 - "$cmd")"
 	wait_until 30 bash -c "[ \$(docker ps -q --filter label=io.canteen.node=$NODE --filter label=io.canteen.generation=2 --filter status=running | wc -l) -eq 3 ] && [ \$(docker ps -aq --filter label=io.canteen.node=$NODE | wc -l) -eq 3 ]"
 	# Every old container is gone, every name is back to canteen.<service>.<replica>.
 	for id in $(echo "$old" | cut -d' ' -f1); do ! dk inspect "$id" >/dev/null 2>&1; done
@@ -138,6 +140,39 @@ subscribe_events() {
 	     END { if (s != 3 || r != 3) { print "counts " s " " r; exit 1 } }' "$BATS_TEST_TMPDIR/seq"
 }
 
+@test "dockerd: a generation bump that runs the same thing (a scale) restarts nothing" {
+	start_dd
+	start_feed
+	p0=$(free_port)
+	send_set "$(spec 0 1 "$p0")" "$(spec 1 1)"
+	wait_until 20 running_is 2
+	before=$(ids_and_starts)
+	# The service was scaled: generation 2, one more replica, the same container spec.
+	run send_set "$(spec 0 2 "$p0")" "$(spec 1 2)" "$(spec 2 2)"
+	[[ "$output" == *'"type":"ok"'* ]]
+	wait_until 20 running_is 3
+	after=$(ids_and_starts)
+	echo "before: $before"; echo "after: $after"
+	while read -r line; do grep -qxF "$line" <<<"$after"; done <<<"$before"
+	dk inspect --format '{{index .Config.Labels "io.canteen.generation"}}' "canteen.$SVC.2" | grep -qx 2
+	# The spec label is what lets it tell: a hash, the same on the old and the new replica's
+	# container when their specs match apart from the replica.
+	s0=$(dk inspect --format '{{index .Config.Labels "io.canteen.spec"}}' "canteen.$SVC.0")
+	s1=$(dk inspect --format '{{index .Config.Labels "io.canteen.spec"}}' "canteen.$SVC.1")
+	s2=$(dk inspect --format '{{index .Config.Labels "io.canteen.spec"}}' "canteen.$SVC.2")
+	[[ "$s1" =~ ^[0-9a-f]{32}$ ]] && [ "$s1" = "$s2" ] && [ "$s0" != "$s1" ]
+	# Adopted after a restart, their labels still say so: another bump changes nothing.
+	kill -KILL "$(pid_of dd)"
+	kill -TERM "$(pid_of feed)" 2>/dev/null || true
+	start_dd
+	wait_until 5 grep -q 'Docker is ready' "$BATS_TEST_TMPDIR/dd.log"
+	start_feed
+	run send_set "$(spec 0 3 "$p0")" "$(spec 1 3)" "$(spec 2 3)"
+	[[ "$output" == *'"type":"ok"'* ]]
+	ps_json | jq -e '.containers | length == 3 and all(.state == "running")'
+	[ "$(ids_and_starts)" = "$after" ]
+}
+
 @test "dockerd: with ports, a generation bump removes the old one first, one replica at a time" {
 	start_dd
 	start_feed
@@ -145,7 +180,8 @@ subscribe_events() {
 	p0=$(free_port); p1=$(free_port)
 	send_set "$(spec 0 1 "$p0")" "$(spec 1 1 "$p1")"
 	wait_until 20 running_is 2
-	send_set "$(spec 0 5 "$p0")" "$(spec 1 5 "$p1")"
+	local cmd='["sleep","3601"]'
+	send_set "$(spec 0 5 "$p0" "$cmd")" "$(spec 1 5 "$p1" "$cmd")"
 	wait_until 30 bash -c "[ \$(docker ps -q --filter label=io.canteen.node=$NODE --filter label=io.canteen.generation=5 --filter status=running | wc -l) -eq 2 ]"
 	wait_until 10 running_is 2
 	jq -c 'select(.type == "container.started" or .type == "container.removed") | [.type, .generation]' \

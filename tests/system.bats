@@ -46,12 +46,15 @@ setup() {
 	[[ "$output" == *"already up"* ]]
 }
 
-@test "system: scale up and down: running containers match the placement exactly" {
+@test "system: scale up and down: containers match the placement exactly; scaling restarts nothing" {
 	cli service deploy worker --image canteen/demo:1 --replicas 2 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
 	wait_until 60 matches 1 worker 2
+	before=$(docker ps -q --filter label=io.canteen.service=worker | sort)
 	cli service scale worker 5
 	wait_until 60 matches 1 worker 5
 	[ "$(placed_set 1 worker)" = "$(placed_set 3 worker)" ]   # every node computes the same placement
+	# The two replicas that ran before the scale still run in the same containers.
+	for id in $before; do docker ps -q --filter label=io.canteen.service=worker | grep -q "^$id"; done
 	cli service scale worker 2
 	wait_until 60 matches 2 worker 2
 	cli service rm worker
@@ -66,11 +69,14 @@ setup() {
 }
 
 @test "system: update bumps the generation and replaces every replica" {
-	gen=$(placed_set 1 web | awk 'NR==1 {print $3}')
+	gen=$(placed_gen 1 web)
 	cli service update web --env GREETING=hi
-	wait_until 60 bash -c "[ \"\$(placed_set 1 web | awk 'NR==1 {print \$3}')\" -gt $gen ]"
+	wait_until 60 bash -c "[ \"\$(placed_gen 1 web)\" -gt $gen ]"
 	wait_until 60 matches 1 web 3
-	running_set web | awk -v g="$gen" '$3 <= g { exit 1 }'
+	wait_until 60 bash -c "! running_gens web | awk -v g=$gen '\$1 <= g { bad = 1 } END { exit !bad }'"
+	for id in $(docker ps -q --filter label=io.canteen.service=web); do
+		docker inspect "$id" --format '{{json .Config.Env}}' | grep -q GREETING=hi
+	done
 }
 
 @test "system: SIGKILL each daemon of a node: canteen-init restarts it, no container restarts or moves" {
@@ -84,6 +90,7 @@ setup() {
 	[ "$(at 2 --json status | jq -c 'select(.restarts >= 1)' | wc -l)" -eq 4 ]
 	wait_until 30 matches 2 web 3
 	after=$(docker ps --filter label=io.canteen.service=web --format '{{.ID}} {{.Label "io.canteen.node"}}' | sort)
+	echo "before: $before"; echo "after: $after"
 	[ "$before" = "$after" ]
 }
 

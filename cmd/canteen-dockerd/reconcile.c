@@ -251,6 +251,8 @@ struct op {
 	char image[DOCKER_IMAGE_MAX];   /* the image (create, pull) or the new name (rename) */
 	char pull_error[256];
 	int restart;                    /* a start of a container that ran before */
+	uint64_t generation;            /* create: the generation and spec hash it was made from */
+	char spec[DOCKER_SPEC_HASH_LEN + 1];
 };
 
 static void op_done(struct docker *d, int status, const char *body, size_t len,
@@ -357,6 +359,8 @@ static void create_ctr(struct dd *dd, const struct docker_spec *s, struct slot *
 	snprintf(path, sizeof path, "/containers/create?name=%s", ename);
 	struct op *o = op_new(dd, OP_CREATE, NULL, s->service, s->replica);
 	str_copy(o->image, sizeof o->image, s->image);
+	o->generation = s->generation;
+	docker_spec_hash(s, o->spec);
 	sl->busy = 1;
 	if (op_send(o, "POST", path, text, 60000) < 0)
 		sl->busy = 0;
@@ -502,15 +506,12 @@ static void created(struct dd *dd, struct op *o, const char *body, size_t len)
 		op_failed(dd, o, "create", err);
 		return;
 	}
-	const struct docker_spec *s = NULL;
-	for (size_t i = 0; i < dd->desired.n && !s; i++)
-		if (dd->desired.specs[i].replica == o->replica &&
-		    strcmp(dd->desired.specs[i].service, o->service) == 0)
-			s = &dd->desired.specs[i];
+	/* The labels the container was created with, whatever the desired set says now. */
 	struct docker_labels lab = {.labels_ok = 1, .replica = o->replica};
 	str_copy(lab.service, sizeof lab.service, o->service);
 	str_copy(lab.node, sizeof lab.node, dd->node);
-	lab.generation = s ? s->generation : 0;
+	str_copy(lab.spec, sizeof lab.spec, o->spec);
+	lab.generation = o->generation;
 	struct ctr *c = ctr_find(dd, id);
 	if (!c) {
 		create_name(dd, o->service, o->replica, name, sizeof name);
@@ -704,8 +705,9 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 	if (sl->busy)
 		return;
 	struct ctr *cur = NULL, *other = NULL;
-	char name[DOCKER_NAME_MAX];
+	char name[DOCKER_NAME_MAX], spec[DOCKER_SPEC_HASH_LEN + 1];
 	create_name(dd, s->service, s->replica, name, sizeof name);
+	docker_spec_hash(s, spec);
 	for (struct ctr *c = dd->ctrs; c; c = c->next) {
 		if (!c->lab.labels_ok || c->lab.replica != s->replica ||
 		    strcmp(c->lab.service, s->service) != 0)
@@ -714,7 +716,9 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 			return;
 		if (!ctr_alive(c))
 			continue;
-		if (c->lab.generation == s->generation && (!cur || rank(c) > rank(cur))) {
+		/* A new generation that runs the same thing (a scale, say) keeps the container. */
+		int current = c->lab.generation == s->generation || strcmp(c->lab.spec, spec) == 0;
+		if (current && (!cur || rank(c) > rank(cur))) {
 			if (cur)
 				other = cur;
 			cur = c;

@@ -37,16 +37,50 @@ static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 		log_info("chainwatch reports its RPC down: scheduling on the last known state");
 }
 
+static void settled(struct loop *l, void *arg)
+{
+	struct sched *s = arg;
+	(void)l;
+	s->settle_timer = 0;
+	size_t n = place_state_held(s->st);
+	if (place_state_release(s->st) > 0) {
+		log_info("membership settled: %zu member(s) canteen-swim still does not report are "
+		         "no longer counted live", n);
+		changed(s);
+	}
+}
+
 static void on_swim_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
 	char err[512];
 	(void)c;
+	size_t held_before = place_state_held(s->st);
 	int rc = place_state_swim(s->st, msg, err, sizeof err);
 	if (rc < 0)
 		log_warnx("swim.sock: %s", err);
 	else if (err[0])
 		log_warnx("swim.sock: %s", err);
+	size_t held = place_state_held(s->st);
+	if (held && !held_before) {
+		if (s->conf.membership_settle_ms == 0) {
+			place_state_release(s->st);
+		} else {
+			log_info("the membership snapshot omits %zu member(s) known alive: keeping them "
+			         "for %llu ms while canteen-swim settles", held,
+			         (unsigned long long)s->conf.membership_settle_ms);
+			if (!s->settle_timer)
+				s->settle_timer =
+				    loop_timer_add(s->loop, s->conf.membership_settle_ms, settled, s);
+			if (!s->settle_timer) {
+				log_warnx("cannot arm the settle timer (out of memory): trusting the snapshot");
+				place_state_release(s->st);
+			}
+		}
+	} else if (!held && s->settle_timer) {
+		loop_timer_cancel(s->loop, s->settle_timer);
+		s->settle_timer = 0;
+	}
 	if (rc > 0)
 		changed(s);
 }
@@ -335,6 +369,8 @@ void sched_stop(struct sched *s)
 {
 	if (s->timer)
 		loop_timer_cancel(s->loop, s->timer);
+	if (s->settle_timer)
+		loop_timer_cancel(s->loop, s->settle_timer);
 	ipc_client_free(s->chain);
 	ipc_client_free(s->swim);
 	ipc_client_free(s->dockerd);

@@ -23,6 +23,7 @@ struct sched {
 	struct ipc_server *srv;
 	struct place_state *st;
 	uint64_t timer;                   /* pending recompute, 0 if none */
+	uint64_t settle_timer;            /* held members are forgotten when it fires, 0 if none */
 	json_t *placement;                /* PLACEMENT of the last computation */
 	json_t *summary;                  /* per-service counts of the last computation */
 	json_t *desired;                  /* last desired set for this node */

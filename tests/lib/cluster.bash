@@ -28,18 +28,27 @@ cli() { "$BIN/canteen" --rpc "$RPC" --contract "$CONTRACT" --key-file "$ADMIN" "
 # at I ARGS...: canteen reading node I's sockets.
 at() { local i=$1; shift; "$BIN/canteen" --rundir "$(node_run "$i")" "$@"; }
 
-# running_set SERVICE: "replica node generation" lines of running canteen containers of SERVICE
-# in Docker, sorted (every node shares this machine's dockerd, told apart by label).
+# running_set SERVICE: "replica node" lines of running canteen containers of SERVICE in Docker,
+# sorted (every node shares this machine's dockerd, told apart by label).
 running_set() {
 	docker ps --filter "label=io.canteen.service=$1" \
-		--format '{{.Label "io.canteen.replica"}} {{.Label "io.canteen.node"}} {{.Label "io.canteen.generation"}}' |
-		sort -n
+		--format '{{.Label "io.canteen.replica"}} {{.Label "io.canteen.node"}}' | sort -n
 }
 
-# placed_set I SERVICE: "replica node generation" lines of the placement as node I sees it.
+# running_gens SERVICE: the generation label of each running container of SERVICE.
+running_gens() {
+	docker ps --filter "label=io.canteen.service=$1" --format '{{.Label "io.canteen.generation"}}'
+}
+
+# placed_set I SERVICE: "replica node" lines of the placement as node I sees it.
 placed_set() {
 	at "$1" --json ps | jq -r --arg s "$2" 'select(.service == $s and .node != null) |
-		"\(.replica) \(.node) \(.generation)"' | sort -n
+		"\(.replica) \(.node)"' | sort -n
+}
+
+# placed_gen I SERVICE: the generation node I's placement asks for.
+placed_gen() {
+	at "$1" --json ps | jq -r --arg s "$2" 'select(.service == $s and .node != null) | .generation' | head -n1
 }
 
 # matches I SERVICE [N]: running containers equal node I's placement (and number N if given).
@@ -62,5 +71,5 @@ kill_node() {
 }
 
 # wait_until runs its probe through `bash -c` in places: the helpers must be visible there.
-export -f node_addr node_run cli at running_set placed_set matches kill_node
+export -f node_addr node_run cli at running_set running_gens placed_set placed_gen matches kill_node
 export BIN

@@ -119,6 +119,23 @@ static void test_node_death(void)
 	place_result_free(base);
 	tl_free(&c);
 
+	/* Small clusters where replicas outnumber nodes (so a death raises the per-node cap):
+	 * with room to spare, still only the dead node's replicas move. */
+	tl_seed(151);
+	size_t smoved = 0, slost = 0, bad = 0;
+	for (int k = 0; k < 300; k++) {
+		steady(&c, (size_t)tl_in(2, 6), 5, 12, 10, 50);
+		base = tl_place(&c);
+		kill_each(&c, base, c.nnodes, &moved, &lost);
+		smoved += moved;
+		slost += lost;
+		bad += moved != lost;
+		place_result_free(base);
+		tl_free(&c);
+	}
+	ok(slost > 0 && bad == 0, "300 small clusters, up to 12 replicas a service: every death moved "
+	   "only its own replicas (%zu moved, %zu on the dead nodes, %zu clusters off)", smoved, slost, bad);
+
 	/* The figure: 100 nodes at 70% CPU, services of 1-10 replicas. */
 	tl_seed(202);
 	steady(&c, 100, 70, 10, 50, 250);

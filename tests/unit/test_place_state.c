@@ -139,6 +139,36 @@ int main(void)
 	size_t nn, ns, nm;
 	place_state_counts(st, &nn, &ns, &nm);
 	ok(nn == 2 && ns == 1 && nm == 3, "counts %zu nodes %zu services %zu members", nn, ns, nm);
+
+	/* A restarted canteen-swim's first snapshot omits members it has not heard from yet.
+	 * Members now: A1 (self) alive, A2 dead, A3 alive; nodes: A1, A3. */
+	is_int(swim(st, "{\"type\":\"member.alive\",\"member\":" MEMBER(A2, "alive") "}", err, sizeof err), 1,
+	       "member.alive A2");
+	is_int((int)place_state_held(st), 0, "nothing held while swim reports everyone");
+	is_int(swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[]}", err, sizeof err), 1,
+	       "empty snapshot from a restarted swim");
+	is_int((int)place_state_held(st), 2, "the alive members it omits (A2, A3) are held; self (A1) needs no hold");
+	place_state_input(st, &in);
+	ok(node(&in, A3) && node(&in, A3)->live, "a held member still counts as live");
+	is_int(swim(st, "{\"type\":\"member.alive\",\"member\":" MEMBER(A3, "alive") "}", err, sizeof err), 0,
+	       "swim reporting a held member as it was changes nothing");
+	is_int((int)place_state_held(st), 1, "and it is no longer held");
+	is_int(place_state_release(st), 1, "release forgets the rest");
+	is_int((int)place_state_held(st), 0, "nothing held after release");
+	place_state_input(st, &in);
+	ok(node(&in, A3) && node(&in, A3)->live && node(&in, A1) && node(&in, A1)->live,
+	   "reported members (and self) stay live after release");
+	place_state_counts(st, &nn, &ns, &nm);
+	is_int((int)nm, 1, "members swim did not report are gone (%zu left)", nm);
+	is_int(place_state_release(st), 0, "releasing again changes nothing");
+	swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[" MEMBER(A1, "alive") "]}", err, sizeof err);
+	is_int((int)place_state_held(st), 1, "a snapshot omitting A3 holds it");
+	swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[" MEMBER(A1, "alive") ","
+	     MEMBER(A3, "dead") "]}", err, sizeof err);
+	is_int((int)place_state_held(st), 0, "a later snapshot that lists it ends the hold");
+	place_state_input(st, &in);
+	ok(node(&in, A3) && !node(&in, A3)->live, "and its state is the one swim reports (dead)");
+
 	ok(place_state_address_ok(A1) && !place_state_address_ok("0x11") &&
 	   !place_state_address_ok("0x111111111111111111111111111111111111111G"), "address check");
 	place_state_free(st);
