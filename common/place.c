@@ -277,33 +277,6 @@ struct walk {
 	size_t at;          /* ring index, or SIZE_MAX when the candidate came from a scan */
 };
 
-/* Candidates rank by ring steps: a replica still on its first choice keeps it against
- * one that lost its node and walked on (minimal disruption); then the lower replica
- * index wins, so added replicas never push existing ones away. */
-static int walk_before(const struct walk *a, const struct walk *b)
-{
-	if (a->steps != b->steps)
-		return a->steps < b->steps;
-	return a->replica < b->replica;
-}
-
-static void walk_down(struct walk *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && walk_before(&h[l], &h[m]))
-			m = l;
-		if (r < n && walk_before(&h[r], &h[m]))
-			m = r;
-		if (m == i)
-			return;
-		struct walk t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
 /* Advance w until its candidate fits (skipping ruled-out nodes is exact: they stay
  * ruled out). 0, 1 when no eligible node fits at all, -1 on no memory. */
 static int walk_settle(struct place_ctx *c, struct walk *w)
@@ -328,13 +301,29 @@ static int walk_settle(struct place_ctx *c, struct walk *w)
 	return w->node == PLACE_NONE ? 1 : 0;
 }
 
+/* Replica r's walk from its key: the first candidate, not yet checked for fit. */
+static void walk_start(struct place_ctx *c, struct walk *w, uint64_t sh, uint32_t r, int scan_only)
+{
+	w->key = place_replica_key(sh, r);
+	w->replica = r;
+	w->steps = 0;
+	w->at = SIZE_MAX;
+	if (!scan_only) {
+		w->at = place_ring_find(c, w->key);
+		w->node = c->ring_node[w->at];
+		w->dist = c->ring_pos[w->at] - w->key;
+	}
+}
+
 /*
- * Spread a service: every replica walks clockwise from its key over the points of all
- * active nodes (dead ones too, so a death shifts nobody's steps); repeatedly the
- * least (steps, distance) pair wins: placed if the node fits, else that replica moves
- * on. Nodes ruled out stay ruled out for this service (capacity and counts only grow),
- * so the least fitting pair is found exactly, whatever the walk turns into (a scan
- * past WALK_CAP points, or from the start for a selector matching few nodes).
+ * Spread a service. Every replica walks clockwise from its key over the points of all
+ * active nodes (dead ones too, so a death shifts nobody's steps) to the first node that
+ * fits (exactly, whatever the walk turns into: a scan past WALK_CAP points, or from the
+ * start for a selector matching few nodes). Replicas whose reference node is usable and
+ * fits are placed first; then the others in index order, each under the cap of its
+ * prefix, ceil((r + 1) / |E|) replicas a node, or if nothing fits that way under the
+ * service's cap ceil(replicas / |E|). Replica r thus depends only on replicas 0..r (and
+ * the pins): scaling up or down moves no replica that stays.
  */
 static int spread_service(struct place_ctx *c, struct place_slot *slots,
                           const struct place_slot *ref)
@@ -344,7 +333,6 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots,
 	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nring, rc;
 	if (place_ring_build(c) < 0)
 		return -1;
-	size_t n = 0;
 	for (uint32_t r = 0; r < s->replicas; r++)
 		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
 	/* Replicas whose reference node (all active nodes live) is usable and fits stay there:
@@ -357,46 +345,36 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots,
 		if (node_take(c, p) < 0)
 			return -1;
 	}
+	uint32_t cap = c->maxper;
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		if (slots[r].node != PLACE_NONE)
 			continue;
-		struct walk *w = &c->walks[n];
-		w->key = place_replica_key(sh, r);
-		w->replica = r;
-		w->steps = 0;
-		w->at = SIZE_MAX;
-		if (!scan_only) {
-			w->at = place_ring_find(c, w->key);
-			w->node = c->ring_node[w->at];
-			w->dist = c->ring_pos[w->at] - w->key;
+		uint32_t prefix = (uint32_t)(((uint64_t)r + c->nelig) / c->nelig);
+		struct walk w;
+		rc = 1;
+		for (int pass = 0; pass < 2 && rc == 1; pass++) {
+			c->maxper = pass == 0 && prefix < cap ? prefix : cap;
+			walk_start(c, &w, sh, r, scan_only);
+			rc = walk_settle(c, &w);
+			if (c->maxper == cap)
+				break;
 		}
-		if ((rc = walk_settle(c, w)) != 0)
-			goto stop;
-		n++;
-	}
-	for (size_t i = n / 2; i-- > 0;)
-		walk_down(c->walks, n, i);
-	while (n) {
-		struct walk *w = &c->walks[0];
-		if (node_fits(c, w->node)) {
-			slots[w->replica] = (struct place_slot){w->node, PLACE_OK};
-			if (node_take(c, w->node) < 0)
-				return -1;
-			c->walks[0] = c->walks[--n];
-		} else if ((rc = walk_settle(c, w)) != 0) {
-			goto stop;
+		c->maxper = cap;
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			/* Nothing fits under the service's cap, and room only shrinks: every replica
+			 * not yet placed is pending, for the same reason. */
+			int why = pending_reason(c);
+			for (; r < s->replicas; r++)
+				if (slots[r].node == PLACE_NONE)
+					slots[r].reason = (uint8_t)why;
+			return 0;
 		}
-		walk_down(c->walks, n, 0);
+		slots[r] = (struct place_slot){w.node, PLACE_OK};
+		if (node_take(c, w.node) < 0)
+			return -1;
 	}
-	return 0;
-stop:
-	if (rc < 0)
-		return -1;
-	/* Nothing fits any more: every replica not yet placed is pending, same reason. */
-	int why = pending_reason(c);
-	for (uint32_t r = 0; r < s->replicas; r++)
-		if (slots[r].node == PLACE_NONE)
-			slots[r].reason = (uint8_t)why;
 	return 0;
 }
 

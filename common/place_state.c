@@ -482,6 +482,20 @@ int place_state_ready(const struct place_state *st) { return st->have_chain && s
 
 size_t place_state_held(const struct place_state *st) { return json_object_size(st->held); }
 
+size_t place_state_unheard(const struct place_state *st)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	json_object_foreach(st->nodes, k, v) {
+		if (!json_is_true(json_object_get(v, "active")) || json_object_get(st->members, k) ||
+		    strcmp(k, st->self) == 0 || strcmp(k, st->me) == 0)
+			continue;
+		n++;
+	}
+	return n;
+}
+
 int place_state_release(struct place_state *st)
 {
 	const char *k;

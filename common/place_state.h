@@ -39,6 +39,10 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 size_t place_state_held(const struct place_state *st);
 int place_state_release(struct place_state *st);
 
+/* Active nodes of the chain state that the membership does not list at all (this node
+ * aside): canteen-swim has not heard from them yet, or they are down. */
+size_t place_state_unheard(const struct place_state *st);
+
 /* Both a chain snapshot and a membership snapshot have been seen. */
 int place_state_ready(const struct place_state *st);
 /* This node's address as swim reported it ("self"), or NULL. */

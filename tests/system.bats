@@ -73,7 +73,10 @@ setup() {
 	cli service update web --env GREETING=hi
 	wait_until 60 bash -c "[ \"\$(placed_gen 1 web)\" -gt $gen ]"
 	wait_until 60 matches 1 web 3
-	wait_until 60 bash -c "! running_gens web | awk -v g=$gen '\$1 <= g { bad = 1 } END { exit !bad }'"
+	# Every node replaces its own replica: wait for all three, of the new generation.
+	wait_until 60 bash -c "[ \"\$(running_gens web | awk -v g=$gen '\$1 > g' | wc -l)\" -eq 3 ]"
+	wait_until 60 matches 1 web 3
+	[ -z "$(running_gens web | awk -v g="$gen" '$1 <= g')" ]
 	for id in $(docker ps -q --filter label=io.canteen.service=web); do
 		docker inspect "$id" --format '{{json .Config.Env}}' | grep -q GREETING=hi
 	done
@@ -115,10 +118,69 @@ setup() {
 	wait_until 30 bash -c "at 1 --json ps | jq -c 'select(.service == \"web\" and .reason == \"port conflict\")' | grep -q ."
 }
 
-@test "system: a service that does not fit is pending with its reason" {
-	cli service deploy huge --image canteen/demo:1 --replicas 1 --cpu 64 --mem 32M -- /bin/busybox sleep 3600
-	wait_until 30 bash -c "at 1 --json ps | jq -c 'select(.service == \"huge\" and .reason == \"insufficient cpu\")' | grep -q ."
-	cli service rm huge
+@test "system: the killed node boots again: it rejoins and the placement is what it was" {
+	restart_node 3
+	wait_until 30 bash -c '[ "$(member_state 1 3)" = alive ] && [ "$(member_state 3 1)" = alive ]'
+	wait_until 60 matches 1 fo 3
+	wait_until 60 matches 1 web 3
+	# Every node runs one of each again: fo's replicas went back where they were.
+	for i in 1 2 3; do
+		[ "$(running_set fo | grep -c "$(node_addr $i)")" -eq 1 ]
+		[ "$(running_set web | grep -c "$(node_addr $i)")" -eq 1 ]
+	done
+	[ "$(placed_set 1 fo)" = "$(placed_set 3 fo)" ]
+}
+
+@test "system: chain outage of 60 s: nothing stops, a node killed meanwhile still fails over, then it catches up" {
+	ids() { docker ps -q --no-trunc --filter "label=io.canteen.node=$(node_addr "$1")" | sort; }
+	keep=$(ids 1; ids 3)
+	[ -n "$keep" ]
+	t0=$(now_ms)
+	chain_stop
+	! cast block-number --rpc-url "$RPC"
+	wait_until 30 grep -q "rpc down: .*keeping the last state" "$UP/node1/node.log"
+	kill_node 2
+	addr=$(node_addr 2)
+	wait_until 60 bash -c "[ \"\$(running_set fo | grep -vc $addr)\" -eq 3 ] && ! running_set fo | grep -q $addr"
+	echo "# outage: node 2 killed with the chain down, fo running elsewhere $(( $(now_ms) - t0 )) ms after the chain stopped" >&3
+	# For the rest of the 60 s: every container nodes 1 and 3 ran before still runs.
+	while [ $(( $(now_ms) - t0 )) -lt "${CANTEEN_OUTAGE_MS:-60000}" ]; do
+		now=$(docker ps -q --no-trunc --filter label=io.canteen.service | sort)
+		for id in $keep; do grep -qx "$id" <<< "$now"; done
+		sleep 1
+	done
+	chain_start
+	restart_node 2
+	# Caught up: a change made on the chain after the outage is carried out.
+	cli service scale fo 4
+	wait_until 60 matches 1 fo 4
+	wait_until 60 matches 2 fo 4
+	wait_until 60 matches 1 web 3
+	for id in $keep; do
+		docker ps -q --no-trunc | grep -qx "$id" ||
+			{ docker ps -a --no-trunc --filter "id=$id"; docker inspect "$id" --format '{{json .Config.Labels}}'; false; }
+	done
+	cli service scale fo 3
+	wait_until 60 matches 1 fo 3
+}
+
+@test "system: a service that does not fit is pending with its reason; adding a node places it" {
+	# Nodes have 2 CPUs: 1.5 CPU a replica is one per node, so the fourth replica waits.
+	cli service deploy big --image canteen/demo:1 --replicas 4 --cpu 1500m --mem 32M -- /bin/busybox sleep 3600
+	wait_until 60 matches 1 big 3
+	wait_until 30 bash -c "at 1 --json ps | jq -c 'select(.service == \"big\" and .reason == \"insufficient cpu\")' | grep -q ."
+	run cli --rundir "$(node_run 1)" service ls
+	echo "$output"
+	[[ "$output" == *"big "*" 3/4 "*"pending: 1 insufficient cpu"* ]]
+	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "big") | .placed == 3 and .pending == 1'
+	# canteen up --nodes 4 adds a node to the running cluster: the pending replica goes there.
+	"$BIN/canteen" up --nodes 4 --fast --detach
+	wait_until 60 matches 1 big 4
+	wait_until 60 matches 4 big 4
+	[ "$(running_set big | grep -c "$(node_addr 4)")" -eq 1 ]
+	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "big") | .placed == 4 and .pending == 0'
+	cli service rm big
+	wait_until 60 bash -c '[ -z "$(running_set big)" ]'
 }
 
 @test "system: removing the service removes every container" {

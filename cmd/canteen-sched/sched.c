@@ -50,6 +50,17 @@ static void settled(struct loop *l, void *arg)
 	}
 }
 
+static void startup_settled(struct loop *l, void *arg)
+{
+	struct sched *s = arg;
+	(void)l;
+	s->startup_timer = 0;
+	if (!s->settled) {
+		s->settled = 1;
+		changed(s);
+	}
+}
+
 static void on_swim_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
@@ -245,6 +256,17 @@ static void recompute(struct loop *l, void *arg)
 		log_debug("waiting for both chain and membership snapshots before placing");
 		return;
 	}
+	/* Just started: canteen-swim may not have heard from everyone yet. Until it has, or
+	 * until the settle time is over, place nothing (dockerd keeps what runs meanwhile)
+	 * rather than take the unheard nodes' replicas for a moment. */
+	size_t unheard = place_state_unheard(s->st);
+	if (!s->settled && unheard > 0) {
+		log_info("waiting for canteen-swim to hear from %zu active node(s) before the first "
+		         "placement (at most %llu ms from start)", unheard,
+		         (unsigned long long)s->conf.membership_settle_ms);
+		return;
+	}
+	s->settled = 1;
 	if (place_state_input(s->st, &in) < 0) {
 		log_warnx("placement failed: out of memory");
 		goto done;
@@ -352,6 +374,12 @@ int sched_start(struct sched *s, char *err, size_t errlen)
 		return -1;
 	}
 	place_state_set_self(s->st, s->node);
+	s->settled = s->conf.membership_settle_ms == 0;
+	if (!s->settled) {
+		s->startup_timer = loop_timer_add(s->loop, s->conf.membership_settle_ms, startup_settled, s);
+		if (!s->startup_timer)
+			s->settled = 1;
+	}
 	s->srv = ipc_listen(s->loop, s->sched_path, on_sched_msg, NULL, s, err, errlen);
 	if (!s->srv)
 		return -1;
@@ -371,6 +399,8 @@ void sched_stop(struct sched *s)
 		loop_timer_cancel(s->loop, s->timer);
 	if (s->settle_timer)
 		loop_timer_cancel(s->loop, s->settle_timer);
+	if (s->startup_timer)
+		loop_timer_cancel(s->loop, s->startup_timer);
 	ipc_client_free(s->chain);
 	ipc_client_free(s->swim);
 	ipc_client_free(s->dockerd);

@@ -24,6 +24,8 @@ struct sched {
 	struct place_state *st;
 	uint64_t timer;                   /* pending recompute, 0 if none */
 	uint64_t settle_timer;            /* held members are forgotten when it fires, 0 if none */
+	uint64_t startup_timer;           /* end of the start-up settle time, 0 once over */
+	int settled;                      /* start-up: everyone heard from, or settle time over */
 	json_t *placement;                /* PLACEMENT of the last computation */
 	json_t *summary;                  /* per-service counts of the last computation */
 	json_t *desired;                  /* last desired set for this node */

@@ -31,7 +31,7 @@ struct up {
 	char dir[512], bindir[512], rpc[CONF_STR_MAX], contract[64], admin_key[600];
 	char docker_sock[512];
 	unsigned nodes;
-	int detach, fast, own_chain;
+	int detach, fast, own_chain, no_sample;
 	pid_t anvil_pid, dockerd_pid;
 	pid_t init_pid[UP_MAX_NODES];
 	char addr[UP_MAX_NODES][43];
@@ -99,9 +99,10 @@ static int save_state(struct up *u)
 		json_array_append_new(nodes, json_pack("{s:s, s:s, s:I, s:s}", "address", u->addr[i], "ip", ip,
 		                                       "init_pid", (json_int_t)u->init_pid[i], "rundir", rundir));
 	}
-	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:o}", "rpc", u->rpc, "contract", u->contract,
-	                       "anvil_pid", (json_int_t)u->anvil_pid, "dockerd_pid",
-	                       (json_int_t)u->dockerd_pid, "docker_host", u->docker_sock, "nodes", nodes);
+	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:o}", "rpc", u->rpc, "contract",
+	                       u->contract, "anvil_pid", (json_int_t)u->anvil_pid, "dockerd_pid",
+	                       (json_int_t)u->dockerd_pid, "docker_host", u->docker_sock, "fast", u->fast,
+	                       "nodes", nodes);
 	char path[600];
 	snprintf(path, sizeof path, "%s/up.json", u->dir);
 	char *text = st ? json_dumps(st, JSON_INDENT(1)) : NULL;
@@ -229,9 +230,15 @@ static int start_chain(struct up *u)
 		return -1;
 	}
 	snprintf(log, sizeof log, "%s/anvil.log", u->dir);
-	char port[16];
+	char port[16], state[600];
 	snprintf(port, sizeof port, "%d", UP_ANVIL_PORT);
-	char *argv[] = {anvil, "--host", "127.0.0.1", "--port", port, "--block-time", "1", NULL};
+	/* The chain's state is written there when anvil stops, and read when it starts with
+	 * the same command line: the chain survives a restart of anvil. A new cluster starts
+	 * from a new chain. */
+	snprintf(state, sizeof state, "%s/chain-state.json", u->dir);
+	unlink(state);
+	char *argv[] = {anvil, "--host", "127.0.0.1", "--port", port, "--block-time", "1",
+	                "--state", state, NULL};
 	u->anvil_pid = up_spawn(argv, log, 1);
 	snprintf(u->rpc, sizeof u->rpc, "http://127.0.0.1:%d", UP_ANVIL_PORT);
 	struct eth_rpc_opts o;
@@ -531,6 +538,8 @@ static int down_dir(const char *dir, int quiet)
 	}
 	json_decref(st);
 	char path[600];
+	snprintf(path, sizeof path, "%s/chain-state.json", dir);
+	unlink(path);
 	snprintf(path, sizeof path, "%s/up.json", dir);
 	unlink(path);
 	return CLI_OK;
@@ -575,16 +584,77 @@ static int already_up(const char *dir)
 	return -1; /* a partial or dead cluster: clean it before starting again */
 }
 
+/* canteen up --nodes N on a cluster that is up with fewer nodes: add the missing ones. */
+static int grow(struct up *u, unsigned want)
+{
+	json_t *st = load_state(u->dir), *n;
+	json_t *nodes = json_object_get(st, "nodes");
+	const char *rpc = json_string_value(json_object_get(st, "rpc"));
+	const char *contract = json_string_value(json_object_get(st, "contract"));
+	if (!rpc || !contract || !json_is_array(nodes) || json_array_size(nodes) > UP_MAX_NODES) {
+		json_decref(st);
+		cli_err("%s/up.json is not as canteen up wrote it: canteen down, then up again", u->dir);
+		return CLI_FAIL;
+	}
+	str_copy(u->rpc, sizeof u->rpc, rpc);
+	str_copy(u->contract, sizeof u->contract, contract);
+	u->anvil_pid = (pid_t)json_integer_value(json_object_get(st, "anvil_pid"));
+	u->dockerd_pid = (pid_t)json_integer_value(json_object_get(st, "dockerd_pid"));
+	u->fast = json_is_true(json_object_get(st, "fast"));
+	size_t i;
+	u->nodes = 0;
+	json_array_foreach(nodes, i, n) {
+		const char *a = json_string_value(json_object_get(n, "address"));
+		str_copy(u->addr[i], sizeof u->addr[i], a ? a : "");
+		u->init_pid[i] = (pid_t)json_integer_value(json_object_get(n, "init_pid"));
+		u->nodes++;
+	}
+	json_decref(st);
+	if (want <= u->nodes) {
+		say("a local cluster of %u nodes is already up (state in %s); canteen down stops it",
+		    u->nodes, u->dir);
+		return CLI_OK;
+	}
+	snprintf(u->admin_key, sizeof u->admin_key, "%s/admin.key", u->dir);
+	char ip[32];
+	for (unsigned k = u->nodes; k < want; k++) {
+		node_ip(k, ip, sizeof ip);
+		if (!up_port_free(ip, UP_SWIM_PORT, SOCK_DGRAM)) {
+			cli_err("%s:%d/udp is taken (another canteen node?)", ip, UP_SWIM_PORT);
+			return CLI_FAIL;
+		}
+	}
+	for (unsigned k = u->nodes; k < want; k++) {
+		if (make_node(u, k) < 0) {
+			cli_err("adding node %u failed; the cluster's other nodes run on", k + 1);
+			return CLI_FAIL;
+		}
+		u->nodes = k + 1;
+		if (save_state(u) < 0) {
+			cli_err("cannot write %s/up.json", u->dir);
+			return CLI_FAIL;
+		}
+	}
+	say("local cluster grown to %u nodes (state in %s)", u->nodes, u->dir);
+	return CLI_OK;
+}
+
 static void print_next(struct up *u)
 {
 	say("\nlocal cluster up: %u nodes, state in %s", u->nodes, u->dir);
 	say("try:");
-	say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
+	if (!u->no_sample)
+		say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
 	say("  %s/canteen --rundir %s/node1/run members", u->bindir, u->dir);
 	say("  %s/canteen --rundir %s/node1/run ps", u->bindir, u->dir);
 	say("  %s/canteen --rpc %s --contract %s service ls", u->bindir, u->rpc, u->contract);
-	say("  %s/canteen --rpc %s --contract %s --key-file %s service scale web 5", u->bindir, u->rpc,
-	    u->contract, u->admin_key);
+	if (u->no_sample)
+		say("  %s/canteen --rpc %s --contract %s --key-file %s service deploy hello --image %s "
+		    "--replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir, u->rpc,
+		    u->contract, u->admin_key, UP_DEMO_IMAGE);
+	else
+		say("  %s/canteen --rpc %s --contract %s --key-file %s service scale web 5", u->bindir,
+		    u->rpc, u->contract, u->admin_key);
 	say("  %s/canteen down", u->bindir);
 }
 
@@ -601,14 +671,14 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, 'n'}, {"detach", no_argument, NULL, 'D'},
 		{"dir", required_argument, NULL, 'd'},   {"fast", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+		{"no-sample", no_argument, NULL, 'S'},   {NULL, 0, NULL, 0},
 	};
 	struct up u;
 	memset(&u, 0, sizeof u);
 	u.cli = cli;
 	u.nodes = 3;
 	snprintf(u.dir, sizeof u.dir, "%s", up_dir());
-	int ch;
+	int ch, nodes_given = 0;
 	uint64_t v;
 	char err[256];
 	while ((ch = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
@@ -619,17 +689,19 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 				return CLI_USAGE;
 			}
 			u.nodes = (unsigned)v;
+			nodes_given = 1;
 			break;
 		case 'D': u.detach = 1; break;
 		case 'f': u.fast = 1; break;
+		case 'S': u.no_sample = 1; break;
 		case 'd': snprintf(u.dir, sizeof u.dir, "%s", optarg); break;
 		default:
-			cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--dir DIR]");
+			cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
 			return CLI_USAGE;
 		}
 	}
 	if (optind != argc) {
-		cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--dir DIR]");
+		cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
 		return CLI_USAGE;
 	}
 	if (up_self_dir(u.bindir, sizeof u.bindir) < 0) {
@@ -643,10 +715,8 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		str_copy(u.rpc, sizeof u.rpc, cli->conf.rpc_url);
 
 	int state = already_up(u.dir);
-	if (state == 1) {
-		say("a local cluster is already up (state in %s); canteen down stops it", u.dir);
-		return CLI_OK;
-	}
+	if (state == 1)
+		return grow(&u, nodes_given ? u.nodes : 0);
 	if (state < 0)
 		down_dir(u.dir, 1);
 	if (mkdir(u.dir, 0700) < 0 && errno != EEXIST) {
@@ -660,7 +730,8 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	for (unsigned i = 0; i < u.nodes; i++)
 		if (make_node(&u, i) < 0 || save_state(&u) < 0)
 			return up_fail(&u);
-	if (make_image(&u) < 0 || deploy_sample(&u) < 0 || wait_sample(&u, 180) < 0)
+	if (make_image(&u) < 0 ||
+	    (!u.no_sample && (deploy_sample(&u) < 0 || wait_sample(&u, 180) < 0)))
 		return up_fail(&u);
 	print_next(&u);
 	if (u.detach)

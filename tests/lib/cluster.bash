@@ -1,10 +1,27 @@
 # cluster.bash: a whole local cluster (canteen up --fast) for end-to-end tests, and probes of it.
 # needs: lib/common loaded first.
 
-# up_cluster N: canteen up --fast --detach with N nodes, state under $BATS_FILE_TMPDIR/up.
+# in_ns CMD...: CMD inside the network namespace $CANTEEN_NETNS when the cluster lives in one.
+in_ns() {
+	if [ -n "${CANTEEN_NETNS:-}" ]; then ip netns exec "$CANTEEN_NETNS" "$@"; else "$@"; fi
+}
+
+# spawn LOG CMD...: CMD in the background in its own session (and in $CANTEEN_NETNS), output
+# appended to LOG; prints its pid (ip netns exec and setsid both exec, so it is CMD's).
+spawn() {
+	local log=$1; shift
+	local pre=()
+	[ -z "${CANTEEN_NETNS:-}" ] || pre=(ip netns exec "$CANTEEN_NETNS")
+	"${pre[@]}" setsid "$@" >> "$log" 2>&1 < /dev/null &
+	echo $!
+}
+
+# up_cluster N [FLAGS...]: canteen up --fast --detach with N nodes, state under
+# $BATS_FILE_TMPDIR/up (inside $CANTEEN_NETNS if set).
 up_cluster() {
+	local n=$1; shift
 	export CANTEEN_UP_DIR=$BATS_FILE_TMPDIR/up
-	"$BIN/canteen" up --nodes "$1" --fast --detach > "$BATS_FILE_TMPDIR/up.log" 2>&1 || {
+	in_ns "$BIN/canteen" up --nodes "$n" --fast --detach "$@" > "$BATS_FILE_TMPDIR/up.log" 2>&1 || {
 		cat "$BATS_FILE_TMPDIR/up.log" >&2
 		for f in "$CANTEEN_UP_DIR"/node*/node.log; do echo "== $f" >&2; tail -n 30 "$f" >&2; done
 		return 1
@@ -16,14 +33,14 @@ up_cluster() {
 	export UP RPC CONTRACT ADMIN
 }
 
-down_cluster() { "$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1; }
+down_cluster() { in_ns "$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1; }
 
 # node_addr I / node_run I: address and run directory of node I (1-based).
 node_addr() { jq -r ".nodes[$(($1 - 1))].address" "$UP/up.json"; }
 node_run() { echo "$UP/node$1/run"; }
 
 # cli [ARGS...]: canteen with the cluster's chain settings and the admin key.
-cli() { "$BIN/canteen" --rpc "$RPC" --contract "$CONTRACT" --key-file "$ADMIN" "$@"; }
+cli() { in_ns "$BIN/canteen" --rpc "$RPC" --contract "$CONTRACT" --key-file "$ADMIN" "$@"; }
 
 # at I ARGS...: canteen reading node I's sockets.
 at() { local i=$1; shift; "$BIN/canteen" --rundir "$(node_run "$i")" "$@"; }
@@ -70,6 +87,39 @@ kill_node() {
 	docker ps -q --filter "label=io.canteen.node=$(node_addr "$1")" | xargs -r docker kill >/dev/null
 }
 
+# set_state KEY JQ-VALUE: record a new pid in up.json, so that canteen down stops it.
+set_state() {
+	jq "$1 = $2" "$UP/up.json" > "$UP/up.json.new" && mv "$UP/up.json.new" "$UP/up.json"
+}
+
+# restart_node I: node I's canteen-init again, with the command line canteen up used (a server
+# that boots again).
+restart_node() {
+	local nd=$UP/node$1
+	set_state ".nodes[$(($1 - 1))].init_pid" \
+		"$(spawn "$nd/node.log" "$BIN/canteen-init" -f "$nd/init.conf" -c "$nd/canteen.conf" --grace 5s)"
+}
+
+# member_state I J: the state of node J in node I's membership.
+member_state() {
+	at "$1" --json members | jq -r --arg a "$(node_addr "$2")" 'select(.address == $a) | .state'
+}
+
+# chain_stop / chain_start: stop anvil (it writes the chain to chain-state.json) and start it
+# again from there, as canteen up did.
+chain_stop() {
+	local pid
+	pid=$(jq -r .anvil_pid "$UP/up.json")
+	kill -TERM "$pid"
+	wait_until 20 bash -c "! kill -0 $pid"
+}
+chain_start() {
+	set_state .anvil_pid "$(spawn "$UP/anvil.log" anvil --host 127.0.0.1 --port 8545 --block-time 1 \
+		--state "$UP/chain-state.json")"
+	wait_until 30 in_ns cast block-number --rpc-url "$RPC"
+}
+
 # wait_until runs its probe through `bash -c` in places: the helpers must be visible there.
-export -f node_addr node_run cli at running_set running_gens placed_set placed_gen matches kill_node
+export -f in_ns node_addr node_run cli at running_set running_gens placed_set placed_gen matches \
+	kill_node member_state
 export BIN

@@ -168,6 +168,9 @@ int main(void)
 	is_int((int)place_state_held(st), 0, "a later snapshot that lists it ends the hold");
 	place_state_input(st, &in);
 	ok(node(&in, A3) && !node(&in, A3)->live, "and its state is the one swim reports (dead)");
+	is_int((int)place_state_unheard(st), 0, "every active node is listed (A3 as dead)");
+	swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[]}", err, sizeof err);
+	is_int((int)place_state_unheard(st), 1, "a snapshot without (dead) A3: one active node unheard; self never");
 
 	ok(place_state_address_ok(A1) && !place_state_address_ok("0x11") &&
 	   !place_state_address_ok("0x111111111111111111111111111111111111111G"), "address check");
