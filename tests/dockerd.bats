@@ -232,6 +232,28 @@ subscribe_events() {
 	running_is 3
 }
 
+@test "dockerd: a container that died while it was down stays down until the desired set asks for it" {
+	start_dd
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1)"
+	wait_until 20 running_is 2
+	kill -KILL "$(pid_of dd)"
+	kill -TERM "$(pid_of feed)" 2>/dev/null || true
+	# The server was down: its container died meanwhile (its replica may run elsewhere now).
+	id=$(dk inspect --format '{{.Id}}' "canteen.$SVC.1")
+	dk kill "$id" >/dev/null
+	start_dd
+	wait_until 5 grep -q '2 containers of node' "$BATS_TEST_TMPDIR/dd.log"
+	wait_until 5 bash -c "ps_json() { \"$TBIN/ipc_tool\" request \"$SOCK\" '{\"op\":\"ps\"}'; }; ps_json | jq -e '.containers | length == 2'"
+	[ "$(dk inspect --format '{{.State.Running}}' "$id")" = false ]
+	! grep -q "started canteen.$SVC.1" <(sed -n '/Docker is ready/,$p' "$BATS_TEST_TMPDIR/dd.log")
+	# The desired set still has it: started again, the same container.
+	start_feed
+	send_set "$(spec 0 1)" "$(spec 1 1)"
+	wait_until 10 bash -c "[ \"\$(docker inspect --format '{{.State.Running}}' $id)\" = true ]"
+	running_is 2
+}
+
 @test "dockerd: fail static: with canteen-sched gone nothing is removed; when it is back, it is" {
 	start_dd
 	start_feed

@@ -772,33 +772,15 @@ static const struct docker_spec *desired_for(struct dd *dd, const struct docker_
 	return NULL;
 }
 
-/* Before any desired set: keep what runs, restart what died (the newest per slot). */
-static void reconcile_adopted(struct dd *dd)
-{
-	for (struct ctr *c = dd->ctrs; c && room(dd); c = c->next) {
-		if (!c->lab.labels_ok || c->busy || c->removing ||
-		    (c->state != DOCKER_EXITED && c->state != DOCKER_DEAD && c->state != DOCKER_CREATED))
-			continue;
-		int newest = 1;
-		for (struct ctr *o = dd->ctrs; o; o = o->next)
-			if (o != c && o->lab.labels_ok && o->lab.replica == c->lab.replica &&
-			    strcmp(o->lab.service, c->lab.service) == 0 &&
-			    (o->lab.generation > c->lab.generation || o->state == DOCKER_RUNNING))
-				newest = 0;
-		struct slot *sl = slot_get(dd, c->lab.service, c->lab.replica);
-		if (newest && !sl->busy)
-			revive(dd, c, sl);
-	}
-}
-
 static void reconcile(struct dd *dd)
 {
 	if (dd->dk_state != DK_READY)
 		return;
-	if (!dd->have_desired) {
-		reconcile_adopted(dd);
+	/* Before any desired set: keep what runs and start nothing. A server that was down may
+	 * find its old containers exited while their replicas run elsewhere now; canteen-sched's
+	 * first desired set says which to start again. */
+	if (!dd->have_desired)
 		return;
-	}
 	int may_remove = dd_may_remove(dd);
 	for (size_t i = 0; i < dd->desired.n && room(dd); i++)
 		reconcile_spec(dd, &dd->desired.specs[i], may_remove);
