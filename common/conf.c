@@ -53,6 +53,7 @@ static const struct conf_key keys[] = {
 	{S(docker_host)},
 	{S(advertise_addr)},
 	{D(stop_grace_ms, 0, 3600000)},
+	{D(update_stagger_ms, 0, 600000)},
 };
 
 void conf_defaults(struct conf *c)
@@ -78,6 +79,7 @@ void conf_defaults(struct conf *c)
 	c->membership_settle_ms = 5000;
 	str_copy(c->docker_host, sizeof c->docker_host, "/var/run/docker.sock");
 	c->stop_grace_ms = 10000;
+	c->update_stagger_ms = 2000;
 }
 
 static const struct conf_key *find_key(const char *name)

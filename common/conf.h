@@ -49,6 +49,7 @@ struct conf {
 	char docker_host[CONF_STR_MAX];     /* unix:///var/run/docker.sock or a path */
 	char advertise_addr[CONF_STR_MAX];  /* host IP that published ports bind to */
 	uint64_t stop_grace_ms;             /* 10000 */
+	uint64_t update_stagger_ms;         /* 2000: replica r replaced min(r, 15) times this late */
 };
 
 void conf_defaults(struct conf *c);

@@ -43,6 +43,8 @@ struct slot {
 	unsigned restarts;        /* restarts we made */
 	unsigned fails;           /* consecutive deaths within DD_HEALTHY_MS of a start */
 	uint64_t restart_at;      /* loop time before which we do not (re)start it */
+	uint64_t replace_gen;     /* the generation replace_after was set for */
+	uint64_t replace_after;   /* loop time before which its replacement does not begin */
 	struct slot *next;
 };
 

@@ -751,6 +751,19 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 	/* Only older generations here: a rolling replacement, one replica of a service at a time. */
 	if (!may_remove || (!sl->replacing && service_replacing(dd, s->service, sl)))
 		return;
+	/* Across servers, replicas are replaced in turn: replica r waits min(r, 15) staggers. */
+	if (!sl->replacing) {
+		uint64_t now = loop_now(dd->loop);
+		if (sl->replace_gen != s->generation || !sl->replace_after) {
+			sl->replace_gen = s->generation;
+			sl->replace_after = now + (uint64_t)(s->replica < 15 ? s->replica : 15) *
+			                              dd->conf.update_stagger_ms;
+		}
+		if (now < sl->replace_after) {
+			reconcile_soon(dd, sl->replace_after - now);
+			return;
+		}
+	}
 	if (!sl->replacing)
 		log_info("replacing %s.%u: generation %llu -> %llu", s->service, s->replica,
 		         (unsigned long long)other->lab.generation, (unsigned long long)s->generation);
