@@ -155,6 +155,11 @@ int up_port_free(const char *ip, unsigned port, int type)
 	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
+	/* Connections of an earlier cluster in TIME_WAIT do not make the port taken; a listener
+	 * does, SO_REUSEADDR or not (as for Docker's own bind). */
+	int one = 1;
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	close(fd);
 	return r == 0;
