@@ -4,8 +4,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "eth_key.h"
 #include "log.h"
 #include "parse.h"
 
@@ -203,4 +205,40 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	}
 	fclose(f);
 	return rc;
+}
+
+int conf_setup(struct conf *c, const char *path, const struct conf_flag *flags, size_t nflags,
+               char *err, size_t errlen)
+{
+	char why[768];
+	if (!path && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	if (path && conf_load(c, path, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < nflags; i++)
+		if (flags[i].value && conf_set(c, flags[i].key, flags[i].value, why, sizeof why) < 0) {
+			snprintf(err, errlen, "--%s: %s", flags[i].flag, why);
+			return -1;
+		}
+	int level = LOG_LEVEL_INFO;
+	log_level_parse(c->log_level, &level); /* conf_set has checked it */
+	log_set_level(level);
+	return 0;
+}
+
+int conf_node_address(struct conf *c, char *err, size_t errlen)
+{
+	if (!c->node_name[0] && c->key_file[0]) {
+		char why[512];
+		struct eth_key *k = eth_key_load(c->key_file, why, sizeof why);
+		if (!k) {
+			snprintf(err, errlen, "key_file: %s", why);
+			return -1;
+		}
+		str_copy(c->node_name, sizeof c->node_name, k->address_hex);
+		eth_key_free(k);
+	}
+	for (char *p = c->node_name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return 0;
 }

@@ -61,4 +61,22 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 /* Is key known? */
 int conf_known(const char *key);
 
+/* A command-line flag standing for a key of canteen.conf; value NULL when not given. */
+struct conf_flag {
+	const char *flag, *key, *value;
+};
+
+/*
+ * A daemon's configuration on top of what c holds (its defaults): path, or
+ * CONF_DEFAULT_PATH when path is NULL and that file exists; then the flags given, each
+ * set as if it were a line of the file; then the log level it names is applied.
+ * 0, or -1 with "path:line: ..." or "--flag: ..." in err.
+ */
+int conf_setup(struct conf *c, const char *path, const struct conf_flag *flags, size_t nflags,
+               char *err, size_t errlen);
+
+/* node_name, else the address of key_file's key, in lowercase (left unchecked: the caller
+ * says what it needs). 0, or -1 with "key_file: ..." in err when the key cannot be read. */
+int conf_node_address(struct conf *c, char *err, size_t errlen);
+
 #endif

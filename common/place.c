@@ -571,10 +571,8 @@ static int setup_services(struct place_ctx *c, const struct place_input *in, uin
 	for (size_t i = 0; i < in->nservices; i++)
 		r->services[i] = &in->services[i];
 	qsort(r->services, in->nservices, sizeof *r->services, cmp_service_name);
-	size_t at = 0, most = 1;
+	size_t at = 0;
 	for (size_t i = 0; i < in->nservices; i++) {
-		if (r->services[i]->replicas > most)
-			most = r->services[i]->replicas;
 		if (i && strcmp(r->services[i - 1]->name, r->services[i]->name) == 0) {
 			free(o);
 			return -2;
@@ -590,8 +588,7 @@ static int setup_services(struct place_ctx *c, const struct place_input *in, uin
 		(*order)[i] = o[i].idx;
 	free(o);
 	r->slots = malloc((at ? at : 1) * sizeof *r->slots);
-	c->walks = malloc(most * sizeof *c->walks);
-	return r->slots && c->walks ? 0 : -1;
+	return r->slots ? 0 : -1;
 }
 
 void place_result_free(struct place_result *r)

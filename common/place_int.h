@@ -15,8 +15,6 @@ struct place_nstate {
 	uint8_t usable;                /* active and live */
 };
 
-struct walk;
-
 struct place_ctx {
 	struct place_result *res;
 	struct place_nstate *ns;
@@ -42,7 +40,6 @@ struct place_ctx {
 	uint32_t serial, maxper;
 	int has_selector;
 	uint32_t *elig, *elig_buf, *heap;
-	struct walk *walks;            /* spread: one per replica of the service */
 	size_t nelig;
 };
 

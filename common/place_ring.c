@@ -218,5 +218,4 @@ void place_ctx_free(struct place_ctx *c)
 	free(c->node_points);
 	free(c->upos);
 	free(c->ports);
-	free(c->walks);
 }

@@ -84,42 +84,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int override(struct conf *cf, const char *flag, const char *key, const char *value)
-{
-	char err[768];
-	if (value && conf_set(cf, key, value, err, sizeof err) < 0) {
-		log_warnx("--%s: %s", flag, err);
-		return -1;
-	}
-	return 0;
-}
-
 static int configure(const struct opts *o, struct conf *cf, struct chainwatch *cw, char *sock,
                      size_t socklen)
 {
-	char err[768];
-	const char *cpath = o->conf_path;
+	char err[1024];
+	const struct conf_flag flags[] = {
+		{"rundir", "rundir", o->rundir},
+		{"rpc", "rpc_url", o->rpc},
+		{"contract", "contract", o->contract},
+		{"confirmations", "confirmations", o->confirmations},
+		{"poll", "poll_ms", o->poll},
+		{"rpc-timeout", "rpc_timeout_ms", o->timeout},
+		{"log-level", "log_level", o->log_level},
+	};
 	conf_defaults(cf);
-	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		cpath = CONF_DEFAULT_PATH;
-	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+	if (conf_setup(cf, o->conf_path, flags, sizeof flags / sizeof flags[0], err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (override(cf, "rundir", "rundir", o->rundir) < 0 ||
-	    override(cf, "rpc", "rpc_url", o->rpc) < 0 ||
-	    override(cf, "contract", "contract", o->contract) < 0 ||
-	    override(cf, "confirmations", "confirmations", o->confirmations) < 0 ||
-	    override(cf, "poll", "poll_ms", o->poll) < 0 ||
-	    override(cf, "rpc-timeout", "rpc_timeout_ms", o->timeout) < 0 ||
-	    override(cf, "log-level", "log_level", o->log_level) < 0)
-		return -1;
-	int level = LOG_LEVEL_INFO;
-	if (log_level_parse(cf->log_level, &level) < 0) {
-		log_warnx("log_level '%s' is not error, warn, info or debug", cf->log_level);
-		return -1;
-	}
-	log_set_level(level);
 	if (!cf->rpc_url[0]) {
 		log_warnx("no RPC endpoint: --rpc URL (conf rpc_url)");
 		return -1;

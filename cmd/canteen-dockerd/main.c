@@ -75,54 +75,28 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Flags override the file: each one is set as if it were a line of canteen.conf. */
-static int override(struct conf *cf, const char *flag, const char *key, const char *value)
-{
-	char err[768];
-	if (value && conf_set(cf, key, value, err, sizeof err) < 0) {
-		log_warnx("--%s: %s", flag, err);
-		return -1;
-	}
-	return 0;
-}
-
 static int configure(const struct opts *o, struct dd *dd)
 {
 	struct conf *cf = &dd->conf;
-	char err[768];
-	const char *cpath = o->conf_path;
+	char err[1024];
+	const struct conf_flag flags[] = {
+		{"rundir", "rundir", o->rundir},
+		{"node", "node_name", o->node},
+		{"docker-host", "docker_host", o->docker_host},
+		{"advertise-addr", "advertise_addr", o->advertise},
+		{"stop-grace", "stop_grace_ms", o->grace},
+		{"log-level", "log_level", o->log_level},
+	};
 	conf_defaults(cf);
-	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		cpath = CONF_DEFAULT_PATH;
-	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+	if (conf_setup(cf, o->conf_path, flags, sizeof flags / sizeof flags[0], err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (override(cf, "rundir", "rundir", o->rundir) < 0 ||
-	    override(cf, "node", "node_name", o->node) < 0 ||
-	    override(cf, "docker-host", "docker_host", o->docker_host) < 0 ||
-	    override(cf, "advertise-addr", "advertise_addr", o->advertise) < 0 ||
-	    override(cf, "stop-grace", "stop_grace_ms", o->grace) < 0 ||
-	    override(cf, "log-level", "log_level", o->log_level) < 0)
-		return -1;
-	int level = LOG_LEVEL_INFO;
-	if (log_level_parse(cf->log_level, &level) < 0) {
-		log_warnx("log_level '%s' is not error, warn, info or debug", cf->log_level);
+	/* As canteen-sched does: the node's identity is its key's address. */
+	if (conf_node_address(cf, err, sizeof err) < 0) {
+		log_warnx("%s", err);
 		return -1;
 	}
-	log_set_level(level);
-	if (!cf->node_name[0] && cf->key_file[0]) {
-		/* As canteen-sched does: the node's identity is its key's address. */
-		struct eth_key *k = eth_key_load(cf->key_file, err, sizeof err);
-		if (!k) {
-			log_warnx("key_file: %s", err);
-			return -1;
-		}
-		str_copy(cf->node_name, sizeof cf->node_name, k->address_hex);
-		eth_key_free(k);
-	}
-	for (char *p = cf->node_name; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 	if (!docker_valid_node(cf->node_name)) {
 		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
 		          "or key_file%s%s",

@@ -100,25 +100,15 @@ static int duration_opt(const char *flag, const char *s, uint64_t min, uint64_t 
 
 static int configure(const struct opts *o, struct conf *cf, struct sup *s, struct init_conf *ic)
 {
-	char err[768];
-	const char *cpath = o->conf_path;
-	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		cpath = CONF_DEFAULT_PATH;
-	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+	char err[1024];
+	const struct conf_flag flags[] = {
+		{"rundir", "rundir", o->rundir},
+		{"log-level", "log_level", o->log_level},
+	};
+	if (conf_setup(cf, o->conf_path, flags, sizeof flags / sizeof flags[0], err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (o->rundir && conf_set(cf, "rundir", o->rundir, err, sizeof err) < 0) {
-		log_warnx("--rundir: %s", err);
-		return -1;
-	}
-	if (o->log_level && conf_set(cf, "log_level", o->log_level, err, sizeof err) < 0) {
-		log_warnx("--log-level: %s", err);
-		return -1;
-	}
-	int level = LOG_LEVEL_INFO;
-	log_level_parse(cf->log_level, &level);
-	log_set_level(level);
 	s->grace_ms = 10000;
 	s->restart_min_ms = 1000;
 	s->backoff_max_ms = 30000;

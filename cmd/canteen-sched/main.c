@@ -82,16 +82,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int override(struct conf *cf, const char *flag, const char *key, const char *value)
-{
-	char err[768];
-	if (value && conf_set(cf, key, value, err, sizeof err) < 0) {
-		log_warnx("--%s: %s", flag, err);
-		return -1;
-	}
-	return 0;
-}
-
 static int sock_path(char *out, const char *flag, const char *rundir, const char *name)
 {
 	int n = flag ? snprintf(out, SCHED_PATH_MAX, "%s", flag)
@@ -107,18 +97,11 @@ static int sock_path(char *out, const char *flag, const char *rundir, const char
 static int identity(struct sched *s)
 {
 	struct conf *cf = &s->conf;
-	char err[512];
-	if (!cf->node_name[0] && cf->key_file[0]) {
-		struct eth_key *k = eth_key_load(cf->key_file, err, sizeof err);
-		if (!k) {
-			log_warnx("key_file: %s", err);
-			return -1;
-		}
-		str_copy(cf->node_name, sizeof cf->node_name, k->address_hex);
-		eth_key_free(k);
+	char err[768];
+	if (conf_node_address(cf, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
 	}
-	for (char *p = cf->node_name; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 	if (!place_state_address_ok(cf->node_name)) {
 		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
 		          "or --key-file%s%s", cf->node_name[0] ? "; got " : "", cf->node_name);
@@ -131,27 +114,19 @@ static int identity(struct sched *s)
 static int configure(const struct opts *o, struct sched *s)
 {
 	struct conf *cf = &s->conf;
-	char err[768];
-	const char *cpath = o->conf_path;
+	char err[1024];
+	const struct conf_flag flags[] = {
+		{"rundir", "rundir", o->rundir},
+		{"node", "node_name", o->node},
+		{"key-file", "key_file", o->key_file},
+		{"debounce", "debounce_ms", o->debounce},
+		{"log-level", "log_level", o->log_level},
+	};
 	conf_defaults(cf);
-	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		cpath = CONF_DEFAULT_PATH;
-	if (cpath && conf_load(cf, cpath, err, sizeof err) < 0) {
+	if (conf_setup(cf, o->conf_path, flags, sizeof flags / sizeof flags[0], err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (override(cf, "rundir", "rundir", o->rundir) < 0 ||
-	    override(cf, "node", "node_name", o->node) < 0 ||
-	    override(cf, "key-file", "key_file", o->key_file) < 0 ||
-	    override(cf, "debounce", "debounce_ms", o->debounce) < 0 ||
-	    override(cf, "log-level", "log_level", o->log_level) < 0)
-		return -1;
-	int level = LOG_LEVEL_INFO;
-	if (log_level_parse(cf->log_level, &level) < 0) {
-		log_warnx("log_level '%s' is not error, warn, info or debug", cf->log_level);
-		return -1;
-	}
-	log_set_level(level);
 	if (identity(s) < 0)
 		return -1;
 	if (sock_path(s->chain_path, o->chain, cf->rundir, "chain.sock") < 0 ||

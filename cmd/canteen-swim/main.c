@@ -116,22 +116,14 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct swimd *d)
 
 static int configure(struct opts *o, struct swimd *d)
 {
-	char err[768];
-	const char *cpath = o->conf_path;
-	if (!cpath && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		cpath = CONF_DEFAULT_PATH;
-	if (cpath && conf_load(&d->cf, cpath, err, sizeof err) < 0) {
+	char err[1024];
+	struct conf_flag flags[NCONF_FLAGS];
+	for (size_t i = 0; i < NCONF_FLAGS; i++)
+		flags[i] = (struct conf_flag){conf_flags[i].flag, conf_flags[i].key, o->set[i]};
+	if (conf_setup(&d->cf, o->conf_path, flags, NCONF_FLAGS, err, sizeof err) < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < NCONF_FLAGS; i++)
-		if (o->set[i] && conf_set(&d->cf, conf_flags[i].key, o->set[i], err, sizeof err) < 0) {
-			log_warnx("--%s: %s", conf_flags[i].flag, err);
-			return -1;
-		}
-	int level = LOG_LEVEL_INFO;
-	log_level_parse(d->cf.log_level, &level);
-	log_set_level(level);
 	const struct conf *c = &d->cf;
 	if (c->probe_timeout_ms >= c->probe_interval_ms) {
 		log_warnx("probe_timeout_ms (%llu) must be shorter than probe_interval_ms (%llu)",
