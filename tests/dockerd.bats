@@ -97,7 +97,11 @@ subscribe_events() {
 	done
 	run send_set "${set[@]}"
 	[[ "$output" == *'"type":"ok"'* ]]
-	wait_until 20 running_is 5
+	wait_until 20 running_is 5 || {
+		dk ps -a --filter "label=io.canteen.node=$NODE" --format '{{.Names}} {{.Status}} {{.Ports}}'
+		tail -n 30 "$BATS_TEST_TMPDIR/dd.log"
+		false
+	}
 	for r in 0 1 2 3 4; do
 		out=$(dk inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .HostConfig.PortBindings}} {{index .Config.Labels "io.canteen.service"}} {{index .Config.Labels "io.canteen.replica"}} {{index .Config.Labels "io.canteen.generation"}} {{index .Config.Labels "io.canteen.node"}} {{json .Config.Cmd}} {{json .Config.Env}}' "canteen.$SVC.$r")
 		echo "$out"

@@ -63,12 +63,20 @@ stop_started() {
 # sock_request SOCKET JSON: send one line, print the first answer line (uses the CLI's helper).
 sock_request() { "$TBIN/ipc_tool" request "$1" "$2"; }
 
-# free_port: a TCP/UDP port nobody listens on (best effort).
+# free_port: a TCP/UDP port nobody uses (best effort): below the kernel's ephemeral range
+# (an outgoing connection's source port is not listed as listening, yet a bind to it
+# fails), in no socket at all, and never handed out twice in one test.
 free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$(( 20000 + RANDOM % 30000 ))
-		if ! ss -Hltun "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
+	local p lo d=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-}} f=/dev/null
+	[ -z "$d" ] || f=$d/.ports
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	for _ in $(seq 1 100); do
+		p=$(( 10000 + RANDOM % (lo - 10000) ))
+		grep -qx "$p" "$f" 2>/dev/null && continue
+		ss -Hatun "sport = :$p" 2>/dev/null | grep -q . && continue
+		echo "$p" >> "$f"
+		echo "$p"
+		return 0
 	done
 	return 1
 }
