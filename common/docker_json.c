@@ -67,26 +67,6 @@ int docker_valid_id(const char *s)
 	return s && strlen(s) == DOCKER_ID_LEN && is_hex_lower(s, DOCKER_ID_LEN);
 }
 
-int docker_valid_service(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > DOCKER_SERVICE_MAX - 1)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i > 0);
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-int docker_valid_node(const char *s)
-{
-	return s && strlen(s) == DOCKER_NODE_LEN && s[0] == '0' && s[1] == 'x' &&
-	       is_hex_lower(s + 2, DOCKER_NODE_LEN - 2);
-}
-
 const char *docker_state_name(enum docker_state s)
 {
 	static const char *names[] = {"created", "restarting", "running", "removing",
@@ -115,13 +95,13 @@ static void labels_parse(const json_t *map, struct docker_labels *l)
 	const char *gen = get_str(map, DOCKER_LABEL_GENERATION);
 	const char *node = get_str(map, DOCKER_LABEL_NODE);
 	const char *spec = get_str(map, DOCKER_LABEL_SPEC);
-	if (node && docker_valid_node(node))
+	if (node && rec_address_ok(node))
 		str_copy(l->node, sizeof l->node, node);
 	if (spec && strlen(spec) == DOCKER_SPEC_HASH_LEN &&
 	    strspn(spec, "0123456789abcdef") == DOCKER_SPEC_HASH_LEN)
 		str_copy(l->spec, sizeof l->spec, spec);
 	uint64_t r, g;
-	if (!svc || !rep || !gen || !docker_valid_service(svc) ||
+	if (!svc || !rep || !gen || !rec_name_ok(svc, strlen(svc)) ||
 	    parse_u64(rep, 0, DOCKER_REPLICA_MAX, &r, NULL, 0) < 0 ||
 	    parse_u64(gen, 0, UINT64_MAX, &g, NULL, 0) < 0 || !l->node[0])
 		return;

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rec.h"
+
 #define DOCKER_BODY_MAX (16u * 1024 * 1024) /* largest answer body we parse */
 #define DOCKER_ID_LEN 64                    /* full container ID: 64 lowercase hex */
 #define DOCKER_NAME_MAX 128
-#define DOCKER_SERVICE_MAX 64               /* [a-z0-9][a-z0-9-]{0,62} plus NUL */
-#define DOCKER_NODE_LEN 42                  /* 0x + 40 hex */
-#define DOCKER_REPLICA_MAX 9999u
+#define DOCKER_SERVICE_MAX (REC_MAX_NAME + 1)     /* a service name and its NUL */
+#define DOCKER_NODE_LEN REC_ADDR_LEN              /* 0x + 40 hex */
+#define DOCKER_REPLICA_MAX (REC_RUN_REPLICAS_MAX - 1u)
 #define DOCKER_LABEL_SERVICE "io.canteen.service"
 #define DOCKER_LABEL_REPLICA "io.canteen.replica"
 #define DOCKER_LABEL_GENERATION "io.canteen.generation"
@@ -89,8 +91,6 @@ int docker_parse_progress(const char *line, size_t len, struct docker_progress *
 int docker_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int docker_valid_id(const char *s);
-int docker_valid_service(const char *s);
-int docker_valid_node(const char *s);
 const char *docker_state_name(enum docker_state s);
 
 #endif

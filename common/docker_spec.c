@@ -8,165 +8,11 @@
 #include "docker_spec.h"
 #include "parse.h"
 
-static int is_lower_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_alnum(char c)
-{
-	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-/* path-component: [a-z0-9]+ ( (\.|_|__|-+) [a-z0-9]+ )* */
-static int path_component_valid(const char *s, size_t n)
-{
-	size_t i = 0;
-	if (n == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
-		return 0;
-	while (i < n) {
-		if (is_lower_alnum(s[i])) {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && !is_lower_alnum(s[j]))
-			j++;
-		size_t seplen = j - i;
-		int dashes = 1;
-		for (size_t k = i; k < j; k++)
-			if (s[k] != '-')
-				dashes = 0;
-		int ok = dashes || (seplen == 1 && (s[i] == '.' || s[i] == '_')) ||
-		         (seplen == 2 && s[i] == '_' && s[i + 1] == '_');
-		if (!ok)
-			return 0;
-		i = j;
-	}
-	return 1;
-}
-
-/* domain: label(.label)*(:port)?, label = alnum([alnum-]*alnum)? */
-static int domain_valid(const char *s, size_t n)
-{
-	const char *colon = memchr(s, ':', n);
-	size_t hn = colon ? (size_t)(colon - s) : n;
-	if (colon) {
-		size_t pn = n - hn - 1;
-		if (pn == 0 || pn > 5)
-			return 0;
-		for (size_t i = hn + 1; i < n; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-	}
-	if (hn == 0)
-		return 0;
-	size_t start = 0;
-	for (size_t i = 0; i <= hn; i++) {
-		if (i < hn && s[i] != '.')
-			continue;
-		size_t ln = i - start;
-		if (ln == 0 || !is_alnum(s[start]) || !is_alnum(s[i - 1]))
-			return 0;
-		for (size_t k = start; k < i; k++)
-			if (!is_alnum(s[k]) && s[k] != '-')
-				return 0;
-		start = i + 1;
-	}
-	return 1;
-}
-
-static int tag_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 128)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int word = is_alnum(c) || c == '_';
-		if (!(word || (i > 0 && (c == '.' || c == '-'))))
-			return 0;
-	}
-	return 1;
-}
-
-static int digest_valid(const char *s)
-{
-	if (strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 64)
-		return 0;
-	for (const char *p = s + 7; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* Lengths of the name part, the tag (0 if none) and where the digest starts (NULL). */
-static int image_parts(const char *ref, size_t *namelen, const char **tag, size_t *taglen,
-                       const char **digest)
-{
-	size_t n = strlen(ref);
-	if (n == 0 || n >= DOCKER_IMAGE_MAX)
-		return -1;
-	const char *at = strchr(ref, '@');
-	size_t nt = at ? (size_t)(at - ref) : n;   /* name[:tag] */
-	*digest = at ? at + 1 : NULL;
-	if (*digest && !digest_valid(*digest))
-		return -1;
-	const char *slash = NULL, *colon = NULL;
-	for (size_t i = 0; i < nt; i++) {
-		if (ref[i] == '/')
-			slash = ref + i;
-		else if (ref[i] == ':')
-			colon = ref + i;
-	}
-	if (colon && (!slash || colon > slash)) {
-		*namelen = (size_t)(colon - ref);
-		*tag = colon + 1;
-		*taglen = nt - *namelen - 1;
-		if (!tag_valid(*tag, *taglen))
-			return -1;
-	} else {
-		*namelen = nt;
-		*tag = NULL;
-		*taglen = 0;
-	}
-	return 0;
-}
-
-int docker_image_valid(const char *ref)
-{
-	size_t namelen, taglen;
-	const char *tag, *digest;
-	if (!ref || image_parts(ref, &namelen, &tag, &taglen, &digest) < 0 || namelen == 0)
-		return 0;
-	size_t start = 0;
-	int first = 1;
-	for (size_t i = 0; i <= namelen; i++) {
-		if (i < namelen && ref[i] != '/')
-			continue;
-		const char *c = ref + start;
-		size_t cl = i - start;
-		int more = i < namelen;
-		/* The first of several components is a registry host when it looks like one. */
-		int is_domain = first && more &&
-		                (memchr(c, '.', cl) || memchr(c, ':', cl) ||
-		                 (cl == 9 && memcmp(c, "localhost", 9) == 0));
-		for (size_t k = 0; k < cl && first && more && !is_domain; k++)
-			if (c[k] >= 'A' && c[k] <= 'Z')
-				is_domain = 1;
-		if (is_domain ? !domain_valid(c, cl) : !path_component_valid(c, cl))
-			return 0;
-		first = 0;
-		start = i + 1;
-	}
-	return 1;
-}
-
 int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen)
 {
 	size_t nl, tl;
 	const char *t, *digest;
-	if (!docker_image_valid(ref) || image_parts(ref, &nl, &t, &tl, &digest) < 0 ||
-	    nl >= namelen)
+	if (rec_image_parts(ref, &nl, &t, &tl, &digest) < 0 || nl >= namelen)
 		return -1;
 	memcpy(name, ref, nl);
 	name[nl] = '\0';
@@ -202,50 +48,17 @@ void docker_spec_free(struct docker_spec *s)
 	s->ncommand = s->nenv = 0;
 }
 
-/* An env entry: NAME=value, NAME = [A-Za-z_][A-Za-z0-9_]*. */
-static int env_valid(const char *e)
+/* A JSON array of strings (rec_run_check has checked it) into a vector owned by the caller. */
+static int strv_decode(const json_t *a, char ***out, size_t *n, char *err, size_t errlen)
 {
-	const char *eq = strchr(e, '=');
-	if (!eq || eq == e || (e[0] >= '0' && e[0] <= '9'))
-		return 0;
-	for (const char *p = e; p < eq; p++)
-		if (!is_alnum(*p) && *p != '_')
-			return 0;
-	return 1;
-}
-
-/* A JSON array of strings into a NULL-free vector (owned by the caller). */
-static int strv_decode(const json_t *a, const char *what, int env, char ***out, size_t *n,
-                       char *err, size_t errlen)
-{
+	size_t cnt = json_array_size(a);
 	*out = NULL;
 	*n = 0;
-	if (!a)
-		return 0;
-	if (!json_is_array(a))
-		return docker_errf(err, errlen, "%s is not an array of strings", what);
-	size_t cnt = json_array_size(a);
-	if (cnt > DOCKER_ARGS_MAX)
-		return docker_errf(err, errlen, "%s has %zu entries, more than %d", what, cnt, DOCKER_ARGS_MAX);
 	char **v = calloc(cnt ? cnt : 1, sizeof *v);
 	if (!v)
 		return docker_errf(err, errlen, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
-		json_t *e = json_array_get(a, i);
-		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
-			strv_free(v, i);
-			return docker_errf(err, errlen, "%s[%zu] is not a string without NUL bytes", what, i);
-		}
-		if (json_string_length(e) > DOCKER_ARG_LEN_MAX) {
-			strv_free(v, i);
-			return docker_errf(err, errlen, "%s[%zu] is longer than %d bytes", what, i,
-			            DOCKER_ARG_LEN_MAX);
-		}
-		if (env && !env_valid(json_string_value(e))) {
-			strv_free(v, i);
-			return docker_errf(err, errlen, "env[%zu] is not NAME=value", i);
-		}
-		v[i] = strdup(json_string_value(e));
+		v[i] = strdup(json_string_value(json_array_get(a, i)));
 		if (!v[i]) {
 			strv_free(v, i);
 			return docker_errf(err, errlen, "out of memory");
@@ -277,38 +90,17 @@ static int uint_field(const json_t *o, const char *key, int required, uint64_t d
 	return 0;
 }
 
-static int ports_decode(const json_t *a, struct docker_spec *s, char *err, size_t errlen)
+/* Ports (rec_run_check has checked them) into s. */
+static void ports_decode(const json_t *a, struct docker_spec *s)
 {
-	if (!a)
-		return 0;
-	if (!json_is_array(a))
-		return docker_errf(err, errlen, "ports is not an array");
-	if (json_array_size(a) > DOCKER_PORTS_MAX)
-		return docker_errf(err, errlen, "more than %d ports", DOCKER_PORTS_MAX);
-	for (size_t i = 0; i < json_array_size(a); i++) {
-		json_t *p = json_array_get(a, i);
+	for (size_t i = 0; i < json_array_size(a) && i < REC_MAX_PORTS; i++) {
+		json_t *p = json_array_get(a, i), *pr = json_object_get(p, "proto");
 		struct docker_port *dp = &s->ports[i];
-		uint64_t h, c;
-		char sub[128];
-		if (!json_is_object(p))
-			return docker_errf(err, errlen, "ports[%zu] is not an object", i);
-		if (uint_field(p, "host", 1, 0, 1, 65535, &h, sub, sizeof sub) < 0 ||
-		    uint_field(p, "container", 1, 0, 1, 65535, &c, sub, sizeof sub) < 0)
-			return docker_errf(err, errlen, "ports[%zu]: %s", i, sub);
-		json_t *pr = json_object_get(p, "proto");
-		const char *proto = pr ? (json_is_string(pr) ? json_string_value(pr) : "") : "tcp";
-		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-			return docker_errf(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
-		dp->host = (uint16_t)h;
-		dp->container = (uint16_t)c;
-		str_copy(dp->proto, sizeof dp->proto, proto);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(s->ports[k].proto, proto) == 0 &&
-			    (s->ports[k].host == h || s->ports[k].container == c))
-				return docker_errf(err, errlen, "ports[%zu] repeats a port of ports[%zu]", i, k);
+		dp->host = (uint16_t)json_integer_value(json_object_get(p, "host"));
+		dp->container = (uint16_t)json_integer_value(json_object_get(p, "container"));
+		str_copy(dp->proto, sizeof dp->proto, pr ? json_string_value(pr) : "tcp");
 		s->nports = i + 1;
 	}
-	return 0;
 }
 
 int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen)
@@ -317,32 +109,23 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 	if (!json_is_object(o))
 		return docker_errf(err, errlen, "container spec is not an object");
 	json_t *svc = json_object_get(o, "service");
-	json_t *img = json_object_get(o, "image");
 	uint64_t r;
-	if (!json_is_string(svc) || !docker_valid_service(json_string_value(svc)) ||
-	    strlen(json_string_value(svc)) != json_string_length(svc))
-		return docker_errf(err, errlen, "service name is missing or not [a-z0-9][a-z0-9-]{0,62}");
+	if (!json_is_string(svc))
+		return docker_errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+	if (rec_name_check(json_string_value(svc), json_string_length(svc), err, errlen) < 0 ||
+	    uint_field(o, "replica", 1, 0, 0, DOCKER_REPLICA_MAX, &r, err, errlen) < 0 ||
+	    uint_field(o, "generation", 1, 0, 0, REC_MAX_GENERATION, &s->generation, err, errlen) < 0 ||
+	    rec_run_check(o, err, errlen) < 0)
+		return -1;
 	str_copy(s->service, sizeof s->service, json_string_value(svc));
-	if (uint_field(o, "replica", 1, 0, 0, DOCKER_REPLICA_MAX, &r, err, errlen) < 0 ||
-	    uint_field(o, "generation", 1, 0, 0, (1ULL << 53), &s->generation, err, errlen) < 0 ||
-	    uint_field(o, "cpu_millis", 0, 0, 0, DOCKER_CPU_MILLIS_MAX, &s->cpu_millis, err,
-	               errlen) < 0 ||
-	    uint_field(o, "mem_mib", 0, 0, 0, DOCKER_MEM_MIB_MAX, &s->mem_mib, err, errlen) < 0)
-		return -1;
 	s->replica = (unsigned)r;
-	if (s->mem_mib != 0 && s->mem_mib < DOCKER_MEM_MIB_MIN)
-		return docker_errf(err, errlen, "\"mem_mib\" is %llu, below Docker's minimum of %u",
-		            (unsigned long long)s->mem_mib, DOCKER_MEM_MIB_MIN);
-	if (!json_is_string(img) || strlen(json_string_value(img)) != json_string_length(img) ||
-	    !docker_image_valid(json_string_value(img)))
-		return docker_errf(err, errlen, "image is missing or not a valid image reference");
-	str_copy(s->image, sizeof s->image, json_string_value(img));
-	if (ports_decode(json_object_get(o, "ports"), s, err, errlen) < 0)
+	s->cpu_millis = (uint64_t)json_integer_value(json_object_get(o, "cpu_millis"));
+	s->mem_mib = (uint64_t)json_integer_value(json_object_get(o, "mem_mib"));
+	str_copy(s->image, sizeof s->image, json_string_value(json_object_get(o, "image")));
+	ports_decode(json_object_get(o, "ports"), s);
+	if (strv_decode(json_object_get(o, "command"), &s->command, &s->ncommand, err, errlen) < 0)
 		return -1;
-	if (strv_decode(json_object_get(o, "command"), "command", 0, &s->command, &s->ncommand,
-	                err, errlen) < 0)
-		return -1;
-	if (strv_decode(json_object_get(o, "env"), "env", 1, &s->env, &s->nenv, err, errlen) < 0) {
+	if (strv_decode(json_object_get(o, "env"), &s->env, &s->nenv, err, errlen) < 0) {
 		docker_spec_free(s);
 		return -1;
 	}
@@ -434,7 +217,7 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
 		return docker_errf(err, errlen, "desired set is not an object");
 	json_t *node = json_object_get(msg, "node");
 	json_t *ctrs = json_object_get(msg, "containers");
-	if (!json_is_string(node) || !docker_valid_node(json_string_value(node)))
+	if (!json_is_string(node) || !rec_address_ok(json_string_value(node)))
 		return docker_errf(err, errlen, "\"node\" is missing or not a lowercase 0x address");
 	if (self_node && strcmp(json_string_value(node), self_node) != 0)
 		return docker_errf(err, errlen, "desired set is for node %s, this is %s",

@@ -8,14 +8,9 @@
 
 #include "docker_json.h"
 
-#define DOCKER_IMAGE_MAX 256        /* longest image reference, bytes */
-#define DOCKER_SPECS_MAX 4096       /* containers in one desired set */
-#define DOCKER_ARGS_MAX 256         /* command words, env entries */
-#define DOCKER_ARG_LEN_MAX 8192     /* bytes in one command word or env entry */
-#define DOCKER_PORTS_MAX 64
-#define DOCKER_CPU_MILLIS_MAX 1024000u      /* 1024 CPUs */
-#define DOCKER_MEM_MIB_MIN 6u               /* Docker refuses less than 6 MiB */
-#define DOCKER_MEM_MIB_MAX (16u * 1024 * 1024) /* 16 TiB */
+/* The limits are the run rules of rec.h, the one owner of the records' rules. */
+#define DOCKER_IMAGE_MAX (REC_RUN_IMAGE_MAX + 1) /* an image reference and its NUL */
+#define DOCKER_SPECS_MAX 4096                    /* containers in one desired set */
 
 struct docker_port {
 	uint16_t host, container;
@@ -33,7 +28,7 @@ struct docker_spec {
 	char **env;
 	size_t nenv;
 	uint64_t cpu_millis, mem_mib; /* 0: no limit */
-	struct docker_port ports[DOCKER_PORTS_MAX];
+	struct docker_port ports[REC_MAX_PORTS];
 	size_t nports;
 };
 
@@ -62,7 +57,8 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
                           char *err, size_t errlen);
 void docker_desired_free(struct docker_desired *d);
 
-/* One SPEC object; 0, or -1 with err (s then holds nothing to free). */
+/* One SPEC object, under the same rules as canteen-sched's (rec_run_check, with the
+ * same sentences); 0, or -1 with err (s then holds nothing to free). */
 int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen);
 void docker_spec_free(struct docker_spec *s);
 /* Do two specs ask for the same container (everything but the generation)? */
@@ -72,8 +68,6 @@ int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b);
  * a priority change bumps the generation without changing the container). */
 void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN + 1]);
 
-/* Docker's reference grammar: [host[:port]/]path[:tag][@sha256:<64 hex>]. 1 if valid. */
-int docker_image_valid(const char *ref);
 /* Split for POST /images/create: fromImage and tag (a tag, a digest, or "latest"). */
 int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "place.h"
+#include "rec.h"
 #include "place_int.h"
 
 /* ---- the fixed hashes (canteen-sched(8), "HASHES") ---- */
@@ -56,24 +57,10 @@ const char *place_reason_str(int reason)
 	return reason_names[reason];
 }
 
-static const char *const strategy_names[] = {"spread", "roundrobin", "binpack"};
-
 const char *place_strategy_str(int strategy)
 {
-	if (strategy < PLACE_SPREAD || strategy > PLACE_BINPACK)
-		return "unknown";
-	return strategy_names[strategy];
-}
-
-int place_strategy_parse(const char *s, int *out)
-{
-	for (int i = PLACE_SPREAD; i <= PLACE_BINPACK; i++) {
-		if (strcmp(s, strategy_names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -1;
+	const char *n = rec_strategy_name(strategy);
+	return n ? n : "unknown";
 }
 
 /* ---- validation and ordering ---- */

@@ -19,6 +19,7 @@
 #define PLACE_RING_POINTS 256          /* points per node on the spread ring */
 #define PLACE_NONE UINT32_MAX          /* slot not placed */
 
+/* The contract's strategy numbers (rec.h owns the names). */
 enum place_strategy { PLACE_SPREAD = 0, PLACE_ROUNDROBIN = 1, PLACE_BINPACK = 2 };
 
 enum place_reason {
@@ -121,8 +122,6 @@ size_t place_count_on(const struct place_result *r, const char *address);
 
 const char *place_reason_str(int reason);
 const char *place_strategy_str(int strategy);
-/* "spread", "roundrobin", "binpack" -> 0 and *out; -1 otherwise. */
-int place_strategy_parse(const char *s, int *out);
 
 /* The fixed hashes the algorithm uses (documented in canteen-sched(8)). */
 uint64_t place_mix64(uint64_t z);

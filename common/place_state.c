@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "place_state.h"
+#include "rec.h"
 
 struct place_state {
 	json_t *nodes;      /* address -> NODE */
 	json_t *services;   /* name -> SERVICE */
 	json_t *members;    /* address -> "alive" | "suspect" | "dead" | "left" */
 	json_t *held;       /* address -> true: kept from before a snapshot that omitted it */
+	json_t *rejected;   /* name -> why no server can run it (rec_service_runnable) */
 	char self[64];      /* "self" of the last membership snapshot */
 	char me[64];        /* set by place_state_set_self: always live */
 	int have_chain, have_swim;
@@ -41,7 +43,8 @@ struct place_state *place_state_new(void)
 	st->services = json_object();
 	st->members = json_object();
 	st->held = json_object();
-	if (!st->nodes || !st->services || !st->members || !st->held) {
+	st->rejected = json_object();
+	if (!st->nodes || !st->services || !st->members || !st->held || !st->rejected) {
 		place_state_free(st);
 		return NULL;
 	}
@@ -68,207 +71,20 @@ void place_state_free(struct place_state *st)
 	json_decref(st->services);
 	json_decref(st->members);
 	json_decref(st->held);
+	json_decref(st->rejected);
 	free_input(st);
 	free(st);
 }
 
-/* ---- validation ---- */
-
-int place_state_address_ok(const char *s)
-{
-	if (!s || strlen(s) != 42 || s[0] != '0' || s[1] != 'x')
-		return 0;
-	for (size_t i = 2; i < 42; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* Printable, no spaces, bounded: label keys and values. */
-static int word_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > PLACE_STATE_MAX_STR)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Integer field in [lo, hi]; absent allowed when dflt_ok (then *out untouched). */
-static int int_field(json_t *o, const char *key, json_int_t lo, json_int_t hi, int required,
-                     char *err, size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v) {
-		if (required)
-			seterr(err, errlen, "missing \"%s\"", key);
-		return required ? -1 : 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		seterr(err, errlen, "\"%s\" must be an integer from %lld to %lld", key, (long long)lo,
-		       (long long)hi);
-		return -1;
-	}
-	return 0;
-}
-
-static int labels_ok(json_t *o, const char *key, char *err, size_t errlen)
-{
-	json_t *l = json_object_get(o, key), *v;
-	const char *k;
-	if (!l || json_is_null(l))
-		return 0;
-	if (!json_is_object(l) || json_object_size(l) > PLACE_STATE_MAX_LABELS) {
-		seterr(err, errlen, "\"%s\" must be an object of at most %d strings", key,
-		       PLACE_STATE_MAX_LABELS);
-		return -1;
-	}
-	json_object_foreach(l, k, v) {
-		if (!word_ok(k) || !json_is_string(v) || !word_ok(json_string_value(v))) {
-			seterr(err, errlen, "\"%s\": bad label", key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int bool_field(json_t *o, const char *key, int required, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	if ((!v && required) || (v && !json_is_boolean(v))) {
-		seterr(err, errlen, "\"%s\" must be true or false", key);
-		return -1;
-	}
-	return 0;
-}
-
-int place_state_check_node(json_t *n, char *err, size_t errlen)
-{
-	if (!json_is_object(n)) {
-		seterr(err, errlen, "node is not an object");
-		return -1;
-	}
-	const char *a = json_string_value(json_object_get(n, "address"));
-	if (!place_state_address_ok(a)) {
-		seterr(err, errlen, "node address must be 0x and 40 lowercase hex digits");
-		return -1;
-	}
-	if (int_field(n, "cpu_millis", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, err, errlen) < 0 ||
-	    int_field(n, "mem_mib", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, err, errlen) < 0 ||
-	    labels_ok(n, "labels", err, errlen) < 0 || bool_field(n, "active", 1, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-static int strings_ok(json_t *o, const char *key, char *err, size_t errlen)
-{
-	json_t *a = json_object_get(o, key), *v;
-	size_t i;
-	if (!a)
-		return 0;
-	if (!json_is_array(a) || json_array_size(a) > 256) {
-		seterr(err, errlen, "\"%s\" must be an array of at most 256 strings", key);
-		return -1;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v)) {
-			seterr(err, errlen, "\"%s\" must hold strings", key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int ports_ok(json_t *o, char *err, size_t errlen)
-{
-	json_t *a = json_object_get(o, "ports"), *p;
-	size_t i;
-	if (!a)
-		return 0;
-	if (!json_is_array(a) || json_array_size(a) > PLACE_MAX_PORTS) {
-		seterr(err, errlen, "\"ports\" must be an array of at most %d mappings", PLACE_MAX_PORTS);
-		return -1;
-	}
-	json_array_foreach(a, i, p) {
-		const char *proto = json_string_value(json_object_get(p, "proto"));
-		if (!json_is_object(p) || int_field(p, "host", 1, 65535, 1, err, errlen) < 0 ||
-		    int_field(p, "container", 1, 65535, 1, err, errlen) < 0)
-			return -1;
-		if (proto && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
-			seterr(err, errlen, "port proto must be \"tcp\" or \"udp\"");
-			return -1;
-		}
-		json_int_t host = json_integer_value(json_object_get(p, "host"));
-		for (size_t k = 0; k < i && host; k++) {
-			json_t *q = json_array_get(a, k);
-			const char *qp = json_string_value(json_object_get(q, "proto"));
-			if (json_integer_value(json_object_get(q, "host")) == host &&
-			    strcmp(proto ? proto : "tcp", qp ? qp : "tcp") == 0) {
-				seterr(err, errlen, "host port %lld listed twice", (long long)host);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-int place_state_check_service(json_t *s, char *err, size_t errlen)
-{
-	if (!json_is_object(s)) {
-		seterr(err, errlen, "service is not an object");
-		return -1;
-	}
-	const char *name = json_string_value(json_object_get(s, "name"));
-	const char *image = json_string_value(json_object_get(s, "image"));
-	const char *strategy = json_string_value(json_object_get(s, "strategy"));
-	int st;
-	if (!name || !name_ok(name)) {
-		seterr(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
-		return -1;
-	}
-	if (!image || !*image || strlen(image) > 1024) {
-		seterr(err, errlen, "service %s: missing or oversized image", name);
-		return -1;
-	}
-	if (json_object_get(s, "strategy") && (!strategy || place_strategy_parse(strategy, &st) < 0)) {
-		seterr(err, errlen, "service %s: strategy must be spread, roundrobin or binpack", name);
-		return -1;
-	}
-	char why[200] = "";
-	if (int_field(s, "replicas", 0, PLACE_MAX_REPLICAS, 1, why, sizeof why) < 0 ||
-	    int_field(s, "cpu_millis", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, why, sizeof why) < 0 ||
-	    int_field(s, "mem_mib", 0, (json_int_t)PLACE_MAX_AMOUNT, 1, why, sizeof why) < 0 ||
-	    int_field(s, "priority", INT64_MIN, INT64_MAX, 0, why, sizeof why) < 0 ||
-	    int_field(s, "generation", 0, INT64_MAX, 0, why, sizeof why) < 0 ||
-	    bool_field(s, "exclusive", 0, why, sizeof why) < 0 ||
-	    strings_ok(s, "command", why, sizeof why) < 0 || strings_ok(s, "env", why, sizeof why) < 0 ||
-	    ports_ok(s, why, sizeof why) < 0 || labels_ok(s, "selector", why, sizeof why) < 0) {
-		seterr(err, errlen, "service %s: %s", name, why);
-		return -1;
-	}
-	return 0;
-}
+/* ---- validation: the records' rules are rec.h's ---- */
 
 static const char *const member_states[] = {"alive", "suspect", "dead", "left"};
 
-int place_state_check_member(json_t *m, char *err, size_t errlen)
+int place_state_check_member(const json_t *m, char *err, size_t errlen)
 {
 	const char *a = json_string_value(json_object_get(m, "address"));
 	const char *state = json_string_value(json_object_get(m, "state"));
-	if (!json_is_object(m) || !place_state_address_ok(a)) {
+	if (!json_is_object(m) || !rec_address_ok(a)) {
 		seterr(err, errlen, "member without a valid address");
 		return -1;
 	}
@@ -281,7 +97,7 @@ int place_state_check_member(json_t *m, char *err, size_t errlen)
 
 /* ---- applying messages ---- */
 
-typedef int (*check_fn)(json_t *, char *, size_t);
+typedef int (*check_fn)(const json_t *, char *, size_t);
 
 /* Replace table with the valid entries of array (keyed by field). Counts left-outs. */
 static int load_all(json_t **table, json_t *array, const char *field, check_fn check,
@@ -324,8 +140,8 @@ static int chain_snapshot(struct place_state *st, json_t *msg, char *err, size_t
 		return -1;
 	}
 	char e1[256] = "", e2[256] = "";
-	if (load_all(&st->nodes, nodes, "address", place_state_check_node, "node", e1, sizeof e1) < 0 ||
-	    load_all(&st->services, svcs, "name", place_state_check_service, "service", e2,
+	if (load_all(&st->nodes, nodes, "address", rec_node_check, "node", e1, sizeof e1) < 0 ||
+	    load_all(&st->services, svcs, "name", rec_service_check, "service", e2,
 	             sizeof e2) < 0) {
 		seterr(err, errlen, "%s%s", e1, e2);
 		return -1;
@@ -366,11 +182,11 @@ int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t err
 	if (strcmp(type, "snapshot") == 0 || strcmp(type, "state") == 0)
 		return chain_snapshot(st, msg, err, errlen);
 	if (strcmp(type, "node.upsert") == 0)
-		return upsert(st->nodes, json_object_get(msg, "node"), "address", place_state_check_node,
+		return upsert(st->nodes, json_object_get(msg, "node"), "address", rec_node_check,
 		              err, errlen);
 	if (strcmp(type, "service.upsert") == 0)
 		return upsert(st->services, json_object_get(msg, "service"), "name",
-		              place_state_check_service, err, errlen);
+		              rec_service_check, err, errlen);
 	if (strcmp(type, "node.remove") == 0)
 		return remove_key(st->nodes, msg, "address", err, errlen);
 	if (strcmp(type, "service.remove") == 0)
@@ -415,7 +231,7 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 		/* canteen-swim says "self": null until the chain has admitted this node. */
 		if (json_is_null(self))
 			self = NULL;
-		if (self && !place_state_address_ok(json_string_value(self))) {
+		if (self && !rec_address_ok(json_string_value(self))) {
 			seterr(err, errlen, "membership snapshot with a bad \"self\"");
 			return -1;
 		}
@@ -595,7 +411,18 @@ int place_state_input(struct place_state *st, struct place_input *in)
 		n->live = is_live(st, k);
 	}
 	i = 0;
+	json_object_clear(st->rejected);
 	json_object_foreach(st->services, k, v) {
+		char why[256];
+		/* A record the contract took but no server can run: none of its replicas is
+		 * placed (each is reported rejected), and it takes no capacity. */
+		if (rec_service_runnable(v, why, sizeof why) < 0) {
+			if (json_object_set_new(st->rejected, k, json_string(why)) < 0) {
+				free_input(st);
+				return -1;
+			}
+			continue;
+		}
 		struct place_service *s = &st->in_svcs[i++];
 		const char *strategy = json_string_value(json_object_get(v, "strategy"));
 		s->name = k;
@@ -607,7 +434,7 @@ int place_state_input(struct place_state *st, struct place_input *in)
 		s->exclusive = json_is_true(json_object_get(v, "exclusive"));
 		s->strategy = PLACE_SPREAD;
 		if (strategy)
-			place_strategy_parse(strategy, &s->strategy);
+			rec_strategy_parse(strategy, &s->strategy);
 		s->selector = lab;
 		s->nselector = fill_labels(json_object_get(v, "selector"), lab);
 		lab += s->nselector;
@@ -625,6 +452,11 @@ int place_state_input(struct place_state *st, struct place_input *in)
 	in->nodes = st->in_nodes;
 	in->nnodes = nn;
 	in->services = st->in_svcs;
-	in->nservices = ns;
+	in->nservices = i;
 	return 0;
+}
+
+const json_t *place_state_rejected(const struct place_state *st)
+{
+	return st->rejected;
 }

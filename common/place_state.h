@@ -7,8 +7,6 @@
 
 #include "place.h"
 
-#define PLACE_STATE_MAX_LABELS 64    /* labels of a node, selector entries of a service */
-#define PLACE_STATE_MAX_STR 256      /* label keys and values, bytes */
 
 /*
  * Holds the last desired state seen on chain.sock (nodes and services, as validated
@@ -62,11 +60,11 @@ json_t *place_state_service(const struct place_state *st, const char *name);
 void place_state_counts(const struct place_state *st, size_t *nodes, size_t *services,
                         size_t *members);
 
-/* Validation of one record as the interface defines it; 0 or -1 with err. */
-int place_state_check_node(json_t *node, char *err, size_t errlen);
-int place_state_check_service(json_t *svc, char *err, size_t errlen);
-int place_state_check_member(json_t *member, char *err, size_t errlen);
-/* Lowercase 0x-prefixed 40-hex address? */
-int place_state_address_ok(const char *s);
+/* A MEMBER of swim.sock; 0 or -1 with err. (NODE and SERVICE are rec.h's.) */
+int place_state_check_member(const json_t *member, char *err, size_t errlen);
+
+/* Services that place_state_input left out because no server can run them: an object
+ * name -> reason (borrowed; valid until the next place_state_input). */
+const json_t *place_state_rejected(const struct place_state *st);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rec.h"
 #include "swim_wire.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -356,7 +357,7 @@ int swim_hex_parse(const char *s, uint8_t *out, size_t n) { return hex_parse(s, 
 
 int swim_addr_parse(const char *s, uint8_t addr[SWIM_ADDR_LEN])
 {
-	if (s[0] != '0' || s[1] != 'x')
+	if (!rec_address_ok(s))
 		return -1;
 	return hex_parse(s + 2, addr, SWIM_ADDR_LEN, 1);
 }

@@ -132,9 +132,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct service scale nosuch 2
 	[ "$status" -eq 1 ]
 	[ "$output" = 'canteen: scaleService reverted: NoSuchService("nosuch")' ]
+	# A name the contract would refuse is refused before any gas is spent, naming the rule.
 	run ct service deploy Bad_Name --image x
-	[ "$status" -eq 1 ]
-	[[ "$output" == *'InvalidName("Bad_Name")'* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'service name must match [a-z0-9][a-z0-9-]{0,62}'* ]]
 	run ct service deploy dup --image x
 	[ "$status" -eq 0 ]
 	run ct service deploy dup --image x
@@ -202,6 +203,31 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 		contract registration maybe
 	EOF
 	[ "$n" -eq 20 ]
+}
+
+@test "what the contract takes but no server can run is refused before sending, naming the limit" {
+	local long300 name64 args want
+	long300=$(printf 'a%.0s' {1..298}):1
+	name64=$(printf 'n%.0s' {1..64})
+	while IFS='|' read -r args want; do
+		eval "run ct $args"
+		echo "$args -> $status: $output"
+		[ "$status" -eq 2 ]
+		[[ "${lines[0]}" == *"$want"* ]]
+	done <<-EOF
+		service deploy web --image $long300|--image: image reference longer than 255 bytes
+		service deploy web --image Bad/Image|image reference is not [host[:port]/]path[:tag]
+		service deploy $name64 --image x|service name is 64 bytes long, more than 63
+		service deploy web --image x --mem 5M|below Docker's minimum of 6 MiB
+		service deploy web --image x --mem 1500K|whole number of MiB
+		service deploy web --image x --cpu 1025|more than a server can give one replica (1024 CPUs)
+		service deploy web --image x --replicas 100001|--replicas
+		service deploy web --image x --env 1A=b|--env needs NAME=VALUE
+		service deploy web --image x --port 80:80 --port 80:81|host port 80/tcp is mapped twice
+		service scale $name64 2|service name is 64 bytes long
+	EOF
+	# Nothing reached the chain.
+	[ -z "$(ct --json service ls | jq -r 'select(.name == "web") | .name')" ]
 }
 
 @test "missing configuration, unreadable keys and an unreachable node fail clearly" {

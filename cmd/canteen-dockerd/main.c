@@ -97,7 +97,7 @@ static int configure(const struct opts *o, struct dd *dd)
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (!docker_valid_node(cf->node_name)) {
+	if (!rec_address_ok(cf->node_name)) {
 		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
 		          "or key_file%s%s",
 		          cf->node_name[0] ? "; got " : "", cf->node_name);

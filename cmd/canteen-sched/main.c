@@ -11,6 +11,7 @@
 
 #include "eth_key.h"
 #include "log.h"
+#include "rec.h"
 #include "parse.h"
 #include "sched.h"
 
@@ -102,7 +103,7 @@ static int identity(struct sched *s)
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (!place_state_address_ok(cf->node_name)) {
+	if (!rec_address_ok(cf->node_name)) {
 		log_warnx("this node's address is needed: --node 0x<40 hex digits> (conf node_name) "
 		          "or --key-file%s%s", cf->node_name[0] ? "; got " : "", cf->node_name);
 		return -1;

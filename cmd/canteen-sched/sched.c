@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "rec.h"
 #include "sched.h"
 
 static void recompute(struct loop *l, void *arg);
@@ -142,6 +143,29 @@ static void send_desired(struct sched *s)
 	          json_array_size(json_object_get(s->desired, "containers")));
 }
 
+/* dockerd's "rejected" list [{service, replica, error}] as "service/replica" -> error.
+ * Anything may write to a socket: malformed entries are skipped, the list is bounded. */
+static json_t *refused_of(const json_t *list)
+{
+	json_t *out = json_object(), *r;
+	size_t i;
+	if (!out || !json_is_array(list))
+		return out;
+	json_array_foreach(list, i, r) {
+		const char *svc = json_string_value(json_object_get(r, "service"));
+		const char *why = json_string_value(json_object_get(r, "error"));
+		json_t *rep = json_object_get(r, "replica");
+		char key[96];
+		if (i >= SCHED_LIST_MAX || !svc || !why || !json_is_integer(rep) ||
+		    !rec_name_ok(svc, strlen(svc)) || json_integer_value(rep) < 0 ||
+		    json_integer_value(rep) >= REC_RUN_REPLICAS_MAX)
+			continue;
+		snprintf(key, sizeof key, "%s/%lld", svc, (long long)json_integer_value(rep));
+		json_object_set_new(out, key, json_stringn(why, strnlen(why, 200)));
+	}
+	return out;
+}
+
 static void on_dockerd_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
@@ -149,6 +173,17 @@ static void on_dockerd_msg(struct ipc_client *c, json_t *msg, void *arg)
 	(void)c;
 	if (type && strcmp(type, "ok") == 0) {
 		s->desired_acked = 1;
+		json_t *refused = refused_of(json_object_get(msg, "rejected"));
+		if (refused && !json_equal(refused, s->refused)) {
+			if (json_object_size(refused))
+				log_warnx("dockerd refused %zu container(s) of the desired set",
+				          json_object_size(refused));
+			json_decref(s->refused);
+			s->refused = refused;
+			refused = NULL;
+			changed(s); /* the summary reports them */
+		}
+		json_decref(refused);
 	} else if (type && strcmp(type, "error") == 0) {
 		const char *e = json_string_value(json_object_get(msg, "error"));
 		log_warnx("dockerd refused the desired set: %s", e ? e : "no reason given");
@@ -191,6 +226,64 @@ static json_t *spec_for(json_t *svc, const char *name, uint32_t replica)
 	                 "ports", ports);
 }
 
+/* One more replica pending for why (a reason name, or "rejected: ..."). */
+static void count_pending(json_t *reasons, json_t *pend, const char *svc, size_t replica,
+                          const char *why)
+{
+	if (json_array_size(pend) < SCHED_LIST_MAX)
+		json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", svc, "replica",
+		                                      (json_int_t)replica, "reason", why));
+	json_t *c = json_object_get(reasons, why);
+	json_object_set_new(reasons, why, json_integer(c ? json_integer_value(c) + 1 : 1));
+}
+
+/* dockerd refused replica k of name when it was last sent: "rejected: why" into buf. */
+static const char *refused_reason(const struct sched *s, const char *name, size_t k, char *buf,
+                                  size_t buflen)
+{
+	char key[96];
+	snprintf(key, sizeof key, "%s/%zu", name, k);
+	const char *why = json_string_value(json_object_get(s->refused, key));
+	if (!why)
+		return NULL;
+	snprintf(buf, buflen, "rejected: %s", why);
+	return buf;
+}
+
+static json_t *summary_row(const char *name, size_t placed, size_t pending, json_t *reasons,
+                           const char *strategy, json_int_t priority, json_int_t generation)
+{
+	return json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", name, "replicas",
+	                 (json_int_t)(placed + pending), "placed", (json_int_t)placed, "pending",
+	                 (json_int_t)pending, "reasons", reasons, "strategy", strategy, "priority",
+	                 priority, "generation", generation);
+}
+
+/* Services no server can run (place_state_rejected): every replica pending, with why. */
+static size_t add_rejected(struct sched *s, json_t *pend, json_t *svcs)
+{
+	const char *name;
+	json_t *why;
+	size_t total = 0;
+	json_object_foreach((json_t *)place_state_rejected(s->st), name, why) {
+		json_t *svc = place_state_service(s->st, name), *reasons = json_object();
+		json_int_t n = json_integer_value(json_object_get(svc, "replicas"));
+		char reason[300];
+		snprintf(reason, sizeof reason, "rejected: %s", json_string_value(why));
+		for (json_int_t k = 0; k < n && json_array_size(pend) < SCHED_LIST_MAX; k++)
+			json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", name, "replica",
+			                                      (json_int_t)k, "reason", reason));
+		json_object_set_new(reasons, reason, json_integer(n));
+		json_array_append_new(svcs, summary_row(name, 0, (size_t)n, reasons,
+		                      json_string_value(json_object_get(svc, "strategy")) ?
+		                      json_string_value(json_object_get(svc, "strategy")) : "spread",
+		                      json_integer_value(json_object_get(svc, "priority")),
+		                      json_integer_value(json_object_get(svc, "generation"))));
+		total += (size_t)n;
+	}
+	return total;
+}
+
 /* PLACEMENT, the summary and this node's desired set from one result. */
 static int build(struct sched *s, const struct place_result *r, json_t **placement,
                  json_t **summary, json_t **desired)
@@ -205,8 +298,8 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 		for (size_t k = 0; k < r->first[i + 1] - r->first[i]; k++) {
 			const struct place_slot *sl = &r->slots[r->first[i] + k];
 			const char *node = place_slot_node(r, sl);
+			char why[300];
 			if (node) {
-				placed++;
 				int me = strcmp(node, s->node) == 0;
 				if (!truncated || me)
 					json_array_append_new(assign, json_pack("{s:s,s:I,s:s,s:I}", "service", ps->name,
@@ -214,28 +307,26 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 					                                        "generation", (json_int_t)ps->generation));
 				if (me && svc)
 					json_array_append_new(mine, spec_for(svc, ps->name, (uint32_t)k));
+				/* Placed here, but this server's dockerd refused it: say so. */
+				if (me && refused_reason(s, ps->name, k, why, sizeof why)) {
+					pending++;
+					count_pending(reasons, pend, ps->name, k, why);
+				} else {
+					placed++;
+				}
 			} else {
-				const char *why = place_reason_str(sl->reason);
 				pending++;
-				if (json_array_size(pend) < SCHED_LIST_MAX)
-					json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", ps->name,
-					                                      "replica", (json_int_t)k, "reason", why));
-				json_t *c = json_object_get(reasons, why);
-				json_object_set_new(reasons, why,
-				                    json_integer(c ? json_integer_value(c) + 1 : 1));
+				count_pending(reasons, pend, ps->name, k, place_reason_str(sl->reason));
 			}
 		}
-		json_array_append_new(svcs, json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", ps->name,
-		                                      "replicas", (json_int_t)(placed + pending), "placed",
-		                                      (json_int_t)placed, "pending", (json_int_t)pending,
-		                                      "reasons", reasons, "strategy",
-		                                      place_strategy_str(ps->strategy), "priority",
-		                                      (json_int_t)ps->priority, "generation",
-		                                      (json_int_t)ps->generation));
+		json_array_append_new(svcs, summary_row(ps->name, placed, pending, reasons,
+		                                        place_strategy_str(ps->strategy), ps->priority,
+		                                        (json_int_t)ps->generation));
 	}
+	size_t rejected = add_rejected(s, pend, svcs);
 	*placement = json_pack("{s:s,s:b,s:o,s:o,s:I,s:I}", "hash", r->hash_hex, "ready", 1,
 	                       "assignments", assign, "pending", pend, "placed", (json_int_t)r->placed,
-	                       "pending_count", (json_int_t)r->pending);
+	                       "pending_count", (json_int_t)(r->pending + rejected));
 	if (*placement && truncated)
 		json_object_set_new(*placement, "truncated", json_true());
 	*summary = svcs;
@@ -409,4 +500,5 @@ void sched_stop(struct sched *s)
 	json_decref(s->placement);
 	json_decref(s->summary);
 	json_decref(s->desired);
+	json_decref(s->refused);
 }

@@ -31,6 +31,7 @@ struct sched {
 	json_t *desired;                  /* last desired set for this node */
 	int desired_sent;                 /* desired was sent on the current dockerd connection */
 	int desired_acked;                /* and answered ok */
+	json_t *refused;                  /* "service/replica" -> dockerd's reason, last answer */
 	uint64_t computations;
 };
 

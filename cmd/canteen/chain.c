@@ -140,12 +140,6 @@ int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_rec
 	return ret;
 }
 
-int chain_valid_kv(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	return eq && eq != s && !strchr(s, '\n');
-}
-
 void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen)
 {
 	if (millis % 1000)
@@ -158,31 +152,53 @@ int chain_list(struct chain *c, const char *fn, json_t **out)
 {
 	struct eth_rpc_err e;
 	uint64_t block;
-	char tag[24];
+	char tag[24], err[256];
 	const json_int_t page = 200;
+	int services = strcmp(fn, "getServices") == 0, rc = CLI_OK;
+	size_t left_out = 0;
 	*out = NULL;
 	/* One block for every page, so the list is one consistent state. */
 	if (eth_block_number(c->rpc, &block, &e) < 0)
 		return chain_fail(c, "eth_blockNumber", &e);
 	eth_qty_format(block, tag, sizeof tag);
 	json_t *all = json_array();
-	for (json_int_t off = 0; all;) {
-		json_t *res;
-		int rc = chain_view(c, fn, json_pack("[I,I]", off, page), tag, &res);
-		if (rc != CLI_OK) {
-			json_decref(all);
-			return rc;
+	struct eth_buf data, ret;
+	eth_buf_init(&data);
+	eth_buf_init(&ret);
+	for (json_int_t off = 0; all && rc == CLI_OK;) {
+		size_t raw = 0, skipped = 0;
+		json_t *items = NULL;
+		eth_buf_reset(&data);
+		eth_buf_reset(&ret);
+		/* The records are decoded as chainwatch decodes them (rec.h), so the CLI and
+		 * chain.sock agree about every record. */
+		if (encode_call(c, fn, json_pack("[I,I]", off, page), &data) < 0)
+			rc = CLI_FAIL;
+		else if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, tag, &ret, &e) < 0)
+			rc = chain_fail(c, fn, &e);
+		else if (!(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped, err,
+		                                   sizeof err))) {
+			cli_err("cannot decode what %s returned (is %s the canteen contract?): %s", fn,
+			        c->cli->conf.contract, err);
+			rc = CLI_FAIL;
+		} else if (skipped && left_out++ == 0) {
+			cli_err("warning: left out a malformed record: %s", err);
 		}
-		json_t *items = json_array_get(res, 0);
-		size_t n = json_array_size(items);
-		json_array_extend(all, items);
-		json_decref(res);
-		if (n < (size_t)page)
+		if (items)
+			json_array_extend(all, items);
+		json_decref(items);
+		if (raw < (size_t)page)
 			break;
 		off += page;
 	}
+	eth_buf_free(&data);
+	eth_buf_free(&ret);
+	if (rc != CLI_OK || !all) {
+		json_decref(all);
+		return rc == CLI_OK ? CLI_FAIL : rc;
+	}
 	*out = all;
-	return all ? CLI_OK : CLI_FAIL;
+	return CLI_OK;
 }
 
 void chain_print_json(json_t *j)

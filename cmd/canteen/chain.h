@@ -8,6 +8,7 @@
 #include "eth_chain.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
+#include "rec.h"
 
 /* The embedded artifacts (chain_artifacts.c). */
 const char *chain_abi_json(void);
@@ -39,13 +40,12 @@ int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_rec
 /* Print an RPC failure as one sentence; returns CLI_FAIL. */
 int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e);
 
-/* Every record of a paged getter ("getNodes"/"getServices") at one block; *out owned. */
+/* Every record of a paged getter ("getNodes"/"getServices") at one block, as NODE /
+ * SERVICE objects (rec_decode_page); *out owned. */
 int chain_list(struct chain *c, const char *fn, json_t **out);
 
 /* Print one JSON object as a line. */
 void chain_print_json(json_t *j);
-/* "k=v" with a non-empty key and no newline? */
-int chain_valid_kv(const char *s);
 /* Millicores as "4" or "250m". */
 void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen);
 

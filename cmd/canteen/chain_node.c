@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "chain.h"
-#include "eth_canteen.h"
 #include "parse.h"
 
 #define NODE_USAGE \
@@ -109,8 +108,8 @@ static int node_register(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case 'l':
-			if (!chain_valid_kv(optarg)) {
-				ret = usage_err("--label needs KEY=VALUE, got '%s'", optarg);
+			if (!rec_kv_ok(optarg, strlen(optarg), REC_MAX_LABEL_LEN)) {
+				ret = usage_err("--label needs KEY=VALUE of at most 256 bytes, got '%s'", optarg);
 				goto out;
 			}
 			json_array_append_new(labels, json_string(optarg));
@@ -195,7 +194,7 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *rec;
 	json_array_foreach(all, i, rec) {
-		json_t *n = eth_canteen_node(rec);
+		json_t *n = json_incref(rec);
 		if (!n) {
 			cli_err("the contract returned a node record this CLI does not understand");
 			ret = CLI_FAIL;

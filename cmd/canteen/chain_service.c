@@ -6,7 +6,6 @@
 
 #include "chain.h"
 #include "ipc.h"
-#include "eth_canteen.h"
 #include "parse.h"
 
 #define SERVICE_USAGE \
@@ -25,8 +24,6 @@ static int usage_err(const char *fmt, const char *arg)
 	return CLI_USAGE;
 }
 
-static const char *const strategies[] = {"spread", "roundrobin", "binpack"};
-
 /* "8080:80", "53:53/udp". */
 static json_t *parse_port(const char *s)
 {
@@ -38,9 +35,7 @@ static json_t *parse_port(const char *s)
 	char *slash = strchr(buf, '/');
 	if (slash) {
 		*slash = '\0';
-		if (strcmp(slash + 1, "udp") == 0)
-			proto = 1;
-		else if (strcmp(slash + 1, "tcp") != 0)
+		if (rec_proto_parse(slash + 1, &proto) < 0)
 			return NULL;
 	}
 	char *colon = strchr(buf, ':');
@@ -90,30 +85,39 @@ static int apply_flags(json_t *spec, int argc, char **argv)
 		err[0] = '\0';
 		switch (ch) {
 		case 'i':
-			if (!*optarg || strlen(optarg) > 512) {
-				usage_err("--image needs an image reference, got '%s'", optarg);
+			if (rec_image_check(optarg, strlen(optarg), err, sizeof err) < 0) {
+				usage_err("--image: %s", err);
 				goto out;
 			}
 			json_object_set_new(spec, "image", json_string(optarg));
 			break;
 		case 'r':
-			if (parse_u64(optarg, 1, UINT32_MAX, &v, err, sizeof err) < 0) {
+			if (parse_u64(optarg, 1, REC_RUN_REPLICAS_MAX, &v, err, sizeof err) < 0) {
 				usage_err("--replicas: %s", err);
 				goto out;
 			}
 			json_object_set_new(spec, "replicas", json_integer((json_int_t)v));
 			break;
 		case 'c':
-			if (parse_cpu_millis(optarg, &v, err, sizeof err) < 0 || v == 0 || v > UINT32_MAX) {
+			if (parse_cpu_millis(optarg, &v, err, sizeof err) < 0 || v == 0) {
 				usage_err("--cpu needs a positive amount like 500m or 2, got '%s'", optarg);
+				goto out;
+			}
+			if (v > REC_RUN_CPU_MILLIS_MAX) {
+				usage_err("--cpu: '%s' is more than a server can give one replica (1024 CPUs)",
+				          optarg);
 				goto out;
 			}
 			json_object_set_new(spec, "cpuMillis", json_integer((json_int_t)v));
 			break;
 		case 'm':
-			if (parse_mem_bytes(optarg, &v, err, sizeof err) < 0 || v < 1048576 ||
-			    v / 1048576 > UINT32_MAX) {
-				usage_err("--mem needs a size of at least 1M like 128M or 1G, got '%s'", optarg);
+			if (parse_mem_bytes(optarg, &v, err, sizeof err) < 0 || v % 1048576 ||
+			    v / 1048576 > REC_U32_MAX) {
+				usage_err("--mem needs a whole number of MiB like 128M or 1G, got '%s'", optarg);
+				goto out;
+			}
+			if (v / 1048576 < REC_RUN_MEM_MIB_MIN) {
+				usage_err("--mem: '%s' is below Docker's minimum of 6 MiB", optarg);
 				goto out;
 			}
 			json_object_set_new(spec, "memMiB", json_integer((json_int_t)(v / 1048576)));
@@ -127,8 +131,10 @@ static int apply_flags(json_t *spec, int argc, char **argv)
 			break;
 		case 'e':
 		case 'l':
-			if (!chain_valid_kv(optarg)) {
-				usage_err(ch == 'e' ? "--env needs KEY=VALUE, got '%s'" : "--selector needs KEY=VALUE, got '%s'",
+			if (ch == 'e' ? !rec_kv_ok(optarg, strlen(optarg), REC_MAX_ITEM_LEN) || !rec_env_ok(optarg)
+			              : !rec_kv_ok(optarg, strlen(optarg), REC_MAX_LABEL_LEN)) {
+				usage_err(ch == 'e' ? "--env needs NAME=VALUE (NAME of [A-Za-z0-9_], at most 1024 bytes), got '%s'"
+				                    : "--selector needs KEY=VALUE of at most 256 bytes, got '%s'",
 				          optarg);
 				goto out;
 			}
@@ -143,11 +149,8 @@ static int apply_flags(json_t *spec, int argc, char **argv)
 			json_object_set_new(spec, "priority", json_integer(prio));
 			break;
 		case 's': {
-			int k = -1;
-			for (int i = 0; i < 3; i++)
-				if (strcmp(optarg, strategies[i]) == 0)
-					k = i;
-			if (k < 0) {
+			int k;
+			if (rec_strategy_parse(optarg, &k) < 0) {
 				usage_err("--strategy is spread, roundrobin or binpack, not '%s'", optarg);
 				goto out;
 			}
@@ -187,9 +190,65 @@ out:
 	return ret;
 }
 
-static int valid_name_arg(const char *name)
+/* NAME as the contract takes it; else prints why (naming the limit) and returns 0. */
+static int name_arg_ok(const char *what, int argc, char **argv)
 {
-	return name && *name && name[0] != '-' && strlen(name) <= 256;
+	char err[128];
+	if (argc < 2 || argv[1][0] == '-') {
+		usage_err("%s needs a NAME first", what);
+		return 0;
+	}
+	if (rec_name_check(argv[1], strlen(argv[1]), err, sizeof err) < 0) {
+		usage_err("%s", err);
+		return 0;
+	}
+	return 1;
+}
+
+/* A ServiceSpec (the contract's field names) as the SERVICE record chain.sock would carry. */
+static json_t *spec_record(const json_t *spec)
+{
+	json_t *ports = json_array(), *sel = json_object(), *p, *v;
+	size_t i;
+	json_array_foreach(json_object_get(spec, "ports"), i, p) {
+		const char *proto = rec_proto_name((long)json_integer_value(json_object_get(p, "proto")));
+		json_array_append_new(ports, json_pack("{s:O, s:O, s:s}", "host", json_object_get(p, "host"),
+		                                       "container", json_object_get(p, "container"),
+		                                       "proto", proto ? proto : "?"));
+	}
+	json_array_foreach(json_object_get(spec, "selector"), i, v) {
+		const char *kv = json_string_value(v), *eq = kv ? strchr(kv, '=') : NULL;
+		char key[REC_MAX_LABEL_LEN + 1];
+		if (eq && (size_t)(eq - kv) < sizeof key) {
+			memcpy(key, kv, (size_t)(eq - kv));
+			key[eq - kv] = '\0';
+			json_object_set_new(sel, key, json_string(eq + 1));
+		}
+	}
+	const char *strategy = rec_strategy_name((long)json_integer_value(json_object_get(spec, "strategy")));
+	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:s, s:O, s:o}",
+	                 "name", json_object_get(spec, "name"), "image", json_object_get(spec, "image"),
+	                 "command", json_object_get(spec, "command"), "env", json_object_get(spec, "env"),
+	                 "replicas", json_object_get(spec, "replicas"),
+	                 "cpu_millis", json_object_get(spec, "cpuMillis"),
+	                 "mem_mib", json_object_get(spec, "memMiB"), "ports", ports,
+	                 "priority", json_object_get(spec, "priority"),
+	                 "strategy", strategy ? strategy : "?",
+	                 "exclusive", json_object_get(spec, "exclusive"), "selector", sel);
+}
+
+/* The whole record under the contract's rules and the run rules (rec.h), before any gas
+ * is spent: what the contract would take but no server could run is refused here. */
+static int spec_ok(const json_t *spec)
+{
+	char err[300];
+	json_t *rec = spec_record(spec);
+	int ok = rec && rec_service_check(rec, err, sizeof err) == 0 &&
+	         rec_service_runnable(rec, err, sizeof err) == 0;
+	json_decref(rec);
+	if (!ok)
+		usage_err("%s", err);
+	return ok;
 }
 
 static int service_send(struct cli *cli, const char *fn, json_t *args, const char *name,
@@ -210,8 +269,8 @@ static int service_send(struct cli *cli, const char *fn, json_t *args, const cha
 
 static int service_deploy(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || !valid_name_arg(argv[1]))
-		return usage_err("%s", "service deploy needs a NAME first");
+	if (!name_arg_ok("service deploy", argc, argv))
+		return CLI_USAGE;
 	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[]}",
 	                         "name", argv[1], "image", "", "command", "env", "replicas", 1,
 	                         "cpuMillis", 100, "memMiB", 64, "ports", "priority", 0, "strategy", 0,
@@ -220,6 +279,8 @@ static int service_deploy(struct cli *cli, int argc, char **argv)
 	int ret = apply_flags(spec, argc - 1, argv + 1);
 	if (ret == CLI_OK && !*json_string_value(json_object_get(spec, "image")))
 		ret = usage_err("%s", "service deploy needs --image");
+	if (ret == CLI_OK && !spec_ok(spec))
+		ret = CLI_USAGE;
 	if (ret != CLI_OK) {
 		json_decref(spec);
 		return ret;
@@ -229,8 +290,8 @@ static int service_deploy(struct cli *cli, int argc, char **argv)
 
 static int service_update(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || !valid_name_arg(argv[1]))
-		return usage_err("%s", "service update needs a NAME first");
+	if (!name_arg_ok("service update", argc, argv))
+		return CLI_USAGE;
 	struct chain c;
 	json_t *res = NULL, *spec = NULL;
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
@@ -249,6 +310,8 @@ static int service_update(struct cli *cli, int argc, char **argv)
 	json_object_del(spec, "generation");
 	optind = 0;
 	ret = apply_flags(spec, argc - 1, argv + 1);
+	if (ret == CLI_OK && !spec_ok(spec))
+		ret = CLI_USAGE;
 	if (ret != CLI_OK) {
 		json_decref(spec);
 		return ret;
@@ -260,9 +323,11 @@ static int service_scale(struct cli *cli, int argc, char **argv)
 {
 	char err[128];
 	uint64_t n;
-	if (argc != 3 || !valid_name_arg(argv[1]))
+	if (!name_arg_ok("service scale", argc, argv))
+		return CLI_USAGE;
+	if (argc != 3)
 		return usage_err("%s", "service scale needs NAME and REPLICAS");
-	if (parse_u64(argv[2], 1, UINT32_MAX, &n, err, sizeof err) < 0)
+	if (parse_u64(argv[2], 1, REC_RUN_REPLICAS_MAX, &n, err, sizeof err) < 0)
 		return usage_err("REPLICAS: %s", err);
 	return service_send(cli, "scaleService", json_pack("[s,I]", argv[1], (json_int_t)n), argv[1],
 	                    "scaled");
@@ -270,7 +335,9 @@ static int service_scale(struct cli *cli, int argc, char **argv)
 
 static int service_rm(struct cli *cli, int argc, char **argv)
 {
-	if (argc != 2 || !valid_name_arg(argv[1]))
+	if (!name_arg_ok("service rm", argc, argv))
+		return CLI_USAGE;
+	if (argc != 2)
 		return usage_err("%s", "service rm needs one NAME");
 	return service_send(cli, "removeService", json_pack("[s]", argv[1]), argv[1], "removed");
 }
@@ -358,7 +425,7 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *rec;
 	json_array_foreach(all, i, rec) {
-		json_t *s = eth_canteen_service(rec);
+		json_t *s = json_incref(rec);
 		if (!s) {
 			cli_err("the contract returned a service record this CLI does not understand");
 			ret = CLI_FAIL;

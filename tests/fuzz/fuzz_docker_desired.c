@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < d.n; i++) {
 			const struct docker_spec *s = &d.specs[i];
 			char name[DOCKER_NAME_MAX], from[DOCKER_IMAGE_MAX], tag[DOCKER_IMAGE_MAX];
-			if (!docker_valid_service(s->service) || !docker_image_valid(s->image) ||
+			if (!rec_name_ok(s->service, strlen(s->service)) ||
+			    rec_image_check(s->image, strlen(s->image), NULL, 0) < 0 ||
 			    docker_image_split(s->image, from, sizeof from, tag, sizeof tag) < 0)
 				abort(); /* accepted specs are valid by construction */
 			docker_spec_name(s->service, s->replica, name, sizeof name);

@@ -146,9 +146,9 @@ static void test_images(void)
 	    "a b", "a\"b", "host:port/a", "a:tag/b", ".a", "a:t@g",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		ok(docker_image_valid(good[i]), "valid image %s", good[i]);
+		ok(rec_image_check(good[i], strlen(good[i]), NULL, 0) == 0, "valid image %s", good[i]);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ok(!docker_image_valid(bad[i]), "invalid image '%s'", bad[i]);
+		ok(rec_image_check(bad[i], strlen(bad[i]), NULL, 0) < 0, "invalid image '%s'", bad[i]);
 	char name[DOCKER_IMAGE_MAX], tag[DOCKER_IMAGE_MAX];
 	ok(docker_image_split("localhost:5000/a/b", name, sizeof name, tag, sizeof tag) == 0 &&
 	       strcmp(name, "localhost:5000/a/b") == 0 && strcmp(tag, "latest") == 0,
@@ -161,7 +161,7 @@ static void test_images(void)
 	char big[300];
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	ok(!docker_image_valid(big), "overlong reference refused");
+	ok(rec_image_check(big, strlen(big), NULL, 0) < 0, "overlong reference refused");
 }
 
 static json_t *load(const char *s)
@@ -184,7 +184,7 @@ static void test_desired(void)
 	    "{\"service\":\"Bad\",\"replica\":0,\"generation\":1,\"image\":\"b\"},"
 	    "{\"service\":\"m\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"mem_mib\":5},"
 	    "{\"service\":\"c\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"cpu_millis\":1.5},"
-	    "{\"service\":\"r\",\"replica\":10000,\"generation\":1,\"image\":\"b\"},"
+	    "{\"service\":\"r\",\"replica\":100000,\"generation\":1,\"image\":\"b\"},"
 	    "{\"service\":\"p\",\"replica\":0,\"generation\":1,\"image\":\"b\","
 	    "\"ports\":[{\"host\":1,\"container\":2,\"proto\":\"sctp\"}]},"
 	    "{\"service\":\"e\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"env\":[\"1A=x\"]},"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "place.h"
+#include "rec.h"
 #include "place_testlib.h"
 #include "tap.h"
 
@@ -346,8 +347,8 @@ static void test_errors(void)
 	   "empty input gives an empty placement");
 	place_result_free(r);
 	int st = -1;
-	ok(place_strategy_parse("binpack", &st) == 0 && st == PLACE_BINPACK, "strategy parses");
-	ok(place_strategy_parse("random", &st) < 0, "unknown strategy rejected");
+	ok(rec_strategy_parse("binpack", &st) == 0 && st == PLACE_BINPACK, "strategy parses");
+	ok(rec_strategy_parse("random", &st) < 0, "unknown strategy rejected");
 }
 
 static void test_hash_kat(void)

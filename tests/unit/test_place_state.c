@@ -5,6 +5,7 @@
 #include "ipc.h"
 #include "place.h"
 #include "place_state.h"
+#include "rec.h"
 #include "tap.h"
 
 #define A1 "0x1111111111111111111111111111111111111111"
@@ -52,7 +53,8 @@ static const struct place_service *svc(const struct place_input *in, const char 
 	return NULL;
 }
 
-#define NODE(a, cpu, labels) "{\"address\":\"" a "\",\"endpoint\":\"127.0.0.2:7946\",\"swim_pubkey\":\"00\"," \
+#define PK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NODE(a, cpu, labels) "{\"address\":\"" a "\",\"endpoint\":\"127.0.0.2:7946\",\"swim_pubkey\":\"" PK "\"," \
 	"\"cpu_millis\":" #cpu ",\"mem_mib\":1024,\"labels\":" labels ",\"active\":true}"
 #define MEMBER(a, s) "{\"address\":\"" a "\",\"endpoint\":\"x\",\"state\":\"" s "\",\"incarnation\":1,\"meta\":null}"
 
@@ -114,11 +116,16 @@ int main(void)
 	ok(node(&in, A3) && node(&in, A3)->cpu_millis == 1000, "refused upsert left the node as it was");
 	is_int(chain(st, "{\"type\":\"node.remove\",\"address\":\"" A2 "\"}", err, sizeof err), 1, "node.remove");
 	is_int(chain(st, "{\"type\":\"service.upsert\",\"service\":{\"name\":\"db\",\"image\":\"pg\","
-	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1,\"ports\":[{\"host\":5432,\"container\":5432},"
-	             "{\"host\":5432,\"container\":5433}]}}", err, sizeof err), -1,
-	       "a host port listed twice is refused: %s", err);
+	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":64,\"ports\":[{\"host\":5432,\"container\":5432},"
+	             "{\"host\":5432,\"container\":5433}]}}", err, sizeof err), 1,
+	       "a host port listed twice is kept (the contract takes it)");
+	place_state_input(st, &in);
+	ok(!svc(&in, "db") && json_string_value(json_object_get(place_state_rejected(st), "db")) &&
+	   strcmp(json_string_value(json_object_get(place_state_rejected(st), "db")),
+	          "host port 5432/tcp is mapped twice") == 0,
+	   "but not placed: rejected with the run rule's reason");
 	is_int(chain(st, "{\"type\":\"service.upsert\",\"service\":{\"name\":\"db\",\"image\":\"pg\","
-	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1}}", err, sizeof err), 1,
+	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":64}}", err, sizeof err), 1,
 	       "minimal service.upsert (defaults: spread, priority 0)");
 	ok(place_state_service(st, "db") != NULL, "service kept as JSON for the specs");
 	is_int(chain(st, "{\"type\":\"service.remove\",\"name\":\"web\"}", err, sizeof err), 1, "service.remove");
@@ -172,8 +179,8 @@ int main(void)
 	swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[]}", err, sizeof err);
 	is_int((int)place_state_unheard(st), 1, "a snapshot without (dead) A3: one active node unheard; self never");
 
-	ok(place_state_address_ok(A1) && !place_state_address_ok("0x11") &&
-	   !place_state_address_ok("0x111111111111111111111111111111111111111G"), "address check");
+	ok(rec_address_ok(A1) && !rec_address_ok("0x11") &&
+	   !rec_address_ok("0x111111111111111111111111111111111111111G"), "address check");
 	place_state_free(st);
 	return done_testing();
 }

@@ -1,0 +1,116 @@
+/* rec.h: the one owner of the contract's records: limits, grammars, tables, the ABI decoder. */
+#ifndef CANTEEN_REC_H
+#define CANTEEN_REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "eth_abi.h"
+
+/*
+ * Two rule sets, one owner each:
+ *  - the contract's rules (REC_MAX_*, mirrored from contracts/Canteen.sol; the test
+ *    contract_limits.bats reads them out of the source): what a record on the chain can
+ *    hold. A record that breaks them cannot have come from the contract; whoever reads
+ *    it (chainwatch from the node, sched from chain.sock) leaves it out.
+ *  - the run rules (REC_RUN_*): what a server can run. The contract accepts more than
+ *    that; a record that breaks them is kept but none of its replicas is placed, and
+ *    every user-facing view says "rejected: <reason>". The CLI refuses such a record
+ *    before it sends it.
+ * Every check below returns 0, or -1 with one sentence in err (err may be NULL); each
+ * sentence is the same wherever the rule is applied.
+ */
+
+/* ---- the contract's limits (contracts/Canteen.sol) ---- */
+#define REC_MAX_NAME 63
+#define REC_MAX_IMAGE 512
+#define REC_MAX_ENDPOINT 255
+#define REC_MAX_ITEMS 64        /* command args, env entries */
+#define REC_MAX_ITEM_LEN 1024   /* one command arg or env entry */
+#define REC_MAX_LABELS 32       /* node labels, service selector */
+#define REC_MAX_LABEL_LEN 256   /* one "k=v" */
+#define REC_MAX_PORTS 32
+#define REC_MAX_PAGE 1000
+
+enum rec_strategy { REC_SPREAD = 0, REC_ROUNDROBIN = 1, REC_BINPACK = 2, REC_NSTRATEGIES };
+enum rec_proto { REC_TCP = 0, REC_UDP = 1, REC_NPROTOS };
+
+/* Widths of the contract's integer fields. */
+#define REC_U32_MAX 4294967295LL
+#define REC_I32_MIN (-2147483647LL - 1)
+#define REC_I32_MAX 2147483647LL
+#define REC_MAX_GENERATION (1LL << 53) /* uint64 on chain; past 2^53 a JSON reader may round */
+
+/* ---- what a server can run ---- */
+#define REC_RUN_IMAGE_MAX 255          /* Docker refuses longer references */
+#define REC_RUN_REPLICAS_MAX 100000    /* replicas of one service (index < this) */
+#define REC_RUN_CPU_MILLIS_MAX 1024000 /* 1024 CPUs */
+#define REC_RUN_MEM_MIB_MIN 6          /* Docker refuses less than 6 MiB (0: no limit) */
+
+#define REC_ADDR_LEN 42                /* "0x" + 40 lowercase hex digits */
+
+/* ---- tables ---- */
+/* "spread", "roundrobin", "binpack"; NULL when out of range. */
+const char *rec_strategy_name(long s);
+/* Name into index; -1 when unknown. */
+int rec_strategy_parse(const char *s, int *out);
+/* "tcp", "udp"; NULL when out of range. */
+const char *rec_proto_name(long p);
+int rec_proto_parse(const char *s, int *out);
+
+/* ---- grammars ---- */
+/* [a-z0-9][a-z0-9-]{0,62} (n bytes of s). 1 or 0. */
+int rec_name_ok(const char *s, size_t n);
+int rec_name_check(const char *s, size_t n, char *err, size_t errlen);
+/* "0x" and 40 lowercase hex digits, NUL-terminated. 1 or 0. */
+int rec_address_ok(const char *s);
+/* A "k=v" item: non-empty key, at most maxlen bytes, no NUL. 1 or 0. */
+int rec_kv_ok(const char *s, size_t n, size_t maxlen);
+/* An image reference a server can run: at most REC_RUN_IMAGE_MAX bytes of Docker's
+ * grammar [host[:port]/]path[:tag][@sha256:<64 hex>]. */
+int rec_image_check(const char *ref, size_t n, char *err, size_t errlen);
+/* Split a valid reference: length of the name part, the tag (NULL if none) and the digest
+ * (NULL if none; "sha256:..."). -1 if not valid. */
+int rec_image_parts(const char *ref, size_t *namelen, const char **tag, size_t *taglen,
+                    const char **digest);
+/* An environment entry a server can run: NAME=value, NAME = [A-Za-z_][A-Za-z0-9_]*. */
+int rec_env_ok(const char *s);
+
+/* ---- records (the chain.sock interface objects) ---- */
+/*
+ * A NODE object {address, endpoint, swim_pubkey, cpu_millis, mem_mib, labels, active}
+ * or a SERVICE object {name, image, command, env, replicas, cpu_millis, mem_mib, ports,
+ * priority, strategy, exclusive, selector, generation} within the contract's rules.
+ */
+int rec_node_check(const json_t *node, char *err, size_t errlen);
+int rec_service_check(const json_t *svc, char *err, size_t errlen);
+/*
+ * The run rules on what a container runs: image, command, env, cpu_millis, mem_mib,
+ * ports of o, which is a SERVICE object or one container of canteen-dockerd's desired
+ * set (the same keys). Checked in that order; the first broken rule is the reason.
+ */
+int rec_run_check(const json_t *o, char *err, size_t errlen);
+/* rec_run_check and the replica count of a SERVICE: what canteen-sched places. */
+int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
+
+/* ---- the ABI decoder ---- */
+/* The Solidity tuple types of Node and Service (contracts/Canteen.sol). */
+#define REC_NODE_ABI "(address,string,bytes32,uint32,uint32,string[],bool)"
+#define REC_SERVICE_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
+                        "(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)"
+
+/* A decoded Node / Service tuple into the NODE / SERVICE object (owned by the caller),
+ * checked with rec_node_check / rec_service_check; NULL with err otherwise. */
+json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen);
+json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen);
+/*
+ * The return data of getNodes / getServices (services 0 / 1) into an array of records
+ * (owned by the caller). A malformed record is left out (anyone may register a node with
+ * any bytes): *raw counts the records returned, *skipped those left out, and err says
+ * why the first was. NULL with err when the data is not such a page at all.
+ */
+json_t *rec_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,
+                        size_t *skipped, char *err, size_t errlen);
+
+#endif
