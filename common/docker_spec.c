@@ -113,7 +113,8 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 	if (!json_is_string(svc))
 		return docker_errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
 	if (rec_name_check(json_string_value(svc), json_string_length(svc), err, errlen) < 0 ||
-	    uint_field(o, "replica", 1, 0, 0, DOCKER_REPLICA_MAX, &r, err, errlen) < 0 ||
+	    uint_field(o, "replica", 1, 0, 0, REC_U32_MAX, &r, err, errlen) < 0 ||
+	    rec_replicas_check((long long)r + 1, err, errlen) < 0 ||
 	    uint_field(o, "generation", 1, 0, 0, REC_MAX_GENERATION, &s->generation, err, errlen) < 0 ||
 	    rec_run_check(o, err, errlen) < 0)
 		return -1;

@@ -448,11 +448,17 @@ int rec_run_check(const json_t *o, char *err, size_t errlen)
 	return ports_run_check(json_object_get(o, "ports"), err, errlen);
 }
 
+int rec_replicas_check(long long n, char *err, size_t errlen)
+{
+	if (n > REC_RUN_REPLICAS_MAX)
+		return fail(err, errlen, "%lld replicas, more than %d", n, REC_RUN_REPLICAS_MAX);
+	return 0;
+}
+
 int rec_service_runnable(const json_t *svc, char *err, size_t errlen)
 {
-	json_int_t r = json_integer_value(json_object_get(svc, "replicas"));
-	if (r > REC_RUN_REPLICAS_MAX)
-		return fail(err, errlen, "%lld replicas, more than %d", (long long)r, REC_RUN_REPLICAS_MAX);
+	if (rec_replicas_check(json_integer_value(json_object_get(svc, "replicas")), err, errlen) < 0)
+		return -1;
 	return rec_run_check(svc, err, errlen);
 }
 

@@ -91,6 +91,9 @@ int rec_service_check(const json_t *svc, char *err, size_t errlen);
  * set (the same keys). Checked in that order; the first broken rule is the reason.
  */
 int rec_run_check(const json_t *o, char *err, size_t errlen);
+/* n replicas of one service, at most REC_RUN_REPLICAS_MAX (a replica index r means at
+ * least r + 1). */
+int rec_replicas_check(long long n, char *err, size_t errlen);
 /* rec_run_check and the replica count of a SERVICE: what canteen-sched places. */
 int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
 
