@@ -96,7 +96,9 @@ struct dd {
 
 /*
  * Each module has its own header (engine.h, emit.h, slots.h, pull.h, ops.h, reconcile.h); a file
- * includes the ones it uses. Below are only the shared back-off and what main.c calls.
+ * includes the ones it uses. Calls go down (server, engine -> reconcile -> ops -> pull, slots ->
+ * emit) but for two notices any module may give: reconcile_soon and engine_lost.
+ * Below are only the shared back-off and what main.c calls.
  */
 
 /* The n-th delay (n = *fails, which is then counted up): min_ms doubled n times, at most max_ms. */

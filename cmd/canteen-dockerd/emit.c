@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "dockerd.h"
 #include "emit.h"
 
 void emit(struct dd *dd, const char *type, json_t *body)
