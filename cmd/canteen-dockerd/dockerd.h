@@ -1,4 +1,4 @@
-/* dockerd.h: canteen-dockerd's context: desired set, Docker's containers, restart bookkeeping. */
+/* dockerd.h: canteen-dockerd's context and records: desired set, Docker's containers, slots, images. */
 #ifndef CANTEEN_DOCKERD_H
 #define CANTEEN_DOCKERD_H
 
@@ -76,7 +76,8 @@ struct dd {
 	struct docker *dk;
 	enum dk_state dk_state;
 	uint64_t epoch;                  /* bumped when Docker is lost: stale answers are dropped */
-	uint64_t dk_backoff_ms, dk_timer, resync_timer;
+	unsigned dk_fails;               /* reconnects since Docker was last ready */
+	uint64_t dk_timer, resync_timer;
 	struct docker_req *events_req, *ctl_req; /* the stream; /version or the listing */
 	unsigned api_major, api_minor;
 
@@ -93,25 +94,25 @@ struct dd {
 	struct image *images;
 };
 
-/* engine.c: the connection to Docker. */
-void engine_start(struct dd *dd);
-void engine_lost(struct dd *dd, const char *why);
+/*
+ * Each module has its own header (engine.h, emit.h, slots.h, pull.h, ops.h, reconcile.h); a file
+ * includes the ones it uses. Calls go down (server, engine -> reconcile -> ops -> pull, slots ->
+ * emit) but for two notices any module may give: reconcile_soon and engine_lost.
+ * Below are only the shared back-off and what main.c calls.
+ */
 
-/* reconcile.c */
-void reconcile_soon(struct dd *dd, uint64_t delay_ms);
-void reconcile_free(struct dd *dd);      /* operations still in flight, at exit */
-void reconcile_event(struct dd *dd, const struct docker_event *ev);
-void reconcile_listed(struct dd *dd, struct docker_ctr *v, size_t n);
-int dd_may_remove(const struct dd *dd);
-struct slot *slot_get(struct dd *dd, const char *service, unsigned replica);
-struct slot *slot_find(struct dd *dd, const char *service, unsigned replica);
-const char *ctr_state_name(struct dd *dd, const struct ctr *c);
+/* The n-th delay (n = *fails, which is then counted up): min_ms doubled n times, at most max_ms. */
+static inline uint64_t backoff_next(unsigned *fails, uint64_t min_ms, uint64_t max_ms)
+{
+	uint64_t delay = min_ms;
+	for (unsigned i = 0; i < *fails && delay < max_ms; i++)
+		delay *= 2;
+	(*fails)++;
+	return delay < max_ms ? delay : max_ms;
+}
 
-/* server.c: dockerd.sock. */
-int server_start(struct dd *dd, char *err, size_t errlen);
-/* Publish {"type":type, ...fields of body} (body is stolen). */
-void emit(struct dd *dd, const char *type, json_t *body);
-void emit_error(struct dd *dd, const char *service, long replica, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void engine_start(struct dd *dd);                          /* engine.c */
+int server_start(struct dd *dd, char *err, size_t errlen); /* server.c: dockerd.sock */
+void reconcile_free(struct dd *dd);  /* ops.c: operations still in flight, at exit */
 
 #endif

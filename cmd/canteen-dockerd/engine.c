@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "dockerd.h"
+#include "emit.h"
+#include "engine.h"
 #include "log.h"
+#include "reconcile.h"
+#include "slots.h"
 
 #define API_WANT_MAJOR 1
 #define API_WANT_MINOR 41      /* the semantics we speak; older servers get their own */
@@ -31,8 +35,9 @@ void engine_lost(struct dd *dd, const char *why)
 {
 	if (dd->dk_state == DK_DOWN)
 		return;
+	uint64_t delay = backoff_next(&dd->dk_fails, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
 	log_warnx("Docker is unreachable (%s); retrying in %llu ms, nothing is changed meanwhile",
-	          why, (unsigned long long)dd->dk_backoff_ms);
+	          why, (unsigned long long)delay);
 	emit_error(dd, NULL, -1, "Docker is unreachable: %s", why);
 	dd->dk_state = DK_DOWN;
 	dd->epoch++;
@@ -41,17 +46,11 @@ void engine_lost(struct dd *dd, const char *why)
 	docker_cancel(dd->dk, dd->ctl_req);
 	dd->events_req = dd->ctl_req = NULL;
 	dd->ops = 0;
-	for (struct ctr *c = dd->ctrs; c; c = c->next)
-		c->busy = c->removing = 0; /* the listing after the reconnect decides again */
-	for (struct slot *s = dd->slots; s; s = s->next)
-		s->busy = 0;
+	ctrs_forget_busy(dd);
 	if (dd->resync_timer)
 		loop_timer_cancel(dd->loop, dd->resync_timer);
 	dd->resync_timer = 0;
-	dd->dk_timer = loop_timer_add(dd->loop, dd->dk_backoff_ms, connect_now, dd);
-	dd->dk_backoff_ms *= 2;
-	if (dd->dk_backoff_ms > RECONNECT_MAX_MS)
-		dd->dk_backoff_ms = RECONNECT_MAX_MS;
+	dd->dk_timer = loop_timer_add(dd->loop, delay, connect_now, dd);
 }
 
 /* A /version or listing answer that is not 200: Docker is treated as lost. 1 if so. */
@@ -82,7 +81,7 @@ static void on_event_line(struct docker *d, const char *line, size_t len, void *
 	if (r == 0 || strcmp(ev.labels.node, dd->node) != 0)
 		return;
 	if (dd->dk_state == DK_READY)
-		reconcile_event(dd, &ev);
+		ctrs_on_event(dd, &ev);
 }
 
 static void on_events_end(struct docker *d, int status, const char *body, size_t len,
@@ -126,9 +125,9 @@ static void on_list(struct docker *d, int status, const char *body, size_t len,
 		log_info("Docker is ready (API %u.%u); %zu containers of node %s found", dd->api_major,
 		         dd->api_minor, n, dd->node);
 		dd->dk_state = DK_READY;
-		dd->dk_backoff_ms = RECONNECT_MIN_MS;
+		dd->dk_fails = 0;
 	}
-	reconcile_listed(dd, v, n);
+	ctrs_on_listing(dd, v, n);
 	free(v);
 	dd->resync_timer = loop_timer_add(dd->loop, DD_RESYNC_MS, on_resync, dd);
 	reconcile_soon(dd, 0);
@@ -212,6 +211,6 @@ static void connect_now(struct loop *l, void *arg)
 
 void engine_start(struct dd *dd)
 {
-	dd->dk_backoff_ms = RECONNECT_MIN_MS;
+	dd->dk_fails = 0;
 	connect_now(dd->loop, dd);
 }

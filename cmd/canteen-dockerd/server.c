@@ -1,38 +1,13 @@
 /* server.c: dockerd.sock: desired sets from canteen-sched, ps, subscriptions to container events. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "dockerd.h"
+#include "emit.h"
 #include "log.h"
+#include "reconcile.h"
+#include "slots.h"
 
 #define SCHED_MARK ((void *)1)   /* ipc_conn data of a connection that sent a desired set */
-
-void emit(struct dd *dd, const char *type, json_t *body)
-{
-	if (!body)
-		return;
-	json_object_set_new(body, "type", json_string(type));
-	json_object_set_new(body, "node", json_string(dd->node));
-	ipc_publish(dd->srv, body);
-	json_decref(body);
-}
-
-void emit_error(struct dd *dd, const char *service, long replica, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	json_t *ev = json_pack("{s:s}", "error", msg);
-	if (ev && service)
-		json_object_set_new(ev, "service", json_string(service));
-	if (ev && replica >= 0)
-		json_object_set_new(ev, "replica", json_integer(replica));
-	emit(dd, "error", ev);
-}
 
 static json_t *ps_row(struct dd *dd, const struct ctr *c)
 {

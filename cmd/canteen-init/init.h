@@ -72,10 +72,10 @@ void sup_on_sigchld(struct loop *l, int signo, void *arg);
 void sup_on_stop_signal(struct loop *l, int signo, void *arg);
 void child_dispatch(struct child *c, enum child_event ev);
 const char *child_state_name(enum child_state st);
-
-/* reload.c: children come and go with init.conf (SIGHUP). */
 struct child *child_new(struct sup *s, struct init_prog *p); /* takes p->argv; NULL if OOM */
 void child_free(struct child *c);
+
+/* reload.c: children come and go with init.conf (SIGHUP). */
 /* Free retired children that are down and start the successors that waited for them. */
 void sup_reap_retired(struct sup *s);
 void sup_on_sighup(struct loop *l, int signo, void *arg);

@@ -6,29 +6,6 @@
 #include "init.h"
 #include "log.h"
 
-struct child *child_new(struct sup *s, struct init_prog *p)
-{
-	struct child *c = calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
-	c->sup = s;
-	c->prog = *p;
-	p->argv = NULL; /* now the child's */
-	c->state = CS_BACKOFF;
-	c->outfd = -1;
-	return c;
-}
-
-void child_free(struct child *c)
-{
-	if (!c)
-		return;
-	loop_timer_cancel(c->sup->loop, c->timer);
-	out_drain_and_close(c);
-	free(c->prog.argv);
-	free(c);
-}
-
 static int same_command(const struct init_prog *a, const struct init_prog *b)
 {
 	if (a->argc != b->argc)
