@@ -188,3 +188,24 @@ setup_one() {
 	run "$BIN/canteen-sched" --node $N1 --debounce soon -d "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 100 ]
 }
+
+@test "what this server's dockerd refuses is counted pending 'rejected: <its reason>', not placed" {
+	R=$(mk_rundir "$BATS_TEST_TMPDIR/r")
+	feed_start chain "$R/chain.sock"
+	feed_start swim "$R/swim.sock"
+	feed_start dockerd "$R/dockerd.sock"
+	# One node only: every replica is N1's. dockerd (scripted) refuses replica 1 of web.
+	feed "$R/dockerd.sock" '{"op":"reject","rejected":[{"service":"web","replica":1,"error":"no such image"},{"service":"Bad Name","replica":0,"error":"x"},{"service":"web","replica":-4,"error":"x"}]}' | grep -q ok
+	chain_set "$R/chain.sock" "$(node_json $N1)" "$(svc_json web 3)"
+	feed "$R/swim.sock" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"self\":\"$N1\",\"members\":[$(member_json $N1 alive)]}}" | grep -q ok
+	sched_start sched "$R" $N1
+	wait_until 10 answer_is "$R/sched.sock" '{"op":"summary"}' '.services[0] | [.placed, .pending, .reasons]' \
+		'[2,1,{"rejected: no such image":1}]'
+	# The placement itself is unchanged: the replica stays assigned here and in the set.
+	[ "$(on_node "$R" $N1)" = 3 ]
+	[ "$(desired_count "$R/dockerd.sock")" = 3 ]
+	# dockerd takes it after all: placed again.
+	feed "$R/dockerd.sock" '{"op":"reject","rejected":[]}' | grep -q ok
+	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$(svc_json web 3 '' 2)}"
+	wait_until 10 answer_is "$R/sched.sock" '{"op":"summary"}' '.services[0] | [.placed, .pending]' '[3,0]'
+}

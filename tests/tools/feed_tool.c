@@ -16,6 +16,8 @@
  *   {"op":"subscribe"}                snapshot, then events (what canteen-sched sends)
  *   {"op":"state"} | {"op":"members"} the snapshot as an answer
  *   {"op":"desired",...}              stands in for canteen-dockerd: kept, answered ok
+ *                                     (with the "rejected" list last set by "reject")
+ *   {"op":"reject","rejected":[...]}  what later "desired" answers say was refused
  *   {"op":"last_desired"}             {"type":"desired","count":N,"desired":<last or null>}
  *   {"op":"ps"}                       the last desired set as running containers
  *   {"op":"subscribers"}              {"type":"subscribers","conns":N}
@@ -23,7 +25,7 @@
 
 struct feed {
 	struct ipc_server *srv;
-	json_t *snapshot, *desired;
+	json_t *snapshot, *desired, *rejected;
 	long ndesired;
 };
 
@@ -91,6 +93,11 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		json_decref(f->desired);
 		f->desired = json_incref(msg);
 		f->ndesired++;
+		answer(c, msg, f->rejected ? json_pack("{s:s,s:O}", "type", "ok", "rejected", f->rejected)
+		                           : json_pack("{s:s}", "type", "ok"));
+	} else if (strcmp(op, "reject") == 0) {
+		json_decref(f->rejected);
+		f->rejected = json_incref(json_object_get(msg, "rejected"));
 		answer(c, msg, json_pack("{s:s}", "type", "ok"));
 	} else if (strcmp(op, "last_desired") == 0) {
 		answer(c, msg, json_pack("{s:s,s:i,s:O}", "type", "desired", "count", (int)f->ndesired,
@@ -138,6 +145,7 @@ int main(int argc, char **argv)
 	ipc_server_free(f.srv);
 	json_decref(f.snapshot);
 	json_decref(f.desired);
+	json_decref(f.rejected);
 	loop_free(l);
 	return 0;
 }
