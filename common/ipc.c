@@ -464,15 +464,10 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 		return NULL;
 	}
 	/* A socket file whose owner answers is someone else's: refuse. A dead one is stale. */
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
-			close(probe);
-			close(fd);
-			seterr(err, errlen, "%s: another process is already listening", path);
-			return NULL;
-		}
-		close(probe);
+	if (ipc_path_live(path)) {
+		close(fd);
+		seterr(err, errlen, "%s: another process is already listening", path);
+		return NULL;
 	}
 	unlink(path);
 	mode_t old = umask(0177);
@@ -501,15 +496,44 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 	return s;
 }
 
+int ipc_path_live(const char *path)
+{
+	struct sockaddr_un sun;
+	if (fill_sun(&sun, path, NULL, 0) < 0)
+		return 0;
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int live = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
+	if (probe >= 0)
+		close(probe);
+	return live;
+}
+
+struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_close_cb on_close,
+                                      void *arg)
+{
+	struct ipc_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->loop = l;
+	s->fd = -1;
+	s->mirror_fd = -1;
+	s->on_msg = on_msg;
+	s->on_close = on_close;
+	s->arg = arg;
+	return s;
+}
+
 void ipc_server_free(struct ipc_server *s)
 {
 	if (!s)
 		return;
 	while (s->conns)
 		ipc_conn_close(s->conns);
-	loop_del_fd(s->loop, s->fd);
-	close(s->fd);
-	unlink(s->path);
+	if (s->fd >= 0) {
+		loop_del_fd(s->loop, s->fd);
+		close(s->fd);
+		unlink(s->path);
+	}
 	free(s);
 }
 

@@ -24,6 +24,12 @@ struct ipc_client;
 typedef void (*ipc_msg_cb)(struct ipc_conn *c, json_t *msg, void *arg);
 typedef void (*ipc_close_cb)(struct ipc_conn *c, void *arg);
 
+/* Does a process answer on the socket at path? */
+int ipc_path_live(const char *path);
+/* A server with no socket: nobody connects; what it publishes goes to its mirror
+ * (ipc_server_mirror) only. NULL when out of memory. Freed with ipc_server_free. */
+struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_close_cb on_close,
+                                      void *arg);
 /* Creates the directory of path if missing (mode 0700) and the socket with mode 0600.
  * A stale socket file left by a dead process is replaced; a live one is an error. */
 struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_msg,

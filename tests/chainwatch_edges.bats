@@ -215,3 +215,26 @@ raw_register() {
 	grep -q 'getServices of 100 records failed' "$BATS_TEST_TMPDIR/cw.log"
 	state_has '[.services[].env | length] | unique == [64]'
 }
+
+@test "--stdout with the configuration of a running daemon: prints the stream beside it, serves nothing" {
+	C=$(deploy_canteen 0)
+	send_as 0 "$C" "$SIG_ADD" "$(spec piped)" > /dev/null
+	printf 'rpc_url = %s\ncontract = %s\nrundir = %s\nconfirmations = 0\npoll_ms = 100\n' \
+		"$ANVIL_URL" "$C" "$RUN" > "$BATS_TEST_TMPDIR/canteen.conf"
+	start_bg daemon canteen-chainwatch -c "$BATS_TEST_TMPDIR/canteen.conf"
+	wait_until 20 state_has '(.services | map(.name)) == ["piped"]'
+	# The README's own example, while the daemon runs.
+	start_bg second bash -c "exec canteen-chainwatch -c '$BATS_TEST_TMPDIR/canteen.conf' --stdout 2> '$BATS_TEST_TMPDIR/second.err' |
+		jq --unbuffered -c 'select(.type == \"snapshot\") | [.services[].name]' > '$BATS_TEST_TMPDIR/second.out'"
+	wait_until 20 grep -q . "$BATS_TEST_TMPDIR/second.out"
+	cat "$BATS_TEST_TMPDIR/second.err"
+	[ "$(head -n 1 "$BATS_TEST_TMPDIR/second.out")" = '["piped"]' ]
+	grep -q 'served by another process: printing on stdout only' "$BATS_TEST_TMPDIR/second.err"
+	# The daemon's socket is still its own, and still answers.
+	state_has '(.services | map(.name)) == ["piped"]'
+	kill -0 "$(pid_of daemon)"
+	# An explicit --sock that is taken is still an error (exit 111).
+	run canteen-chainwatch -c "$BATS_TEST_TMPDIR/canteen.conf" --stdout --sock "$RUN/chain.sock"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"another process is already listening"* ]]
+}

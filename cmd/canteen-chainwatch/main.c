@@ -250,7 +250,15 @@ int main(int argc, char **argv)
 		log_warnx("--rpc %s: %s", cf.rpc_url, e.msg);
 		return EXIT_CONFIG;
 	}
-	cw.srv = ipc_listen(cw.loop, sock, on_msg, on_close, &cw, err, sizeof err);
+	/* --stdout beside the daemon of the same configuration (a user piping the stream
+	 * into jq on a server where canteen-chainwatch runs): print, serve nothing. */
+	if (o.to_stdout && !o.sock && ipc_path_live(sock)) {
+		log_info("%s is served by another process: printing on stdout only", sock);
+		cw.srv = ipc_server_unbound(cw.loop, on_msg, on_close, &cw);
+		snprintf(sock, sizeof sock, "stdout only");
+	} else {
+		cw.srv = ipc_listen(cw.loop, sock, on_msg, on_close, &cw, err, sizeof err);
+	}
 	if (!cw.srv) {
 		log_warnx("%s: %s", sock, err);
 		return EXIT_TEMP;
