@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "errf.h"
 #include "curl_loop.h"
 #include "eth_rpc.h"
 #include "eth_rpc_int.h"
@@ -21,7 +22,7 @@ int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt,
 	e->revert_len = 0;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	verrf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -128,7 +128,7 @@ static int start(struct run *r, struct xfer *x, const char *sock, const char *pa
 	char url[128];
 	snprintf(url, sizeof url, "http://localhost%s", path);
 	x->name = path;
-	if (!(x->h = curl_easy_init()))
+	if (!x->h && !(x->h = curl_easy_init()))
 		return -1;
 	curl_easy_setopt(x->h, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
