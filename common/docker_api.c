@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "curl_loop.h"
 #include "docker_api.h"
 #include "docker_json.h"
 #include "parse.h"
@@ -25,78 +26,15 @@ struct docker_req {
 };
 
 struct docker {
-	struct loop *loop;
-	CURLM *multi;
+	struct curl_loop cl;  /* cl.m: the multi handle */
 	char sock[256];
 	char prefix[16];      /* "/v1.41" or "" */
-	uint64_t timer;       /* loop timer standing in for curl's */
 	int depth;            /* >0 while callbacks of ours are running */
 	size_t live;
 	struct docker_req *reqs;
 };
 
-static void pump(struct docker *d);
-
-static int curl_inited;
-
-static void on_fd(struct loop *l, int fd, short revents, void *arg)
-{
-	(void)l;
-	struct docker *d = arg;
-	int mask = 0, running;
-	if (revents & POLLIN)
-		mask |= CURL_CSELECT_IN;
-	if (revents & POLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (revents & (POLLERR | POLLHUP | POLLNVAL))
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(d->multi, fd, mask, &running);
-	pump(d);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
-{
-	(void)easy;
-	(void)sockp;
-	struct docker *d = userp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(d->loop, s);
-		return 0;
-	}
-	short ev = 0;
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= POLLIN;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= POLLOUT;
-	if (loop_mod_fd(d->loop, s, ev) < 0 && loop_add_fd(d->loop, s, ev, on_fd, d) < 0)
-		return -1;
-	return 0;
-}
-
-static void on_timer(struct loop *l, void *arg)
-{
-	(void)l;
-	struct docker *d = arg;
-	int running;
-	d->timer = 0;
-	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	pump(d);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	(void)multi;
-	struct docker *d = userp;
-	if (d->timer)
-		loop_timer_cancel(d->loop, d->timer);
-	d->timer = 0;
-	if (timeout_ms >= 0) {
-		d->timer = loop_timer_add(d->loop, (uint64_t)timeout_ms, on_timer, d);
-		if (!d->timer)
-			return -1;
-	}
-	return 0;
-}
+static void pump(void *arg);
 
 /* Append answer bytes; abort (return 0) past the request's limit. */
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -125,12 +63,9 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t errlen)
 {
-	if (!curl_inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			snprintf(err, errlen, "curl_global_init failed");
-			return NULL;
-		}
-		curl_inited = 1;
+	if (curl_loop_global_init() < 0) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return NULL;
 	}
 	struct docker *d = calloc(1, sizeof *d);
 	if (!d) {
@@ -142,18 +77,12 @@ struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t er
 		free(d);
 		return NULL;
 	}
-	d->loop = l;
-	d->multi = curl_multi_init();
-	if (!d->multi) {
+	if (curl_loop_init(&d->cl, l, pump, d) < 0) {
 		snprintf(err, errlen, "curl_multi_init failed");
 		free(d);
 		return NULL;
 	}
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
+	curl_multi_setopt(d->cl.m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
 	return d;
 }
 
@@ -185,7 +114,7 @@ void docker_cancel(struct docker *d, struct docker_req *r)
 {
 	if (!r || r->dead)
 		return;
-	curl_multi_remove_handle(d->multi, r->easy);
+	curl_multi_remove_handle(d->cl.m, r->easy);
 	r->dead = 1;
 	d->live--;
 	reap(d);
@@ -210,9 +139,7 @@ void docker_free(struct docker *d)
 	docker_cancel_all(d);
 	d->depth--;
 	reap(d);
-	if (d->timer)
-		loop_timer_cancel(d->loop, d->timer);
-	curl_multi_cleanup(d->multi);
+	curl_loop_fini(&d->cl);
 	free(d);
 }
 
@@ -292,7 +219,7 @@ struct docker_req *docker_request(struct docker *d, const char *method, const ch
 		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
 	} else
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+	if (curl_multi_add_handle(d->cl.m, e) != CURLM_OK) {
 		req_free(r);
 		return NULL;
 	}
@@ -331,7 +258,7 @@ static void finish(struct docker *d, struct docker_req *r, CURLcode rc)
 {
 	long status = 0;
 	char err[CURL_ERROR_SIZE + 64] = "";
-	curl_multi_remove_handle(d->multi, r->easy);
+	curl_multi_remove_handle(d->cl.m, r->easy);
 	if (r->on_line)
 		deliver_lines(d, r);
 	if (r->dead)
@@ -350,23 +277,18 @@ static void finish(struct docker *d, struct docker_req *r, CURLcode rc)
 }
 
 /* After curl did work: deliver stream lines, then finished transfers. */
-static void pump(struct docker *d)
+static void pump(void *arg)
 {
+	struct docker *d = arg;
 	d->depth++;
 	for (struct docker_req *r = d->reqs; r; r = r->next)
 		if (!r->dead && r->on_line)
 			deliver_lines(d, r);
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(d->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		struct docker_req *r = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		CURLcode rc = m->data.result;
-		if (r && !r->dead)
+	struct docker_req *r;
+	CURLcode rc;
+	while ((r = curl_loop_next_done(&d->cl, &rc)))
+		if (!r->dead)
 			finish(d, r, rc);
-	}
 	d->depth--;
 	reap(d);
 }

@@ -1,5 +1,4 @@
 /* docker_json.c: strict, bounded parsers for the Docker Engine API's JSON answers. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,39 +6,29 @@
 #include <jansson.h>
 
 #include "docker_json.h"
+#include "errf.h"
 #include "parse.h"
-
-int docker_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Parse a bounded body into a JSON value of the wanted type (owned by the caller). */
 static json_t *load(const char *body, size_t len, json_type want, char *err, size_t errlen)
 {
 	if (!body || len == 0) {
-		docker_errf(err, errlen, "empty answer from Docker");
+		errf(err, errlen, "empty answer from Docker");
 		return NULL;
 	}
 	if (len > DOCKER_BODY_MAX) {
-		docker_errf(err, errlen, "answer from Docker is too large (%zu bytes)", len);
+		errf(err, errlen, "answer from Docker is too large (%zu bytes)", len);
 		return NULL;
 	}
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		docker_errf(err, errlen, "malformed JSON from Docker: %s", je.text);
+		errf(err, errlen, "malformed JSON from Docker: %s", je.text);
 		return NULL;
 	}
 	if (json_typeof(j) != want) {
 		json_decref(j);
-		docker_errf(err, errlen, "unexpected JSON type in Docker's answer");
+		errf(err, errlen, "unexpected JSON type in Docker's answer");
 		return NULL;
 	}
 	return j;
@@ -142,11 +131,11 @@ int docker_parse_version(const char *body, size_t len, struct docker_version *v,
 	const char *min = get_str(j, "MinAPIVersion");
 	const char *ver = get_str(j, "Version");
 	if (!api || api_version_parse(api, &out.api_major, &out.api_minor) < 0) {
-		docker_errf(err, errlen, "Docker's /version has no valid ApiVersion");
+		errf(err, errlen, "Docker's /version has no valid ApiVersion");
 		goto out;
 	}
 	if (min && api_version_parse(min, &out.min_major, &out.min_minor) < 0) {
-		docker_errf(err, errlen, "Docker's /version has a malformed MinAPIVersion");
+		errf(err, errlen, "Docker's /version has a malformed MinAPIVersion");
 		goto out;
 	}
 	str_copy(out.engine, sizeof out.engine, ver ? ver : "unknown");
@@ -161,23 +150,23 @@ static int ctr_parse(const json_t *o, struct docker_ctr *c, char *err, size_t er
 {
 	memset(c, 0, sizeof *c);
 	if (!json_is_object(o))
-		return docker_errf(err, errlen, "container list entry is not an object");
+		return errf(err, errlen, "container list entry is not an object");
 	const char *id = get_str(o, "Id");
 	const char *state = get_str(o, "State");
 	json_t *names = json_object_get(o, "Names");
 	json_t *created = json_object_get(o, "Created");
 	if (!docker_valid_id(id))
-		return docker_errf(err, errlen, "container list entry has no valid Id");
+		return errf(err, errlen, "container list entry has no valid Id");
 	memcpy(c->id, id, DOCKER_ID_LEN + 1);
 	if (!state || state_parse(state, &c->state) < 0)
-		return docker_errf(err, errlen, "container %.12s has an unknown State", id);
+		return errf(err, errlen, "container %.12s has an unknown State", id);
 	if (json_is_array(names) && json_array_size(names) > 0) {
 		json_t *n0 = json_array_get(names, 0);
 		const char *n = json_is_string(n0) ? json_string_value(n0) : "";
 		if (n[0] == '/')
 			n++;
 		if (str_copy(c->name, sizeof c->name, n) < 0)
-			return docker_errf(err, errlen, "container %.12s has an overlong name", id);
+			return errf(err, errlen, "container %.12s has an overlong name", id);
 	}
 	if (json_is_integer(created))
 		c->created = (int64_t)json_integer_value(created);
@@ -195,12 +184,12 @@ int docker_parse_list(const char *body, size_t len, size_t max, struct docker_ct
 	struct docker_ctr *v = NULL;
 	int rc = -1;
 	if (cnt > max) {
-		docker_errf(err, errlen, "Docker listed %zu containers, more than the %zu allowed", cnt, max);
+		errf(err, errlen, "Docker listed %zu containers, more than the %zu allowed", cnt, max);
 		goto out;
 	}
 	v = calloc(cnt ? cnt : 1, sizeof *v);
 	if (!v) {
-		docker_errf(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < cnt; i++)
@@ -232,7 +221,7 @@ int docker_parse_event(const char *line, size_t len, struct docker_event *ev, ch
 	json_t *attrs = json_object_get(actor, "Attributes");
 	json_t *tn = json_object_get(j, "timeNano");
 	if (!type || !action) {
-		docker_errf(err, errlen, "Docker event without Type or Action");
+		errf(err, errlen, "Docker event without Type or Action");
 		goto out;
 	}
 	if (strcmp(type, "container") != 0) {
@@ -241,7 +230,7 @@ int docker_parse_event(const char *line, size_t len, struct docker_event *ev, ch
 	}
 	const char *id = get_str(actor, "ID");
 	if (!docker_valid_id(id)) {
-		docker_errf(err, errlen, "Docker container event without a valid Actor.ID");
+		errf(err, errlen, "Docker container event without a valid Actor.ID");
 		goto out;
 	}
 	memcpy(e.id, id, DOCKER_ID_LEN + 1);
@@ -276,7 +265,7 @@ int docker_parse_created(const char *body, size_t len, char id[DOCKER_ID_LEN + 1
 	const char *v = get_str(j, "Id");
 	int rc = -1;
 	if (!docker_valid_id(v))
-		docker_errf(err, errlen, "Docker's create answer has no valid Id");
+		errf(err, errlen, "Docker's create answer has no valid Id");
 	else {
 		memcpy(id, v, DOCKER_ID_LEN + 1);
 		rc = 0;
@@ -337,7 +326,7 @@ int docker_parse_progress(const char *line, size_t len, struct docker_progress *
 		out.total = (uint64_t)json_integer_value(tot);
 	json_decref(j);
 	if (!s && !e)
-		return docker_errf(err, errlen, "pull progress line without status or error");
+		return errf(err, errlen, "pull progress line without status or error");
 	*p = out;
 	return 0;
 }

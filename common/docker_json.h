@@ -87,8 +87,6 @@ void docker_parse_error(const char *body, size_t len, char *msg, size_t msglen);
 int docker_parse_progress(const char *line, size_t len, struct docker_progress *p, char *err,
                           size_t errlen);
 
-/* Format a sentence into err (when given); returns -1 for "return docker_errf(...)". */
-int docker_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int docker_valid_id(const char *s);
 const char *docker_state_name(enum docker_state s);

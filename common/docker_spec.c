@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "docker_spec.h"
+#include "errf.h"
 #include "parse.h"
 
 int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen)
@@ -56,12 +57,12 @@ static int strv_decode(const json_t *a, char ***out, size_t *n, char *err, size_
 	*n = 0;
 	char **v = calloc(cnt ? cnt : 1, sizeof *v);
 	if (!v)
-		return docker_errf(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		v[i] = strdup(json_string_value(json_array_get(a, i)));
 		if (!v[i]) {
 			strv_free(v, i);
-			return docker_errf(err, errlen, "out of memory");
+			return errf(err, errlen, "out of memory");
 		}
 	}
 	*out = v;
@@ -76,15 +77,15 @@ static int uint_field(const json_t *o, const char *key, int required, uint64_t d
 	json_t *v = json_object_get(o, key);
 	if (!v) {
 		if (required)
-			return docker_errf(err, errlen, "\"%s\" is missing", key);
+			return errf(err, errlen, "\"%s\" is missing", key);
 		*out = def;
 		return 0;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return docker_errf(err, errlen, "\"%s\" is not a whole number", key);
+		return errf(err, errlen, "\"%s\" is not a whole number", key);
 	uint64_t x = (uint64_t)json_integer_value(v);
 	if (x < min || x > max)
-		return docker_errf(err, errlen, "\"%s\" is %llu, outside %llu..%llu", key,
+		return errf(err, errlen, "\"%s\" is %llu, outside %llu..%llu", key,
 		            (unsigned long long)x, (unsigned long long)min, (unsigned long long)max);
 	*out = x;
 	return 0;
@@ -107,11 +108,11 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 {
 	memset(s, 0, sizeof *s);
 	if (!json_is_object(o))
-		return docker_errf(err, errlen, "container spec is not an object");
+		return errf(err, errlen, "container spec is not an object");
 	json_t *svc = json_object_get(o, "service");
 	uint64_t r;
 	if (!json_is_string(svc))
-		return docker_errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+		return errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
 	if (rec_name_check(json_string_value(svc), json_string_length(svc), err, errlen) < 0 ||
 	    uint_field(o, "replica", 1, 0, 0, REC_U32_MAX, &r, err, errlen) < 0 ||
 	    rec_replicas_check((long long)r + 1, err, errlen) < 0 ||
@@ -215,25 +216,25 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
 {
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(msg))
-		return docker_errf(err, errlen, "desired set is not an object");
+		return errf(err, errlen, "desired set is not an object");
 	json_t *node = json_object_get(msg, "node");
 	json_t *ctrs = json_object_get(msg, "containers");
 	if (!json_is_string(node) || !rec_address_ok(json_string_value(node)))
-		return docker_errf(err, errlen, "\"node\" is missing or not a lowercase 0x address");
+		return errf(err, errlen, "\"node\" is missing or not a lowercase 0x address");
 	if (self_node && strcmp(json_string_value(node), self_node) != 0)
-		return docker_errf(err, errlen, "desired set is for node %s, this is %s",
+		return errf(err, errlen, "desired set is for node %s, this is %s",
 		            json_string_value(node), self_node);
 	if (!json_is_array(ctrs))
-		return docker_errf(err, errlen, "\"containers\" is missing or not an array");
+		return errf(err, errlen, "\"containers\" is missing or not an array");
 	size_t cnt = json_array_size(ctrs);
 	if (cnt > DOCKER_SPECS_MAX)
-		return docker_errf(err, errlen, "%zu containers, more than %d", cnt, DOCKER_SPECS_MAX);
+		return errf(err, errlen, "%zu containers, more than %d", cnt, DOCKER_SPECS_MAX);
 	str_copy(out->node, sizeof out->node, json_string_value(node));
 	out->specs = calloc(cnt ? cnt : 1, sizeof *out->specs);
 	out->rejects = calloc(cnt ? cnt : 1, sizeof *out->rejects);
 	if (!out->specs || !out->rejects) {
 		docker_desired_free(out);
-		return docker_errf(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		json_t *o = json_array_get(ctrs, i);

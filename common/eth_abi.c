@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "eth_abi.h"
 #include "eth_keccak.h"
 
@@ -79,7 +80,7 @@ static struct abi_type *parse_base(const char **s, char *err, size_t errlen)
 		return type_new(n ? ABI_BYTESN : ABI_BYTES, (unsigned)n);
 	}
 bad:
-	eth_errf(err, errlen, "unknown ABI type at '%.40s'", start);
+	errf(err, errlen, "unknown ABI type at '%.40s'", start);
 	return NULL;
 }
 
@@ -114,7 +115,7 @@ static struct abi_type *parse_tuple(const char **s, int depth, char *err, size_t
 			(*s)++;
 			return t;
 		}
-		eth_errf(err, errlen, "expected ',' or ')' in ABI type at '%.40s'", *s);
+		errf(err, errlen, "expected ',' or ')' in ABI type at '%.40s'", *s);
 		goto fail;
 	}
 fail:
@@ -125,7 +126,7 @@ fail:
 static struct abi_type *parse_type(const char **s, int depth, char *err, size_t errlen)
 {
 	if (depth > ABI_MAX_DEPTH) {
-		eth_errf(err, errlen, "ABI type nested too deeply");
+		errf(err, errlen, "ABI type nested too deeply");
 		return NULL;
 	}
 	struct abi_type *t = **s == '(' ? parse_tuple(s, depth, err, errlen) : parse_base(s, err, errlen);
@@ -140,7 +141,7 @@ static struct abi_type *parse_type(const char **s, int depth, char *err, size_t 
 				k = -2;
 		}
 		if (k == -2 || **s != ']' || ++dims + depth > ABI_MAX_DEPTH) {
-			eth_errf(err, errlen, "bad array suffix in ABI type");
+			errf(err, errlen, "bad array suffix in ABI type");
 			abi_type_free(t);
 			return NULL;
 		}
@@ -162,12 +163,12 @@ struct abi_type *abi_type_parse(const char *s, char *err, size_t errlen)
 	const char *p = s;
 	struct abi_type *t = parse_type(&p, 0, err, errlen);
 	if (t && *p) {
-		eth_errf(err, errlen, "junk after ABI type: '%.40s'", p);
+		errf(err, errlen, "junk after ABI type: '%.40s'", p);
 		abi_type_free(t);
 		return NULL;
 	}
 	if (!t && err && errlen && !err[0])
-		eth_errf(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 	return t;
 }
 
@@ -225,14 +226,14 @@ struct abi_type *abi_sig_parse(const char *sig, uint8_t selector[4], char *err, 
 {
 	const char *paren = strchr(sig, '(');
 	if (!paren || paren == sig) {
-		eth_errf(err, errlen, "bad function signature '%.60s'", sig);
+		errf(err, errlen, "bad function signature '%.60s'", sig);
 		return NULL;
 	}
 	struct abi_type *t = abi_type_parse(paren, err, errlen);
 	if (!t)
 		return NULL;
 	if (t->kind != ABI_TUPLE) {
-		eth_errf(err, errlen, "bad function signature '%.60s'", sig);
+		errf(err, errlen, "bad function signature '%.60s'", sig);
 		abi_type_free(t);
 		return NULL;
 	}
@@ -240,7 +241,7 @@ struct abi_type *abi_sig_parse(const char *sig, uint8_t selector[4], char *err, 
 		char canon[4096];
 		size_t nl = (size_t)(paren - sig);
 		if (nl >= sizeof canon / 2 || abi_type_name(t, canon + nl, sizeof canon - nl) < 0) {
-			eth_errf(err, errlen, "function signature too long");
+			errf(err, errlen, "function signature too long");
 			abi_type_free(t);
 			return NULL;
 		}
@@ -481,7 +482,7 @@ static int encode_seq(const struct abi_type *tuple, const struct abi_type *elem,
 	size_t start = out->len;
 	size_t *slots = calloc(n ? n : 1, sizeof *slots);
 	if (!slots)
-		return eth_errf(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	int rc = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct abi_type *t = tuple ? tuple->comps[i] : elem;
@@ -504,7 +505,7 @@ static int encode_seq(const struct abi_type *tuple, const struct abi_type *elem,
 		if (encode_value(t, items[i], out, depth + 1, err, errlen) < 0)
 			goto done;
 	}
-	rc = out->err ? eth_errf(err, errlen, "ABI encoding too large") : 0;
+	rc = out->err ? errf(err, errlen, "ABI encoding too large") : 0;
 done:
 	free(slots);
 	return rc;
@@ -515,26 +516,26 @@ static int encode_value(const struct abi_type *t, const struct abi_value *v, str
 {
 	uint8_t w[32];
 	if (!v)
-		return eth_errf(err, errlen, "missing ABI value");
+		return errf(err, errlen, "missing ABI value");
 	if (depth > ABI_MAX_DEPTH)
-		return eth_errf(err, errlen, "ABI value nested too deeply");
+		return errf(err, errlen, "ABI value nested too deeply");
 	if (v->kind != t->kind)
-		return eth_errf(err, errlen, "ABI value kind %d does not match type kind %d", v->kind,
-		                t->kind);
+		return errf(err, errlen, "ABI value kind %d does not match type kind %d", v->kind,
+		            t->kind);
 	switch (t->kind) {
 	case ABI_UINT:
 	case ABI_INT:
 		if (!word_fits(v->word, t->size, t->kind == ABI_INT))
-			return eth_errf(err, errlen, "value does not fit in %sint%u",
-			                t->kind == ABI_UINT ? "u" : "", t->size);
+			return errf(err, errlen, "value does not fit in %sint%u",
+			            t->kind == ABI_UINT ? "u" : "", t->size);
 		return eth_buf_put(out, v->word, 32);
 	case ABI_ADDRESS:
 	case ABI_BOOL:
 		return eth_buf_put(out, v->word, 32);
 	case ABI_BYTESN:
 		if (v->len != t->size)
-			return eth_errf(err, errlen, "bytes%u needs exactly %u bytes, got %zu", t->size,
-			                t->size, v->len);
+			return errf(err, errlen, "bytes%u needs exactly %u bytes, got %zu", t->size,
+			            t->size, v->len);
 		return eth_buf_put(out, v->word, 32);
 	case ABI_BYTES:
 	case ABI_STRING:
@@ -542,10 +543,10 @@ static int encode_value(const struct abi_type *t, const struct abi_value *v, str
 		eth_buf_put(out, w, 32);
 		eth_buf_put(out, v->data, v->len);
 		eth_buf_put_zeros(out, (32 - v->len % 32) % 32);
-		return out->err ? eth_errf(err, errlen, "ABI encoding too large") : 0;
+		return out->err ? errf(err, errlen, "ABI encoding too large") : 0;
 	case ABI_ARRAY:
 		if (t->fixed >= 0 && v->n != (size_t)t->fixed)
-			return eth_errf(err, errlen, "array needs %ld items, got %zu", t->fixed, v->n);
+			return errf(err, errlen, "array needs %ld items, got %zu", t->fixed, v->n);
 		if (t->fixed < 0) {
 			eth_u256_from_u64(v->n, w);
 			eth_buf_put(out, w, 32);
@@ -553,10 +554,10 @@ static int encode_value(const struct abi_type *t, const struct abi_value *v, str
 		return encode_seq(NULL, t->elem, v->items, v->n, out, depth, err, errlen);
 	case ABI_TUPLE:
 		if (v->n != t->ncomps)
-			return eth_errf(err, errlen, "tuple needs %zu items, got %zu", t->ncomps, v->n);
+			return errf(err, errlen, "tuple needs %zu items, got %zu", t->ncomps, v->n);
 		return encode_seq(t, NULL, v->items, v->n, out, depth, err, errlen);
 	}
-	return eth_errf(err, errlen, "bad ABI type");
+	return errf(err, errlen, "bad ABI type");
 }
 
 int abi_encode(const struct abi_type *t, const struct abi_value *v, struct eth_buf *out, char *err,
@@ -596,9 +597,9 @@ static int read_word_len(struct dec *d, const uint8_t *p, size_t len, size_t pos
 {
 	uint64_t v;
 	if (pos > len || len - pos < 32)
-		return eth_errf(d->err, d->errlen, "ABI data too short");
+		return errf(d->err, d->errlen, "ABI data too short");
 	if (eth_u256_to_u64(p + pos, &v) < 0 || v > len)
-		return eth_errf(d->err, d->errlen, "ABI offset or length out of range");
+		return errf(d->err, d->errlen, "ABI offset or length out of range");
 	*out = (size_t)v;
 	return 0;
 }
@@ -627,7 +628,7 @@ static struct abi_value *dec_seq(struct dec *d, enum abi_kind kind, const struct
 		} else {
 			size_t hs = head_size(t);
 			if (head > len || len - head < hs) {
-				eth_errf(d->err, d->errlen, "ABI data too short");
+				errf(d->err, d->errlen, "ABI data too short");
 				goto fail;
 			}
 			item = dec_value(d, t, p, len, head, depth + 1);
@@ -639,7 +640,7 @@ static struct abi_value *dec_seq(struct dec *d, enum abi_kind kind, const struct
 	}
 	return list;
 oom:
-	eth_errf(d->err, d->errlen, "out of memory");
+	errf(d->err, d->errlen, "out of memory");
 fail:
 	abi_value_free(list);
 	return NULL;
@@ -662,12 +663,12 @@ static struct abi_value *dec_scalar(struct dec *d, const struct abi_type *t, con
 	if (!okv) {
 		char name[32];
 		abi_type_name(t, name, sizeof name);
-		eth_errf(d->err, d->errlen, "ABI value out of range for %s", name);
+		errf(d->err, d->errlen, "ABI value out of range for %s", name);
 		return NULL;
 	}
 	struct abi_value *v = val_new(t->kind);
 	if (!v) {
-		eth_errf(d->err, d->errlen, "out of memory");
+		errf(d->err, d->errlen, "out of memory");
 		return NULL;
 	}
 	memcpy(v->word, w, 32);
@@ -681,15 +682,15 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
                                    size_t len, size_t pos, int depth)
 {
 	if (depth > ABI_MAX_DEPTH) {
-		eth_errf(d->err, d->errlen, "ABI data nested too deeply");
+		errf(d->err, d->errlen, "ABI data nested too deeply");
 		return NULL;
 	}
 	if (++d->values > d->max_values) {
-		eth_errf(d->err, d->errlen, "ABI data holds too many values");
+		errf(d->err, d->errlen, "ABI data holds too many values");
 		return NULL;
 	}
 	if (pos > len || len - pos < 32) {
-		eth_errf(d->err, d->errlen, "ABI data too short");
+		errf(d->err, d->errlen, "ABI data too short");
 		return NULL;
 	}
 	size_t n;
@@ -699,18 +700,18 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
 		if (read_word_len(d, p, len, pos, &n) < 0)
 			return NULL;
 		if (n > len - pos - 32) {
-			eth_errf(d->err, d->errlen, "ABI bytes length out of range");
+			errf(d->err, d->errlen, "ABI bytes length out of range");
 			return NULL;
 		}
 		d->bytes += n;
 		if (d->bytes > d->budget) {
-			eth_errf(d->err, d->errlen, "ABI data expands too much");
+			errf(d->err, d->errlen, "ABI data expands too much");
 			return NULL;
 		}
 		{
 			struct abi_value *v = val_data(t->kind, p + pos + 32, n);
 			if (!v)
-				eth_errf(d->err, d->errlen, "out of memory");
+				errf(d->err, d->errlen, "out of memory");
 			return v;
 		}
 	case ABI_ARRAY:
@@ -719,7 +720,7 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
 				return NULL;
 			size_t rest = len - pos - 32, hs = head_size(t->elem);
 			if (n > rest / (hs ? hs : 32)) {
-				eth_errf(d->err, d->errlen, "ABI array length out of range");
+				errf(d->err, d->errlen, "ABI array length out of range");
 				return NULL;
 			}
 			return dec_seq(d, ABI_ARRAY, NULL, t->elem, n, p + pos + 32, rest, depth);
@@ -742,7 +743,7 @@ int abi_decode(const struct abi_type *t, const uint8_t *data, size_t len, struct
 	*out = NULL;
 	if (t->kind == ABI_TUPLE && t->ncomps == 0) {
 		*out = val_new(ABI_TUPLE);
-		return *out ? 0 : eth_errf(err, errlen, "out of memory");
+		return *out ? 0 : errf(err, errlen, "out of memory");
 	}
 	if (t->kind == ABI_TUPLE)
 		*out = dec_seq(&d, ABI_TUPLE, t, NULL, t->ncomps, data, len, 0);

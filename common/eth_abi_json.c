@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "eth_abi.h"
 #include "eth_keccak.h"
 
@@ -130,7 +131,7 @@ static struct abi_value *int_from_json(const struct abi_type *t, const json_t *j
 		v->kind = t->kind;
 	return v;
 bad:
-	eth_errf(err, errlen, "not a valid %sint%u value", is_signed ? "" : "u", t->size);
+	errf(err, errlen, "not a valid %sint%u value", is_signed ? "" : "u", t->size);
 	return NULL;
 }
 
@@ -141,12 +142,12 @@ static struct abi_value *bytes_from_json(const struct abi_type *t, const json_t 
 	struct abi_value *v = NULL;
 	eth_buf_init(&b);
 	if (!json_is_string(j) || eth_hex_decode_buf(json_string_value(j), &b) < 0) {
-		eth_errf(err, errlen, "bytes must be a hex string");
+		errf(err, errlen, "bytes must be a hex string");
 		goto done;
 	}
 	if (t->kind == ABI_BYTESN) {
 		if (b.len != t->size) {
-			eth_errf(err, errlen, "bytes%u needs %u bytes, got %zu", t->size, t->size, b.len);
+			errf(err, errlen, "bytes%u needs %u bytes, got %zu", t->size, t->size, b.len);
 			goto done;
 		}
 		v = abi_bytesn(b.p, b.len);
@@ -183,7 +184,7 @@ struct abi_value *abi_value_from_json(const struct abi_type *t, const json_t *j,
 	case ABI_TUPLE: {
 		size_t n = t->kind == ABI_TUPLE ? t->ncomps : (size_t)t->fixed;
 		if (!json_is_array(j) || (t->kind == ABI_TUPLE || t->fixed >= 0 ? json_array_size(j) != n : 0)) {
-			eth_errf(err, errlen, "expected a JSON array of %zu items", n);
+			errf(err, errlen, "expected a JSON array of %zu items", n);
 			return NULL;
 		}
 		struct abi_value *list = abi_list(t->kind);
@@ -200,7 +201,7 @@ struct abi_value *abi_value_from_json(const struct abi_type *t, const json_t *j,
 	}
 	char name[64];
 	abi_type_name(t, name, sizeof name);
-	eth_errf(err, errlen, "not a valid %s value", name);
+	errf(err, errlen, "not a valid %s value", name);
 	return NULL;
 }
 
@@ -270,7 +271,7 @@ struct abi_value *abi_value_from_param(const json_t *param, const struct abi_typ
 			const char *name = json_string_value(json_object_get(c, "name"));
 			json_t *item = name ? json_object_get(j, name) : NULL;
 			if (!item) {
-				eth_errf(err, errlen, "missing field '%s'", name ? name : "?");
+				errf(err, errlen, "missing field '%s'", name ? name : "?");
 				abi_value_free(list);
 				return NULL;
 			}
@@ -281,7 +282,7 @@ struct abi_value *abi_value_from_param(const json_t *param, const struct abi_typ
 			}
 		}
 		if (list && json_object_size(j) != t->ncomps) {
-			eth_errf(err, errlen, "unknown fields in tuple");
+			errf(err, errlen, "unknown fields in tuple");
 			abi_value_free(list);
 			return NULL;
 		}
@@ -290,7 +291,7 @@ struct abi_value *abi_value_from_param(const json_t *param, const struct abi_typ
 	if ((t->kind == ABI_TUPLE || t->kind == ABI_ARRAY) && json_is_array(j) && comps) {
 		size_t n = json_array_size(j);
 		if (t->kind == ABI_TUPLE ? n != t->ncomps : t->fixed >= 0 && n != (size_t)t->fixed) {
-			eth_errf(err, errlen, "wrong number of items");
+			errf(err, errlen, "wrong number of items");
 			return NULL;
 		}
 		struct abi_value *list = abi_list(t->kind);
@@ -342,7 +343,7 @@ fail:
 struct abi_type *abi_tuple_from_json(const json_t *params, char *err, size_t errlen)
 {
 	if (!json_is_array(params)) {
-		eth_errf(err, errlen, "ABI parameters must be an array");
+		errf(err, errlen, "ABI parameters must be an array");
 		return NULL;
 	}
 	struct abi_type *t = abi_type_parse("()", err, errlen);
@@ -368,7 +369,7 @@ struct abi_type *abi_type_from_json(const json_t *param, char *err, size_t errle
 {
 	const char *type = json_string_value(json_object_get(param, "type"));
 	if (!type) {
-		eth_errf(err, errlen, "ABI parameter without a type");
+		errf(err, errlen, "ABI parameter without a type");
 		return NULL;
 	}
 	if (strncmp(type, "tuple", 5) != 0)
@@ -380,7 +381,7 @@ struct abi_type *abi_type_from_json(const json_t *param, char *err, size_t errle
 	char stand_in[128];
 	if (snprintf(stand_in, sizeof stand_in, "bool%s", type + 5) >= (int)sizeof stand_in) {
 		abi_type_free(tuple);
-		eth_errf(err, errlen, "ABI type too long");
+		errf(err, errlen, "ABI type too long");
 		return NULL;
 	}
 	struct abi_type *outer = abi_type_parse(stand_in, err, errlen);
@@ -438,7 +439,7 @@ int abi_call_encode(const json_t *abi, const char *fn, const json_t *args, struc
 	const json_t *f = abi_find(abi, "function", fn);
 	uint8_t h[32];
 	if (!f || abi_item_hash(f, h) < 0)
-		return eth_errf(err, errlen, "the contract ABI has no function %s", fn);
+		return errf(err, errlen, "the contract ABI has no function %s", fn);
 	json_t *inputs = json_object_get(f, "inputs"), *param = tuple_param(inputs);
 	struct abi_type *t = abi_tuple_from_json(inputs, err, errlen);
 	struct abi_value *v = t && param ? abi_value_from_param(param, t, args, err, errlen) : NULL;
@@ -470,7 +471,7 @@ static int decode_params(json_t *params, const uint8_t *data, size_t len, json_t
 				json_decref(*out);
 				*out = NULL;
 			}
-		rc = *out ? 0 : eth_errf(err, errlen, "cannot represent the decoded values as JSON");
+		rc = *out ? 0 : errf(err, errlen, "cannot represent the decoded values as JSON");
 	}
 	abi_value_free(v);
 	abi_type_free(t);
@@ -484,7 +485,7 @@ int abi_call_decode(const json_t *abi, const char *fn, const uint8_t *data, size
 	const json_t *f = abi_find(abi, "function", fn);
 	*out = NULL;
 	if (!f)
-		return eth_errf(err, errlen, "the contract ABI has no function %s", fn);
+		return errf(err, errlen, "the contract ABI has no function %s", fn);
 	return decode_params(json_object_get(f, "outputs"), data, len, out, err, errlen);
 }
 
@@ -511,7 +512,7 @@ static int decode_event(const json_t *ev, const uint8_t (*topics)[32], size_t nt
 			v = json_incref(json_array_get(vals, k++));
 		} else {
 			if (ti >= ntopics) {
-				eth_errf(err, errlen, "event has fewer topics than indexed fields");
+				errf(err, errlen, "event has fewer topics than indexed fields");
 				goto done;
 			}
 			struct abi_type *t = abi_type_from_json(in, err, errlen);
@@ -550,7 +551,7 @@ int abi_log_decode(const json_t *abi, const uint8_t (*topics)[32], size_t ntopic
 	*out = NULL;
 	*name = NULL;
 	if (ntopics == 0)
-		return eth_errf(err, errlen, "anonymous log (no topics)");
+		return errf(err, errlen, "anonymous log (no topics)");
 	json_array_foreach(abi, i, item) {
 		const char *type = json_string_value(json_object_get(item, "type"));
 		uint8_t h[32];
@@ -560,7 +561,7 @@ int abi_log_decode(const json_t *abi, const uint8_t (*topics)[32], size_t ntopic
 		*name = json_string_value(json_object_get(item, "name"));
 		return decode_event(item, topics, ntopics, data, len, out, err, errlen);
 	}
-	return eth_errf(err, errlen, "log of an event the ABI does not know");
+	return errf(err, errlen, "log of an event the ABI does not know");
 }
 
 /* ---- revert reasons ---- */

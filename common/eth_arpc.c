@@ -1,11 +1,11 @@
 /* eth_arpc.c: the non-blocking JSON-RPC client: curl multi driven by the poll loop. */
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "curl_loop.h"
 #include "eth_rpc.h"
 #include "eth_rpc_int.h"
 
@@ -27,88 +27,29 @@ struct arpc_job {
 
 struct eth_arpc {
 	struct loop *l;
-	CURLM *m;
+	struct curl_loop cl; /* cl.m: the multi handle */
 	char *url;
 	struct eth_rpc_opts o;
 	struct curl_slist *hdrs;
-	uint64_t timer; /* curl's timeout */
 	uint64_t next_id;
 	struct arpc_job *jobs;
 	size_t njobs;
 };
 
-static void check_done(struct eth_arpc *a);
-
-static void on_fd(struct loop *l, int fd, short revents, void *arg)
-{
-	struct eth_arpc *a = arg;
-	int flags = 0, running;
-	(void)l;
-	if (revents & (POLLIN | POLLHUP))
-		flags |= CURL_CSELECT_IN;
-	if (revents & POLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (revents & (POLLERR | POLLNVAL))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(a->m, fd, flags, &running);
-	check_done(a);
-}
-
-static int socket_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct eth_arpc *a = userp;
-	(void)h;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(a->l, s);
-		return 0;
-	}
-	short ev = 0;
-	if (what & CURL_POLL_IN)
-		ev |= POLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= POLLOUT;
-	if (loop_mod_fd(a->l, s, ev) < 0 && loop_add_fd(a->l, s, ev, on_fd, a) < 0)
-		return -1;
-	return 0;
-}
-
-static void on_timer(struct loop *l, void *arg)
-{
-	struct eth_arpc *a = arg;
-	int running;
-	(void)l;
-	a->timer = 0;
-	curl_multi_socket_action(a->m, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(a);
-}
-
-static int timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct eth_arpc *a = userp;
-	(void)m;
-	if (a->timer)
-		loop_timer_cancel(a->l, a->timer);
-	a->timer = 0;
-	if (timeout_ms >= 0) {
-		a->timer = loop_timer_add(a->l, (uint64_t)timeout_ms, on_timer, a);
-		if (!a->timer)
-			return -1;
-	}
-	return 0;
-}
+static void check_done(void *arg);
 
 struct eth_arpc *eth_arpc_new(struct loop *l, const char *url, const struct eth_rpc_opts *o,
                               struct eth_rpc_err *e)
 {
 	if (rpc_check_url(url, e) < 0)
 		return NULL;
-	if (rpc_curl_init() < 0) {
+	if (curl_loop_global_init() < 0) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "libcurl failed to initialise");
 		return NULL;
 	}
 	struct eth_arpc *a = calloc(1, sizeof *a);
-	if (!a || !(a->url = strdup(url)) || !(a->m = curl_multi_init()) || !(a->hdrs = rpc_headers())) {
+	if (!a || !(a->url = strdup(url)) || curl_loop_init(&a->cl, l, check_done, a) < 0 ||
+	    !(a->hdrs = rpc_headers())) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
 		eth_arpc_free(a);
 		return NULL;
@@ -119,10 +60,6 @@ struct eth_arpc *eth_arpc_new(struct loop *l, const char *url, const struct eth_
 		a->o = *o;
 	else
 		eth_rpc_opts_default(&a->o);
-	curl_multi_setopt(a->m, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(a->m, CURLMOPT_SOCKETDATA, a);
-	curl_multi_setopt(a->m, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(a->m, CURLMOPT_TIMERDATA, a);
 	return a;
 }
 
@@ -132,7 +69,7 @@ static void job_free(struct arpc_job *j)
 	if (j->retry_timer)
 		loop_timer_cancel(a->l, j->retry_timer);
 	else if (j->h)
-		curl_multi_remove_handle(a->m, j->h);
+		curl_multi_remove_handle(a->cl.m, j->h);
 	if (j->h)
 		curl_easy_cleanup(j->h);
 	if (j->prev)
@@ -153,10 +90,7 @@ void eth_arpc_free(struct eth_arpc *a)
 		return;
 	while (a->jobs)
 		job_free(a->jobs);
-	if (a->m)
-		curl_multi_cleanup(a->m);
-	if (a->timer)
-		loop_timer_cancel(a->l, a->timer);
+	curl_loop_fini(&a->cl);
 	curl_slist_free_all(a->hdrs);
 	free(a->url);
 	free(a);
@@ -174,7 +108,7 @@ static int job_start(struct arpc_job *j)
 	if (rpc_setup_easy(j->h, j->a->url, &j->a->o, j->a->hdrs, &j->body, j->req) < 0)
 		return -1;
 	curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
-	return curl_multi_add_handle(j->a->m, j->h) == CURLM_OK ? 0 : -1;
+	return curl_multi_add_handle(j->a->cl.m, j->h) == CURLM_OK ? 0 : -1;
 }
 
 /* Deliver the outcome of a finished job to its callback, then free it. */
@@ -219,21 +153,16 @@ static void on_retry(struct loop *l, void *arg)
 	}
 }
 
-static void check_done(struct eth_arpc *a)
+/* After curl did work: classify finished jobs, retry or deliver them. */
+static void check_done(void *arg)
 {
-	CURLMsg *msg;
-	int left;
-	while ((msg = curl_multi_info_read(a->m, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		struct arpc_job *j = NULL;
-		CURLcode c = msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		if (!j)
-			continue;
+	struct eth_arpc *a = arg;
+	struct arpc_job *j;
+	CURLcode c;
+	while ((j = curl_loop_next_done(&a->cl, &c))) {
 		long http = 0;
 		curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &http);
-		curl_multi_remove_handle(a->m, j->h);
+		curl_multi_remove_handle(a->cl.m, j->h);
 		struct eth_rpc_err e;
 		memset(&e, 0, offsetof(struct eth_rpc_err, revert));
 		int retry = rpc_classify(c, http, j->body.overflow, &e, a->url);

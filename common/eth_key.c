@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "errf.h"
 #include "eth_key.h"
 #include "eth_tx.h"
 
@@ -67,11 +68,11 @@ struct eth_key *eth_key_from_hex(const char *hex, char *err, size_t errlen)
 {
 	struct eth_key *k = key_new();
 	if (!k) {
-		eth_errf(err, errlen, "cannot allocate secure memory for the key");
+		errf(err, errlen, "cannot allocate secure memory for the key");
 		return NULL;
 	}
 	if (parse_secret(hex, strlen(hex), k->secret) < 0 || key_finish(k) < 0) {
-		eth_errf(err, errlen, "not a valid private key (64 hex digits)");
+		errf(err, errlen, "not a valid private key (64 hex digits)");
 		eth_key_free(k);
 		return NULL;
 	}
@@ -85,37 +86,37 @@ struct eth_key *eth_key_load(const char *path, char *err, size_t errlen)
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		eth_errf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		eth_errf(err, errlen, "key file %s is not a regular file", path);
+		errf(err, errlen, "key file %s is not a regular file", path);
 		goto done;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		eth_errf(err, errlen, "key file %s is accessible by group or others (mode %03o); "
-		         "run chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+		errf(err, errlen, "key file %s is accessible by group or others (mode %03o); "
+		     "run chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
 		goto done;
 	}
 	if (sodium_init() < 0 || !(buf = sodium_malloc(256))) {
-		eth_errf(err, errlen, "cannot allocate secure memory for the key");
+		errf(err, errlen, "cannot allocate secure memory for the key");
 		goto done;
 	}
 	ssize_t n = 0, r;
 	while ((r = read(fd, buf + n, (size_t)(256 - n))) > 0 && n + r < 256)
 		n += r;
 	if (r < 0 || n + r >= 256) {
-		eth_errf(err, errlen, "cannot read key file %s: %s", path,
-		         r < 0 ? strerror(errno) : "too long");
+		errf(err, errlen, "cannot read key file %s: %s", path,
+		     r < 0 ? strerror(errno) : "too long");
 		goto done;
 	}
 	if (!(k = key_new())) {
-		eth_errf(err, errlen, "cannot allocate secure memory for the key");
+		errf(err, errlen, "cannot allocate secure memory for the key");
 		goto done;
 	}
 	if (parse_secret(buf, (size_t)n, k->secret) < 0 || key_finish(k) < 0) {
-		eth_errf(err, errlen, "key file %s does not hold a valid private key (64 hex digits)",
-		         path);
+		errf(err, errlen, "key file %s does not hold a valid private key (64 hex digits)",
+		     path);
 		eth_key_free(k);
 		k = NULL;
 	}

@@ -1,5 +1,4 @@
 /* eth_rpc.c: JSON-RPC requests and answers, and the blocking libcurl client. */
-#include <pthread.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,22 +8,10 @@
 
 #include <curl/curl.h>
 
+#include "errf.h"
+#include "curl_loop.h"
 #include "eth_rpc.h"
 #include "eth_rpc_int.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ok;
-
-static void curl_init_once(void)
-{
-	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
-
-int rpc_curl_init(void)
-{
-	pthread_once(&curl_once, curl_init_once);
-	return curl_ok ? 0 : -1;
-}
 
 int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt, ...)
 {
@@ -35,7 +22,7 @@ int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt,
 	e->revert_len = 0;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	verrf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -269,7 +256,7 @@ struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struc
 {
 	if (rpc_check_url(url, e) < 0)
 		return NULL;
-	if (rpc_curl_init() < 0) {
+	if (curl_loop_global_init() < 0) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "libcurl failed to initialise");
 		return NULL;
 	}

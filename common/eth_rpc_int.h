@@ -13,7 +13,6 @@ struct rpc_body {
 	int overflow;
 };
 
-int rpc_curl_init(void);
 int rpc_check_url(const char *url, struct eth_rpc_err *e);
 /* Request text (malloc'd) for n calls with ids first_id..; params are stolen. */
 char *rpc_build(size_t n, const char *const *methods, json_t **params, int batch, uint64_t first_id);

@@ -5,6 +5,7 @@
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
+#include "errf.h"
 #include "eth_keccak.h"
 #include "eth_rlp.h"
 #include "eth_tx.h"
@@ -137,19 +138,19 @@ int eth_tx_sign(const struct eth_tx *tx, const uint8_t key[32], struct eth_buf *
 {
 	uint8_t sighash[32], sig[65];
 	if (tx->type != ETH_TX_1559 && tx->type != ETH_TX_LEGACY)
-		return eth_errf(err, errlen, "unsupported transaction type %d", tx->type);
+		return errf(err, errlen, "unsupported transaction type %d", tx->type);
 	if (tx->type == ETH_TX_LEGACY && tx->chain_id > (UINT64_MAX - 36) / 2)
-		return eth_errf(err, errlen, "chain id too large for a legacy transaction");
+		return errf(err, errlen, "chain id too large for a legacy transaction");
 	encode_tx(raw, tx, NULL);
 	if (raw->err)
-		return eth_errf(err, errlen, "transaction too large");
+		return errf(err, errlen, "transaction too large");
 	eth_keccak256(raw->p, raw->len, sighash);
 	if (eth_sign_hash(key, sighash, sig) < 0)
-		return eth_errf(err, errlen, "signing failed (invalid private key?)");
+		return errf(err, errlen, "signing failed (invalid private key?)");
 	encode_tx(raw, tx, sig);
 	memset(sig, 0, sizeof sig);
 	if (raw->err)
-		return eth_errf(err, errlen, "transaction too large");
+		return errf(err, errlen, "transaction too large");
 	eth_keccak256(raw->p, raw->len, hash);
 	return 0;
 }
@@ -207,31 +208,31 @@ int eth_tx_decode(const uint8_t *raw, size_t len, struct eth_tx *tx, uint8_t fro
 	memset(tx, 0, sizeof *tx);
 	eth_buf_init(&b);
 	if (len == 0)
-		return eth_errf(err, errlen, "empty transaction");
+		return errf(err, errlen, "empty transaction");
 	tx->type = raw[0] == ETH_TX_1559 ? ETH_TX_1559 : ETH_TX_LEGACY;
 	if (raw[0] < 0xc0 && raw[0] != ETH_TX_1559)
-		return eth_errf(err, errlen, "unsupported transaction type 0x%02x", raw[0]);
+		return errf(err, errlen, "unsupported transaction type 0x%02x", raw[0]);
 	size_t skip = tx->type == ETH_TX_1559 ? 1 : 0;
 	if (rlp_decode(raw + skip, len - skip, &list) < 0 || !list.is_list ||
 	    decode_fields(&list, &pos, tx) < 0 || next_uint(&list, &pos, &v) ||
 	    next_u256(&list, &pos, sig) || next_u256(&list, &pos, sig + 32)) {
-		eth_errf(err, errlen, "malformed transaction");
+		errf(err, errlen, "malformed transaction");
 		goto done;
 	}
 	struct rlp_item extra;
 	if (rlp_list_next(&list, &pos, &extra) != 0) {
-		eth_errf(err, errlen, "malformed transaction: extra fields");
+		errf(err, errlen, "malformed transaction: extra fields");
 		goto done;
 	}
 	if (tx->type == ETH_TX_1559) {
 		if (v > 1) {
-			eth_errf(err, errlen, "bad signature parity");
+			errf(err, errlen, "bad signature parity");
 			goto done;
 		}
 		sig[64] = (uint8_t)v;
 	} else {
 		if (v < 37) {
-			eth_errf(err, errlen, "legacy transaction without EIP-155 chain id");
+			errf(err, errlen, "legacy transaction without EIP-155 chain id");
 			goto done;
 		}
 		tx->chain_id = (v - 35) / 2;
@@ -239,12 +240,12 @@ int eth_tx_decode(const uint8_t *raw, size_t len, struct eth_tx *tx, uint8_t fro
 	}
 	encode_tx(&b, tx, NULL);
 	if (b.err) {
-		eth_errf(err, errlen, "transaction too large");
+		errf(err, errlen, "transaction too large");
 		goto done;
 	}
 	eth_keccak256(b.p, b.len, sighash);
 	if (eth_recover(sighash, sig, from) < 0) {
-		eth_errf(err, errlen, "signature does not recover");
+		errf(err, errlen, "signature does not recover");
 		goto done;
 	}
 	eth_keccak256(raw, len, hash);

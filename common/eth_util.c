@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "eth_keccak.h"
 #include "eth_util.h"
 
@@ -269,13 +270,12 @@ int eth_u256_to_u64(const uint8_t in[32], uint64_t *v)
 	return 0;
 }
 
+/* Kept for eth_util.h's declaration; every caller uses errf (errf.h). */
 int eth_errf(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	verrf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -1;
 }

@@ -1,13 +1,13 @@
 /* init_conf.c: parser of canteen-init's program list: words, quotes, names, file:line errors. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "init_conf.h"
 
 /* Characters a reader would expect a shell to interpret: refused unless quoted. */
@@ -19,18 +19,6 @@ struct words {
 	size_t used;
 	int n;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -71,7 +59,7 @@ static int split_words(const char *s, size_t len, struct words *w, char *err, si
 		if (i == len || s[i] == '#')
 			return 0;
 		if (w->n == INIT_CONF_MAX_ARGS + 1) {
-			seterr(err, errlen, "too many words (a command has at most %d)",
+			errf(err, errlen, "too many words (a command has at most %d)",
 			       INIT_CONF_MAX_ARGS);
 			return -1;
 		}
@@ -81,18 +69,18 @@ static int split_words(const char *s, size_t len, struct words *w, char *err, si
 			if (c == '\'' || c == '"') {
 				const char *why = quoted(s, len, &i, w);
 				if (why) {
-					seterr(err, errlen, "%s", why);
+					errf(err, errlen, "%s", why);
 					return -1;
 				}
 			} else if (c == '\\') {
 				if (i + 1 == len) {
-					seterr(err, errlen, "backslash at the end of the line");
+					errf(err, errlen, "backslash at the end of the line");
 					return -1;
 				}
 				w->buf[w->used++] = s[i + 1];
 				i += 2;
 			} else if (strchr(SHELL_CHARS, c)) {
-				seterr(err, errlen, "'%c' needs a shell: quote it or use sh -c '...'", c);
+				errf(err, errlen, "'%c' needs a shell: quote it or use sh -c '...'", c);
 				return -1;
 			} else {
 				w->buf[w->used++] = c;
@@ -144,13 +132,13 @@ static int parse_line(struct init_conf *ic, const char *s, size_t len, unsigned 
                       struct words *w, char *err, size_t errlen)
 {
 	if (len > INIT_CONF_MAX_LINE) {
-		seterr(err, errlen, "line too long (at most %d bytes)", INIT_CONF_MAX_LINE);
+		errf(err, errlen, "line too long (at most %d bytes)", INIT_CONF_MAX_LINE);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			seterr(err, errlen, "control character 0x%02x%s", c,
+			errf(err, errlen, "control character 0x%02x%s", c,
 			       c == '\r' ? " (DOS line ending?)" : "");
 			return -1;
 		}
@@ -162,25 +150,25 @@ static int parse_line(struct init_conf *ic, const char *s, size_t len, unsigned 
 	const char *name = w->buf;
 	const char *why = check_name(name);
 	if (why) {
-		seterr(err, errlen, "bad name '%.40s': %s", name, why);
+		errf(err, errlen, "bad name '%.40s': %s", name, why);
 		return -1;
 	}
 	if (w->n < 2) {
-		seterr(err, errlen, "'%s' has no command (expected: name command [args...])", name);
+		errf(err, errlen, "'%s' has no command (expected: name command [args...])", name);
 		return -1;
 	}
 	int dup = init_conf_find(ic, name);
 	if (dup >= 0) {
-		seterr(err, errlen, "duplicate name '%s' (first on line %u)", name,
+		errf(err, errlen, "duplicate name '%s' (first on line %u)", name,
 		       ic->progs[dup].line);
 		return -1;
 	}
 	if (ic->n == INIT_CONF_MAX_PROGS) {
-		seterr(err, errlen, "too many programs (at most %d)", INIT_CONF_MAX_PROGS);
+		errf(err, errlen, "too many programs (at most %d)", INIT_CONF_MAX_PROGS);
 		return -1;
 	}
 	if (add_prog(ic, w, line) < 0) {
-		seterr(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -195,7 +183,7 @@ int init_conf_parse(struct init_conf *ic, const char *text, size_t len, const ch
 	struct words *w = malloc(sizeof *w);
 	ic->progs = calloc(INIT_CONF_MAX_PROGS, sizeof *ic->progs);
 	if (!w || !ic->progs) {
-		seterr(err, errlen, "%s: out of memory", fname);
+		errf(err, errlen, "%s: out of memory", fname);
 		goto fail;
 	}
 	for (size_t pos = 0; pos < len;) {
@@ -204,17 +192,17 @@ int init_conf_parse(struct init_conf *ic, const char *text, size_t len, const ch
 		size_t n = nl ? (size_t)(nl - s) : len - pos;
 		line++;
 		if (memchr(s, '\0', n)) {
-			seterr(err, errlen, "%s:%u: NUL byte", fname, line);
+			errf(err, errlen, "%s:%u: NUL byte", fname, line);
 			goto fail;
 		}
 		if (parse_line(ic, s, n, line, w, why, sizeof why) < 0) {
-			seterr(err, errlen, "%s:%u: %s", fname, line, why);
+			errf(err, errlen, "%s:%u: %s", fname, line, why);
 			goto fail;
 		}
 		pos += n + (nl ? 1 : 0);
 	}
 	if (ic->n == 0) {
-		seterr(err, errlen, "%s: no programs (expected lines: name command [args...])", fname);
+		errf(err, errlen, "%s: no programs (expected lines: name command [args...])", fname);
 		goto fail;
 	}
 	free(w);
@@ -230,12 +218,12 @@ int init_conf_load(struct init_conf *ic, const char *path, char *err, size_t err
 	memset(ic, 0, sizeof *ic);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
@@ -254,11 +242,11 @@ int init_conf_load(struct init_conf *ic, const char *path, char *err, size_t err
 	close(fd);
 	int rc = -1;
 	if (!buf)
-		seterr(err, errlen, "%s: out of memory", path);
+		errf(err, errlen, "%s: out of memory", path);
 	else if (r < 0)
-		seterr(err, errlen, "%s: %s", path, strerror(saved));
+		errf(err, errlen, "%s: %s", path, strerror(saved));
 	else if (len > INIT_CONF_MAX_FILE)
-		seterr(err, errlen, "%s: file too large (at most %d bytes)", path, INIT_CONF_MAX_FILE);
+		errf(err, errlen, "%s: file too large (at most %d bytes)", path, INIT_CONF_MAX_FILE);
 	else
 		rc = init_conf_parse(ic, buf, len, path, err, errlen);
 	free(buf);

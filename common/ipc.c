@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "ipc.h"
 
 /* A byte queue with a consumed offset and a hard size limit. */
@@ -48,17 +49,6 @@ struct ipc_client {
 	void *arg;
 	uint64_t backoff_ms, timer;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- byte queues ---- */
 
@@ -155,17 +145,17 @@ json_t *ipc_parse_line(const char *line, size_t len, char *err, size_t errlen)
 {
 	json_error_t je;
 	if (len > IPC_MAX_LINE) {
-		seterr(err, errlen, "line longer than %d bytes", IPC_MAX_LINE);
+		errf(err, errlen, "line longer than %d bytes", IPC_MAX_LINE);
 		return NULL;
 	}
 	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		seterr(err, errlen, "invalid JSON: %s", je.text);
+		errf(err, errlen, "invalid JSON: %s", je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		seterr(err, errlen, "a message must be a JSON object");
+		errf(err, errlen, "a message must be a JSON object");
 		return NULL;
 	}
 	return j;
@@ -182,7 +172,7 @@ static int take_lines(struct bytes *b, line_cb cb, void *ctx, char *err, size_t 
 		char *nl = avail ? memchr(start, '\n', avail) : NULL;
 		if (!nl) {
 			if (avail > IPC_MAX_LINE) {
-				seterr(err, errlen, "line longer than %d bytes", IPC_MAX_LINE);
+				errf(err, errlen, "line longer than %d bytes", IPC_MAX_LINE);
 				return -1;
 			}
 			return 0;
@@ -413,7 +403,7 @@ static int fill_sun(struct sockaddr_un *sun, const char *path, char *err, size_t
 	memset(sun, 0, sizeof *sun);
 	sun->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun->sun_path) {
-		seterr(err, errlen, "socket path '%s' is too long", path);
+		errf(err, errlen, "socket path '%s' is too long", path);
 		return -1;
 	}
 	memcpy(sun->sun_path, path, strlen(path) + 1);
@@ -425,7 +415,7 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	if (strlen(path) >= sizeof dir) {
-		seterr(err, errlen, "socket path '%s' is too long", path);
+		errf(err, errlen, "socket path '%s' is too long", path);
 		return -1;
 	}
 	memcpy(dir, path, strlen(path) + 1);
@@ -436,17 +426,17 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
 	struct stat st;
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || mkdir(dir, 0700) < 0) {
-			seterr(err, errlen, "run directory %s: %s", dir, strerror(errno));
+			errf(err, errlen, "run directory %s: %s", dir, strerror(errno));
 			return -1;
 		}
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "run directory %s is not a directory", dir);
+		errf(err, errlen, "run directory %s is not a directory", dir);
 		return -1;
 	}
 	if ((st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) < 0) {
-		seterr(err, errlen, "run directory %s: chmod 0700: %s", dir, strerror(errno));
+		errf(err, errlen, "run directory %s: chmod 0700: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -460,13 +450,13 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 		return NULL;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		seterr(err, errlen, "socket: %s", strerror(errno));
+		errf(err, errlen, "socket: %s", strerror(errno));
 		return NULL;
 	}
 	/* A socket file whose owner answers is someone else's: refuse. A dead one is stale. */
 	if (ipc_path_live(path)) {
 		close(fd);
-		seterr(err, errlen, "%s: another process is already listening", path);
+		errf(err, errlen, "%s: another process is already listening", path);
 		return NULL;
 	}
 	unlink(path);
@@ -474,13 +464,13 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 	int r = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
 	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	struct ipc_server *s = calloc(1, sizeof *s);
 	if (!s || loop_add_fd(l, fd, POLLIN, on_accept, s) < 0) {
-		seterr(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		free(s);
 		close(fd);
 		unlink(path);
@@ -746,7 +736,7 @@ struct ipc_sync *ipc_sync_connect(const char *path, char *err, size_t errlen)
 		return NULL;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		seterr(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -754,7 +744,7 @@ struct ipc_sync *ipc_sync_connect(const char *path, char *err, size_t errlen)
 	struct ipc_sync *s = calloc(1, sizeof *s);
 	if (!s) {
 		close(fd);
-		seterr(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->fd = fd;
@@ -766,7 +756,7 @@ int ipc_sync_send(struct ipc_sync *s, json_t *msg, char *err, size_t errlen)
 	size_t len, off = 0;
 	char *line = dump_line(msg, &len);
 	if (!line) {
-		seterr(err, errlen, "cannot serialise message");
+		errf(err, errlen, "cannot serialise message");
 		return -1;
 	}
 	while (off < len) {
@@ -774,7 +764,7 @@ int ipc_sync_send(struct ipc_sync *s, json_t *msg, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "send: %s", strerror(errno));
+			errf(err, errlen, "send: %s", strerror(errno));
 			free(line);
 			return -1;
 		}
@@ -804,7 +794,7 @@ int ipc_sync_read(struct ipc_sync *s, json_t **out, int timeout_ms, char *err, s
 		if (timeout_ms >= 0) {
 			uint64_t now = mono_ms();
 			if (now >= deadline) {
-				seterr(err, errlen, "timed out waiting for an answer");
+				errf(err, errlen, "timed out waiting for an answer");
 				return -1;
 			}
 			wait = (int)(deadline - now);
@@ -814,24 +804,24 @@ int ipc_sync_read(struct ipc_sync *s, json_t **out, int timeout_ms, char *err, s
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			seterr(err, errlen, "poll: %s", strerror(errno));
+			errf(err, errlen, "poll: %s", strerror(errno));
 			return -1;
 		}
 		if (r == 0)
 			continue;
 		if (bytes_reserve(&s->in, 65536, IPC_MAX_LINE + 65536) < 0) {
-			seterr(err, errlen, "answer line too long");
+			errf(err, errlen, "answer line too long");
 			return -1;
 		}
 		ssize_t n = read(s->fd, s->in.p + s->in.len, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			seterr(err, errlen, "read: %s", strerror(errno));
+			errf(err, errlen, "read: %s", strerror(errno));
 			return -1;
 		}
 		if (n == 0) {
-			seterr(err, errlen, "connection closed");
+			errf(err, errlen, "connection closed");
 			return 0;
 		}
 		s->in.len += (size_t)n;

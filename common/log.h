@@ -22,7 +22,7 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Exit codes shared by all daemons (STYLE.md). */
+/* Exit codes shared by all daemons (HACKING.md, Processes). */
 #define EXIT_DONE 0
 #define EXIT_CONFIG 100
 #define EXIT_TEMP 111

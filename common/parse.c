@@ -1,22 +1,9 @@
 /* parse.c: strict parsers for numbers, durations, CPU, memory sizes and host:port. */
 #include <ctype.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
 #include "parse.h"
-
-static int perr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int str_copy(char *dst, size_t dstlen, const char *src)
 {
@@ -83,9 +70,9 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *er
 	uint64_t v;
 	const char *end;
 	if (!s || decimal(s, 0, &v, &end) < 0 || *end || strchr(s, '.'))
-		return perr(err, errlen, "'%s' is not a whole number", s ? s : "");
+		return errf(err, errlen, "'%s' is not a whole number", s ? s : "");
 	if (v < min || v > max)
-		return perr(err, errlen, "%s is out of range (%llu to %llu)", s, (unsigned long long)min,
+		return errf(err, errlen, "%s is out of range (%llu to %llu)", s, (unsigned long long)min,
 		            (unsigned long long)max);
 	*out = v;
 	return 0;
@@ -100,19 +87,19 @@ int parse_duration_ms(const char *s, uint64_t *ms, char *err, size_t errlen)
 	const char *end;
 	/* Up to 3 fractional digits: "1.5s" is 1500 ms; value kept in thousandths. */
 	if (!s || decimal(s, 3, &v, &end) < 0)
-		return perr(err, errlen, "'%s' is not a duration (e.g. 250ms, 2s, 1.5m, 1h)", s ? s : "");
+		return errf(err, errlen, "'%s' is not a duration (e.g. 250ms, 2s, 1.5m, 1h)", s ? s : "");
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
 		if (strcmp(end, units[i].unit) != 0)
 			continue;
 		if (v > UINT64_MAX / units[i].mult)
-			return perr(err, errlen, "duration '%s' is too large", s);
+			return errf(err, errlen, "duration '%s' is too large", s);
 		uint64_t t = v * units[i].mult;
 		if (t % 1000)
-			return perr(err, errlen, "duration '%s' is finer than a millisecond", s);
+			return errf(err, errlen, "duration '%s' is finer than a millisecond", s);
 		*ms = t / 1000;
 		return 0;
 	}
-	return perr(err, errlen, "'%s' has an unknown duration unit (use ms, s, m or h)", s);
+	return errf(err, errlen, "'%s' has an unknown duration unit (use ms, s, m or h)", s);
 }
 
 int parse_cpu_millis(const char *s, uint64_t *millis, char *err, size_t errlen)
@@ -124,7 +111,7 @@ int parse_cpu_millis(const char *s, uint64_t *millis, char *err, size_t errlen)
 		return 0;
 	}
 	if (!s || decimal(s, 3, &v, &end) < 0 || *end)
-		return perr(err, errlen, "'%s' is not a CPU amount (e.g. 500m, 2, 0.25)", s ? s : "");
+		return errf(err, errlen, "'%s' is not a CPU amount (e.g. 500m, 2, 0.25)", s ? s : "");
 	*millis = v;
 	return 0;
 }
@@ -141,19 +128,19 @@ int parse_mem_bytes(const char *s, uint64_t *bytes, char *err, size_t errlen)
 	uint64_t v;
 	const char *end;
 	if (!s || decimal(s, 3, &v, &end) < 0)
-		return perr(err, errlen, "'%s' is not a memory size (e.g. 128M, 1G, 512Ki)", s ? s : "");
+		return errf(err, errlen, "'%s' is not a memory size (e.g. 128M, 1G, 512Ki)", s ? s : "");
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
 		if (strcmp(end, units[i].unit) != 0)
 			continue;
 		if (units[i].mult > 1 && v > UINT64_MAX / units[i].mult)
-			return perr(err, errlen, "memory size '%s' is too large", s);
+			return errf(err, errlen, "memory size '%s' is too large", s);
 		uint64_t t = v * units[i].mult;
 		if (t % 1000)
-			return perr(err, errlen, "memory size '%s' is not a whole number of bytes", s);
+			return errf(err, errlen, "memory size '%s' is not a whole number of bytes", s);
 		*bytes = t / 1000;
 		return 0;
 	}
-	return perr(err, errlen, "'%s' has an unknown size unit (use K, M, G or T)", s);
+	return errf(err, errlen, "'%s' has an unknown size unit (use K, M, G or T)", s);
 }
 
 int parse_bool(const char *s, int *out, char *err, size_t errlen)
@@ -169,7 +156,7 @@ int parse_bool(const char *s, int *out, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	return perr(err, errlen, "'%s' is not yes or no", s ? s : "");
+	return errf(err, errlen, "'%s' is not yes or no", s ? s : "");
 }
 
 int parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
@@ -178,30 +165,30 @@ int parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, ch
 	const char *colon, *h = s;
 	size_t hl;
 	if (!s || !*s)
-		return perr(err, errlen, "empty address (want host:port)");
+		return errf(err, errlen, "empty address (want host:port)");
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
 		if (!close || close[1] != ':')
-			return perr(err, errlen, "'%s' is not [ipv6]:port", s);
+			return errf(err, errlen, "'%s' is not [ipv6]:port", s);
 		h = s + 1;
 		hl = (size_t)(close - h);
 		colon = close + 1;
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon || strchr(s, ':') != colon)
-			return perr(err, errlen, "'%s' is not host:port", s);
+			return errf(err, errlen, "'%s' is not host:port", s);
 		hl = (size_t)(colon - s);
 	}
 	if (hl == 0 || hl >= hostlen)
-		return perr(err, errlen, "'%s' has an empty or over-long host", s);
+		return errf(err, errlen, "'%s' has an empty or over-long host", s);
 	for (size_t i = 0; i < hl; i++) {
 		unsigned char c = (unsigned char)h[i];
 		if (!isalnum(c) && c != '.' && c != '-' && c != ':' && c != '_')
-			return perr(err, errlen, "'%s' has an invalid character in its host", s);
+			return errf(err, errlen, "'%s' has an invalid character in its host", s);
 	}
 	uint64_t p;
 	if (parse_u64(colon + 1, 1, 65535, &p, NULL, 0) < 0)
-		return perr(err, errlen, "'%s' has an invalid port (1-65535)", s);
+		return errf(err, errlen, "'%s' has an invalid port (1-65535)", s);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	*port = (uint16_t)p;

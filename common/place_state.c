@@ -1,9 +1,9 @@
 /* place_state.c: decode chain.sock and swim.sock messages into the placement's inputs. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "place_state.h"
 #include "rec.h"
 
@@ -22,17 +22,6 @@ struct place_state {
 	struct place_label *in_labels;
 	struct place_port *in_ports;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct place_state *place_state_new(void)
 {
@@ -85,13 +74,13 @@ int place_state_check_member(const json_t *m, char *err, size_t errlen)
 	const char *a = json_string_value(json_object_get(m, "address"));
 	const char *state = json_string_value(json_object_get(m, "state"));
 	if (!json_is_object(m) || !rec_address_ok(a)) {
-		seterr(err, errlen, "member without a valid address");
+		errf(err, errlen, "member without a valid address");
 		return -1;
 	}
 	for (size_t i = 0; state && i < sizeof member_states / sizeof member_states[0]; i++)
 		if (strcmp(state, member_states[i]) == 0)
 			return 0;
-	seterr(err, errlen, "member %s: state must be alive, suspect, dead or left", a);
+	errf(err, errlen, "member %s: state must be alive, suspect, dead or left", a);
 	return -1;
 }
 
@@ -104,14 +93,14 @@ static int load_all(json_t **table, json_t *array, const char *field, check_fn c
                     const char *what, char *err, size_t errlen)
 {
 	if (!json_is_array(array)) {
-		seterr(err, errlen, "snapshot without a \"%ss\" array", what);
+		errf(err, errlen, "snapshot without a \"%ss\" array", what);
 		return -1;
 	}
 	json_t *t = json_object(), *v;
 	size_t i, bad = 0;
 	char why[256] = "";
 	if (!t) {
-		seterr(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return -1;
 	}
 	json_array_foreach(array, i, v) {
@@ -128,7 +117,7 @@ static int load_all(json_t **table, json_t *array, const char *field, check_fn c
 	json_decref(*table);
 	*table = t;
 	if (bad)
-		seterr(err, errlen, "left out %zu %s(s): %s", bad, what, why);
+		errf(err, errlen, "left out %zu %s(s): %s", bad, what, why);
 	return 0;
 }
 
@@ -136,18 +125,18 @@ static int chain_snapshot(struct place_state *st, json_t *msg, char *err, size_t
 {
 	json_t *nodes = json_object_get(msg, "nodes"), *svcs = json_object_get(msg, "services");
 	if (!json_is_array(nodes) || !json_is_array(svcs)) {
-		seterr(err, errlen, "chain snapshot needs \"nodes\" and \"services\" arrays");
+		errf(err, errlen, "chain snapshot needs \"nodes\" and \"services\" arrays");
 		return -1;
 	}
 	char e1[256] = "", e2[256] = "";
 	if (load_all(&st->nodes, nodes, "address", rec_node_check, "node", e1, sizeof e1) < 0 ||
 	    load_all(&st->services, svcs, "name", rec_service_check, "service", e2,
 	             sizeof e2) < 0) {
-		seterr(err, errlen, "%s%s", e1, e2);
+		errf(err, errlen, "%s%s", e1, e2);
 		return -1;
 	}
 	if (e1[0] || e2[0])
-		seterr(err, errlen, "%s%s%s", e1, e1[0] && e2[0] ? "; " : "", e2);
+		errf(err, errlen, "%s%s%s", e1, e1[0] && e2[0] ? "; " : "", e2);
 	st->have_chain = 1;
 	return 1;
 }
@@ -165,7 +154,7 @@ static int remove_key(json_t *table, json_t *msg, const char *field, char *err, 
 {
 	const char *k = json_string_value(json_object_get(msg, field));
 	if (!k) {
-		seterr(err, errlen, "remove event without \"%s\"", field);
+		errf(err, errlen, "remove event without \"%s\"", field);
 		return -1;
 	}
 	return json_object_del(table, k) == 0 ? 1 : 0;
@@ -174,9 +163,9 @@ static int remove_key(json_t *table, json_t *msg, const char *field, char *err, 
 int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t errlen)
 {
 	const char *type = json_string_value(json_object_get(msg, "type"));
-	seterr(err, errlen, "%s", "");
+	errf(err, errlen, "%s", "");
 	if (!type) {
-		seterr(err, errlen, "message without \"type\"");
+		errf(err, errlen, "message without \"type\"");
 		return -1;
 	}
 	if (strcmp(type, "snapshot") == 0 || strcmp(type, "state") == 0)
@@ -195,12 +184,12 @@ int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t err
 	    strcmp(type, "ok") == 0)
 		return 0;
 	if (strcmp(type, "error") == 0) {
-		seterr(err, errlen, "chainwatch: %s", json_string_value(json_object_get(msg, "error"))
+		errf(err, errlen, "chainwatch: %s", json_string_value(json_object_get(msg, "error"))
 		                                       ? json_string_value(json_object_get(msg, "error"))
 		                                       : "unspecified error");
 		return -1;
 	}
-	seterr(err, errlen, "unknown chain event type '%.64s'", type);
+	errf(err, errlen, "unknown chain event type '%.64s'", type);
 	return -1;
 }
 
@@ -221,9 +210,9 @@ static int member_set(struct place_state *st, json_t *m, char *err, size_t errle
 int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errlen)
 {
 	const char *type = json_string_value(json_object_get(msg, "type"));
-	seterr(err, errlen, "%s", "");
+	errf(err, errlen, "%s", "");
 	if (!type) {
-		seterr(err, errlen, "message without \"type\"");
+		errf(err, errlen, "message without \"type\"");
 		return -1;
 	}
 	if (strcmp(type, "snapshot") == 0 || strcmp(type, "members") == 0) {
@@ -232,7 +221,7 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 		if (json_is_null(self))
 			self = NULL;
 		if (self && !rec_address_ok(json_string_value(self))) {
-			seterr(err, errlen, "membership snapshot with a bad \"self\"");
+			errf(err, errlen, "membership snapshot with a bad \"self\"");
 			return -1;
 		}
 		json_t *tmp = json_object();
@@ -283,14 +272,14 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 		json_t *m = json_object_get(msg, "member");
 		const char *s = json_string_value(json_object_get(m, "state"));
 		if (s && strcmp(s, events[i] + 7) != 0) {
-			seterr(err, errlen, "%s event for a member in state '%.16s'", type, s);
+			errf(err, errlen, "%s event for a member in state '%.16s'", type, s);
 			return -1;
 		}
 		return member_set(st, m, err, errlen);
 	}
 	if (strcmp(type, "ok") == 0 || strcmp(type, "stats") == 0)
 		return 0;
-	seterr(err, errlen, "unknown membership event type '%.64s'", type);
+	errf(err, errlen, "unknown membership event type '%.64s'", type);
 	return -1;
 }
 

@@ -1,23 +1,10 @@
 /* rec.c: the one owner of the contract's records: limits, grammars, tables, the ABI decoder. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
 #include "eth_util.h"
 #include "rec.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- tables ---- */
 
@@ -87,9 +74,9 @@ int rec_name_ok(const char *s, size_t n)
 int rec_name_check(const char *s, size_t n, char *err, size_t errlen)
 {
 	if (s && n > REC_MAX_NAME)
-		return fail(err, errlen, "service name is %zu bytes long, more than %d", n, REC_MAX_NAME);
+		return errf(err, errlen, "service name is %zu bytes long, more than %d", n, REC_MAX_NAME);
 	if (!rec_name_ok(s, n))
-		return fail(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+		return errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
 	return 0;
 }
 
@@ -243,11 +230,11 @@ int rec_image_check(const char *ref, size_t n, char *err, size_t errlen)
 	size_t nl, tl;
 	const char *tag, *digest;
 	if (!ref || n == 0)
-		return fail(err, errlen, "image reference is empty");
+		return errf(err, errlen, "image reference is empty");
 	if (n > REC_RUN_IMAGE_MAX)
-		return fail(err, errlen, "image reference longer than %d bytes", REC_RUN_IMAGE_MAX);
+		return errf(err, errlen, "image reference longer than %d bytes", REC_RUN_IMAGE_MAX);
 	if (strlen(ref) != n || rec_image_parts(ref, &nl, &tag, &tl, &digest) < 0)
-		return fail(err, errlen, "image reference is not [host[:port]/]path[:tag][@sha256:digest]");
+		return errf(err, errlen, "image reference is not [host[:port]/]path[:tag][@sha256:digest]");
 	return 0;
 }
 
@@ -270,7 +257,7 @@ static int int_field(const json_t *o, const char *key, json_int_t lo, json_int_t
 	if (!v && !required)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return fail(err, errlen, "\"%s\" must be a whole number from %lld to %lld", key,
+		return errf(err, errlen, "\"%s\" must be a whole number from %lld to %lld", key,
 		            (long long)lo, (long long)hi);
 	return 0;
 }
@@ -279,7 +266,7 @@ static int bool_field(const json_t *o, const char *key, int required, char *err,
 {
 	json_t *v = json_object_get(o, key);
 	if ((!v && required) || (v && !json_is_boolean(v)))
-		return fail(err, errlen, "\"%s\" must be true or false", key);
+		return errf(err, errlen, "\"%s\" must be true or false", key);
 	return 0;
 }
 
@@ -292,17 +279,17 @@ static int items_check(const json_t *o, const char *key, size_t max, size_t maxl
 	if (!a)
 		return 0;
 	if (!json_is_array(a))
-		return fail(err, errlen, "\"%s\" must be an array of strings", key);
+		return errf(err, errlen, "\"%s\" must be an array of strings", key);
 	if (json_array_size(a) > max)
-		return fail(err, errlen, "\"%s\" has %zu items, more than %zu", key, json_array_size(a), max);
+		return errf(err, errlen, "\"%s\" has %zu items, more than %zu", key, json_array_size(a), max);
 	json_array_foreach(a, i, v) {
 		const char *s = str_of(v, &n);
 		if (!s)
-			return fail(err, errlen, "%s[%zu] is not a string without NUL bytes", key, i);
+			return errf(err, errlen, "%s[%zu] is not a string without NUL bytes", key, i);
 		if (n > maxlen)
-			return fail(err, errlen, "%s[%zu] is longer than %zu bytes", key, i, maxlen);
+			return errf(err, errlen, "%s[%zu] is longer than %zu bytes", key, i, maxlen);
 		if (kv && !rec_kv_ok(s, n, maxlen))
-			return fail(err, errlen, "%s[%zu] is not KEY=VALUE", key, i);
+			return errf(err, errlen, "%s[%zu] is not KEY=VALUE", key, i);
 	}
 	return 0;
 }
@@ -316,12 +303,12 @@ static int labels_check(const json_t *o, const char *key, char *err, size_t errl
 	if (!l || json_is_null(l))
 		return 0;
 	if (!json_is_object(l) || json_object_size(l) > REC_MAX_LABELS)
-		return fail(err, errlen, "\"%s\" must be an object of at most %d strings", key,
+		return errf(err, errlen, "\"%s\" must be an object of at most %d strings", key,
 		            REC_MAX_LABELS);
 	json_object_foreach(l, k, v) {
 		const char *s = str_of(v, &n);
 		if (!*k || strchr(k, '=') || !s || strlen(k) + 1 + n > REC_MAX_LABEL_LEN)
-			return fail(err, errlen, "\"%s\": each entry must be KEY=VALUE of at most %d bytes",
+			return errf(err, errlen, "\"%s\": each entry must be KEY=VALUE of at most %d bytes",
 			            key, REC_MAX_LABEL_LEN);
 	}
 	return 0;
@@ -335,16 +322,16 @@ static int ports_check(const json_t *o, char *err, size_t errlen)
 	if (!a)
 		return 0;
 	if (!json_is_array(a) || json_array_size(a) > REC_MAX_PORTS)
-		return fail(err, errlen, "\"ports\" must be an array of at most %d mappings", REC_MAX_PORTS);
+		return errf(err, errlen, "\"ports\" must be an array of at most %d mappings", REC_MAX_PORTS);
 	json_array_foreach(a, i, p) {
 		if (!json_is_object(p))
-			return fail(err, errlen, "ports[%zu] is not an object", i);
+			return errf(err, errlen, "ports[%zu] is not an object", i);
 		if (int_field(p, "host", 1, 65535, 1, err, errlen) < 0 ||
 		    int_field(p, "container", 1, 65535, 1, err, errlen) < 0)
 			return -1;
 		json_t *pr = json_object_get(p, "proto");
 		if (pr && rec_proto_parse(json_string_value(pr), &proto) < 0)
-			return fail(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
+			return errf(err, errlen, "ports[%zu]: proto must be \"tcp\" or \"udp\"", i);
 	}
 	return 0;
 }
@@ -353,14 +340,14 @@ int rec_node_check(const json_t *n, char *err, size_t errlen)
 {
 	size_t len;
 	if (!json_is_object(n))
-		return fail(err, errlen, "node is not an object");
+		return errf(err, errlen, "node is not an object");
 	if (!rec_address_ok(json_string_value(json_object_get(n, "address"))))
-		return fail(err, errlen, "node address must be 0x and 40 lowercase hex digits");
+		return errf(err, errlen, "node address must be 0x and 40 lowercase hex digits");
 	json_t *ep = json_object_get(n, "endpoint"), *pk = json_object_get(n, "swim_pubkey");
 	if (ep && (!str_of(ep, &len) || len == 0 || len > REC_MAX_ENDPOINT))
-		return fail(err, errlen, "\"endpoint\" must be 1 to %d bytes", REC_MAX_ENDPOINT);
+		return errf(err, errlen, "\"endpoint\" must be 1 to %d bytes", REC_MAX_ENDPOINT);
 	if (pk && (!str_of(pk, &len) || len != 64 || !is_hex_lower(json_string_value(pk), 64)))
-		return fail(err, errlen, "\"swim_pubkey\" must be 64 lowercase hex digits");
+		return errf(err, errlen, "\"swim_pubkey\" must be 64 lowercase hex digits");
 	if (int_field(n, "cpu_millis", 0, REC_U32_MAX, 1, err, errlen) < 0 ||
 	    int_field(n, "mem_mib", 0, REC_U32_MAX, 1, err, errlen) < 0 ||
 	    labels_check(n, "labels", err, errlen) < 0 || bool_field(n, "active", 1, err, errlen) < 0)
@@ -373,17 +360,17 @@ int rec_service_check(const json_t *s, char *err, size_t errlen)
 	char why[200];
 	size_t n;
 	if (!json_is_object(s))
-		return fail(err, errlen, "service is not an object");
+		return errf(err, errlen, "service is not an object");
 	const char *name = str_of(json_object_get(s, "name"), &n);
 	if (!name || !rec_name_ok(name, n))
-		return fail(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+		return errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
 	const char *image = str_of(json_object_get(s, "image"), &n);
 	json_t *st = json_object_get(s, "strategy");
 	int k;
 	if (!image || n == 0 || n > REC_MAX_IMAGE)
-		return fail(err, errlen, "service %s: image must be 1 to %d bytes", name, REC_MAX_IMAGE);
+		return errf(err, errlen, "service %s: image must be 1 to %d bytes", name, REC_MAX_IMAGE);
 	if (st && rec_strategy_parse(json_string_value(st), &k) < 0)
-		return fail(err, errlen, "service %s: strategy must be spread, roundrobin or binpack", name);
+		return errf(err, errlen, "service %s: strategy must be spread, roundrobin or binpack", name);
 	if (int_field(s, "replicas", 1, REC_U32_MAX, 1, why, sizeof why) < 0 ||
 	    int_field(s, "cpu_millis", 0, REC_U32_MAX, 0, why, sizeof why) < 0 ||
 	    int_field(s, "mem_mib", 0, REC_U32_MAX, 0, why, sizeof why) < 0 ||
@@ -393,7 +380,7 @@ int rec_service_check(const json_t *s, char *err, size_t errlen)
 	    items_check(s, "command", REC_MAX_ITEMS, REC_MAX_ITEM_LEN, 0, why, sizeof why) < 0 ||
 	    items_check(s, "env", REC_MAX_ITEMS, REC_MAX_ITEM_LEN, 1, why, sizeof why) < 0 ||
 	    ports_check(s, why, sizeof why) < 0 || labels_check(s, "selector", why, sizeof why) < 0)
-		return fail(err, errlen, "service %s: %s", name, why);
+		return errf(err, errlen, "service %s: %s", name, why);
 	return 0;
 }
 
@@ -409,10 +396,10 @@ static int ports_run_check(const json_t *a, char *err, size_t errlen)
 			if (strcmp(pp ? pp : "tcp", qp ? qp : "tcp") != 0)
 				continue;
 			if (json_equal(json_object_get(p, "host"), json_object_get(q, "host")))
-				return fail(err, errlen, "host port %lld/%s is mapped twice",
+				return errf(err, errlen, "host port %lld/%s is mapped twice",
 				            json_integer_value(json_object_get(p, "host")), pp ? pp : "tcp");
 			if (json_equal(json_object_get(p, "container"), json_object_get(q, "container")))
-				return fail(err, errlen, "container port %lld/%s is mapped twice",
+				return errf(err, errlen, "container port %lld/%s is mapped twice",
 				            json_integer_value(json_object_get(p, "container")), pp ? pp : "tcp");
 		}
 	}
@@ -431,17 +418,17 @@ int rec_run_check(const json_t *o, char *err, size_t errlen)
 		return -1;
 	json_array_foreach(json_object_get(o, "env"), i, v)
 		if (!rec_env_ok(json_string_value(v)))
-			return fail(err, errlen, "env[%zu]: the name is not [A-Za-z_][A-Za-z0-9_]*", i);
+			return errf(err, errlen, "env[%zu]: the name is not [A-Za-z_][A-Za-z0-9_]*", i);
 	json_int_t cpu = json_integer_value(json_object_get(o, "cpu_millis"));
 	json_int_t mem = json_integer_value(json_object_get(o, "mem_mib"));
 	if (int_field(o, "cpu_millis", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
 	    int_field(o, "mem_mib", 0, REC_U32_MAX, 0, err, errlen) < 0)
 		return -1;
 	if (cpu > REC_RUN_CPU_MILLIS_MAX)
-		return fail(err, errlen, "cpu %lldm is more than %d CPUs", (long long)cpu,
+		return errf(err, errlen, "cpu %lldm is more than %d CPUs", (long long)cpu,
 		            REC_RUN_CPU_MILLIS_MAX / 1000);
 	if (mem != 0 && mem < REC_RUN_MEM_MIB_MIN)
-		return fail(err, errlen, "memory %lld MiB is below Docker's minimum of %d MiB",
+		return errf(err, errlen, "memory %lld MiB is below Docker's minimum of %d MiB",
 		            (long long)mem, REC_RUN_MEM_MIB_MIN);
 	if (ports_check(o, err, errlen) < 0)
 		return -1;
@@ -451,7 +438,7 @@ int rec_run_check(const json_t *o, char *err, size_t errlen)
 int rec_replicas_check(long long n, char *err, size_t errlen)
 {
 	if (n > REC_RUN_REPLICAS_MAX)
-		return fail(err, errlen, "%lld replicas, more than %d", n, REC_RUN_REPLICAS_MAX);
+		return errf(err, errlen, "%lld replicas, more than %d", n, REC_RUN_REPLICAS_MAX);
 	return 0;
 }
 
@@ -560,7 +547,7 @@ json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 	                                   "mem_mib", "labels", "active"};
 	char addr[43], pub[67];
 	if (t->kind != ABI_TUPLE || t->n != 7) {
-		fail(err, errlen, "node record has the wrong shape");
+		errf(err, errlen, "node record has the wrong shape");
 		return NULL;
 	}
 	eth_addr_format(t->items[0]->word + 12, addr);
@@ -571,7 +558,7 @@ json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 	json_t *o = object_of(keys, vals, 7);
 	char why[200];
 	if (!o || rec_node_check(o, why, sizeof why) < 0) {
-		fail(err, errlen, "node %s: %s", addr, o ? why : "malformed endpoint or labels");
+		errf(err, errlen, "node %s: %s", addr, o ? why : "malformed endpoint or labels");
 		json_decref(o);
 		return NULL;
 	}
@@ -584,12 +571,12 @@ json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen
 	                                   "cpu_millis", "mem_mib", "ports", "priority", "strategy",
 	                                   "exclusive", "selector", "generation"};
 	if (t->kind != ABI_TUPLE || t->n != 13) {
-		fail(err, errlen, "service record has the wrong shape");
+		errf(err, errlen, "service record has the wrong shape");
 		return NULL;
 	}
 	const struct abi_value *name = t->items[0];
 	if (name->kind != ABI_STRING || !rec_name_ok(abi_get_str(name), name->len)) {
-		fail(err, errlen, "service record with an invalid name");
+		errf(err, errlen, "service record with an invalid name");
 		return NULL;
 	}
 	int overflow;
@@ -608,9 +595,9 @@ json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen
 	char why[200];
 	if (!o || rec_service_check(o, why, sizeof why) < 0) {
 		if (o)
-			fail(err, errlen, "%s", why);
+			errf(err, errlen, "%s", why);
 		else
-			fail(err, errlen, "service %s: malformed record", abi_get_str(name));
+			errf(err, errlen, "service %s: malformed record", abi_get_str(name));
 		json_decref(o);
 		return NULL;
 	}
@@ -641,7 +628,7 @@ json_t *rec_decode_page(int services, const uint8_t *data, size_t len, size_t *r
 		                       : rec_node_from_abi(list->items[i], why, sizeof why);
 		if (!rec) {
 			if ((*skipped)++ == 0)
-				fail(err, errlen, "%s", why);
+				errf(err, errlen, "%s", why);
 			continue;
 		}
 		if (json_array_append_new(out, rec) < 0) {
@@ -652,6 +639,6 @@ json_t *rec_decode_page(int services, const uint8_t *data, size_t len, size_t *r
 	abi_value_free(v);
 	abi_type_free(t);
 	if (!out)
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 	return out;
 }

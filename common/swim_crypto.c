@@ -1,7 +1,6 @@
 /* swim_crypto.c: SWIM packet sealing with libsodium crypto_box (precomputed), key files, replay. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,19 +8,10 @@
 
 #include <sodium.h>
 
+#include "errf.h"
 #include "swim_crypto.h"
 
 static const uint8_t magic[3] = {'c', 's', 1};
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int swim_crypto_init(void) { return sodium_init() < 0 ? -1 : 0; }
 
@@ -37,7 +27,7 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 	char text[256], pkhex[2 * SWIM_KEY_LEN + 1], skhex[2 * SWIM_KEY_LEN + 1];
 	int rc = -1, fd = -1;
 	if (swim_crypto_init() < 0 || !sk) {
-		seterr(err, errlen, "libsodium could not be initialised");
+		errf(err, errlen, "libsodium could not be initialised");
 		goto out;
 	}
 	crypto_box_keypair(pk_out, sk);
@@ -49,17 +39,17 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
 	          0600);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, 0600) < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
-		seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	if (fd >= 0 && close(fd) < 0 && rc == 0) {
-		seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	sodium_memzero(text, sizeof text);
@@ -93,21 +83,21 @@ static int parse_keys(char *text, struct swim_keys *k, char *err, size_t errlen,
 		int a = key_line(line, "public", k->pk, SWIM_KEY_LEN);
 		int b = a ? 0 : key_line(line, "secret", k->sk, SWIM_KEY_LEN);
 		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
-			seterr(err, errlen, "%s:%d: expected 'public HEX' or 'secret HEX' (64 hex digits)",
-			       path, lineno);
+			errf(err, errlen, "%s:%d: expected 'public HEX' or 'secret HEX' (64 hex digits)",
+			     path, lineno);
 			return -1;
 		}
 		have_pk |= a;
 		have_sk |= b;
 	}
 	if (!have_pk || !have_sk) {
-		seterr(err, errlen, "%s: needs both a public and a secret line", path);
+		errf(err, errlen, "%s: needs both a public and a secret line", path);
 		return -1;
 	}
 	uint8_t derived[SWIM_KEY_LEN];
 	crypto_scalarmult_base(derived, k->sk);
 	if (sodium_memcmp(derived, k->pk, SWIM_KEY_LEN) != 0) {
-		seterr(err, errlen, "%s: the public key does not belong to the secret key", path);
+		errf(err, errlen, "%s: the public key does not belong to the secret key", path);
 		return -1;
 	}
 	return 0;
@@ -121,31 +111,31 @@ int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errl
 	int rc = -1;
 	memset(k, 0, sizeof *k);
 	if (swim_crypto_init() < 0 || !(k->sk = sodium_malloc(SWIM_KEY_LEN))) {
-		seterr(err, errlen, "libsodium could not be initialised");
+		errf(err, errlen, "libsodium could not be initialised");
 		return -1;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s is not a regular file", path);
+		errf(err, errlen, "%s is not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		seterr(err, errlen, "%s is readable by others (mode %03o); chmod 600 it", path,
-		       (unsigned)(st.st_mode & 0777));
+		errf(err, errlen, "%s is readable by others (mode %03o); chmod 600 it", path,
+		     (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	n = read(fd, text, sizeof text - 1);
 	if (n < 0 || (size_t)n == sizeof text - 1) {
-		seterr(err, errlen, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "too long");
+		errf(err, errlen, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "too long");
 		goto out;
 	}
 	text[n] = '\0';
 	if (memchr(text, '\0', (size_t)n)) {
-		seterr(err, errlen, "%s: not a key file", path);
+		errf(err, errlen, "%s: not a key file", path);
 		goto out;
 	}
 	rc = parse_keys(text, k, err, errlen, path);

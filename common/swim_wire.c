@@ -1,22 +1,9 @@
 /* swim_wire.c: the SWIM message codec: every field bounds-checked, nothing partially accepted. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
 #include "rec.h"
 #include "swim_wire.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A read cursor: every get fails once the end would be passed, and stays failed. */
 struct rd {
@@ -68,11 +55,11 @@ static int rd_meta(struct rd *r, struct swim_entry *e, char *err, size_t errlen)
 	if (r->bad)
 		return 0;
 	if (present > 1 || (!present && n != 0)) {
-		seterr(err, errlen, "bad metadata flag");
+		errf(err, errlen, "bad metadata flag");
 		return -1;
 	}
 	if (n > SWIM_META_MAX) {
-		seterr(err, errlen, "metadata of %u bytes (limit %d)", n, SWIM_META_MAX);
+		errf(err, errlen, "metadata of %u bytes (limit %d)", n, SWIM_META_MAX);
 		return -1;
 	}
 	e->has_meta = present;
@@ -87,7 +74,7 @@ static int rd_entry(struct rd *r, struct swim_entry *e, char *err, size_t errlen
 	e->state = rd_u8(r);
 	e->incarnation = rd_u32(r);
 	if (!r->bad && (e->state < SWIM_ALIVE || e->state > SWIM_LEFT)) {
-		seterr(err, errlen, "bad member state %u", e->state);
+		errf(err, errlen, "bad member state %u", e->state);
 		return -1;
 	}
 	return rd_meta(r, e, err, errlen);
@@ -108,7 +95,7 @@ static int decode_one(struct rd *r, struct swim_body *out, struct swim_msg *m, c
 		m->timeout_ms = rd_u16(r);
 		m->flags = rd_u8(r);
 		if (!r->bad && (m->flags & ~SWIM_PR_NACK)) {
-			seterr(err, errlen, "bad ping-req flags 0x%02x", m->flags);
+			errf(err, errlen, "bad ping-req flags 0x%02x", m->flags);
 			return -1;
 		}
 		return 0;
@@ -135,11 +122,11 @@ static int decode_one(struct rd *r, struct swim_body *out, struct swim_msg *m, c
 		if (r->bad)
 			return 0;
 		if (m->flags & ~SWIM_PP_REPLY) {
-			seterr(err, errlen, "bad push-pull flags 0x%02x", m->flags);
+			errf(err, errlen, "bad push-pull flags 0x%02x", m->flags);
 			return -1;
 		}
 		if (count > SWIM_MAX_ENTRIES - out->nentry) {
-			seterr(err, errlen, "too many push-pull entries");
+			errf(err, errlen, "too many push-pull entries");
 			return -1;
 		}
 		m->first = out->nentry;
@@ -150,7 +137,7 @@ static int decode_one(struct rd *r, struct swim_body *out, struct swim_msg *m, c
 		return 0;
 	}
 	default:
-		seterr(err, errlen, "unknown message type %u", m->type);
+		errf(err, errlen, "unknown message type %u", m->type);
 		return -1;
 	}
 }
@@ -162,16 +149,16 @@ int swim_wire_decode(const uint8_t *buf, size_t len, struct swim_body *out, char
 	out->nmsg = 0;
 	out->nentry = 0;
 	if (len == 0) {
-		seterr(err, errlen, "empty body");
+		errf(err, errlen, "empty body");
 		return -1;
 	}
 	if (len > SWIM_BODY_MAX) {
-		seterr(err, errlen, "body of %zu bytes (limit %d)", len, SWIM_BODY_MAX);
+		errf(err, errlen, "body of %zu bytes (limit %d)", len, SWIM_BODY_MAX);
 		return -1;
 	}
 	while (r.off < r.len) {
 		if (out->nmsg == SWIM_MAX_MSGS) {
-			seterr(err, errlen, "more than %d messages", SWIM_MAX_MSGS);
+			errf(err, errlen, "more than %d messages", SWIM_MAX_MSGS);
 			return -1;
 		}
 		struct swim_msg *m = &out->msg[out->nmsg];
@@ -180,7 +167,7 @@ int swim_wire_decode(const uint8_t *buf, size_t len, struct swim_body *out, char
 		if (decode_one(&r, out, m, err, errlen) < 0)
 			return -1;
 		if (r.bad) {
-			seterr(err, errlen, "message %zu (type %u) truncated", out->nmsg, m->type);
+			errf(err, errlen, "message %zu (type %u) truncated", out->nmsg, m->type);
 			return -1;
 		}
 		out->nmsg++;

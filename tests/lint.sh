@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lint.sh: STYLE.md's banned functions, and a one-line purpose comment atop every C file.
+# lint.sh: HACKING.md's banned functions, and a one-line purpose comment atop every C file.
 cd "$(dirname "$0")/.." || exit 1
 n=0
 banned=$(grep -nE '(^|[^a-zA-Z0-9_])(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|strtok)[[:space:]]*\(' \
