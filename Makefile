@@ -60,11 +60,22 @@ $(LIB): $(COMMON_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The libraries each program links: only those its code uses (canteen-init signs nothing
+# and talks to no Ethereum node, so it links neither libsecp256k1 nor libcurl). A missing
+# one is a link error, so this list cannot silently go stale.
+canteen_PKGS            := libcurl jansson libsodium libsecp256k1
+canteen-init_PKGS       := jansson
+canteen-swim_PKGS       := jansson libsodium libsecp256k1
+canteen-chainwatch_PKGS := libcurl jansson
+canteen-sched_PKGS      := jansson libsodium libsecp256k1
+canteen-dockerd_PKGS    := libcurl jansson libsodium libsecp256k1
+
 define prog_rule
 $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard cmd/$(1)/*.c))
+$(1)_LIBS := $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) -lm
 $$(BIN)/$(1): $$($(1)_OBJ) $$(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIB) $$(LIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIB) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 

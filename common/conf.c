@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "eth_key.h"
 #include "log.h"
 #include "parse.h"
 
@@ -223,22 +222,5 @@ int conf_setup(struct conf *c, const char *path, const struct conf_flag *flags, 
 	int level = LOG_LEVEL_INFO;
 	log_level_parse(c->log_level, &level); /* conf_set has checked it */
 	log_set_level(level);
-	return 0;
-}
-
-int conf_node_address(struct conf *c, char *err, size_t errlen)
-{
-	if (!c->node_name[0] && c->key_file[0]) {
-		char why[512];
-		struct eth_key *k = eth_key_load(c->key_file, why, sizeof why);
-		if (!k) {
-			snprintf(err, errlen, "key_file: %s", why);
-			return -1;
-		}
-		str_copy(c->node_name, sizeof c->node_name, k->address_hex);
-		eth_key_free(k);
-	}
-	for (char *p = c->node_name; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 	return 0;
 }

@@ -75,8 +75,4 @@ struct conf_flag {
 int conf_setup(struct conf *c, const char *path, const struct conf_flag *flags, size_t nflags,
                char *err, size_t errlen);
 
-/* node_name, else the address of key_file's key, in lowercase (left unchecked: the caller
- * says what it needs). 0, or -1 with "key_file: ..." in err when the key cannot be read. */
-int conf_node_address(struct conf *c, char *err, size_t errlen);
-
 #endif

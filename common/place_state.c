@@ -13,8 +13,7 @@ struct place_state {
 	json_t *members;    /* address -> "alive" | "suspect" | "dead" | "left" */
 	json_t *held;       /* address -> true: kept from before a snapshot that omitted it */
 	json_t *rejected;   /* name -> why no server can run it (rec_service_runnable) */
-	char self[64];      /* "self" of the last membership snapshot */
-	char me[64];        /* set by place_state_set_self: always live */
+	char self[64];      /* this node (place_state_set_self): always live */
 	int have_chain, have_swim;
 	/* place_state_input's arrays */
 	struct place_node *in_nodes;
@@ -250,17 +249,21 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 			const char *s = json_string_value(v);
 			if (json_object_get(mem, k) || !s ||
 			    (strcmp(s, "alive") != 0 && strcmp(s, "suspect") != 0) ||
-			    strcmp(k, st->self) == 0 || strcmp(k, st->me) == 0) /* always live */
+			    strcmp(k, st->self) == 0) /* always live */
 				continue;
 			json_object_set(mem, k, v);
 			json_object_set_new(held, k, json_true());
+		}
+		if (self && st->self[0] && strcmp(json_string_value(self), st->self) != 0 && err) {
+			size_t used = strnlen(err, errlen); /* after a "left out" warning, if any */
+			errf(err + used, errlen - used, "%scanteen-swim says it is %.64s, but this node "
+			       "is %s (do they read different node_name or key_file?)", used ? "; " : "",
+			       json_string_value(self), st->self);
 		}
 		json_decref(st->members);
 		st->members = mem;
 		json_decref(st->held);
 		st->held = held;
-		if (self)
-			snprintf(st->self, sizeof st->self, "%s", json_string_value(self));
 		st->have_swim = 1;
 		return 1;
 	}
@@ -294,7 +297,7 @@ size_t place_state_unheard(const struct place_state *st)
 	size_t n = 0;
 	json_object_foreach(st->nodes, k, v) {
 		if (!json_is_true(json_object_get(v, "active")) || json_object_get(st->members, k) ||
-		    strcmp(k, st->self) == 0 || strcmp(k, st->me) == 0)
+		    strcmp(k, st->self) == 0)
 			continue;
 		n++;
 	}
@@ -315,11 +318,9 @@ int place_state_release(struct place_state *st)
 	return changed;
 }
 
-const char *place_state_self(const struct place_state *st) { return st->self[0] ? st->self : NULL; }
-
 void place_state_set_self(struct place_state *st, const char *address)
 {
-	snprintf(st->me, sizeof st->me, "%s", address ? address : "");
+	snprintf(st->self, sizeof st->self, "%s", address ? address : "");
 }
 
 json_t *place_state_service(const struct place_state *st, const char *name)
@@ -358,7 +359,7 @@ static int64_t int_or(json_t *o, const char *key, int64_t dflt)
 static int is_live(const struct place_state *st, const char *address)
 {
 	const char *s = json_string_value(json_object_get(st->members, address));
-	if ((st->self[0] && strcmp(st->self, address) == 0) || (st->me[0] && strcmp(st->me, address) == 0))
+	if (st->self[0] && strcmp(st->self, address) == 0)
 		return 1;
 	/* Suspect is not dead: its replicas stay until it is declared dead or leaves. */
 	return s && (strcmp(s, "alive") == 0 || strcmp(s, "suspect") == 0);

@@ -43,9 +43,8 @@ size_t place_state_unheard(const struct place_state *st);
 
 /* Both a chain snapshot and a membership snapshot have been seen. */
 int place_state_ready(const struct place_state *st);
-/* This node's address as swim reported it ("self"), or NULL. */
-const char *place_state_self(const struct place_state *st);
-/* Treat address as live whatever swim says (this node is alive to itself). */
+/* This node's address: live whatever swim says (this node is alive to itself); a
+ * membership snapshot whose "self" differs is applied with a warning in err. */
 void place_state_set_self(struct place_state *st, const char *address);
 
 /*

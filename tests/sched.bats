@@ -174,6 +174,18 @@ setup_one() {
 	[[ "$output" == *"canteen-sched"* ]]
 }
 
+@test "canteen-sched warns when canteen-swim's self is another node" {
+	R=$(mk_rundir "$BATS_TEST_TMPDIR/r")
+	feed_start chain "$R/chain.sock"
+	feed_start swim "$R/swim.sock"
+	feed_start dockerd "$R/dockerd.sock"
+	chain_set "$R/chain.sock" "$(node_json $N1),$(node_json $N2)" "$(svc_json web 2)"
+	feed "$R/swim.sock" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"self\":\"$N2\",\"members\":[$(member_json $N1 alive),$(member_json $N2 alive)]}}" | grep -q ok
+	sched_start sched "$R" $N1
+	wait_until 10 ready "$R"
+	wait_until 5 grep -q "canteen-swim says it is $N2, but this node is $N1" "$BATS_TEST_TMPDIR/sched.log"
+}
+
 @test "canteen-sched: --help, --version, configuration errors exit 100" {
 	run "$BIN/canteen-sched" --help
 	[ "$status" -eq 0 ]

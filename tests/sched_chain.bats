@@ -36,7 +36,7 @@ placed_is() { answer_is "$1/sched.sock" '{"op":"placement"}' .placed "$2"; }
 		--poll 100ms --confirmations 0
 	for i in 1 2 3; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \
-			--key-file "$SW/k$i" --chain-sock "$CW/chain.sock" "${SWIM_FAST[@]}"
+			--node "${ADDR[i]}" --key-file "$SW/k$i" --chain-sock "$CW/chain.sock" "${SWIM_FAST[@]}"
 	done
 	wait_until 20 swim_converged 3
 	for i in 1 2; do

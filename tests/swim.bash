@@ -56,7 +56,7 @@ swim_start() {
 	local pre=()
 	[ -n "$SWIM_NS" ] && pre=(ip netns exec "$SWIM_NS")
 	start_bg "swim$i" "${pre[@]}" "$BIN/canteen-swim" -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \
-		--key-file "$SW/k$i" --peers "$SW/peers" "${SWIM_FAST[@]}" "$@"
+		--node "${ADDR[i]}" --key-file "$SW/k$i" --peers "$SW/peers" "${SWIM_FAST[@]}" "$@"
 }
 
 swim_req() { "$TBIN/ipc_tool" request "$SW/r$1/swim.sock" "$2"; }

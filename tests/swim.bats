@@ -133,14 +133,21 @@ teardown() { stop_started; }
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"readable by others"* ]]
 	chmod 0600 "$SW/k1"
+	# Its address (--node, node_name or key_file's) is how it finds itself in the admitted set.
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/peers"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"address is needed"* ]]
 	echo '{"address":"0xZZ","endpoint":"1.2.3.4:1","pubkey":"00"}' > "$SW/badpeers"
-	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/badpeers"
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --node "${ADDR[1]}" --key-file "$SW/k1" --peers "$SW/badpeers"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"badpeers:1:"* ]]
 	"$TBIN/swim_tool" keygen "$SW/stranger" > /dev/null
-	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/stranger" --peers "$SW/peers"
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --node "${ADDR[1]}" --key-file "$SW/stranger" --peers "$SW/peers"
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"does not list this node"* ]]
+	[[ "$output" == *"does not list this node ${ADDR[1]} with this node's public key"* ]]
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --node 0x$(printf '%040d' 7) --key-file "$SW/k1" --peers "$SW/peers"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"does not list this node 0x$(printf '%040d' 7)"* ]]
 }
 
 @test "canteen node keygen writes 0600 key pairs the daemon accepts; the eth address agrees with cast" {

@@ -35,7 +35,7 @@ pkts_in() { swim_stat "$1" .packets_in; }
 		--poll 100ms --confirmations 0
 	for i in 1 2 3; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \
-			--key-file "$SW/k$i" --chain-sock "$CW/chain.sock" "${SWIM_FAST[@]}"
+			--node "${ADDR[i]}" --key-file "$SW/k$i" --chain-sock "$CW/chain.sock" "${SWIM_FAST[@]}"
 	done
 	# Node 3 is registered but not approved: not a member anywhere, and it has none.
 	wait_until 20 swim_converged 2

@@ -1,5 +1,4 @@
 /* main.c: canteen-chainwatch: flags and configuration, chain.sock, then follow the contract. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,100 +7,40 @@
 
 #include "chainwatch.h"
 #include "conf.h"
+#include "flags.h"
 #include "log.h"
 #include "parse.h"
+#include "sockets.h"
 
-struct opts {
-	const char *conf_path, *rundir, *rpc, *contract, *confirmations, *poll, *timeout;
-	const char *log_level, *sock, *start_block;
-	int to_stdout;
+/* The flag table: one row per flag, indexed by this enum. */
+enum { F_CONFIG, F_RUNDIR, F_RPC, F_CONTRACT, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
+       F_SNAPSHOT_BLOCK, F_STDOUT, F_LOG_LEVEL, F_N };
+
+static const struct flag rows[F_N] = {
+	[F_CONFIG] = FLAG_CONFIG,
+	[F_RUNDIR] = FLAG_RUNDIR("run directory"),
+	[F_RPC] = {"rpc", 0, "URL", "rpc_url", "Ethereum JSON-RPC endpoint (conf rpc_url)", 0},
+	[F_CONTRACT] = {"contract", 0, "ADDRESS", "contract", "the Canteen contract (conf contract)", 0},
+	[F_CONFIRMATIONS] = {"confirmations", 0, "N", "confirmations",
+	                     "follow this many blocks behind the head (default 2)", 0},
+	[F_POLL] = {"poll", 0, "DURATION", "poll_ms", "how often to ask for new blocks (default 1s)", 0},
+	[F_RPC_TIMEOUT] = {"rpc-timeout", 0, "DURATION", "rpc_timeout_ms",
+	                   "limit on one RPC request (default 10s)", 0},
+	[F_SOCK] = {"sock", 0, "PATH", NULL, "the socket served (default RUNDIR/" SOCK_CHAIN ")", 0},
+	[F_SNAPSHOT_BLOCK] = {"snapshot-block", 0, "N", NULL,
+	                      "first snapshot at block N, then every later change from logs", 0},
+	[F_STDOUT] = {"stdout", 0, NULL, NULL, "also print the snapshot and every event on stdout", 0},
+	[F_LOG_LEVEL] = FLAG_LOG_LEVEL,
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: canteen-chainwatch [-c FILE] [-d DIR] [--rpc URL] [--contract ADDRESS]\n"
-	        "                          [--confirmations N] [--poll DURATION] [--rpc-timeout DURATION]\n"
-	        "                          [--sock PATH] [--snapshot-block N] [--stdout]\n"
-	        "                          [--log-level LEVEL]\n"
-	        "  -c, --config FILE        canteen.conf (default %s)\n"
-	        "  -d, --rundir DIR         run directory (default /run/canteen)\n"
-	        "      --rpc URL            Ethereum JSON-RPC endpoint (conf rpc_url)\n"
-	        "      --contract ADDRESS   the Canteen contract (conf contract)\n"
-	        "      --confirmations N    follow this many blocks behind the head (default 2)\n"
-	        "      --poll DURATION      how often to ask for new blocks (default 1s)\n"
-	        "      --rpc-timeout D      limit on one RPC request (default 10s)\n"
-	        "      --sock PATH          the socket served (default RUNDIR/chain.sock)\n"
-	        "      --snapshot-block N   first snapshot at block N, then every later change from logs\n"
-	        "      --stdout             also print the snapshot and every event on stdout\n"
-	        "      --log-level LEVEL    error, warn, info or debug\n"
-	        "See canteen-chainwatch(8) and canteen-events(7).\n",
-	        CONF_DEFAULT_PATH);
-}
+static const struct flag_table flags = {
+	"canteen-chainwatch", rows, F_N, "See canteen-chainwatch(8) and canteen-events(7).\n",
+};
 
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	enum { O_RPC = 256, O_CONTRACT, O_CONF, O_POLL, O_TIMEOUT, O_SOCK, O_STDOUT, O_LEVEL, O_START };
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"rundir", required_argument, NULL, 'd'},
-		{"rpc", required_argument, NULL, O_RPC},
-		{"contract", required_argument, NULL, O_CONTRACT},
-		{"confirmations", required_argument, NULL, O_CONF},
-		{"poll", required_argument, NULL, O_POLL},
-		{"rpc-timeout", required_argument, NULL, O_TIMEOUT},
-		{"sock", required_argument, NULL, O_SOCK},
-		{"stdout", no_argument, NULL, O_STDOUT},
-		{"snapshot-block", required_argument, NULL, O_START},
-		{"log-level", required_argument, NULL, O_LEVEL},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "c:d:hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->conf_path = optarg; break;
-		case 'd': o->rundir = optarg; break;
-		case O_RPC: o->rpc = optarg; break;
-		case O_CONTRACT: o->contract = optarg; break;
-		case O_CONF: o->confirmations = optarg; break;
-		case O_POLL: o->poll = optarg; break;
-		case O_TIMEOUT: o->timeout = optarg; break;
-		case O_SOCK: o->sock = optarg; break;
-		case O_STDOUT: o->to_stdout = 1; break;
-		case O_START: o->start_block = optarg; break;
-		case O_LEVEL: o->log_level = optarg; break;
-		case 'h': usage(stdout); exit(EXIT_DONE);
-		case 'V': printf("canteen-chainwatch %s\n", CANTEEN_VERSION); exit(EXIT_DONE);
-		default: usage(stderr); return -1;
-		}
-	}
-	if (optind != argc) {
-		log_warnx("unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-static int configure(const struct opts *o, struct conf *cf, struct chainwatch *cw, char *sock,
-                     size_t socklen)
+static int configure(const struct flag_values *v, struct conf *cf, struct chainwatch *cw,
+                     char *sock, size_t socklen)
 {
 	char err[1024];
-	const struct conf_flag flags[] = {
-		{"rundir", "rundir", o->rundir},
-		{"rpc", "rpc_url", o->rpc},
-		{"contract", "contract", o->contract},
-		{"confirmations", "confirmations", o->confirmations},
-		{"poll", "poll_ms", o->poll},
-		{"rpc-timeout", "rpc_timeout_ms", o->timeout},
-		{"log-level", "log_level", o->log_level},
-	};
-	conf_defaults(cf);
-	if (conf_setup(cf, o->conf_path, flags, sizeof flags / sizeof flags[0], err, sizeof err) < 0) {
-		log_warnx("%s", err);
-		return -1;
-	}
 	if (!cf->rpc_url[0]) {
 		log_warnx("no RPC endpoint: --rpc URL (conf rpc_url)");
 		return -1;
@@ -116,8 +55,9 @@ static int configure(const struct opts *o, struct conf *cf, struct chainwatch *c
 		log_warnx("poll_ms must be more than 0");
 		return -1;
 	}
-	if (o->start_block) {
-		if (parse_u64(o->start_block, 0, INT64_MAX, &cw->start_block, err, sizeof err) < 0) {
+	if (v->value[F_SNAPSHOT_BLOCK]) {
+		if (parse_u64(v->value[F_SNAPSHOT_BLOCK], 0, INT64_MAX, &cw->start_block, err,
+		              sizeof err) < 0) {
 			log_warnx("--snapshot-block: %s", err);
 			return -1;
 		}
@@ -125,8 +65,8 @@ static int configure(const struct opts *o, struct conf *cf, struct chainwatch *c
 	}
 	cw->confirmations = cf->confirmations;
 	cw->poll_ms = cf->poll_ms;
-	int n = o->sock ? snprintf(sock, socklen, "%s", o->sock)
-	                : snprintf(sock, socklen, "%s/chain.sock", cf->rundir);
+	int n = v->value[F_SOCK] ? snprintf(sock, socklen, "%s", v->value[F_SOCK])
+	                         : snprintf(sock, socklen, "%s/" SOCK_CHAIN, cf->rundir);
 	if (n < 0 || (size_t)n >= socklen) {
 		log_warnx("socket path is too long");
 		return -1;
@@ -224,17 +164,24 @@ static void on_signal(struct loop *l, int signo, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct flag_values v;
 	struct conf cf;
 	struct chainwatch cw;
 	struct eth_rpc_opts ro;
 	struct eth_rpc_err e;
-	char sock[1024], err[512];
+	char sock[1024], err[1024];
 
 	log_init("canteen-chainwatch", LOG_LEVEL_INFO);
 	memset(&cw, 0, sizeof cw);
 	cw.stdout_fd = -1;
-	if (parse_opts(argc, argv, &o) < 0 || configure(&o, &cf, &cw, sock, sizeof sock) < 0)
+	conf_defaults(&cf);
+	int rc = flags_load(&flags, argc, argv, &v, &cf, err, sizeof err);
+	if (rc >= 0) {
+		if (err[0])
+			log_warnx("%s", err);
+		return rc;
+	}
+	if (configure(&v, &cf, &cw, sock, sizeof sock) < 0)
 		return EXIT_CONFIG;
 	if (cw_types_init(err, sizeof err) < 0)
 		fatalx("contract types: %s", err);
@@ -252,7 +199,7 @@ int main(int argc, char **argv)
 	}
 	/* --stdout beside the daemon of the same configuration (a user piping the stream
 	 * into jq on a server where canteen-chainwatch runs): print, serve nothing. */
-	if (o.to_stdout && !o.sock && ipc_path_live(sock)) {
+	if (v.value[F_STDOUT] && !v.value[F_SOCK] && ipc_path_live(sock)) {
 		log_info("%s is served by another process: printing on stdout only", sock);
 		cw.srv = ipc_server_unbound(cw.loop, on_msg, on_close, &cw);
 		snprintf(sock, sizeof sock, "stdout only");
@@ -263,7 +210,7 @@ int main(int argc, char **argv)
 		log_warnx("%s: %s", sock, err);
 		return EXIT_TEMP;
 	}
-	if (o.to_stdout) {
+	if (v.value[F_STDOUT]) {
 		cw.stdout_fd = STDOUT_FILENO;
 		ipc_server_mirror(cw.srv, STDOUT_FILENO);
 	}
@@ -274,7 +221,7 @@ int main(int argc, char **argv)
 	         cw.contract_hex, cf.rpc_url, (unsigned long long)cw.confirmations,
 	         (unsigned long long)cw.poll_ms, sock);
 	cw_follow_start(&cw);
-	int rc = loop_run(cw.loop);
+	rc = loop_run(cw.loop);
 	eth_arpc_free(cw.rpc);
 	json_decref(cw.pending_logs);
 	json_decref(cw.snap.nodes);

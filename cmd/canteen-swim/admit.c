@@ -219,20 +219,36 @@ static void add_seeds(struct swimd *d)
 	}
 }
 
-void admit_sync(struct swimd *d)
+const struct node_rec *admit_self(const struct swimd *d, const char **why)
 {
 	const struct node_rec *me = NULL;
+	*why = "";
 	for (size_t i = 0; i < d->nnodes && !me; i++)
-		if (sodium_memcmp(d->nodes[i].pubkey, d->keys.pk, SWIM_KEY_LEN) == 0)
+		if (memcmp(d->nodes[i].addr, d->self, SWIM_ADDR_LEN) == 0)
 			me = &d->nodes[i];
-	if (me && !d->have_self) {
-		memcpy(d->self, me->addr, SWIM_ADDR_LEN);
-		d->have_self = 1;
+	if (me && sodium_memcmp(me->pubkey, d->keys.pk, SWIM_KEY_LEN) != 0) {
+		*why = " with this node's public key (swim_key_file holds another key pair)";
+		return NULL;
 	}
-	int active = me && memcmp(me->addr, d->self, SWIM_ADDR_LEN) == 0;
-	if (active != d->self_active)
-		log_info(active ? "this node is admitted" : "this node is not (or no longer) admitted: "
-		                                            "no members until it is");
+	return me;
+}
+
+void admit_sync(struct swimd *d)
+{
+	const char *why;
+	const struct node_rec *me = admit_self(d, &why);
+	if (me)
+		d->have_self = 1;
+	int active = me != NULL;
+	if (active != d->self_active) {
+		char hex[43];
+		swim_addr_hex(d->self, hex);
+		if (active)
+			log_info("this node (%s) is admitted", hex);
+		else
+			log_info("this node (%s) is not (or no longer) admitted%s: no members until it "
+			         "is", hex, why[0] ? why : "");
+	}
 	d->self_active = active;
 	if (!d->have_self)
 		return;

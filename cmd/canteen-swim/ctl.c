@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "sockets.h"
 #include "swimd.h"
 
 static json_t *member_json(const struct swimd *d, const struct swim_member *m, int state)
@@ -198,7 +199,7 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 int ctl_listen(struct swimd *d, char *err, size_t errlen)
 {
 	char path[1024];
-	snprintf(path, sizeof path, "%s/swim.sock", d->cf.rundir);
+	snprintf(path, sizeof path, "%s/" SOCK_SWIM, d->cf.rundir);
 	d->srv = ipc_listen(d->loop, path, on_msg, NULL, d, err, errlen);
 	return d->srv ? 0 : -1;
 }

@@ -1,129 +1,66 @@
 /* main.c: canteen-swim: flags and configuration, key, admission, UDP socket, swim.sock, leave on SIGTERM. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "flags.h"
 #include "log.h"
+#include "node_id.h"
 #include "parse.h"
+#include "sockets.h"
 #include "swimd.h"
 
-/* Flags that set a canteen.conf key. */
-static const struct {
-	const char *flag, *key;
-} conf_flags[] = {
-	{"rundir", "rundir"},
-	{"bind", "swim_bind"},
-	{"advertise", "swim_advertise"},
-	{"key-file", "swim_key_file"},
-	{"peers", "swim_peers_file"},
-	{"probe-interval", "probe_interval_ms"},
-	{"probe-timeout", "probe_timeout_ms"},
-	{"indirect-checks", "indirect_checks"},
-	{"suspicion-min-mult", "suspicion_min_mult"},
-	{"suspicion-max-mult", "suspicion_max_mult"},
-	{"retransmit-mult", "retransmit_mult"},
-	{"pushpull-interval", "pushpull_interval_ms"},
-	{"gossip-interval", "gossip_interval_ms"},
-	{"gossip-nodes", "gossip_nodes"},
-	{"awareness-max", "awareness_max"},
-	{"log-level", "log_level"},
-};
-#define NCONF_FLAGS (sizeof conf_flags / sizeof conf_flags[0])
+/* The flag table: one row per flag, indexed by this enum. */
+enum { F_CONFIG, F_RUNDIR, F_NODE, F_BIND, F_ADVERTISE, F_KEY_FILE, F_PEERS, F_CHAIN_SOCK, F_JOIN,
+       F_STDOUT, F_PROBE_INTERVAL, F_PROBE_TIMEOUT, F_INDIRECT_CHECKS, F_SUSPICION_MIN_MULT,
+       F_SUSPICION_MAX_MULT, F_RETRANSMIT_MULT, F_PUSHPULL_INTERVAL, F_GOSSIP_INTERVAL,
+       F_GOSSIP_NODES, F_AWARENESS_MAX, F_LOG_LEVEL, F_N };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: canteen-swim [-c FILE] [-d DIR] [--bind IP:PORT] [--advertise IP:PORT]\n"
-	        "                    [--key-file FILE] [--peers FILE | --chain-sock PATH]\n"
-	        "                    [--join IP:PORT]... [--stdout] [timing flags]\n"
-	        "  -c, --config FILE          canteen.conf (default %s)\n"
-	        "  -d, --rundir DIR           where swim.sock lives (default /run/canteen)\n"
-	        "      --bind IP:PORT         UDP address to listen on (default 0.0.0.0:7946)\n"
-	        "      --advertise IP:PORT    the endpoint others reach us at (checked against admission)\n"
-	        "      --key-file FILE        this node's swim key pair (canteen node keygen)\n"
-	        "      --peers FILE           chainless admission: JSON lines address/endpoint/pubkey\n"
-	        "      --chain-sock PATH      chainwatch socket (default RUNDIR/chain.sock)\n"
-	        "      --join IP:PORT         contact this admitted endpoint first (repeatable)\n"
-	        "      --stdout               also print every event on stdout\n"
-	        "      --probe-interval D     protocol period (default 1s)\n"
-	        "      --probe-timeout D      direct ack timeout (default 500ms)\n"
-	        "      --indirect-checks N    members asked to probe indirectly (default 3)\n"
-	        "      --suspicion-min-mult N minimum suspicion, in probe intervals x log10(n) (4)\n"
-	        "      --suspicion-max-mult N maximum suspicion, as a multiple of the minimum (6)\n"
-	        "      --retransmit-mult N    each update is sent N x ceil(log10(n+1)) times (4)\n"
-	        "      --pushpull-interval D  full state exchange period, 0 for none (default 30s)\n"
-	        "      --gossip-interval D    gossip period (default 200ms)\n"
-	        "      --gossip-nodes N       members gossiped to each period (default 3)\n"
-	        "      --awareness-max N      local health multiplier cap (default 8)\n"
-	        "      --log-level LEVEL      error, warn, info or debug\n"
-	        "See canteen-swim(8).\n",
-	        CONF_DEFAULT_PATH);
-}
-
-struct opts {
-	const char *conf_path, *chain_sock;
-	const char *set[NCONF_FLAGS];
-	int to_stdout;
+static const struct flag rows[F_N] = {
+	[F_CONFIG] = FLAG_CONFIG,
+	[F_RUNDIR] = FLAG_RUNDIR("where " SOCK_SWIM " lives"),
+	[F_NODE] = FLAG_NODE,
+	[F_BIND] = {"bind", 0, "IP:PORT", "swim_bind", "UDP address to listen on (default 0.0.0.0:7946)", 0},
+	[F_ADVERTISE] = {"advertise", 0, "IP:PORT", "swim_advertise",
+	                 "the endpoint others reach us at (checked against admission)", 0},
+	[F_KEY_FILE] = {"key-file", 0, "FILE", "swim_key_file",
+	                "this node's swim key pair (canteen node keygen)", 0},
+	[F_PEERS] = {"peers", 0, "FILE", "swim_peers_file",
+	             "chainless admission: JSON lines address/endpoint/pubkey", 0},
+	[F_CHAIN_SOCK] = {"chain-sock", 0, "PATH", NULL,
+	                  "chainwatch socket (default RUNDIR/" SOCK_CHAIN ")", 0},
+	[F_JOIN] = {"join", 0, "IP:PORT", NULL, "contact this admitted endpoint first", SWIMD_MAX_JOIN},
+	[F_STDOUT] = {"stdout", 0, NULL, NULL, "also print every event on stdout", 0},
+	[F_PROBE_INTERVAL] = {"probe-interval", 0, "DURATION", "probe_interval_ms",
+	                      "protocol period (default 1s)", 0},
+	[F_PROBE_TIMEOUT] = {"probe-timeout", 0, "DURATION", "probe_timeout_ms",
+	                     "direct ack timeout (default 500ms)", 0},
+	[F_INDIRECT_CHECKS] = {"indirect-checks", 0, "N", "indirect_checks",
+	                       "members asked to probe indirectly (default 3)", 0},
+	[F_SUSPICION_MIN_MULT] = {"suspicion-min-mult", 0, "N", "suspicion_min_mult",
+	                          "minimum suspicion, in probe intervals x log10(n) (default 4)", 0},
+	[F_SUSPICION_MAX_MULT] = {"suspicion-max-mult", 0, "N", "suspicion_max_mult",
+	                          "maximum suspicion, as a multiple of the minimum (default 6)", 0},
+	[F_RETRANSMIT_MULT] = {"retransmit-mult", 0, "N", "retransmit_mult",
+	                       "each update is sent N x ceil(log10(n+1)) times (default 4)", 0},
+	[F_PUSHPULL_INTERVAL] = {"pushpull-interval", 0, "DURATION", "pushpull_interval_ms",
+	                         "full state exchange period, 0 for none (default 30s)", 0},
+	[F_GOSSIP_INTERVAL] = {"gossip-interval", 0, "DURATION", "gossip_interval_ms",
+	                       "gossip period (default 200ms)", 0},
+	[F_GOSSIP_NODES] = {"gossip-nodes", 0, "N", "gossip_nodes",
+	                    "members gossiped to each period (default 3)", 0},
+	[F_AWARENESS_MAX] = {"awareness-max", 0, "N", "awareness_max",
+	                     "local health multiplier cap (default 8)", 0},
+	[F_LOG_LEVEL] = FLAG_LOG_LEVEL,
 };
 
-static int parse_opts(int argc, char **argv, struct opts *o, struct swimd *d)
-{
-	enum { O_JOIN = 300, O_CHAIN, O_STDOUT, O_HELP, O_VERSION, O_CONF = 400 };
-	struct option longopts[NCONF_FLAGS + 7];
-	size_t n = 0;
-	for (size_t i = 0; i < NCONF_FLAGS; i++)
-		longopts[n++] = (struct option){conf_flags[i].flag, required_argument, NULL,
-		                                (int)(O_CONF + i)};
-	longopts[n++] = (struct option){"config", required_argument, NULL, 'c'};
-	longopts[n++] = (struct option){"join", required_argument, NULL, O_JOIN};
-	longopts[n++] = (struct option){"chain-sock", required_argument, NULL, O_CHAIN};
-	longopts[n++] = (struct option){"stdout", no_argument, NULL, O_STDOUT};
-	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	longopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
-	longopts[n] = (struct option){NULL, 0, NULL, 0};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "c:d:hV", longopts, NULL)) != -1) {
-		if (ch >= O_CONF && ch < O_CONF + (int)NCONF_FLAGS) {
-			o->set[ch - O_CONF] = optarg;
-			continue;
-		}
-		switch (ch) {
-		case 'c': o->conf_path = optarg; break;
-		case 'd': o->set[0] = optarg; break;
-		case O_JOIN:
-			if (d->njoins == SWIMD_MAX_JOIN) {
-				log_warnx("too many --join flags (limit %d)", SWIMD_MAX_JOIN);
-				return -1;
-			}
-			d->joins[d->njoins++] = optarg;
-			break;
-		case O_CHAIN: o->chain_sock = optarg; break;
-		case O_STDOUT: o->to_stdout = 1; break;
-		case 'h': usage(stdout); exit(EXIT_DONE);
-		case 'V': printf("canteen-swim %s\n", CANTEEN_VERSION); exit(EXIT_DONE);
-		default: usage(stderr); return -1;
-		}
-	}
-	if (optind != argc) {
-		log_warnx("unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
+static const struct flag_table flags = {"canteen-swim", rows, F_N, "See canteen-swim(8).\n"};
 
-static int configure(struct opts *o, struct swimd *d)
+static int configure(const struct flag_values *v, struct swimd *d)
 {
 	char err[1024];
-	struct conf_flag flags[NCONF_FLAGS];
-	for (size_t i = 0; i < NCONF_FLAGS; i++)
-		flags[i] = (struct conf_flag){conf_flags[i].flag, conf_flags[i].key, o->set[i]};
-	if (conf_setup(&d->cf, o->conf_path, flags, NCONF_FLAGS, err, sizeof err) < 0) {
-		log_warnx("%s", err);
-		return -1;
-	}
 	const struct conf *c = &d->cf;
 	if (c->probe_timeout_ms >= c->probe_interval_ms) {
 		log_warnx("probe_timeout_ms (%llu) must be shorter than probe_interval_ms (%llu)",
@@ -151,25 +88,37 @@ static int configure(struct opts *o, struct swimd *d)
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (o->chain_sock)
-		snprintf(d->chain_sock, sizeof d->chain_sock, "%s", o->chain_sock);
+	/* Who we are: the address sched and dockerd also derive (node_name or key_file). */
+	char self[NODE_ID_LEN + 1];
+	if (node_id_address(c, self, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	swim_addr_parse(self, d->self); /* node_id_address checked it */
+	for (size_t i = 0; i < v->nall; i++)
+		if (v->row[i] == F_JOIN)
+			d->joins[d->njoins++] = v->all[i];
+	if (v->value[F_CHAIN_SOCK])
+		snprintf(d->chain_sock, sizeof d->chain_sock, "%s", v->value[F_CHAIN_SOCK]);
 	else
-		snprintf(d->chain_sock, sizeof d->chain_sock, "%s/chain.sock", c->rundir);
+		snprintf(d->chain_sock, sizeof d->chain_sock, "%s/" SOCK_CHAIN, c->rundir);
 	return 0;
 }
 
-/* In chainless mode our own line must be in the peers file (found by public key). */
+/* In chainless mode our own line must be in the peers file, with our public key. */
 static int check_self_endpoint(struct swimd *d)
 {
-	if (!d->have_self) {
-		log_warnx("%s does not list this node's public key", d->cf.swim_peers_file);
+	const char *why = "";
+	const struct node_rec *me = admit_self(d, &why);
+	char hex[43];
+	swim_addr_hex(d->self, hex);
+	if (!me) {
+		log_warnx("%s does not list this node %s%s", d->cf.swim_peers_file, hex, why);
 		return -1;
 	}
-	for (size_t i = 0; i < d->nnodes; i++)
-		if (memcmp(d->nodes[i].addr, d->self, SWIM_ADDR_LEN) == 0 && d->cf.swim_advertise[0] &&
-		    strcmp(d->nodes[i].endpoint, d->cf.swim_advertise) != 0)
-			log_warnx("advertised endpoint %s differs from the admitted one %s; peers use "
-			          "the admitted one", d->cf.swim_advertise, d->nodes[i].endpoint);
+	if (d->cf.swim_advertise[0] && strcmp(me->endpoint, d->cf.swim_advertise) != 0)
+		log_warnx("advertised endpoint %s differs from the admitted one %s; peers use "
+		          "the admitted one", d->cf.swim_advertise, me->endpoint);
 	return 0;
 }
 
@@ -198,14 +147,19 @@ static void on_stop(struct loop *l, int signo, void *arg)
 int main(int argc, char **argv)
 {
 	static struct swimd d;
-	struct opts o;
-	char err[512];
-	memset(&o, 0, sizeof o);
+	struct flag_values v;
+	char err[1024];
 	d.fd = -1;
 	d.self_active = -1; /* unknown until the first admission list */
 	log_init("canteen-swim", LOG_LEVEL_INFO);
 	conf_defaults(&d.cf);
-	if (parse_opts(argc, argv, &o, &d) < 0 || configure(&o, &d) < 0)
+	int rc = flags_load(&flags, argc, argv, &v, &d.cf, err, sizeof err);
+	if (rc >= 0) {
+		if (err[0])
+			log_warnx("%s", err);
+		return rc;
+	}
+	if (configure(&v, &d) < 0)
 		return EXIT_CONFIG;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -232,7 +186,7 @@ int main(int argc, char **argv)
 		log_warnx("%s", err);
 		return EXIT_TEMP;
 	}
-	if (o.to_stdout)
+	if (v.value[F_STDOUT])
 		ipc_server_mirror(d.srv, STDOUT_FILENO);
 	if (loop_signal(d.loop, SIGTERM, on_stop, &d) < 0 ||
 	    loop_signal(d.loop, SIGINT, on_stop, &d) < 0)

@@ -43,8 +43,9 @@ struct swimd {
 	struct swim_config scfg;
 	struct swim *swim;            /* NULL until this node's own record is admitted */
 	struct swim_keys keys;
-	uint8_t self[SWIM_ADDR_LEN];
-	int have_self, self_active;
+	uint8_t self[SWIM_ADDR_LEN];  /* this node's address (node_id: node_name or key_file) */
+	int have_self;                /* our own record has been admitted (at least once) */
+	int self_active;              /* and is now: 1, 0, or -1 before the first list */
 	int fd, family;
 	uint64_t seq;
 	uint64_t timer, timer_at;
@@ -69,6 +70,9 @@ void swimd_reschedule(struct swimd *d);
 /* admit.c */
 int admit_load_peers(struct swimd *d, const char *path, char *err, size_t errlen);
 void admit_start_chain(struct swimd *d);
+/* Our own admitted record: the one with our address, if it carries our public key. NULL
+ * otherwise, with *why saying what is wrong ("" when the address is not listed). */
+const struct node_rec *admit_self(const struct swimd *d, const char **why);
 /* Make the state machine's members match d->nodes (creating the machine once our own
  * record appears). */
 void admit_sync(struct swimd *d);

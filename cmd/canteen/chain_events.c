@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "ipc.h"
 #include "parse.h"
+#include "sockets.h"
 
 /* One readable line: "seq type details". */
 static void print_event(const json_t *ev)
@@ -71,7 +72,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	cli_sock_path(cli, "chain.sock", path, sizeof path);
+	cli_sock_path(cli, SOCK_CHAIN, path, sizeof path);
 	struct ipc_sync *s = ipc_sync_connect(path, err, sizeof err);
 	if (!s) {
 		cli_err("cannot connect to canteen-chainwatch at %s: %s", path, err);

@@ -7,6 +7,7 @@
 #include "chain.h"
 #include "ipc.h"
 #include "parse.h"
+#include "sockets.h"
 
 #define SERVICE_USAGE \
 	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
@@ -415,7 +416,7 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 	/* Placed and pending come from this server's canteen-sched, when it runs. */
 	char path[600], err[256];
 	json_t *summary = NULL, *req = json_pack("{s:s}", "op", "summary");
-	cli_sock_path(cli, "sched.sock", path, sizeof path);
+	cli_sock_path(cli, SOCK_SCHED, path, sizeof path);
 	if (ret == CLI_OK && ipc_request(path, req, &summary, 3000, err, sizeof err) < 0)
 		summary = NULL;
 	json_decref(req);

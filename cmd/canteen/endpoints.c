@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "ipc.h"
 #include "parse.h"
+#include "sockets.h"
 
 struct ep {
 	json_int_t replica, port;
@@ -133,8 +134,8 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 	}
 	const char *service = argv[optind];
 	char sched[600], chain[600], err[512];
-	cli_sock_path(cli, "sched.sock", sched, sizeof sched);
-	cli_sock_path(cli, "chain.sock", chain, sizeof chain);
+	cli_sock_path(cli, SOCK_SCHED, sched, sizeof sched);
+	cli_sock_path(cli, SOCK_CHAIN, chain, sizeof chain);
 	json_t *state = ask(chain, "state", err, sizeof err);
 	if (!state) {
 		cli_err("cannot read the desired state from %s: %s", chain, err);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "ipc.h"
+#include "sockets.h"
 
 /* One line per member; this node is marked with '*'; long or multi-line metadata is cut. */
 static void print_table(json_t *members, const char *self)
@@ -38,7 +39,7 @@ int cmd_members(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	char path[1024], err[512];
-	cli_sock_path(cli, "swim.sock", path, sizeof path);
+	cli_sock_path(cli, SOCK_SWIM, path, sizeof path);
 	json_t *req = json_pack("{s:s}", "op", "members"), *ans = NULL;
 	int rc = req ? ipc_request(path, req, &ans, 5000, err, sizeof err) : -1;
 	json_decref(req);

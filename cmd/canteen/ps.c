@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "ipc.h"
+#include "sockets.h"
 
 struct row {
 	const char *service, *node, *state, *reason;
@@ -86,8 +87,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	char spath[1024], dpath[1024], err[512];
-	cli_sock_path(cli, "sched.sock", spath, sizeof spath);
-	cli_sock_path(cli, "dockerd.sock", dpath, sizeof dpath);
+	cli_sock_path(cli, SOCK_SCHED, spath, sizeof spath);
+	cli_sock_path(cli, SOCK_DOCKERD, dpath, sizeof dpath);
 	json_t *pl = ask(spath, "placement", "placement", 5000, err, sizeof err);
 	if (!pl) {
 		cli_err("cannot ask canteen-sched at %s: %s", spath, err);

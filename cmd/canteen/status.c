@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ipc.h"
+#include "sockets.h"
 
 /* 3d4h, 2h5m, 4m12s, 7s, 350ms. */
 static void fmt_duration(json_int_t ms, char *out, size_t outlen)
@@ -68,7 +69,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	char path[1024], err[512];
-	cli_sock_path(cli, "init.sock", path, sizeof path);
+	cli_sock_path(cli, SOCK_INIT, path, sizeof path);
 	json_t *req = json_pack("{s:s}", "op", "status"), *ans = NULL;
 	int rc = req ? ipc_request(path, req, &ans, 5000, err, sizeof err) : -1;
 	json_decref(req);

@@ -77,11 +77,12 @@ int main(void)
 	ok(strstr(err, "left out 1 node") && strstr(err, "left out 1 service"),
 	   "malformed node and service left out and reported: %s", err);
 	ok(!place_state_ready(st), "not ready without membership");
+	place_state_set_self(st, A1);
 	rc = swim(st, "{\"type\":\"snapshot\",\"seq\":1,\"self\":\"" A1 "\",\"members\":[" MEMBER(A1, "alive") ","
 	          MEMBER(A2, "suspect") "," MEMBER(A3, "alive") "]}", err, sizeof err);
 	is_int(rc, 1, "membership snapshot applied");
 	ok(place_state_ready(st), "ready with both snapshots");
-	is_str(place_state_self(st), A1, "self from the membership snapshot");
+	is_str(err, "", "swim's self is this node: no warning");
 
 	ok(place_state_input(st, &in) == 0 && in.nnodes == 2 && in.nservices == 1, "input: 2 nodes, 1 service");
 	const struct place_node *n2 = node(&in, A2);
@@ -178,6 +179,10 @@ int main(void)
 	is_int((int)place_state_unheard(st), 0, "every active node is listed (A3 as dead)");
 	swim(st, "{\"type\":\"snapshot\",\"self\":null,\"members\":[]}", err, sizeof err);
 	is_int((int)place_state_unheard(st), 1, "a snapshot without (dead) A3: one active node unheard; self never");
+	is_int(swim(st, "{\"type\":\"snapshot\",\"self\":\"" A2 "\",\"members\":[]}", err, sizeof err), 1,
+	       "a snapshot whose self is another node is applied");
+	ok(strstr(err, "canteen-swim says it is " A2 ", but this node is " A1) != NULL,
+	   "with a warning: %s", err);
 
 	ok(rec_address_ok(A1) && !rec_address_ok("0x11") &&
 	   !rec_address_ok("0x111111111111111111111111111111111111111G"), "address check");
