@@ -172,15 +172,9 @@ static int check_ports(struct up *u)
 	return 0;
 }
 
-static int docker_ok(struct up *u)
-{
-	long status = 0;
-	return up_docker(u->docker_sock, "GET", "/_ping", NULL, 0, NULL, &status, NULL) == 0 && status == 200;
-}
-
 static int ensure_docker(struct up *u)
 {
-	if (docker_ok(u))
+	if (up_docker_ping(u->docker_sock))
 		return 0;
 	char log[600];
 	snprintf(log, sizeof log, "%s/dockerd.log", u->dir);
@@ -190,7 +184,7 @@ static int ensure_docker(struct up *u)
 	say("starting dockerd (none answered at %s)", u->docker_sock);
 	u->dockerd_pid = up_spawn(argv, log, 1);
 	for (int i = 0; i < 600 && u->dockerd_pid > 0; i++) {
-		if (docker_ok(u))
+		if (up_docker_ping(u->docker_sock))
 			return 0;
 		if (!up_alive(u->dockerd_pid))
 			break;
@@ -371,22 +365,11 @@ static int make_node(struct up *u, unsigned i)
 
 static int make_image(struct up *u)
 {
-	char *tar = NULL, *answer = NULL, err[256];
-	size_t len = 0;
-	long status = 0;
-	if (up_demo_tar("/bin/busybox", &tar, &len, err, sizeof err) < 0) {
+	char err[512];
+	if (up_docker_import_demo(u->docker_sock, "/bin/busybox", err, sizeof err) < 0) {
 		cli_err("%s", err);
 		return -1;
 	}
-	int rc = up_docker(u->docker_sock, "POST", "/images/create?fromSrc=-&repo=canteen/demo&tag=1", tar,
-	                   len, "application/x-tar", &status, &answer);
-	free(tar);
-	if (rc < 0 || status != 200 || (answer && strstr(answer, "\"error"))) {
-		cli_err("importing the demo image failed (HTTP %ld): %.200s", status, answer ? answer : "");
-		free(answer);
-		return -1;
-	}
-	free(answer);
 	say("image: %s (busybox-static, imported locally)", UP_DEMO_IMAGE);
 	return 0;
 }
@@ -476,31 +459,8 @@ static int remove_containers(const char *sock, json_t *nodes)
 	int removed = 0;
 	json_array_foreach(nodes, i, n) {
 		const char *addr = json_string_value(json_object_get(n, "address"));
-		if (!addr)
-			continue;
-		char path[512], *answer = NULL;
-		long status = 0;
-		/* filters={"label":["io.canteen.node=<addr>"]}, URL-encoded */
-		snprintf(path, sizeof path,
-		         "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22io.canteen.node%%3D%s%%22%%5D%%7D",
-		         addr);
-		if (up_docker(sock, "GET", path, NULL, 0, NULL, &status, &answer) < 0 || status != 200) {
-			free(answer);
-			continue;
-		}
-		json_t *list = json_loads(answer, 0, NULL);
-		free(answer);
-		size_t k;
-		json_t *c;
-		json_array_foreach(list, k, c) {
-			const char *id = json_string_value(json_object_get(c, "Id"));
-			if (!id || strspn(id, "0123456789abcdef") != strlen(id))
-				continue;
-			snprintf(path, sizeof path, "/containers/%s?force=1", id);
-			if (up_docker(sock, "DELETE", path, NULL, 0, NULL, &status, NULL) == 0 && status < 300)
-				removed++;
-		}
-		json_decref(list);
+		if (addr)
+			removed += up_docker_remove_node(sock, addr);
 	}
 	return removed;
 }
