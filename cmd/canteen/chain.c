@@ -212,11 +212,6 @@ void chain_print_json(json_t *j)
 
 /* ---- canteen contract deploy | admin | registration ---- */
 
-#define CONTRACT_USAGE \
-	"usage: canteen contract deploy\n" \
-	"       canteen contract admin add|rm ADDRESS\n" \
-	"       canteen contract registration open|close"
-
 int contract_parse(struct contract_cmd *c, int argc, char **argv)
 {
 	uint8_t a[ETH_ADDR_LEN];
@@ -243,7 +238,7 @@ int contract_parse(struct contract_cmd *c, int argc, char **argv)
 		return CLI_OK;
 	}
 	cli_err("unknown or incomplete contract command");
-	fprintf(stderr, "%s\n", CONTRACT_USAGE);
+	fprintf(stderr, "%s\n", USAGE_CONTRACT);
 	return CLI_USAGE;
 }
 

@@ -9,18 +9,10 @@
 #include "cmd.h"
 #include "parse.h"
 
-#define NODE_USAGE \
-	"usage: canteen node register --endpoint HOST:PORT (--swim-pubkey HEX | --swim-key-file FILE)\n" \
-	"                             --cpu CPU --mem SIZE [--label K=V]...\n" \
-	"       canteen node approve|revoke ADDRESS\n" \
-	"       canteen node ls\n" \
-	"       canteen node keygen [--swim-key FILE] [--eth-key FILE]\n" \
-	"       canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."
-
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
-	fprintf(stderr, "%s\n", NODE_USAGE);
+	fprintf(stderr, "%s\n", USAGE_NODE);
 	return CLI_USAGE;
 }
 
@@ -264,7 +256,7 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 int cmd_node(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "%s\n", NODE_USAGE);
+		fprintf(stderr, "%s\n", USAGE_NODE);
 		return CLI_USAGE;
 	}
 	const char *sub = argv[1];

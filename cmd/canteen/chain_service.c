@@ -9,19 +9,10 @@
 #include "ipc.h"
 #include "parse.h"
 
-#define SERVICE_USAGE \
-	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
-	"           [--port HOST:CONTAINER[/udp]]... [--env K=V]... [--priority P]\n" \
-	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]... [-- CMD...]\n" \
-	"       canteen service update NAME [the same flags; lists given replace the old ones]\n" \
-	"       canteen service scale NAME REPLICAS\n" \
-	"       canteen service rm NAME\n" \
-	"       canteen service ls"
-
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
-	fprintf(stderr, "%s\n", SERVICE_USAGE);
+	fprintf(stderr, "%s\n", USAGE_SERVICE);
 	return CLI_USAGE;
 }
 
@@ -513,7 +504,7 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 		[SERVICE_RM] = "removed",
 	};
 	if (argc < 2) {
-		fprintf(stderr, "%s\n", SERVICE_USAGE);
+		fprintf(stderr, "%s\n", USAGE_SERVICE);
 		return CLI_USAGE;
 	}
 	int ret = service_parse(&s, argc - 1, argv + 1);

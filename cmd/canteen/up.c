@@ -524,7 +524,7 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--dir") == 0)
 		dir = argv[2];
 	else if (argc != 1) {
-		cli_err("usage: canteen down [--dir DIR]");
+		cli_err(USAGE_DOWN);
 		return CLI_USAGE;
 	}
 	return down_dir(dir, 0);
@@ -662,12 +662,12 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		case 'S': u.no_sample = 1; break;
 		case 'd': snprintf(u.dir, sizeof u.dir, "%s", optarg); break;
 		default:
-			cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
+			cli_err(USAGE_UP);
 			return CLI_USAGE;
 		}
 	}
 	if (optind != argc) {
-		cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
+		cli_err(USAGE_UP);
 		return CLI_USAGE;
 	}
 	if (up_self_dir(u.bindir, sizeof u.bindir) < 0) {
