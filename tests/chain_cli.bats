@@ -111,9 +111,16 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 
 	run ct service deploy api --image busybox:1
 	[ "$status" -eq 0 ]
-	run ct service ls
+	run sh -c 'canteen -c /dev/null service ls 2>/dev/null'
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 3 ]
+	# No canteen-sched in the run directory: PLACED is "-", and one line on stderr says why.
+	run sh -c 'canteen -c /dev/null --rundir "$1" service ls 2>&1 >/dev/null' sh "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "canteen: PLACED is unknown: no canteen-sched answers at $BATS_TEST_TMPDIR/sched.sock"*"--rundir DIR" ]]
+	run sh -c 'canteen -c /dev/null --rundir "$1" --json service ls 2>&1 >/dev/null' sh "$BATS_TEST_TMPDIR"
+	[ -z "$output" ]
 	run ct service rm web
 	[ "$status" -eq 0 ]
 	[ "$(ct --json service ls | jq -r .name)" = api ]

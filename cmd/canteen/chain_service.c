@@ -461,7 +461,7 @@ int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *w
 	cli_sock_path(cli, "sched.sock", path, sizeof path);
 	if (ipc_request(path, req, summary, 3000, err, sizeof err) < 0) {
 		*summary = NULL;
-		snprintf(why, whylen, "%s", err);
+		snprintf(why, whylen, "no canteen-sched answers at %s (%s)", path, err);
 	}
 	json_decref(req);
 	return CLI_OK;
@@ -470,7 +470,7 @@ int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *w
 static int service_ls(struct cli *cli)
 {
 	json_t *all = NULL, *summary = NULL;
-	char why[300];
+	char why[700] = "";
 	int ret = service_ls_run(cli, &all, &summary, why, sizeof why);
 	if (ret == CLI_OK && !cli->json)
 		printf("%-24s  %-30s  %8s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
@@ -490,6 +490,9 @@ static int service_ls(struct cli *cli)
 			print_service_row(s, sum);
 		}
 	}
+	/* Without a scheduler PLACED is "-": say why, once, beside the table. */
+	if (ret == CLI_OK && !cli->json && !summary && json_array_size(all) > 0)
+		cli_err("PLACED is unknown: %s; give the run directory with --rundir DIR", why);
 	json_decref(summary);
 	json_decref(all);
 	return ret;
