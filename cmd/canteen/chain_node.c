@@ -55,8 +55,10 @@ int node_reg_set(struct node_reg *r, int flag, const char *arg)
 	uint8_t pkbin[32];
 	switch (flag) {
 	case NODE_ENDPOINT:
-		if (parse_hostport(arg, host, sizeof host, &port, err, sizeof err) < 0 || port == 0)
-			return usage_err("--endpoint: %s", port == 0 ? "port 0 is not allowed" : err);
+		if (parse_hostport(arg, host, sizeof host, &port, err, sizeof err) < 0)
+			return usage_err("--endpoint: %s", err);
+		if (port == 0)
+			return usage_err("--endpoint: %s", "port 0 is not allowed");
 		if (str_copy(r->endpoint, sizeof r->endpoint, arg) < 0)
 			return usage_err("--endpoint: '%s' is longer than 255 bytes", arg);
 		return CLI_OK;
