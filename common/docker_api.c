@@ -292,3 +292,87 @@ static void pump(void *arg)
 	d->depth--;
 	reap(d);
 }
+
+/* ---- one request to completion, for command-line tools (never from inside a loop) ---- */
+
+struct docker_call {
+	struct loop *loop;
+	int status, finished;
+	char *answer;
+	char err[CURL_ERROR_SIZE + 64];
+};
+
+static void docker_call_done(struct docker *d, int status, const char *body, size_t len,
+                             const char *err, void *arg)
+{
+	(void)d;
+	struct docker_call *c = arg;
+	c->finished = 1;
+	c->status = status;
+	if (err)
+		snprintf(c->err, sizeof c->err, "%s", err);
+	else if ((c->answer = malloc(len + 1))) {
+		memcpy(c->answer, body, len);
+		c->answer[len] = '\0';
+	}
+	loop_stop(c->loop);
+}
+
+int docker_call(const char *sock, const char *method, const char *path, const void *body,
+                size_t bodylen, const char *ctype, uint64_t timeout_ms, int *status, char **answer,
+                char *err, size_t errlen)
+{
+	struct docker_call c = {0};
+	struct docker *d = NULL;
+	struct docker_req *r;
+	int rc = -1;
+	*status = 0;
+	if (answer)
+		*answer = NULL;
+	if (!(c.loop = loop_new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!(d = docker_new(c.loop, sock, err, errlen)))
+		goto out;
+	if (!(r = docker_request(d, method, path, NULL, timeout_ms, NULL, docker_call_done, &c))) {
+		snprintf(err, errlen, "cannot start %s %s", method, path);
+		goto out;
+	}
+	if (body) {
+		/* docker_request sends only JSON text; a raw body (a tar archive) replaces its empty
+		 * one before the transfer starts. body stays the caller's until we return. */
+		char ct[128];
+		snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+		struct curl_slist *h = curl_slist_append(r->headers, ct);
+		curl_multi_remove_handle(d->cl.m, r->easy);
+		if (h)
+			r->headers = h;
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+		if (!h || curl_multi_add_handle(d->cl.m, r->easy) != CURLM_OK) {
+			snprintf(err, errlen, "cannot start %s %s", method, path);
+			goto out;
+		}
+	}
+	if (loop_run(c.loop) < 0 || !c.finished) {
+		snprintf(err, errlen, "the wait for Docker's answer failed");
+		goto out;
+	}
+	if (c.err[0]) {
+		snprintf(err, errlen, "%s", c.err);
+		goto out;
+	}
+	*status = c.status;
+	if (answer) {
+		*answer = c.answer;
+		c.answer = NULL;
+	}
+	rc = 0;
+out:
+	free(c.answer);
+	docker_free(d);
+	loop_free(c.loop);
+	return rc;
+}

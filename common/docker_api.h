@@ -50,4 +50,14 @@ size_t docker_inflight(const struct docker *d);
 /* Percent-encode s for a query string into out; -1 if it does not fit. */
 int docker_urlencode(const char *s, char *out, size_t outlen);
 
+/*
+ * One request run to completion on a loop of its own, for command-line tools (canteen up):
+ * never call it from inside an event loop. body (bodylen bytes, Content-Type ctype, NULL
+ * for JSON) is optional. On 0, *status is the HTTP status and *answer (when answer is not
+ * NULL) the body, NUL-terminated, owned by the caller. -1 with err when Docker did not answer.
+ */
+int docker_call(const char *sock, const char *method, const char *path, const void *body,
+                size_t bodylen, const char *ctype, uint64_t timeout_ms, int *status, char **answer,
+                char *err, size_t errlen);
+
 #endif

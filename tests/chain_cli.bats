@@ -111,9 +111,16 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 
 	run ct service deploy api --image busybox:1
 	[ "$status" -eq 0 ]
-	run ct service ls
+	run sh -c 'canteen -c /dev/null service ls 2>/dev/null'
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 3 ]
+	# No canteen-sched in the run directory: PLACED is "-", and one line on stderr says why.
+	run sh -c 'canteen -c /dev/null --rundir "$1" service ls 2>&1 >/dev/null' sh "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "canteen: PLACED is unknown: no canteen-sched answers at $BATS_TEST_TMPDIR/sched.sock"*"--rundir DIR" ]]
+	run sh -c 'canteen -c /dev/null --rundir "$1" --json service ls 2>&1 >/dev/null' sh "$BATS_TEST_TMPDIR"
+	[ -z "$output" ]
 	run ct service rm web
 	[ "$status" -eq 0 ]
 	[ "$(ct --json service ls | jq -r .name)" = api ]
@@ -228,6 +235,49 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	EOF
 	# Nothing reached the chain.
 	[ -z "$(ct --json service ls | jq -r 'select(.name == "web") | .name')" ]
+}
+
+@test "every command and subcommand answers --help and -h with its usage on stdout" {
+	local cmd
+	while read -r cmd; do
+		for h in --help -h; do
+			run sh -c 'canteen -c /dev/null "$@" 2>&1 >/dev/null' sh $cmd $h
+			echo "$cmd $h -> stderr: $output"
+			[ "$status" -eq 0 ]
+			[ -z "$output" ]
+			run ct $cmd $h
+			[ "$status" -eq 0 ]
+			[[ "${lines[0]}" == "usage: canteen ${cmd%% *}"* ]]
+		done
+	done <<-EOF
+		contract
+		contract deploy
+		contract admin
+		contract registration
+		node
+		node register
+		node approve
+		node revoke
+		node ls
+		node keygen
+		node join
+		service
+		service deploy
+		service update
+		service scale
+		service rm
+		service ls
+		events
+		status
+		members
+		ps
+		endpoints
+		up
+		down
+	EOF
+	# After "--" the words are a container's command, not ours.
+	run ct service deploy web --image x --mem 1M -- sh -h
+	[ "$status" -eq 2 ]
 }
 
 @test "missing configuration, unreadable keys and an unreachable node fail clearly" {

@@ -213,7 +213,7 @@ raw_register() {
 	cw "$C"
 	wait_until 60 state_has '.services | length == 40'
 	grep -q 'getServices of 100 records failed' "$BATS_TEST_TMPDIR/cw.log"
-	state_has '[.services[].env | length] | unique == [64]'
+	wait_until 20 state_has '[.services[].env | length] | unique == [64]'
 }
 
 @test "--stdout with the configuration of a running daemon: prints the stream beside it, serves nothing" {

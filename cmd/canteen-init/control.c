@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "sockets.h"
 
 /* {"code":N}, {"signal":N,"name":"KILL"}, {"error":"..."} (start failed) or null. */
 static json_t *last_exit_json(const struct child *c)
@@ -82,7 +83,7 @@ static void on_msg(struct ipc_conn *conn, json_t *msg, void *arg)
 int control_listen(struct sup *s, const char *rundir, char *err, size_t errlen)
 {
 	char path[512];
-	int n = snprintf(path, sizeof path, "%s/init.sock", rundir);
+	int n = snprintf(path, sizeof path, "%s/" SOCK_INIT, rundir);
 	if (n < 0 || (size_t)n >= sizeof path) {
 		snprintf(err, errlen, "run directory path too long: %s", rundir);
 		return -1;

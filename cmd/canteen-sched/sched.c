@@ -6,6 +6,7 @@
 #include "log.h"
 #include "rec.h"
 #include "sched.h"
+#include "sockets.h"
 
 static void recompute(struct loop *l, void *arg);
 
@@ -110,7 +111,7 @@ static void on_chain_state(struct ipc_client *c, int up, void *arg)
 	(void)arg;
 	if (up) {
 		log_info("chain.sock connected: subscribing");
-		subscribe(c, "chain.sock");
+		subscribe(c, SOCK_CHAIN);
 	} else {
 		log_info("chain.sock away: keeping the last desired state");
 	}
@@ -121,7 +122,7 @@ static void on_swim_state(struct ipc_client *c, int up, void *arg)
 	(void)arg;
 	if (up) {
 		log_info("swim.sock connected: subscribing");
-		subscribe(c, "swim.sock");
+		subscribe(c, SOCK_SWIM);
 	} else {
 		log_info("swim.sock away: keeping the last membership");
 	}

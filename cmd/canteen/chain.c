@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "cmd.h"
 #include "eth_abi.h"
 #include "eth_tx.h"
 
@@ -209,21 +210,45 @@ void chain_print_json(json_t *j)
 	free(s);
 }
 
-/* ---- canteen contract deploy ---- */
+/* ---- canteen contract deploy | admin | registration ---- */
 
-static int contract_deploy(struct cli *cli, int argc, char **argv)
+int contract_parse(struct contract_cmd *c, int argc, char **argv)
+{
+	uint8_t a[ETH_ADDR_LEN];
+	memset(c, 0, sizeof *c);
+	if (argc >= 2 && strcmp(argv[1], "deploy") == 0) {
+		if (argc != 2) {
+			cli_err("contract deploy takes no arguments");
+			return CLI_USAGE;
+		}
+		c->op = CONTRACT_DEPLOY;
+		return CLI_OK;
+	}
+	if (argc == 4 && strcmp(argv[1], "admin") == 0 &&
+	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "rm") == 0) && eth_addr_parse(argv[3], a) == 0) {
+		c->op = CONTRACT_ADMIN;
+		c->on = argv[2][0] == 'a';
+		eth_addr_format(a, c->address);
+		return CLI_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "registration") == 0 &&
+	    (strcmp(argv[2], "open") == 0 || strcmp(argv[2], "close") == 0)) {
+		c->op = CONTRACT_REGISTRATION;
+		c->on = argv[2][0] == 'o';
+		return CLI_OK;
+	}
+	cli_err("unknown or incomplete contract command");
+	fprintf(stderr, "%s\n", USAGE_CONTRACT);
+	return CLI_USAGE;
+}
+
+static int contract_deploy(struct cli *cli, struct chain_done *out)
 {
 	struct chain c;
 	struct eth_buf code;
 	struct eth_rpc_err e;
 	struct eth_receipt rc;
 	struct eth_send_opts o = {0};
-	char addr[43], hash[67];
-	if (argc != 1) {
-		cli_err("contract deploy takes no arguments");
-		return CLI_USAGE;
-	}
-	(void)argv;
 	int ret = chain_open(&c, cli, CHAIN_NEED_KEY);
 	eth_buf_init(&code);
 	if (ret != CLI_OK)
@@ -242,17 +267,11 @@ static int contract_deploy(struct cli *cli, int argc, char **argv)
 		cli_err("the deployment receipt names no contract address");
 		goto done;
 	}
-	eth_addr_format(rc.contract, addr);
-	eth_hex_encode(rc.tx_hash, 32, hash, sizeof hash);
-	if (cli->json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", addr, "tx", hash, "block",
-		                      (json_int_t)rc.block, "gas_used", (json_int_t)rc.gas_used, "owner",
-		                      c.key->address_hex);
-		chain_print_json(j);
-		json_decref(j);
-	} else {
-		puts(addr);
-	}
+	eth_addr_format(rc.contract, out->address);
+	eth_hex_encode(rc.tx_hash, 32, out->tx, sizeof out->tx);
+	memcpy(out->owner, c.key->address_hex, sizeof out->owner);
+	out->block = rc.block;
+	out->gas_used = rc.gas_used;
 	ret = CLI_OK;
 done:
 	eth_buf_free(&code);
@@ -260,47 +279,55 @@ done:
 	return ret;
 }
 
-#define CONTRACT_USAGE \
-	"usage: canteen contract deploy\n" \
-	"       canteen contract admin add|rm ADDRESS\n" \
-	"       canteen contract registration open|close"
-
-/* An owner's call; prints "what" on success. */
-static int owner_call(struct cli *cli, const char *fn, json_t *args, const char *what)
+int contract_run(struct cli *cli, const struct contract_cmd *c, struct chain_done *out)
 {
 	struct eth_receipt rc;
-	int ret = chain_transact(cli, fn, args, &rc);
-	if (ret == CLI_OK && cli->json) {
-		json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)rc.block);
-		chain_print_json(j);
-		json_decref(j);
-	} else if (ret == CLI_OK) {
-		puts(what);
-	}
+	int ret;
+	memset(out, 0, sizeof *out);
+	if (c->op == CONTRACT_DEPLOY)
+		return contract_deploy(cli, out);
+	if (c->op == CONTRACT_ADMIN)
+		ret = chain_transact(cli, "setAdmin", json_pack("[s,b]", c->address, c->on), &rc);
+	else
+		ret = chain_transact(cli, "setRegistrationOpen", json_pack("[b]", c->on), &rc);
+	if (ret == CLI_OK)
+		out->block = rc.block;
 	return ret;
 }
 
 int cmd_contract(struct cli *cli, int argc, char **argv)
 {
-	uint8_t a[ETH_ADDR_LEN];
-	char addr[43], what[96];
-	if (argc >= 2 && strcmp(argv[1], "deploy") == 0)
-		return contract_deploy(cli, argc - 1, argv + 1);
-	if (argc == 4 && strcmp(argv[1], "admin") == 0 &&
-	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "rm") == 0) && eth_addr_parse(argv[3], a) == 0) {
-		int add = argv[2][0] == 'a';
-		eth_addr_format(a, addr);
-		snprintf(what, sizeof what, "%s %s", addr, add ? "is an admin" : "is no longer an admin");
-		return owner_call(cli, "setAdmin", json_pack("[s,b]", addr, add), what);
+	struct contract_cmd c;
+	struct chain_done d;
+	char what[96];
+	int ret = contract_parse(&c, argc, argv);
+	if (ret == CLI_OK)
+		ret = contract_run(cli, &c, &d);
+	if (ret != CLI_OK)
+		return ret;
+	if (c.op == CONTRACT_DEPLOY) {
+		if (cli->json) {
+			json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", d.address, "tx", d.tx,
+			                      "block", (json_int_t)d.block, "gas_used", (json_int_t)d.gas_used,
+			                      "owner", d.owner);
+			chain_print_json(j);
+			json_decref(j);
+		} else {
+			puts(d.address);
+		}
+		return CLI_OK;
 	}
-	if (argc == 3 && strcmp(argv[1], "registration") == 0 &&
-	    (strcmp(argv[2], "open") == 0 || strcmp(argv[2], "close") == 0)) {
-		int open = argv[2][0] == 'o';
-		return owner_call(cli, "setRegistrationOpen", json_pack("[b]", open),
-		                  open ? "registration open: new nodes are active at once"
-		                       : "registration closed: new nodes wait for approval");
+	if (c.op == CONTRACT_ADMIN)
+		snprintf(what, sizeof what, "%s %s", c.address, c.on ? "is an admin" : "is no longer an admin");
+	else
+		snprintf(what, sizeof what, "%s", c.on ? "registration open: new nodes are active at once"
+		                                       : "registration closed: new nodes wait for approval");
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)d.block);
+		chain_print_json(j);
+		json_decref(j);
+	} else {
+		puts(what);
 	}
-	cli_err("unknown or incomplete contract command");
-	fprintf(stderr, "%s\n", CONTRACT_USAGE);
-	return CLI_USAGE;
+	return CLI_OK;
 }

@@ -63,12 +63,12 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 			no_head = 1;
 			continue;
 		}
-		cli_err(ch == 'n' ? "--count: %s" : "usage: canteen events [--count N] [--no-head]%s",
+		cli_err(ch == 'n' ? "--count: %s" : USAGE_EVENTS "%s",
 		        ch == 'n' ? err : "");
 		return CLI_USAGE;
 	}
 	if (optind != argc) {
-		cli_err("usage: canteen events [--count N] [--no-head]");
+		cli_err(USAGE_EVENTS);
 		return CLI_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);

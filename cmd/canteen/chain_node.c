@@ -6,20 +6,13 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "cmd.h"
 #include "parse.h"
-
-#define NODE_USAGE \
-	"usage: canteen node register --endpoint HOST:PORT (--swim-pubkey HEX | --swim-key-file FILE)\n" \
-	"                             --cpu CPU --mem SIZE [--label K=V]...\n" \
-	"       canteen node approve|revoke ADDRESS\n" \
-	"       canteen node ls\n" \
-	"       canteen node keygen [--swim-key FILE] [--eth-key FILE]\n" \
-	"       canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."
 
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
-	fprintf(stderr, "%s\n", NODE_USAGE);
+	fprintf(stderr, "%s\n", USAGE_NODE);
 	return CLI_USAGE;
 }
 
@@ -55,113 +48,156 @@ static int swim_pubkey_from_file(const char *path, char *hex, size_t hexlen)
 	return -1;
 }
 
-static int node_register(struct cli *cli, int argc, char **argv)
+int node_reg_set(struct node_reg *r, int flag, const char *arg)
 {
-	static const struct option opts[] = {
-		{"endpoint", required_argument, NULL, 'e'}, {"swim-pubkey", required_argument, NULL, 'p'},
-		{"swim-key-file", required_argument, NULL, 'f'}, {"cpu", required_argument, NULL, 'c'},
-		{"mem", required_argument, NULL, 'm'}, {"label", required_argument, NULL, 'l'},
-		{NULL, 0, NULL, 0},
-	};
-	char err[256], host[256], pk[80] = "";
-	const char *endpoint = NULL;
-	uint64_t cpu = 0, mem = 0;
+	char err[256], host[256];
 	uint16_t port;
 	uint8_t pkbin[32];
-	json_t *labels = json_array();
-	int ch, ret = CLI_USAGE;
+	switch (flag) {
+	case NODE_ENDPOINT:
+		if (parse_hostport(arg, host, sizeof host, &port, err, sizeof err) < 0)
+			return usage_err("--endpoint: %s", err);
+		if (port == 0)
+			return usage_err("--endpoint: %s", "port 0 is not allowed");
+		if (str_copy(r->endpoint, sizeof r->endpoint, arg) < 0)
+			return usage_err("--endpoint: '%s' is longer than 255 bytes", arg);
+		return CLI_OK;
+	case NODE_SWIM_PUBKEY:
+		if (eth_hex_decode_exact(arg, pkbin, 32) < 0)
+			return usage_err("--swim-pubkey needs 64 hex digits, got '%s'", arg);
+		str_copy(r->swim_pubkey, sizeof r->swim_pubkey, arg);
+		return CLI_OK;
+	case NODE_SWIM_KEY_FILE:
+		if (swim_pubkey_from_file(arg, r->swim_pubkey, sizeof r->swim_pubkey) < 0) {
+			cli_err("%s is not a SWIM key file with a 'public <64 hex>' line", arg);
+			return CLI_FAIL;
+		}
+		return CLI_OK;
+	case NODE_CPU:
+		if (parse_cpu_millis(arg, &r->cpu_millis, err, sizeof err) < 0 || r->cpu_millis == 0 ||
+		    r->cpu_millis > UINT32_MAX)
+			return usage_err("--cpu needs a positive amount like 4 or 3500m, got '%s'", arg);
+		return CLI_OK;
+	case NODE_MEM: {
+		uint64_t mem;
+		if (parse_mem_bytes(arg, &mem, err, sizeof err) < 0 || mem < 1048576 ||
+		    mem / 1048576 > UINT32_MAX)
+			return usage_err("--mem needs a size of at least 1M like 8G, got '%s'", arg);
+		r->mem_mib = mem / 1048576;
+		return CLI_OK;
+	}
+	case NODE_LABEL:
+		if (!rec_kv_ok(arg, strlen(arg), REC_MAX_LABEL_LEN))
+			return usage_err("--label needs KEY=VALUE of at most 256 bytes, got '%s'", arg);
+		if (r->nlabels == REC_MAX_LABELS)
+			return usage_err("%s", "--label: at most 32 labels");
+		r->labels[r->nlabels++] = arg;
+		return CLI_OK;
+	}
+	return usage_err("%s", "unknown node flag");
+}
+
+int node_register_parse(struct node_reg *r, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"endpoint", required_argument, NULL, NODE_ENDPOINT},
+		{"swim-pubkey", required_argument, NULL, NODE_SWIM_PUBKEY},
+		{"swim-key-file", required_argument, NULL, NODE_SWIM_KEY_FILE},
+		{"cpu", required_argument, NULL, NODE_CPU}, {"mem", required_argument, NULL, NODE_MEM},
+		{"label", required_argument, NULL, NODE_LABEL}, {NULL, 0, NULL, 0},
+	};
+	int ch, ret;
+	memset(r, 0, sizeof *r);
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'e':
-			if (parse_hostport(optarg, host, sizeof host, &port, err, sizeof err) < 0 || port == 0) {
-				ret = usage_err("--endpoint: %s", port == 0 ? "port 0 is not allowed" : err);
-				goto out;
-			}
-			endpoint = optarg;
-			break;
-		case 'p':
-			if (eth_hex_decode_exact(optarg, pkbin, 32) < 0) {
-				ret = usage_err("--swim-pubkey needs 64 hex digits, got '%s'", optarg);
-				goto out;
-			}
-			str_copy(pk, sizeof pk, optarg);
-			break;
-		case 'f':
-			if (swim_pubkey_from_file(optarg, pk, sizeof pk) < 0) {
-				cli_err("%s is not a SWIM key file with a 'public <64 hex>' line", optarg);
-				ret = CLI_FAIL;
-				goto out;
-			}
-			break;
-		case 'c':
-			if (parse_cpu_millis(optarg, &cpu, err, sizeof err) < 0 || cpu == 0 || cpu > UINT32_MAX) {
-				ret = usage_err("--cpu needs a positive amount like 4 or 3500m, got '%s'", optarg);
-				goto out;
-			}
-			break;
-		case 'm':
-			if (parse_mem_bytes(optarg, &mem, err, sizeof err) < 0 || mem < 1048576 ||
-			    mem / 1048576 > UINT32_MAX) {
-				ret = usage_err("--mem needs a size of at least 1M like 8G, got '%s'", optarg);
-				goto out;
-			}
-			break;
-		case 'l':
-			if (!rec_kv_ok(optarg, strlen(optarg), REC_MAX_LABEL_LEN)) {
-				ret = usage_err("--label needs KEY=VALUE of at most 256 bytes, got '%s'", optarg);
-				goto out;
-			}
-			json_array_append_new(labels, json_string(optarg));
-			break;
-		default:
-			ret = usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
-			goto out;
-		}
+		if (ch == '?' || ch == ':')
+			return usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
+		if ((ret = node_reg_set(r, ch, optarg)) != CLI_OK)
+			return ret;
 	}
-	if (optind != argc || !endpoint || !pk[0] || !cpu || !mem) {
-		ret = usage_err("node register needs %s", optind != argc ? "no positional arguments"
+	if (optind != argc || !r->endpoint[0] || !r->swim_pubkey[0] || !r->cpu_millis || !r->mem_mib)
+		return usage_err("node register needs %s", optind != argc ? "no positional arguments"
 		                                          : "--endpoint, a SWIM public key, --cpu and --mem");
-		goto out;
-	}
-	if (eth_hex_decode_exact(pk, pkbin, 32) < 0) {
-		cli_err("bad SWIM public key");
-		ret = CLI_FAIL;
-		goto out;
-	}
+	return CLI_OK;
+}
+
+int node_register_run(struct cli *cli, const struct node_reg *r, struct chain_done *out)
+{
+	uint8_t pkbin[32];
 	char pk0x[70];
+	memset(out, 0, sizeof *out);
+	if (eth_hex_decode_exact(r->swim_pubkey, pkbin, 32) < 0) {
+		cli_err("bad SWIM public key");
+		return CLI_FAIL;
+	}
 	eth_hex_encode(pkbin, 32, pk0x, sizeof pk0x);
+	json_t *labels = json_array();
+	for (size_t i = 0; i < r->nlabels; i++)
+		json_array_append_new(labels, json_string(r->labels[i]));
 	struct chain c;
 	struct eth_receipt rc;
-	ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
 	if (ret == CLI_OK) {
 		ret = chain_send(&c, "registerNode",
-		                 json_pack("[s,s,I,I,O]", endpoint, pk0x, (json_int_t)cpu,
-		                           (json_int_t)(mem / 1048576), labels), &rc);
-		if (ret == CLI_OK)
-			printf(cli->json ? "{\"address\":\"%s\",\"registered\":true}\n" : "%s\n",
-			       c.key->address_hex);
+		                 json_pack("[s,s,I,I,O]", r->endpoint, pk0x, (json_int_t)r->cpu_millis,
+		                           (json_int_t)r->mem_mib, labels), &rc);
+		if (ret == CLI_OK) {
+			memcpy(out->address, c.key->address_hex, sizeof out->address);
+			out->block = rc.block;
+		}
 	}
 	chain_close(&c);
-out:
 	json_decref(labels);
 	return ret;
 }
 
-static int node_admin(struct cli *cli, int argc, char **argv, const char *fn)
+static int node_register(struct cli *cli, int argc, char **argv)
 {
-	uint8_t a[ETH_ADDR_LEN];
-	char addr[43];
-	if (argc != 2 || eth_addr_parse(argv[1], a) < 0)
+	struct node_reg r;
+	struct chain_done d;
+	int ret = node_register_parse(&r, argc, argv);
+	if (ret == CLI_OK)
+		ret = node_register_run(cli, &r, &d);
+	if (ret == CLI_OK)
+		printf(cli->json ? "{\"address\":\"%s\",\"registered\":true}\n" : "%s\n", d.address);
+	return ret;
+}
+
+int node_admin_parse(struct node_admin *a, int argc, char **argv)
+{
+	uint8_t bin[ETH_ADDR_LEN];
+	memset(a, 0, sizeof *a);
+	if (argc != 2 || eth_addr_parse(argv[1], bin) < 0)
 		return usage_err("node %s needs one address (0x and 40 hex digits)", argv[0]);
-	eth_addr_format(a, addr);
+	a->approve = strcmp(argv[0], "approve") == 0;
+	eth_addr_format(bin, a->address);
+	return CLI_OK;
+}
+
+int node_admin_run(struct cli *cli, const struct node_admin *a, struct chain_done *out)
+{
 	struct eth_receipt rc;
-	const char *what = argv[0][0] == 'a' ? "approved" : "revoked";
-	int ret = chain_transact(cli, fn, json_pack("[s]", addr), &rc);
+	memset(out, 0, sizeof *out);
+	int ret = chain_transact(cli, a->approve ? "approveNode" : "revokeNode",
+	                         json_pack("[s]", a->address), &rc);
+	if (ret == CLI_OK)
+		out->block = rc.block;
+	return ret;
+}
+
+static int node_admin(struct cli *cli, int argc, char **argv)
+{
+	struct node_admin a;
+	struct chain_done d;
+	int ret = node_admin_parse(&a, argc, argv);
+	if (ret == CLI_OK)
+		ret = node_admin_run(cli, &a, &d);
+	const char *what = a.approve ? "approved" : "revoked";
 	if (ret == CLI_OK && cli->json)
-		printf("{\"address\":\"%s\",\"%s\":true}\n", addr, what);
+		printf("{\"address\":\"%s\",\"%s\":true}\n", a.address, what);
 	else if (ret == CLI_OK)
-		printf("%s %s\n", addr, what);
+		printf("%s %s\n", a.address, what);
 	return ret;
 }
 
@@ -178,28 +214,30 @@ static void print_labels(const json_t *labels)
 		printf("-");
 }
 
+int node_ls_run(struct cli *cli, json_t **nodes)
+{
+	struct chain c;
+	*nodes = NULL;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
+	if (ret == CLI_OK)
+		ret = chain_list(&c, "getNodes", nodes);
+	chain_close(&c);
+	return ret;
+}
+
 static int node_ls(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
 		return usage_err("%s", "node ls takes no arguments");
-	struct chain c;
 	json_t *all = NULL;
-	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
-	if (ret == CLI_OK)
-		ret = chain_list(&c, "getNodes", &all);
+	int ret = node_ls_run(cli, &all);
 	if (ret == CLI_OK && !cli->json)
 		printf("%-42s  %-21s  %6s  %8s  %-6s  %s\n", "ADDRESS", "ENDPOINT", "CPU", "MEM", "ACTIVE",
 		       "LABELS");
 	size_t i;
-	json_t *rec;
-	json_array_foreach(all, i, rec) {
-		json_t *n = json_incref(rec);
-		if (!n) {
-			cli_err("the contract returned a node record this CLI does not understand");
-			ret = CLI_FAIL;
-			break;
-		}
+	json_t *n;
+	json_array_foreach(all, i, n) {
 		if (cli->json) {
 			chain_print_json(n);
 		} else {
@@ -212,17 +250,15 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 			print_labels(json_object_get(n, "labels"));
 			printf("\n");
 		}
-		json_decref(n);
 	}
 	json_decref(all);
-	chain_close(&c);
 	return ret;
 }
 
 int cmd_node(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "%s\n", NODE_USAGE);
+		fprintf(stderr, "%s\n", USAGE_NODE);
 		return CLI_USAGE;
 	}
 	const char *sub = argv[1];
@@ -231,10 +267,8 @@ int cmd_node(struct cli *cli, int argc, char **argv)
 	optind = 0;
 	if (strcmp(sub, "register") == 0)
 		return node_register(cli, argc, argv);
-	if (strcmp(sub, "approve") == 0)
-		return node_admin(cli, argc, argv, "approveNode");
-	if (strcmp(sub, "revoke") == 0)
-		return node_admin(cli, argc, argv, "revokeNode");
+	if (strcmp(sub, "approve") == 0 || strcmp(sub, "revoke") == 0)
+		return node_admin(cli, argc, argv);
 	if (strcmp(sub, "ls") == 0)
 		return node_ls(cli, argc, argv);
 	if (strcmp(sub, "keygen") == 0)

@@ -5,23 +5,15 @@
 #include <string.h>
 
 #include "chain.h"
+#include "cmd.h"
 #include "ipc.h"
 #include "parse.h"
 #include "sockets.h"
 
-#define SERVICE_USAGE \
-	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
-	"           [--port HOST:CONTAINER[/udp]]... [--env K=V]... [--priority P]\n" \
-	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]... [-- CMD...]\n" \
-	"       canteen service update NAME [the same flags; lists given replace the old ones]\n" \
-	"       canteen service scale NAME REPLICAS\n" \
-	"       canteen service rm NAME\n" \
-	"       canteen service ls"
-
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
-	fprintf(stderr, "%s\n", SERVICE_USAGE);
+	fprintf(stderr, "%s\n", USAGE_SERVICE);
 	return CLI_USAGE;
 }
 
@@ -61,9 +53,8 @@ static int parse_priority(const char *s, json_int_t *out)
 	return 0;
 }
 
-/* Apply the flags in argv (after NAME) to spec (a ServiceSpec object). CLI_OK or CLI_USAGE.
- * A list flag given at least once replaces the list. */
-static int apply_flags(json_t *spec, int argc, char **argv)
+/* The flags in argv (after NAME) into a. CLI_OK or CLI_USAGE (printed). */
+static int parse_flags(struct service_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"image", required_argument, NULL, 'i'},    {"replicas", required_argument, NULL, 'r'},
@@ -73,126 +64,134 @@ static int apply_flags(json_t *spec, int argc, char **argv)
 		{"exclusive", no_argument, NULL, 'x'},      {"no-exclusive", no_argument, NULL, 'X'},
 		{"selector", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
 	};
-	json_t *lists[3] = {NULL, NULL, NULL}; /* ports, env, selector */
-	static const char *list_keys[3] = {"ports", "env", "selector"};
 	char err[256];
 	uint64_t v;
-	json_int_t prio;
-	int ch, ret = CLI_USAGE;
+	int ch;
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		json_t *item = NULL;
-		int li = -1;
+		json_t *item = NULL, **list = NULL;
 		err[0] = '\0';
 		switch (ch) {
 		case 'i':
-			if (rec_image_check(optarg, strlen(optarg), err, sizeof err) < 0) {
-				usage_err("--image: %s", err);
-				goto out;
-			}
-			json_object_set_new(spec, "image", json_string(optarg));
+			if (rec_image_check(optarg, strlen(optarg), err, sizeof err) < 0)
+				return usage_err("--image: %s", err);
+			a->image = optarg;
+			a->given |= SVC_IMAGE;
 			break;
 		case 'r':
-			if (parse_u64(optarg, 1, REC_RUN_REPLICAS_MAX, &v, err, sizeof err) < 0) {
-				usage_err("--replicas: %s", err);
-				goto out;
-			}
-			json_object_set_new(spec, "replicas", json_integer((json_int_t)v));
+			if (parse_u64(optarg, 1, REC_RUN_REPLICAS_MAX, &a->replicas, err, sizeof err) < 0)
+				return usage_err("--replicas: %s", err);
+			a->given |= SVC_REPLICAS;
 			break;
 		case 'c':
-			if (parse_cpu_millis(optarg, &v, err, sizeof err) < 0 || v == 0) {
-				usage_err("--cpu needs a positive amount like 500m or 2, got '%s'", optarg);
-				goto out;
-			}
-			if (v > REC_RUN_CPU_MILLIS_MAX) {
-				usage_err("--cpu: '%s' is more than a server can give one replica (1024 CPUs)",
-				          optarg);
-				goto out;
-			}
-			json_object_set_new(spec, "cpuMillis", json_integer((json_int_t)v));
+			if (parse_cpu_millis(optarg, &v, err, sizeof err) < 0 || v == 0)
+				return usage_err("--cpu needs a positive amount like 500m or 2, got '%s'", optarg);
+			if (v > REC_RUN_CPU_MILLIS_MAX)
+				return usage_err("--cpu: '%s' is more than a server can give one replica (1024 CPUs)",
+				                 optarg);
+			a->cpu_millis = v;
+			a->given |= SVC_CPU;
 			break;
 		case 'm':
 			if (parse_mem_bytes(optarg, &v, err, sizeof err) < 0 || v % 1048576 ||
-			    v / 1048576 > REC_U32_MAX) {
-				usage_err("--mem needs a whole number of MiB like 128M or 1G, got '%s'", optarg);
-				goto out;
-			}
-			if (v / 1048576 < REC_RUN_MEM_MIB_MIN) {
-				usage_err("--mem: '%s' is below Docker's minimum of 6 MiB", optarg);
-				goto out;
-			}
-			json_object_set_new(spec, "memMiB", json_integer((json_int_t)(v / 1048576)));
+			    v / 1048576 > REC_U32_MAX)
+				return usage_err("--mem needs a whole number of MiB like 128M or 1G, got '%s'", optarg);
+			if (v / 1048576 < REC_RUN_MEM_MIB_MIN)
+				return usage_err("--mem: '%s' is below Docker's minimum of 6 MiB", optarg);
+			a->mem_mib = v / 1048576;
+			a->given |= SVC_MEM;
 			break;
 		case 'p':
-			if (!(item = parse_port(optarg))) {
-				usage_err("--port needs HOST:CONTAINER[/udp] with ports 1-65535, got '%s'", optarg);
-				goto out;
-			}
-			li = 0;
+			if (!(item = parse_port(optarg)))
+				return usage_err("--port needs HOST:CONTAINER[/udp] with ports 1-65535, got '%s'", optarg);
+			list = &a->ports;
 			break;
 		case 'e':
 		case 'l':
 			if (ch == 'e' ? !rec_kv_ok(optarg, strlen(optarg), REC_MAX_ITEM_LEN) || !rec_env_ok(optarg)
-			              : !rec_kv_ok(optarg, strlen(optarg), REC_MAX_LABEL_LEN)) {
-				usage_err(ch == 'e' ? "--env needs NAME=VALUE (NAME of [A-Za-z0-9_], at most 1024 bytes), got '%s'"
-				                    : "--selector needs KEY=VALUE of at most 256 bytes, got '%s'",
-				          optarg);
-				goto out;
-			}
+			              : !rec_kv_ok(optarg, strlen(optarg), REC_MAX_LABEL_LEN))
+				return usage_err(ch == 'e' ? "--env needs NAME=VALUE (NAME of [A-Za-z0-9_], at most 1024 bytes), got '%s'"
+				                           : "--selector needs KEY=VALUE of at most 256 bytes, got '%s'",
+				                 optarg);
 			item = json_string(optarg);
-			li = ch == 'e' ? 1 : 2;
+			list = ch == 'e' ? &a->env : &a->selector;
 			break;
 		case 'P':
-			if (parse_priority(optarg, &prio) < 0) {
-				usage_err("--priority needs a 32-bit integer, got '%s'", optarg);
-				goto out;
-			}
-			json_object_set_new(spec, "priority", json_integer(prio));
+			if (parse_priority(optarg, &a->priority) < 0)
+				return usage_err("--priority needs a 32-bit integer, got '%s'", optarg);
+			a->given |= SVC_PRIORITY;
 			break;
-		case 's': {
-			int k;
-			if (rec_strategy_parse(optarg, &k) < 0) {
-				usage_err("--strategy is spread, roundrobin or binpack, not '%s'", optarg);
-				goto out;
-			}
-			json_object_set_new(spec, "strategy", json_integer(k));
+		case 's':
+			if (rec_strategy_parse(optarg, &a->strategy) < 0)
+				return usage_err("--strategy is spread, roundrobin or binpack, not '%s'", optarg);
+			a->given |= SVC_STRATEGY;
 			break;
-		}
 		case 'x':
-		case 'X': json_object_set_new(spec, "exclusive", json_boolean(ch == 'x')); break;
-		default:
-			usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
-			goto out;
+		case 'X':
+			a->exclusive = ch == 'x';
+			a->given |= SVC_EXCLUSIVE;
+			break;
+		default: return usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
 		}
-		if (li >= 0) {
-			if (!lists[li])
-				lists[li] = json_array();
-			json_array_append_new(lists[li], item);
+		if (list) {
+			if (!*list)
+				*list = json_array();
+			json_array_append_new(*list, item);
 		}
 	}
-	for (int i = 0; i < 3; i++)
-		if (lists[i])
-			json_object_set(spec, list_keys[i], lists[i]);
 	if (optind < argc) {
 		/* getopt stops at "--" (consumed) or at the first non-flag. */
-		if (strcmp(argv[optind - 1], "--") != 0) {
-			usage_err("unexpected argument '%s' (put the command after --)", argv[optind]);
-			goto out;
-		}
-		json_t *cmd = json_array();
+		if (strcmp(argv[optind - 1], "--") != 0)
+			return usage_err("unexpected argument '%s' (put the command after --)", argv[optind]);
+		a->command = json_array();
 		for (int i = optind; i < argc; i++)
-			json_array_append_new(cmd, json_string(argv[i]));
-		json_object_set_new(spec, "command", cmd);
+			json_array_append_new(a->command, json_string(argv[i]));
 	}
-	ret = CLI_OK;
-out:
-	for (int i = 0; i < 3; i++)
-		json_decref(lists[i]);
-	return ret;
+	return CLI_OK;
 }
 
-/* NAME as the contract takes it; else prints why (naming the limit) and returns 0. */
-static int name_arg_ok(const char *what, int argc, char **argv)
+/* Write the fields a gives over spec (a ServiceSpec object, the contract's field names). */
+static void spec_apply(json_t *spec, const struct service_args *a)
+{
+	if (a->given & SVC_IMAGE)
+		json_object_set_new(spec, "image", json_string(a->image));
+	if (a->given & SVC_REPLICAS)
+		json_object_set_new(spec, "replicas", json_integer((json_int_t)a->replicas));
+	if (a->given & SVC_CPU)
+		json_object_set_new(spec, "cpuMillis", json_integer((json_int_t)a->cpu_millis));
+	if (a->given & SVC_MEM)
+		json_object_set_new(spec, "memMiB", json_integer((json_int_t)a->mem_mib));
+	if (a->given & SVC_PRIORITY)
+		json_object_set_new(spec, "priority", json_integer(a->priority));
+	if (a->given & SVC_STRATEGY)
+		json_object_set_new(spec, "strategy", json_integer(a->strategy));
+	if (a->given & SVC_EXCLUSIVE)
+		json_object_set_new(spec, "exclusive", json_boolean(a->exclusive));
+	const struct {
+		const char *key;
+		json_t *list;
+	} lists[] = {{"ports", a->ports}, {"env", a->env}, {"selector", a->selector},
+	             {"command", a->command}};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		if (lists[i].list)
+			json_object_set_new(spec, lists[i].key, json_deep_copy(lists[i].list));
+}
+
+/* The ServiceSpec a deploy sends: the defaults, then the flags. Owned by the caller. */
+static json_t *deploy_spec(const struct service_cmd *s)
+{
+	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[]}",
+	                         "name", s->name, "image", "", "command", "env", "replicas", 1,
+	                         "cpuMillis", 100, "memMiB", 64, "ports", "priority", 0, "strategy", 0,
+	                         "exclusive", 0, "selector");
+	if (spec)
+		spec_apply(spec, &s->args);
+	return spec;
+}
+
+/* NAME as the contract takes it into name; else prints why (naming the limit) and returns 0. */
+static int name_arg_ok(const char *what, int argc, char **argv, char *name, size_t namelen)
 {
 	char err[128];
 	if (argc < 2 || argv[1][0] == '-') {
@@ -203,6 +202,7 @@ static int name_arg_ok(const char *what, int argc, char **argv)
 		usage_err("%s", err);
 		return 0;
 	}
+	str_copy(name, namelen, argv[1]);
 	return 1;
 }
 
@@ -252,52 +252,80 @@ static int spec_ok(const json_t *spec)
 	return ok;
 }
 
-static int service_send(struct cli *cli, const char *fn, json_t *args, const char *name,
-                        const char *what)
+
+void service_cmd_free(struct service_cmd *s)
 {
-	struct eth_receipt rc;
-	int ret = chain_transact(cli, fn, args, &rc);
-	if (ret == CLI_OK && cli->json) {
-		json_t *j = json_pack("{s:s, s:b, s:I}", "service", name, what, 1, "block",
-		                      (json_int_t)rc.block);
-		chain_print_json(j);
-		json_decref(j);
-	} else if (ret == CLI_OK) {
-		printf("%s %s\n", name, what);
+	json_decref(s->args.ports);
+	json_decref(s->args.env);
+	json_decref(s->args.selector);
+	json_decref(s->args.command);
+	memset(&s->args, 0, sizeof s->args);
+}
+
+int service_parse(struct service_cmd *s, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		enum service_op op;
+	} ops[] = {
+		{"deploy", SERVICE_DEPLOY}, {"update", SERVICE_UPDATE}, {"scale", SERVICE_SCALE},
+		{"rm", SERVICE_RM},         {"ls", SERVICE_LS},
+	};
+	char what[32], err[128];
+	size_t i;
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(argv[0], ops[i].name) == 0)
+			break;
+	if (i == sizeof ops / sizeof ops[0])
+		return usage_err("unknown service command '%s'", argv[0]);
+	s->op = ops[i].op;
+	if (s->op == SERVICE_LS)
+		return argc == 1 ? CLI_OK : usage_err("%s", "service ls takes no arguments");
+	snprintf(what, sizeof what, "service %s", argv[0]);
+	if (!name_arg_ok(what, argc, argv, s->name, sizeof s->name))
+		return CLI_USAGE;
+	int ret = CLI_OK;
+	switch (s->op) {
+	case SERVICE_DEPLOY:
+	case SERVICE_UPDATE:
+		ret = parse_flags(&s->args, argc - 1, argv + 1);
+		if (ret == CLI_OK && s->op == SERVICE_DEPLOY && !(s->args.given & SVC_IMAGE))
+			ret = usage_err("%s", "service deploy needs --image");
+		if (ret == CLI_OK && s->op == SERVICE_DEPLOY) {
+			json_t *spec = deploy_spec(s);
+			if (!spec_ok(spec))
+				ret = CLI_USAGE;
+			json_decref(spec);
+		}
+		break;
+	case SERVICE_SCALE:
+		if (argc != 3)
+			ret = usage_err("%s", "service scale needs NAME and REPLICAS");
+		else if (parse_u64(argv[2], 1, REC_RUN_REPLICAS_MAX, &s->replicas, err, sizeof err) < 0)
+			ret = usage_err("REPLICAS: %s", err);
+		break;
+	case SERVICE_RM:
+		if (argc != 2)
+			ret = usage_err("%s", "service rm needs one NAME");
+		break;
+	case SERVICE_LS: break;
 	}
+	if (ret != CLI_OK)
+		service_cmd_free(s);
 	return ret;
 }
 
-static int service_deploy(struct cli *cli, int argc, char **argv)
+/* The chain's spec of s->name with the flags over it; CLI_USAGE (printed) when the result
+ * breaks a rule. *out owned. */
+static int update_spec(struct cli *cli, const struct service_cmd *s, json_t **out)
 {
-	if (!name_arg_ok("service deploy", argc, argv))
-		return CLI_USAGE;
-	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[]}",
-	                         "name", argv[1], "image", "", "command", "env", "replicas", 1,
-	                         "cpuMillis", 100, "memMiB", 64, "ports", "priority", 0, "strategy", 0,
-	                         "exclusive", 0, "selector");
-	optind = 0;
-	int ret = apply_flags(spec, argc - 1, argv + 1);
-	if (ret == CLI_OK && !*json_string_value(json_object_get(spec, "image")))
-		ret = usage_err("%s", "service deploy needs --image");
-	if (ret == CLI_OK && !spec_ok(spec))
-		ret = CLI_USAGE;
-	if (ret != CLI_OK) {
-		json_decref(spec);
-		return ret;
-	}
-	return service_send(cli, "addService", json_pack("[o]", spec), argv[1], "deployed");
-}
-
-static int service_update(struct cli *cli, int argc, char **argv)
-{
-	if (!name_arg_ok("service update", argc, argv))
-		return CLI_USAGE;
 	struct chain c;
-	json_t *res = NULL, *spec = NULL;
+	json_t *res = NULL, *spec;
+	*out = NULL;
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
 	if (ret == CLI_OK)
-		ret = chain_view(&c, "getService", json_pack("[s]", argv[1]), NULL, &res);
+		ret = chain_view(&c, "getService", json_pack("[s]", s->name), NULL, &res);
 	chain_close(&c);
 	if (ret != CLI_OK)
 		return ret;
@@ -309,38 +337,52 @@ static int service_update(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	}
 	json_object_del(spec, "generation");
-	optind = 0;
-	ret = apply_flags(spec, argc - 1, argv + 1);
-	if (ret == CLI_OK && !spec_ok(spec))
-		ret = CLI_USAGE;
-	if (ret != CLI_OK) {
+	spec_apply(spec, &s->args);
+	if (!spec_ok(spec)) {
 		json_decref(spec);
-		return ret;
+		return CLI_USAGE;
 	}
-	return service_send(cli, "updateService", json_pack("[o]", spec), argv[1], "updated");
+	*out = spec;
+	return CLI_OK;
 }
 
-static int service_scale(struct cli *cli, int argc, char **argv)
+int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done *out)
 {
-	char err[128];
-	uint64_t n;
-	if (!name_arg_ok("service scale", argc, argv))
-		return CLI_USAGE;
-	if (argc != 3)
-		return usage_err("%s", "service scale needs NAME and REPLICAS");
-	if (parse_u64(argv[2], 1, REC_RUN_REPLICAS_MAX, &n, err, sizeof err) < 0)
-		return usage_err("REPLICAS: %s", err);
-	return service_send(cli, "scaleService", json_pack("[s,I]", argv[1], (json_int_t)n), argv[1],
-	                    "scaled");
-}
-
-static int service_rm(struct cli *cli, int argc, char **argv)
-{
-	if (!name_arg_ok("service rm", argc, argv))
-		return CLI_USAGE;
-	if (argc != 2)
-		return usage_err("%s", "service rm needs one NAME");
-	return service_send(cli, "removeService", json_pack("[s]", argv[1]), argv[1], "removed");
+	struct eth_receipt rc;
+	json_t *args = NULL, *spec = NULL;
+	const char *fn = NULL;
+	int ret = CLI_OK;
+	memset(out, 0, sizeof *out);
+	switch (s->op) {
+	case SERVICE_DEPLOY:
+		fn = "addService";
+		if (!(spec = deploy_spec(s)))
+			ret = CLI_FAIL;
+		break;
+	case SERVICE_UPDATE:
+		fn = "updateService";
+		ret = update_spec(cli, s, &spec);
+		break;
+	case SERVICE_SCALE:
+		fn = "scaleService";
+		args = json_pack("[s,I]", s->name, (json_int_t)s->replicas);
+		break;
+	case SERVICE_RM:
+		fn = "removeService";
+		args = json_pack("[s]", s->name);
+		break;
+	case SERVICE_LS:
+		cli_err("service ls is not a transaction");
+		return CLI_FAIL;
+	}
+	if (ret != CLI_OK)
+		return ret;
+	if (spec)
+		args = json_pack("[o]", spec);
+	ret = chain_transact(cli, fn, args, &rc);
+	if (ret == CLI_OK)
+		out->block = rc.block;
+	return ret;
 }
 
 /* This server's view of a service's placement from canteen-sched's summary, or NULL. */
@@ -403,35 +445,40 @@ static void print_service_row(const json_t *s, const json_t *sum)
 	       (long long)json_integer_value(json_object_get(s, "generation")), why);
 }
 
-static int service_ls(struct cli *cli, int argc, char **argv)
+int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *why, size_t whylen)
 {
-	(void)argv;
-	if (argc != 1)
-		return usage_err("%s", "service ls takes no arguments");
 	struct chain c;
-	json_t *all = NULL;
+	*services = NULL;
+	*summary = NULL;
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
 	if (ret == CLI_OK)
-		ret = chain_list(&c, "getServices", &all);
+		ret = chain_list(&c, "getServices", services);
+	chain_close(&c);
+	if (ret != CLI_OK)
+		return ret;
 	/* Placed and pending come from this server's canteen-sched, when it runs. */
 	char path[600], err[256];
-	json_t *summary = NULL, *req = json_pack("{s:s}", "op", "summary");
+	json_t *req = json_pack("{s:s}", "op", "summary");
 	cli_sock_path(cli, SOCK_SCHED, path, sizeof path);
-	if (ret == CLI_OK && ipc_request(path, req, &summary, 3000, err, sizeof err) < 0)
-		summary = NULL;
+	if (ipc_request(path, req, summary, 3000, err, sizeof err) < 0) {
+		*summary = NULL;
+		snprintf(why, whylen, "no canteen-sched answers at %s (%s)", path, err);
+	}
 	json_decref(req);
+	return CLI_OK;
+}
+
+static int service_ls(struct cli *cli)
+{
+	json_t *all = NULL, *summary = NULL;
+	char why[700] = "";
+	int ret = service_ls_run(cli, &all, &summary, why, sizeof why);
 	if (ret == CLI_OK && !cli->json)
 		printf("%-24s  %-30s  %8s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
 		       "PLACED", "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
 	size_t i;
-	json_t *rec;
-	json_array_foreach(all, i, rec) {
-		json_t *s = json_incref(rec);
-		if (!s) {
-			cli_err("the contract returned a service record this CLI does not understand");
-			ret = CLI_FAIL;
-			break;
-		}
+	json_t *s;
+	json_array_foreach(all, i, s) {
 		json_t *sum = summary_of(summary, json_string_value(json_object_get(s, "name")));
 		if (cli->json) {
 			if (sum) {
@@ -443,31 +490,41 @@ static int service_ls(struct cli *cli, int argc, char **argv)
 		} else {
 			print_service_row(s, sum);
 		}
-		json_decref(s);
 	}
+	/* Without a scheduler PLACED is "-": say why, once, beside the table. */
+	if (ret == CLI_OK && !cli->json && !summary && json_array_size(all) > 0)
+		cli_err("PLACED is unknown: %s; give the run directory with --rundir DIR", why);
 	json_decref(summary);
 	json_decref(all);
-	chain_close(&c);
 	return ret;
 }
 
 int cmd_service(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct cli *, int, char **);
-	} subs[] = {
-		{"deploy", service_deploy}, {"update", service_update}, {"scale", service_scale},
-		{"rm", service_rm},         {"ls", service_ls},
+	struct service_cmd s;
+	struct chain_done d;
+	static const char *done[] = {
+		[SERVICE_DEPLOY] = "deployed", [SERVICE_UPDATE] = "updated", [SERVICE_SCALE] = "scaled",
+		[SERVICE_RM] = "removed",
 	};
 	if (argc < 2) {
-		fprintf(stderr, "%s\n", SERVICE_USAGE);
+		fprintf(stderr, "%s\n", USAGE_SERVICE);
 		return CLI_USAGE;
 	}
-	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-		if (strcmp(argv[1], subs[i].name) == 0) {
-			optind = 0;
-			return subs[i].fn(cli, argc - 1, argv + 1);
-		}
-	return usage_err("unknown service command '%s'", argv[1]);
+	int ret = service_parse(&s, argc - 1, argv + 1);
+	if (ret != CLI_OK)
+		return ret;
+	if (s.op == SERVICE_LS)
+		return service_ls(cli);
+	ret = service_run(cli, &s, &d);
+	service_cmd_free(&s);
+	if (ret == CLI_OK && cli->json) {
+		json_t *j = json_pack("{s:s, s:b, s:I}", "service", s.name, done[s.op], 1, "block",
+		                      (json_int_t)d.block);
+		chain_print_json(j);
+		json_decref(j);
+	} else if (ret == CLI_OK) {
+		printf("%s %s\n", s.name, done[s.op]);
+	}
+	return ret;
 }

@@ -9,6 +9,35 @@
 #define CLI_FAIL 1
 #define CLI_USAGE 2
 
+/* Each command's usage: printed by "canteen COMMAND --help" (stdout, exit 0) and after a
+ * usage error (stderr, exit 2). */
+#define USAGE_CONTRACT \
+	"usage: canteen contract deploy\n" \
+	"       canteen contract admin add|rm ADDRESS\n" \
+	"       canteen contract registration open|close"
+#define USAGE_NODE \
+	"usage: canteen node register --endpoint HOST:PORT (--swim-pubkey HEX | --swim-key-file FILE)\n" \
+	"                             --cpu CPU --mem SIZE [--label K=V]...\n" \
+	"       canteen node approve|revoke ADDRESS\n" \
+	"       canteen node ls\n" \
+	"       canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force]\n" \
+	"       canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."
+#define USAGE_SERVICE \
+	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
+	"           [--port HOST:CONTAINER[/udp]]... [--env K=V]... [--priority P]\n" \
+	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]... [-- CMD...]\n" \
+	"       canteen service update NAME [the same flags; lists given replace the old ones]\n" \
+	"       canteen service scale NAME REPLICAS\n" \
+	"       canteen service rm NAME\n" \
+	"       canteen service ls"
+#define USAGE_EVENTS "usage: canteen events [--count N] [--no-head]"
+#define USAGE_STATUS "usage: canteen status [--json]"
+#define USAGE_MEMBERS "usage: canteen members [--json]"
+#define USAGE_PS "usage: canteen ps [--json]"
+#define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--watch]"
+#define USAGE_UP "usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]"
+#define USAGE_DOWN "usage: canteen down [--dir DIR]"
+
 /*
  * Filled by main before a subcommand runs: conf holds canteen.conf (-c FILE, or the
  * default file if it exists), then CANTEEN_RPC / CANTEEN_CONTRACT / CANTEEN_KEY_FILE /

@@ -123,13 +123,13 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 	int watch = 0, ch;
 	while ((ch = getopt_long(argc, argv, "+w", opts, NULL)) != -1) {
 		if (ch != 'w') {
-			cli_err("usage: canteen endpoints SERVICE [--watch]");
+			cli_err(USAGE_ENDPOINTS);
 			return CLI_USAGE;
 		}
 		watch = 1;
 	}
 	if (optind != argc - 1) {
-		cli_err("usage: canteen endpoints SERVICE [--watch]");
+		cli_err(USAGE_ENDPOINTS);
 		return CLI_USAGE;
 	}
 	const char *service = argv[optind];

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
 #include "parse.h"
@@ -44,27 +45,30 @@ static int balance_zero(const char *rpc_url, const char *address)
 int cli_node_join(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"endpoint", required_argument, NULL, 'e'}, {"cpu", required_argument, NULL, 'c'},
-		{"mem", required_argument, NULL, 'm'},      {"label", required_argument, NULL, 'l'},
+		{"endpoint", required_argument, NULL, NODE_ENDPOINT}, {"cpu", required_argument, NULL, NODE_CPU},
+		{"mem", required_argument, NULL, NODE_MEM},           {"label", required_argument, NULL, NODE_LABEL},
 		{NULL, 0, NULL, 0},
 	};
+	struct node_reg reg;
+	struct chain_done done;
 	char cpu[32], mem[32];
 	const char *endpoint = cli->conf.swim_advertise[0] ? cli->conf.swim_advertise : NULL;
-	const char *labels[32];
-	int nlabels = 0, ch;
+	int ch, nlabels = 0, ret;
+	memset(&reg, 0, sizeof reg);
 	machine_size(cpu, sizeof cpu, mem, sizeof mem);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'e': endpoint = optarg; break;
-		case 'c': str_copy(cpu, sizeof cpu, optarg); break;
-		case 'm': str_copy(mem, sizeof mem, optarg); break;
-		case 'l':
-			if (nlabels == 32) {
+		case NODE_ENDPOINT: endpoint = optarg; break;
+		case NODE_CPU: str_copy(cpu, sizeof cpu, optarg); break;
+		case NODE_MEM: str_copy(mem, sizeof mem, optarg); break;
+		case NODE_LABEL:
+			if (nlabels++ == REC_MAX_LABELS) {
 				cli_err("at most 32 labels");
 				return CLI_USAGE;
 			}
-			labels[nlabels++] = optarg;
+			if ((ret = node_reg_set(&reg, NODE_LABEL, optarg)) != CLI_OK)
+				return ret;
 			break;
 		default: cli_err(JOIN_USAGE); return CLI_USAGE;
 		}
@@ -85,6 +89,11 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		cli_err("the chain is not set: give --rpc URL and --contract ADDR (or rpc_url and contract in canteen.conf)");
 		return CLI_USAGE;
 	}
+	/* What node register would refuse is refused before any key is made. */
+	if ((ret = node_reg_set(&reg, NODE_ENDPOINT, endpoint)) != CLI_OK ||
+	    (ret = node_reg_set(&reg, NODE_CPU, cpu)) != CLI_OK ||
+	    (ret = node_reg_set(&reg, NODE_MEM, mem)) != CLI_OK)
+		return ret;
 	/* Keys: made when missing, never replaced. */
 	char address[43] = "", err[256];
 	if (access(cli->conf.key_file, F_OK) != 0) {
@@ -101,44 +110,19 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		eth_key_free(k);
 	}
 	if (access(cli->conf.swim_key_file, F_OK) != 0) {
-		char *kg[] = {"keygen", "--swim-key", cli->conf.swim_key_file, NULL};
-		int json = cli->json;
-		cli->json = 0;
-		printf("new SWIM key pair in %s, public key: ", cli->conf.swim_key_file);
-		fflush(stdout);
-		int rc = cli_node_keygen(cli, 3, kg);
-		cli->json = json;
-		if (rc != CLI_OK)
-			return rc;
+		struct keygen_cmd kg = {cli->conf.swim_key_file, NULL, 0};
+		struct keygen_out ko;
+		if ((ret = keygen_run(&kg, &ko)) != CLI_OK)
+			return ret;
+		printf("new SWIM key pair in %s, public key: %s\n", cli->conf.swim_key_file, ko.swim_pubkey);
 	}
 	if (balance_zero(cli->conf.rpc_url, address) == 1) {
 		cli_err("%s has no funds to pay for its registration: send it some, then run this again", address);
 		return CLI_FAIL;
 	}
-	/* Register through the ordinary command, so its checks and errors apply. */
-	char *reg[80];
-	int n = 0;
-	reg[n++] = "node";
-	reg[n++] = "register";
-	reg[n++] = "--endpoint";
-	reg[n++] = (char *)endpoint;
-	reg[n++] = "--swim-key-file";
-	reg[n++] = cli->conf.swim_key_file;
-	reg[n++] = "--cpu";
-	reg[n++] = cpu;
-	reg[n++] = "--mem";
-	reg[n++] = mem;
-	for (int i = 0; i < nlabels; i++) {
-		reg[n++] = "--label";
-		reg[n++] = (char *)labels[i];
-	}
-	reg[n] = NULL;
-	int json = cli->json;
-	cli->json = 0;
-	int rc = cmd_node(cli, n, reg);
-	cli->json = json;
-	if (rc != CLI_OK)
-		return rc;
+	if ((ret = node_reg_set(&reg, NODE_SWIM_KEY_FILE, cli->conf.swim_key_file)) != CLI_OK ||
+	    (ret = node_register_run(cli, &reg, &done)) != CLI_OK)
+		return ret;
 	printf("%s registered with endpoint %s (%s CPU, %s memory).\n"
 	       "Unless registration is open, an admin must approve it:\n"
 	       "  canteen --rpc %s --contract %s node approve %s\n",

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "eth_key.h"
 #include "swim_crypto.h"
 
@@ -52,6 +53,21 @@ out:
 	return rc;
 }
 
+int keygen_run(const struct keygen_cmd *k, struct keygen_out *out)
+{
+	uint8_t pk[SWIM_KEY_LEN];
+	char err[512];
+	memset(out, 0, sizeof *out);
+	if (swim_keys_generate(k->swim_path, k->force, pk, err, sizeof err) < 0) {
+		cli_err("%s%s", err, strstr(err, strerror(EEXIST)) ? " (use --force to replace it)" : "");
+		return CLI_FAIL;
+	}
+	sodium_bin2hex(out->swim_pubkey, sizeof out->swim_pubkey, pk, sizeof pk);
+	if (k->eth_path && cli_eth_keygen(k->eth_path, k->force, out->address) < 0)
+		return CLI_FAIL;
+	return CLI_OK;
+}
+
 int cli_node_keygen(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -60,49 +76,43 @@ int cli_node_keygen(struct cli *cli, int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *swim_path = cli->conf.swim_key_file[0] ? cli->conf.swim_key_file : NULL;
-	const char *eth_path = NULL;
-	int force = 0, ch;
+	struct keygen_cmd k = {cli->conf.swim_key_file[0] ? cli->conf.swim_key_file : NULL, NULL, 0};
+	struct keygen_out o;
+	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': swim_path = optarg; break;
-		case 'e': eth_path = optarg; break;
-		case 'f': force = 1; break;
+		case 's': k.swim_path = optarg; break;
+		case 'e': k.eth_path = optarg; break;
+		case 'f': k.force = 1; break;
 		default:
 			cli_err("usage: canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force]");
 			return CLI_USAGE;
 		}
 	}
-	if (optind != argc || !swim_path) {
+	if (optind != argc || !k.swim_path) {
 		cli_err("usage: canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force] "
 		        "(the swim key file defaults to swim_key_file in canteen.conf)");
 		return CLI_USAGE;
 	}
-	uint8_t pk[SWIM_KEY_LEN];
-	char err[512], pkhex[2 * SWIM_KEY_LEN + 1], address[43] = "";
-	if (swim_keys_generate(swim_path, force, pk, err, sizeof err) < 0) {
-		cli_err("%s%s", err, strstr(err, strerror(EEXIST)) ? " (use --force to replace it)" : "");
-		return CLI_FAIL;
-	}
-	sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
-	if (eth_path && cli_eth_keygen(eth_path, force, address) < 0)
-		return CLI_FAIL;
+	int ret = keygen_run(&k, &o);
+	if (ret != CLI_OK)
+		return ret;
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:s}", "swim_key_file", swim_path, "swim_pubkey", pkhex);
-		if (o && eth_path) {
-			json_object_set_new(o, "eth_key_file", json_string(eth_path));
-			json_object_set_new(o, "address", json_string(address));
+		json_t *j = json_pack("{s:s, s:s}", "swim_key_file", k.swim_path, "swim_pubkey", o.swim_pubkey);
+		if (j && k.eth_path) {
+			json_object_set_new(j, "eth_key_file", json_string(k.eth_path));
+			json_object_set_new(j, "address", json_string(o.address));
 		}
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
-		json_decref(o);
+		json_decref(j);
 		return s ? CLI_OK : CLI_FAIL;
 	}
-	printf("%s\n", pkhex);
-	if (eth_path)
-		printf("%s\n", address);
+	printf("%s\n", o.swim_pubkey);
+	if (k.eth_path)
+		printf("%s\n", o.address);
 	return CLI_OK;
 }

@@ -15,19 +15,20 @@ struct subcommand {
 	const char *name;
 	int (*fn)(struct cli *, int, char **);
 	const char *help;
+	const char *usage;  /* "canteen NAME --help" */
 };
 
 static const struct subcommand subcommands[] = {
-	{"contract", cmd_contract, "contract deploy"},
-	{"node", cmd_node, "node keygen|register|approve|revoke|join|ls"},
-	{"service", cmd_service, "service deploy|update|scale|rm|ls"},
-	{"events", cmd_events, "events            stream chainwatch events"},
-	{"status", cmd_status, "status            daemons supervised by canteen-init"},
-	{"members", cmd_members, "members           SWIM membership as seen here"},
-	{"ps", cmd_ps, "ps                cluster placement and what runs here"},
-	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]"},
-	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster"},
-	{"down", cmd_down, "down              stop the local cluster"},
+	{"contract", cmd_contract, "contract deploy", USAGE_CONTRACT},
+	{"node", cmd_node, "node keygen|register|approve|revoke|join|ls", USAGE_NODE},
+	{"service", cmd_service, "service deploy|update|scale|rm|ls", USAGE_SERVICE},
+	{"events", cmd_events, "events            stream chainwatch events", USAGE_EVENTS},
+	{"status", cmd_status, "status            daemons supervised by canteen-init", USAGE_STATUS},
+	{"members", cmd_members, "members           SWIM membership as seen here", USAGE_MEMBERS},
+	{"ps", cmd_ps, "ps                cluster placement and what runs here", USAGE_PS},
+	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
+	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster", USAGE_UP},
+	{"down", cmd_down, "down              stop the local cluster", USAGE_DOWN},
 };
 
 static void usage(FILE *f)
@@ -61,6 +62,15 @@ static int set_or_die(struct cli *cli, const char *key, const char *value)
 		cli_err("%s", err);
 		return -1;
 	}
+	return 0;
+}
+
+/* "--help" or "-h" among a command's arguments (before "--", which starts a container's). */
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
 	return 0;
 }
 
@@ -152,6 +162,10 @@ int main(int argc, char **argv)
 			char **sub = argv + optind;
 			int subc = argc - optind;
 			strip_json_flag(&cli, &subc, sub);
+			if (wants_help(subc, sub)) {
+				printf("%s\nSee canteen(1).\n", subcommands[i].usage);
+				return CLI_OK;
+			}
 			optind = 0;
 			return subcommands[i].fn(&cli, subc, sub);
 		}

@@ -35,7 +35,7 @@ static void print_table(json_t *members, const char *self)
 int cmd_members(struct cli *cli, int argc, char **argv)
 {
 	if (argc > 1) {
-		cli_err("usage: canteen members [--json] (unexpected '%s')", argv[1]);
+		cli_err(USAGE_MEMBERS " (unexpected '%s')", argv[1]);
 		return CLI_USAGE;
 	}
 	char path[1024], err[512];

@@ -83,7 +83,7 @@ static void print_rows(const struct cli *cli, const struct row *rows, size_t n)
 int cmd_ps(struct cli *cli, int argc, char **argv)
 {
 	if (argc > 1) {
-		cli_err("usage: canteen ps [--json] (unexpected '%s')", argv[1]);
+		cli_err(USAGE_PS " (unexpected '%s')", argv[1]);
 		return CLI_USAGE;
 	}
 	char spath[1024], dpath[1024], err[512];

@@ -65,7 +65,7 @@ static void print_table(json_t *kids)
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	if (argc > 1) {
-		cli_err("usage: canteen status [--json] (unexpected '%s')", argv[1]);
+		cli_err(USAGE_STATUS " (unexpected '%s')", argv[1]);
 		return CLI_USAGE;
 	}
 	char path[1024], err[512];

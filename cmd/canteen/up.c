@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "eth_rpc.h"
 #include "loop.h"
 #include "parse.h"
@@ -56,35 +57,14 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Run our own CLI with the cluster's chain settings; stdout captured. */
-static int self_cli(struct up *u, const char *key, char *out, size_t outlen, const char *const *args)
+/* The CLI's settings with the cluster's chain and key: what the commands up runs see. */
+static void chain_cli(const struct up *u, const char *key, struct cli *out)
 {
-	char exe[600];
-	snprintf(exe, sizeof exe, "%s/canteen", u->bindir);
-	const char *argv[40];
-	size_t n = 0;
-	argv[n++] = exe;
-	argv[n++] = "--rpc";
-	argv[n++] = u->rpc;
-	if (u->contract[0]) {
-		argv[n++] = "--contract";
-		argv[n++] = u->contract;
-	}
-	if (key) {
-		argv[n++] = "--key-file";
-		argv[n++] = key;
-	}
-	for (size_t i = 0; args[i] && n < 39; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	return up_run((char *const *)argv, out, outlen);
-}
-
-static void trim_nl(char *s)
-{
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-		s[--n] = '\0';
+	*out = *u->cli;
+	out->json = 0;
+	str_copy(out->conf.rpc_url, sizeof out->conf.rpc_url, u->rpc);
+	str_copy(out->conf.contract, sizeof out->conf.contract, u->contract);
+	str_copy(out->conf.key_file, sizeof out->conf.key_file, key ? key : "");
 }
 
 /* ---- state file ---- */
@@ -192,15 +172,9 @@ static int check_ports(struct up *u)
 	return 0;
 }
 
-static int docker_ok(struct up *u)
-{
-	long status = 0;
-	return up_docker(u->docker_sock, "GET", "/_ping", NULL, 0, NULL, &status, NULL) == 0 && status == 200;
-}
-
 static int ensure_docker(struct up *u)
 {
-	if (docker_ok(u))
+	if (up_docker_ping(u->docker_sock))
 		return 0;
 	char log[600];
 	snprintf(log, sizeof log, "%s/dockerd.log", u->dir);
@@ -210,7 +184,7 @@ static int ensure_docker(struct up *u)
 	say("starting dockerd (none answered at %s)", u->docker_sock);
 	u->dockerd_pid = up_spawn(argv, log, 1);
 	for (int i = 0; i < 600 && u->dockerd_pid > 0; i++) {
-		if (docker_ok(u))
+		if (up_docker_ping(u->docker_sock))
 			return 0;
 		if (!up_alive(u->dockerd_pid))
 			break;
@@ -288,14 +262,15 @@ static int deploy_contract(struct up *u)
 		cli_err("cannot write %s: %s", u->admin_key, strerror(errno));
 		return -1;
 	}
-	const char *args[] = {"contract", "deploy", NULL};
-	char out[256];
-	if (self_cli(u, u->admin_key, out, sizeof out, args) != 0) {
+	struct cli c;
+	struct contract_cmd deploy = {.op = CONTRACT_DEPLOY};
+	struct chain_done d;
+	chain_cli(u, u->admin_key, &c);
+	if (contract_run(&c, &deploy, &d) != CLI_OK) {
 		cli_err("deploying the contract failed");
 		return -1;
 	}
-	trim_nl(out);
-	snprintf(u->contract, sizeof u->contract, "%s", out);
+	str_copy(u->contract, sizeof u->contract, d.address);
 	say("contract: %s", u->contract);
 	return 0;
 }
@@ -332,7 +307,7 @@ static int write_node_files(struct up *u, unsigned i, const char *nd)
 
 static int make_node(struct up *u, unsigned i)
 {
-	char nd[600], ethkey[700], swimkey[700], out[512], ip[32], endpoint[64];
+	char nd[600], ethkey[700], swimkey[700], ip[32], endpoint[64];
 	snprintf(nd, sizeof nd, "%s/node%u", u->dir, i + 1);
 	node_ip(i, ip, sizeof ip);
 	snprintf(endpoint, sizeof endpoint, "%s:%d", ip, UP_SWIM_PORT);
@@ -342,27 +317,29 @@ static int make_node(struct up *u, unsigned i)
 	}
 	snprintf(ethkey, sizeof ethkey, "%s/eth.key", nd);
 	snprintf(swimkey, sizeof swimkey, "%s/swim.key", nd);
-	const char *keygen[] = {"--json", "node", "keygen", "--force", "--swim-key", swimkey, "--eth-key",
-	                        ethkey, NULL};
-	json_t *j = NULL;
-	if (self_cli(u, NULL, out, sizeof out, keygen) != 0 ||
-	    !(j = json_loads(out, 0, NULL)) || !json_string_value(json_object_get(j, "address"))) {
-		json_decref(j);
+	struct keygen_cmd kg = {swimkey, ethkey, 1};
+	struct keygen_out keys;
+	if (keygen_run(&kg, &keys) != CLI_OK) {
 		cli_err("node %u: key generation failed", i + 1);
 		return -1;
 	}
-	snprintf(u->addr[i], sizeof u->addr[i], "%s", json_string_value(json_object_get(j, "address")));
-	json_decref(j);
+	str_copy(u->addr[i], sizeof u->addr[i], keys.address);
 	if (fund(u, u->addr[i]) < 0)
 		return -1;
-	const char *reg[] = {"node", "register", "--endpoint", endpoint, "--swim-key-file", swimkey,
-	                     "--cpu", "2", "--mem", "2G", "--label", "local=yes", NULL};
-	if (self_cli(u, ethkey, NULL, 0, reg) != 0) {
+	struct cli c;
+	struct chain_done d;
+	struct node_reg reg = {.cpu_millis = 2000, .mem_mib = 2048, .labels = {"local=yes"}, .nlabels = 1};
+	str_copy(reg.endpoint, sizeof reg.endpoint, endpoint);
+	str_copy(reg.swim_pubkey, sizeof reg.swim_pubkey, keys.swim_pubkey);
+	chain_cli(u, ethkey, &c);
+	if (node_register_run(&c, &reg, &d) != CLI_OK) {
 		cli_err("node %u: registration failed", i + 1);
 		return -1;
 	}
-	const char *approve[] = {"node", "approve", u->addr[i], NULL};
-	if (self_cli(u, u->admin_key, NULL, 0, approve) != 0) {
+	struct node_admin approve = {.approve = 1};
+	str_copy(approve.address, sizeof approve.address, u->addr[i]);
+	chain_cli(u, u->admin_key, &c);
+	if (node_admin_run(&c, &approve, &d) != CLI_OK) {
 		cli_err("node %u: approval failed", i + 1);
 		return -1;
 	}
@@ -388,43 +365,55 @@ static int make_node(struct up *u, unsigned i)
 
 static int make_image(struct up *u)
 {
-	char *tar = NULL, *answer = NULL, err[256];
-	size_t len = 0;
-	long status = 0;
-	if (up_demo_tar("/bin/busybox", &tar, &len, err, sizeof err) < 0) {
+	char err[512];
+	if (up_docker_import_demo(u->docker_sock, "/bin/busybox", err, sizeof err) < 0) {
 		cli_err("%s", err);
 		return -1;
 	}
-	int rc = up_docker(u->docker_sock, "POST", "/images/create?fromSrc=-&repo=canteen/demo&tag=1", tar,
-	                   len, "application/x-tar", &status, &answer);
-	free(tar);
-	if (rc < 0 || status != 200 || (answer && strstr(answer, "\"error"))) {
-		cli_err("importing the demo image failed (HTTP %ld): %.200s", status, answer ? answer : "");
-		free(answer);
-		return -1;
-	}
-	free(answer);
 	say("image: %s (busybox-static, imported locally)", UP_DEMO_IMAGE);
 	return 0;
 }
 
+/* The service "web" on the chain already (a cluster grown or restarted)? */
+static int sample_deployed(struct up *u)
+{
+	struct cli c;
+	json_t *all = NULL, *summary = NULL, *svc;
+	char why[300];
+	size_t i;
+	int found = 0;
+	chain_cli(u, NULL, &c);
+	if (service_ls_run(&c, &all, &summary, why, sizeof why) == CLI_OK)
+		json_array_foreach(all, i, svc)
+			found |= strcmp(json_string_value(json_object_get(svc, "name")), "web") == 0;
+	json_decref(all);
+	json_decref(summary);
+	return found;
+}
+
 static int deploy_sample(struct up *u)
 {
-	char n[16], port[32];
-	snprintf(n, sizeof n, "%u", u->nodes < 3 ? u->nodes : 3);
-	snprintf(port, sizeof port, "%d:80", UP_WEB_PORT);
-	const char *ls[] = {"--json", "service", "ls", NULL};
-	char out[8192];
-	if (self_cli(u, NULL, out, sizeof out, ls) == 0 && strstr(out, "\"name\":\"web\""))
+	unsigned replicas = u->nodes < 3 ? u->nodes : 3;
+	if (sample_deployed(u))
 		return 0;
-	const char *args[] = {"service", "deploy", "web", "--image", UP_DEMO_IMAGE, "--replicas", n,
-	                      "--cpu", "100m", "--mem", "32M", "--port", port, "--",
-	                      "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www", NULL};
-	if (self_cli(u, u->admin_key, NULL, 0, args) != 0) {
+	struct cli c;
+	struct chain_done d;
+	struct service_cmd s = {.op = SERVICE_DEPLOY, .name = "web"};
+	s.args.given = SVC_IMAGE | SVC_REPLICAS | SVC_CPU | SVC_MEM;
+	s.args.image = UP_DEMO_IMAGE;
+	s.args.replicas = replicas;
+	s.args.cpu_millis = 100;
+	s.args.mem_mib = 32;
+	s.args.ports = json_pack("[{s:i, s:i, s:i}]", "host", UP_WEB_PORT, "container", 80, "proto", 0);
+	s.args.command = json_pack("[s,s,s,s,s,s,s]", "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www");
+	chain_cli(u, u->admin_key, &c);
+	int ret = service_run(&c, &s, &d);
+	service_cmd_free(&s);
+	if (ret != CLI_OK) {
 		cli_err("deploying the sample service failed");
 		return -1;
 	}
-	say("service: web, %s replicas of busybox httpd on port %d", n, UP_WEB_PORT);
+	say("service: web, %u replicas of busybox httpd on port %d", replicas, UP_WEB_PORT);
 	return 0;
 }
 
@@ -470,31 +459,8 @@ static int remove_containers(const char *sock, json_t *nodes)
 	int removed = 0;
 	json_array_foreach(nodes, i, n) {
 		const char *addr = json_string_value(json_object_get(n, "address"));
-		if (!addr)
-			continue;
-		char path[512], *answer = NULL;
-		long status = 0;
-		/* filters={"label":["io.canteen.node=<addr>"]}, URL-encoded */
-		snprintf(path, sizeof path,
-		         "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22io.canteen.node%%3D%s%%22%%5D%%7D",
-		         addr);
-		if (up_docker(sock, "GET", path, NULL, 0, NULL, &status, &answer) < 0 || status != 200) {
-			free(answer);
-			continue;
-		}
-		json_t *list = json_loads(answer, 0, NULL);
-		free(answer);
-		size_t k;
-		json_t *c;
-		json_array_foreach(list, k, c) {
-			const char *id = json_string_value(json_object_get(c, "Id"));
-			if (!id || strspn(id, "0123456789abcdef") != strlen(id))
-				continue;
-			snprintf(path, sizeof path, "/containers/%s?force=1", id);
-			if (up_docker(sock, "DELETE", path, NULL, 0, NULL, &status, NULL) == 0 && status < 300)
-				removed++;
-		}
-		json_decref(list);
+		if (addr)
+			removed += up_docker_remove_node(sock, addr);
 	}
 	return removed;
 }
@@ -558,7 +524,7 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--dir") == 0)
 		dir = argv[2];
 	else if (argc != 1) {
-		cli_err("usage: canteen down [--dir DIR]");
+		cli_err(USAGE_DOWN);
 		return CLI_USAGE;
 	}
 	return down_dir(dir, 0);
@@ -696,12 +662,12 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		case 'S': u.no_sample = 1; break;
 		case 'd': snprintf(u.dir, sizeof u.dir, "%s", optarg); break;
 		default:
-			cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
+			cli_err(USAGE_UP);
 			return CLI_USAGE;
 		}
 	}
 	if (optind != argc) {
-		cli_err("usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]");
+		cli_err(USAGE_UP);
 		return CLI_USAGE;
 	}
 	if (up_self_dir(u.bindir, sizeof u.bindir) < 0) {

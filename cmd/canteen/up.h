@@ -1,4 +1,5 @@
-/* up.h: helpers shared by canteen up and canteen down (up_util.c). */
+/* up.h: canteen up/down, the demo harness: up.c (the steps), up_sys.c, up_docker.c. */
+/* Only cmd_up and cmd_down use these; the CLI's other commands never include this header. */
 #ifndef CANTEEN_UP_H
 #define CANTEEN_UP_H
 
@@ -9,7 +10,7 @@
 #define UP_DEFAULT_DIR "/tmp/canteen-up"
 #define UP_DEMO_IMAGE "canteen/demo:1"
 
-/* Directory holding this executable (bin/), from /proc/self/exe. */
+/* up_sys.c. Directory holding this executable (bin/), from /proc/self/exe. */
 int up_self_dir(char *out, size_t outlen);
 /* Create or replace path with text, with this mode. 0 or -1 (errno). */
 int up_write_file(const char *path, const char *text, mode_t mode);
@@ -25,10 +26,14 @@ int up_stop_pid(pid_t pid, int group, uint64_t grace_ms);
 int up_port_free(const char *ip, unsigned port, int type);
 /* GET url answers 200 within timeout_ms (body copied into body when given). */
 int up_http_ok(const char *url, long timeout_ms, char *body, size_t bodylen);
-/* One Docker Engine API call over its Unix socket; *answer (owned) when given. */
-int up_docker(const char *sock, const char *method, const char *path, const void *body,
-              size_t bodylen, const char *ctype, long *status, char **answer);
-/* The demo image's root filesystem as a tar: busybox-static, its applets, /www/index.html. */
-int up_demo_tar(const char *busybox, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* up_docker.c, Docker through docker_api.h (sock is the Unix socket path). */
+/* Docker answers /_ping at sock. */
+int up_docker_ping(const char *sock);
+/* Import canteen/demo:1 (busybox-static, its applets, /www/index.html) from a tar built in
+ * memory. 0, or -1 with err. */
+int up_docker_import_demo(const char *sock, const char *busybox, char *err, size_t errlen);
+/* Remove (force) every container labelled io.canteen.node=address; how many went. */
+int up_docker_remove_node(const char *sock, const char *address);
 
 #endif
