@@ -8,6 +8,7 @@
 #include "curl_loop.h"
 #include "docker_api.h"
 #include "docker_json.h"
+#include "errf.h"
 #include "parse.h"
 
 struct docker_req {
@@ -64,21 +65,21 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t errlen)
 {
 	if (curl_loop_global_init() < 0) {
-		snprintf(err, errlen, "curl_global_init failed");
+		errf(err, errlen, "curl_global_init failed");
 		return NULL;
 	}
 	struct docker *d = calloc(1, sizeof *d);
 	if (!d) {
-		snprintf(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (str_copy(d->sock, sizeof d->sock, sock) < 0 || strlen(sock) >= 108) {
-		snprintf(err, errlen, "Docker socket path is too long");
+		errf(err, errlen, "Docker socket path is too long");
 		free(d);
 		return NULL;
 	}
 	if (curl_loop_init(&d->cl, l, pump, d) < 0) {
-		snprintf(err, errlen, "curl_multi_init failed");
+		errf(err, errlen, "curl_multi_init failed");
 		free(d);
 		return NULL;
 	}
