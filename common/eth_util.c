@@ -1,10 +1,8 @@
 /* eth_util.c: hex conversion and the bounded growable buffer shared by the eth_ modules. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "errf.h"
 #include "eth_keccak.h"
 #include "eth_util.h"
 
@@ -268,14 +266,4 @@ int eth_u256_to_u64(const uint8_t in[32], uint64_t *v)
 		r = r << 8 | in[i];
 	*v = r;
 	return 0;
-}
-
-/* Kept for eth_util.h's declaration; every caller uses errf (errf.h). */
-int eth_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	verrf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }

@@ -65,7 +65,4 @@ void eth_u256_from_u64(uint64_t v, uint8_t out[32]);
 /* 0 and *v if the 32-byte big-endian value fits in 64 bits, else -1. */
 int eth_u256_to_u64(const uint8_t in[32], uint64_t *v);
 
-/* Format into err (if non-NULL); always returns -1, so `return eth_errf(...)`. */
-int eth_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

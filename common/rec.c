@@ -362,8 +362,8 @@ int rec_service_check(const json_t *s, char *err, size_t errlen)
 	if (!json_is_object(s))
 		return errf(err, errlen, "service is not an object");
 	const char *name = str_of(json_object_get(s, "name"), &n);
-	if (!name || !rec_name_ok(name, n))
-		return errf(err, errlen, "service name must match [a-z0-9][a-z0-9-]{0,62}");
+	if (rec_name_check(name, name ? n : 0, err, errlen) < 0)
+		return -1;
 	const char *image = str_of(json_object_get(s, "image"), &n);
 	json_t *st = json_object_get(s, "strategy");
 	int k;

@@ -221,3 +221,17 @@ setup_one() {
 	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$(svc_json web 3 '' 2)}"
 	wait_until 10 answer_is "$R/sched.sock" '{"op":"summary"}' '.services[0] | [.placed, .pending]' '[3,0]'
 }
+
+@test "a record no server can run changes only the pending list: subscribers still get a placement event" {
+	setup_one
+	local h big
+	h=$(hash_of "$R")
+	"$TBIN/ipc_tool" subscribe "$R/sched.sock" 2 10000 > "$BATS_TEST_TMPDIR/sub" &
+	local pid=$!
+	wait_until 5 grep -q snapshot "$BATS_TEST_TMPDIR/sub"
+	big=$(svc_json big 2 | jq -c --arg i "$(printf 'a%.0s' {1..300})" '.image = $i')
+	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$big}"
+	wait "$pid"
+	tail -n 1 "$BATS_TEST_TMPDIR/sub" | jq -e --arg h "$h" '.type == "placement" and .hash == $h and
+		([.pending[] | select(.service == "big" and .reason == "rejected: image reference longer than 255 bytes")] | length) == 2'
+}

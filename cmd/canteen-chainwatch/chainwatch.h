@@ -72,14 +72,7 @@ struct chainwatch {
 int cw_types_init(char *err, size_t errlen);
 void cw_types_free(void);
 void cw_event_topics(uint8_t topics[4][32]);
-/* Return data of getNodes/getServices: an array of NODE/SERVICE objects (owned). */
-json_t *cw_decode_nodes(const uint8_t *data, size_t len, char *err, size_t errlen);
-json_t *cw_decode_services(const uint8_t *data, size_t len, char *err, size_t errlen);
-/* The same for either view (services 1: getServices), leaving out records that decode but
- * are malformed: *raw is how many the page held (for paging), *skipped how many were left
- * out, the first one's reason in err. */
-json_t *cw_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,
-                       size_t *skipped, char *err, size_t errlen);
+/* Pages of getNodes/getServices are decoded by rec_decode_page (rec.h). */
 /* One log (eth_getLogs item) into an event {"type",...} without seq (owned); NULL with
  * err when it is malformed; *skip = 1 (and NULL) when it is none of ours. A NodeUpserted
  * whose record is malformed becomes node.remove, with err set to why. */

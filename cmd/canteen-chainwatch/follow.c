@@ -6,6 +6,7 @@
 #include "chainwatch.h"
 #include "eth_abi.h"
 #include "log.h"
+#include "rec.h"
 
 static void round_start(struct loop *l, void *arg);
 static void snap_page(struct chainwatch *cw);
@@ -160,7 +161,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	const char *hex = json_string_value(res);
 	json_t *page = NULL;
 	if (hex && eth_hex_decode_buf(hex, &data) == 0)
-		page = cw_decode_page(cw->snap.services, data.p, data.len, &n, &skipped, err, sizeof err);
+		page = rec_decode_page(cw->snap.services, data.p, data.len, &n, &skipped, err, sizeof err);
 	else
 		snprintf(err, sizeof err, "not hex data");
 	eth_buf_free(&data);

@@ -47,24 +47,6 @@ void cw_event_topics(uint8_t topics[4][32])
 		eth_keccak256(event_sigs[i], strlen(event_sigs[i]), topics[i]);
 }
 
-json_t *cw_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,
-                       size_t *skipped, char *err, size_t errlen)
-{
-	return rec_decode_page(services, data, len, raw, skipped, err, errlen);
-}
-
-json_t *cw_decode_nodes(const uint8_t *data, size_t len, char *err, size_t errlen)
-{
-	size_t raw, skipped;
-	return cw_decode_page(0, data, len, &raw, &skipped, err, errlen);
-}
-
-json_t *cw_decode_services(const uint8_t *data, size_t len, char *err, size_t errlen)
-{
-	size_t raw, skipped;
-	return cw_decode_page(1, data, len, &raw, &skipped, err, errlen);
-}
-
 /* ---- logs ---- */
 
 static int topic_of(const json_t *topics, size_t i, uint8_t out[32])

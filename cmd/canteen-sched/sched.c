@@ -161,8 +161,12 @@ static json_t *refused_of(const json_t *list)
 		    !rec_name_ok(svc, strlen(svc)) || json_integer_value(rep) < 0 ||
 		    json_integer_value(rep) >= REC_RUN_REPLICAS_MAX)
 			continue;
+		/* At most 200 bytes of the reason, cut at a character boundary. */
+		size_t n = strnlen(why, 200);
+		while (n > 0 && why[n] && ((unsigned char)why[n] & 0xc0) == 0x80)
+			n--;
 		snprintf(key, sizeof key, "%s/%lld", svc, (long long)json_integer_value(rep));
-		json_object_set_new(out, key, json_stringn(why, strnlen(why, 200)));
+		json_object_set_new(out, key, json_stringn(why, n));
 	}
 	return out;
 }
@@ -227,13 +231,19 @@ static json_t *spec_for(json_t *svc, const char *name, uint32_t replica)
 	                 "ports", ports);
 }
 
+/* Replica of svc into PLACEMENT's pending list, while the list has room. */
+static void list_pending(json_t *pend, const char *svc, json_int_t replica, const char *why)
+{
+	if (json_array_size(pend) < SCHED_LIST_MAX)
+		json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", svc, "replica",
+		                                      replica, "reason", why));
+}
+
 /* One more replica pending for why (a reason name, or "rejected: ..."). */
 static void count_pending(json_t *reasons, json_t *pend, const char *svc, size_t replica,
                           const char *why)
 {
-	if (json_array_size(pend) < SCHED_LIST_MAX)
-		json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", svc, "replica",
-		                                      (json_int_t)replica, "reason", why));
+	list_pending(pend, svc, (json_int_t)replica, why);
 	json_t *c = json_object_get(reasons, why);
 	json_object_set_new(reasons, why, json_integer(c ? json_integer_value(c) + 1 : 1));
 }
@@ -272,14 +282,13 @@ static size_t add_rejected(struct sched *s, json_t *pend, json_t *svcs)
 		char reason[300];
 		snprintf(reason, sizeof reason, "rejected: %s", json_string_value(why));
 		for (json_int_t k = 0; k < n && json_array_size(pend) < SCHED_LIST_MAX; k++)
-			json_array_append_new(pend, json_pack("{s:s,s:I,s:s}", "service", name, "replica",
-			                                      (json_int_t)k, "reason", reason));
+			list_pending(pend, name, k, reason);
 		json_object_set_new(reasons, reason, json_integer(n));
+		const char *strategy = json_string_value(json_object_get(svc, "strategy"));
 		json_array_append_new(svcs, summary_row(name, 0, (size_t)n, reasons,
-		                      json_string_value(json_object_get(svc, "strategy")) ?
-		                      json_string_value(json_object_get(svc, "strategy")) : "spread",
-		                      json_integer_value(json_object_get(svc, "priority")),
-		                      json_integer_value(json_object_get(svc, "generation"))));
+		                                        strategy ? strategy : "spread",
+		                                        json_integer_value(json_object_get(svc, "priority")),
+		                                        json_integer_value(json_object_get(svc, "generation"))));
 		total += (size_t)n;
 	}
 	return total;
@@ -373,7 +382,10 @@ static void recompute(struct loop *l, void *arg)
 	}
 	s->computations++;
 	const char *old = json_string_value(json_object_get(s->placement, "hash"));
-	if (!old || strcmp(old, r->hash_hex) != 0) {
+	/* The hash covers what is placed; a record no server can run, or a replica dockerd
+	 * refused, changes only the (bounded) pending list: subscribers hear of that too. */
+	if (!old || strcmp(old, r->hash_hex) != 0 ||
+	    !json_equal(json_object_get(s->placement, "pending"), json_object_get(placement, "pending"))) {
 		size_t n, sv, m;
 		place_state_counts(s->st, &n, &sv, &m);
 		log_info("placement %.16s: %zu placed, %zu pending, %zu here (%zu nodes, %zu services, "

@@ -85,27 +85,39 @@ static int encode_call(struct chain *c, const char *fn, json_t *args, struct eth
 	return rc;
 }
 
-int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out)
+/* The return data of view fn at block (NULL: latest) into ret; prints why it failed. */
+static int call_raw(struct chain *c, const char *fn, json_t *args, const char *block,
+                    struct eth_buf *ret)
 {
-	struct eth_buf data, ret;
+	struct eth_buf data;
 	struct eth_rpc_err e;
-	char err[256];
 	int rc = CLI_FAIL;
-	*out = NULL;
 	eth_buf_init(&data);
-	eth_buf_init(&ret);
+	eth_buf_reset(ret);
 	if (encode_call(c, fn, args, &data) < 0)
 		goto done;
-	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, block, &ret, &e) < 0)
+	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, block, ret, &e) < 0)
 		rc = chain_fail(c, fn, &e);
-	else if (ret.len == 0)
+	else if (ret->len == 0)
 		cli_err("%s returned nothing: is %s the canteen contract?", fn, c->cli->conf.contract);
-	else if (abi_call_decode(c->abi, fn, ret.p, ret.len, out, err, sizeof err) < 0)
-		cli_err("cannot decode what %s returned: %s", fn, err);
 	else
 		rc = CLI_OK;
 done:
 	eth_buf_free(&data);
+	return rc;
+}
+
+int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out)
+{
+	struct eth_buf ret;
+	char err[256];
+	*out = NULL;
+	eth_buf_init(&ret);
+	int rc = call_raw(c, fn, args, block, &ret);
+	if (rc == CLI_OK && abi_call_decode(c->abi, fn, ret.p, ret.len, out, err, sizeof err) < 0) {
+		cli_err("cannot decode what %s returned: %s", fn, err);
+		rc = CLI_FAIL;
+	}
 	eth_buf_free(&ret);
 	return rc;
 }
@@ -163,22 +175,16 @@ int chain_list(struct chain *c, const char *fn, json_t **out)
 		return chain_fail(c, "eth_blockNumber", &e);
 	eth_qty_format(block, tag, sizeof tag);
 	json_t *all = json_array();
-	struct eth_buf data, ret;
-	eth_buf_init(&data);
+	struct eth_buf ret;
 	eth_buf_init(&ret);
 	for (json_int_t off = 0; all && rc == CLI_OK;) {
 		size_t raw = 0, skipped = 0;
 		json_t *items = NULL;
-		eth_buf_reset(&data);
-		eth_buf_reset(&ret);
 		/* The records are decoded as chainwatch decodes them (rec.h), so the CLI and
 		 * chain.sock agree about every record. */
-		if (encode_call(c, fn, json_pack("[I,I]", off, page), &data) < 0)
-			rc = CLI_FAIL;
-		else if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, tag, &ret, &e) < 0)
-			rc = chain_fail(c, fn, &e);
-		else if (!(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped, err,
-		                                   sizeof err))) {
+		rc = call_raw(c, fn, json_pack("[I,I]", off, page), tag, &ret);
+		if (rc == CLI_OK && !(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped,
+		                                              err, sizeof err))) {
 			cli_err("cannot decode what %s returned (is %s the canteen contract?): %s", fn,
 			        c->cli->conf.contract, err);
 			rc = CLI_FAIL;
@@ -192,7 +198,6 @@ int chain_list(struct chain *c, const char *fn, json_t **out)
 			break;
 		off += page;
 	}
-	eth_buf_free(&data);
 	eth_buf_free(&ret);
 	if (rc != CLI_OK || !all) {
 		json_decref(all);

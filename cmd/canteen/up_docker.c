@@ -7,33 +7,8 @@
 #include <jansson.h>
 
 #include "docker_api.h"
+#include "eth_util.h"
 #include "up.h"
-
-/* A growing byte buffer for the archive; it refuses to pass UP_TAR_MAX. */
-#define UP_TAR_MAX (64u << 20)
-struct membuf {
-	char *p;
-	size_t len, cap;
-};
-
-static size_t collect(const char *data, size_t size, size_t n, struct membuf *m)
-{
-	size_t add = size * n;
-	if (m->len + add + 1 > m->cap) {
-		if (m->len + add + 1 > UP_TAR_MAX)
-			return 0;
-		size_t cap = (m->len + add + 1) * 2;
-		char *p = realloc(m->p, cap);
-		if (!p)
-			return 0;
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, data, add);
-	m->len += add;
-	m->p[m->len] = '\0';
-	return add;
-}
 
 int up_docker_ping(const char *sock)
 {
@@ -45,7 +20,7 @@ int up_docker_ping(const char *sock)
 
 /* ---- a ustar archive in memory, for docker import ---- */
 
-static int tar_header(struct membuf *t, const char *name, char type, unsigned mode, size_t size,
+static int tar_header(struct eth_buf *t, const char *name, char type, unsigned mode, size_t size,
                       const char *link)
 {
 	unsigned char h[512];
@@ -69,49 +44,50 @@ static int tar_header(struct membuf *t, const char *name, char type, unsigned mo
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
 	h[155] = ' ';
-	return collect((const char *)h, 1, sizeof h, t) == sizeof h ? 0 : -1;
+	return eth_buf_put(t, h, sizeof h);
 }
 
-static int tar_file(struct membuf *t, const char *name, unsigned mode, const char *data, size_t len)
+static int tar_file(struct eth_buf *t, const char *name, unsigned mode, const uint8_t *data,
+                    size_t len)
 {
-	static const char zero[512];
-	if (tar_header(t, name, '0', mode, len, NULL) < 0 || (len && collect(data, 1, len, t) != len))
+	if (tar_header(t, name, '0', mode, len, NULL) < 0 || eth_buf_put(t, data, len) < 0)
 		return -1;
-	size_t pad = (512 - len % 512) % 512;
-	return pad && collect(zero, 1, pad, t) != pad ? -1 : 0;
+	return eth_buf_put_zeros(t, (512 - len % 512) % 512);
 }
 
-static int demo_tar(const char *busybox, char **out, size_t *outlen, char *err, size_t errlen)
+/* The demo image's root filesystem as a ustar archive; *out (malloc'd) is the caller's. */
+static int demo_tar(const char *busybox, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
-	struct membuf t = {0}, bb = {0};
-	static const char zero[1024];
+	struct eth_buf t, bb;
 	FILE *f = fopen(busybox, "rb");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s (install busybox-static)", busybox, strerror(errno));
 		return -1;
 	}
+	eth_buf_init(&t);
+	eth_buf_init(&bb);
 	char buf[65536];
 	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		if (collect(buf, 1, n, &bb) != n)
-			break;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && eth_buf_put(&bb, buf, n) == 0)
+		;
 	fclose(f);
 	static const char *links[] = {"sh", "httpd", "sleep", "echo", "cat", "ls", "wget"};
 	static const char index_html[] = "hello from canteen\n";
-	int bad = bb.len < 4 || memcmp(bb.p, "\177ELF", 4) != 0 ||
+	int bad = bb.err || bb.len < 4 || memcmp(bb.p, "\177ELF", 4) != 0 ||
 	          tar_header(&t, "bin/", '5', 0755, 0, NULL) < 0 ||
 	          tar_file(&t, "bin/busybox", 0755, bb.p, bb.len) < 0 ||
 	          tar_header(&t, "www/", '5', 0755, 0, NULL) < 0 ||
-	          tar_file(&t, "www/index.html", 0644, index_html, sizeof index_html - 1) < 0 ||
+	          tar_file(&t, "www/index.html", 0644, (const uint8_t *)index_html,
+	                   sizeof index_html - 1) < 0 ||
 	          tar_header(&t, "tmp/", '5', 01777, 0, NULL) < 0;
 	for (size_t i = 0; !bad && i < sizeof links / sizeof links[0]; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "bin/%s", links[i]);
 		bad = tar_header(&t, name, '2', 0777, 0, "busybox") < 0;
 	}
-	free(bb.p);
-	if (bad || collect(zero, 1, sizeof zero, &t) != sizeof zero) {
-		free(t.p);
+	eth_buf_free(&bb);
+	if (bad || eth_buf_put_zeros(&t, 1024) < 0) {
+		eth_buf_free(&t);
 		snprintf(err, errlen, "cannot build the demo image archive from %s", busybox);
 		return -1;
 	}
@@ -122,7 +98,8 @@ static int demo_tar(const char *busybox, char **out, size_t *outlen, char *err, 
 
 int up_docker_import_demo(const char *sock, const char *busybox, char *err, size_t errlen)
 {
-	char *tar = NULL, *answer = NULL, why[256];
+	char *answer = NULL, why[256];
+	uint8_t *tar = NULL;
 	size_t len = 0;
 	int status = 0;
 	if (demo_tar(busybox, &tar, &len, err, errlen) < 0)

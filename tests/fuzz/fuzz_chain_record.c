@@ -4,6 +4,13 @@
 
 #include "../../cmd/canteen-chainwatch/record.c"
 
+/* A page of getNodes (0) or getServices (1), as chainwatch decodes it. */
+static json_t *decode_page(int services, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	size_t raw, skipped;
+	return rec_decode_page(services, data, len, &raw, &skipped, err, errlen);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* First byte: 'n' getNodes answer, 's' getServices answer, anything else one log as JSON
@@ -24,9 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	json_t *out = NULL;
 	if (data[0] == 'n') {
-		out = cw_decode_nodes(data + 1, size - 1, err, sizeof err);
+		out = decode_page(0, data + 1, size - 1, err, sizeof err);
 	} else if (data[0] == 's') {
-		out = cw_decode_services(data + 1, size - 1, err, sizeof err);
+		out = decode_page(1, data + 1, size - 1, err, sizeof err);
 	} else {
 		json_t *log = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL);
 		int skip;

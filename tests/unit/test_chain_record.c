@@ -6,6 +6,13 @@
 #include "../../cmd/canteen-chainwatch/record.c"
 #include "tap.h"
 
+/* A page of getNodes (0) or getServices (1), as chainwatch decodes it. */
+static json_t *decode_page(int services, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	size_t raw, skipped;
+	return rec_decode_page(services, data, len, &raw, &skipped, err, errlen);
+}
+
 #define SEEDS "tests/fuzz/corpus/chain_record/"
 
 /* Whole file into a malloc'd buffer; *n its size. */
@@ -26,9 +33,9 @@ static json_t *decode_file(struct chainwatch *cw, const char *name, char *err, s
 	json_t *out = NULL;
 	int skip = 0;
 	if (p && n > 0 && p[0] == 'n')
-		out = cw_decode_nodes(p + 1, n - 1, err, errlen);
+		out = decode_page(0, p + 1, n - 1, err, errlen);
 	else if (p && n > 0 && p[0] == 's')
-		out = cw_decode_services(p + 1, n - 1, err, errlen);
+		out = decode_page(1, p + 1, n - 1, err, errlen);
 	else if (p && n > 0) {
 		json_t *log = json_loadb((const char *)p + 1, n - 1, 0, NULL);
 		out = log ? cw_decode_log(cw, log, &skip, err, errlen) : NULL;
@@ -117,7 +124,7 @@ int main(void)
 	/* truncated data is an error, never a crash */
 	raw = slurp(SEEDS "services.bin", &n);
 	for (size_t cut = 1; raw && cut < n; cut += 37)
-		json_decref(cw_decode_services(raw + 1, n - 1 - cut, err, sizeof err));
+		json_decref(decode_page(1, raw + 1, n - 1 - cut, err, sizeof err));
 	free(raw);
 	ok(1, "truncated pages do not crash");
 
