@@ -195,6 +195,8 @@ int main(int argc, char **argv)
 	cw.rpc = eth_arpc_new(cw.loop, cf.rpc_url, &ro, &e);
 	if (!cw.rpc) {
 		log_warnx("--rpc %s: %s", cf.rpc_url, e.msg);
+		cw_types_free();
+		loop_free(cw.loop);
 		return EXIT_CONFIG;
 	}
 	/* --stdout beside the daemon of the same configuration (a user piping the stream
@@ -202,12 +204,16 @@ int main(int argc, char **argv)
 	if (v.value[F_STDOUT] && !v.value[F_SOCK] && ipc_path_live(sock)) {
 		log_info("%s is served by another process: printing on stdout only", sock);
 		cw.srv = ipc_server_unbound(cw.loop, on_msg, on_close, &cw);
+		snprintf(err, sizeof err, "out of memory");
 		snprintf(sock, sizeof sock, "stdout only");
 	} else {
 		cw.srv = ipc_listen(cw.loop, sock, on_msg, on_close, &cw, err, sizeof err);
 	}
 	if (!cw.srv) {
-		log_warnx("%s: %s", sock, err);
+		log_warnx("%s", err); /* names the socket */
+		eth_arpc_free(cw.rpc);
+		cw_types_free();
+		loop_free(cw.loop);
 		return EXIT_TEMP;
 	}
 	if (v.value[F_STDOUT]) {
