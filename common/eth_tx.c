@@ -4,6 +4,7 @@
 
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
+#include <sodium.h>
 
 #include "errf.h"
 #include "eth_keccak.h"
@@ -15,9 +16,20 @@
 static secp256k1_context *sign_ctx;
 static pthread_once_t sign_once = PTHREAD_ONCE_INIT;
 
+/* Randomising blinds the secret key against timing and power side channels; a context
+ * that cannot be randomised is not used at all (every call then fails). */
 static void ctx_init(void)
 {
+	uint8_t seed[32];
+	if (sodium_init() < 0)
+		return;
 	sign_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+	randombytes_buf(seed, sizeof seed);
+	if (sign_ctx && !secp256k1_context_randomize(sign_ctx, seed)) {
+		secp256k1_context_destroy(sign_ctx);
+		sign_ctx = NULL;
+	}
+	sodium_memzero(seed, sizeof seed);
 }
 
 static secp256k1_context *ctx(void)
