@@ -28,6 +28,7 @@ static const struct conf_key keys[] = {
 	{S(rundir)},
 	{"log_level", T_LEVEL, offsetof(struct conf, log_level), sizeof(((struct conf *)0)->log_level), 0, 0},
 	{S(node_name)},
+	{S(user)},
 	{S(rpc_url)},
 	{S(contract)},
 	{S(key_file)},

@@ -19,6 +19,8 @@ struct conf {
 	char rundir[CONF_STR_MAX];          /* /run/canteen */
 	char log_level[16];                 /* info */
 	char node_name[CONF_STR_MAX];       /* defaults to this node's address */
+	/* least privilege (see priv.h) */
+	char user[64];                      /* owns rundir and the sockets; "" when root runs all */
 	/* chain */
 	char rpc_url[CONF_STR_MAX];
 	char contract[64];                  /* 0x... */

@@ -9,6 +9,8 @@
 
 #include "errf.h"
 #include "init_conf.h"
+#include "parse.h"
+#include "priv.h"
 
 /* Characters a reader would expect a shell to interpret: refused unless quoted. */
 #define SHELL_CHARS "$`;|&<>()"
@@ -104,11 +106,12 @@ static const char *check_name(const char *name)
 	return NULL;
 }
 
-/* Copy the words after the name into one allocation: argv pointers, then the strings. */
-static int add_prog(struct init_conf *ic, const struct words *w, unsigned line)
+/* Copy the words from word cmd on into one allocation: argv pointers, then the strings. */
+static int add_prog(struct init_conf *ic, const struct words *w, int cmd, const char *user,
+                    unsigned line)
 {
-	size_t first = w->off[1], bytes = w->used - first;
-	int argc = w->n - 1;
+	size_t first = w->off[cmd], bytes = w->used - first;
+	int argc = w->n - cmd;
 	size_t ptrs = ((size_t)argc + 1) * sizeof(char *);
 	char **argv = malloc(ptrs + bytes);
 	if (!argv)
@@ -116,11 +119,12 @@ static int add_prog(struct init_conf *ic, const struct words *w, unsigned line)
 	char *strs = (char *)argv + ptrs;
 	memcpy(strs, w->buf + first, bytes);
 	for (int a = 0; a < argc; a++)
-		argv[a] = strs + (w->off[a + 1] - first);
+		argv[a] = strs + (w->off[a + cmd] - first);
 	argv[argc] = NULL;
 	struct init_prog *p = &ic->progs[ic->n++];
 	memset(p, 0, sizeof *p);
 	memcpy(p->name, w->buf, strlen(w->buf) + 1);
+	str_copy(p->user, sizeof p->user, user);
 	p->argv = argv;
 	p->argc = argc;
 	p->line = line;
@@ -153,8 +157,20 @@ static int parse_line(struct init_conf *ic, const char *s, size_t len, unsigned 
 		errf(err, errlen, "bad name '%.40s': %s", name, why);
 		return -1;
 	}
-	if (w->n < 2) {
-		errf(err, errlen, "'%s' has no command (expected: name command [args...])", name);
+	int cmd = 1;
+	const char *user = "";
+	if (w->n > 1 && strncmp(w->buf + w->off[1], "user=", 5) == 0) {
+		user = w->buf + w->off[1] + 5;
+		why = priv_name_check(user);
+		if (why) {
+			errf(err, errlen, "'%s': bad user=%.40s: %s", name, user, why);
+			return -1;
+		}
+		cmd = 2;
+	}
+	if (w->n <= cmd) {
+		errf(err, errlen, "'%s' has no command (expected: name [user=NAME] command [args...])",
+		     name);
 		return -1;
 	}
 	int dup = init_conf_find(ic, name);
@@ -167,7 +183,7 @@ static int parse_line(struct init_conf *ic, const char *s, size_t len, unsigned 
 		errf(err, errlen, "too many programs (at most %d)", INIT_CONF_MAX_PROGS);
 		return -1;
 	}
-	if (add_prog(ic, w, line) < 0) {
+	if (add_prog(ic, w, cmd, user, line) < 0) {
 		errf(err, errlen, "out of memory");
 		return -1;
 	}

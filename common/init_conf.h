@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "priv.h"
+
 #define INIT_CONF_DEFAULT_PATH "/etc/canteen/init.conf"
 #define INIT_CONF_MAX_PROGS 64          /* programs per file */
 #define INIT_CONF_MAX_ARGS 64           /* words per line, the name not counted */
@@ -13,10 +15,12 @@
 
 /*
  * One program. argv is NULL-terminated and owned by the init_conf, as are its strings.
- * line is the 1-based line the program was declared on.
+ * line is the 1-based line the program was declared on; user is "" unless the line says
+ * user=NAME.
  */
 struct init_prog {
 	char name[INIT_CONF_NAME_MAX + 1];
+	char user[PRIV_NAME_MAX + 1];
 	char **argv;
 	int argc;
 	unsigned line;
@@ -29,8 +33,9 @@ struct init_conf {
 
 /*
  * Syntax: one program per line, words separated by blanks; the first word is the name
- * (a letter or digit, then letters, digits, '.', '_' or '-'; unique), the rest the command
- * looked up through PATH. '...' quotes literally, "..." quotes with \" \\ \$ \` escapes,
+ * (a letter or digit, then letters, digits, '.', '_' or '-'; unique), then optionally
+ * user=NAME (the user the program runs as; a valid user name, see priv_name_check), the
+ * rest the command looked up through PATH. '...' quotes literally, "..." quotes with \" \\ \$ \` escapes,
  * a backslash outside quotes escapes the next character. A '#' that starts a word starts
  * a comment. Control characters (tab aside) and NUL bytes are errors.
  *

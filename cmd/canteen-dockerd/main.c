@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node_id.h"
 #include "parse.h"
+#include "priv.h"
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
@@ -38,10 +39,13 @@ static int configure(const struct flag_values *v, struct dd *dd)
 	struct conf *cf = &dd->conf;
 	char err[1024];
 	/* As canteen-sched does: the node's identity is its key's address. */
-	if (node_id_address(cf, dd->node, err, sizeof err) < 0) {
+	int id = node_id_address(cf, dd->node, err, sizeof err);
+	if (id < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (id == 1)
+		log_warnx("%s", err);
 	unsigned char addr[16];
 	if (cf->advertise_addr[0] && inet_pton(AF_INET, cf->advertise_addr, addr) != 1 &&
 	    inet_pton(AF_INET6, cf->advertise_addr, addr) != 1) {
@@ -80,6 +84,19 @@ static void on_term(struct loop *l, int signo, void *arg)
 	loop_stop(l);
 }
 
+/* dockerd.sock made as canteen.conf's user (u non-NULL: we are root and one is set): the
+ * run directory is that user's (canteen-init hands it over) and canteen-sched, running as
+ * that user, connects to it. 0, or -1 with a sentence in err. */
+static int serve_as(struct dd *dd, const struct priv_user *u, char *err, size_t errlen)
+{
+	if (u && priv_enter(u, err, errlen) < 0)
+		return -1;
+	int rc = server_start(dd, err, errlen);
+	if (u && priv_leave() < 0)
+		fatal("cannot return to root after making " SOCK_DOCKERD);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct flag_values v;
@@ -96,6 +113,14 @@ int main(int argc, char **argv)
 	}
 	if (configure(&v, &dd) < 0)
 		return EXIT_CONFIG;
+	struct priv_user user, *as = NULL;
+	if (dd.conf.user[0] && geteuid() == 0) {
+		if (priv_user_lookup(dd.conf.user, &user, err, sizeof err) < 0) {
+			log_warnx("user: %s", err);
+			return EXIT_CONFIG;
+		}
+		as = &user;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	dd.loop = loop_new();
 	if (!dd.loop)
@@ -106,7 +131,7 @@ int main(int argc, char **argv)
 	dd.dk = docker_new(dd.loop, dd.conf.docker_host, err, sizeof err);
 	if (!dd.dk)
 		fatalx("%s", err);
-	if (server_start(&dd, err, sizeof err) < 0) {
+	if (serve_as(&dd, as, err, sizeof err) < 0) {
 		log_warnx("%s: %s", dd.sock_path, err);
 		return EXIT_TEMP;
 	}

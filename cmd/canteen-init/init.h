@@ -8,6 +8,7 @@
 #include "init_conf.h"
 #include "ipc.h"
 #include "loop.h"
+#include "priv.h"
 
 #define OUT_LINE_MAX 4096 /* bytes of child output per logged line; longer lines are split */
 
@@ -61,6 +62,7 @@ struct sup {
 	uint64_t sweep_timer;
 	unsigned sweep_tries;
 	int devnull;
+	char user[PRIV_NAME_MAX + 1];  /* canteen.conf's user: owns rundir; "" if none */
 };
 
 /* super.c: the table, starting, reaping, stopping. */
@@ -74,6 +76,9 @@ void child_dispatch(struct child *c, enum child_event ev);
 const char *child_state_name(enum child_state st);
 struct child *child_new(struct sup *s, struct init_prog *p); /* takes p->argv; NULL if OOM */
 void child_free(struct child *c);
+/* Every user= of ic exists and is canteen.conf's user (one user for canteen's daemons).
+ * 0, or -1 with "file:line: ..." in err. */
+int sup_check_users(const struct sup *s, const struct init_conf *ic, char *err, size_t errlen);
 
 /* reload.c: children come and go with init.conf (SIGHUP). */
 /* Free retired children that are down and start the successors that waited for them. */

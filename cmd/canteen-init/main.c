@@ -13,6 +13,7 @@
 #include "init.h"
 #include "log.h"
 #include "parse.h"
+#include "priv.h"
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
@@ -59,6 +60,58 @@ static int duration_opt(const char *flag, const char *s, uint64_t min, uint64_t 
 	}
 	*ms = v;
 	return 0;
+}
+
+/* canteen.conf's user and init.conf's user= lines agree, and the user exists. */
+static int check_users(const struct conf *cf, struct sup *s, const struct init_conf *ic)
+{
+	char err[1024];
+	struct priv_user u;
+	if (cf->user[0] && priv_user_lookup(cf->user, &u, err, sizeof err) < 0) {
+		log_warnx("canteen.conf: user: %s", err);
+		return -1;
+	}
+	str_copy(s->user, sizeof s->user, cf->user);
+	if (sup_check_users(s, ic, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < ic->n && geteuid() != 0; i++) {
+		if (ic->progs[i].user[0]) {
+			log_warnx("not running as root: user= is ignored, every program runs as uid %u",
+			          (unsigned)geteuid());
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Root with a canteen user: the run directory becomes the user's (0700), u its ids. 1 when
+ * that applies, 0 when not (not root, no user), -1 on error (logged). */
+static int hand_rundir(const struct sup *s, const char *rundir, struct priv_user *u)
+{
+	char err[1024];
+	if (!s->user[0] || geteuid() != 0)
+		return 0;
+	if (priv_user_lookup(s->user, u, err, sizeof err) < 0 ||
+	    priv_rundir(rundir, u, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 1;
+}
+
+/* init.sock, made as the canteen user when there is one (u non-NULL): root never creates
+ * files in a directory that user owns. 0, or -1 with a sentence in err. */
+static int listen_as(struct sup *s, const char *rundir, const struct priv_user *u, char *err,
+                     size_t errlen)
+{
+	if (u && priv_enter(u, err, errlen) < 0)
+		return -1;
+	int rc = control_listen(s, rundir, err, errlen);
+	if (u && priv_leave() < 0)
+		fatal("cannot return to root after making " SOCK_INIT);
+	return rc;
 }
 
 static int configure(const struct flag_values *v, struct sup *s, struct init_conf *ic)
@@ -117,8 +170,10 @@ int main(int argc, char **argv)
 			log_warnx("%s", err);
 		return rc;
 	}
-	if (configure(&v, &s, &ic) < 0)
+	if (configure(&v, &s, &ic) < 0 || check_users(&cf, &s, &ic) < 0) {
+		init_conf_free(&ic);
 		return EXIT_CONFIG;
+	}
 	if (v.value[F_CHECK]) {
 		printf("%s: %zu programs\n", s.init_path, ic.n);
 		init_conf_free(&ic);
@@ -138,7 +193,14 @@ int main(int argc, char **argv)
 	    loop_signal(s.loop, SIGINT, sup_on_stop_signal, &s) < 0 ||
 	    loop_signal(s.loop, SIGHUP, sup_on_sighup, &s) < 0)
 		fatal("cannot install signal handlers");
-	if (control_listen(&s, cf.rundir, err, sizeof err) < 0)
+	struct priv_user u;
+	int as_user = hand_rundir(&s, cf.rundir, &u);
+	if (as_user < 0) {
+		sup_free(&s);
+		loop_free(s.loop);
+		return EXIT_CONFIG;
+	}
+	if (listen_as(&s, cf.rundir, as_user ? &u : NULL, err, sizeof err) < 0)
 		fatalx("%s", err);
 	log_info("supervising %zu programs; status on %s/" SOCK_INIT, s.n, cf.rundir);
 	sup_start_all(&s);

@@ -6,9 +6,10 @@
 #include "init.h"
 #include "log.h"
 
+/* Same command line, run as the same user. */
 static int same_command(const struct init_prog *a, const struct init_prog *b)
 {
-	if (a->argc != b->argc)
+	if (a->argc != b->argc || strcmp(a->user, b->user) != 0)
 		return 0;
 	for (int i = 0; i < a->argc; i++)
 		if (strcmp(a->argv[i], b->argv[i]) != 0)
@@ -140,6 +141,11 @@ void sup_on_sighup(struct loop *l, int signo, void *arg)
 	}
 	if (init_conf_load(&ic, s->init_path, err, sizeof err) < 0) {
 		log_warnx("SIGHUP: %s; keeping the current programs", err);
+		return;
+	}
+	if (sup_check_users(s, &ic, err, sizeof err) < 0) {
+		log_warnx("SIGHUP: %s; keeping the current programs", err);
+		init_conf_free(&ic);
 		return;
 	}
 	char *keep = calloc(s->n + 1, 1), *fresh = calloc(ic.n + 1, 1);

@@ -3,17 +3,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "init.h"
 #include "log.h"
-
-extern char **environ;
+#include "priv.h"
 
 typedef enum child_state (*action_fn)(struct child *c);
 
@@ -89,37 +88,117 @@ static void schedule_restart(struct child *c, uint64_t now, uint64_t uptime_ms, 
 	         config_error ? " (exit status 100: configuration error)" : "");
 }
 
-/* posix_spawnp in a new process group, signals at their defaults, stdin from /dev/null,
- * stdout and stderr into one pipe. 0 or an errno value. */
+/* In the child after fork: its own process group, signals at their defaults and unblocked,
+ * stdin from /dev/null, stdout and stderr into the pipe, then the user's ids, then exec.
+ * Only system calls (init has one thread); a failure's errno goes up errfd. */
+static void child_exec(const struct child *c, const struct priv_user *u, int outfd, int errfd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int e = 0;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and the reserved ones just fail */
+	sigemptyset(&none);
+	if (setpgid(0, 0) < 0 || dup2(c->sup->devnull, 0) < 0 || dup2(outfd, 1) < 0 ||
+	    dup2(outfd, 2) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		e = errno;
+	if (!e && u)
+		e = priv_drop(u);
+	if (!e) {
+		execvp(c->prog.argv[0], c->prog.argv);
+		e = errno;
+	}
+	while (write(errfd, &e, sizeof e) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+/* Who c runs as: NULL to stay as we are (not root, or no user=); else looked up into u.
+ * 0, or an errno value (ENOENT for an unknown user, logged). */
+static int child_user(const struct child *c, struct priv_user *u, const struct priv_user **out)
+{
+	char err[256];
+	*out = NULL;
+	if (!c->prog.user[0] || geteuid() != 0)
+		return 0;
+	if (priv_user_lookup(c->prog.user, u, err, sizeof err) < 0) {
+		log_warnx("%s: %s", c->prog.name, err);
+		return ENOENT;
+	}
+	*out = u;
+	return 0;
+}
+
+int sup_check_users(const struct sup *s, const struct init_conf *ic, char *err, size_t errlen)
+{
+	char why[256];
+	struct priv_user u;
+	for (size_t i = 0; i < ic->n; i++) {
+		const struct init_prog *p = &ic->progs[i];
+		if (!p->user[0])
+			continue;
+		if (priv_user_lookup(p->user, &u, why, sizeof why) < 0)
+			return errf(err, errlen, "%s:%u: %s: %s", s->init_path, p->line, p->name, why);
+		if (!s->user[0])
+			return errf(err, errlen, "%s:%u: %s runs as %s, but canteen.conf sets no user: "
+			            "set user = %s there (the run directory is made for it)",
+			            s->init_path, p->line, p->name, p->user, p->user);
+		if (strcmp(p->user, s->user) != 0)
+			return errf(err, errlen, "%s:%u: %s runs as %s, but canteen.conf says user = %s "
+			            "(canteen's daemons share one user)", s->init_path, p->line, p->name,
+			            p->user, s->user);
+	}
+	return 0;
+}
+
+/* fork and exec c (see child_exec); waits until the exec happened or failed, so a bad
+ * command or user is reported here, as posix_spawn would. 0 or an errno value. */
 static int spawn(struct child *c)
 {
 	struct sup *s = c->sup;
-	int p[2], rc;
+	struct priv_user pu;
+	const struct priv_user *u;
+	int p[2], ep[2], rc = child_user(c, &pu, &u);
+	if (rc)
+		return rc;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return errno;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		rc = errno;
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	sigset_t all, old;
 	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, s->devnull, 0)) ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 1)) ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 2)) ||
-	    (rc = posix_spawnattr_setsigdefault(&at, &all)) ||
-	    (rc = posix_spawnattr_setsigmask(&at, &none)) ||
-	    (rc = posix_spawnattr_setpgroup(&at, 0)) ||
-	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-	                                            POSIX_SPAWN_SETSIGMASK)))
-		goto out;
-	pid_t pid;
-	rc = posix_spawnp(&pid, c->prog.argv[0], &fa, &at, c->prog.argv, environ);
-	if (rc)
-		goto out;
+	sigprocmask(SIG_SETMASK, &all, &old); /* no handler of ours runs in the child */
+	pid_t pid = fork();
+	if (pid == 0)
+		child_exec(c, u, p[1], ep[1]);
+	rc = pid < 0 ? errno : 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	close(ep[1]);
+	if (pid > 0) {
+		int e = 0;
+		ssize_t r;
+		while ((r = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
+			;
+		if (r == (ssize_t)sizeof e) {
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			rc = e ? e : EIO;
+		}
+	}
+	close(ep[0]);
+	if (rc) {
+		close(p[0]);
+		return rc;
+	}
 	c->pid = pid;
 	c->outfd = p[0];
-	p[0] = -1;
 	c->linelen = 0;
 	if (fd_nonblock(c->outfd) < 0 ||
 	    loop_add_fd(s->loop, c->outfd, POLLIN, out_on_readable, c) < 0) {
@@ -128,13 +207,7 @@ static int spawn(struct child *c)
 		close(c->outfd);
 		c->outfd = -1;
 	}
-out:
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (p[0] >= 0)
-		close(p[0]);
-	close(p[1]);
-	return rc;
+	return 0;
 }
 
 /* After the process exited (the reaper already killed what its group held): log it,
@@ -170,8 +243,9 @@ static enum child_state act_start(struct child *c)
 		return CS_BACKOFF;
 	}
 	c->starts++;
-	log_info("%s: started pid %d (start %llu)", c->prog.name, (int)c->pid,
-	         (unsigned long long)c->starts);
+	log_info("%s: started pid %d (start %llu)%s%s", c->prog.name, (int)c->pid,
+	         (unsigned long long)c->starts, c->prog.user[0] && geteuid() == 0 ? " as " : "",
+	         c->prog.user[0] && geteuid() == 0 ? c->prog.user : "");
 	return CS_UP;
 }
 

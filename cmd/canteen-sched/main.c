@@ -54,10 +54,13 @@ static int configure(const struct flag_values *v, struct sched *s)
 {
 	struct conf *cf = &s->conf;
 	char err[768];
-	if (node_id_address(cf, s->node, err, sizeof err) < 0) {
+	int id = node_id_address(cf, s->node, err, sizeof err);
+	if (id < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (id == 1)
+		log_warnx("%s", err);
 	if (sock_path(s->chain_path, v->value[F_CHAIN_SOCK], cf->rundir, SOCK_CHAIN) < 0 ||
 	    sock_path(s->swim_path, v->value[F_SWIM_SOCK], cf->rundir, SOCK_SWIM) < 0 ||
 	    sock_path(s->dockerd_path, v->value[F_DOCKERD_SOCK], cf->rundir, SOCK_DOCKERD) < 0 ||

@@ -88,12 +88,15 @@ static int configure(const struct flag_values *v, struct swimd *d)
 		log_warnx("%s", err);
 		return -1;
 	}
-	/* Who we are: the address sched and dockerd also derive (node_name or key_file). */
+	/* Who we are: the address sched and dockerd also derive (node_name or key_file.addr). */
 	char self[NODE_ID_LEN + 1];
-	if (node_id_address(c, self, err, sizeof err) < 0) {
+	int id = node_id_address(c, self, err, sizeof err);
+	if (id < 0) {
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (id == 1)
+		log_warnx("%s", err);
 	swim_addr_parse(self, d->self); /* node_id_address checked it */
 	for (size_t i = 0; i < v->nall; i++)
 		if (v->row[i] == F_JOIN)

@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
+#include "node_id.h"
 #include "parse.h"
 
 #define JOIN_USAGE "usage: canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."
@@ -108,6 +109,11 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		}
 		memcpy(address, k->address_hex, sizeof address);
 		eth_key_free(k);
+		/* A key made before address files existed gets one (the daemons read that). */
+		if (node_id_write_addr(cli->conf.key_file, address, err, sizeof err) < 0) {
+			cli_err("%s", err);
+			return CLI_FAIL;
+		}
 	}
 	if (access(cli->conf.swim_key_file, F_OK) != 0) {
 		struct keygen_cmd kg = {cli->conf.swim_key_file, NULL, 0};

@@ -14,9 +14,11 @@
 #include "cli.h"
 #include "cmd.h"
 #include "eth_key.h"
+#include "node_id.h"
 #include "swim_crypto.h"
 
-/* A fresh secp256k1 secret key as a hex file (mode 0600); the address out. */
+/* A fresh secp256k1 secret key as a hex file (mode 0600) and its address in path.addr
+ * (mode 0644, for the daemons that need no secret); the address out. */
 int cli_eth_keygen(const char *path, int force, char address[43])
 {
 	uint8_t raw[32];
@@ -43,6 +45,10 @@ int cli_eth_keygen(const char *path, int force, char address[43])
 	int ok = fchmod(fd, 0600) == 0 && write(fd, hex, 65) == 65 && fsync(fd) == 0;
 	if (close(fd) < 0 || !ok) {
 		cli_err("cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (node_id_write_addr(path, address, err, sizeof err) < 0) {
+		cli_err("%s", err);
 		goto out;
 	}
 	rc = 0;

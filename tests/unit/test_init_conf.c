@@ -80,6 +80,11 @@ static void test_errors(void)
 		{"a cmd \"$x\"\n", "init.conf:1: '$' and '`' are not expanded"},
 		{"a b\r\n", "init.conf:1: control character 0x0d (DOS line ending?)"},
 		{"a b\n\nc d\x01\n", "init.conf:3: control character 0x01"},
+		{"a user=_canteen\n", "init.conf:1: 'a' has no command (expected: name [user=NAME]"},
+		{"a user= cmd\n", "init.conf:1: 'a': bad user=: a user name has 1 to 32"},
+		{"a user=-x cmd\n", "init.conf:1: 'a': bad user=-x: a user name starts with"},
+		{"a user=x/y cmd\n", "init.conf:1: 'a': bad user=x/y"},
+		{"a user=abcdefghijklmnopqrstuvwxyz0123456 cmd\n", "init.conf:1: 'a': bad user="},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *got = error_of(cases[i].text);
@@ -94,6 +99,25 @@ static void test_errors(void)
 	is_int(init_conf_parse(&ic, "a b\0c d\n", 8, "f", err, sizeof err), -1, "NUL byte refused");
 	is_str(err, "f:1: NUL byte", "NUL byte error");
 	ok(ic.n == 0 && ic.progs == NULL, "failed parse leaves ic empty");
+}
+
+static void test_user(void)
+{
+	struct init_conf ic;
+	char err[512] = "";
+	const char *text = "sched user=_canteen canteen-sched -c c.conf\n"
+	                   "dockerd canteen-dockerd -c c.conf\n"
+	                   "odd 'user=x' prog\n"
+	                   "later prog user=y\n";
+	is_int(parse(&ic, text, err, sizeof err), 0, "user= parses (%s)", err);
+	is_str(ic.progs[0].user, "_canteen", "user= after the name");
+	is_str(ic.progs[0].argv[0], "canteen-sched", "the command follows user=");
+	is_int(ic.progs[0].argc, 3, "user= is not a word of the command");
+	is_str(ic.progs[1].user, "", "no user= means no user");
+	is_str(ic.progs[2].user, "x", "a quoted user=x is still the option (quotes only group)");
+	is_str(ic.progs[3].user, "", "user= after the command is an argument");
+	is_str(ic.progs[3].argv[1], "user=y", "and stays one");
+	init_conf_free(&ic);
 }
 
 static void test_limits(void)
@@ -160,6 +184,7 @@ int main(void)
 {
 	test_good();
 	test_errors();
+	test_user();
 	test_limits();
 	test_load();
 	return done_testing();

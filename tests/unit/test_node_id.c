@@ -1,4 +1,4 @@
-/* test_node_id.c: this node's address from node_name or from key_file's key. */
+/* test_node_id.c: this node's address from node_name, key_file.addr or key_file's key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +27,45 @@ int main(void)
 	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "address is needed"),
 	   "neither node_name nor key_file: %s", err);
 	snprintf(c.key_file, sizeof c.key_file, "%s", path);
-	ok(node_id_address(&c, addr, err, sizeof err) == 0, "from key_file");
+	ok(node_id_address(&c, addr, err, sizeof err) == 1 && strstr(err, "only to learn"),
+	   "from key_file, with a warning: %s", err);
 	is_str(addr, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "the key's address");
+
+	/* The address file: no secret read. The key is made unreadable to prove it. */
+	char apath[80];
+	snprintf(apath, sizeof apath, "%s.addr", path);
+	ok(node_id_write_addr(path, "0x70997970C51812dc3a010c7d01b50e0d17dc79c8", err, sizeof err) == 0,
+	   "address file written (%s)", err);
+	struct stat st;
+	ok(stat(apath, &st) == 0 && (st.st_mode & 0777) == 0644, "address file is public (0644)");
+	rename(path, "/tmp/canteen-test-node-id.moved");
+	addr[0] = '\0';
+	ok(node_id_address(&c, addr, err, sizeof err) == 0, "from key_file.addr without the key (%s)",
+	   err);
+	is_str(addr, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "the address file's, in lowercase");
+	rename("/tmp/canteen-test-node-id.moved", path);
+	ok(node_id_write_addr(path, "0x1234", err, sizeof err) < 0, "a bad address is not written");
+	FILE *a = fopen(apath, "w");
+	fputs("0x70997970c51812dc3a010c7d01b50e0d17dc79c8\nmore\n", a);
+	fclose(a);
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "does not hold"),
+	   "an address file with more than the address is refused: %s", err);
+	a = fopen(apath, "w");
+	fputs("0x70997970c51812dc3a010c7d01b50e0d17dc79zz\n", a);
+	fclose(a);
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "does not hold"),
+	   "a non-hex address file is refused: %s", err);
+	a = fopen(apath, "w");
+	for (int i = 0; i < 100; i++)
+		fputs("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", a);
+	fclose(a);
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "does not hold"),
+	   "an oversized address file is refused: %s", err);
+	unlink(apath);
+	mkdir(apath, 0700);
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "does not hold"),
+	   "a directory is not an address file: %s", err);
+	rmdir(apath);
 	snprintf(c.node_name, sizeof c.node_name, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
 	ok(node_id_address(&c, addr, err, sizeof err) == 0, "node_name wins over key_file");
 	is_str(addr, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "in lowercase");
