@@ -102,9 +102,12 @@ int priv_rundir(const char *dir, const struct priv_user *u, char *err, size_t er
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return errf(err, errlen, "run directory %s: %s", dir, strerror(errno));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errf(err, errlen, "run directory %s: %s", dir,
-		            errno == ELOOP ? "a symbolic link" : strerror(errno));
+	if (fd < 0) {
+		int e = errno;
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			return errf(err, errlen, "run directory %s is a symbolic link", dir);
+		return errf(err, errlen, "run directory %s: %s", dir, strerror(e));
+	}
 	int rc = -1;
 	if (fstat(fd, &st) < 0) {
 		errf(err, errlen, "run directory %s: %s", dir, strerror(errno));
