@@ -117,7 +117,7 @@ int priv_rundir(const char *dir, const struct priv_user *u, char *err, size_t er
 	} else if (only_sockets(fd, what, sizeof what) != 1) {
 		errf(err, errlen, "run directory %s holds '%s', which is not a socket: only a "
 		     "directory of sockets is handed to %s", dir, what, u->name);
-	} else if (fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, 0700) < 0) {
+	} else if (fchmod(fd, 0700) < 0 || fchown(fd, u->uid, u->gid) < 0) { /* mode while ours */
 		errf(err, errlen, "run directory %s: cannot give it to %s: %s", dir, u->name,
 		     strerror(errno));
 	} else {
