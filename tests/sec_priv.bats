@@ -66,6 +66,7 @@ teardown_file() {
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	START_WRAP=()
 	RUN=$PD/run
 	rm -rf "$RUN"
 	printf '%s\n' \
@@ -98,7 +99,7 @@ teardown() {
 }
 
 start_init() {
-	start_bg init "$BIN/canteen-init" -f "$PD/init.conf" -c "$PD/canteen.conf" --grace 3s "$@"
+	start_bg init "${START_WRAP[@]}" "$BIN/canteen-init" -f "$PD/init.conf" -c "$PD/canteen.conf" --grace 3s "$@"
 	wait_until 10 test -S "$RUN/init.sock"
 }
 
@@ -150,6 +151,26 @@ running_here() { [ -n "$(docker ps -q --filter "label=io.canteen.node=$ADDR")" ]
 	canteen -c "$PD/canteen.conf" --key-file "$ANVIL_KEYS/key0" service deploy "p${PU#_}" \
 		--image "$IMG" --replicas 1 --cpu 100m --mem 32M -- sh -c 'sleep 1000'
 	wait_until 60 running_here
+}
+
+@test "with only the systemd unit's capabilities and no_new_privs, the node still works" {
+	# What canteen.service leaves canteen-init: CapabilityBoundingSet and NoNewPrivileges.
+	local caps
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$TOP/etc/systemd/canteen.service" |
+		tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+	[ -n "$caps" ]
+	START_WRAP=(setpriv --bounding-set "-all,$caps" --no-new-privs)
+	start_init
+	wait_until 20 all_up
+	[ "$(user_of canteen-sched)" = "$PU" ]
+	[ "$(awk '/^CapBnd:/ {print $2}' "/proc/$(pid_of init)/status")" != 000001ffffffffff ]
+	[ "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$(pid_of init)/status")" = 1 ]
+	wait_until 30 self_alive
+	wait_until 30 sched_is '[.node, .chain, .swim, .dockerd, .ready]' "[\"$ADDR\",true,true,true,true]"
+	wait_until 10 sched_is .desired_acked true
+	# canteen-init still stops everything (its children are another user's: CAP_KILL).
+	stop_init
+	! pgrep -u "$PU" > /dev/null
 }
 
 @test "sched and dockerd learn the node's address from key_file.addr, the private key gone" {
