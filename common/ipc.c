@@ -268,9 +268,13 @@ static char *dump_line(json_t *msg, size_t *len)
 int ipc_send(struct ipc_conn *c, json_t *msg)
 {
 	size_t len;
-	char *line = dump_line(msg, &len);
-	if (!line)
+	if (c->dead)
 		return -1;
+	char *line = dump_line(msg, &len);
+	if (!line) {
+		conn_kill(c); /* the peer would wait for an answer that never comes */
+		return -1;
+	}
 	int r = conn_queue(c, line, len);
 	free(line);
 	return r;
@@ -292,8 +296,10 @@ int ipc_reply_error(struct ipc_conn *c, json_t *req, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	json_t *m = json_pack("{s:s, s:s}", "type", "error", "error", text);
-	if (!m)
+	if (!m) {
+		conn_kill(c);
 		return -1;
+	}
 	int r = ipc_reply(c, req, m);
 	json_decref(m);
 	return r;
@@ -560,8 +566,12 @@ uint64_t ipc_publish(struct ipc_server *s, json_t *event)
 	return s->seq;
 }
 
+int ipc_conn_subscribed(const struct ipc_conn *c) { return c->subscribed; }
+
 int ipc_subscribe(struct ipc_conn *c, json_t *snapshot)
 {
+	if (c->subscribed)
+		return ipc_reply_error(c, NULL, "already subscribed");
 	json_object_set_new(snapshot, "seq", json_integer((json_int_t)c->srv->seq));
 	if (ipc_send(c, snapshot) < 0)
 		return -1;

@@ -39,7 +39,9 @@ void ipc_server_free(struct ipc_server *s);
 size_t ipc_server_nconns(const struct ipc_server *s);
 
 /* Queue one message (a newline is added). Does not steal msg. 0, or -1 if the
- * connection is closing or its queue would exceed IPC_MAX_OUTQ (it is then dropped). */
+ * connection is closing, its queue would exceed IPC_MAX_OUTQ, the peer is gone or
+ * memory ran out: the connection is then dropped (its close callback has run) and c must
+ * not be used again; outside c's own message callback it is already freed. */
 int ipc_send(struct ipc_conn *c, json_t *msg);
 /* Reply to a request: copies "id" from req (if any) into msg, then ipc_send. */
 int ipc_reply(struct ipc_conn *c, json_t *req, json_t *msg);
@@ -58,10 +60,15 @@ long ipc_conn_peer_uid(const struct ipc_conn *c);
  * next "seq" (monotonic per server), serialises it once and queues it to every
  * subscribed connection; a subscriber whose queue is full is dropped.
  * ipc_subscribe stamps snapshot with the current seq (the seq of the last event it
- * already reflects), sends it, and marks the connection subscribed.
+ * already reflects), sends it, and marks the connection subscribed. A connection
+ * subscribes once: a second ipc_subscribe sends {"type":"error","error":"already
+ * subscribed"} instead and changes nothing (handlers that have the request check
+ * ipc_conn_subscribed first and answer with ipc_reply_error, which copies its id).
+ * -1 means the connection was dropped (as for ipc_send): do not close it again.
  */
 uint64_t ipc_publish(struct ipc_server *s, json_t *event);
 int ipc_subscribe(struct ipc_conn *c, json_t *snapshot);
+int ipc_conn_subscribed(const struct ipc_conn *c);
 uint64_t ipc_server_seq(const struct ipc_server *s);
 /* Also copy every published event to fd as one line (e.g. stdout for --stdout), or -1. */
 void ipc_server_mirror(struct ipc_server *s, int fd);

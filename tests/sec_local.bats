@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# sec_local.bats: local attacks on the daemons' sockets: repeated and failed subscribes,
+# descriptor exhaustion, a run directory or socket that belongs to another user.
+load lib/common
+load lib/anvil
+
+setup() { RUN=$(mk_rundir); }
+teardown() {
+	stop_started
+	[ -z "${SEC_DIR:-}" ] || rm -rf "$SEC_DIR"
+}
+
+tool() { "$TBIN/ipc_tool" "$@"; }
+# no_san_report NAME: NAME's log has no sanitizer report (printed when it has one).
+no_san_report() {
+	! grep -q 'Sanitizer' "$BATS_TEST_TMPDIR/$1.log" && return 0
+	grep -A12 'Sanitizer' "$BATS_TEST_TMPDIR/$1.log" >&2
+	return 1
+}
+
+# cw_waiting: chainwatch on $RUN/chain.sock with no chain yet (its RPC port has no node).
+cw_waiting() {
+	CW_PORT=$(free_port)
+	start_bg cw canteen-chainwatch -c /dev/null --rpc "http://127.0.0.1:$CW_PORT" \
+		--contract "$CW_CONTRACT" -d "$RUN" --poll 100ms --confirmations 0
+	wait_until 20 grep -q 'no state yet' "$BATS_TEST_TMPDIR/cw.log"
+}
+CW_CONTRACT=0x5fbdb2315678afecb367f032d93f642f64180aa3 # key 0's first deployment
+
+# chain_appears: anvil on chainwatch's port with the contract; waits for the first state.
+chain_appears() {
+	start_bg anvil2 anvil --host 127.0.0.1 --port "$CW_PORT"
+	ANVIL_URL=http://127.0.0.1:$CW_PORT
+	wait_until 20 rpc eth_chainId '[]'
+	[ "$(deploy_canteen 0)" = "$CW_CONTRACT" ]
+	wait_until 20 bash -c "$TBIN/ipc_tool request $RUN/chain.sock '{\"op\":\"state\"}' | jq -e '.type == \"snapshot\"'"
+}
+
+# cw_still_serves: no sanitizer report, alive, and a new subscriber gets its snapshot.
+cw_still_serves() {
+	no_san_report cw
+	kill -0 "$(pid_of cw)"
+	run tool subscribe "$RUN/chain.sock" 1 5000
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type)" = snapshot ]
+}
+
+@test "chain.sock: subscribe twice before the first snapshot, then hang up: refused, no use after free" {
+	cw_waiting
+	printf '{"op":"subscribe"}\n{"op":"subscribe","id":2}\n' > "$BATS_TEST_TMPDIR/in"
+	run tool raw "$RUN/chain.sock" "$BATS_TEST_TMPDIR/in"
+	[ "$(echo "$output" | jq -r .error)" = "already subscribed" ]
+	[ "$(echo "$output" | jq -r .id)" = 2 ]
+	chain_appears
+	cw_still_serves
+}
+
+@test "chain.sock: a waiting subscriber that cannot take the first snapshot is dropped once" {
+	cw_waiting
+	start_bg deaf "$TBIN/ipc_tool" deaf "$RUN/chain.sock" 120
+	wait_until 5 grep -q deaf "$BATS_TEST_TMPDIR/deaf.log"
+	# answered after the deaf subscribe was read (it was sent before this connection)
+	sock_request "$RUN/chain.sock" '{"op":"stats"}' | jq -e '.ready == false'
+	chain_appears
+	cw_still_serves
+}
+
+@test "a repeated subscribe gets an error; the connection keeps its one subscription" {
+	start_bg serve "$TBIN/ipc_tool" serve "$RUN/t.sock"
+	wait_until 5 test -S "$RUN/t.sock"
+	printf '{"op":"subscribe"}\n{"op":"subscribe","id":"again"}\n{"op":"ping","id":3}\n' > "$BATS_TEST_TMPDIR/in"
+	run tool raw "$RUN/t.sock" "$BATS_TEST_TMPDIR/in"
+	[ "$(echo "$output" | sed -n 1p | jq -r .type)" = snapshot ]
+	[ "$(echo "$output" | sed -n 2p | jq -r .error)" = "already subscribed" ]
+	[ "$(echo "$output" | sed -n 2p | jq -r .id)" = again ]
+	[ "$(echo "$output" | sed -n 3p | jq -r .type)" = pong ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+}
