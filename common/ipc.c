@@ -1,5 +1,6 @@
 /* ipc.c: NDJSON over Unix domain sockets: listening server, subscriptions, clients. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct ipc_conn {
 struct ipc_server {
 	struct loop *loop;
 	int fd, mirror_fd;
+	int spare_fd;          /* given back to accept one client when descriptors run out */
+	uint64_t pause_timer;  /* accepting paused (no descriptor, no memory) until it fires */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	ipc_msg_cb on_msg;
 	ipc_close_cb on_close;
@@ -380,14 +383,75 @@ static void on_conn_io(struct loop *l, int fd, short revents, void *arg)
 	}
 }
 
+/* One error line to a client that is not taken, then close it (best effort, never waits). */
+static void refuse(int fd, const char *why)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "{\"type\":\"error\",\"error\":\"%s\"}\n", why);
+	if (n > 0 && (size_t)n < sizeof line)
+		(void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void accept_resume(struct loop *l, void *arg)
+{
+	struct ipc_server *s = arg;
+	s->pause_timer = 0;
+	loop_mod_fd(l, s->fd, POLLIN);
+}
+
+/* Stop polling the listening socket for a while: a pending client we cannot take
+ * would otherwise wake the loop again at once, for ever. */
+static void accept_pause(struct ipc_server *s)
+{
+	if (s->pause_timer)
+		return;
+	s->pause_timer = loop_timer_add(s->loop, IPC_ACCEPT_PAUSE_MS, accept_resume, s);
+	if (s->pause_timer)
+		loop_mod_fd(s->loop, s->fd, 0);
+}
+
+static int open_spare(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+/* Out of descriptors: give back the spare, take the first pending client and close it
+ * with an error line, take the spare again. 0 when one client was shed, -1 if not. */
+static int shed_one(struct ipc_server *s)
+{
+	if (s->spare_fd >= 0) {
+		close(s->spare_fd);
+		s->spare_fd = -1;
+	}
+	int cfd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0)
+		refuse(cfd, "server out of file descriptors: try again later");
+	s->spare_fd = open_spare();
+	if (cfd < 0 || s->spare_fd < 0) {
+		accept_pause(s);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_accept(struct loop *l, int fd, short revents, void *arg)
 {
 	(void)revents;
 	struct ipc_server *s = arg;
 	for (int i = 0; i < 64; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
-			return; /* EAGAIN, or EMFILE: try again on the next wake-up */
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if ((errno == EMFILE || errno == ENFILE) && shed_one(s) == 0)
+				continue;
+			accept_pause(s); /* ENOBUFS, ENOMEM, no spare: wait, do not spin */
+			return;
+		}
+		if (s->nconns >= IPC_MAX_CONNS) {
+			refuse(cfd, "too many connections");
+			continue;
+		}
 		struct ipc_conn *c = calloc(1, sizeof *c);
 		if (!c || loop_add_fd(l, cfd, POLLIN, on_conn_io, c) < 0) {
 			free(c);
@@ -485,6 +549,7 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 	s->loop = l;
 	s->fd = fd;
 	s->mirror_fd = -1;
+	s->spare_fd = open_spare(); /* -1 leaves the pause as the only defence */
 	memcpy(s->path, sun.sun_path, sizeof s->path);
 	s->on_msg = on_msg;
 	s->on_close = on_close;
@@ -513,6 +578,7 @@ struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_clo
 	s->loop = l;
 	s->fd = -1;
 	s->mirror_fd = -1;
+	s->spare_fd = -1;
 	s->on_msg = on_msg;
 	s->on_close = on_close;
 	s->arg = arg;
@@ -525,6 +591,9 @@ void ipc_server_free(struct ipc_server *s)
 		return;
 	while (s->conns)
 		ipc_conn_close(s->conns);
+	loop_timer_cancel(s->loop, s->pause_timer);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	if (s->fd >= 0) {
 		loop_del_fd(s->loop, s->fd);
 		close(s->fd);

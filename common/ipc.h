@@ -10,6 +10,8 @@
 
 #define IPC_MAX_LINE (1024 * 1024)       /* longest accepted input line, bytes */
 #define IPC_MAX_OUTQ (8 * 1024 * 1024)   /* queued output before a peer is dropped */
+#define IPC_MAX_CONNS 1024               /* open connections per listening socket */
+#define IPC_ACCEPT_PAUSE_MS 100          /* accepting paused when no descriptor is left, ms */
 
 struct ipc_server;
 struct ipc_conn;
@@ -31,7 +33,11 @@ int ipc_path_live(const char *path);
 struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_close_cb on_close,
                                       void *arg);
 /* Creates the directory of path if missing (mode 0700) and the socket with mode 0600.
- * A stale socket file left by a dead process is replaced; a live one is an error. */
+ * A stale socket file left by a dead process is replaced; a live one is an error.
+ * A client over IPC_MAX_CONNS, or one that arrives when the process is out of file
+ * descriptors, gets one {"type":"error",...} line and is closed: the server keeps one
+ * spare descriptor to accept and close it with, so a full backlog never spins the loop
+ * (without the spare, accepting pauses for IPC_ACCEPT_PAUSE_MS). */
 struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_msg,
                               ipc_close_cb on_close, void *arg, char *err, size_t errlen);
 /* Closes every connection and unlinks the socket. */

@@ -3,6 +3,7 @@
 # descriptor exhaustion, a run directory or socket that belongs to another user.
 load lib/common
 load lib/anvil
+load swim
 
 setup() { RUN=$(mk_rundir); }
 teardown() {
@@ -75,4 +76,45 @@ cw_still_serves() {
 	[ "$(echo "$output" | sed -n 2p | jq -r .id)" = again ]
 	[ "$(echo "$output" | sed -n 3p | jq -r .type)" = pong ]
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
+}
+
+# cpu_ticks PID: the user + system CPU time PID has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+@test "canteen-swim under ulimit -n 32 with 60 clients: no spinning, the extra client is told why, served again after" {
+	swim_setup 1 200
+	start_bg swim1 bash -c 'ulimit -n 32 && exec "$@"' _ "$BIN/canteen-swim" -d "$SW/r1" \
+		--bind "${IP[1]}:$SWIM_PORT" --node "${ADDR[1]}" --key-file "$SW/k1" --peers "$SW/peers" \
+		"${SWIM_FAST[@]}"
+	wait_until 10 swim_req 1 '{"op":"stats"}'
+	local pid t0 t1
+	pid=$(pid_of swim1)
+	[ "$(awk '/open files/ { print $4 }' "/proc/$pid/limits")" = 32 ]
+	start_bg flood "$TBIN/ipc_tool" flood "$SW/r1/swim.sock" 60 6
+	wait_until 10 grep -q 'opened 60 of 60' "$BATS_TEST_TMPDIR/flood.log"
+	t0=$(cpu_ticks "$pid")
+	# a client while every descriptor is taken: one error line, at once
+	run swim_req 1 '{"op":"stats"}'
+	[ "$status" -eq 0 ]
+	[[ "$(echo "$output" | jq -r .error)" == *"out of file descriptors"* ]]
+	# the flood holds its connections 6 s: the daemon must sit idle meanwhile
+	wait_until 20 bash -c "! kill -0 $(pid_of flood) 2>/dev/null"
+	t1=$(cpu_ticks "$pid")
+	echo "# canteen-swim used $((t1 - t0)) ticks while 60 clients held its descriptors" >&3
+	(( t1 - t0 < 100 ))
+	# the connections are gone: a new client is answered
+	wait_until 10 bash -c "$TBIN/ipc_tool request $SW/r1/swim.sock '{\"op\":\"stats\"}' | jq -e '.type == \"stats\"'"
+	kill -0 "$pid"
+}
+
+@test "over IPC_MAX_CONNS (1024) connections a new client gets one error line; served again after" {
+	start_bg serve "$TBIN/ipc_tool" serve "$RUN/t.sock"
+	wait_until 5 test -S "$RUN/t.sock"
+	start_bg flood "$TBIN/ipc_tool" flood "$RUN/t.sock" 1024 60
+	wait_until 20 grep -q 'opened 1024 of 1024' "$BATS_TEST_TMPDIR/flood.log"
+	run tool request "$RUN/t.sock" '{"op":"ping"}'
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .error)" = "too many connections" ]
+	kill "$(pid_of flood)"
+	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jq -e '.conns == 1'"
 }
