@@ -468,6 +468,21 @@ static void on_accept(struct loop *l, int fd, short revents, void *arg)
 	}
 }
 
+/* The server at the other end of fd must run as this user or as root: a socket file
+ * someone else could replace is theirs, not the daemon we meant to ask. */
+static int peer_trusted(int fd, const char *path, char *err, size_t errlen)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return errf(err, errlen, "%s: cannot read the server's credentials: %s", path,
+		            strerror(errno));
+	if (cr.uid != 0 && cr.uid != geteuid())
+		return errf(err, errlen, "%s is served by uid %u, not by root or this user (uid %u): "
+		            "refusing it", path, (unsigned)cr.uid, (unsigned)geteuid());
+	return 0;
+}
+
 static int fill_sun(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
 {
 	memset(sun, 0, sizeof *sun);
@@ -480,7 +495,9 @@ static int fill_sun(struct sockaddr_un *sun, const char *path, char *err, size_t
 	return 0;
 }
 
-/* Make the socket's directory (0700) if missing; refuse one others can enter. */
+/* Make the socket's directory (0700) if missing. Refuse one another user owns or one
+ * group or others may write: whoever can write it can replace our sockets with theirs.
+ * One that others may only enter is closed to them (chmod 0700). */
 static int prepare_dir(const char *path, char *err, size_t errlen)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -505,7 +522,13 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
 		errf(err, errlen, "run directory %s is not a directory", dir);
 		return -1;
 	}
-	if ((st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) < 0) {
+	if (st.st_uid != geteuid())
+		return errf(err, errlen, "run directory %s is owned by uid %u, not by this user (uid %u)",
+		            dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return errf(err, errlen, "run directory %s is writable by group or others (mode %04o); "
+		            "it must be 0700", dir, (unsigned)(st.st_mode & 07777));
+	if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
 		errf(err, errlen, "run directory %s: chmod 0700: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -723,7 +746,7 @@ static void client_connect(struct loop *l, void *arg)
 		return;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
-	    loop_add_fd(l, fd, POLLIN, on_client_io, c) == 0) {
+	    peer_trusted(fd, c->path, NULL, 0) == 0 && loop_add_fd(l, fd, POLLIN, on_client_io, c) == 0) {
 		c->fd = fd;
 		c->backoff_ms = 100;
 		if (c->on_state)
@@ -818,6 +841,10 @@ struct ipc_sync *ipc_sync_connect(const char *path, char *err, size_t errlen)
 		errf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return NULL;
+	}
+	if (peer_trusted(fd, path, err, errlen) < 0) {
+		close(fd);
 		return NULL;
 	}
 	struct ipc_sync *s = calloc(1, sizeof *s);

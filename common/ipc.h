@@ -33,6 +33,8 @@ int ipc_path_live(const char *path);
 struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_close_cb on_close,
                                       void *arg);
 /* Creates the directory of path if missing (mode 0700) and the socket with mode 0600.
+ * An existing directory must belong to this user and not be writable by group or
+ * others (else an error; one others may only enter is chmod 0700).
  * A stale socket file left by a dead process is replaced; a live one is an error.
  * A client over IPC_MAX_CONNS, or one that arrives when the process is out of file
  * descriptors, gets one {"type":"error",...} line and is closed: the server keeps one
@@ -80,8 +82,11 @@ uint64_t ipc_server_seq(const struct ipc_server *s);
 void ipc_server_mirror(struct ipc_server *s, int fd);
 
 /*
+ * Both client sides connect only to a server running as root or as this user
+ * (SO_PEERCRED): another user's socket is refused like an absent one.
+ *
  * Client side, used by daemons: connects to path and keeps reconnecting with
- * back-off (100 ms doubling to 5 s) while the peer is away. on_state(c, 1) runs after
+ * back-off (100 ms doubling to 5 s) while the peer is away (or not trusted). on_state(c, 1) runs after
  * each connect (send "subscribe" there), on_state(c, 0) after each loss.
  * msg in on_msg is borrowed.
  */

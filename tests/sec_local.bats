@@ -118,3 +118,53 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 	kill "$(pid_of flood)"
 	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jq -e '.conns == 1'"
 }
+
+# swim1_cmd DIR: the command line of member 1 of swim_setup with run directory DIR.
+swim1_cmd() {
+	echo "$BIN/canteen-swim" -d "$1" --bind "${IP[1]}:$SWIM_PORT" --node "${ADDR[1]}" \
+		--key-file "$SW/k1" --peers "$SW/peers"
+}
+
+@test "a run directory another user owns, or group or others may write, is refused (exit 111)" {
+	swim_setup 1 201
+	SEC_DIR=$(mktemp -d /tmp/canteen-sec.XXXXXX)
+	install -d -o nobody -g nogroup -m 0777 "$SEC_DIR/theirs"
+	run timeout 10 $(swim1_cmd "$SEC_DIR/theirs")
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"run directory $SEC_DIR/theirs is owned by uid 65534, not by this user (uid 0)"* ]]
+	[ ! -e "$SEC_DIR/theirs/swim.sock" ]
+	install -d -m 0777 "$SEC_DIR/open"
+	run timeout 10 $(swim1_cmd "$SEC_DIR/open")
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"run directory $SEC_DIR/open is writable by group or others (mode 0777)"* ]]
+	[ ! -e "$SEC_DIR/open/swim.sock" ]
+	# ours and only enterable by others: closed to them, and used
+	install -d -m 0755 "$SEC_DIR/ours"
+	start_bg swim1 $(swim1_cmd "$SEC_DIR/ours")
+	wait_until 10 test -S "$SEC_DIR/ours/swim.sock"
+	[ "$(stat -c %a "$SEC_DIR/ours")" = 700 ]
+}
+
+@test "a socket served by another user is refused by the CLI, ipc clients and a daemon's client" {
+	SEC_DIR=$(mktemp -d /tmp/canteen-sec.XXXXXX)
+	chmod 0711 "$SEC_DIR"
+	install -d -o nobody -g nogroup -m 0700 "$SEC_DIR/run"
+	start_bg fake setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$TBIN/ipc_tool" serve "$SEC_DIR/run/swim.sock"
+	wait_until 5 test -S "$SEC_DIR/run/swim.sock"
+	[ "$(stat -c %U "$SEC_DIR/run/swim.sock")" = nobody ]
+	run canteen -c /dev/null --rundir "$SEC_DIR/run" members
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"swim.sock is served by uid 65534, not by root or this user (uid 0): refusing it"* ]]
+	run tool request "$SEC_DIR/run/swim.sock" '{"op":"ping"}'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing it"* ]]
+	# canteen-sched: its chain.sock (root's) is taken, the other user's swim.sock is not
+	start_bg chain "$TBIN/ipc_tool" serve "$RUN/chain.sock"
+	wait_until 5 test -S "$RUN/chain.sock"
+	mk_rundir "$RUN/sched" > /dev/null
+	start_bg sched "$BIN/canteen-sched" -d "$RUN/sched" --node 0x1111111111111111111111111111111111111111 \
+		--chain-sock "$RUN/chain.sock" --swim-sock "$SEC_DIR/run/swim.sock"
+	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/sched/sched.sock '{\"op\":\"status\"}' | jq -e '.chain'"
+	sock_request "$RUN/sched/sched.sock" '{"op":"status"}' | jq -e '.swim == false'
+}
