@@ -5,6 +5,7 @@
 #   make check SAN=1  the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check T=swim only tests whose file name contains "swim"
 #   make demo         a local cluster (bin/canteen up); DEMO_FLAGS=--detach to return
+#   make fuzz         every fuzz target with clang's libFuzzer into build/fuzz/ (not in check)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   B=dir             put build/ and bin/ under dir (parallel builds of one tree)
 
@@ -113,13 +114,28 @@ demo:
 	$(MAKE) all
 	$(BIN)/canteen up $(DEMO_FLAGS)
 
-FUZZ_CC ?= clang
-fuzz:
-	@mkdir -p build/fuzz
-	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f $(COMMON_SRC) $(LIBS) || exit 1; \
-	done
+# make fuzz: every tests/fuzz/fuzz_<name>.c linked with clang's libFuzzer (ASan + UBSan) into
+# build/fuzz/fuzz_<name>; the shared code is compiled once for all of them. Not part of check:
+#   build/fuzz/fuzz_ipc_line -max_total_time=60 tests/fuzz/corpus/ipc_line
+FUZZ_CC  ?= clang
+FUZZ_DIR := $(B)/build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(WARN) -D_GNU_SOURCE -DCANTEEN_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS) \
+               -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/libcanteen.a: $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/libcanteen.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+.SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -137,4 +153,4 @@ clean:
 
 .PHONY: all check demo deps fuzz install clean tests
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(B)/build/fuzz -name '*.d' 2>/dev/null)

@@ -1,5 +1,6 @@
 /* ipc.c: NDJSON over Unix domain sockets: listening server, subscriptions, clients. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct ipc_conn {
 struct ipc_server {
 	struct loop *loop;
 	int fd, mirror_fd;
+	int spare_fd;          /* given back to accept one client when descriptors run out */
+	uint64_t pause_timer;  /* accepting paused (no descriptor, no memory) until it fires */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	ipc_msg_cb on_msg;
 	ipc_close_cb on_close;
@@ -268,9 +271,13 @@ static char *dump_line(json_t *msg, size_t *len)
 int ipc_send(struct ipc_conn *c, json_t *msg)
 {
 	size_t len;
-	char *line = dump_line(msg, &len);
-	if (!line)
+	if (c->dead)
 		return -1;
+	char *line = dump_line(msg, &len);
+	if (!line) {
+		conn_kill(c); /* the peer would wait for an answer that never comes */
+		return -1;
+	}
 	int r = conn_queue(c, line, len);
 	free(line);
 	return r;
@@ -292,8 +299,10 @@ int ipc_reply_error(struct ipc_conn *c, json_t *req, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	json_t *m = json_pack("{s:s, s:s}", "type", "error", "error", text);
-	if (!m)
+	if (!m) {
+		conn_kill(c);
 		return -1;
+	}
 	int r = ipc_reply(c, req, m);
 	json_decref(m);
 	return r;
@@ -374,14 +383,75 @@ static void on_conn_io(struct loop *l, int fd, short revents, void *arg)
 	}
 }
 
+/* One error line to a client that is not taken, then close it (best effort, never waits). */
+static void refuse(int fd, const char *why)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "{\"type\":\"error\",\"error\":\"%s\"}\n", why);
+	if (n > 0 && (size_t)n < sizeof line)
+		(void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void accept_resume(struct loop *l, void *arg)
+{
+	struct ipc_server *s = arg;
+	s->pause_timer = 0;
+	loop_mod_fd(l, s->fd, POLLIN);
+}
+
+/* Stop polling the listening socket for a while: a pending client we cannot take
+ * would otherwise wake the loop again at once, for ever. */
+static void accept_pause(struct ipc_server *s)
+{
+	if (s->pause_timer)
+		return;
+	s->pause_timer = loop_timer_add(s->loop, IPC_ACCEPT_PAUSE_MS, accept_resume, s);
+	if (s->pause_timer)
+		loop_mod_fd(s->loop, s->fd, 0);
+}
+
+static int open_spare(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+/* Out of descriptors: give back the spare, take the first pending client and close it
+ * with an error line, take the spare again. 0 when one client was shed, -1 if not. */
+static int shed_one(struct ipc_server *s)
+{
+	if (s->spare_fd >= 0) {
+		close(s->spare_fd);
+		s->spare_fd = -1;
+	}
+	int cfd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0)
+		refuse(cfd, "server out of file descriptors: try again later");
+	s->spare_fd = open_spare();
+	if (cfd < 0 || s->spare_fd < 0) {
+		accept_pause(s);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_accept(struct loop *l, int fd, short revents, void *arg)
 {
 	(void)revents;
 	struct ipc_server *s = arg;
 	for (int i = 0; i < 64; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
-			return; /* EAGAIN, or EMFILE: try again on the next wake-up */
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if ((errno == EMFILE || errno == ENFILE) && shed_one(s) == 0)
+				continue;
+			accept_pause(s); /* ENOBUFS, ENOMEM, no spare: wait, do not spin */
+			return;
+		}
+		if (s->nconns >= IPC_MAX_CONNS) {
+			refuse(cfd, "too many connections");
+			continue;
+		}
 		struct ipc_conn *c = calloc(1, sizeof *c);
 		if (!c || loop_add_fd(l, cfd, POLLIN, on_conn_io, c) < 0) {
 			free(c);
@@ -398,6 +468,61 @@ static void on_accept(struct loop *l, int fd, short revents, void *arg)
 	}
 }
 
+/* dir becomes path's directory (in place); 0 if there is none to name. */
+static int cut_dir(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return 1;
+}
+
+/* A directory only uid may write: owned by it, not writable by group or others. */
+static int dir_only_writable_by(const char *dir, uid_t uid)
+{
+	struct stat st;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
+	       !(st.st_mode & 022);
+}
+
+/* Root's clients also trust the user that owns the socket's run directory when only that
+ * user may write it and only root may write the directory above it: that is a directory
+ * root handed over (canteen-init gives the run directory to canteen.conf's user, whose
+ * daemons serve its sockets), never one a user made for itself in /tmp. */
+static int dir_handed_to(const char *path, uid_t uid)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t n = strlen(path);
+	if (n >= sizeof dir || path[0] != '/')
+		return 0;
+	memcpy(dir, path, n + 1);
+	if (!cut_dir(dir) || !dir_only_writable_by(dir, uid))
+		return 0;
+	return cut_dir(dir) && dir_only_writable_by(dir, 0);
+}
+
+/* The server at the other end of fd must run as this user or as root (or, for root, as
+ * the owner of the run directory): a socket file someone else could replace is theirs,
+ * not the daemon we meant to ask. */
+static int peer_trusted(int fd, const char *path, char *err, size_t errlen)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return errf(err, errlen, "%s: cannot read the server's credentials: %s", path,
+		            strerror(errno));
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 0;
+	if (geteuid() == 0 && dir_handed_to(path, cr.uid))
+		return 0;
+	return errf(err, errlen, "%s is served by uid %u, not by root or this user (uid %u): "
+	            "refusing it", path, (unsigned)cr.uid, (unsigned)geteuid());
+}
+
 static int fill_sun(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
 {
 	memset(sun, 0, sizeof *sun);
@@ -410,7 +535,9 @@ static int fill_sun(struct sockaddr_un *sun, const char *path, char *err, size_t
 	return 0;
 }
 
-/* Make the socket's directory (0700) if missing; refuse one others can enter. */
+/* Make the socket's directory (0700) if missing. Refuse one another user owns or one
+ * group or others may write: whoever can write it can replace our sockets with theirs.
+ * One that others may only enter is closed to them (chmod 0700). */
 static int prepare_dir(const char *path, char *err, size_t errlen)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -435,7 +562,13 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
 		errf(err, errlen, "run directory %s is not a directory", dir);
 		return -1;
 	}
-	if ((st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) < 0) {
+	if (st.st_uid != geteuid())
+		return errf(err, errlen, "run directory %s is owned by uid %u, not by this user (uid %u)",
+		            dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return errf(err, errlen, "run directory %s is writable by group or others (mode %04o); "
+		            "it must be 0700", dir, (unsigned)(st.st_mode & 07777));
+	if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
 		errf(err, errlen, "run directory %s: chmod 0700: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -479,6 +612,7 @@ struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_ms
 	s->loop = l;
 	s->fd = fd;
 	s->mirror_fd = -1;
+	s->spare_fd = open_spare(); /* -1 leaves the pause as the only defence */
 	memcpy(s->path, sun.sun_path, sizeof s->path);
 	s->on_msg = on_msg;
 	s->on_close = on_close;
@@ -507,6 +641,7 @@ struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_clo
 	s->loop = l;
 	s->fd = -1;
 	s->mirror_fd = -1;
+	s->spare_fd = -1;
 	s->on_msg = on_msg;
 	s->on_close = on_close;
 	s->arg = arg;
@@ -519,6 +654,9 @@ void ipc_server_free(struct ipc_server *s)
 		return;
 	while (s->conns)
 		ipc_conn_close(s->conns);
+	loop_timer_cancel(s->loop, s->pause_timer);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	if (s->fd >= 0) {
 		loop_del_fd(s->loop, s->fd);
 		close(s->fd);
@@ -560,8 +698,12 @@ uint64_t ipc_publish(struct ipc_server *s, json_t *event)
 	return s->seq;
 }
 
+int ipc_conn_subscribed(const struct ipc_conn *c) { return c->subscribed; }
+
 int ipc_subscribe(struct ipc_conn *c, json_t *snapshot)
 {
+	if (c->subscribed)
+		return ipc_reply_error(c, NULL, "already subscribed");
 	json_object_set_new(snapshot, "seq", json_integer((json_int_t)c->srv->seq));
 	if (ipc_send(c, snapshot) < 0)
 		return -1;
@@ -644,7 +786,7 @@ static void client_connect(struct loop *l, void *arg)
 		return;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
-	    loop_add_fd(l, fd, POLLIN, on_client_io, c) == 0) {
+	    peer_trusted(fd, c->path, NULL, 0) == 0 && loop_add_fd(l, fd, POLLIN, on_client_io, c) == 0) {
 		c->fd = fd;
 		c->backoff_ms = 100;
 		if (c->on_state)
@@ -739,6 +881,10 @@ struct ipc_sync *ipc_sync_connect(const char *path, char *err, size_t errlen)
 		errf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return NULL;
+	}
+	if (peer_trusted(fd, path, err, errlen) < 0) {
+		close(fd);
 		return NULL;
 	}
 	struct ipc_sync *s = calloc(1, sizeof *s);

@@ -10,6 +10,8 @@
 
 #define IPC_MAX_LINE (1024 * 1024)       /* longest accepted input line, bytes */
 #define IPC_MAX_OUTQ (8 * 1024 * 1024)   /* queued output before a peer is dropped */
+#define IPC_MAX_CONNS 1024               /* open connections per listening socket */
+#define IPC_ACCEPT_PAUSE_MS 100          /* accepting paused when no descriptor is left, ms */
 
 struct ipc_server;
 struct ipc_conn;
@@ -31,7 +33,13 @@ int ipc_path_live(const char *path);
 struct ipc_server *ipc_server_unbound(struct loop *l, ipc_msg_cb on_msg, ipc_close_cb on_close,
                                       void *arg);
 /* Creates the directory of path if missing (mode 0700) and the socket with mode 0600.
- * A stale socket file left by a dead process is replaced; a live one is an error. */
+ * An existing directory must belong to this user and not be writable by group or
+ * others (else an error; one others may only enter is chmod 0700).
+ * A stale socket file left by a dead process is replaced; a live one is an error.
+ * A client over IPC_MAX_CONNS, or one that arrives when the process is out of file
+ * descriptors, gets one {"type":"error",...} line and is closed: the server keeps one
+ * spare descriptor to accept and close it with, so a full backlog never spins the loop
+ * (without the spare, accepting pauses for IPC_ACCEPT_PAUSE_MS). */
 struct ipc_server *ipc_listen(struct loop *l, const char *path, ipc_msg_cb on_msg,
                               ipc_close_cb on_close, void *arg, char *err, size_t errlen);
 /* Closes every connection and unlinks the socket. */
@@ -39,7 +47,9 @@ void ipc_server_free(struct ipc_server *s);
 size_t ipc_server_nconns(const struct ipc_server *s);
 
 /* Queue one message (a newline is added). Does not steal msg. 0, or -1 if the
- * connection is closing or its queue would exceed IPC_MAX_OUTQ (it is then dropped). */
+ * connection is closing, its queue would exceed IPC_MAX_OUTQ, the peer is gone or
+ * memory ran out: the connection is then dropped (its close callback has run) and c must
+ * not be used again; outside c's own message callback it is already freed. */
 int ipc_send(struct ipc_conn *c, json_t *msg);
 /* Reply to a request: copies "id" from req (if any) into msg, then ipc_send. */
 int ipc_reply(struct ipc_conn *c, json_t *req, json_t *msg);
@@ -58,17 +68,25 @@ long ipc_conn_peer_uid(const struct ipc_conn *c);
  * next "seq" (monotonic per server), serialises it once and queues it to every
  * subscribed connection; a subscriber whose queue is full is dropped.
  * ipc_subscribe stamps snapshot with the current seq (the seq of the last event it
- * already reflects), sends it, and marks the connection subscribed.
+ * already reflects), sends it, and marks the connection subscribed. A connection
+ * subscribes once: a second ipc_subscribe sends {"type":"error","error":"already
+ * subscribed"} instead and changes nothing (handlers that have the request check
+ * ipc_conn_subscribed first and answer with ipc_reply_error, which copies its id).
+ * -1 means the connection was dropped (as for ipc_send): do not close it again.
  */
 uint64_t ipc_publish(struct ipc_server *s, json_t *event);
 int ipc_subscribe(struct ipc_conn *c, json_t *snapshot);
+int ipc_conn_subscribed(const struct ipc_conn *c);
 uint64_t ipc_server_seq(const struct ipc_server *s);
 /* Also copy every published event to fd as one line (e.g. stdout for --stdout), or -1. */
 void ipc_server_mirror(struct ipc_server *s, int fd);
 
 /*
+ * Both client sides connect only to a server running as root or as this user
+ * (SO_PEERCRED): another user's socket is refused like an absent one.
+ *
  * Client side, used by daemons: connects to path and keeps reconnecting with
- * back-off (100 ms doubling to 5 s) while the peer is away. on_state(c, 1) runs after
+ * back-off (100 ms doubling to 5 s) while the peer is away (or not trusted). on_state(c, 1) runs after
  * each connect (send "subscribe" there), on_state(c, 0) after each loss.
  * msg in on_msg is borrowed.
  */

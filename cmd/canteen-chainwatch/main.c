@@ -76,6 +76,15 @@ static int configure(const struct flag_values *v, struct conf *cf, struct chainw
 
 /* ---- chain.sock ---- */
 
+static int is_waiting(const struct chainwatch *cw, const struct ipc_conn *c)
+{
+	for (size_t i = 0; i < cw->nwaiting; i++)
+		if (cw->waiting[i] == c)
+			return 1;
+	return 0;
+}
+
+/* A connection is in waiting at most once (op_subscribe refuses a second subscribe). */
 static void forget_waiting(struct chainwatch *cw, struct ipc_conn *c)
 {
 	for (size_t i = 0; i < cw->nwaiting; i++) {
@@ -88,6 +97,10 @@ static void forget_waiting(struct chainwatch *cw, struct ipc_conn *c)
 
 static void op_subscribe(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 {
+	if (ipc_conn_subscribed(c) || is_waiting(cw, c)) {
+		ipc_reply_error(c, req, "already subscribed");
+		return;
+	}
 	if (!cw->st.valid) {
 		/* No state yet (the node has not answered): answer with the first snapshot. */
 		if (cw->nwaiting == CW_MAX_WAITING) {
@@ -98,8 +111,10 @@ static void op_subscribe(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 		return;
 	}
 	json_t *snap = cw_state_snapshot(&cw->st);
-	if (!snap || ipc_subscribe(c, snap) < 0)
+	if (!snap)
 		ipc_conn_close(c);
+	else
+		ipc_subscribe(c, snap); /* -1: already dropped */
 	json_decref(snap);
 }
 

@@ -141,8 +141,11 @@ void cw_release_waiting(struct chainwatch *cw)
 	cw->nwaiting = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *snap = cw_state_snapshot(&cw->st);
-		if (!snap || ipc_subscribe(w[i], snap) < 0)
+		/* A failed ipc_subscribe has dropped (and freed) w[i]: close only on our own failure. */
+		if (!snap)
 			ipc_conn_close(w[i]);
+		else
+			ipc_subscribe(w[i], snap);
 		json_decref(snap);
 	}
 }

@@ -99,6 +99,8 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		json_t *a = json_pack("{s:s,s:o}", "type", "ps", "containers", ps_list(dd));
 		ipc_reply(c, msg, a);
 		json_decref(a);
+	} else if (strcmp(op, "subscribe") == 0 && ipc_conn_subscribed(c)) {
+		ipc_reply_error(c, msg, "already subscribed");
 	} else if (strcmp(op, "subscribe") == 0) {
 		json_t *s = snapshot(dd, "snapshot");
 		ipc_subscribe(c, s);

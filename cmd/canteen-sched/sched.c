@@ -436,6 +436,10 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		ipc_reply_error(c, msg, "request has no \"op\"");
 		return;
 	}
+	if (strcmp(op, "subscribe") == 0 && ipc_conn_subscribed(c)) {
+		ipc_reply_error(c, msg, "already subscribed");
+		return;
+	}
 	if (strcmp(op, "subscribe") == 0) {
 		a = json_pack("{s:s,s:o}", "type", "snapshot", "placement", current_placement(s));
 		if (!a || ipc_subscribe(c, a) < 0)

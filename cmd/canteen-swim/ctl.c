@@ -129,7 +129,10 @@ static void op_members(struct swimd *d, struct ipc_conn *c, json_t *req)
 
 static void op_subscribe(struct swimd *d, struct ipc_conn *c, json_t *req)
 {
-	(void)req;
+	if (ipc_conn_subscribed(c)) {
+		ipc_reply_error(c, req, "already subscribed");
+		return;
+	}
 	json_t *snap = json_pack("{s:s, s:o, s:o}", "type", "snapshot", "self", self_json(d),
 	                         "members", members_json(d));
 	if (snap)

@@ -23,6 +23,8 @@ static void usage(void)
 	        "       ipc_tool raw SOCK FILE                       send FILE's bytes, print answers until EOF\n"
 	        "       ipc_tool hold SOCK SECONDS                   subscribe and never read\n"
 	        "       ipc_tool many SOCK N                         N concurrent subscribers, all get the snapshot\n"
+	        "       ipc_tool deaf SOCK SECONDS                   subscribe, stop reading (shutdown SHUT_RD), wait\n"
+	        "       ipc_tool flood SOCK N SECONDS                open N connections that send nothing, hold them\n"
 	        "       ipc_tool serve SOCK                          a test server (ops: ping, subscribe, publish)\n");
 	exit(2);
 }
@@ -190,6 +192,44 @@ static int cmd_many(const char *sock, int n)
 	return ok == n ? 0 : 1;
 }
 
+/* A subscriber whose read side is shut: the server's next write to it fails (EPIPE)
+ * while the connection still looks open to poll. */
+static int cmd_deaf(const char *sock, int seconds)
+{
+	int fd = raw_connect(sock);
+	if (fd < 0)
+		return 1;
+	const char *sub = "{\"op\":\"subscribe\"}\n";
+	if (send(fd, sub, strlen(sub), MSG_NOSIGNAL) < 0 || shutdown(fd, SHUT_RD) < 0)
+		return 1;
+	printf("deaf\n");
+	fflush(stdout);
+	sleep((unsigned)seconds); /* the point of this mode: stay connected, never readable */
+	close(fd);
+	return 0;
+}
+
+/* N idle connections held open; connections the server closes are counted, not retried. */
+static int cmd_flood(const char *sock, int n, int seconds)
+{
+	int *fds = calloc((size_t)n, sizeof *fds), opened = 0;
+	if (!fds)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		fds[i] = raw_connect(sock);
+		if (fds[i] >= 0)
+			opened++;
+	}
+	printf("opened %d of %d\n", opened, n);
+	fflush(stdout);
+	sleep((unsigned)seconds); /* the point of this mode: idle connections held open */
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return 0;
+}
+
 /* ---- the test server ---- */
 
 struct serve {
@@ -210,6 +250,8 @@ static void serve_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		                      (json_int_t)ipc_server_nconns(sv->srv));
 		ipc_reply(c, msg, a);
 		json_decref(a);
+	} else if (strcmp(op, "subscribe") == 0 && ipc_conn_subscribed(c)) {
+		ipc_reply_error(c, msg, "already subscribed");
 	} else if (strcmp(op, "subscribe") == 0) {
 		json_t *snap = json_pack("{s:s, s:I}", "type", "snapshot", "published",
 		                         (json_int_t)sv->published);
@@ -291,6 +333,10 @@ int main(int argc, char **argv)
 		return cmd_hold(sock, num(argv[3], 3600));
 	if (strcmp(cmd, "many") == 0 && argc == 4)
 		return cmd_many(sock, num(argv[3], 100000));
+	if (strcmp(cmd, "deaf") == 0 && argc == 4)
+		return cmd_deaf(sock, num(argv[3], 3600));
+	if (strcmp(cmd, "flood") == 0 && argc == 5)
+		return cmd_flood(sock, num(argv[3], 100000), num(argv[4], 3600));
 	if (strcmp(cmd, "serve") == 0 && argc == 3)
 		return cmd_serve(sock);
 	usage();
