@@ -3,7 +3,10 @@
 # replacement), canteen up's directory and canteen down's pids, terminal escapes in tables.
 load lib/common
 
-teardown() { stop_started; }
+teardown() {
+	stop_started
+	[ ! -f "$BATS_TEST_TMPDIR/cleanup" ] || rm -rf "$(cat "$BATS_TEST_TMPDIR/cleanup")"
+}
 
 @test "keygen --force replaces a key file owned by another user with a new 0600 file of ours" {
 	d=$BATS_TEST_TMPDIR/keys
@@ -76,4 +79,112 @@ teardown() { stop_started; }
 	run "$TBIN/swim_tool" pubkey "$d/swim.link"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is a symbolic link"* ]]
+}
+
+# up_refuses DIR PATTERN: canteen up with DIR refuses, naming PATTERN, and starts nothing.
+up_refuses() {
+	run env CANTEEN_UP_DIR="$1" "$BIN/canteen" -c /dev/null up --nodes 1 --fast --detach --no-sample
+	[ "$status" -eq 1 ] || { echo "up: $status $output"; return 1; }
+	[[ "$output" == *"$2"* ]] || { echo "up said: $output"; return 1; }
+	[ ! -e "$1/up.json" ] && [ ! -e "$1/anvil.log" ]
+}
+
+@test "canteen up and down refuse a directory another user owns or could write, or a link" {
+	d=$BATS_TEST_TMPDIR/up
+	mkdir -m 0700 "$d"
+	echo "evil 0 /bin/sh -c id" > "$d/init.conf"
+	chown -R nobody "$d"
+	up_refuses "$d" "owned by uid $(id -u nobody)"
+	[ "$(cat "$d/init.conf")" = "evil 0 /bin/sh -c id" ]
+	run "$BIN/canteen" -c /dev/null down --dir "$d"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"owned by uid $(id -u nobody)"* ]]
+	chown -R root "$d"
+	chmod 0777 "$d"
+	up_refuses "$d" "can be written by group or others (mode 777)"
+	chmod 0700 "$d"
+	ln -s up "$BATS_TEST_TMPDIR/link"
+	up_refuses "$BATS_TEST_TMPDIR/link" "is a symbolic link"
+	# Inside a directory everyone may write (and not sticky), it could be swapped.
+	mkdir -m 0777 "$BATS_TEST_TMPDIR/open"
+	up_refuses "$BATS_TEST_TMPDIR/open/up" "which others can write"
+	# An up.json another user could have written is not read.
+	echo '{"anvil_pid": 1, "nodes": []}' > "$d/up.json"
+	chmod 0666 "$d/up.json"
+	run "$BIN/canteen" -c /dev/null down --dir "$d"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"up.json can be written by group or others"* ]]
+}
+
+@test "without --dir, another user's canteen up uses a directory of its own and refuses a planted one" {
+	x=$(mktemp -d /tmp/sec_cli.XXXXXX)
+	echo "$x" > "$BATS_TEST_TMPDIR/cleanup"
+	chmod 0711 "$x"
+	mkdir -m 0700 "$x/xdg"
+	chown nobody "$x/xdg"
+	as_nobody() { setpriv --reuid nobody --regid nogroup --clear-groups env -u CANTEEN_UP_DIR \
+		XDG_RUNTIME_DIR="$x/xdg" "$BIN/canteen" -c /dev/null "$@"; }
+	run as_nobody down
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no local cluster in $x/xdg/canteen-up"* ]]
+	run setpriv --reuid nobody --regid nogroup --clear-groups env -u CANTEEN_UP_DIR -u XDG_RUNTIME_DIR \
+		"$BIN/canteen" -c /dev/null down
+	[[ "$output" == *"/tmp/canteen-up-$(id -u nobody)"* ]]
+	# Root's default is under /run, never a name in /tmp anyone could take first.
+	[[ "$(grep -a -o '/run/canteen-up' "$BIN/canteen" | head -n 1)" = /run/canteen-up ]]
+	mkdir -m 0755 "$x/xdg/canteen-up"
+	run as_nobody up --nodes 1 --fast --detach --no-sample
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"owned by uid 0"* ]]
+	rm -rf "$x"
+}
+
+# alive PID: running (a zombie does not count).
+alive() { [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
+# start_of PID: field 22 of /proc/PID/stat.
+start_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
+# runs PID PROGRAM: PID has exec'd PROGRAM.
+runs() { [ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$2")" ]; }
+
+@test "canteen down signals only the processes up.json recorded, not others under their pids" {
+	d=$BATS_TEST_TMPDIR/up
+	mkdir -m 0700 "$d"
+	start_bg victim sleep 1000
+	start_bg victim2 sleep 1000
+	v=$(pid_of victim) v2=$(pid_of victim2)
+	wait_until 5 runs "$v" "$(command -v sleep)"
+	wait_until 5 runs "$v2" "$(command -v sleep)"
+	addr=0x$(printf '%040d' 5)
+	# The pids now name unrelated processes: the start time or the executable differ.
+	jq -n --argjson v "$v" --argjson v2 "$v2" --argjson s "$(start_of "$v")" --arg a "$addr" \
+		'{rpc: "http://127.0.0.1:1", contract: $a, fast: true,
+		  anvil_pid: $v, anvil_start: $s, anvil_exe: "/opt/anvil",
+		  dockerd_pid: $v2, dockerd_start: 1, dockerd_exe: "/usr/bin/dockerd",
+		  nodes: [{address: $a, init_pid: $v2, init_start: 1, init_exe: "/x/canteen-init"}]}' \
+		> "$d/up.json"
+	chmod 0600 "$d/up.json"
+	run "$BIN/canteen" -c /dev/null down --dir "$d"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"not stopping anvil (pid $v): the pid now names another process"* ]]
+	[[ "$output" == *"not stopping node 1 (canteen-init) (pid $v2)"* ]]
+	alive "$v"
+	alive "$v2"
+	# An up.json that records pids alone (nothing to tell them apart by) stops nothing.
+	jq -n --argjson v "$v" --argjson v2 "$v2" '{anvil_pid: $v, nodes: [{init_pid: $v2}]}' > "$d/up.json"
+	chmod 0600 "$d/up.json"
+	run "$BIN/canteen" -c /dev/null down --dir "$d"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no start time or executable was recorded"* ]]
+	alive "$v"
+	alive "$v2"
+	# What it did record, it stops.
+	jq -n --argjson v "$v" --argjson s "$(start_of "$v")" --arg e "$(readlink "/proc/$v/exe")" \
+		'{anvil_pid: $v, anvil_start: $s, anvil_exe: $e, nodes: []}' > "$d/up.json"
+	chmod 0600 "$d/up.json"
+	run "$BIN/canteen" -c /dev/null down --dir "$d"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stopped anvil (pid $v)"* ]]
+	wait_until 5 bash -c "! { [ -e /proc/$v/stat ] && [ \"\$(sed 's/.*) //' /proc/$v/stat | cut -d' ' -f1)\" != Z ]; }"
+	alive "$v2"
 }
