@@ -2,6 +2,11 @@
 # sec_cli.bats: the CLI on a machine shared with other users: key files (owner, mode, links,
 # replacement), canteen up's directory and canteen down's pids, terminal escapes in tables.
 load lib/common
+load lib/anvil
+load swim
+
+setup_file() { start_anvil; }
+teardown_file() { stop_anvil; }
 
 teardown() {
 	stop_started
@@ -187,4 +192,67 @@ runs() { [ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$2")" ]; }
 	[[ "$output" == *"stopped anvil (pid $v)"* ]]
 	wait_until 5 bash -c "! { [ -e /proc/$v/stat ] && [ \"\$(sed 's/.*) //' /proc/$v/stat | cut -d' ' -f1)\" != Z ]; }"
 	alive "$v2"
+}
+
+# no_esc TEXT: TEXT holds no ESC, no other C0 control but newline, no DEL and no C1 CSI.
+no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\xc2\x9b'; }
+
+@test "node ls, service ls and events escape the control characters strangers put on the chain" {
+	c=$(deploy_canteen 0)
+	ep=$'127.0.0.1:1\e[2J\e]0;owned\a\rX'
+	send_as 1 "$c" "$SIG_REGISTER" "$ep" "0x$(printf '%064d' 1)" 1000 1024 \
+		$'[zone=\e[31mred,x=\xc2\x9b1m]' > /dev/null
+	ct() { "$BIN/canteen" -c /dev/null --rpc "$ANVIL_URL" --contract "$c" "$@"; }
+	run ct node ls
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	no_esc "$output"
+	[[ "$output" == *'127.0.0.1:1\x1b[2J\x1b]0;owned\x07\x0dX'* ]]
+	[[ "$output" == *'zone=\x1b[31mred'* ]]
+	[[ "$output" == *'x=\xc2\x9b1m'* ]]
+	# JSON stays exact: the same bytes, escaped by JSON's rules.
+	run ct --json node ls
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .endpoint)" = "$ep" ]
+	[ "$(echo "$output" | jq -r .labels.zone)" = $'\e[31mred' ]
+	# A service whose image names an escape, and the events that carry it.
+	send_as 0 "$c" "$SIG_ADD" $'("web","busybox:1\e[5m",[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	run ct service ls
+	echo "$output"
+	[ "$status" -eq 0 ]
+	no_esc "$output"
+	[[ "$output" == *'busybox:1\x1b[5m'* ]]
+	d=$BATS_TEST_TMPDIR/cw
+	mk_rundir "$d" > /dev/null
+	start_bg cw "$BIN/canteen-chainwatch" -c /dev/null --rpc "$ANVIL_URL" --contract "$c" -d "$d" \
+		--confirmations 0 --poll 100ms
+	wait_until 20 test -S "$d/chain.sock"
+	wait_until 20 bash -c "'$TBIN/ipc_tool' request '$d/chain.sock' '{\"op\":\"state\"}' | grep -q busybox"
+	# events prints each new record as a line: one more stranger registers.
+	start_bg events "$BIN/canteen" -c /dev/null --rundir "$d" events --no-head --count 2
+	wait_until 10 grep -q snapshot "$BATS_TEST_TMPDIR/events.log"
+	send_as 2 "$c" "$SIG_REGISTER" $'10.0.0.1:1\e[?1049h' "0x$(printf '%064d' 2)" 1000 1024 '[]' > /dev/null
+	wait_until 20 grep -q '10.0.0.1' "$BATS_TEST_TMPDIR/events.log"
+	cat "$BATS_TEST_TMPDIR/events.log"
+	no_esc "$(cat "$BATS_TEST_TMPDIR/events.log")"
+	grep -qF '10.0.0.1:1\x1b[?1049h' "$BATS_TEST_TMPDIR/events.log"
+}
+
+@test "members escapes control characters in a peer's endpoint and metadata" {
+	swim_setup 2 140
+	for i in 1 2; do swim_start $i; done
+	wait_until 15 swim_converged 2
+	run swim_req 2 '{"op":"set_meta","meta":"a\u001b[2J\u001b]2;owned\u0007b\r\nc"}'
+	[[ "$output" != *error* ]]
+	meta_has_esc() { swim_req 1 '{"op":"members"}' | jq -e '.members[] | select(.meta != null) | .meta | test("\u001b")'; }
+	wait_until 10 meta_has_esc
+	run "$BIN/canteen" --rundir "$SW/r1" members
+	echo "$output"
+	[ "$status" -eq 0 ]
+	no_esc "$output"
+	[[ "$output" == *'a\x1b[2J\x1b]2;owned\x07b\x0d\x0ac'* ]]
+	run "$BIN/canteen" --rundir "$SW/r1" --json members
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -s -e 'map(select(.meta != null)) | .[0].meta == "a\u001b[2J\u001b]2;owned\u0007b\r\nc"'
 }
