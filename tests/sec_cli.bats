@@ -256,3 +256,17 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -s -e 'map(select(.meta != null)) | .[0].meta == "a\u001b[2J\u001b]2;owned\u0007b\r\nc"'
 }
+
+@test "error messages are escaped too; a usage text keeps its lines" {
+	run "$BIN/canteen" -c $'/nonexistent/\e]0;owned\a' status
+	echo "$output"
+	[ "$status" -ne 0 ]
+	no_esc "$output"
+	[[ "$output" == *'/nonexistent/\x1b]0;owned\x07'* ]]
+	run "$BIN/canteen" up --bogus
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"usage: canteen up"* ]]
+	run "$BIN/canteen" node
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -gt 3 ]
+}
