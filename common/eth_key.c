@@ -10,6 +10,7 @@
 #include "errf.h"
 #include "eth_key.h"
 #include "eth_tx.h"
+#include "keyfile.h"
 
 void eth_key_free(struct eth_key *k)
 {
@@ -83,33 +84,13 @@ struct eth_key *eth_key_load(const char *path, char *err, size_t errlen)
 {
 	struct eth_key *k = NULL;
 	char *buf = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		errf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		errf(err, errlen, "key file %s is not a regular file", path);
-		goto done;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		errf(err, errlen, "key file %s is accessible by group or others (mode %03o); "
-		     "run chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
-		goto done;
-	}
 	if (sodium_init() < 0 || !(buf = sodium_malloc(256))) {
 		errf(err, errlen, "cannot allocate secure memory for the key");
 		goto done;
 	}
-	ssize_t n = 0, r;
-	while ((r = read(fd, buf + n, (size_t)(256 - n))) > 0 && n + r < 256)
-		n += r;
-	if (r < 0 || n + r >= 256) {
-		errf(err, errlen, "cannot read key file %s: %s", path,
-		     r < 0 ? strerror(errno) : "too long");
+	ssize_t n = keyfile_read(path, buf, 256, err, errlen);
+	if (n < 0)
 		goto done;
-	}
 	if (!(k = key_new())) {
 		errf(err, errlen, "cannot allocate secure memory for the key");
 		goto done;
@@ -122,7 +103,6 @@ struct eth_key *eth_key_load(const char *path, char *err, size_t errlen)
 	}
 done:
 	if (buf)
-		sodium_free(buf);
-	close(fd);
+		sodium_free(buf); /* wipes */
 	return k;
 }

@@ -16,7 +16,8 @@ struct eth_key {
 
 /*
  * Load a key file: 64 hex digits, optional "0x", optional trailing newline. Refused
- * if the file is group- or world-accessible, not a regular file, or malformed.
+ * if the file is group- or world-accessible, owned by another user than the caller or
+ * root, a symbolic link, not a regular file, or malformed (keyfile_read).
  * Returns a key the caller frees with eth_key_free, or NULL with a sentence in err.
  */
 struct eth_key *eth_key_load(const char *path, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 #include "errf.h"
 #include "eth_key.h"
 #include "eth_util.h"
+#include "keyfile.h"
 #include "node_id.h"
 #include "parse.h"
 #include "rec.h"
@@ -44,15 +45,27 @@ static int from_addr_file(const char *key_file, char out[NODE_ID_LEN + 1], char 
 	struct stat st;
 	if (addr_path(key_file, path, sizeof path, err, errlen) < 0)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0)
-		return errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return errf(err, errlen, "cannot read %s: %s", path,
+		            errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 	ssize_t n = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		while ((n = read(fd, buf, sizeof buf)) < 0 && errno == EINTR)
-			;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return errf(err, errlen, "%s is not a regular file", path);
+	}
+	/* The address decides which replicas this node runs: only root or this user may
+	 * have written it. */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		close(fd);
+		return errf(err, errlen, "%s is owned by uid %u or writable by others (mode %04o): "
+		            "only root or this user may write it", path, (unsigned)st.st_uid,
+		            (unsigned)(st.st_mode & 07777));
+	}
+	while ((n = read(fd, buf, sizeof buf)) < 0 && errno == EINTR)
+		;
 	close(fd);
 	if (n < 0 || n > NODE_ID_ADDR_FILE_MAX || address_of(buf, (size_t)n, out) < 0)
 		return errf(err, errlen, "%s does not hold this node's address (0x and 40 hex "
@@ -95,12 +108,11 @@ int node_id_write_addr(const char *key_file, const char *address, char *err, siz
 	if (addr_path(key_file, path, sizeof path, err, errlen) < 0)
 		return -1;
 	int n = snprintf(line, sizeof line, "%s\n", check);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-	int ok = fchmod(fd, 0644) == 0 && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-	int saved = errno;
-	if (close(fd) < 0 || !ok)
-		return errf(err, errlen, "cannot write %s: %s", path, strerror(ok ? errno : saved));
+	/* A new file renamed into place, never an existing one rewritten: whoever owned a
+	 * file planted here could change the address the daemons read. */
+	if (keyfile_write(path, line, (size_t)n, 1, err, errlen) < 0)
+		return -1;
+	if (chmod(path, 0644) < 0)
+		return errf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "errf.h"
+#include "keyfile.h"
 #include "swim_crypto.h"
 
 static const uint8_t magic[3] = {'c', 's', 1};
@@ -25,7 +26,7 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 {
 	uint8_t *sk = sodium_malloc(SWIM_KEY_LEN);
 	char text[256], pkhex[2 * SWIM_KEY_LEN + 1], skhex[2 * SWIM_KEY_LEN + 1];
-	int rc = -1, fd = -1;
+	int rc = -1;
 	if (swim_crypto_init() < 0 || !sk) {
 		errf(err, errlen, "libsodium could not be initialised");
 		goto out;
@@ -36,22 +37,10 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 	int n = snprintf(text, sizeof text,
 	                 "# canteen swim key pair (libsodium crypto_box, X25519)\npublic %s\nsecret %s\n",
 	                 pkhex, skhex);
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
-	          0600);
-	if (fd < 0) {
-		errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	if (keyfile_write(path, text, (size_t)n, force, err, errlen) < 0)
 		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
-		errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
-	if (fd >= 0 && close(fd) < 0 && rc == 0) {
-		errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		rc = -1;
-	}
 	sodium_memzero(text, sizeof text);
 	sodium_memzero(skhex, sizeof skhex);
 	sodium_free(sk);
@@ -106,7 +95,6 @@ static int parse_keys(char *text, struct swim_keys *k, char *err, size_t errlen,
 int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errlen)
 {
 	char text[1024];
-	struct stat st;
 	ssize_t n = -1;
 	int rc = -1;
 	memset(k, 0, sizeof *k);
@@ -114,34 +102,15 @@ int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errl
 		errf(err, errlen, "libsodium could not be initialised");
 		return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	n = keyfile_read(path, text, sizeof text, err, errlen);
+	if (n < 0)
 		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		errf(err, errlen, "%s is not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		errf(err, errlen, "%s is readable by others (mode %03o); chmod 600 it", path,
-		     (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	n = read(fd, text, sizeof text - 1);
-	if (n < 0 || (size_t)n == sizeof text - 1) {
-		errf(err, errlen, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "too long");
-		goto out;
-	}
-	text[n] = '\0';
 	if (memchr(text, '\0', (size_t)n)) {
 		errf(err, errlen, "%s: not a key file", path);
 		goto out;
 	}
 	rc = parse_keys(text, k, err, errlen, path);
 out:
-	if (fd >= 0)
-		close(fd);
 	sodium_memzero(text, sizeof text);
 	if (rc < 0)
 		swim_keys_free(k);

@@ -9,40 +9,47 @@
 #include "ipc.h"
 #include "parse.h"
 #include "sockets.h"
+#include "tty.h"
 
-/* One readable line: "seq type details". */
+/* A string member of o, escaped for the terminal into buf. */
+static const char *str_of(const json_t *o, const char *key, char *buf, size_t buflen)
+{
+	return tty_esc(json_string_value(json_object_get(o, key)), buf, buflen);
+}
+
+/* One readable line: "seq type details"; every string in it escaped for the terminal. */
 static void print_event(const json_t *ev)
 {
+	char a[TTY_FIELD_MAX], b[TTY_FIELD_MAX], t[TTY_FIELD_MAX];
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
 	json_t *node = json_object_get(ev, "node"), *svc = json_object_get(ev, "service");
+	printf("%-6lld %-15s ", (long long)seq, type ? tty_esc(type, t, sizeof t) : "?");
 	if (!type)
 		type = "?";
-	printf("%-6lld %-15s ", (long long)seq, type);
 	if (strcmp(type, "snapshot") == 0)
 		printf("block %lld, %zu nodes, %zu services",
 		       (long long)json_integer_value(json_object_get(ev, "block")),
 		       json_array_size(json_object_get(ev, "nodes")),
 		       json_array_size(json_object_get(ev, "services")));
 	else if (json_is_object(node))
-		printf("%s %s active=%s", json_string_value(json_object_get(node, "address")),
-		       json_string_value(json_object_get(node, "endpoint")),
+		printf("%s %s active=%s", str_of(node, "address", a, sizeof a),
+		       str_of(node, "endpoint", b, sizeof b),
 		       json_is_true(json_object_get(node, "active")) ? "yes" : "no");
 	else if (json_is_object(svc))
-		printf("%s image=%s replicas=%lld generation=%lld",
-		       json_string_value(json_object_get(svc, "name")),
-		       json_string_value(json_object_get(svc, "image")),
+		printf("%s image=%s replicas=%lld generation=%lld", str_of(svc, "name", a, sizeof a),
+		       str_of(svc, "image", b, sizeof b),
 		       (long long)json_integer_value(json_object_get(svc, "replicas")),
 		       (long long)json_integer_value(json_object_get(svc, "generation")));
 	else if (json_object_get(ev, "address"))
-		printf("%s", json_string_value(json_object_get(ev, "address")));
+		printf("%s", str_of(ev, "address", a, sizeof a));
 	else if (json_object_get(ev, "name"))
-		printf("%s", json_string_value(json_object_get(ev, "name")));
+		printf("%s", str_of(ev, "name", a, sizeof a));
 	else if (json_object_get(ev, "hash"))
 		printf("block %lld %s", (long long)json_integer_value(json_object_get(ev, "block")),
-		       json_string_value(json_object_get(ev, "hash")));
+		       str_of(ev, "hash", a, sizeof a));
 	else if (json_object_get(ev, "error"))
-		printf("%s", json_string_value(json_object_get(ev, "error")));
+		printf("%s", str_of(ev, "error", a, sizeof a));
 	printf("\n");
 }
 

@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "cmd.h"
 #include "parse.h"
+#include "tty.h"
 
 static int usage_err(const char *fmt, const char *arg)
 {
@@ -207,7 +208,9 @@ static void print_labels(const json_t *labels)
 	json_t *v;
 	int first = 1;
 	json_object_foreach((json_t *)labels, k, v) {
-		printf("%s%s=%s", first ? "" : ",", k, json_string_value(v));
+		char ek[TTY_FIELD_MAX], ev[TTY_FIELD_MAX];
+		printf("%s%s=%s", first ? "" : ",", tty_esc(k, ek, sizeof ek),
+		       tty_esc(json_string_value(v), ev, sizeof ev));
 		first = 0;
 	}
 	if (first)
@@ -241,10 +244,12 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 		if (cli->json) {
 			chain_print_json(n);
 		} else {
-			char cpu[32];
+			char cpu[32], addr[TTY_FIELD_MAX], ep[TTY_FIELD_MAX];
 			chain_fmt_cpu(json_integer_value(json_object_get(n, "cpu_millis")), cpu, sizeof cpu);
-			printf("%-42s  %-21s  %6s  %7lldM  %-6s  ", json_string_value(json_object_get(n, "address")),
-			       json_string_value(json_object_get(n, "endpoint")), cpu,
+			/* What a node registered is a stranger's text: escaped for the terminal. */
+			printf("%-42s  %-21s  %6s  %7lldM  %-6s  ",
+			       tty_esc(json_string_value(json_object_get(n, "address")), addr, sizeof addr),
+			       tty_esc(json_string_value(json_object_get(n, "endpoint")), ep, sizeof ep), cpu,
 			       (long long)json_integer_value(json_object_get(n, "mem_mib")),
 			       json_is_true(json_object_get(n, "active")) ? "yes" : "no");
 			print_labels(json_object_get(n, "labels"));

@@ -9,6 +9,7 @@
 #include "ipc.h"
 #include "parse.h"
 #include "sockets.h"
+#include "tty.h"
 
 static int usage_err(const char *fmt, const char *arg)
 {
@@ -411,8 +412,9 @@ static void fmt_placed(const json_t *sum, char *placed, size_t plen, char *why, 
 	json_t *v;
 	size_t n = 0;
 	json_object_foreach(json_object_get(sum, "reasons"), k, v) {
+		char ek[TTY_FIELD_MAX];
 		int w = snprintf(why + n, wlen - n, "%s%lld %s", n ? ", " : "pending: ",
-		                 (long long)json_integer_value(v), k);
+		                 (long long)json_integer_value(v), tty_esc(k, ek, sizeof ek));
 		if (w < 0 || (size_t)w >= wlen - n)
 			break;
 		n += (size_t)w;
@@ -433,15 +435,16 @@ static void print_service_row(const json_t *s, const json_t *sum)
 			break;
 		n += (size_t)w;
 	}
-	char placed[32], why[256];
+	char placed[32], why[256], name[TTY_FIELD_MAX], image[TTY_FIELD_MAX], strategy[64];
 	fmt_placed(sum, placed, sizeof placed, why, sizeof why);
 	chain_fmt_cpu(json_integer_value(json_object_get(s, "cpu_millis")), cpu, sizeof cpu);
 	printf("%-24s  %-30s  %8lld  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
-	       json_string_value(json_object_get(s, "name")), json_string_value(json_object_get(s, "image")),
+	       tty_esc(json_string_value(json_object_get(s, "name")), name, sizeof name),
+	       tty_esc(json_string_value(json_object_get(s, "image")), image, sizeof image),
 	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, cpu,
 	       (long long)json_integer_value(json_object_get(s, "mem_mib")), n ? ports : "-",
 	       (long long)json_integer_value(json_object_get(s, "priority")),
-	       json_string_value(json_object_get(s, "strategy")),
+	       tty_esc(json_string_value(json_object_get(s, "strategy")), strategy, sizeof strategy),
 	       (long long)json_integer_value(json_object_get(s, "generation")), why);
 }
 

@@ -8,6 +8,7 @@
 #include "ipc.h"
 #include "parse.h"
 #include "sockets.h"
+#include "tty.h"
 
 struct ep {
 	json_int_t replica, port;
@@ -79,18 +80,25 @@ static int collect(json_t *placement, json_t *state, const char *service, struct
 	return (int)n;
 }
 
+/* host:port lines; with --json, objects jansson encodes (the host is a stranger's text). */
 static void print_eps(const struct cli *cli, const char *service, const struct ep *eps, int n)
 {
 	for (int i = 0; i < n; i++) {
 		int v6 = strchr(eps[i].host, ':') != NULL;
-		if (cli->json)
-			printf("{\"service\":\"%s\",\"replica\":%" JSON_INTEGER_FORMAT ",\"node\":\"%s\","
-			       "\"endpoint\":\"%s%s%s:%" JSON_INTEGER_FORMAT "\"}\n",
-			       service, eps[i].replica, eps[i].node, v6 ? "[" : "", eps[i].host, v6 ? "]" : "",
-			       eps[i].port);
-		else
-			printf("%s%s%s:%" JSON_INTEGER_FORMAT "\n", v6 ? "[" : "", eps[i].host, v6 ? "]" : "",
-			       eps[i].port);
+		char endpoint[300], shown[TTY_FIELD_MAX];
+		snprintf(endpoint, sizeof endpoint, "%s%s%s:%" JSON_INTEGER_FORMAT, v6 ? "[" : "",
+		         eps[i].host, v6 ? "]" : "", eps[i].port);
+		if (cli->json) {
+			json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "service", service, "replica",
+			                      eps[i].replica, "node", eps[i].node, "endpoint", endpoint);
+			char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			if (line)
+				printf("%s\n", line);
+			free(line);
+			json_decref(o);
+		} else {
+			printf("%s\n", tty_esc(endpoint, shown, sizeof shown));
+		}
 	}
 	fflush(stdout);
 }

@@ -14,15 +14,16 @@
 #include "cli.h"
 #include "cmd.h"
 #include "eth_key.h"
+#include "keyfile.h"
 #include "node_id.h"
 #include "swim_crypto.h"
 
-/* A fresh secp256k1 secret key as a hex file (mode 0600) and its address in path.addr
- * (mode 0644, for the daemons that need no secret); the address out. */
+/* A fresh secp256k1 secret key as a new hex file (mode 0600, keyfile_write) and its
+ * address in path.addr (mode 0644, for the daemons that need no secret); the address out. */
 int cli_eth_keygen(const char *path, int force, char address[43])
 {
 	uint8_t raw[32];
-	char hex[65], err[256];
+	char hex[65], err[768];
 	struct eth_key *k = NULL;
 	int rc = -1;
 	for (int tries = 0; tries < 16 && !k; tries++) {
@@ -35,16 +36,9 @@ int cli_eth_keygen(const char *path, int force, char address[43])
 		goto out;
 	}
 	memcpy(address, k->address_hex, 43);
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
-	              0600);
-	if (fd < 0) {
-		cli_err("cannot create %s: %s", path, strerror(errno));
-		goto out;
-	}
 	hex[64] = '\n';
-	int ok = fchmod(fd, 0600) == 0 && write(fd, hex, 65) == 65 && fsync(fd) == 0;
-	if (close(fd) < 0 || !ok) {
-		cli_err("cannot write %s: %s", path, strerror(errno));
+	if (keyfile_write(path, hex, 65, force, err, sizeof err) < 0) {
+		cli_err("%s", err);
 		goto out;
 	}
 	if (node_id_write_addr(path, address, err, sizeof err) < 0) {

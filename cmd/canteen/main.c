@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "tty.h"
 
 struct subcommand {
 	const char *name;
@@ -40,14 +41,21 @@ static void usage(FILE *f)
 	fprintf(f, "See canteen(1).\n");
 }
 
+/* Messages quote what daemons, RPC servers and records said: each line is escaped for the
+ * terminal (tty.h); the newlines of a usage text stay. */
 void cli_err(const char *fmt, ...)
 {
+	char msg[4096], shown[4 * TTY_FIELD_MAX];
 	va_list ap;
-	fputs("canteen: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputs("canteen: ", stderr);
+	for (char *line = msg, *nl; line; line = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(line, '\n')))
+			*nl = '\0';
+		fprintf(stderr, "%s\n", tty_esc(line, shown, sizeof shown));
+	}
 }
 
 void cli_sock_path(const struct cli *cli, const char *name, char *out, size_t outlen)

@@ -6,8 +6,10 @@
 #include "cli.h"
 #include "ipc.h"
 #include "sockets.h"
+#include "tty.h"
 
-/* One line per member; this node is marked with '*'; long or multi-line metadata is cut. */
+/* One line per member; this node is marked with '*'; what peers sent is escaped for the
+ * terminal, and long metadata cut. */
 static void print_table(json_t *members, const char *self)
 {
 	size_t i;
@@ -19,16 +21,13 @@ static void print_table(json_t *members, const char *self)
 		const char *ep = json_string_value(json_object_get(m, "endpoint"));
 		const char *state = json_string_value(json_object_get(m, "state"));
 		const char *meta = json_string_value(json_object_get(m, "meta"));
-		char shown[64] = "-";
-		if (meta) {
-			size_t n = strcspn(meta, "\r\n\t");
-			snprintf(shown, sizeof shown, "%.*s%s", (int)(n > 40 ? 40 : n), meta,
-			         n > 40 || meta[n] ? "..." : "");
-		}
+		char shown[44], ea[TTY_FIELD_MAX], ee[TTY_FIELD_MAX], es[TTY_FIELD_MAX];
 		int me = addr && self && strcmp(addr, self) == 0;
 		printf("%c %-42s %-22s %-8s %-11" JSON_INTEGER_FORMAT " %s\n", me ? '*' : ' ',
-		       addr ? addr : "?", ep && *ep ? ep : "-", state ? state : "?",
-		       json_integer_value(json_object_get(m, "incarnation")), shown);
+		       addr ? tty_esc(addr, ea, sizeof ea) : "?", ep && *ep ? tty_esc(ep, ee, sizeof ee) : "-",
+		       state ? tty_esc(state, es, sizeof es) : "?",
+		       json_integer_value(json_object_get(m, "incarnation")),
+		       meta ? tty_esc(meta, shown, sizeof shown) : "-");
 	}
 }
 

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "ipc.h"
 #include "sockets.h"
+#include "tty.h"
 
 struct row {
 	const char *service, *node, *state, *reason;
@@ -70,13 +71,17 @@ static void print_rows(const struct cli *cli, const struct row *rows, size_t n)
 				printf("%s\n", line);
 			free(line);
 			json_decref(o);
-		} else if (r->node) {
-			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s %s\n", r->service, r->replica, r->node,
-			       r->state ? r->state : "-");
-		} else {
-			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s pending: %s\n", r->service, r->replica,
-			       "-", r->reason ? r->reason : "?");
+			continue;
 		}
+		/* Names come from the chain, states and reasons from daemons: escaped. */
+		char svc[TTY_FIELD_MAX], node[TTY_FIELD_MAX], what[TTY_FIELD_MAX];
+		tty_esc(r->service, svc, sizeof svc);
+		if (r->node)
+			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s %s\n", svc, r->replica,
+			       tty_esc(r->node, node, sizeof node), r->state ? tty_esc(r->state, what, sizeof what) : "-");
+		else
+			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s pending: %s\n", svc, r->replica, "-",
+			       r->reason ? tty_esc(r->reason, what, sizeof what) : "?");
 	}
 }
 

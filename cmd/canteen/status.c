@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "ipc.h"
 #include "sockets.h"
+#include "tty.h"
 
 /* 3d4h, 2h5m, 4m12s, 7s, 350ms. */
 static void fmt_duration(json_int_t ms, char *out, size_t outlen)
@@ -56,9 +57,11 @@ static void print_table(json_t *kids)
 		fmt_last_exit(json_object_get(k, "last_exit"), last, sizeof last);
 		const char *name = json_string_value(json_object_get(k, "name"));
 		const char *state = json_string_value(json_object_get(k, "state"));
-		printf("%-16s %-9s %-8s %-8" JSON_INTEGER_FORMAT " %-8s %s\n", name ? name : "?",
-		       state ? state : "?", pid, json_integer_value(json_object_get(k, "restarts")),
-		       up, last);
+		char en[TTY_FIELD_MAX], es[TTY_FIELD_MAX], el[TTY_FIELD_MAX];
+		printf("%-16s %-9s %-8s %-8" JSON_INTEGER_FORMAT " %-8s %s\n",
+		       name ? tty_esc(name, en, sizeof en) : "?", state ? tty_esc(state, es, sizeof es) : "?",
+		       pid, json_integer_value(json_object_get(k, "restarts")), up,
+		       tty_esc(last, el, sizeof el));
 	}
 }
 

@@ -33,8 +33,8 @@ struct up {
 	char docker_sock[512];
 	unsigned nodes;
 	int detach, fast, own_chain, no_sample;
-	pid_t anvil_pid, dockerd_pid;
-	pid_t init_pid[UP_MAX_NODES];
+	struct up_proc anvil, dockerd; /* what up started (pid 0: none) */
+	struct up_proc init[UP_MAX_NODES];
 	char addr[UP_MAX_NODES][43];
 };
 
@@ -69,6 +69,46 @@ static void chain_cli(const struct up *u, const char *key, struct cli *out)
 
 /* ---- state file ---- */
 
+/* "NAME_pid", "NAME_start", "NAME_exe" of a recorded process into obj. */
+static void set_proc(json_t *obj, const char *name, const struct up_proc *p)
+{
+	char key[32];
+	snprintf(key, sizeof key, "%s_pid", name);
+	json_object_set_new(obj, key, json_integer(p->pid));
+	snprintf(key, sizeof key, "%s_start", name);
+	json_object_set_new(obj, key, json_integer((json_int_t)p->start));
+	snprintf(key, sizeof key, "%s_exe", name);
+	json_object_set_new(obj, key, json_string(p->exe));
+}
+
+/* The same back; what is missing or malformed reads as 0 or "", which up_proc_check refuses. */
+static void get_proc(const json_t *obj, const char *name, struct up_proc *p)
+{
+	char key[32];
+	memset(p, 0, sizeof *p);
+	snprintf(key, sizeof key, "%s_pid", name);
+	json_int_t pid = json_integer_value(json_object_get(obj, key));
+	p->pid = pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+	snprintf(key, sizeof key, "%s_start", name);
+	json_int_t start = json_integer_value(json_object_get(obj, key));
+	p->start = start > 0 ? (unsigned long long)start : 0;
+	snprintf(key, sizeof key, "%s_exe", name);
+	const char *exe = json_string_value(json_object_get(obj, key));
+	if (exe)
+		str_copy(p->exe, sizeof p->exe, exe);
+}
+
+/* The pid just started, recorded once its program runs (anvil's wrapper execs node, so it
+ * is recorded when it answers). */
+static void record(struct up_proc *p, pid_t pid)
+{
+	if (up_proc_read(pid, p) < 0) {
+		memset(p, 0, sizeof *p);
+		/* Down will not signal it: nothing tells it apart from a stranger's. */
+		p->pid = pid > 0 ? pid : 0;
+	}
+}
+
 static int save_state(struct up *u)
 {
 	json_t *nodes = json_array();
@@ -76,13 +116,17 @@ static int save_state(struct up *u)
 		char ip[32], rundir[600];
 		node_ip(i, ip, sizeof ip);
 		snprintf(rundir, sizeof rundir, "%s/node%u/run", u->dir, i + 1);
-		json_array_append_new(nodes, json_pack("{s:s, s:s, s:I, s:s}", "address", u->addr[i], "ip", ip,
-		                                       "init_pid", (json_int_t)u->init_pid[i], "rundir", rundir));
+		json_t *n = json_pack("{s:s, s:s, s:s}", "address", u->addr[i], "ip", ip, "rundir", rundir);
+		if (n)
+			set_proc(n, "init", &u->init[i]);
+		json_array_append_new(nodes, n);
 	}
-	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:o}", "rpc", u->rpc, "contract",
-	                       u->contract, "anvil_pid", (json_int_t)u->anvil_pid, "dockerd_pid",
-	                       (json_int_t)u->dockerd_pid, "docker_host", u->docker_sock, "fast", u->fast,
-	                       "nodes", nodes);
+	json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:o}", "rpc", u->rpc, "contract", u->contract,
+	                       "docker_host", u->docker_sock, "fast", u->fast, "nodes", nodes);
+	if (st) {
+		set_proc(st, "anvil", &u->anvil);
+		set_proc(st, "dockerd", &u->dockerd);
+	}
 	char path[600];
 	snprintf(path, sizeof path, "%s/up.json", u->dir);
 	char *text = st ? json_dumps(st, JSON_INDENT(1)) : NULL;
@@ -92,11 +136,24 @@ static int save_state(struct up *u)
 	return rc;
 }
 
-static json_t *load_state(const char *dir)
+/* dir/up.json if it is there and ours; NULL with why (empty when there is none). */
+static json_t *load_state(const char *dir, char *why, size_t whylen)
 {
 	char path[600];
+	why[0] = '\0';
 	snprintf(path, sizeof path, "%s/up.json", dir);
-	return json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	int fd = up_open_private(path, why, whylen);
+	if (fd < 0)
+		return NULL;
+	json_error_t e;
+	json_t *st = json_loadfd(fd, JSON_REJECT_DUPLICATES, &e);
+	close(fd);
+	if (!json_is_object(st)) {
+		snprintf(why, whylen, "%s is not as canteen up wrote it (%s)", path, e.text);
+		json_decref(st);
+		return NULL;
+	}
+	return st;
 }
 
 /* ---- steps ---- */
@@ -182,14 +239,18 @@ static int ensure_docker(struct up *u)
 	snprintf(hostarg, sizeof hostarg, "unix://%s", u->docker_sock);
 	char *argv[] = {"dockerd", "--host", hostarg, NULL};
 	say("starting dockerd (none answered at %s)", u->docker_sock);
-	u->dockerd_pid = up_spawn(argv, log, 1);
-	for (int i = 0; i < 600 && u->dockerd_pid > 0; i++) {
-		if (up_docker_ping(u->docker_sock))
+	pid_t pid = up_spawn(argv, log, 1);
+	record(&u->dockerd, pid);
+	for (int i = 0; i < 600 && pid > 0; i++) {
+		if (up_docker_ping(u->docker_sock)) {
+			record(&u->dockerd, pid);
 			return 0;
-		if (!up_alive(u->dockerd_pid))
+		}
+		if (!up_alive(pid))
 			break;
 		sleep_ms(100);
 	}
+	record(&u->dockerd, pid); /* what runs now is what down stops */
 	cli_err("Docker does not answer at %s (see %s)", u->docker_sock, log);
 	return -1;
 }
@@ -213,24 +274,27 @@ static int start_chain(struct up *u)
 	unlink(state);
 	char *argv[] = {anvil, "--host", "127.0.0.1", "--port", port, "--block-time", "1",
 	                "--state", state, NULL};
-	u->anvil_pid = up_spawn(argv, log, 1);
+	pid_t pid = up_spawn(argv, log, 1);
+	record(&u->anvil, pid);
 	snprintf(u->rpc, sizeof u->rpc, "http://127.0.0.1:%d", UP_ANVIL_PORT);
 	struct eth_rpc_opts o;
 	struct eth_rpc_err e;
 	eth_rpc_opts_default(&o);
 	o.retries = 0;
-	for (int i = 0; i < 300 && u->anvil_pid > 0 && up_alive(u->anvil_pid); i++) {
+	for (int i = 0; i < 300 && pid > 0 && up_alive(pid); i++) {
 		struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
 		json_t *res = NULL;
 		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0;
 		json_decref(res);
 		eth_rpc_free(r);
 		if (ok) {
-			say("chain: anvil at %s (pid %d)", u->rpc, (int)u->anvil_pid);
+			record(&u->anvil, pid);
+			say("chain: anvil at %s (pid %d)", u->rpc, (int)pid);
 			return 0;
 		}
 		sleep_ms(100);
 	}
+	record(&u->anvil, pid);
 	cli_err("anvil did not start (see %s)", log);
 	return -1;
 }
@@ -353,13 +417,14 @@ static int make_node(struct up *u, unsigned i)
 	snprintf(conf, sizeof conf, "%s/canteen.conf", nd);
 	snprintf(log, sizeof log, "%s/node.log", nd);
 	char *argv[] = {initbin, "-f", initconf, "-c", conf, "--grace", "5s", NULL};
-	u->init_pid[i] = up_spawn(argv, log, 1);
-	if (u->init_pid[i] < 0) {
-		cli_err("node %u: cannot start canteen-init", i + 1);
+	pid_t pid = up_spawn(argv, log, 1);
+	if (pid < 0) {
+		cli_err("node %u: cannot start canteen-init: %s", i + 1, strerror(errno));
 		return -1;
 	}
+	record(&u->init[i], pid);
 	say("node %u: %s at %s (canteen-init pid %d, logs %s)", i + 1, u->addr[i], endpoint,
-	    (int)u->init_pid[i], log);
+	    (int)pid, log);
 	return 0;
 }
 
@@ -465,10 +530,38 @@ static int remove_containers(const char *sock, json_t *nodes)
 	return removed;
 }
 
+/* Stop a recorded process if its pid still names it; say so either way. */
+static void stop_recorded(const json_t *obj, const char *name, const char *what, int group,
+                          uint64_t grace_ms, int quiet)
+{
+	struct up_proc p;
+	char why[800];
+	get_proc(obj, name, &p);
+	int r = up_proc_check(&p, why, sizeof why);
+	if (r < 0) {
+		cli_err("not stopping %s (pid %d): %s", what, (int)p.pid, why);
+		return;
+	}
+	if (r == 0)
+		return;
+	up_stop_pid(p.pid, group, grace_ms);
+	if (!quiet)
+		say("stopped %s (pid %d)", what, (int)p.pid);
+}
+
 static int down_dir(const char *dir, int quiet)
 {
-	json_t *st = load_state(dir);
+	char why[800];
+	if (up_dir_check(dir, 0, why, sizeof why) < 0) {
+		cli_err("%s", why);
+		return CLI_FAIL;
+	}
+	json_t *st = load_state(dir, why, sizeof why);
 	if (!st) {
+		if (why[0]) {
+			cli_err("%s", why);
+			return CLI_FAIL;
+		}
 		if (!quiet)
 			say("nothing to stop: no local cluster in %s", dir);
 		return CLI_OK;
@@ -477,12 +570,9 @@ static int down_dir(const char *dir, int quiet)
 	size_t i;
 	/* Stop every node's supervisor (it stops its daemons in reverse order). */
 	json_array_foreach(nodes, i, n) {
-		pid_t pid = (pid_t)json_integer_value(json_object_get(n, "init_pid"));
-		if (up_alive(pid)) {
-			up_stop_pid(pid, 0, 15000);
-			if (!quiet)
-				say("stopped node %zu (canteen-init pid %d)", i + 1, (int)pid);
-		}
+		char what[64];
+		snprintf(what, sizeof what, "node %zu (canteen-init)", i + 1);
+		stop_recorded(n, "init", what, 0, 15000, quiet);
 	}
 	const char *sock = json_string_value(json_object_get(st, "docker_host"));
 	if (sock) {
@@ -490,18 +580,8 @@ static int down_dir(const char *dir, int quiet)
 		if (!quiet)
 			say("removed %d container%s", k, k == 1 ? "" : "s");
 	}
-	pid_t anvil = (pid_t)json_integer_value(json_object_get(st, "anvil_pid"));
-	if (up_alive(anvil)) {
-		up_stop_pid(anvil, 1, 5000);
-		if (!quiet)
-			say("stopped anvil (pid %d)", (int)anvil);
-	}
-	pid_t dockerd = (pid_t)json_integer_value(json_object_get(st, "dockerd_pid"));
-	if (up_alive(dockerd)) {
-		up_stop_pid(dockerd, 1, 20000);
-		if (!quiet)
-			say("stopped the dockerd canteen up had started (pid %d)", (int)dockerd);
-	}
+	stop_recorded(st, "anvil", "anvil", 1, 5000, quiet);
+	stop_recorded(st, "dockerd", "the dockerd canteen up had started", 1, 20000, quiet);
 	json_decref(st);
 	char path[600];
 	snprintf(path, sizeof path, "%s/chain-state.json", dir);
@@ -511,18 +591,13 @@ static int down_dir(const char *dir, int quiet)
 	return CLI_OK;
 }
 
-static const char *up_dir(void)
-{
-	const char *d = getenv("CANTEEN_UP_DIR");
-	return d && *d ? d : UP_DEFAULT_DIR;
-}
-
 int cmd_down(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
-	const char *dir = up_dir();
+	char dir[512];
+	up_dir_default(dir, sizeof dir);
 	if (argc == 3 && strcmp(argv[1], "--dir") == 0)
-		dir = argv[2];
+		snprintf(dir, sizeof dir, "%s", argv[2]);
 	else if (argc != 1) {
 		cli_err(USAGE_DOWN);
 		return CLI_USAGE;
@@ -532,28 +607,34 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 
 /* ---- up ---- */
 
-static int already_up(const char *dir)
+/* 1: a cluster is up in dir; 0: none; -1 a partial or dead one (clean it before starting
+ * again); -2 an up.json that is not ours (why says so). */
+static int already_up(const char *dir, char *why, size_t whylen)
 {
-	json_t *st = load_state(dir);
+	json_t *st = load_state(dir, why, whylen);
 	if (!st)
-		return 0;
+		return why[0] ? -2 : 0;
 	json_t *n;
 	size_t i;
 	int alive = 0, total = 0;
 	json_array_foreach(json_object_get(st, "nodes"), i, n) {
+		struct up_proc p;
+		char skip[800];
+		get_proc(n, "init", &p);
 		total++;
-		alive += up_alive((pid_t)json_integer_value(json_object_get(n, "init_pid")));
+		alive += up_proc_check(&p, skip, sizeof skip) == 1;
 	}
 	json_decref(st);
 	if (total && alive == total)
 		return 1;
-	return -1; /* a partial or dead cluster: clean it before starting again */
+	return -1;
 }
 
 /* canteen up --nodes N on a cluster that is up with fewer nodes: add the missing ones. */
 static int grow(struct up *u, unsigned want)
 {
-	json_t *st = load_state(u->dir), *n;
+	char why[800];
+	json_t *st = load_state(u->dir, why, sizeof why), *n;
 	json_t *nodes = json_object_get(st, "nodes");
 	const char *rpc = json_string_value(json_object_get(st, "rpc"));
 	const char *contract = json_string_value(json_object_get(st, "contract"));
@@ -564,15 +645,15 @@ static int grow(struct up *u, unsigned want)
 	}
 	str_copy(u->rpc, sizeof u->rpc, rpc);
 	str_copy(u->contract, sizeof u->contract, contract);
-	u->anvil_pid = (pid_t)json_integer_value(json_object_get(st, "anvil_pid"));
-	u->dockerd_pid = (pid_t)json_integer_value(json_object_get(st, "dockerd_pid"));
+	get_proc(st, "anvil", &u->anvil);
+	get_proc(st, "dockerd", &u->dockerd);
 	u->fast = json_is_true(json_object_get(st, "fast"));
 	size_t i;
 	u->nodes = 0;
 	json_array_foreach(nodes, i, n) {
 		const char *a = json_string_value(json_object_get(n, "address"));
 		str_copy(u->addr[i], sizeof u->addr[i], a ? a : "");
-		u->init_pid[i] = (pid_t)json_integer_value(json_object_get(n, "init_pid"));
+		get_proc(n, "init", &u->init[i]);
 		u->nodes++;
 	}
 	json_decref(st);
@@ -643,7 +724,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	memset(&u, 0, sizeof u);
 	u.cli = cli;
 	u.nodes = 3;
-	snprintf(u.dir, sizeof u.dir, "%s", up_dir());
+	up_dir_default(u.dir, sizeof u.dir);
 	int ch, nodes_given = 0;
 	uint64_t v;
 	char err[256];
@@ -680,15 +761,21 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (!u.own_chain)
 		str_copy(u.rpc, sizeof u.rpc, cli->conf.rpc_url);
 
-	int state = already_up(u.dir);
+	/* The directory holds what canteen-init runs: it is ours alone, or nothing starts. */
+	char why[800];
+	if (up_dir_check(u.dir, 1, why, sizeof why) < 0) {
+		cli_err("%s", why);
+		return CLI_FAIL;
+	}
+	int state = already_up(u.dir, why, sizeof why);
+	if (state == -2) {
+		cli_err("%s", why);
+		return CLI_FAIL;
+	}
 	if (state == 1)
 		return grow(&u, nodes_given ? u.nodes : 0);
 	if (state < 0)
 		down_dir(u.dir, 1);
-	if (mkdir(u.dir, 0700) < 0 && errno != EEXIST) {
-		cli_err("cannot create %s: %s", u.dir, strerror(errno));
-		return CLI_FAIL;
-	}
 	if (install_deps(&u) < 0 || check_ports(&u) < 0)
 		return CLI_FAIL;
 	if (ensure_docker(&u) < 0 || start_chain(&u) < 0 || save_state(&u) < 0 || deploy_contract(&u) < 0)

@@ -87,17 +87,29 @@ kill_node() {
 	docker ps -q --filter "label=io.canteen.node=$(node_addr "$1")" | xargs -r docker kill >/dev/null
 }
 
-# set_state KEY JQ-VALUE: record a new pid in up.json, so that canteen down stops it.
+# set_state KEY JQ-VALUE: change one value in up.json.
 set_state() {
 	jq "$1 = $2" "$UP/up.json" > "$UP/up.json.new" && mv "$UP/up.json.new" "$UP/up.json"
 }
 
+# set_pid KEY PID: record a new process in up.json as canteen up does (KEY ".anvil_pid" or
+# ".nodes[0].init_pid", with its start time and executable beside it), so that canteen down
+# stops it; call it once PID runs its final program.
+set_pid() {
+	local base=${1%_pid} start exe
+	start=$(sed 's/.*) //' "/proc/$2/stat" | cut -d' ' -f20) && exe=$(readlink "/proc/$2/exe") || return 1
+	set_state "$1" "$2" && set_state "${base}_start" "$start" && set_state "${base}_exe" "\"$exe\""
+}
+
+# runs PID PROGRAM: PID has exec'd PROGRAM (setsid and ip netns exec come first).
+runs() { [ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$2")" ]; }
+
 # restart_node I: node I's canteen-init again, with the command line canteen up used (a server
 # that boots again).
 restart_node() {
-	local nd=$UP/node$1
-	set_state ".nodes[$(($1 - 1))].init_pid" \
-		"$(spawn "$nd/node.log" "$BIN/canteen-init" -f "$nd/init.conf" -c "$nd/canteen.conf" --grace 5s)"
+	local nd=$UP/node$1 pid
+	pid=$(spawn "$nd/node.log" "$BIN/canteen-init" -f "$nd/init.conf" -c "$nd/canteen.conf" --grace 5s)
+	wait_until 10 runs "$pid" "$BIN/canteen-init" && set_pid ".nodes[$(($1 - 1))].init_pid" "$pid"
 }
 
 # member_state I J: the state of node J in node I's membership.
@@ -114,12 +126,13 @@ chain_stop() {
 	wait_until 20 bash -c "! kill -0 $pid"
 }
 chain_start() {
-	set_state .anvil_pid "$(spawn "$UP/anvil.log" anvil --host 127.0.0.1 --port 8545 --block-time 1 \
-		--state "$UP/chain-state.json")"
-	wait_until 30 in_ns cast block-number --rpc-url "$RPC"
+	local pid
+	pid=$(spawn "$UP/anvil.log" anvil --host 127.0.0.1 --port 8545 --block-time 1 \
+		--state "$UP/chain-state.json")
+	wait_until 30 in_ns cast block-number --rpc-url "$RPC" && set_pid .anvil_pid "$pid"
 }
 
 # wait_until runs its probe through `bash -c` in places: the helpers must be visible there.
-export -f in_ns node_addr node_run cli at running_set running_gens placed_set placed_gen matches \
+export -f runs in_ns node_addr node_run cli at running_set running_gens placed_set placed_gen matches \
 	kill_node member_state
 export BIN

@@ -63,9 +63,32 @@ int main(void)
 	   "an oversized address file is refused: %s", err);
 	unlink(apath);
 	mkdir(apath, 0700);
-	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "does not hold"),
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "not a regular file"),
 	   "a directory is not an address file: %s", err);
 	rmdir(apath);
+
+	/* Whoever may write the address file picks the replicas this node runs. */
+	ok(node_id_write_addr(path, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", err, sizeof err) == 0,
+	   "address file written again (%s)", err);
+	chmod(apath, 0666);
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "writable by others"),
+	   "an address file others may write is refused: %s", err);
+	chmod(apath, 0644);
+	if (geteuid() == 0) {
+		struct stat before, after;
+		ok(chown(apath, 65534, 65534) == 0 && stat(apath, &before) == 0, "planted as nobody's");
+		ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "uid 65534"),
+		   "an address file another user owns is refused: %s", err);
+		ok(node_id_write_addr(path, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", err,
+		                      sizeof err) == 0 && stat(apath, &after) == 0 &&
+		   after.st_uid == 0 && after.st_ino != before.st_ino,
+		   "writing replaces another user's file with a new one of ours");
+	}
+	unlink(apath);
+	ok(symlink("/etc/hostname", apath) == 0, "a symbolic link in its place");
+	ok(node_id_address(&c, addr, err, sizeof err) < 0 && strstr(err, "symbolic link"),
+	   "a symbolic link is not followed: %s", err);
+	unlink(apath);
 	snprintf(c.node_name, sizeof c.node_name, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
 	ok(node_id_address(&c, addr, err, sizeof err) == 0, "node_name wins over key_file");
 	is_str(addr, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "in lowercase");
