@@ -108,7 +108,7 @@ static int wait_ack(struct ctx *c, int ms)
 		size_t blen;
 		uint64_t seq;
 		static struct swim_body b;
-		if (n <= 0 || swim_open(&c->pk, c->from.addr, pkt, (size_t)n, body, &blen, &seq) !=
+		if (n <= 0 || swim_open(&c->pk, c->from.addr, pkt, (size_t)n, now_us(), body, &blen, &seq) !=
 		                  SWIM_DROP_NONE ||
 		    swim_wire_decode(body, blen, &b, NULL, 0) < 0)
 			continue;
