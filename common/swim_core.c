@@ -174,11 +174,24 @@ void swim_add_seed(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
 void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, size_t off,
                int piggyback)
 {
+	size_t cap = SWIM_BODY_MAX;
+	if (s->handling) {
+		/* An answer to a packet: within what that packet may cause (SWIM_REPLY_MAX on
+		 * the wire, each packet's sealing overhead included). */
+		if (s->reply_left < SWIM_PKT_OVERHEAD || off > s->reply_left - SWIM_PKT_OVERHEAD) {
+			s->ctr.replies_capped++;
+			return;
+		}
+		cap = s->reply_left - SWIM_PKT_OVERHEAD;
+	}
 	if (piggyback)
-		swim_bcast_fill(&s->bq, body, SWIM_BODY_MAX, &off,
+		swim_bcast_fill(&s->bq, body, cap, &off,
 		                swim_retransmit_limit(s->cfg.retransmit_mult, swim_known_count(s)));
-	if (off > 0)
-		s->io.send(s->io.arg, to, body, off);
+	if (off == 0)
+		return;
+	if (s->handling)
+		s->reply_left -= off + SWIM_PKT_OVERHEAD;
+	s->io.send(s->io.arg, to, body, off);
 }
 
 static void encode_member(const struct swim_member *m, uint8_t *buf, size_t cap, size_t *off)
@@ -212,12 +225,51 @@ static void broadcast_member(struct swim *s, const struct swim_member *m)
 }
 
 static void broadcast_sd(struct swim *s, uint8_t type, const uint8_t addr[SWIM_ADDR_LEN],
-                         uint32_t inc, const uint8_t from[SWIM_ADDR_LEN])
+                         uint64_t inc, const uint8_t from[SWIM_ADDR_LEN])
 {
 	uint8_t buf[64];
 	size_t off = 0;
 	swim_wire_suspect_dead(buf, sizeof buf, &off, type, addr, inc, from);
 	broadcast(s, addr, buf, off);
+}
+
+static void member_entry(const struct swim_member *m, struct swim_entry *e)
+{
+	*e = (struct swim_entry){.state = (uint8_t)m->state, .incarnation = m->incarnation,
+	                         .has_meta = m->has_meta, .meta_len = m->meta_len,
+	                         .meta = m->meta};
+	memcpy(e->addr, m->addr, SWIM_ADDR_LEN);
+}
+
+/* One packet: us first, then members from pp_cursor on, as many as fit. The cursor moves
+ * past them, so that successive replies (at most one per member per protocol period)
+ * cover everyone without any one of them being larger than a packet. */
+void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN])
+{
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr = 0, cap = sizeof body;
+	if (s->handling)
+		cap = s->reply_left < SWIM_PKT_OVERHEAD ? 0
+		      : s->reply_left - SWIM_PKT_OVERHEAD < cap ? s->reply_left - SWIM_PKT_OVERHEAD : cap;
+	struct swim_entry e;
+	if (swim_wire_pp_begin(body, cap, &off, 0, &hdr) < 0)
+		return;
+	member_entry(s->self, &e);
+	swim_wire_pp_entry(body, cap, &off, hdr, &e);
+	size_t i, tried;
+	for (i = s->pp_cursor, tried = 0; tried < s->n; tried++, i++) {
+		if (i >= s->n)
+			i = 0;
+		const struct swim_member *m = s->m[i];
+		if (m == s->self || m->state == SWIM_UNKNOWN)
+			continue;
+		member_entry(m, &e);
+		if (swim_wire_pp_entry(body, cap, &off, hdr, &e) < 0)
+			break;
+	}
+	s->pp_cursor = i >= s->n ? 0 : i;
+	swim_send(s, to, body, off, 0);
+	s->ctr.pushpulls++;
 }
 
 /* Full state in as many chunks as it takes; only the first asks for a reply. */
@@ -230,10 +282,8 @@ void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_r
 		const struct swim_member *m = s->m[i];
 		if (m->state == SWIM_UNKNOWN)
 			continue;
-		struct swim_entry e = {.state = (uint8_t)m->state, .incarnation = m->incarnation,
-		                       .has_meta = m->has_meta, .meta_len = m->meta_len,
-		                       .meta = m->meta};
-		memcpy(e.addr, m->addr, SWIM_ADDR_LEN);
+		struct swim_entry e;
+		member_entry(m, &e);
 		if (off == 0) {
 			swim_wire_pp_begin(body, sizeof body, &off, first && want_reply, &hdr);
 			first = 0;
@@ -307,7 +357,7 @@ static int confirm_suspicion(struct swim_member *m, const uint8_t from[SWIM_ADDR
 
 /* ---- the rules ---- */
 
-static void set_state(struct swim *s, struct swim_member *m, int state, uint32_t inc)
+static void set_state(struct swim *s, struct swim_member *m, int state, uint64_t inc)
 {
 	int old = m->state;
 	m->state = state;
@@ -320,12 +370,14 @@ static void set_state(struct swim *s, struct swim_member *m, int state, uint32_t
 		s->io.change(s->io.arg, m, old, 0);
 }
 
-static void refute(struct swim *s, uint32_t accused)
+static uint64_t inc_above(uint64_t inc) { return inc < SWIM_INC_MAX ? inc + 1 : SWIM_INC_MAX; }
+
+static void refute(struct swim *s, uint64_t accused)
 {
 	struct swim_member *me = s->self;
-	uint32_t inc = me->incarnation + 1;
+	uint64_t inc = inc_above(me->incarnation);
 	if (accused >= inc)
-		inc = accused + 1;
+		inc = inc_above(accused); /* saturates: SWIM_INC_JUMP_MAX keeps the top out of reach */
 	me->incarnation = inc;
 	broadcast_member(s, me);
 	swim_awareness(s, 1);
@@ -365,7 +417,7 @@ static void apply_alive(struct swim *s, const struct swim_entry *e)
 	broadcast_member(s, m);
 }
 
-void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                         const uint8_t from[SWIM_ADDR_LEN])
 {
 	struct swim_member *m = lookup(s, addr, NULL);
@@ -389,7 +441,7 @@ void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint3
 	broadcast_sd(s, SWIM_MSG_SUSPECT, addr, inc, from);
 }
 
-void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                      const uint8_t from[SWIM_ADDR_LEN], int left)
 {
 	struct swim_member *m = lookup(s, addr, NULL);
@@ -409,20 +461,78 @@ void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t
 		broadcast_sd(s, SWIM_MSG_DEAD, addr, inc, from);
 }
 
-/* Push-pull: a remote "dead" is only a suspicion here (we have not seen it fail). */
+/* Whether to believe what sender says about subject at incarnation inc: anything from the
+ * subject itself; from anyone else, at most SWIM_INC_JUMP_MAX above what we hold. */
+static int believable(struct swim *s, const uint8_t sender[SWIM_ADDR_LEN],
+                      const uint8_t subject[SWIM_ADDR_LEN], uint64_t inc)
+{
+	if (memcmp(sender, subject, SWIM_ADDR_LEN) == 0)
+		return 1;
+	const struct swim_member *m = lookup(s, subject, NULL);
+	if (!m)
+		return 0;
+	uint64_t base = m->state == SWIM_UNKNOWN ? 0 : m->incarnation;
+	if (inc <= base || inc - base <= SWIM_INC_JUMP_MAX)
+		return 1;
+	s->ctr.gossip_ignored++;
+	return 0;
+}
+
+static int from_subject(const uint8_t sender[SWIM_ADDR_LEN], const uint8_t subject[SWIM_ADDR_LEN])
+{
+	return memcmp(sender, subject, SWIM_ADDR_LEN) == 0;
+}
+
+/* Push-pull: a remote "dead" is only a suspicion here (we have not seen it fail), and so is
+ * "left" unless the member that left says so itself. */
 static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
                         const struct swim_body *b, const struct swim_msg *msg)
 {
 	for (size_t i = 0; i < msg->count; i++) {
 		const struct swim_entry *e = &b->entries[msg->first + i];
+		if (!believable(s, from, e->addr, e->incarnation))
+			continue;
 		switch (e->state) {
 		case SWIM_ALIVE: apply_alive(s, e); break;
+		case SWIM_LEFT:
+			if (from_subject(from, e->addr)) {
+				swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1);
+				break;
+			}
+			s->ctr.gossip_ignored++;
+			/* FALLTHROUGH */
 		case SWIM_SUSPECT:
 		case SWIM_DEAD: swim_apply_suspect(s, e->addr, e->incarnation, from); break;
-		case SWIM_LEFT: swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1); break;
 		default: break;
 		}
 	}
+}
+
+/* A LEFT message: from the member that leaves, it left; from anyone else it is only a
+ * DEAD claim, which a live subject refutes. */
+static void handle_left(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct swim_msg *m)
+{
+	if (from_subject(from, m->e.addr)) {
+		swim_apply_dead(s, m->e.addr, m->e.incarnation, m->e.addr, 1);
+		return;
+	}
+	s->ctr.gossip_ignored++;
+	swim_apply_dead(s, m->e.addr, m->e.incarnation, from, 0);
+}
+
+/* A push-pull request: one reply per member per protocol period. */
+static void handle_pushpull(struct swim *s, struct swim_member *src, const struct swim_body *b,
+                            const struct swim_msg *m)
+{
+	merge_state(s, src->addr, b, m);
+	if (!(m->flags & SWIM_PP_REPLY) || s->leaving)
+		return;
+	if (src->last_state_reply && s->now - src->last_state_reply < s->cfg.probe_interval_ms) {
+		s->ctr.pushpulls_refused++;
+		return;
+	}
+	src->last_state_reply = s->now ? s->now : 1;
+	swim_reply_state(s, src->addr);
 }
 
 /* A live-looking packet from a member we hold suspect or dead: tell it, so it can refute
@@ -451,10 +561,15 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 	s->now = now;
 	if (!src || src == s->self)
 		return;
+	s->handling = 1;
+	s->reply_left = SWIM_REPLY_MAX;
 	for (size_t i = 0; i < b->nmsg; i++) {
 		const struct swim_msg *m = &b->msg[i];
 		uint8_t body[SWIM_BODY_MAX];
 		size_t off = 0;
+		if (m->type >= SWIM_MSG_ALIVE && m->type <= SWIM_MSG_LEFT &&
+		    !believable(s, from, m->e.addr, m->e.incarnation))
+			continue;
 		switch (m->type) {
 		case SWIM_MSG_PING:
 			if (s->leaving)
@@ -471,15 +586,16 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 		case SWIM_MSG_ALIVE: apply_alive(s, &m->e); break;
 		case SWIM_MSG_SUSPECT: swim_apply_suspect(s, m->e.addr, m->e.incarnation, m->from); break;
 		case SWIM_MSG_DEAD: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->from, 0); break;
-		case SWIM_MSG_LEFT: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->e.addr, 1); break;
+		case SWIM_MSG_LEFT: handle_left(s, from, m); break;
 		case SWIM_MSG_PUSHPULL:
-			merge_state(s, from, b, m);
-			if ((m->flags & SWIM_PP_REPLY) && !s->leaving)
-				swim_send_state(s, from, 0);
+			src = lookup(s, from, NULL);
+			if (src)
+				handle_pushpull(s, src, b, m);
 			break;
 		default: break;
 		}
 	}
+	s->handling = 0; /* the hint is rate-limited on its own */
 	src = lookup(s, from, NULL);
 	if (src)
 		hint(s, src);
@@ -495,7 +611,7 @@ int swim_set_meta(struct swim *s, const uint8_t *meta, size_t len, uint64_t now)
 	me->meta_len = meta ? (uint16_t)len : 0;
 	if (meta && len)
 		memcpy(me->meta, meta, len);
-	me->incarnation++;
+	me->incarnation = inc_above(me->incarnation);
 	broadcast_member(s, me);
 	s->io.change(s->io.arg, me, me->state, 1);
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "swim_bcast.h"
+#include "swim_crypto.h"
 #include "swim_wire.h"
 
 /*
@@ -29,6 +30,23 @@ struct swim_config {
 	unsigned awareness_max;        /* local health multiplier cap (timeouts * (score + 1)) */
 };
 
+/*
+ * What one admitted member can make us believe or send:
+ * - Gossip about member X from anyone but X itself is ignored when its incarnation is more
+ *   than SWIM_INC_JUMP_MAX above the one we hold for X (0 if we never heard of X). X's own
+ *   word about itself has no such bound. Refutations are at most one above an accusation,
+ *   and incarnations stop at SWIM_INC_MAX (swim_wire.h): raising a member to the top takes
+ *   2^63 / SWIM_INC_JUMP_MAX accusations, so incarnations never wrap.
+ * - LEFT is honoured only from the leaving member itself (the packet's authenticated
+ *   sender); from anyone else it is a DEAD claim, which the subject can refute.
+ * - One received packet causes at most SWIM_REPLY_MAX bytes on the wire (sealed packets,
+ *   overhead included) sent because of it (acks, relayed pings, state), and a push-pull reply goes to a member at most once
+ *   per protocol period, in one packet (successive replies walk the member list).
+ */
+#define SWIM_INC_JUMP_MAX 1048576 /* incarnations: the most third-party gossip may raise one */
+#define SWIM_REPLY_MAX SWIM_PKT_MAX /* bytes on the wire sent in answer to one received packet */
+_Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body fills a packet");
+
 #define SWIM_SUSP_CONFIRM_MAX 32
 #define SWIM_MAX_RELAYS 64
 #define SWIM_MAX_SEEDS 32
@@ -36,7 +54,7 @@ struct swim_config {
 struct swim_member {
 	uint8_t addr[SWIM_ADDR_LEN];
 	int state;               /* enum swim_state; SWIM_UNKNOWN until first heard of */
-	uint32_t incarnation;
+	uint64_t incarnation;
 	uint64_t state_since;    /* ms of the last state change */
 	int has_meta;
 	uint16_t meta_len;
@@ -46,6 +64,7 @@ struct swim_member {
 	unsigned susp_k, susp_n;
 	uint8_t susp_from[SWIM_SUSP_CONFIRM_MAX][SWIM_ADDR_LEN];
 	uint64_t last_hint;      /* last time we told it how we see it */
+	uint64_t last_state_reply; /* last time we answered its push-pull (0: never) */
 	void *user;              /* the caller's, untouched here */
 };
 
@@ -60,6 +79,9 @@ struct swim_io {
 struct swim_counters {
 	uint64_t probes, acks, indirect, nacks_in, nacks_out, suspicions, refutes;
 	uint64_t pushpulls, joins, paused;
+	uint64_t replies_capped;  /* sends dropped: a packet's reply budget was spent */
+	uint64_t pushpulls_refused; /* push-pull replies not sent: one this period already */
+	uint64_t gossip_ignored;  /* third-party gossip past SWIM_INC_JUMP_MAX, or LEFT not from its subject */
 };
 
 struct swim;

@@ -12,7 +12,7 @@
 #include "keyfile.h"
 #include "swim_crypto.h"
 
-static const uint8_t magic[3] = {'c', 's', 1};
+static const uint8_t magic[3] = {'c', 's', 2};
 
 int swim_crypto_init(void) { return sodium_init() < 0 ? -1 : 0; }
 
@@ -186,7 +186,7 @@ const char *swim_drop_name(int reason)
 {
 	static const char *names[SWIM_DROP_NREASONS] = {
 		"none", "short", "oversized", "header", "unknown_sender", "self",
-		"direction", "auth", "replay", "decode",
+		"direction", "auth", "replay", "stale", "decode",
 	};
 	return reason >= 0 && reason < SWIM_DROP_NREASONS ? names[reason] : "?";
 }
@@ -203,9 +203,20 @@ enum swim_drop swim_packet_sender(const uint8_t *pkt, size_t len, uint8_t from[S
 	return SWIM_DROP_NONE;
 }
 
+int swim_seq_fresh(uint64_t seq, uint64_t now_us)
+{
+	uint64_t skew = (uint64_t)SWIM_SEQ_SKEW_MS * 1000u;
+	return seq > now_us ? seq - now_us <= skew : now_us - seq <= skew;
+}
+
+uint64_t swim_seq_next(uint64_t last, uint64_t now_us)
+{
+	return now_us > last ? now_us : last + 1;
+}
+
 enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
-                         const uint8_t *pkt, size_t len, uint8_t *body, size_t *body_len,
-                         uint64_t *seq)
+                         const uint8_t *pkt, size_t len, uint64_t now_us, uint8_t *body,
+                         size_t *body_len, uint64_t *seq)
 {
 	uint8_t from[SWIM_ADDR_LEN], plain[SWIM_PKT_MAX];
 	enum swim_drop d = swim_packet_sender(pkt, len, from);
@@ -225,6 +236,8 @@ enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_L
 	uint64_t s = 0;
 	for (int i = 0; i < 8; i++)
 		s = s << 8 | plain[i];
+	if (!swim_seq_fresh(s, now_us))
+		return SWIM_DROP_STALE;
 	if (!swim_replay_check(&p->replay, s))
 		return SWIM_DROP_REPLAY;
 	*seq = s;

@@ -9,16 +9,22 @@
 
 /*
  * A packet on the wire:
- *   magic "cs" (2) | version 1 (1) | sender address (20) | nonce (24) |
+ *   magic "cs" (2) | version 2 (1) | sender address (20) | nonce (24) |
  *   crypto_box_afternm(seq u64 big-endian | body) (16-byte MAC + 8 + body)
  * The box uses the X25519 shared key of sender and recipient bound to both addresses,
  * precomputed once per peer (swim_peer_key_init).
  * Both directions of a pair share that key, so the low bit of nonce[0] says which way the
  * packet goes (0 when the sender's address sorts below the recipient's): a packet reflected
  * back at its sender fails that check, and flipping the bit breaks the MAC. The rest of the
- * nonce is random. seq is per sender, starts at the wall clock in microseconds and counts
- * up; receivers accept each seq once within a 64-packet window (swim_replay).
+ * nonce is random. seq is the sender's wall clock in microseconds when it seals the packet,
+ * kept strictly increasing (swim_seq_next). A receiver accepts a seq only within
+ * SWIM_SEQ_SKEW_MS of its own wall clock (swim_seq_fresh), and each seq once within a
+ * 64-packet window (swim_replay). The window lives in memory, so the clock bound is what
+ * refuses a packet captured before the receiver restarted or re-admitted the sender: it
+ * is older than SWIM_SEQ_SKEW_MS by the time it can be replayed outside that window.
+ * Members' clocks must agree within SWIM_SEQ_SKEW_MS.
  */
+#define SWIM_SEQ_SKEW_MS 10000 /* ms: how far a seq may be from the receiver's wall clock */
 #define SWIM_PKT_MAX 1400
 #define SWIM_PKT_HDR (2 + 1 + SWIM_ADDR_LEN + 24)
 #define SWIM_PKT_OVERHEAD (SWIM_PKT_HDR + 16 + 8)
@@ -80,6 +86,7 @@ enum swim_drop {
 	SWIM_DROP_DIRECTION,      /* reflected */
 	SWIM_DROP_AUTH,           /* MAC check failed: forged, corrupted or another key */
 	SWIM_DROP_REPLAY,         /* seq already seen or older than the window */
+	SWIM_DROP_STALE,          /* seq more than SWIM_SEQ_SKEW_MS from our wall clock */
 	SWIM_DROP_DECODE,         /* authenticated but malformed body */
 	SWIM_DROP_NREASONS
 };
@@ -88,10 +95,17 @@ const char *swim_drop_name(int reason);
 /* First step of receiving: size and header checks; the claimed sender's address out. */
 enum swim_drop swim_packet_sender(const uint8_t *pkt, size_t len, uint8_t from[SWIM_ADDR_LEN]);
 /* Second step, for a known sender: check direction, open the box into body (cap >=
- * SWIM_PKT_MAX), check and record seq. body_len out. */
+ * SWIM_PKT_MAX), check seq against now_us (our wall clock, microseconds) and the window,
+ * and record it. body_len out. */
 enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
-                         const uint8_t *pkt, size_t len, uint8_t *body, size_t *body_len,
-                         uint64_t *seq);
+                         const uint8_t *pkt, size_t len, uint64_t now_us, uint8_t *body,
+                         size_t *body_len, uint64_t *seq);
+
+/* 1 if seq (a sender's wall clock, microseconds) is within SWIM_SEQ_SKEW_MS of now_us. */
+int swim_seq_fresh(uint64_t seq, uint64_t now_us);
+/* The seq to seal the next packet with: now_us, or last + 1 if the clock has not moved
+ * past last (so seqs never repeat, even when the clock steps back). */
+uint64_t swim_seq_next(uint64_t last, uint64_t now_us);
 
 /* Replay window: 1 if seq is new (and records it), 0 if seen or too old. */
 int swim_replay_check(struct swim_replay *r, uint64_t seq);

@@ -41,6 +41,9 @@ struct swim {
 	uint8_t seeds[SWIM_MAX_SEEDS][SWIM_ADDR_LEN];
 	size_t nseeds;
 	struct swim_counters ctr;
+	int handling;          /* inside swim_handle: sends spend reply_left */
+	size_t reply_left;     /* bytes of body the packet being handled may still cause */
+	size_t pp_cursor;      /* where the next push-pull reply starts in the member list */
 };
 
 /* swim_core.c */
@@ -49,14 +52,17 @@ int swim_is_self(const struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
 size_t swim_live_count(const struct swim *s);
 size_t swim_known_count(const struct swim *s);
 void swim_awareness(struct swim *s, int delta);
-void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                         const uint8_t from[SWIM_ADDR_LEN]);
-void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+void swim_apply_dead(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                      const uint8_t from[SWIM_ADDR_LEN], int left);
 /* Send body[0..off) to addr, topped up with queued gossip when piggyback is set. */
 void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, size_t off,
                int piggyback);
+/* Our state to to: all of it in as many packets as it takes (want_reply: a request), or
+ * as a reply one packet of it, starting at pp_cursor. */
 void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply);
+void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
 
 /* swim_probe.c */
 void swim_probe_insert(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);

@@ -41,6 +41,25 @@ static uint32_t rd_u32(struct rd *r)
 	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : 0;
 }
 
+static uint64_t rd_u64(struct rd *r)
+{
+	const uint8_t *p = rd_take(r, 8);
+	uint64_t v = 0;
+	for (int i = 0; p && i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* An incarnation: 64 bits on the wire, at most SWIM_INC_MAX. */
+static int rd_inc(struct rd *r, uint64_t *inc, char *err, size_t errlen)
+{
+	*inc = rd_u64(r);
+	if (!r->bad && *inc > SWIM_INC_MAX)
+		return errf(err, errlen, "incarnation %llu above the limit %llu",
+		            (unsigned long long)*inc, (unsigned long long)SWIM_INC_MAX);
+	return 0;
+}
+
 static void rd_addr(struct rd *r, uint8_t out[SWIM_ADDR_LEN])
 {
 	const uint8_t *p = rd_take(r, SWIM_ADDR_LEN);
@@ -72,7 +91,8 @@ static int rd_entry(struct rd *r, struct swim_entry *e, char *err, size_t errlen
 {
 	rd_addr(r, e->addr);
 	e->state = rd_u8(r);
-	e->incarnation = rd_u32(r);
+	if (rd_inc(r, &e->incarnation, err, errlen) < 0)
+		return -1;
 	if (!r->bad && (e->state < SWIM_ALIVE || e->state > SWIM_LEFT)) {
 		errf(err, errlen, "bad member state %u", e->state);
 		return -1;
@@ -101,19 +121,22 @@ static int decode_one(struct rd *r, struct swim_body *out, struct swim_msg *m, c
 		return 0;
 	case SWIM_MSG_ALIVE:
 		rd_addr(r, m->e.addr);
-		m->e.incarnation = rd_u32(r);
+		if (rd_inc(r, &m->e.incarnation, err, errlen) < 0)
+			return -1;
 		m->e.state = SWIM_ALIVE;
 		return rd_meta(r, &m->e, err, errlen);
 	case SWIM_MSG_SUSPECT:
 	case SWIM_MSG_DEAD:
 		rd_addr(r, m->e.addr);
-		m->e.incarnation = rd_u32(r);
+		if (rd_inc(r, &m->e.incarnation, err, errlen) < 0)
+			return -1;
 		rd_addr(r, m->from);
 		m->e.state = m->type == SWIM_MSG_SUSPECT ? SWIM_SUSPECT : SWIM_DEAD;
 		return 0;
 	case SWIM_MSG_LEFT:
 		rd_addr(r, m->e.addr);
-		m->e.incarnation = rd_u32(r);
+		if (rd_inc(r, &m->e.incarnation, err, errlen) < 0)
+			return -1;
 		m->e.state = SWIM_LEFT;
 		return 0;
 	case SWIM_MSG_PUSHPULL: {
@@ -194,6 +217,12 @@ static void wr_bytes(uint8_t *p, size_t *o, const uint8_t *src, size_t n)
 	*o += n;
 }
 
+static void wr_u64(uint8_t *p, size_t *o, uint64_t v)
+{
+	for (int s = 56; s >= 0; s -= 8)
+		p[(*o)++] = (uint8_t)(v >> s);
+}
+
 static int room(size_t cap, size_t off, size_t need) { return off <= cap && cap - off >= need; }
 
 int swim_wire_probe(uint8_t *buf, size_t cap, size_t *off, uint8_t type, uint32_t probe)
@@ -218,7 +247,7 @@ int swim_wire_ping_req(uint8_t *buf, size_t cap, size_t *off, uint32_t probe,
 	return 0;
 }
 
-size_t swim_wire_entry_size(size_t meta_len) { return SWIM_ADDR_LEN + 1 + 4 + 1 + 2 + meta_len; }
+size_t swim_wire_entry_size(size_t meta_len) { return SWIM_ADDR_LEN + 1 + 8 + 1 + 2 + meta_len; }
 
 static void wr_meta(uint8_t *buf, size_t *off, const uint8_t *meta, size_t n, int has)
 {
@@ -229,7 +258,7 @@ static void wr_meta(uint8_t *buf, size_t *off, const uint8_t *meta, size_t n, in
 }
 
 int swim_wire_alive(uint8_t *buf, size_t cap, size_t *off, const uint8_t addr[SWIM_ADDR_LEN],
-                    uint32_t inc, const uint8_t *meta, size_t meta_len, int has_meta)
+                    uint64_t inc, const uint8_t *meta, size_t meta_len, int has_meta)
 {
 	if (!has_meta)
 		meta_len = 0;
@@ -237,33 +266,33 @@ int swim_wire_alive(uint8_t *buf, size_t cap, size_t *off, const uint8_t addr[SW
 		return -1;
 	wr_u8(buf, off, SWIM_MSG_ALIVE);
 	wr_bytes(buf, off, addr, SWIM_ADDR_LEN);
-	wr_u32(buf, off, inc);
+	wr_u64(buf, off, inc);
 	wr_meta(buf, off, meta, meta_len, has_meta);
 	return 0;
 }
 
 int swim_wire_suspect_dead(uint8_t *buf, size_t cap, size_t *off, uint8_t type,
-                           const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                           const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                            const uint8_t from[SWIM_ADDR_LEN])
 {
 	if ((type != SWIM_MSG_SUSPECT && type != SWIM_MSG_DEAD) ||
-	    !room(cap, *off, 1 + 2 * SWIM_ADDR_LEN + 4))
+	    !room(cap, *off, 1 + 2 * SWIM_ADDR_LEN + 8))
 		return -1;
 	wr_u8(buf, off, type);
 	wr_bytes(buf, off, addr, SWIM_ADDR_LEN);
-	wr_u32(buf, off, inc);
+	wr_u64(buf, off, inc);
 	wr_bytes(buf, off, from, SWIM_ADDR_LEN);
 	return 0;
 }
 
 int swim_wire_left(uint8_t *buf, size_t cap, size_t *off, const uint8_t addr[SWIM_ADDR_LEN],
-                   uint32_t inc)
+                   uint64_t inc)
 {
-	if (!room(cap, *off, 1 + SWIM_ADDR_LEN + 4))
+	if (!room(cap, *off, 1 + SWIM_ADDR_LEN + 8))
 		return -1;
 	wr_u8(buf, off, SWIM_MSG_LEFT);
 	wr_bytes(buf, off, addr, SWIM_ADDR_LEN);
-	wr_u32(buf, off, inc);
+	wr_u64(buf, off, inc);
 	return 0;
 }
 
@@ -287,7 +316,7 @@ int swim_wire_pp_entry(uint8_t *buf, size_t cap, size_t *off, size_t hdr,
 		return -1;
 	wr_bytes(buf, off, e->addr, SWIM_ADDR_LEN);
 	wr_u8(buf, off, e->state);
-	wr_u32(buf, off, e->incarnation);
+	wr_u64(buf, off, e->incarnation);
 	wr_meta(buf, off, e->meta, n, e->has_meta);
 	buf[hdr + 1]++;
 	return 0;

@@ -13,13 +13,17 @@
  *   PING_REQ  2  probe u32, target addr[20], timeout_ms u16, flags u8 (bit 0: nack wanted)
  *   ACK       3  probe u32
  *   NACK      4  probe u32
- *   ALIVE     5  subject addr[20], incarnation u32, meta
- *   SUSPECT   6  subject addr[20], incarnation u32, from addr[20]
- *   DEAD      7  subject addr[20], incarnation u32, from addr[20]
- *   LEFT      8  subject addr[20], incarnation u32
+ *   ALIVE     5  subject addr[20], incarnation u64, meta
+ *   SUSPECT   6  subject addr[20], incarnation u64, from addr[20]
+ *   DEAD      7  subject addr[20], incarnation u64, from addr[20]
+ *   LEFT      8  subject addr[20], incarnation u64
  *   PUSHPULL  9  flags u8 (bit 0: reply wanted), count u8, count entries of:
- *                subject addr[20], state u8 (1 alive .. 4 left), incarnation u32, meta
+ *                subject addr[20], state u8 (1 alive .. 4 left), incarnation u64, meta
  *   meta = present u8 (0 or 1), length u16 (<= 512, 0 when absent), bytes.
+ *
+ * Incarnations are 64 bits and never above SWIM_INC_MAX, so they cannot wrap (a refutation
+ * is at most one above an accusation, and an accusation is believed only within
+ * SWIM_INC_JUMP_MAX of what is known, see swim_core.h).
  *
  * Decoding rejects the whole body on any unknown type, bad flag bit, out-of-range value,
  * length running past the end, or trailing byte; nothing is partially accepted.
@@ -29,6 +33,7 @@
 #define SWIM_META_MAX 512
 #define SWIM_MAX_MSGS 64     /* messages in one body */
 #define SWIM_MAX_ENTRIES 64  /* push-pull entries in one body */
+#define SWIM_INC_MAX 0x7fffffffffffffffULL /* highest incarnation; fits a JSON integer */
 #define SWIM_BODY_MAX 1329   /* 1400 on the wire minus sealing overhead (swim_crypto.h) */
 
 enum swim_msg_type {
@@ -53,7 +58,7 @@ enum swim_state { SWIM_UNKNOWN = 0, SWIM_ALIVE = 1, SWIM_SUSPECT = 2, SWIM_DEAD 
 struct swim_entry {
 	uint8_t addr[SWIM_ADDR_LEN];
 	uint8_t state;
-	uint32_t incarnation;
+	uint64_t incarnation;
 	int has_meta;
 	uint16_t meta_len;
 	const uint8_t *meta;
@@ -85,12 +90,12 @@ int swim_wire_probe(uint8_t *buf, size_t cap, size_t *off, uint8_t type, uint32_
 int swim_wire_ping_req(uint8_t *buf, size_t cap, size_t *off, uint32_t probe,
                        const uint8_t target[SWIM_ADDR_LEN], uint16_t timeout_ms, int nack);
 int swim_wire_alive(uint8_t *buf, size_t cap, size_t *off, const uint8_t addr[SWIM_ADDR_LEN],
-                    uint32_t inc, const uint8_t *meta, size_t meta_len, int has_meta);
+                    uint64_t inc, const uint8_t *meta, size_t meta_len, int has_meta);
 int swim_wire_suspect_dead(uint8_t *buf, size_t cap, size_t *off, uint8_t type,
-                           const uint8_t addr[SWIM_ADDR_LEN], uint32_t inc,
+                           const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
                            const uint8_t from[SWIM_ADDR_LEN]);
 int swim_wire_left(uint8_t *buf, size_t cap, size_t *off, const uint8_t addr[SWIM_ADDR_LEN],
-                   uint32_t inc);
+                   uint64_t inc);
 /* Push-pull: begin writes the header with count 0; each entry bumps the count at hdr. */
 int swim_wire_pp_begin(uint8_t *buf, size_t cap, size_t *off, int reply, size_t *hdr);
 int swim_wire_pp_entry(uint8_t *buf, size_t cap, size_t *off, size_t hdr,

@@ -6,6 +6,8 @@ load swim
 
 teardown() { stop_started; }
 
+swim_tool_pub() { "$TBIN/swim_tool" pubkey "$1"; }
+
 @test "5 members converge; a SIGKILLed member is declared dead by all others" {
 	swim_setup 5 20
 	for i in 1 2 3 4 5; do swim_start $i; done
@@ -133,10 +135,15 @@ teardown() { stop_started; }
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"readable by others"* ]]
 	chmod 0600 "$SW/k1"
-	# Its address (--node, node_name or key_file's) is how it finds itself in the admitted set.
-	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/peers"
+	# Without --node it is the admitted node holding its public key: none, or two, is an error.
+	grep -v "$(swim_tool_pub "$SW/k1")" "$SW/peers" > "$SW/peers2"
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/peers2"
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"address is needed"* ]]
+	[[ "$output" == *"no admitted node holds this node's public key"* ]]
+	{ cat "$SW/peers"; sed -n 1p "$SW/peers" | sed "s/${ADDR[1]}/0x$(printf '%040d' 9)/"; } > "$SW/peers2"
+	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --key-file "$SW/k1" --peers "$SW/peers2"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"more than one admitted node holds this node's public key"* ]]
 	echo '{"address":"0xZZ","endpoint":"1.2.3.4:1","pubkey":"00"}' > "$SW/badpeers"
 	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --node "${ADDR[1]}" --key-file "$SW/k1" --peers "$SW/badpeers"
 	[ "$status" -eq 100 ]
@@ -148,6 +155,19 @@ teardown() { stop_started; }
 	run "$BIN/canteen-swim" -d "$SW/r1" --bind "${IP[1]}:$SWIM_PORT" --node 0x$(printf '%040d' 7) --key-file "$SW/k1" --peers "$SW/peers"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"does not list this node 0x$(printf '%040d' 7)"* ]]
+}
+
+@test "without node_name it is the admitted node holding its public key; it never reads key_file" {
+	swim_setup 2 120
+	# key_file names the node's private Ethereum key: canteen-swim has no use for it.
+	printf 'key_file = %s\n' "$SW/no-such-eth.key" > "$SW/canteen.conf"
+	swim_start 1
+	start_bg swim2 "$BIN/canteen-swim" -c "$SW/canteen.conf" -d "$SW/r2" --bind "${IP[2]}:$SWIM_PORT" \
+		--key-file "$SW/k2" --peers "$SW/peers" "${SWIM_FAST[@]}"
+	wait_until 15 swim_converged 2
+	grep -q "this node is ${ADDR[2]}: the admitted node holding this node's public key" "$BATS_TEST_TMPDIR/swim2.log"
+	[ "$(swim_req 2 '{"op":"members"}' | jq -r .self)" = "${ADDR[2]}" ]
+	! grep -q "no-such-eth.key" "$BATS_TEST_TMPDIR/swim2.log"
 }
 
 @test "canteen node keygen writes 0600 key pairs the daemon accepts; the eth address agrees with cast" {

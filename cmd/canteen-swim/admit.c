@@ -219,10 +219,38 @@ static void add_seeds(struct swimd *d)
 	}
 }
 
+/* Without node_name, we are the one admitted record that holds our swim public key. */
+static const char *learn_self(struct swimd *d)
+{
+	const struct node_rec *me = NULL;
+	size_t n = 0;
+	if (d->self_known)
+		return "";
+	for (size_t i = 0; i < d->nnodes; i++)
+		if (sodium_memcmp(d->nodes[i].pubkey, d->keys.pk, SWIM_KEY_LEN) == 0) {
+			me = &d->nodes[i];
+			n++;
+		}
+	if (n > 1)
+		return "more than one admitted node holds this node's public key (swim_key_file); "
+		       "set node_name (--node) to say which one this is";
+	if (n == 0)
+		return "no admitted node holds this node's public key (swim_key_file); register it "
+		       "(canteen node join), or set node_name (--node)";
+	memcpy(d->self, me->addr, SWIM_ADDR_LEN);
+	d->self_known = 1;
+	char hex[43];
+	swim_addr_hex(d->self, hex);
+	log_info("this node is %s: the admitted node holding this node's public key", hex);
+	return "";
+}
+
 const struct node_rec *admit_self(const struct swimd *d, const char **why)
 {
 	const struct node_rec *me = NULL;
-	*why = "";
+	*why = d->self_known ? "" : d->self_why;
+	if (!d->self_known)
+		return NULL;
 	for (size_t i = 0; i < d->nnodes && !me; i++)
 		if (memcmp(d->nodes[i].addr, d->self, SWIM_ADDR_LEN) == 0)
 			me = &d->nodes[i];
@@ -236,6 +264,7 @@ const struct node_rec *admit_self(const struct swimd *d, const char **why)
 void admit_sync(struct swimd *d)
 {
 	const char *why;
+	d->self_why = learn_self(d);
 	const struct node_rec *me = admit_self(d, &why);
 	if (me)
 		d->have_self = 1;
@@ -243,7 +272,9 @@ void admit_sync(struct swimd *d)
 	if (active != d->self_active) {
 		char hex[43];
 		swim_addr_hex(d->self, hex);
-		if (active)
+		if (!d->self_known)
+			log_info("this node is not admitted: %s; no members until it is", why);
+		else if (active)
 			log_info("this node (%s) is admitted", hex);
 		else
 			log_info("this node (%s) is not (or no longer) admitted%s: no members until it "

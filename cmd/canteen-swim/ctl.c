@@ -69,10 +69,11 @@ void ctl_on_change(void *arg, const struct swim_member *m, int old_state, int me
 	char hex[43];
 	swim_addr_hex(m->addr, hex);
 	if (meta_changed && old_state == m->state)
-		log_info("member %s metadata changed (incarnation %u)", hex, m->incarnation);
+		log_info("member %s metadata changed (incarnation %llu)", hex,
+		         (unsigned long long)m->incarnation);
 	else
-		log_info("member %s %s -> %s (incarnation %u)", hex, swim_state_name(old_state),
-		         swim_state_name(m->state), m->incarnation);
+		log_info("member %s %s -> %s (incarnation %llu)", hex, swim_state_name(old_state),
+		         swim_state_name(m->state), (unsigned long long)m->incarnation);
 	publish(d, m, m->state, NULL);
 }
 
@@ -102,7 +103,7 @@ static json_t *stats_json(struct swimd *d)
 	struct swim_counters zero = {0};
 	const struct swim_counters *c = d->swim ? swim_counters(d->swim) : &zero;
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:i, s:o, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	                 " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	                 "type", "stats", "packets_in", (json_int_t)d->st.packets_in, "bytes_in",
 	                 (json_int_t)d->st.bytes_in, "packets_out", (json_int_t)d->st.packets_out,
 	                 "bytes_out", (json_int_t)d->st.bytes_out, "send_errors",
@@ -113,7 +114,10 @@ static json_t *stats_json(struct swimd *d)
 	                 (json_int_t)c->nacks_in, "nacks_out", (json_int_t)c->nacks_out,
 	                 "suspicions", (json_int_t)c->suspicions, "refutations",
 	                 (json_int_t)c->refutes, "pushpulls", (json_int_t)c->pushpulls, "joins",
-	                 (json_int_t)c->joins, "paused", (json_int_t)c->paused, "events", events);
+	                 (json_int_t)c->joins, "paused", (json_int_t)c->paused, "replies_capped",
+	                 (json_int_t)c->replies_capped, "pushpulls_refused",
+	                 (json_int_t)c->pushpulls_refused, "gossip_ignored",
+	                 (json_int_t)c->gossip_ignored, "events", events);
 }
 
 static void op_members(struct swimd *d, struct ipc_conn *c, json_t *req)

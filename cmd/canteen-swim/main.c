@@ -88,16 +88,18 @@ static int configure(const struct flag_values *v, struct swimd *d)
 		log_warnx("%s", err);
 		return -1;
 	}
-	/* Who we are: the address sched and dockerd also derive (node_name or key_file.addr). */
-	char self[NODE_ID_LEN + 1];
-	int id = node_id_address(c, self, err, sizeof err);
-	if (id < 0) {
-		log_warnx("%s", err);
-		return -1;
+	/* Who we are: node_name if set. Otherwise the admitted record that holds our swim
+	 * public key tells us (admit.c): the private Ethereum key in key_file is only for
+	 * the processes that sign, so this one never reads it. */
+	if (c->node_name[0]) {
+		char self[NODE_ID_LEN + 1];
+		if (node_id_address(c, self, err, sizeof err) < 0) {
+			log_warnx("%s", err);
+			return -1;
+		}
+		swim_addr_parse(self, d->self); /* node_id_address checked it */
+		d->self_known = 1;
 	}
-	if (id == 1)
-		log_warnx("%s", err);
-	swim_addr_parse(self, d->self); /* node_id_address checked it */
 	for (size_t i = 0; i < v->nall; i++)
 		if (v->row[i] == F_JOIN)
 			d->joins[d->njoins++] = v->all[i];
@@ -115,6 +117,10 @@ static int check_self_endpoint(struct swimd *d)
 	const struct node_rec *me = admit_self(d, &why);
 	char hex[43];
 	swim_addr_hex(d->self, hex);
+	if (!me && !d->self_known) {
+		log_warnx("%s: %s", d->cf.swim_peers_file, why);
+		return -1;
+	}
 	if (!me) {
 		log_warnx("%s does not list this node %s%s", d->cf.swim_peers_file, hex, why);
 		return -1;
@@ -154,6 +160,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	d.fd = -1;
 	d.self_active = -1; /* unknown until the first admission list */
+	d.self_why = "no admission list yet";
 	log_init("canteen-swim", LOG_LEVEL_INFO);
 	conf_defaults(&d.cf);
 	int rc = flags_load(&flags, argc, argv, &v, &d.cf, err, sizeof err);

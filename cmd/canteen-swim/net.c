@@ -33,6 +33,13 @@ int net_resolve(const char *endpoint, struct sockaddr_storage *sa, socklen_t *sa
 	return 0;
 }
 
+static uint64_t wall_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
 void net_send(void *arg, const uint8_t to[SWIM_ADDR_LEN], const uint8_t *body, size_t len)
 {
 	struct swimd *d = arg;
@@ -41,7 +48,8 @@ void net_send(void *arg, const uint8_t to[SWIM_ADDR_LEN], const uint8_t *body, s
 	struct peer *p = m ? m->user : NULL;
 	if (!p || !p->reachable || p->sa.ss_family != d->family)
 		return;
-	size_t n = swim_seal(&p->key, d->self, to, ++d->seq, body, len, pkt);
+	d->seq = swim_seq_next(d->seq, wall_us());
+	size_t n = swim_seal(&p->key, d->self, to, d->seq, body, len, pkt);
 	if (n == 0)
 		return;
 	ssize_t w = sendto(d->fd, pkt, n, 0, (struct sockaddr *)&p->sa, p->salen);
@@ -84,7 +92,7 @@ static void receive_one(struct swimd *d, const uint8_t *pkt, size_t n)
 		drop(d, SWIM_DROP_UNKNOWN_SENDER, from);
 		return;
 	}
-	why = swim_open(&p->key, d->self, pkt, n, body, &blen, &seq);
+	why = swim_open(&p->key, d->self, pkt, n, wall_us(), body, &blen, &seq);
 	if (why != SWIM_DROP_NONE) {
 		drop(d, why, from);
 		return;
@@ -169,10 +177,9 @@ int net_open(struct swimd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch the UDP socket");
 		return -1;
 	}
-	/* Sequence numbers start at the wall clock in microseconds, so that a restarted
-	 * daemon continues above what its peers have seen from it. */
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	d->seq = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+	/* Sequence numbers are the wall clock at sending (swim_seq_next), so a restarted
+	 * daemon continues above what its peers have seen from it, and a packet recorded
+	 * before a peer restarted is refused there as stale (swim_crypto.h). */
+	d->seq = 0;
 	return 0;
 }

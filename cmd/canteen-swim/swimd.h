@@ -43,7 +43,10 @@ struct swimd {
 	struct swim_config scfg;
 	struct swim *swim;            /* NULL until this node's own record is admitted */
 	struct swim_keys keys;
-	uint8_t self[SWIM_ADDR_LEN];  /* this node's address (node_id: node_name or key_file) */
+	uint8_t self[SWIM_ADDR_LEN];  /* this node's address: node_name, or learnt (self_known) */
+	int self_known;               /* self is set: from node_name, or the admitted record
+	                               * holding our swim public key (never the Ethereum key) */
+	const char *self_why;         /* while !self_known: why (static text) */
 	int have_self;                /* our own record has been admitted (at least once) */
 	int self_active;              /* and is now: 1, 0, or -1 before the first list */
 	int fd, family;

@@ -1,4 +1,4 @@
-/* swim_tool.c: SWIM test helper: key pairs, and sending valid or hostile packets to a canteen-swim. */
+/* swim_tool.c: SWIM test helper: key pairs, hostile packets, and a malicious admitted member. */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -14,6 +14,7 @@
 
 #include "loop.h"
 #include "parse.h"
+#include "swim_core.h"
 #include "swim_crypto.h"
 #include "swim_wire.h"
 
@@ -27,7 +28,19 @@ static void usage(void)
 	        "  KIND: valid (a ping: prints 'ack' or 'no-reply'), replay, forged, truncated,\n"
 	        "  oversized, foreign (another key claiming FROM), unknown (an unknown sender),\n"
 	        "  reflect (TO's own direction). Hostile kinds carry a ping plus 'VICTIM is dead';\n"
-	        "  each prints 'ack' or 'no-reply' per packet sent.\n");
+	        "  each prints 'ack' or 'no-reply' per packet sent.\n"
+	        "       swim_tool evil KEYFILE FROM PEERS BIND ACTION ARGS...\n"
+	        "  play admitted member FROM (its key, bound at BIND), sealing what honest members\n"
+	        "  never send. ACTION:\n"
+	        "  gossip TO TYPE SUBJECT INC   one packet to TO: TYPE (suspect, dead, left, alive)\n"
+	        "                               about SUBJECT at incarnation INC\n"
+	        "  climb TO INC N               N accusations of TO about itself, at INC + k * 2^20\n"
+	        "                               (k = 1..N): each within the bound a refutation allows\n"
+	        "  record TO FILE               ping TO, save the sealed packet in FILE; 'ack'/'no-reply'\n"
+	        "  replay TO FILE               resend FILE's packet to TO; 'ack' or 'no-reply'\n"
+	        "  flood TO N MS                N packets of 64 push-pull requests to TO over MS ms;\n"
+	        "                               prints 'sent BYTES received BYTES' (from TO, until\n"
+	        "                               MS + 500 ms)\n");
 	exit(2);
 }
 
@@ -90,7 +103,15 @@ struct ctx {
 	struct swim_peer_key pk;
 	struct peerinfo from, to;
 	uint32_t probe;
+	uint64_t seq;
 };
+
+/* A fresh sequence number: the clock, as canteen-swim does (swim_crypto.h). */
+static uint64_t next_seq(struct ctx *c)
+{
+	c->seq = swim_seq_next(c->seq, now_us());
+	return c->seq;
+}
 
 /* Wait up to ms for an ACK of c->probe from TO; 1 if one came. */
 static int wait_ack(struct ctx *c, int ms)
@@ -108,7 +129,7 @@ static int wait_ack(struct ctx *c, int ms)
 		size_t blen;
 		uint64_t seq;
 		static struct swim_body b;
-		if (n <= 0 || swim_open(&c->pk, c->from.addr, pkt, (size_t)n, body, &blen, &seq) !=
+		if (n <= 0 || swim_open(&c->pk, c->from.addr, pkt, (size_t)n, now_us(), body, &blen, &seq) !=
 		                  SWIM_DROP_NONE ||
 		    swim_wire_decode(body, blen, &b, NULL, 0) < 0)
 			continue;
@@ -142,7 +163,7 @@ static int attack(struct ctx *c, const char *kind, const char *victim)
 	uint8_t body[SWIM_BODY_MAX], pkt[2048];
 	int harmless = strcmp(kind, "valid") == 0 || strcmp(kind, "replay") == 0;
 	size_t blen = make_body(c, body, harmless ? NULL : victim);
-	size_t n = swim_seal(&c->pk, c->from.addr, c->to.addr, now_us(), body, blen, pkt);
+	size_t n = swim_seal(&c->pk, c->from.addr, c->to.addr, next_seq(c), body, blen, pkt);
 	if (strcmp(kind, "valid") == 0) {
 		send_report(c, pkt, n);
 	} else if (strcmp(kind, "replay") == 0) {
@@ -184,36 +205,223 @@ static int attack(struct ctx *c, const char *kind, const char *victim)
 	return 0;
 }
 
-static int cmd_attack(char **argv)
+/* Load KEYFILE, find FROM and TO in PEERS, bind BIND: argv = KEYFILE FROM PEERS TO BIND. */
+static int ctx_open(struct ctx *c, char **argv)
 {
-	struct ctx c;
 	char err[512];
-	memset(&c, 0, sizeof c);
-	if (swim_keys_load(argv[0], &c.keys, err, sizeof err) < 0) {
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	if (swim_keys_load(argv[0], &c->keys, err, sizeof err) < 0) {
 		fprintf(stderr, "swim_tool: %s\n", err);
-		return 1;
+		return -1;
 	}
-	if (find_peer(argv[2], argv[1], &c.from) < 0 || find_peer(argv[2], argv[3], &c.to) < 0) {
+	if (find_peer(argv[2], argv[1], &c->from) < 0 || find_peer(argv[2], argv[3], &c->to) < 0) {
 		fprintf(stderr, "swim_tool: %s or %s is not in %s\n", argv[1], argv[3], argv[2]);
-		return 1;
+		return -1;
 	}
 	struct sockaddr_storage bsa;
 	socklen_t blen;
-	if (resolve(argv[4], &bsa, &blen) < 0 || resolve(c.to.endpoint, &c.to_sa, &c.to_len) < 0) {
+	if (resolve(argv[4], &bsa, &blen) < 0 || resolve(c->to.endpoint, &c->to_sa, &c->to_len) < 0) {
 		fprintf(stderr, "swim_tool: bad endpoint\n");
-		return 1;
+		return -1;
 	}
-	c.fd = socket(bsa.ss_family, SOCK_DGRAM, 0);
-	if (c.fd < 0 || bind(c.fd, (struct sockaddr *)&bsa, blen) < 0) {
+	c->fd = socket(bsa.ss_family, SOCK_DGRAM, 0);
+	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&bsa, blen) < 0) {
 		fprintf(stderr, "swim_tool: bind %s: %s\n", argv[4], strerror(errno));
+		return -1;
+	}
+	if (swim_peer_key_init(&c->pk, &c->keys, c->from.addr, c->to.pk, c->to.addr) < 0)
+		return -1;
+	return 0;
+}
+
+static void ctx_close(struct ctx *c)
+{
+	swim_peer_key_free(&c->pk);
+	swim_keys_free(&c->keys);
+	if (c->fd >= 0)
+		close(c->fd);
+}
+
+static int cmd_attack(char **argv)
+{
+	struct ctx c;
+	int rc = 1;
+	if (ctx_open(&c, argv) == 0)
+		rc = attack(&c, argv[5], argv[6]);
+	ctx_close(&c);
+	return rc;
+}
+
+/* ---- the malicious member ---- */
+
+static void seal_send(struct ctx *c, const uint8_t *body, size_t len, uint8_t *pkt, size_t *n)
+{
+	*n = swim_seal(&c->pk, c->from.addr, c->to.addr, next_seq(c), body, len, pkt);
+	if (sendto(c->fd, pkt, *n, 0, (struct sockaddr *)&c->to_sa, c->to_len) < 0)
+		perror("sendto");
+}
+
+static int parse_inc(const char *s, uint64_t *inc)
+{
+	char err[128];
+	return parse_u64(s, 0, UINT64_MAX, inc, err, sizeof err);
+}
+
+static int evil_gossip(struct ctx *c, const char *type, const char *subject, const char *incs)
+{
+	uint8_t body[SWIM_BODY_MAX], pkt[SWIM_PKT_MAX], v[SWIM_ADDR_LEN];
+	size_t off = 0, n;
+	uint64_t inc;
+	if (swim_addr_parse(subject, v) < 0 || parse_inc(incs, &inc) < 0)
+		usage();
+	if (strcmp(type, "suspect") == 0 || strcmp(type, "dead") == 0)
+		swim_wire_suspect_dead(body, sizeof body, &off,
+		                       type[0] == 's' ? SWIM_MSG_SUSPECT : SWIM_MSG_DEAD, v, inc,
+		                       c->from.addr);
+	else if (strcmp(type, "left") == 0)
+		swim_wire_left(body, sizeof body, &off, v, inc);
+	else if (strcmp(type, "alive") == 0)
+		swim_wire_alive(body, sizeof body, &off, v, inc, NULL, 0, 0);
+	else
+		usage();
+	seal_send(c, body, off, pkt, &n);
+	return 0;
+}
+
+static int evil_climb(struct ctx *c, const char *incs, const char *counts)
+{
+	uint64_t inc, count;
+	char err[128];
+	if (parse_inc(incs, &inc) < 0 || parse_u64(counts, 1, 1000000, &count, err, sizeof err) < 0)
+		usage();
+	for (uint64_t k = 1; k <= count; k++) {
+		uint8_t body[SWIM_BODY_MAX], pkt[SWIM_PKT_MAX];
+		size_t off = 0, n;
+		/* The victim refutes at accused + 1, so the next accusation is within the bound. */
+		uint64_t at = inc + k * ((uint64_t)SWIM_INC_JUMP_MAX);
+		swim_wire_suspect_dead(body, sizeof body, &off, SWIM_MSG_SUSPECT, c->to.addr, at,
+		                       c->from.addr);
+		seal_send(c, body, off, pkt, &n);
+		if (k % 64 == 0) {
+			struct pollfd p = {c->fd, 0, 0};
+			poll(&p, 1, 2); /* pace: stay within the victim's receive buffer */
+		}
+	}
+	return 0;
+}
+
+static int evil_record(struct ctx *c, const char *file)
+{
+	uint8_t body[SWIM_BODY_MAX], pkt[SWIM_PKT_MAX];
+	size_t off = 0, n;
+	c->probe = (uint32_t)randombytes_random();
+	swim_wire_probe(body, sizeof body, &off, SWIM_MSG_PING, c->probe);
+	n = swim_seal(&c->pk, c->from.addr, c->to.addr, next_seq(c), body, off, pkt);
+	FILE *f = fopen(file, "wb");
+	if (!f || fwrite(&c->probe, sizeof c->probe, 1, f) != 1 || fwrite(pkt, 1, n, f) != n ||
+	    fclose(f) != 0) {
+		perror(file);
 		return 1;
 	}
-	if (swim_peer_key_init(&c.pk, &c.keys, c.from.addr, c.to.pk, c.to.addr) < 0)
+	send_report(c, pkt, n);
+	return 0;
+}
+
+static int evil_replay(struct ctx *c, const char *file)
+{
+	uint8_t pkt[SWIM_PKT_MAX + 1];
+	FILE *f = fopen(file, "rb");
+	if (!f || fread(&c->probe, sizeof c->probe, 1, f) != 1) {
+		perror(file);
 		return 1;
-	int rc = attack(&c, argv[5], argv[6]);
-	swim_peer_key_free(&c.pk);
-	swim_keys_free(&c.keys);
-	close(c.fd);
+	}
+	size_t n = fread(pkt, 1, sizeof pkt, f);
+	fclose(f);
+	if (n == 0 || n > SWIM_PKT_MAX)
+		return 1;
+	send_report(c, pkt, n);
+	return 0;
+}
+
+static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		              &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0 &&
+		       ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	              &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0 &&
+	       ((const struct sockaddr_in6 *)a)->sin6_port == ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+/* Count what TO sends us until the deadline (ms on the monotonic clock). */
+static void count_until(struct ctx *c, uint64_t end, uint64_t *got)
+{
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= end)
+			return;
+		struct pollfd p = {c->fd, POLLIN, 0};
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			continue;
+		uint8_t buf[SWIM_PKT_MAX + 1];
+		struct sockaddr_storage sa;
+		socklen_t sl = sizeof sa;
+		ssize_t r = recvfrom(c->fd, buf, sizeof buf, 0, (struct sockaddr *)&sa, &sl);
+		if (r > 0 && same_host(&sa, &c->to_sa))
+			*got += (uint64_t)r;
+	}
+}
+
+static int evil_flood(struct ctx *c, const char *counts, const char *mss)
+{
+	uint64_t count, ms, sent = 0, got = 0;
+	char err[128];
+	if (parse_u64(counts, 1, 100000, &count, err, sizeof err) < 0 ||
+	    parse_u64(mss, 1, 600000, &ms, err, sizeof err) < 0)
+		usage();
+	uint8_t body[SWIM_BODY_MAX], pkt[SWIM_PKT_MAX];
+	size_t off = 0, hdr, n;
+	for (int i = 0; i < SWIM_MAX_MSGS; i++)
+		swim_wire_pp_begin(body, sizeof body, &off, 1, &hdr);
+	uint64_t start = mono_ms();
+	for (uint64_t k = 0; k < count; k++) {
+		count_until(c, start + k * ms / count, &got);
+		seal_send(c, body, off, pkt, &n);
+		sent += n;
+	}
+	count_until(c, start + ms + 500, &got);
+	printf("sent %llu received %llu\n", (unsigned long long)sent, (unsigned long long)got);
+	return 0;
+}
+
+/* argv: KEYFILE FROM PEERS BIND ACTION TO ARGS... */
+static int cmd_evil(int argc, char **argv)
+{
+	struct ctx c;
+	if (argc < 6)
+		usage();
+	char *open_args[5] = {argv[0], argv[1], argv[2], argv[5], argv[3]};
+	const char *action = argv[4];
+	int rc = 1;
+	if (ctx_open(&c, open_args) == 0) {
+		if (strcmp(action, "gossip") == 0 && argc == 9)
+			rc = evil_gossip(&c, argv[6], argv[7], argv[8]);
+		else if (strcmp(action, "climb") == 0 && argc == 8)
+			rc = evil_climb(&c, argv[6], argv[7]);
+		else if (strcmp(action, "record") == 0 && argc == 7)
+			rc = evil_record(&c, argv[6]);
+		else if (strcmp(action, "replay") == 0 && argc == 7)
+			rc = evil_replay(&c, argv[6]);
+		else if (strcmp(action, "flood") == 0 && argc == 8)
+			rc = evil_flood(&c, argv[6], argv[7]);
+		else
+			usage();
+	}
+	ctx_close(&c);
 	return rc;
 }
 
@@ -245,6 +453,8 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 8 || argc == 9) && strcmp(argv[1], "attack") == 0)
 		return cmd_attack(argv + 2);
+	if (argc >= 8 && strcmp(argv[1], "evil") == 0)
+		return cmd_evil(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

@@ -166,7 +166,7 @@ static int view(int i, int j)
 	return m ? m->state : -1;
 }
 
-static uint32_t inc_of(int i, int j)
+static uint64_t inc_of(int i, int j)
 {
 	const struct swim_member *m = swim_find(nodes[i].s, nodes[j].addr);
 	return m ? m->incarnation : 0;
@@ -236,12 +236,13 @@ static void test_cluster(void)
 		is_int(nodes[i].events[SWIM_DEAD], 1, "member %d published one dead event", i);
 
 	/* It comes back after a long pause: it learns it was declared dead and refutes. */
-	uint32_t before = inc_of(0, 4);
+	uint64_t before = inc_of(0, 4);
 	nodes[4].up = 1;
 	run_until(now + 1);
 	t = run_while_not(target_alive, 30000);
 	ok(target_alive(), "the paused member refuted and is alive again (%llu ms)", (unsigned long long)t);
-	ok(inc_of(0, 4) > before, "with a higher incarnation (%u > %u)", inc_of(0, 4), before);
+	ok(inc_of(0, 4) > before, "with a higher incarnation (%llu > %llu)",
+	   (unsigned long long)inc_of(0, 4), (unsigned long long)before);
 	ok(swim_counters(nodes[4].s)->refutes >= 1, "it counted a refutation");
 
 	/* Metadata travels with the next incarnation. */
@@ -342,6 +343,173 @@ static void test_admission(void)
 	   (unsigned long long)t);
 }
 
+/* ---- one admitted member playing foul (the evil one is the last node) ---- */
+
+/* Hand body to node to as if from node from (what an admitted member can send). */
+static void inject(int to, int from, const uint8_t *body, size_t len)
+{
+	if (swim_wire_decode(body, len, &decoded, NULL, 0) == 0)
+		swim_handle(nodes[to].s, nodes[from].addr, &decoded, now);
+}
+
+/* Bytes on the wire (sealed) from node from to node to since queue index start. */
+static size_t sent_since(size_t start, int from, int to, size_t *packets)
+{
+	size_t b = 0, n = 0;
+	for (size_t i = start; i < nq; i++)
+		if (q[i].from == from && q[i].to == to) {
+			b += q[i].len + SWIM_PKT_OVERHEAD;
+			n++;
+		}
+	if (packets)
+		*packets = n;
+	return b;
+}
+
+static void accuse(int to, int evil, int victim, uint8_t type, uint64_t inc)
+{
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0;
+	if (type == SWIM_MSG_LEFT)
+		swim_wire_left(body, sizeof body, &off, nodes[victim].addr, inc);
+	else
+		swim_wire_suspect_dead(body, sizeof body, &off, type, nodes[victim].addr, inc,
+		                       nodes[evil].addr);
+	inject(to, evil, body, off);
+}
+
+static int victim_alive_everywhere(void) { return all_see(target, SWIM_ALIVE, -1); }
+
+static void test_incarnation_wrap(void)
+{
+	now = 1200000;
+	cluster(5);
+	run_while_not(converged, 20000);
+	int evil = 4, victim = 1;
+	target = victim;
+	/* Today's trick: an accusation at 2^32-1 made the refutation wrap to 0. */
+	for (int i = 0; i < evil; i++)
+		accuse(i, evil, victim, SWIM_MSG_SUSPECT, 0xFFFFFFFFULL);
+	ok(victim_alive_everywhere(), "an accusation far above the known incarnation is not believed");
+	ok(swim_counters(nodes[0].s)->gossip_ignored > 0, "and is counted as ignored");
+	run_until(now + 30000);
+	ok(victim_alive_everywhere(), "30 s later every honest member still sees the victim alive");
+	/* Climbing within the bound, step by step, past 2^32: no wrap, views agree. */
+	for (int r = 0; r < 4200; r++)
+		accuse(victim, evil, victim, SWIM_MSG_SUSPECT,
+		       swim_self(nodes[victim].s)->incarnation + SWIM_INC_JUMP_MAX);
+	uint64_t inc = swim_self(nodes[victim].s)->incarnation;
+	ok(inc > 0xFFFFFFFFULL, "the victim's incarnation went past 2^32 without wrapping (%llu)",
+	   (unsigned long long)inc);
+	uint64_t t = run_while_not(victim_alive_everywhere, 30000);
+	run_until(now + 20000);
+	ok(victim_alive_everywhere(), "everyone sees it alive (%llu ms) and still does later",
+	   (unsigned long long)t);
+	/* DEAD about a third node from the evil member: the victim refutes. */
+	for (int i = 0; i < evil; i++)
+		if (i != victim)
+			accuse(i, evil, victim, SWIM_MSG_DEAD, inc_of(i, victim));
+	ok(view(0, victim) == SWIM_DEAD, "a DEAD claim is believed at first");
+	t = run_while_not(victim_alive_everywhere, 30000);
+	ok(victim_alive_everywhere(), "then refuted everywhere (%llu ms)", (unsigned long long)t);
+}
+
+static void test_left_only_from_subject(void)
+{
+	now = 1500000;
+	cluster(5);
+	run_while_not(converged, 20000);
+	int evil = 4, victim = 2;
+	target = victim;
+	accuse(0, evil, victim, SWIM_MSG_LEFT, inc_of(0, victim));
+	is_int(view(0, victim), SWIM_DEAD, "LEFT about another member is only a DEAD claim");
+	uint64_t t = run_while_not(victim_alive_everywhere, 30000);
+	ok(victim_alive_everywhere(), "which the victim refutes (%llu ms)", (unsigned long long)t);
+	/* The same in a push-pull entry. */
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr;
+	struct swim_entry e = {.state = SWIM_LEFT, .incarnation = inc_of(0, victim)};
+	memcpy(e.addr, nodes[victim].addr, SWIM_ADDR_LEN);
+	swim_wire_pp_begin(body, sizeof body, &off, 0, &hdr);
+	swim_wire_pp_entry(body, sizeof body, &off, hdr, &e);
+	inject(0, evil, body, off);
+	ok(view(0, victim) != SWIM_LEFT, "nor in a push-pull entry");
+	run_while_not(victim_alive_everywhere, 30000);
+	/* From the member itself, LEFT is believed. */
+	accuse(0, victim, victim, SWIM_MSG_LEFT, inc_of(0, victim));
+	is_int(view(0, victim), SWIM_LEFT, "LEFT from the leaving member itself is honoured");
+}
+
+static void test_reply_amplification(void)
+{
+	now = 1800000;
+	cluster(MAXN);
+	for (int i = 0; i < nn; i++) {
+		uint8_t meta[128];
+		memset(meta, 'a' + i, sizeof meta);
+		swim_set_meta(nodes[i].s, meta, sizeof meta, now);
+	}
+	run_while_not(converged, 30000);
+	run_until(now + 2000);
+	int evil = nn - 1;
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr, start = nq, pkts;
+	for (int i = 0; i < SWIM_MAX_MSGS; i++)
+		swim_wire_pp_begin(body, sizeof body, &off, 1, &hdr);
+	inject(0, evil, body, off);
+	size_t b = sent_since(start, 0, evil, &pkts);
+	ok(b <= SWIM_REPLY_MAX && pkts == 1,
+	   "64 push-pull requests in one packet: one reply of %zu bytes (limit %d)", b,
+	   SWIM_REPLY_MAX);
+	start = nq;
+	inject(0, evil, body, off);
+	is_int(sent_since(start, 0, evil, NULL), 0, "a second request in the same period: no reply");
+	ok(swim_counters(nodes[0].s)->pushpulls_refused > 0, "counted as refused");
+	/* Successive replies (one per period) still cover every member. */
+	int seen[MAXN] = {0};
+	for (int r = 0; r < 6; r++) {
+		now += cfg.probe_interval_ms;
+		start = nq;
+		off = 0;
+		swim_wire_pp_begin(body, sizeof body, &off, 1, &hdr);
+		inject(0, evil, body, off);
+		for (size_t i = start; i < nq; i++) {
+			if (q[i].from != 0 || q[i].to != evil ||
+			    swim_wire_decode(q[i].body, q[i].len, &decoded, NULL, 0) < 0)
+				continue;
+			for (size_t k = 0; k < decoded.nentry; k++) {
+				int j = idx_of(decoded.entries[k].addr);
+				if (j >= 0)
+					seen[j] = 1;
+			}
+		}
+	}
+	int all = 1;
+	for (int j = 0; j < nn; j++)
+		all &= seen[j] || j == evil;
+	ok(all, "six replies, one per period, carry all %d members", nn);
+	/* 64 pings in one packet: acks within one packet's worth. */
+	off = 0;
+	for (int i = 0; i < SWIM_MAX_MSGS; i++)
+		swim_wire_probe(body, sizeof body, &off, SWIM_MSG_PING, (uint32_t)i);
+	start = nq;
+	inject(0, evil, body, off);
+	b = sent_since(start, 0, evil, &pkts);
+	ok(b <= SWIM_REPLY_MAX, "64 pings in one packet: %zu bytes of acks in %zu packets", b, pkts);
+	/* 64 ping-reqs in one packet: the relayed pings are within that too. */
+	off = 0;
+	for (int i = 0; i < 40; i++)
+		swim_wire_ping_req(body, sizeof body, &off, (uint32_t)i, nodes[1 + i % 5].addr, 100, 1);
+	start = nq;
+	inject(0, evil, body, off);
+	b = 0;
+	for (int j = 0; j < nn; j++)
+		b += sent_since(start, 0, j, NULL);
+	ok(b <= SWIM_REPLY_MAX, "40 ping-reqs in one packet: %zu bytes sent", b);
+	run_until(now + 5000);
+	ok(converged(), "the cluster is unaffected");
+}
+
 int main(void)
 {
 	test_suspicion_math();
@@ -350,6 +518,9 @@ int main(void)
 	test_lossy();
 	test_local_health();
 	test_admission();
+	test_incarnation_wrap();
+	test_left_only_from_subject();
+	test_reply_amplification();
 	for (int i = 0; i < nn; i++)
 		swim_free(nodes[i].s);
 	free(q);

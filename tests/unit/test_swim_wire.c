@@ -72,7 +72,7 @@ static void test_round_trip(void)
 		/* A prefix that ends exactly between messages is a valid, shorter body. */
 		size_t o = 0;
 		for (size_t i = 0; i < 9 && o < n; i++) {
-			static const size_t sizes[] = {5, 28, 5, 5, 30, 28, 45, 45, 25};
+			static const size_t sizes[] = {5, 28, 5, 5, 34, 32, 49, 49, 29};
 			o += sizes[i];
 			if (o == n)
 				is_boundary = 1;
@@ -105,10 +105,10 @@ static void test_rejects(void)
 
 	off = 0;
 	swim_wire_alive(buf, sizeof buf, &off, a, 1, NULL, 0, 0);
-	buf[25] = 2;
+	buf[29] = 2;
 	ok(swim_wire_decode(buf, off, &body, err, sizeof err) < 0, "meta flag 2 rejected");
-	buf[25] = 0;
-	buf[27] = 1;
+	buf[29] = 0;
+	buf[31] = 1;
 	ok(swim_wire_decode(buf, off, &body, err, sizeof err) < 0, "absent meta with a length rejected");
 
 	uint8_t meta[SWIM_META_MAX + 1];
@@ -119,10 +119,26 @@ static void test_rejects(void)
 	ok(swim_wire_alive(buf, sizeof buf, &off, a, 1, meta, SWIM_META_MAX, 1) == 0,
 	   "512 bytes of meta is fine");
 	ok(swim_wire_decode(buf, off, &body, err, sizeof err) == 0, "and decodes");
-	buf[26] = 0x02; /* length 0x0201 = 513 */
-	buf[27] = 0x01;
+	buf[30] = 0x02; /* length 0x0201 = 513 */
+	buf[31] = 0x01;
 	ok(swim_wire_decode(buf, off, &body, err, sizeof err) < 0, "513 bytes of meta rejected (%s)",
 	   err);
+
+	/* Incarnations are 64 bits, up to SWIM_INC_MAX: no wrap at 2^32. */
+	off = 0;
+	swim_wire_alive(buf, sizeof buf, &off, a, 0x100000000ULL, NULL, 0, 0);
+	ok(swim_wire_decode(buf, off, &body, err, sizeof err) == 0 &&
+	   body.msg[0].e.incarnation == 0x100000000ULL, "an incarnation past 2^32 round-trips");
+	off = 0;
+	swim_wire_suspect_dead(buf, sizeof buf, &off, SWIM_MSG_DEAD, a, SWIM_INC_MAX, a);
+	ok(swim_wire_decode(buf, off, &body, err, sizeof err) == 0, "SWIM_INC_MAX is accepted");
+	off = 0;
+	swim_wire_suspect_dead(buf, sizeof buf, &off, SWIM_MSG_DEAD, a, SWIM_INC_MAX + 1, a);
+	ok(swim_wire_decode(buf, off, &body, err, sizeof err) < 0, "above SWIM_INC_MAX rejected (%s)",
+	   err);
+	off = 0;
+	swim_wire_left(buf, sizeof buf, &off, a, UINT64_MAX);
+	ok(swim_wire_decode(buf, off, &body, err, sizeof err) < 0, "a LEFT at 2^64-1 rejected");
 
 	size_t hdr;
 	off = 0;
