@@ -97,10 +97,8 @@ static void op_subscribe(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 		cw->waiting[cw->nwaiting++] = c;
 		return;
 	}
-	json_t *snap = cw_state_snapshot(&cw->st);
-	if (!snap || ipc_subscribe(c, snap) < 0)
+	if (cw_subscribe(cw, c) < 0)
 		ipc_conn_close(c);
-	json_decref(snap);
 }
 
 static void op_state(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
