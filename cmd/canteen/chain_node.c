@@ -233,9 +233,11 @@ int node_ls_run(struct cli *cli, json_t **nodes)
 
 static int node_ls(struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc != 1)
-		return usage_err("%s", "node ls takes no arguments");
+	/* --pending: only the nodes waiting for an admin's approval (chainwatch's feed leaves
+	 * them out; the chain still holds them). */
+	int pending = argc == 2 && strcmp(argv[1], "--pending") == 0;
+	if (argc != 1 && !pending)
+		return usage_err("%s", "node ls takes no arguments but --pending");
 	json_t *all = NULL;
 	int ret = node_ls_run(cli, &all);
 	if (ret == CLI_OK && !cli->json)
@@ -244,6 +246,8 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *n;
 	json_array_foreach(all, i, n) {
+		if (pending && json_is_true(json_object_get(n, "active")))
+			continue;
 		if (cli->json) {
 			chain_print_json(n);
 		} else {
