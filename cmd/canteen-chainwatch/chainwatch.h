@@ -16,6 +16,7 @@
 #define CW_RANGE_MAX 5000      /* blocks per eth_getLogs */
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
 #define CW_MAX_WAITING 64
+#define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 
 /* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes).
  * nodes holds every registered node; the feed (chain.sock, --stdout) carries only the
@@ -88,7 +89,8 @@ void cw_state_clear(struct cw_state *s);
 /* Apply one event to the state (the event is borrowed). */
 void cw_state_apply(struct cw_state *s, const json_t *ev);
 /* The state as one object {"type":"state",...} (owned), approved nodes only, without seq:
- * the answer to the "state" request. */
+ * the answer to the "state" request; {"type":"error",...} when that would be longer than
+ * CW_STATE_LINE_MAX bytes. */
 json_t *cw_state_snapshot(const struct cw_state *s);
 /* Send the feed's snapshot to c as lines (snapshot.begin, one node or service line per
  * record, snapshot.end) and subscribe it; -1 when its queue cannot take them (the caller

@@ -1,5 +1,6 @@
 /* state.c: canteen-chainwatch's copy of the contract state, its snapshots and its events. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,8 +53,20 @@ json_t *cw_state_snapshot(const struct cw_state *s)
 	const char *k;
 	json_object_foreach(s->nodes, k, v) if (approved(v)) json_array_append(nodes, v);
 	json_object_foreach(s->services, k, v) json_array_append(svcs, v);
-	return json_pack("{s:s, s:I, s:s, s:o, s:o}", "type", "state", "block", (json_int_t)s->block,
-	                 "block_hash", s->hash, "nodes", nodes, "services", svcs);
+	json_t *st = json_pack("{s:s, s:I, s:s, s:o, s:o}", "type", "state", "block",
+	                       (json_int_t)s->block, "block_hash", s->hash, "nodes", nodes,
+	                       "services", svcs);
+	/* One line at most (room left for seq, rpc_up and the request's id): a bigger state
+	 * is read by subscribing, a record per line. */
+	size_t size = st ? json_dumpb(st, NULL, 0, JSON_COMPACT) : 0;
+	if (size > CW_STATE_LINE_MAX) {
+		json_decref(st);
+		char msg[200];
+		snprintf(msg, sizeof msg, "the state is %zu bytes, more than one line (%d): subscribe "
+		         "to read it a record per line", size, CW_STATE_LINE_MAX);
+		st = json_pack("{s:s, s:s}", "type", "error", "error", msg);
+	}
+	return st;
 }
 
 /* Each line of the feed's snapshot goes to emit (which steals it; last is set for
