@@ -19,7 +19,12 @@ static void print_event(const json_t *ev)
 	if (!type)
 		type = "?";
 	printf("%-6lld %-15s ", (long long)seq, type);
-	if (strcmp(type, "snapshot") == 0)
+	if (strcmp(type, "snapshot.begin") == 0 || strcmp(type, "snapshot.end") == 0)
+		printf("block %lld, %lld nodes, %lld services",
+		       (long long)json_integer_value(json_object_get(ev, "block")),
+		       (long long)json_integer_value(json_object_get(ev, "nodes")),
+		       (long long)json_integer_value(json_object_get(ev, "services")));
+	else if (strcmp(type, "snapshot") == 0)
 		printf("block %lld, %zu nodes, %zu services",
 		       (long long)json_integer_value(json_object_get(ev, "block")),
 		       json_array_size(json_object_get(ev, "nodes")),
