@@ -176,9 +176,10 @@ static int snap_record(struct place_state *st, json_t *rec, int service, char *e
 	const char *key = NULL;
 	if (check(rec, why, sizeof why) < 0 || !(key = json_string_value(json_object_get(rec, field))) ||
 	    json_object_get(t, key)) {
+		const char *a = json_string_value(json_object_get(rec, field));
 		if (st->snap_bad++ == 0)
-			snprintf(st->snap_why, sizeof st->snap_why, "%s",
-			         key && json_object_get(t, key) ? "a repeated record" : why);
+			errf(st->snap_why, sizeof st->snap_why, "%s %.64s: %s", what, a ? a : "?",
+			     key && json_object_get(t, key) ? "repeated" : why);
 		return 0;
 	}
 	json_object_set(t, key, rec);

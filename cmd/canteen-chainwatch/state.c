@@ -167,7 +167,7 @@ static json_t *feed_event(struct cw_state *s, json_t *ev)
 	if (!was)
 		return NULL;
 	/* Approved before, not now (a record no longer approved, or removed). */
-	json_t *rm = json_pack("{s:s, s:O, s:s}", "type", "node.remove", "block",
+	json_t *rm = json_pack("{s:s, s:O?, s:s}", "type", "node.remove", "block",
 	                       json_object_get(ev, "block"), "address", addr);
 	json_object_del(s->fed, addr);
 	return rm;
