@@ -726,7 +726,7 @@ static void client_drop(struct ipc_client *c)
 	c->in.off = c->in.len = 0;
 	c->out.off = c->out.len = 0;
 	c->timer = loop_timer_add(c->loop, c->backoff_ms, client_connect, c);
-	c->backoff_ms = c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2;
+	c->backoff_ms = c->backoff_ms * 2 > IPC_BACKOFF_MAX_MS ? IPC_BACKOFF_MAX_MS : c->backoff_ms * 2;
 	if (was && c->on_state)
 		c->on_state(c, 0, c->arg);
 }
@@ -787,8 +787,10 @@ static void client_connect(struct loop *l, void *arg)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
 	    peer_trusted(fd, c->path, NULL, 0) == 0 && loop_add_fd(l, fd, POLLIN, on_client_io, c) == 0) {
+		/* The back-off stays: a peer that takes connections and closes them at once
+		 * (or sends what we cannot read) is retried ever more slowly, until the user
+		 * says a connection worked (ipc_client_backoff_reset). */
 		c->fd = fd;
-		c->backoff_ms = 100;
 		if (c->on_state)
 			c->on_state(c, 1, c->arg);
 		return;
@@ -796,7 +798,7 @@ static void client_connect(struct loop *l, void *arg)
 	if (fd >= 0)
 		close(fd);
 	c->timer = loop_timer_add(l, c->backoff_ms, client_connect, c);
-	c->backoff_ms = c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2;
+	c->backoff_ms = c->backoff_ms * 2 > IPC_BACKOFF_MAX_MS ? IPC_BACKOFF_MAX_MS : c->backoff_ms * 2;
 }
 
 struct ipc_client *ipc_client_new(struct loop *l, const char *path, ipc_client_msg_cb on_msg,
@@ -815,7 +817,7 @@ struct ipc_client *ipc_client_new(struct loop *l, const char *path, ipc_client_m
 	c->on_msg = on_msg;
 	c->on_state = on_state;
 	c->arg = arg;
-	c->backoff_ms = 100;
+	c->backoff_ms = IPC_BACKOFF_MIN_MS;
 	c->timer = loop_timer_add(l, 0, client_connect, c);
 	return c;
 }
@@ -840,6 +842,8 @@ void ipc_client_free(struct ipc_client *c)
 }
 
 int ipc_client_connected(const struct ipc_client *c) { return c->fd >= 0; }
+
+void ipc_client_backoff_reset(struct ipc_client *c) { c->backoff_ms = IPC_BACKOFF_MIN_MS; }
 
 int ipc_client_send(struct ipc_client *c, json_t *msg)
 {

@@ -86,16 +86,22 @@ void ipc_server_mirror(struct ipc_server *s, int fd);
  * (SO_PEERCRED): another user's socket is refused like an absent one.
  *
  * Client side, used by daemons: connects to path and keeps reconnecting with
- * back-off (100 ms doubling to 5 s) while the peer is away (or not trusted). on_state(c, 1) runs after
- * each connect (send "subscribe" there), on_state(c, 0) after each loss.
- * msg in on_msg is borrowed.
+ * back-off (IPC_BACKOFF_MIN_MS doubling to IPC_BACKOFF_MAX_MS) while the peer is away
+ * drops the connection, or is not trusted. A connection alone does not reset the back-off: the user
+ * calls ipc_client_backoff_reset once the peer delivered what it should (a whole
+ * snapshot), so a peer that closes at once, or feeds lines we refuse, is not hammered.
+ * on_state(c, 1) runs after each connect (send "subscribe" there), on_state(c, 0) after
+ * each loss. msg in on_msg is borrowed.
  */
+#define IPC_BACKOFF_MIN_MS 100
+#define IPC_BACKOFF_MAX_MS 5000
 typedef void (*ipc_client_msg_cb)(struct ipc_client *c, json_t *msg, void *arg);
 typedef void (*ipc_client_state_cb)(struct ipc_client *c, int connected, void *arg);
 struct ipc_client *ipc_client_new(struct loop *l, const char *path, ipc_client_msg_cb on_msg,
                                   ipc_client_state_cb on_state, void *arg);
 void ipc_client_free(struct ipc_client *c);
 int ipc_client_connected(const struct ipc_client *c);
+void ipc_client_backoff_reset(struct ipc_client *c);
 /* Does not steal msg; -1 when not connected or the queue is full. */
 int ipc_client_send(struct ipc_client *c, json_t *msg);
 

@@ -15,6 +15,11 @@ struct place_state {
 	json_t *rejected;   /* name -> why no server can run it (rec_service_runnable) */
 	char self[64];      /* this node (place_state_set_self): always live */
 	int have_chain, have_swim;
+	/* A chain snapshot being assembled (snapshot.begin seen, snapshot.end not yet):
+	 * applied at its end line only, and bounded by REC_SNAP_MAX_RECORDS/_BYTES. */
+	json_t *snap_nodes, *snap_svcs; /* NULL: none */
+	size_t snap_lines, snap_bytes, snap_bad;
+	char snap_why[256];
 	/* place_state_input's arrays */
 	struct place_node *in_nodes;
 	struct place_service *in_svcs;
@@ -60,6 +65,8 @@ void place_state_free(struct place_state *st)
 	json_decref(st->members);
 	json_decref(st->held);
 	json_decref(st->rejected);
+	json_decref(st->snap_nodes);
+	json_decref(st->snap_svcs);
 	free_input(st);
 	free(st);
 }
@@ -120,22 +127,90 @@ static int load_all(json_t **table, json_t *array, const char *field, check_fn c
 	return 0;
 }
 
-static int chain_snapshot(struct place_state *st, json_t *msg, char *err, size_t errlen)
+static void snap_drop(struct place_state *st)
 {
-	json_t *nodes = json_object_get(msg, "nodes"), *svcs = json_object_get(msg, "services");
-	if (!json_is_array(nodes) || !json_is_array(svcs)) {
-		errf(err, errlen, "chain snapshot needs \"nodes\" and \"services\" arrays");
+	json_decref(st->snap_nodes);
+	json_decref(st->snap_svcs);
+	st->snap_nodes = st->snap_svcs = NULL;
+	st->snap_lines = st->snap_bytes = st->snap_bad = 0;
+	st->snap_why[0] = '\0';
+}
+
+static int snap_begin(struct place_state *st, char *err, size_t errlen)
+{
+	int restarted = st->snap_nodes != NULL;
+	snap_drop(st);
+	st->snap_nodes = json_object();
+	st->snap_svcs = json_object();
+	if (!st->snap_nodes || !st->snap_svcs) {
+		snap_drop(st);
+		errf(err, errlen, "out of memory");
 		return -1;
 	}
-	char e1[256] = "", e2[256] = "";
-	if (load_all(&st->nodes, nodes, "address", rec_node_check, "node", e1, sizeof e1) < 0 ||
-	    load_all(&st->services, svcs, "name", rec_service_check, "service", e2,
-	             sizeof e2) < 0) {
-		errf(err, errlen, "%s%s", e1, e2);
+	if (restarted)
+		errf(err, errlen, "snapshot.begin before the last snapshot's end: that one is dropped");
+	return 0;
+}
+
+/* One NODE or SERVICE line of the snapshot being assembled. A malformed or repeated
+ * record is left out (counted); one past the bounds drops the whole snapshot. */
+static int snap_record(struct place_state *st, json_t *rec, int service, char *err,
+                       size_t errlen)
+{
+	const char *what = service ? "service" : "node", *field = service ? "name" : "address";
+	json_t *t = service ? st->snap_svcs : st->snap_nodes;
+	check_fn check = service ? rec_service_check : rec_node_check;
+	if (!t) {
+		errf(err, errlen, "a %s line outside a snapshot", what);
 		return -1;
 	}
-	if (e1[0] || e2[0])
-		errf(err, errlen, "%s%s%s", e1, e1[0] && e2[0] ? "; " : "", e2);
+	size_t size = rec ? json_dumpb(rec, NULL, 0, JSON_COMPACT) : 0;
+	if (++st->snap_lines > REC_SNAP_MAX_RECORDS || size > REC_SNAP_MAX_BYTES - st->snap_bytes) {
+		snap_drop(st);
+		errf(err, errlen, "snapshot over %d records or %d bytes: dropped, the last state stays",
+		     REC_SNAP_MAX_RECORDS, REC_SNAP_MAX_BYTES);
+		return -1;
+	}
+	st->snap_bytes += size;
+	char why[256];
+	const char *key = NULL;
+	if (check(rec, why, sizeof why) < 0 || !(key = json_string_value(json_object_get(rec, field))) ||
+	    json_object_get(t, key)) {
+		const char *a = json_string_value(json_object_get(rec, field));
+		if (st->snap_bad++ == 0)
+			errf(st->snap_why, sizeof st->snap_why, "%s %.64s: %s", what, a ? a : "?",
+			     key && json_object_get(t, key) ? "repeated" : why);
+		return 0;
+	}
+	json_object_set(t, key, rec);
+	return 0;
+}
+
+/* The counts the end line announces must be the lines received: else a line was lost. */
+static int snap_end(struct place_state *st, json_t *msg, char *err, size_t errlen)
+{
+	json_t *nn = json_object_get(msg, "nodes"), *ns = json_object_get(msg, "services");
+	if (!st->snap_nodes) {
+		errf(err, errlen, "snapshot.end without snapshot.begin");
+		return -1;
+	}
+	if (!json_is_integer(nn) || !json_is_integer(ns) ||
+	    (size_t)json_integer_value(nn) + (size_t)json_integer_value(ns) != st->snap_lines ||
+	    json_integer_value(nn) < 0 || json_integer_value(ns) < 0) {
+		errf(err, errlen, "snapshot.end announces other counts than the %zu records received: "
+		     "dropped, the last state stays", st->snap_lines);
+		snap_drop(st);
+		return -1;
+	}
+	json_decref(st->nodes);
+	json_decref(st->services);
+	st->nodes = st->snap_nodes;
+	st->services = st->snap_svcs;
+	st->snap_nodes = st->snap_svcs = NULL;
+	if (st->snap_bad)
+		errf(err, errlen, "left out %zu malformed or repeated record(s): %s", st->snap_bad,
+		     st->snap_why);
+	snap_drop(st);
 	st->have_chain = 1;
 	return 1;
 }
@@ -167,8 +242,18 @@ int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t err
 		errf(err, errlen, "message without \"type\"");
 		return -1;
 	}
-	if (strcmp(type, "snapshot") == 0 || strcmp(type, "state") == 0)
-		return chain_snapshot(st, msg, err, errlen);
+	if (strcmp(type, "snapshot.begin") == 0)
+		return snap_begin(st, err, errlen) < 0 ? -1 : 0;
+	if (strcmp(type, "node") == 0 || strcmp(type, "service") == 0)
+		return snap_record(st, json_object_get(msg, type), type[0] == 's', err, errlen);
+	if (strcmp(type, "snapshot.end") == 0)
+		return snap_end(st, msg, err, errlen);
+	if (st->snap_nodes && strcmp(type, "error") != 0) {
+		/* chainwatch queues a snapshot whole: an event inside one means lost lines. */
+		snap_drop(st);
+		errf(err, errlen, "a %.64s event inside a snapshot: the snapshot is dropped", type);
+		return -1;
+	}
 	if (strcmp(type, "node.upsert") == 0)
 		return upsert(st->nodes, json_object_get(msg, "node"), "address", rec_node_check,
 		              err, errlen);

@@ -24,6 +24,11 @@ void place_state_free(struct place_state *st);
  * sentence in err when the message is malformed or of an unknown type (state
  * unchanged). In a snapshot, a malformed NODE, SERVICE or MEMBER is left out and the
  * rest applied: then err holds a sentence about what was left out (else err[0] = 0).
+ * chain.sock's snapshot comes as lines (snapshot.begin, node and service lines,
+ * snapshot.end): they are assembled, at most REC_SNAP_MAX_RECORDS records of
+ * REC_SNAP_MAX_BYTES together, and applied at the end line only (which returns 1);
+ * past a bound, on a count the end line does not confirm, or on an event in between,
+ * the assembly is dropped (-1) and the last state stays.
  */
 int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t errlen);
 int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errlen);

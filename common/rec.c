@@ -92,6 +92,25 @@ int rec_kv_ok(const char *s, size_t n, size_t maxlen)
 	return eq && eq != s && n <= maxlen && !memchr(s, '\0', n);
 }
 
+/* Every byte in [lo, 0x7e]. */
+static int ascii_from(const char *s, size_t n, char lo)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < lo || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+int rec_label_ok(const char *s, size_t n)
+{
+	return rec_kv_ok(s, n, REC_MAX_LABEL_LEN) && ascii_from(s, n, ' ');
+}
+
+int rec_endpoint_ok(const char *s, size_t n)
+{
+	return s && n > 0 && n <= REC_MAX_ENDPOINT && ascii_from(s, n, '!');
+}
+
 int rec_env_ok(const char *e)
 {
 	const char *eq = strchr(e, '=');
@@ -307,9 +326,11 @@ static int labels_check(const json_t *o, const char *key, char *err, size_t errl
 		            REC_MAX_LABELS);
 	json_object_foreach(l, k, v) {
 		const char *s = str_of(v, &n);
-		if (!*k || strchr(k, '=') || !s || strlen(k) + 1 + n > REC_MAX_LABEL_LEN)
-			return errf(err, errlen, "\"%s\": each entry must be KEY=VALUE of at most %d bytes",
-			            key, REC_MAX_LABEL_LEN);
+		size_t kl = strlen(k);
+		if (!*k || strchr(k, '=') || !s || kl + 1 + n > REC_MAX_LABEL_LEN ||
+		    !ascii_from(k, kl, ' ') || !ascii_from(s, n, ' '))
+			return errf(err, errlen, "\"%s\": each entry must be KEY=VALUE of at most %d "
+			            "printable ASCII bytes", key, REC_MAX_LABEL_LEN);
 	}
 	return 0;
 }
@@ -344,8 +365,10 @@ int rec_node_check(const json_t *n, char *err, size_t errlen)
 	if (!rec_address_ok(json_string_value(json_object_get(n, "address"))))
 		return errf(err, errlen, "node address must be 0x and 40 lowercase hex digits");
 	json_t *ep = json_object_get(n, "endpoint"), *pk = json_object_get(n, "swim_pubkey");
-	if (ep && (!str_of(ep, &len) || len == 0 || len > REC_MAX_ENDPOINT))
-		return errf(err, errlen, "\"endpoint\" must be 1 to %d bytes", REC_MAX_ENDPOINT);
+	const char *eps = ep ? str_of(ep, &len) : NULL;
+	if (ep && !rec_endpoint_ok(eps, eps ? len : 0))
+		return errf(err, errlen, "\"endpoint\" must be 1 to %d printable ASCII bytes without "
+		            "spaces", REC_MAX_ENDPOINT);
 	if (pk && (!str_of(pk, &len) || len != 64 || !is_hex_lower(json_string_value(pk), 64)))
 		return errf(err, errlen, "\"swim_pubkey\" must be 64 lowercase hex digits");
 	if (int_field(n, "cpu_millis", 0, REC_U32_MAX, 1, err, errlen) < 0 ||
@@ -481,7 +504,7 @@ static json_t *abi_kv_object(const struct abi_value *v)
 		const struct abi_value *it = v->items[i];
 		const char *s = abi_get_str(it);
 		char key[REC_MAX_LABEL_LEN + 1];
-		if (!rec_kv_ok(s, it->len, REC_MAX_LABEL_LEN))
+		if (!rec_label_ok(s, it->len))
 			goto bad;
 		size_t kl = (size_t)((const char *)memchr(s, '=', it->len) - s);
 		memcpy(key, s, kl);

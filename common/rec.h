@@ -25,11 +25,11 @@
 /* ---- the contract's limits (contracts/Canteen.sol) ---- */
 #define REC_MAX_NAME 63
 #define REC_MAX_IMAGE 512
-#define REC_MAX_ENDPOINT 255
+#define REC_MAX_ENDPOINT 64      /* printable ASCII without space (0x21..0x7e) */
 #define REC_MAX_ITEMS 64        /* command args, env entries */
 #define REC_MAX_ITEM_LEN 1024   /* one command arg or env entry */
-#define REC_MAX_LABELS 32       /* node labels, service selector */
-#define REC_MAX_LABEL_LEN 256   /* one "k=v" */
+#define REC_MAX_LABELS 16       /* node labels, service selector */
+#define REC_MAX_LABEL_LEN 64    /* one "k=v", printable ASCII (0x20..0x7e) */
 #define REC_MAX_PORTS 32
 #define REC_MAX_PAGE 1000
 
@@ -67,6 +67,12 @@ int rec_name_check(const char *s, size_t n, char *err, size_t errlen);
 int rec_address_ok(const char *s);
 /* A "k=v" item: non-empty key, at most maxlen bytes, no NUL. 1 or 0. */
 int rec_kv_ok(const char *s, size_t n, size_t maxlen);
+/* A node label or selector item: "k=v" of at most REC_MAX_LABEL_LEN printable ASCII
+ * bytes (0x20..0x7e). 1 or 0. */
+int rec_label_ok(const char *s, size_t n);
+/* A node endpoint: 1 to REC_MAX_ENDPOINT printable ASCII bytes without space
+ * (0x21..0x7e). 1 or 0. */
+int rec_endpoint_ok(const char *s, size_t n);
 /* An image reference a server can run: at most REC_RUN_IMAGE_MAX bytes of Docker's
  * grammar [host[:port]/]path[:tag][@sha256:<64 hex>]. */
 int rec_image_check(const char *ref, size_t n, char *err, size_t errlen);
@@ -96,6 +102,12 @@ int rec_run_check(const json_t *o, char *err, size_t errlen);
 int rec_replicas_check(long long n, char *err, size_t errlen);
 /* rec_run_check and the replica count of a SERVICE: what canteen-sched places. */
 int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
+
+/* ---- chain.sock snapshots ---- */
+/* What a reader of chain.sock assembles between snapshot.begin and snapshot.end at most
+ * (NODE and SERVICE lines); past either it drops the snapshot and keeps its state. */
+#define REC_SNAP_MAX_RECORDS 65536
+#define REC_SNAP_MAX_BYTES (64 * 1024 * 1024) /* the records' compact JSON, bytes */
 
 /* ---- the ABI decoder ---- */
 /* The Solidity tuple types of Node and Service (contracts/Canteen.sol). */

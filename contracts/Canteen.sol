@@ -11,11 +11,11 @@ contract Canteen {
     // ---- limits (bounded lengths keep every call O(1)) ----
     uint256 public constant MAX_NAME = 63;
     uint256 public constant MAX_IMAGE = 512;
-    uint256 public constant MAX_ENDPOINT = 255;
+    uint256 public constant MAX_ENDPOINT = 64;   // printable ASCII without space
     uint256 public constant MAX_ITEMS = 64;      // command args, env entries
     uint256 public constant MAX_ITEM_LEN = 1024; // one command arg or env entry
-    uint256 public constant MAX_LABELS = 32;     // node labels, service selector
-    uint256 public constant MAX_LABEL_LEN = 256; // one "k=v"
+    uint256 public constant MAX_LABELS = 16;     // node labels, service selector
+    uint256 public constant MAX_LABEL_LEN = 64;  // one "k=v", printable ASCII
     uint256 public constant MAX_PORTS = 32;
     uint256 public constant MAX_PAGE = 1000;
 
@@ -86,6 +86,7 @@ contract Canteen {
     error TooManyItems(string field, uint256 max);
     error EmptyField(string field);
     error InvalidKeyValue(string field, string item);
+    error NotPrintable(string field, uint256 item); // a byte outside 0x20..0x7e (endpoint: 0x21..0x7e)
     error InvalidPort(uint16 host, uint16 container, uint8 proto);
     error InvalidStrategy(uint8 strategy);
     error InvalidResources();
@@ -167,9 +168,10 @@ contract Canteen {
         uint256 n = bytes(endpoint).length;
         if (n == 0) revert EmptyField("endpoint");
         if (n > MAX_ENDPOINT) revert StringTooLong("endpoint", MAX_ENDPOINT);
+        if (!_printable(bytes(endpoint), 0x21)) revert NotPrintable("endpoint", 0);
         if (swimPubKey == bytes32(0)) revert EmptyField("swimPubKey");
         if (cpuMillis == 0 || memMiB == 0) revert InvalidResources();
-        _checkKeyValues("labels", labels, MAX_LABELS, MAX_LABEL_LEN);
+        _checkLabels("labels", labels);
 
         Node storage rec = nodes[msg.sender];
         if (nodeIndex[msg.sender] == 0) {
@@ -344,7 +346,7 @@ contract Canteen {
         for (uint256 i = 0; i < spec.command.length; i++)
             if (bytes(spec.command[i]).length > MAX_ITEM_LEN) revert StringTooLong("command", MAX_ITEM_LEN);
         _checkKeyValues("env", spec.env, MAX_ITEMS, MAX_ITEM_LEN);
-        _checkKeyValues("selector", spec.selector, MAX_LABELS, MAX_LABEL_LEN);
+        _checkLabels("selector", spec.selector);
         if (spec.ports.length > MAX_PORTS) revert TooManyItems("ports", MAX_PORTS);
         for (uint256 i = 0; i < spec.ports.length; i++) {
             Port calldata p = spec.ports[i];
@@ -361,6 +363,23 @@ contract Canteen {
             bool ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || (c == "-" && i > 0);
             if (!ok) revert InvalidName(name);
         }
+    }
+
+    /// Labels and selectors: at most MAX_LABELS "k=v" items of MAX_LABEL_LEN printable
+    /// ASCII bytes, so that no stranger's record can carry control bytes or bulk.
+    function _checkLabels(string memory field, string[] calldata items) private pure {
+        _checkKeyValues(field, items, MAX_LABELS, MAX_LABEL_LEN);
+        for (uint256 i = 0; i < items.length; i++)
+            if (!_printable(bytes(items[i]), 0x20)) revert NotPrintable(field, i);
+    }
+
+    /// Every byte of b in [lo, 0x7e].
+    function _printable(bytes calldata b, uint8 lo) private pure returns (bool) {
+        for (uint256 i = 0; i < b.length; i++) {
+            uint8 c = uint8(b[i]);
+            if (c < lo || c > 0x7e) return false;
+        }
+        return true;
     }
 
     /// Each item is "k=v" with a non-empty key that holds no "=".

@@ -19,9 +19,16 @@ svc_json() { # NAME REPLICAS [PORT] [GENERATION]
 }
 member_json() { printf '{"address":"%s","endpoint":"127.0.0.1:7946","state":"%s","incarnation":0,"meta":null}' "$1" "$2"; }
 
+# chain_lines NODES_JSON SERVICES_JSON: chain.sock's snapshot lines, as a JSON array.
+chain_lines() {
+	jq -cn --argjson n "[$1]" --argjson s "[$2]" '
+		[{type: "snapshot.begin", block: 1, block_hash: "0x01", nodes: ($n | length), services: ($s | length)}]
+		+ ($n | map({type: "node", node: .})) + ($s | map({type: "service", service: .}))
+		+ [{type: "snapshot.end", block: 1, nodes: ($n | length), services: ($s | length)}]'
+}
 # chain_set SOCK NODES_JSON SERVICES_JSON
 chain_set() {
-	feed "$1" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"block\":1,\"block_hash\":\"0x01\",\"nodes\":[$2],\"services\":[$3]}}" | grep -q '"ok"'
+	feed "$1" "{\"op\":\"set\",\"snapshot\":$(chain_lines "$2" "$3")}" | grep -q '"ok"'
 }
 publish() { feed "$1" "{\"op\":\"publish\",\"event\":$2}" | grep -q '"ok"'; }
 

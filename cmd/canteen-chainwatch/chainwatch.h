@@ -16,14 +16,18 @@
 #define CW_RANGE_MAX 5000      /* blocks per eth_getLogs */
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
 #define CW_MAX_WAITING 64
+#define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 
-/* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes). */
+/* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes).
+ * nodes holds every registered node; the feed (chain.sock, --stdout) carries only the
+ * approved ones ("active"), which fed tracks: anyone may register, only an admin approves. */
 struct cw_state {
 	int valid;
 	uint64_t block;
 	char hash[67];
 	json_t *nodes;    /* address -> NODE */
 	json_t *services; /* name -> SERVICE */
+	json_t *fed;      /* address -> true: the nodes the feed has announced */
 };
 
 /* A snapshot being read (pages of getNodes, then getServices, at one block hash). */
@@ -84,13 +88,23 @@ void cw_state_init(struct cw_state *s);
 void cw_state_clear(struct cw_state *s);
 /* Apply one event to the state (the event is borrowed). */
 void cw_state_apply(struct cw_state *s, const json_t *ev);
-/* A snapshot object of the state (owned), without seq. */
+/* The state as one object {"type":"state",...} (owned), approved nodes only, without seq:
+ * the answer to the "state" request; {"type":"error",...} when that would be longer than
+ * CW_STATE_LINE_MAX bytes. */
 json_t *cw_state_snapshot(const struct cw_state *s);
+/* Send the feed's snapshot to c as lines (snapshot.begin, one node or service line per
+ * record, snapshot.end) and subscribe it; -1 when it could not: c has then been dropped
+ * (closed and freed) and must not be used again. */
+int cw_subscribe(struct chainwatch *cw, struct ipc_conn *c);
+/* The same lines on the --stdout fd, if any. */
+void cw_stdout_snapshot(struct chainwatch *cw);
 /* Replace the state by new nodes/services at block/hash, publishing the differences as
  * events (when publish is set). Steals nodes and services. */
 void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, uint64_t block,
                       const char *hash, int publish);
-/* Publish an event (stolen) on chain.sock and the --stdout mirror. */
+/* Publish an event (stolen) on chain.sock and the --stdout mirror; node events only as
+ * they change the approved set (an upsert of a pending node is not published, the approval
+ * is its upsert, a removal only of a node the feed announced). */
 void cw_publish(struct chainwatch *cw, json_t *ev);
 /* Write one object as a line to the --stdout fd, if any. */
 void cw_write_stdout(struct chainwatch *cw, json_t *obj);

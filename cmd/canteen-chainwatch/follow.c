@@ -124,12 +124,7 @@ static void snap_finish(struct chainwatch *cw)
 	log_info("snapshot at block %llu %s: %zu nodes, %zu services",
 	         (unsigned long long)cw->st.block, cw->st.hash, nn, ns);
 	if (first) {
-		json_t *snap = cw_state_snapshot(&cw->st);
-		if (snap) {
-			json_object_set_new(snap, "seq", json_integer((json_int_t)ipc_server_seq(cw->srv)));
-			cw_write_stdout(cw, snap);
-		}
-		json_decref(snap);
+		cw_stdout_snapshot(cw);
 		cw_release_waiting(cw);
 	} else {
 		cw_publish(cw, json_pack("{s:s, s:I, s:s}", "type", "head", "block",

@@ -110,12 +110,7 @@ static void op_subscribe(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 		cw->waiting[cw->nwaiting++] = c;
 		return;
 	}
-	json_t *snap = cw_state_snapshot(&cw->st);
-	if (!snap)
-		ipc_conn_close(c);
-	else
-		ipc_subscribe(c, snap); /* -1: already dropped */
-	json_decref(snap);
+	cw_subscribe(cw, c); /* -1: c is already dropped */
 }
 
 static void op_state(struct chainwatch *cw, struct ipc_conn *c, json_t *req)

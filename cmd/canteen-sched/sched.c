@@ -26,7 +26,6 @@ static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
 	char err[512];
-	(void)c;
 	int rc = place_state_chain(s->st, msg, err, sizeof err);
 	if (rc < 0)
 		log_warnx("chain.sock: %s", err);
@@ -35,6 +34,10 @@ static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 	if (rc > 0)
 		changed(s);
 	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (rc > 0 && type && strcmp(type, "snapshot.end") == 0) {
+		log_info("chain snapshot applied");
+		ipc_client_backoff_reset(c); /* a whole snapshot came: chainwatch works */
+	}
 	if (type && strcmp(type, "rpc.down") == 0)
 		log_info("chainwatch reports its RPC down: scheduling on the last known state");
 }
@@ -67,9 +70,11 @@ static void on_swim_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
 	char err[512];
-	(void)c;
 	size_t held_before = place_state_held(s->st);
 	int rc = place_state_swim(s->st, msg, err, sizeof err);
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (rc > 0 && type && strcmp(type, "snapshot") == 0)
+		ipc_client_backoff_reset(c);
 	if (rc < 0)
 		log_warnx("swim.sock: %s", err);
 	else if (err[0])
@@ -175,8 +180,8 @@ static void on_dockerd_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct sched *s = arg;
 	const char *type = json_string_value(json_object_get(msg, "type"));
-	(void)c;
 	if (type && strcmp(type, "ok") == 0) {
+		ipc_client_backoff_reset(c); /* dockerd took the desired set: it works */
 		s->desired_acked = 1;
 		json_t *refused = refused_of(json_object_get(msg, "rejected"));
 		if (refused && !json_equal(refused, s->refused)) {

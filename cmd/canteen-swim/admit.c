@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "rec.h"
 #include "swimd.h"
 
 #define PEERS_FILE_MAX (4 * 1024 * 1024)
@@ -116,6 +117,14 @@ out:
 	return rc;
 }
 
+static void snap_drop(struct swimd *d)
+{
+	free(d->snap_nodes);
+	d->snap_nodes = NULL;
+	d->snap_n = d->snap_cap = d->snap_lines = 0;
+	d->snap_open = 0;
+}
+
 void admit_free(struct swimd *d)
 {
 	if (d->swim)
@@ -131,6 +140,7 @@ void admit_free(struct swimd *d)
 	free(d->nodes);
 	d->nodes = NULL;
 	d->nnodes = 0;
+	snap_drop(d);
 }
 
 /* ---- keeping the state machine in line with d->nodes ---- */
@@ -324,23 +334,75 @@ static int node_json(json_t *n, struct node_rec *r, int *active)
 	return rec_parse(n, "swim_pubkey", r, err, sizeof err);
 }
 
-static void set_nodes_from(struct swimd *d, json_t *nodes)
+/* One node or service line of a snapshot: an approved, well-formed node is kept (at most
+ * SWIMD_MAX_NODES); past REC_SNAP_MAX_RECORDS lines the snapshot is dropped. */
+static void snap_line(struct swimd *d, json_t *msg, int service)
 {
-	size_t i, n = 0;
-	json_t *v;
-	struct node_rec *nv = calloc(json_array_size(nodes) + 1, sizeof *nv);
-	if (!nv)
+	if (!d->snap_open) {
+		log_warnx("chain.sock: a record line outside a snapshot; ignored");
 		return;
-	json_array_foreach(nodes, i, v) {
-		int active;
-		if (node_json(v, &nv[n], &active) < 0 || !active || find_rec(nv, n, nv[n].addr))
-			continue;
-		if (++n == SWIMD_MAX_NODES)
-			break;
+	}
+	if (++d->snap_lines > REC_SNAP_MAX_RECORDS) {
+		log_warnx("chain.sock: snapshot over %d records: dropped, keeping the admitted set",
+		          REC_SNAP_MAX_RECORDS);
+		snap_drop(d);
+		return;
+	}
+	json_t *n = json_object_get(msg, "node");
+	struct node_rec r;
+	int active;
+	char err[256];
+	if (service)
+		return;
+	if (rec_node_check(n, err, sizeof err) < 0 || node_json(n, &r, &active) < 0) {
+		const char *a = json_string_value(json_object_get(n, "address"));
+		log_warnx("chain.sock: snapshot: node %.42s left out: %s", a ? a : "?", err);
+		return;
+	}
+	if (!active || find_rec(d->snap_nodes, d->snap_n, r.addr))
+		return;
+	if (d->snap_n == SWIMD_MAX_NODES)
+		return; /* snap_end says so */
+	if (d->snap_n == d->snap_cap) {
+		size_t cap = d->snap_cap ? d->snap_cap * 2 : 16;
+		struct node_rec *nv = realloc(d->snap_nodes, cap * sizeof *nv);
+		if (!nv) {
+			log_warnx("chain.sock: out of memory reading a snapshot: dropped");
+			snap_drop(d);
+			return;
+		}
+		d->snap_nodes = nv;
+		d->snap_cap = cap;
+	}
+	d->snap_nodes[d->snap_n++] = r;
+}
+
+/* The end line: its counts must be the lines read, else a line went missing. */
+static int snap_end(struct swimd *d, json_t *msg)
+{
+	json_t *nn = json_object_get(msg, "nodes"), *ns = json_object_get(msg, "services");
+	if (!d->snap_open) {
+		log_warnx("chain.sock: snapshot.end without snapshot.begin; ignored");
+		return -1;
+	}
+	if (!json_is_integer(nn) || !json_is_integer(ns) || json_integer_value(nn) < 0 ||
+	    json_integer_value(ns) < 0 ||
+	    (size_t)json_integer_value(nn) + (size_t)json_integer_value(ns) != d->snap_lines) {
+		log_warnx("chain.sock: snapshot.end announces other counts than the %zu records read: "
+		          "dropped, keeping the admitted set", d->snap_lines);
+		snap_drop(d);
+		return -1;
 	}
 	free(d->nodes);
-	d->nodes = nv;
-	d->nnodes = n;
+	d->nodes = d->snap_nodes;
+	d->nnodes = d->snap_n;
+	d->snap_nodes = NULL;
+	snap_drop(d);
+	log_info("chain snapshot: %zu active nodes", d->nnodes);
+	if (d->nnodes == SWIMD_MAX_NODES)
+		log_warnx("chain.sock: at most %d nodes are admitted; any others are not",
+		          SWIMD_MAX_NODES);
+	return 0;
 }
 
 static void node_upsert(struct swimd *d, json_t *n)
@@ -371,18 +433,25 @@ static void node_upsert(struct swimd *d, json_t *n)
 static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct swimd *d = arg;
-	(void)c;
 	const char *type = json_string_value(json_object_get(msg, "type"));
 	if (!type)
 		return;
-	if (strcmp(type, "snapshot") == 0) {
-		json_t *nodes = json_object_get(msg, "nodes");
-		if (!json_is_array(nodes)) {
-			log_warnx("chain.sock: snapshot without a nodes array; ignored");
+	if (strcmp(type, "snapshot.begin") == 0) {
+		snap_drop(d);
+		d->snap_open = 1;
+		return;
+	} else if (strcmp(type, "node") == 0 || strcmp(type, "service") == 0) {
+		snap_line(d, msg, type[0] == 's');
+		return;
+	} else if (strcmp(type, "snapshot.end") == 0) {
+		if (snap_end(d, msg) < 0)
 			return;
-		}
-		set_nodes_from(d, nodes);
-		log_info("chain snapshot: %zu active nodes", d->nnodes);
+		ipc_client_backoff_reset(c); /* a whole snapshot came: chainwatch works */
+	} else if (d->snap_open && strcmp(type, "error") != 0) {
+		/* chainwatch queues a snapshot whole: an event inside one means lost lines. */
+		log_warnx("chain.sock: a %.64s event inside a snapshot: the snapshot is dropped", type);
+		snap_drop(d);
+		return;
 	} else if (strcmp(type, "node.upsert") == 0) {
 		node_upsert(d, json_object_get(msg, "node"));
 	} else if (strcmp(type, "node.remove") == 0) {
@@ -406,6 +475,7 @@ static void on_chain_state(struct ipc_client *c, int connected, void *arg)
 	struct swimd *d = arg;
 	if (!connected) {
 		log_warnx("lost %s; keeping the last admitted set", d->chain_sock);
+		snap_drop(d);
 		return;
 	}
 	json_t *req = json_pack("{s:s}", "op", "subscribe");

@@ -59,6 +59,10 @@ struct swimd {
 	size_t njoins;
 	struct node_rec *nodes;       /* the admitted set */
 	size_t nnodes;
+	/* A chain.sock snapshot being read (admit.c): applied at snapshot.end only. */
+	struct node_rec *snap_nodes;
+	size_t snap_n, snap_cap, snap_lines;
+	int snap_open;
 	struct swimd_stats st;
 	int leaving;
 };

@@ -27,7 +27,12 @@ static void print_event(const json_t *ev)
 	printf("%-6lld %-15s ", (long long)seq, type ? tty_esc(type, t, sizeof t) : "?");
 	if (!type)
 		type = "?";
-	if (strcmp(type, "snapshot") == 0)
+	if (strcmp(type, "snapshot.begin") == 0 || strcmp(type, "snapshot.end") == 0)
+		printf("block %lld, %lld nodes, %lld services",
+		       (long long)json_integer_value(json_object_get(ev, "block")),
+		       (long long)json_integer_value(json_object_get(ev, "nodes")),
+		       (long long)json_integer_value(json_object_get(ev, "services")));
+	else if (strcmp(type, "snapshot") == 0)
 		printf("block %lld, %zu nodes, %zu services",
 		       (long long)json_integer_value(json_object_get(ev, "block")),
 		       json_array_size(json_object_get(ev, "nodes")),

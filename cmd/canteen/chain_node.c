@@ -10,6 +10,10 @@
 #include "parse.h"
 #include "tty.h"
 
+/* A limit of rec.h as a string literal. */
+#define LIMIT_(x) #x
+#define LIMIT(x) LIMIT_(x)
+
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
@@ -60,8 +64,9 @@ int node_reg_set(struct node_reg *r, int flag, const char *arg)
 			return usage_err("--endpoint: %s", err);
 		if (port == 0)
 			return usage_err("--endpoint: %s", "port 0 is not allowed");
-		if (str_copy(r->endpoint, sizeof r->endpoint, arg) < 0)
-			return usage_err("--endpoint: '%s' is longer than 255 bytes", arg);
+		if (!rec_endpoint_ok(arg, strlen(arg)) || str_copy(r->endpoint, sizeof r->endpoint, arg) < 0)
+			return usage_err("--endpoint: '%s' is not 1 to " LIMIT(REC_MAX_ENDPOINT)
+			                 " printable ASCII bytes without spaces", arg);
 		return CLI_OK;
 	case NODE_SWIM_PUBKEY:
 		if (eth_hex_decode_exact(arg, pkbin, 32) < 0)
@@ -88,10 +93,11 @@ int node_reg_set(struct node_reg *r, int flag, const char *arg)
 		return CLI_OK;
 	}
 	case NODE_LABEL:
-		if (!rec_kv_ok(arg, strlen(arg), REC_MAX_LABEL_LEN))
-			return usage_err("--label needs KEY=VALUE of at most 256 bytes, got '%s'", arg);
+		if (!rec_label_ok(arg, strlen(arg)))
+			return usage_err("--label needs KEY=VALUE of at most " LIMIT(REC_MAX_LABEL_LEN)
+			                 " printable ASCII bytes, got '%s'", arg);
 		if (r->nlabels == REC_MAX_LABELS)
-			return usage_err("%s", "--label: at most 32 labels");
+			return usage_err("%s", "--label: at most " LIMIT(REC_MAX_LABELS) " labels");
 		r->labels[r->nlabels++] = arg;
 		return CLI_OK;
 	}
@@ -230,9 +236,11 @@ int node_ls_run(struct cli *cli, json_t **nodes)
 
 static int node_ls(struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc != 1)
-		return usage_err("%s", "node ls takes no arguments");
+	/* --pending: only the nodes waiting for an admin's approval (chainwatch's feed leaves
+	 * them out; the chain still holds them). */
+	int pending = argc == 2 && strcmp(argv[1], "--pending") == 0;
+	if (argc != 1 && !pending)
+		return usage_err("%s", "node ls takes no arguments but --pending");
 	json_t *all = NULL;
 	int ret = node_ls_run(cli, &all);
 	if (ret == CLI_OK && !cli->json)
@@ -241,6 +249,8 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *n;
 	json_array_foreach(all, i, n) {
+		if (pending && json_is_true(json_object_get(n, "active")))
+			continue;
 		if (cli->json) {
 			chain_print_json(n);
 		} else {

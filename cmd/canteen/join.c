@@ -65,7 +65,7 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		case NODE_MEM: str_copy(mem, sizeof mem, optarg); break;
 		case NODE_LABEL:
 			if (nlabels++ == REC_MAX_LABELS) {
-				cli_err("at most 32 labels");
+				cli_err("at most %d labels", REC_MAX_LABELS);
 				return CLI_USAGE;
 			}
 			if ((ret = node_reg_set(&reg, NODE_LABEL, optarg)) != CLI_OK)

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "ipc.h"
 #include "log.h"
@@ -10,8 +13,14 @@
 
 /*
  * usage: feed_tool serve SOCK
+ *        feed_tool slam SOCK [BYTES]
+ * slam: a peer that accepts each connection and closes it at once (after writing BYTES
+ * bytes without a newline, if given: a line longer than any reader takes), printing one
+ * "conn" line per connection: what a client's reconnection back-off is measured against.
  * A real NDJSON server (common/ipc) driven by requests, usually from ipc_tool:
- *   {"op":"set","snapshot":{...}}     the snapshot new subscribers get (and "state"/"members")
+ *   {"op":"set","snapshot":{...}}     the snapshot new subscribers get (and "state"/"members");
+ *                                     an array of objects: sent as that many lines (chain.sock's
+ *                                     snapshot.begin, node/service lines, snapshot.end)
  *   {"op":"publish","event":{...}}    send an event to every subscriber (seq stamped)
  *   {"op":"subscribe"}                snapshot, then events (what canteen-sched sends)
  *   {"op":"state"} | {"op":"members"} the snapshot as an answer
@@ -61,8 +70,8 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		ipc_reply_error(c, msg, "missing \"op\"");
 	} else if (strcmp(op, "set") == 0) {
 		json_t *snap = json_object_get(msg, "snapshot");
-		if (!json_is_object(snap)) {
-			ipc_reply_error(c, msg, "\"snapshot\" must be an object");
+		if (!json_is_object(snap) && !(json_is_array(snap) && json_array_size(snap) > 0)) {
+			ipc_reply_error(c, msg, "\"snapshot\" must be an object or an array of them");
 			return;
 		}
 		json_decref(f->snapshot);
@@ -83,10 +92,15 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 			ipc_reply_error(c, msg, "no snapshot set yet");
 			return;
 		}
-		json_t *snap = json_deep_copy(f->snapshot);
-		if (snap)
-			ipc_subscribe(c, snap);
-		json_decref(snap);
+		size_t n = json_is_array(f->snapshot) ? json_array_size(f->snapshot) : 1;
+		for (size_t i = 0; i < n; i++) {
+			json_t *line = json_is_array(f->snapshot) ? json_array_get(f->snapshot, i) : f->snapshot;
+			json_t *copy = json_deep_copy(line);
+			/* The last line subscribes (ipc_subscribe stamps its seq). */
+			if (copy && (i + 1 < n ? ipc_send(c, copy) : ipc_subscribe(c, copy)) < 0)
+				i = n;
+			json_decref(copy);
+		}
 	} else if (strcmp(op, "state") == 0 || strcmp(op, "members") == 0) {
 		answer(c, msg, f->snapshot ? json_deep_copy(f->snapshot) : json_pack("{s:s}", "type", "empty"));
 	} else if (strcmp(op, "desired") == 0) {
@@ -119,10 +133,48 @@ static void on_stop(struct loop *l, int signo, void *arg)
 	loop_stop(l);
 }
 
+static int slam(const char *path, size_t bytes)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char *junk = bytes ? malloc(bytes) : NULL;
+	if (strlen(path) >= sizeof sun.sun_path || fd < 0 || (bytes && !junk)) {
+		fprintf(stderr, "feed_tool: cannot make a socket at %s\n", path);
+		return 1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (junk)
+		memset(junk, 'x', bytes);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, 16) < 0) {
+		perror("feed_tool: bind");
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		for (size_t off = 0; off < bytes;) {
+			ssize_t n = write(c, junk + off, bytes - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		close(c);
+		printf("conn\n");
+		fflush(stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "slam") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		return slam(argv[2], argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
+	}
 	if (argc != 3 || strcmp(argv[1], "serve") != 0) {
-		fprintf(stderr, "usage: feed_tool serve SOCK\n");
+		fprintf(stderr, "usage: feed_tool serve SOCK | feed_tool slam SOCK [BYTES]\n");
 		return 2;
 	}
 	struct feed f = {0};

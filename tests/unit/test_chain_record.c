@@ -129,5 +129,29 @@ int main(void)
 	ok(1, "truncated pages do not crash");
 
 	cw_types_free();
+	/* Endpoints and labels are printable ASCII within the contract's limits. */
+	char lab[REC_MAX_LABEL_LEN + 2], ep[REC_MAX_ENDPOINT + 2];
+	memset(lab, 'v', sizeof lab);
+	memcpy(lab, "k=", 2);
+	memset(ep, '1', sizeof ep);
+	ok(rec_label_ok(lab, REC_MAX_LABEL_LEN) && !rec_label_ok(lab, REC_MAX_LABEL_LEN + 1),
+	   "a label of %d bytes, not %d", REC_MAX_LABEL_LEN, REC_MAX_LABEL_LEN + 1);
+	ok(rec_label_ok("k=a b ~", 7) && !rec_label_ok("k=a\001", 4) && !rec_label_ok("k=\177", 3) &&
+	   !rec_label_ok("k=\303\274", 4) && !rec_label_ok("=v", 2),
+	   "a label is k=v of 0x20..0x7e");
+	ok(rec_endpoint_ok(ep, REC_MAX_ENDPOINT) && !rec_endpoint_ok(ep, REC_MAX_ENDPOINT + 1) &&
+	   !rec_endpoint_ok("a b", 3) && !rec_endpoint_ok("a\tb", 3) && !rec_endpoint_ok("", 0),
+	   "an endpoint is 1 to %d bytes of 0x21..0x7e", REC_MAX_ENDPOINT);
+	json_t *nd = json_pack("{s:s, s:s, s:i, s:i, s:{s:s}, s:b}", "address",
+	                       "0x1111111111111111111111111111111111111111", "endpoint", "127.0.0.1:7946",
+	                       "cpu_millis", 1, "mem_mib", 1, "labels", "zone", "a\033[2J", "active", 1);
+	char why[256];
+	ok(rec_node_check(nd, why, sizeof why) < 0 && strstr(why, "printable"),
+	   "a NODE with a control byte in a label is refused: %s", why);
+	json_object_set_new(json_object_get(nd, "labels"), "zone", json_string("a"));
+	json_object_set_new(nd, "endpoint", json_string("host name:1"));
+	ok(rec_node_check(nd, why, sizeof why) < 0 && strstr(why, "printable"),
+	   "a NODE with a space in its endpoint is refused: %s", why);
+	json_decref(nd);
 	return done_testing();
 }

@@ -58,6 +58,100 @@ static const struct place_service *svc(const struct place_input *in, const char 
 	"\"cpu_millis\":" #cpu ",\"mem_mib\":1024,\"labels\":" labels ",\"active\":true}"
 #define MEMBER(a, s) "{\"address\":\"" a "\",\"endpoint\":\"x\",\"state\":\"" s "\",\"incarnation\":1,\"meta\":null}"
 
+/* A whole chain snapshot written as one object {"nodes":[...],"services":[...]} goes in
+ * as chainwatch sends it: snapshot.begin, a line per record, snapshot.end (whose answer
+ * is returned; a record line's error goes to err). */
+static int chain_snap(struct place_state *st, const char *text, char *err, size_t errlen)
+{
+	json_t *m = parse(text), *v;
+	json_t *nodes = json_object_get(m, "nodes"), *svcs = json_object_get(m, "services");
+	size_t i;
+	char lerr[256];
+	json_t *b = json_pack("{s:s, s:i}", "type", "snapshot.begin", "block", 5);
+	int rc = place_state_chain(st, b, err, errlen);
+	json_decref(b);
+	json_array_foreach(nodes, i, v) {
+		json_t *l = json_pack("{s:s, s:O}", "type", "node", "node", v);
+		if (place_state_chain(st, l, lerr, sizeof lerr) != 0)
+			rc = -2;
+		json_decref(l);
+	}
+	json_array_foreach(svcs, i, v) {
+		json_t *l = json_pack("{s:s, s:O}", "type", "service", "service", v);
+		if (place_state_chain(st, l, lerr, sizeof lerr) != 0)
+			rc = -2;
+		json_decref(l);
+	}
+	json_t *e = json_pack("{s:s, s:I, s:I}", "type", "snapshot.end", "nodes",
+	                      (json_int_t)json_array_size(nodes), "services",
+	                      (json_int_t)json_array_size(svcs));
+	if (rc == 0)
+		rc = place_state_chain(st, e, err, errlen);
+	json_decref(e);
+	json_decref(m);
+	return rc;
+}
+
+/* Snapshot lines are assembled and applied at the end only, within bounds. */
+static void test_snapshot_lines(void)
+{
+	struct place_state *st = place_state_new();
+	struct place_input in;
+	char err[512];
+	is_int(chain(st, "{\"type\":\"node\",\"node\":" NODE(A1, 1000, "{}") "}", err, sizeof err), -1,
+	       "a node line outside a snapshot is refused: %s", err);
+	is_int(chain(st, "{\"type\":\"snapshot.end\",\"nodes\":0,\"services\":0}", err, sizeof err), -1,
+	       "snapshot.end without a begin is refused");
+	is_int(chain_snap(st, "{\"nodes\":[" NODE(A1, 1000, "{}") "],\"services\":[]}", err, sizeof err), 1,
+	       "a snapshot of one node");
+	is_int(chain(st, "{\"type\":\"snapshot.begin\",\"block\":6}", err, sizeof err), 0, "begin");
+	is_int(chain(st, "{\"type\":\"node\",\"node\":" NODE(A2, 1000, "{}") "}", err, sizeof err), 0, "a line");
+	place_state_input(st, &in);
+	ok(in.nnodes == 1 && node(&in, A1), "nothing of a snapshot applies before its end");
+	is_int(chain(st, "{\"type\":\"snapshot.end\",\"nodes\":2,\"services\":0}", err, sizeof err), -1,
+	       "an end announcing more records than came is refused: %s", err);
+	place_state_input(st, &in);
+	ok(in.nnodes == 1 && node(&in, A1), "and the last state stays");
+	chain(st, "{\"type\":\"snapshot.begin\",\"block\":6}", err, sizeof err);
+	chain(st, "{\"type\":\"node\",\"node\":" NODE(A2, 1000, "{}") "}", err, sizeof err);
+	is_int(chain(st, "{\"type\":\"node.remove\",\"address\":\"" A1 "\"}", err, sizeof err), -1,
+	       "an event inside a snapshot drops it: %s", err);
+	is_int(chain(st, "{\"type\":\"snapshot.end\",\"nodes\":1,\"services\":0}", err, sizeof err), -1,
+	       "so its end is refused");
+	/* Past REC_SNAP_MAX_RECORDS the snapshot is dropped, whatever else comes. */
+	chain(st, "{\"type\":\"snapshot.begin\",\"block\":7}", err, sizeof err);
+	json_t *l = parse("{\"type\":\"node\",\"node\":" NODE(A2, 1000, "{}") "}");
+	int rc = 0;
+	size_t n;
+	for (n = 0; n <= REC_SNAP_MAX_RECORDS && rc == 0; n++)
+		rc = place_state_chain(st, l, err, sizeof err);
+	json_decref(l);
+	is_int(rc, -1, "record %zu of a snapshot is refused: %s", n, err);
+	is_int((int)n, REC_SNAP_MAX_RECORDS + 1, "after exactly %d records", REC_SNAP_MAX_RECORDS);
+	is_int(chain(st, "{\"type\":\"snapshot.end\",\"nodes\":65537,\"services\":0}", err, sizeof err),
+	       -1, "and its end finds nothing to apply");
+	/* Past REC_SNAP_MAX_BYTES too: services with big commands. */
+	chain(st, "{\"type\":\"snapshot.begin\",\"block\":8}", err, sizeof err);
+	json_t *cmd = json_array();
+	char big[REC_MAX_ITEM_LEN + 1];
+	memset(big, 'x', REC_MAX_ITEM_LEN);
+	big[REC_MAX_ITEM_LEN] = '\0';
+	for (int i = 0; i < REC_MAX_ITEMS; i++)
+		json_array_append_new(cmd, json_string(big));
+	json_t *sv = json_pack("{s:s, s:{s:s, s:s, s:i, s:o}}", "type", "service", "service", "name", "big",
+	                       "image", "img", "replicas", 1, "command", cmd);
+	size_t one = json_dumpb(json_object_get(sv, "service"), NULL, 0, JSON_COMPACT);
+	rc = 0;
+	for (n = 0; n < REC_SNAP_MAX_RECORDS && rc == 0; n++)
+		rc = place_state_chain(st, sv, err, sizeof err);
+	json_decref(sv);
+	ok(rc == -1 && n == REC_SNAP_MAX_BYTES / one + 1,
+	   "service %zu of %zu bytes each passes REC_SNAP_MAX_BYTES: refused: %s", n, one, err);
+	place_state_input(st, &in);
+	ok(in.nnodes == 1 && node(&in, A1) && in.nservices == 0, "the state is still the last whole snapshot");
+	place_state_free(st);
+}
+
 int main(void)
 {
 	char err[512];
@@ -65,7 +159,7 @@ int main(void)
 	struct place_state *st = place_state_new();
 	ok(st && !place_state_ready(st), "new state is not ready");
 
-	int rc = chain(st, "{\"type\":\"snapshot\",\"seq\":1,\"block\":5,\"nodes\":[" NODE(A1, 4000, "{\"zone\":\"a\"}") ","
+	int rc = chain_snap(st, "{\"nodes\":[" NODE(A1, 4000, "{\"zone\":\"a\"}") ","
 	             NODE(A2, 2000, "{}") ",{\"address\":\"0xBAD\",\"cpu_millis\":1,\"mem_mib\":1,\"active\":true}],"
 	             "\"services\":[{\"name\":\"web\",\"image\":\"img:1\",\"command\":[\"sh\"],\"env\":[\"A=B\"],"
 	             "\"replicas\":2,\"cpu_millis\":100,\"mem_mib\":64,\"ports\":[{\"host\":8080,\"container\":80,"
@@ -74,7 +168,7 @@ int main(void)
 	             "{\"name\":\"Bad Name\",\"image\":\"x\",\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":1}]}",
 	             err, sizeof err);
 	is_int(rc, 1, "chain snapshot applied");
-	ok(strstr(err, "left out 1 node") && strstr(err, "left out 1 service"),
+	ok(strstr(err, "left out 2 malformed") != NULL,
 	   "malformed node and service left out and reported: %s", err);
 	ok(!place_state_ready(st), "not ready without membership");
 	place_state_set_self(st, A1);
@@ -187,5 +281,6 @@ int main(void)
 	ok(rec_address_ok(A1) && !rec_address_ok("0x11") &&
 	   !rec_address_ok("0x111111111111111111111111111111111111111G"), "address check");
 	place_state_free(st);
+	test_snapshot_lines();
 	return done_testing();
 }
