@@ -25,12 +25,14 @@ static void machine_size(char *cpu, size_t cpulen, char *mem, size_t memlen)
 }
 
 /* Wei balance of address is zero? -1 when the node cannot tell. */
-static int balance_zero(const char *rpc_url, const char *address)
+static int balance_zero(const struct conf *cf, const char *address)
 {
 	struct eth_rpc_opts o;
 	struct eth_rpc_err e;
 	eth_rpc_opts_default(&o);
-	struct eth_rpc *r = eth_rpc_new(rpc_url, &o, &e);
+	o.timeout_ms = cf->rpc_timeout_ms;
+	o.allow_http = cf->allow_insecure_rpc != 0;
+	struct eth_rpc *r = eth_rpc_new(cf->rpc_url, &o, &e);
 	json_t *res = NULL;
 	int zero = -1;
 	if (r && eth_rpc_call(r, "eth_getBalance", json_pack("[s, s]", address, "latest"), &res, &e) == 0) {
@@ -116,16 +118,20 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 			return ret;
 		printf("new SWIM key pair in %s, public key: %s\n", cli->conf.swim_key_file, ko.swim_pubkey);
 	}
-	if (balance_zero(cli->conf.rpc_url, address) == 1) {
+	if (balance_zero(&cli->conf, address) == 1) {
 		cli_err("%s has no funds to pay for its registration: send it some, then run this again", address);
 		return CLI_FAIL;
 	}
 	if ((ret = node_reg_set(&reg, NODE_SWIM_KEY_FILE, cli->conf.swim_key_file)) != CLI_OK ||
 	    (ret = node_register_run(cli, &reg, &done)) != CLI_OK)
 		return ret;
-	printf("%s registered with endpoint %s (%s CPU, %s memory).\n"
+	/* The URL may hold an API key: the admin has their own. */
+	char shown[ETH_RPC_SHOWN_MAX];
+	eth_rpc_url_redact(cli->conf.rpc_url, shown, sizeof shown);
+	printf("%s registered with endpoint %s (%s CPU, %s memory) in transaction %s.\n"
 	       "Unless registration is open, an admin must approve it:\n"
-	       "  canteen --rpc %s --contract %s node approve %s\n",
-	       address, endpoint, cpu, mem, cli->conf.rpc_url, cli->conf.contract, address);
+	       "  canteen --rpc %s --chain-id %llu --contract %s node approve %s\n",
+	       address, endpoint, cpu, mem, done.tx, shown, (unsigned long long)cli->conf.chain_id,
+	       cli->conf.contract, address);
 	return CLI_OK;
 }

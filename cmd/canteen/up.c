@@ -34,6 +34,7 @@ struct up {
 	unsigned nodes;
 	int detach, fast, own_chain, no_sample;
 	pid_t anvil_pid, dockerd_pid;
+	uint64_t chain_id; /* of the anvil up started; else canteen.conf's */
 	pid_t init_pid[UP_MAX_NODES];
 	char addr[UP_MAX_NODES][43];
 };
@@ -65,6 +66,8 @@ static void chain_cli(const struct up *u, const char *key, struct cli *out)
 	str_copy(out->conf.rpc_url, sizeof out->conf.rpc_url, u->rpc);
 	str_copy(out->conf.contract, sizeof out->conf.contract, u->contract);
 	str_copy(out->conf.key_file, sizeof out->conf.key_file, key ? key : "");
+	if (u->chain_id)
+		out->conf.chain_id = u->chain_id;
 }
 
 /* ---- state file ---- */
@@ -222,7 +225,8 @@ static int start_chain(struct up *u)
 	for (int i = 0; i < 300 && u->anvil_pid > 0 && up_alive(u->anvil_pid); i++) {
 		struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
 		json_t *res = NULL;
-		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0;
+		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0 &&
+		         eth_qty_parse(json_string_value(res), &u->chain_id) == 0;
 		json_decref(res);
 		eth_rpc_free(r);
 		if (ok) {
@@ -288,9 +292,10 @@ static int write_node_files(struct up *u, unsigned i, const char *nd)
 	         "rundir = %s/run\nrpc_url = %s\ncontract = %s\nkey_file = %s/eth.key\n"
 	         "node_name = %s\nswim_key_file = %s/swim.key\nswim_bind = %s:%d\n"
 	         "swim_advertise = %s:%d\nadvertise_addr = %s\ndocker_host = %s\n"
-	         "confirmations = 0\nstop_grace_ms = 2s\n%s",
+	         "confirmations = 0\nstop_grace_ms = 2s\nchain_id = %llu\n%s",
 	         i + 1, nd, u->rpc, u->contract, nd, u->addr[i], nd, ip, UP_SWIM_PORT, ip, UP_SWIM_PORT, ip,
-	         u->docker_sock, timing);
+	         u->docker_sock,
+	         (unsigned long long)(u->chain_id ? u->chain_id : u->cli->conf.chain_id), timing);
 	snprintf(path, sizeof path, "%s/canteen.conf", nd);
 	if (up_write_file(path, text, 0600) < 0)
 		return -1;

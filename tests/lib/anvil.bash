@@ -57,7 +57,8 @@ start_anvil() {
 		setsid anvil --host 127.0.0.1 --port "$port" "$@" > "$dir/anvil.log" 2>&1 < /dev/null &
 		pid=$!
 		echo "$pid" > "$dir/anvil.pid"
-		export ANVIL_PORT=$port ANVIL_URL=http://127.0.0.1:$port
+		# canteen's CLI requires chain_id: anvil's default.
+		export ANVIL_PORT=$port ANVIL_URL=http://127.0.0.1:$port CANTEEN_CHAIN_ID=31337
 		if wait_until 20 anvil_up; then return 0; fi
 		kill -KILL -- "-$pid" 2>/dev/null
 	done
