@@ -282,7 +282,7 @@ int rpc_classify(int curl_code, long http, const struct rpc_body *body, struct e
 {
 	CURLcode c = (CURLcode)curl_code;
 	if (body->overflow) {
-		eth_rpc_errf(e, ETH_RPC_BAD_ANSWER,
+		eth_rpc_errf(e, ETH_RPC_TOO_LARGE,
 		             "RPC endpoint %.200s answered %s with more than %zu KiB: refused", url, what,
 		             body->max / 1024);
 		return 0;

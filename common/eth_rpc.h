@@ -23,8 +23,9 @@ enum eth_rpc_kind {
 	ETH_RPC_OK = 0,
 	ETH_RPC_TRANSPORT, /* could not connect, timed out, TLS failure, HTTP 5xx/429 */
 	ETH_RPC_HTTP,      /* other HTTP status */
-	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id, oversized */
+	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id */
 	ETH_RPC_ERROR,     /* the node answered with an error object */
+	ETH_RPC_TOO_LARGE, /* the answer passed the cap of what was asked (ETH_RPC_ANSWER_*) */
 };
 
 /* What went wrong, in one sentence (msg); a revert's data when the node gave it. */

@@ -146,7 +146,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	char err[256];
 	size_t n = 0, skipped = 0;
 	uint64_t per = cw->snap.page ? cw->snap.page : CW_PAGE;
-	if (!res && e->kind == ETH_RPC_ERROR && per > 1) {
+	if (!res && (e->kind == ETH_RPC_ERROR || e->kind == ETH_RPC_TOO_LARGE) && per > 1) {
 		/* Big records can make a page cost more gas than the node allows a call:
 		 * fewer records per call, down to one. */
 		cw->snap.page = per / 2;

@@ -318,12 +318,26 @@ void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld", (long long)(millis / 1000));
 }
 
+/* One page of fn at block tag into ret: CLI_OK, or the node's error in e (not printed). */
+static int list_page(struct chain *c, const char *fn, json_int_t off, json_int_t n, const char *tag,
+                     struct eth_buf *ret, struct eth_rpc_err *e)
+{
+	struct eth_buf data;
+	eth_buf_init(&data);
+	eth_buf_reset(ret);
+	int rc = encode_call(c, fn, json_pack("[I,I]", off, n), &data);
+	if (rc == 0)
+		rc = eth_call(c->rpc, NULL, c->contract, data.p, data.len, tag, ret, e) < 0 ? -2 : 0;
+	eth_buf_free(&data);
+	return rc;
+}
+
 int chain_list(struct chain *c, const char *fn, json_t **out)
 {
 	struct eth_rpc_err e;
 	uint64_t block;
 	char tag[24], err[256];
-	const json_int_t page = 200;
+	json_int_t page = CHAIN_PAGE;
 	int services = strcmp(fn, "getServices") == 0, rc = CLI_OK;
 	size_t left_out = 0;
 	*out = NULL;
@@ -337,11 +351,25 @@ int chain_list(struct chain *c, const char *fn, json_t **out)
 	for (json_int_t off = 0; all && rc == CLI_OK;) {
 		size_t raw = 0, skipped = 0;
 		json_t *items = NULL;
+		int got = list_page(c, fn, off, page, tag, &ret, &e);
+		if (got == -2 && (e.kind == ETH_RPC_TOO_LARGE || (e.kind == ETH_RPC_ERROR && !e.has_revert)) &&
+		    page > 1) {
+			/* Big records can make a page cost more gas than the node allows a call
+			 * (or answer more than it sends): fewer records per call, down to one. */
+			page /= 2;
+			continue;
+		}
+		if (got == -1) {
+			rc = CLI_FAIL;
+			break;
+		}
+		if (got == -2) {
+			rc = chain_fail(c, fn, &e);
+			break;
+		}
 		/* The records are decoded as chainwatch decodes them (rec.h), so the CLI and
 		 * chain.sock agree about every record. */
-		rc = call_raw(c, fn, json_pack("[I,I]", off, page), tag, &ret);
-		if (rc == CLI_OK && !(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped,
-		                                              err, sizeof err))) {
+		if (!(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped, err, sizeof err))) {
 			cli_err("cannot decode what %s returned (is %s the canteen contract?): %s", fn,
 			        c->cli->conf.contract, err);
 			rc = CLI_FAIL;

@@ -56,6 +56,10 @@ int chain_tx_fail(struct chain *c, const char *what, const struct eth_rpc_err *e
 /* The transact options from the configuration (chain id, fee caps, --gas-limit). */
 void chain_send_opts(const struct chain *c, struct eth_send_opts *o);
 
+/* Records per getNodes/getServices call at first; halved while the node refuses a page
+ * (out of gas, too large an answer). */
+#define CHAIN_PAGE 200
+
 /* Every record of a paged getter ("getNodes"/"getServices") at one block, as NODE /
  * SERVICE objects (rec_decode_page); *out owned. */
 int chain_list(struct chain *c, const char *fn, json_t **out);
