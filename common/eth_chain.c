@@ -339,11 +339,15 @@ static int send_until_in(struct eth_rpc *r, const struct eth_key *key, struct et
 	struct eth_buf raw;
 	char err[256], h[67];
 	int ret = -1;
+	uint64_t next = 0; /* past the nonces found taken */
 	eth_buf_init(&raw);
 	for (int tries = 0; tries < ETH_SEND_TRIES; tries++) {
 		struct eth_rpc_err se, le;
 		if (eth_get_nonce(r, key->address, &tx->nonce, e) < 0)
 			break;
+		/* A lagging node may offer a nonce already taken again. */
+		if (tx->nonce < next)
+			tx->nonce = next;
 		if (eth_tx_sign(tx, key->secret, &raw, rc->tx_hash, err, sizeof err) < 0) {
 			eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "%s", err);
 			break;
@@ -360,8 +364,10 @@ static int send_until_in(struct eth_rpc *r, const struct eth_key *key, struct et
 			ret = 0;
 			break;
 		}
-		if (known == 0 && nonce_taken(&se))
-			continue; /* another sender took the nonce: sign again */
+		if (known == 0 && nonce_taken(&se)) {
+			next = tx->nonce + 1; /* another sender took the nonce: sign again */
+			continue;
+		}
 		if (known < 0)
 			eth_rpc_errf(e, se.kind, "%s; whether transaction %s is in is unknown (%s)", se.msg, h,
 			             le.msg);

@@ -4,10 +4,10 @@
 # tests of what the canteen CLI and chainwatch believe.
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
-#                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N]
+#                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce]
 import argparse
 import json
-import socketserver
+import os
 import sys
 import threading
 import time
@@ -86,6 +86,12 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if opts.stale_nonce:
+            # A lagging node: the nonce of the last block, blind to its own pool.
+            for c in calls:
+                if c.get("method") == "eth_getTransactionCount" and len(c.get("params", [])) == 2:
+                    c["params"][1] = "latest"
+            body = json.dumps(req).encode()
         is_send = any(c.get("method") == "eth_sendRawTransaction" for c in calls)
         if is_send and opts.fail_send_first:
             with sends_lock:
@@ -126,12 +132,12 @@ def main():
     p.add_argument("--chain-id", type=int)
     p.add_argument("--fee", type=int)
     p.add_argument("--huge", type=int, default=0)
+    p.add_argument("--stale-nonce", action="store_true")
     opts = p.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     with open(opts.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.rename(opts.port_file + ".tmp", opts.port_file)
     srv.serve_forever()
 
