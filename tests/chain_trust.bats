@@ -301,3 +301,18 @@ scale_all() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -c '^big-')" = 120 ]
 }
+
+@test "chainwatch: rpc_timeout_ms bounds one call with its retry; the URL's path is never logged" {
+	local t0 t1
+	start_proxy hang --hang
+	t0=$(now_ms)
+	start_bg cw canteen-chainwatch --rpc "$PROXY_URL/v3/SECRETKEY" --contract "$CANTEEN_CONTRACT" \
+		--sock "$BATS_TEST_TMPDIR/chain.sock" --rpc-timeout 1s --poll 100ms
+	wait_until 10 grep -q "rpc down" "$BATS_TEST_TMPDIR/cw.log"
+	t1=$(now_ms)
+	cat "$BATS_TEST_TMPDIR/cw.log"
+	grep -q "did not answer a batch within 1000 ms" "$BATS_TEST_TMPDIR/cw.log"
+	(( t1 - t0 < 1000 + 700 ))
+	! grep -q SECRETKEY "$BATS_TEST_TMPDIR/cw.log"
+	grep -q "on http://127.0.0.1:[0-9]*/\.\.\." "$BATS_TEST_TMPDIR/cw.log"
+}
