@@ -288,7 +288,7 @@ int rpc_classify(int curl_code, long http, const struct rpc_body *body, struct e
 		return 0;
 	}
 	if (c == CURLE_OPERATION_TIMEDOUT) {
-		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "RPC endpoint %.200s did not answer %s within %llu ms",
+		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "RPC endpoint %.200s timed out: no answer to %s within %llu ms",
 		             url, what, (unsigned long long)timeout_ms);
 		return 1;
 	}

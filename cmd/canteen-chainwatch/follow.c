@@ -336,8 +336,7 @@ static void on_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
 		 * A refused connection is an outage; a time-out may be the range (the next round
 		 * starts with eth_blockNumber, which tells an outage apart). */
 		int slow = e->kind == ETH_RPC_TRANSPORT &&
-		           (strcasestr(e->msg, "did not answer") || strcasestr(e->msg, "timeout") ||
-		            strcasestr(e->msg, "timed out"));
+		           (strcasestr(e->msg, "timeout") || strcasestr(e->msg, "timed out"));
 		if ((e->kind != ETH_RPC_TRANSPORT || slow) && span > CW_RANGE_MIN) {
 			cw->range = span / 2 ? span / 2 : 1;
 			log_info("eth_getLogs over %llu blocks failed (%s); trying %llu",
@@ -448,8 +447,11 @@ static void on_check(size_t n, json_t **res, const struct eth_rpc_err *errs,
 	}
 	const char *code = json_string_value(res[1]);
 	if (!code || strcmp(code, "0x") == 0 || strcmp(code, "0x0") == 0) {
-		log_warnx("no contract at %s on chain %llu", cw->contract_hex, (unsigned long long)id);
-		return check_refuse(cw);
+		/* Maybe not deployed yet, or the node is still syncing: wait, serve nothing. */
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER};
+		snprintf(be.msg, sizeof be.msg, "no contract at %s on chain %llu; waiting for one",
+		         cw->contract_hex, (unsigned long long)id);
+		return round_fail(cw, "start-up check", &be);
 	}
 	/* Version 1 had no version(): the call reverts or returns nothing. */
 	if (!res[2] && errs[2].kind != ETH_RPC_ERROR)

@@ -257,7 +257,7 @@ int main(void)
 	int failed = eth_rpc_call(impatient2, "slow", NULL, &res, &e) < 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	ok(failed && ms < 1300 && strstr(e.msg, "did not answer slow within 1000 ms"),
+	ok(failed && ms < 1300 && strstr(e.msg, "timed out: no answer to slow within 1000 ms"),
 	   "retries stay within the call's time: %ld ms, %s", ms, e.msg);
 	eth_rpc_free(impatient2);
 	o.retries = 0;
