@@ -51,8 +51,11 @@ static int check_contract(struct chain *c)
 		cli_err("no contract at %s on chain %llu", a, (unsigned long long)c->chain_id);
 		goto done;
 	}
-	if (abi_call_encode(c->abi, "version", json_array(), &data, err, sizeof err) < 0) {
-		cli_err("the embedded contract ABI has no version(): %s", err);
+	json_t *none = json_array();
+	int bad = !none || abi_call_encode(c->abi, "version", none, &data, err, sizeof err) < 0;
+	json_decref(none);
+	if (bad) {
+		cli_err("the embedded contract ABI has no version(): %s", none ? err : "out of memory");
 		goto done;
 	}
 	eth_buf_reset(&code);
