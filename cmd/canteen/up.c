@@ -82,10 +82,10 @@ static int save_state(struct up *u)
 		json_array_append_new(nodes, json_pack("{s:s, s:s, s:I, s:s}", "address", u->addr[i], "ip", ip,
 		                                       "init_pid", (json_int_t)u->init_pid[i], "rundir", rundir));
 	}
-	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:o}", "rpc", u->rpc, "contract",
+	json_t *st = json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:o, s:I}", "rpc", u->rpc, "contract",
 	                       u->contract, "anvil_pid", (json_int_t)u->anvil_pid, "dockerd_pid",
 	                       (json_int_t)u->dockerd_pid, "docker_host", u->docker_sock, "fast", u->fast,
-	                       "nodes", nodes);
+	                       "nodes", nodes, "chain_id", (json_int_t)u->chain_id);
 	char path[600];
 	snprintf(path, sizeof path, "%s/up.json", u->dir);
 	char *text = st ? json_dumps(st, JSON_INDENT(1)) : NULL;
@@ -571,6 +571,7 @@ static int grow(struct up *u, unsigned want)
 	str_copy(u->contract, sizeof u->contract, contract);
 	u->anvil_pid = (pid_t)json_integer_value(json_object_get(st, "anvil_pid"));
 	u->dockerd_pid = (pid_t)json_integer_value(json_object_get(st, "dockerd_pid"));
+	u->chain_id = (uint64_t)json_integer_value(json_object_get(st, "chain_id"));
 	u->fast = json_is_true(json_object_get(st, "fast"));
 	size_t i;
 	u->nodes = 0;
@@ -618,14 +619,16 @@ static void print_next(struct up *u)
 		say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
 	say("  %s/canteen --rundir %s/node1/run members", u->bindir, u->dir);
 	say("  %s/canteen --rundir %s/node1/run ps", u->bindir, u->dir);
-	say("  %s/canteen --rpc %s --contract %s service ls", u->bindir, u->rpc, u->contract);
+	unsigned long long id = (unsigned long long)u->chain_id;
+	say("  %s/canteen --rpc %s --chain-id %llu --contract %s service ls", u->bindir, u->rpc, id,
+	    u->contract);
 	if (u->no_sample)
-		say("  %s/canteen --rpc %s --contract %s --key-file %s service deploy hello --image %s "
-		    "--replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir, u->rpc,
-		    u->contract, u->admin_key, UP_DEMO_IMAGE);
+		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service deploy hello "
+		    "--image %s --replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir,
+		    u->rpc, id, u->contract, u->admin_key, UP_DEMO_IMAGE);
 	else
-		say("  %s/canteen --rpc %s --contract %s --key-file %s service scale web 5", u->bindir,
-		    u->rpc, u->contract, u->admin_key);
+		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service scale web 5",
+		    u->bindir, u->rpc, id, u->contract, u->admin_key);
 	say("  %s/canteen down", u->bindir);
 }
 
