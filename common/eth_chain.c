@@ -268,17 +268,21 @@ int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout
 	memset(rc, 0, sizeof *rc);
 	memcpy(rc->tx_hash, hash, 32);
 	for (;;) {
-		json_t *res;
-		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0)
-			return -1;
-		if (!json_is_null(res)) {
-			int bad = parse_receipt(res, rc);
+		json_t *res = NULL;
+		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0) {
+			/* The transaction is out: a node briefly away is waited for, not reported as
+			 * a failure of the transaction. */
+			if (e->kind != ETH_RPC_TRANSPORT || now_ms() >= deadline)
+				return -1;
+		} else if (!json_is_null(res)) {
+			const char *th = json_string_value(json_object_get(res, "transactionHash"));
+			int bad = parse_receipt(res, rc) < 0 || (th && strcasecmp(th, h) != 0);
 			json_decref(res);
 			if (bad)
 				return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "malformed receipt for %s", h);
 			return 0;
 		}
-		json_decref(res);
+		json_decref(res); /* NULL after a failed call */
 		uint64_t now = now_ms();
 		if (now >= deadline)
 			return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "transaction %s not mined within %llu ms", h,

@@ -124,6 +124,16 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	[ "$(replicas_of web)" = 4 ]
 }
 
+@test "a node away while the receipt is awaited is waited for: the transaction is not reported failed" {
+	ensure_service web
+	start_proxy away --drop-receipts 8
+	run ct --rpc "$PROXY_URL" service scale web 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "web scaled (transaction 0x"* ]]
+	[ "$(replicas_of web)" = 3 ]
+}
+
 @test "a send that never arrived is not reported done" {
 	ensure_service web
 	local before

@@ -4,7 +4,8 @@
 # tests of what the canteen CLI and chainwatch believe.
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
-#                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce]
+#                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
+#                --drop-receipts N]
 import argparse
 import json
 import os
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 opts = None
 sends = 0
+receipts = 0
 sends_lock = threading.Lock()
 
 
@@ -92,6 +94,14 @@ class Handler(BaseHTTPRequestHandler):
                 if c.get("method") == "eth_getTransactionCount" and len(c.get("params", [])) == 2:
                     c["params"][1] = "latest"
             body = json.dumps(req).encode()
+        if opts.drop_receipts and any(c.get("method") == "eth_getTransactionReceipt" for c in calls):
+            global receipts
+            with sends_lock:
+                receipts += 1
+                drop = receipts <= opts.drop_receipts
+            if drop:
+                self.close_connection = True  # the node is away for a moment
+                return
         is_send = any(c.get("method") == "eth_sendRawTransaction" for c in calls)
         if is_send and opts.fail_send_first:
             with sends_lock:
@@ -133,6 +143,7 @@ def main():
     p.add_argument("--fee", type=int)
     p.add_argument("--huge", type=int, default=0)
     p.add_argument("--stale-nonce", action="store_true")
+    p.add_argument("--drop-receipts", type=int, default=0)
     opts = p.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
