@@ -236,6 +236,12 @@ scale_all() {
 	run env -u CANTEEN_CHAIN_ID canteen -c /dev/null service ls
 	[ "$status" -eq 2 ]
 	[[ "$output" == "canteen: chain_id is not set (the RPC endpoint http://127.0.0.1:$ANVIL_PORT says it is on chain 31337)"* ]]
+	run env -u CANTEEN_CHAIN_ID canteen -c /dev/null --chain-id 31337 service ls
+	[ "$status" -eq 0 ]
+	# A deployment needs none: it tells the chain id to write into canteen.conf.
+	run env -u CANTEEN_CHAIN_ID canteen -c /dev/null --json contract deploy
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .chain_id)" = 31337 ]
 	start_proxy liar --chain-id 1
 	run ct --rpc "$PROXY_URL" service scale web 3
 	[ "$status" -eq 1 ]
