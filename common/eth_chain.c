@@ -376,7 +376,7 @@ static int send_until_in(struct eth_rpc *r, const struct eth_key *key, struct et
 			eth_rpc_errf(e, se.kind, "%s; whether transaction %s is in is unknown (%s)", se.msg, h,
 			             le.msg);
 		else
-			*e = se;
+			eth_rpc_errf(e, se.kind, "%s; transaction %s is not in", se.msg, h);
 		break;
 	}
 	if (ret < 0 && e->kind == ETH_RPC_OK)
@@ -424,6 +424,11 @@ int eth_transact(struct eth_rpc *r, const struct eth_key *key, const uint8_t *to
 	memcpy(hash, rc->tx_hash, 32);
 	eth_hex_encode(hash, 32, h, sizeof h);
 	if (eth_wait_receipt(r, hash, o && o->timeout_ms ? o->timeout_ms : 60000, rc, e) < 0) {
+		if (!strstr(e->msg, h)) {
+			char why[sizeof e->msg];
+			memcpy(why, e->msg, sizeof why);
+			eth_rpc_errf(e, e->kind, "%.300s; transaction %s was sent, its receipt is unknown", why, h);
+		}
 		rc->has_tx = 1;
 		memcpy(rc->tx_hash, hash, 32);
 		rc->block = 0;

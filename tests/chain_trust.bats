@@ -142,7 +142,7 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	run ct --rpc "$PROXY_URL" --rpc-timeout 2s service scale web 5
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"(transaction 0x"* ]]
+	[[ "$output" == "canteen: cannot reach RPC endpoint "*"; transaction 0x"*" is not in" ]]
 	[[ "$output" != *"scaled"* ]]
 	[ "$(nonce_of 0)" = "$before" ]
 }

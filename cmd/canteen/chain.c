@@ -163,13 +163,8 @@ int chain_tx_fail(struct chain *c, const char *what, const struct eth_rpc_err *e
 	char tx[67] = "", why[512];
 	if (rc->has_tx)
 		eth_hex_encode(rc->tx_hash, 32, tx, sizeof tx);
-	if (!rc->block) {
-		if (rc->has_tx && !e->has_revert) {
-			cli_err("%s failed: %s (transaction %s)", what, e->msg, tx);
-			return CLI_FAIL;
-		}
+	if (!rc->block) /* the message names the transaction when there is one */
 		return chain_fail(c, what, e);
-	}
 	if (!e->has_revert) { /* out of gas */
 		cli_err("%s failed: %s (transaction %s, block %llu)", what, e->msg, tx,
 		        (unsigned long long)rc->block);
