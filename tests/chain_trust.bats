@@ -335,3 +335,22 @@ scale_all() {
 	! grep -q SECRETKEY "$BATS_TEST_TMPDIR/cw.log"
 	grep -q "on http://127.0.0.1:[0-9]*/\.\.\." "$BATS_TEST_TMPDIR/cw.log"
 }
+
+@test "node join without chain_id writes the endpoint's into canteen.conf; later commands check it" {
+	local d=$BATS_TEST_TMPDIR
+	cp "$ANVIL_KEYS/key5" "$d/eth.key"
+	printf 'rpc_url = %s\ncontract = %s\nkey_file = %s/eth.key\nswim_key_file = %s/swim.key\nswim_advertise = 127.0.0.9:7946' \
+		"$ANVIL_URL" "$CANTEEN_CONTRACT" "$d" "$d" > "$d/canteen.conf"
+	run env -u CANTEEN_CHAIN_ID -u CANTEEN_RPC -u CANTEEN_CONTRACT -u CANTEEN_KEY_FILE \
+		canteen -c "$d/canteen.conf" node join --cpu 1 --mem 1G
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"chain_id = 31337 (the RPC endpoint's) added to $d/canteen.conf"* ]]
+	[ "$(grep -c '^chain_id = 31337$' "$d/canteen.conf")" = 1 ]
+	grep -q '^swim_advertise = 127.0.0.9:7946$' "$d/canteen.conf"
+	# From now on the file's chain_id is checked: another chain is refused.
+	start_proxy liar --chain-id 5
+	run env -u CANTEEN_CHAIN_ID -u CANTEEN_RPC canteen -c "$d/canteen.conf" --rpc "$PROXY_URL" node ls
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is on chain 5, but chain_id is 31337"* ]]
+}

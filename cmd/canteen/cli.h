@@ -50,7 +50,7 @@ struct cli {
 	struct conf conf;
 	uint64_t gas_limit; /* --gas-limit: 0 estimates */
 	int json;
-	const char *conf_path;
+	const char *conf_path; /* the canteen.conf read (-c FILE or the default), or NULL */
 };
 
 /* Each gets argv[0] = the subcommand's name and returns CLI_OK/CLI_FAIL/CLI_USAGE.

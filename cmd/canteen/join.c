@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "eth_chain.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
 #include "parse.h"
@@ -22,6 +23,44 @@ static void machine_size(char *cpu, size_t cpulen, char *mem, size_t memlen)
 	long n = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	snprintf(cpu, cpulen, "%ld", n > 0 ? n : 1);
 	snprintf(mem, memlen, "%lldM", pages > 0 && psz > 0 ? (long long)pages * psz / (1024 * 1024) : 1024LL);
+}
+
+/*
+ * Without chain_id, take the endpoint's (trust on first use) and write it into the
+ * canteen.conf read, so every later command and daemon checks against it. CLI_OK, or
+ * the failure printed.
+ */
+static int learn_chain_id(struct cli *cli)
+{
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	uint64_t id = 0;
+	if (cli->conf.chain_id)
+		return CLI_OK;
+	if (!cli->conf_path || strcmp(cli->conf_path, "/dev/null") == 0) {
+		cli_err("chain_id is not set and there is no canteen.conf to write it into: give "
+		        "--chain-id or -c FILE");
+		return CLI_USAGE;
+	}
+	eth_rpc_opts_default(&o);
+	o.timeout_ms = cli->conf.rpc_timeout_ms;
+	o.allow_http = cli->conf.allow_insecure_rpc != 0;
+	struct eth_rpc *r = eth_rpc_new(cli->conf.rpc_url, &o, &e);
+	int rc = r ? eth_chain_id(r, &id, &e) : -1;
+	eth_rpc_free(r);
+	if (rc < 0) {
+		cli_err("%s", e.msg);
+		return CLI_FAIL;
+	}
+	FILE *f = fopen(cli->conf_path, "a");
+	if (!f || fprintf(f, "\n# written by canteen node join: the chain the RPC endpoint was on\n"
+	                     "chain_id = %llu\n", (unsigned long long)id) < 0 || fclose(f) != 0) {
+		cli_err("cannot add chain_id to %s: %s", cli->conf_path, strerror(errno));
+		return CLI_FAIL;
+	}
+	cli->conf.chain_id = id;
+	printf("chain_id = %llu (the RPC endpoint's) added to %s\n", (unsigned long long)id, cli->conf_path);
+	return CLI_OK;
 }
 
 /* Wei balance of address is zero? -1 when the node cannot tell. */
@@ -91,6 +130,8 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		cli_err("the chain is not set: give --rpc URL and --contract ADDR (or rpc_url and contract in canteen.conf)");
 		return CLI_USAGE;
 	}
+	if ((ret = learn_chain_id(cli)) != CLI_OK)
+		return ret;
 	/* What node register would refuse is refused before any key is made. */
 	if ((ret = node_reg_set(&reg, NODE_ENDPOINT, endpoint)) != CLI_OK ||
 	    (ret = node_reg_set(&reg, NODE_CPU, cpu)) != CLI_OK ||

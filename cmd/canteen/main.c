@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 		cli_err("%s", err);
 		return CLI_USAGE;
 	}
+	cli.conf_path = path; /* the file read, if any (node join may add chain_id to it) */
 	static const char *envs[][2] = {{"CANTEEN_RPC", "rpc_url"}, {"CANTEEN_CONTRACT", "contract"},
 	                                {"CANTEEN_KEY_FILE", "key_file"}, {"CANTEEN_RUNDIR", "rundir"},
 	                                {"CANTEEN_CHAIN_ID", "chain_id"}};
