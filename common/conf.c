@@ -10,7 +10,7 @@
 #include "log.h"
 #include "parse.h"
 
-enum conf_type { T_STR, T_U64, T_MS, T_LEVEL };
+enum conf_type { T_STR, T_U64, T_MS, T_LEVEL, T_BOOL };
 
 struct conf_key {
 	const char *name;
@@ -23,6 +23,7 @@ struct conf_key {
 #define S(f) #f, T_STR, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0
 #define U(f, lo, hi) #f, T_U64, offsetof(struct conf, f), 0, lo, hi
 #define D(f, lo, hi) #f, T_MS, offsetof(struct conf, f), 0, lo, hi
+#define B(f) #f, T_BOOL, offsetof(struct conf, f), 0, 0, 1
 
 static const struct conf_key keys[] = {
 	{S(rundir)},
@@ -32,10 +33,13 @@ static const struct conf_key keys[] = {
 	{S(rpc_url)},
 	{S(contract)},
 	{S(key_file)},
-	{U(chain_id, 0, UINT64_MAX)},
+	{U(chain_id, 1, UINT64_MAX)},
 	{U(confirmations, 0, 1000)},
 	{D(poll_ms, 10, 3600000)},
 	{D(rpc_timeout_ms, 100, 600000)},
+	{U(max_fee_gwei, 1, 1000000)},
+	{U(max_priority_fee_gwei, 1, 1000000)},
+	{B(allow_insecure_rpc)},
 	{S(swim_key_file)},
 	{S(swim_bind)},
 	{S(swim_advertise)},
@@ -66,6 +70,8 @@ void conf_defaults(struct conf *c)
 	c->confirmations = 2;
 	c->poll_ms = 1000;
 	c->rpc_timeout_ms = 10000;
+	c->max_fee_gwei = 500;
+	c->max_priority_fee_gwei = 50;
 	str_copy(c->swim_bind, sizeof c->swim_bind, "0.0.0.0:7946");
 	c->probe_interval_ms = 1000;
 	c->probe_timeout_ms = 500;
@@ -127,6 +133,14 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 	case T_U64:
 		if (parse_u64(value, k->min, k->max, &v, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: %s", key, why);
+			return -1;
+		}
+		break;
+	case T_BOOL:
+		if (strcmp(value, "yes") == 0)
+			v = 1;
+		else if (strcmp(value, "no") != 0) {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", key, value);
 			return -1;
 		}
 		break;

@@ -25,10 +25,13 @@ struct conf {
 	char rpc_url[CONF_STR_MAX];
 	char contract[64];                  /* 0x... */
 	char key_file[CONF_STR_MAX];        /* node's Ethereum key (hex) */
-	uint64_t chain_id;                  /* 0: ask the node */
+	uint64_t chain_id;                  /* required by the CLI; 0: not set */
 	uint64_t confirmations;             /* 2 */
 	uint64_t poll_ms;                   /* 1000 */
-	uint64_t rpc_timeout_ms;            /* 10000 */
+	uint64_t rpc_timeout_ms;            /* 10000: one call, retries included */
+	uint64_t max_fee_gwei;              /* 500: most a transaction pays per gas */
+	uint64_t max_priority_fee_gwei;     /* 50: most tip per gas */
+	uint64_t allow_insecure_rpc;        /* 0: plain http:// only to loopback */
 	/* swim */
 	char swim_key_file[CONF_STR_MAX];
 	char swim_bind[CONF_STR_MAX];       /* 0.0.0.0:7946 */

@@ -1,5 +1,6 @@
 /* eth_arpc.c: the non-blocking JSON-RPC client: curl multi driven by the poll loop. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ struct arpc_job {
 	eth_arpc_batch_cb bcb;
 	void *arg;
 	unsigned attempt;
+	uint64_t deadline;    /* monotonic ms: the call's whole time, retries included */
+	char what[48];        /* the method, or "a batch", for messages */
 	uint64_t retry_timer; /* waiting to retry: not in the multi handle */
 	struct arpc_job *prev, *next;
 };
@@ -29,6 +32,7 @@ struct eth_arpc {
 	struct loop *l;
 	struct curl_loop cl; /* cl.m: the multi handle */
 	char *url;
+	char shown[ETH_RPC_SHOWN_MAX]; /* redacted, for messages */
 	struct eth_rpc_opts o;
 	struct curl_slist *hdrs;
 	uint64_t next_id;
@@ -41,7 +45,7 @@ static void check_done(void *arg);
 struct eth_arpc *eth_arpc_new(struct loop *l, const char *url, const struct eth_rpc_opts *o,
                               struct eth_rpc_err *e)
 {
-	if (rpc_check_url(url, e) < 0)
+	if (eth_rpc_check_url(url, o && o->allow_http, e) < 0)
 		return NULL;
 	if (curl_loop_global_init() < 0) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "libcurl failed to initialise");
@@ -56,6 +60,7 @@ struct eth_arpc *eth_arpc_new(struct loop *l, const char *url, const struct eth_
 	}
 	a->l = l;
 	a->next_id = 1;
+	eth_rpc_url_redact(url, a->shown, sizeof a->shown);
 	if (o)
 		a->o = *o;
 	else
@@ -103,9 +108,11 @@ size_t eth_arpc_pending(const struct eth_arpc *a)
 
 static int job_start(struct arpc_job *j)
 {
+	uint64_t now = rpc_now_ms();
 	eth_buf_reset(&j->body.buf);
 	j->body.overflow = 0;
-	if (rpc_setup_easy(j->h, j->a->url, &j->a->o, j->a->hdrs, &j->body, j->req) < 0)
+	if (now >= j->deadline ||
+	    rpc_setup_easy(j->h, j->a->url, &j->a->o, j->deadline - now, j->a->hdrs, &j->body, j->req) < 0)
 		return -1;
 	curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
 	return curl_multi_add_handle(j->a->cl.m, j->h) == CURLM_OK ? 0 : -1;
@@ -165,9 +172,9 @@ static void check_done(void *arg)
 		curl_multi_remove_handle(a->cl.m, j->h);
 		struct eth_rpc_err e;
 		memset(&e, 0, offsetof(struct eth_rpc_err, revert));
-		int retry = rpc_classify(c, http, j->body.overflow, &e, a->url);
-		if (retry > 0 && j->attempt < a->o.retries) {
-			uint64_t delay = a->o.backoff_ms << (j->attempt < 10 ? j->attempt : 10);
+		int retry = rpc_classify(c, http, &j->body, &e, a->shown, j->what, a->o.timeout_ms);
+		uint64_t delay = a->o.backoff_ms << (j->attempt < 10 ? j->attempt : 10);
+		if (retry > 0 && j->attempt < a->o.retries && rpc_now_ms() + delay < j->deadline) {
 			j->attempt++;
 			j->retry_timer = loop_timer_add(a->l, delay ? delay : 1, on_retry, j);
 			if (j->retry_timer)
@@ -195,7 +202,10 @@ static int submit(struct eth_arpc *a, size_t n, const char *const *methods, json
 	j->cb = cb;
 	j->bcb = bcb;
 	j->arg = arg;
+	j->deadline = rpc_now_ms() + a->o.timeout_ms;
+	snprintf(j->what, sizeof j->what, "%s", batch ? "a batch" : methods[0]);
 	eth_buf_init(&j->body.buf);
+	j->body.max = rpc_answer_cap(n, methods);
 	j->req = rpc_build(n, methods, params, batch, j->first_id);
 	j->next = a->jobs;
 	if (a->jobs)

@@ -1,6 +1,7 @@
 /* eth_chain.c: the blocking transaction flow on top of eth_rpc: fees, nonce, sign, send, wait. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "eth_chain.h"
@@ -170,6 +171,7 @@ int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash
 	if (eth_rpc_call(r, "eth_sendRawTransaction", params, &res, e) < 0) {
 		/* A retry after a lost answer finds our own transaction already in the pool. */
 		if (e->kind == ETH_RPC_ERROR && (strcasestr(e->msg, "already known") ||
+		                                 strcasestr(e->msg, "already imported") ||
 		                                 strcasestr(e->msg, "known transaction"))) {
 			eth_keccak256(raw, len, hash);
 			return 0;
@@ -194,6 +196,59 @@ static int parse_receipt(json_t *j, struct eth_receipt *rc)
 	rc->status = (int)status;
 	rc->has_contract = ca && eth_addr_parse(ca, rc->contract) == 0;
 	rc->nlogs = json_array_size(json_object_get(j, "logs"));
+	size_t i;
+	json_t *lg;
+	json_array_foreach(json_object_get(j, "logs"), i, lg) {
+		if (i == ETH_RECEIPT_MAX_LOGS)
+			break;
+		struct eth_log_id *l = &rc->logs[i];
+		const char *t0 = json_string_value(json_array_get(json_object_get(lg, "topics"), 0));
+		if (eth_addr_parse(json_string_value(json_object_get(lg, "address")), l->address) < 0)
+			return -1;
+		l->has_topic0 = t0 && eth_hex_decode_exact(t0, l->topic0, 32) == 0;
+	}
+	return 0;
+}
+
+int eth_receipt_has_log(const struct eth_receipt *rc, const uint8_t address[ETH_ADDR_LEN],
+                        const uint8_t topic0[32])
+{
+	for (size_t i = 0; i < rc->nlogs && i < ETH_RECEIPT_MAX_LOGS; i++)
+		if (rc->logs[i].has_topic0 && memcmp(rc->logs[i].address, address, ETH_ADDR_LEN) == 0 &&
+		    memcmp(rc->logs[i].topic0, topic0, 32) == 0)
+			return 1;
+	return 0;
+}
+
+int eth_tx_known(struct eth_rpc *r, const uint8_t hash[32], struct eth_rpc_err *e)
+{
+	char h[67];
+	json_t *res;
+	eth_hex_encode(hash, 32, h, sizeof h);
+	if (eth_rpc_call(r, "eth_getTransactionByHash", json_pack("[s]", h), &res, e) < 0)
+		return -1;
+	int known = json_is_object(res);
+	const char *got = json_string_value(json_object_get(res, "hash"));
+	if (known && (!got || strcasecmp(got, h) != 0))
+		known = -1;
+	json_decref(res);
+	if (known < 0)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_getTransactionByHash answered another transaction");
+	return known;
+}
+
+int eth_get_code(struct eth_rpc *r, const uint8_t addr[ETH_ADDR_LEN], struct eth_buf *out,
+                 struct eth_rpc_err *e)
+{
+	char a[43];
+	json_t *res;
+	eth_addr_format(addr, a);
+	if (eth_rpc_call(r, "eth_getCode", json_pack("[s,s]", a, "latest"), &res, e) < 0)
+		return -1;
+	int rc = eth_hex_decode_buf(json_string_value(res), out);
+	json_decref(res);
+	if (rc < 0)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_getCode answered something that is not hex data");
 	return 0;
 }
 
@@ -213,17 +268,21 @@ int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout
 	memset(rc, 0, sizeof *rc);
 	memcpy(rc->tx_hash, hash, 32);
 	for (;;) {
-		json_t *res;
-		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0)
-			return -1;
-		if (!json_is_null(res)) {
-			int bad = parse_receipt(res, rc);
+		json_t *res = NULL;
+		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0) {
+			/* The transaction is out: a node briefly away is waited for, not reported as
+			 * a failure of the transaction. */
+			if (e->kind != ETH_RPC_TRANSPORT || now_ms() >= deadline)
+				return -1;
+		} else if (!json_is_null(res)) {
+			const char *th = json_string_value(json_object_get(res, "transactionHash"));
+			int bad = parse_receipt(res, rc) < 0 || (th && strcasecmp(th, h) != 0);
 			json_decref(res);
 			if (bad)
 				return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "malformed receipt for %s", h);
 			return 0;
 		}
-		json_decref(res);
+		json_decref(res); /* NULL after a failed call */
 		uint64_t now = now_ms();
 		if (now >= deadline)
 			return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "transaction %s not mined within %llu ms", h,
@@ -237,27 +296,116 @@ int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout
 	}
 }
 
+/* Refuse fees above the caps; lower max_fee to its cap when the base fee leaves room. */
+static int fees_capped(struct eth_fees *f, const struct eth_send_opts *o, struct eth_rpc_err *e)
+{
+	uint64_t cap = o ? o->max_fee : 0, tip = o ? o->max_priority_fee : 0;
+	const uint64_t gwei = 1000000000;
+	if (!f->eip1559) {
+		if (cap && f->gas_price > cap)
+			return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER,
+			                    "the node asks a gas price of %llu gwei, above max_fee_gwei = %llu: refused",
+			                    (unsigned long long)(f->gas_price / gwei), (unsigned long long)(cap / gwei));
+		return 0;
+	}
+	if (tip && f->max_priority_fee > tip)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER,
+		                    "the node asks a priority fee of %llu gwei, above max_priority_fee_gwei = %llu: refused",
+		                    (unsigned long long)(f->max_priority_fee / gwei), (unsigned long long)(tip / gwei));
+	if (cap && (f->base_fee > cap || f->max_priority_fee > cap - f->base_fee))
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER,
+		                    "the node asks a fee of %llu gwei per gas (base %llu + priority %llu), above "
+		                    "max_fee_gwei = %llu: refused",
+		                    (unsigned long long)((f->base_fee + f->max_priority_fee) / gwei),
+		                    (unsigned long long)(f->base_fee / gwei),
+		                    (unsigned long long)(f->max_priority_fee / gwei), (unsigned long long)(cap / gwei));
+	if (cap && f->max_fee > cap)
+		f->max_fee = cap;
+	return 0;
+}
+
+/* Is this error the node saying our nonce was taken? */
+static int nonce_taken(const struct eth_rpc_err *e)
+{
+	return e->kind == ETH_RPC_ERROR &&
+	       (strcasestr(e->msg, "nonce too low") || strcasestr(e->msg, "underpriced") ||
+	        strcasestr(e->msg, "already known") || strcasestr(e->msg, "nonce has already been used"));
+}
+
+/*
+ * Sign tx with a fresh nonce and send it until ours is in: 0 with hash set, or -1 with e.
+ * A lost or refused send is settled by looking the hash up; a nonce another sender took
+ * is the only reason to sign again.
+ */
+static int send_until_in(struct eth_rpc *r, const struct eth_key *key, struct eth_tx *tx,
+                         struct eth_receipt *rc, struct eth_rpc_err *e)
+{
+	struct eth_buf raw;
+	char err[256], h[67];
+	int ret = -1;
+	uint64_t next = 0; /* past the nonces found taken */
+	eth_buf_init(&raw);
+	for (int tries = 0; tries < ETH_SEND_TRIES; tries++) {
+		struct eth_rpc_err se, le;
+		if (eth_get_nonce(r, key->address, &tx->nonce, e) < 0)
+			break;
+		/* A lagging node may offer a nonce already taken again. */
+		if (tx->nonce < next)
+			tx->nonce = next;
+		if (eth_tx_sign(tx, key->secret, &raw, rc->tx_hash, err, sizeof err) < 0) {
+			eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "%s", err);
+			break;
+		}
+		rc->has_tx = 1;
+		eth_hex_encode(rc->tx_hash, 32, h, sizeof h);
+		if (eth_send_raw(r, raw.p, raw.len, rc->tx_hash, &se) == 0) {
+			ret = 0;
+			break;
+		}
+		/* The answer may be lost although the transaction is in: ask. */
+		int known = eth_tx_known(r, rc->tx_hash, &le);
+		if (known == 1) {
+			ret = 0;
+			break;
+		}
+		if (known == 0 && nonce_taken(&se)) {
+			next = tx->nonce + 1; /* another sender took the nonce: sign again */
+			continue;
+		}
+		if (known < 0)
+			eth_rpc_errf(e, se.kind, "%s; whether transaction %s is in is unknown (%s)", se.msg, h,
+			             le.msg);
+		else
+			eth_rpc_errf(e, se.kind, "%s; transaction %s is not in", se.msg, h);
+		break;
+	}
+	if (ret < 0 && e->kind == ETH_RPC_OK)
+		eth_rpc_errf(e, ETH_RPC_ERROR, "the nonce was taken by another sender %d times in a row",
+		             ETH_SEND_TRIES);
+	eth_buf_free(&raw);
+	return ret;
+}
+
 int eth_transact(struct eth_rpc *r, const struct eth_key *key, const uint8_t *to,
                  const uint8_t *data, size_t len, const struct eth_send_opts *o,
                  struct eth_receipt *rc, struct eth_rpc_err *e)
 {
 	struct eth_tx tx;
 	struct eth_fees fees;
-	struct eth_buf raw;
-	uint8_t hash[32];
-	char err[256];
-	int ret = -1;
+	char h[67];
 	memset(&tx, 0, sizeof tx);
-	eth_buf_init(&raw);
+	memset(rc, 0, sizeof *rc);
+	e->kind = ETH_RPC_OK;
+	e->has_revert = 0;
 	tx.chain_id = o ? o->chain_id : 0;
 	if (!tx.chain_id && eth_chain_id(r, &tx.chain_id, e) < 0)
-		goto done;
-	if (eth_get_nonce(r, key->address, &tx.nonce, e) < 0 || eth_get_fees(r, &fees, e) < 0)
-		goto done;
+		return -1;
+	if (eth_get_fees(r, &fees, e) < 0 || fees_capped(&fees, o, e) < 0)
+		return -1;
 	tx.gas_limit = o ? o->gas_limit : 0;
 	if (!tx.gas_limit) {
 		if (eth_estimate_gas(r, key->address, to, data, len, &tx.gas_limit, e) < 0)
-			goto done;
+			return -1;
 		tx.gas_limit += tx.gas_limit / 5 + 10000; /* the estimate is a lower bound */
 	}
 	tx.type = fees.eip1559 && !(o && o->legacy) ? ETH_TX_1559 : ETH_TX_LEGACY;
@@ -269,31 +417,41 @@ int eth_transact(struct eth_rpc *r, const struct eth_key *key, const uint8_t *to
 		memcpy(tx.to, to, ETH_ADDR_LEN);
 	tx.data = data;
 	tx.data_len = len;
-	if (eth_tx_sign(&tx, key->secret, &raw, hash, err, sizeof err) < 0) {
-		eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "%s", err);
-		goto done;
-	}
-	if (eth_send_raw(r, raw.p, raw.len, hash, e) < 0 ||
-	    eth_wait_receipt(r, hash, o && o->timeout_ms ? o->timeout_ms : 60000, rc, e) < 0)
-		goto done;
-	if (rc->status != 1) {
-		/* Replay the call in the block that reverted it to learn why. */
-		char blk[24];
-		struct eth_buf out;
-		eth_buf_init(&out);
-		eth_qty_format(rc->block, blk, sizeof blk);
-		if (to && eth_call(r, key->address, to, data, len, blk, &out, e) < 0 && e->has_revert) {
-			eth_buf_free(&out);
-			goto done;
+	e->kind = ETH_RPC_OK;
+	if (send_until_in(r, key, &tx, rc, e) < 0)
+		return -1;
+	uint8_t hash[32];
+	memcpy(hash, rc->tx_hash, 32);
+	eth_hex_encode(hash, 32, h, sizeof h);
+	if (eth_wait_receipt(r, hash, o && o->timeout_ms ? o->timeout_ms : 60000, rc, e) < 0) {
+		if (!strstr(e->msg, h)) {
+			char why[sizeof e->msg];
+			memcpy(why, e->msg, sizeof why);
+			eth_rpc_errf(e, e->kind, "%.300s; transaction %s was sent, its receipt is unknown", why, h);
 		}
-		eth_buf_free(&out);
-		eth_rpc_errf(e, ETH_RPC_ERROR, "transaction reverted (gas used %llu of %llu)",
-		             (unsigned long long)rc->gas_used, (unsigned long long)tx.gas_limit);
-		e->has_revert = 1; /* with no data: "reverted without a reason" */
-		goto done;
+		rc->has_tx = 1;
+		memcpy(rc->tx_hash, hash, 32);
+		rc->block = 0;
+		return -1;
 	}
-	ret = 0;
-done:
-	eth_buf_free(&raw);
-	return ret;
+	rc->has_tx = 1;
+	rc->gas_limit = tx.gas_limit;
+	if (rc->status == 1)
+		return 0;
+	if (rc->gas_used >= tx.gas_limit)
+		return eth_rpc_errf(e, ETH_RPC_ERROR, "ran out of gas: used %llu of %llu",
+		                    (unsigned long long)rc->gas_used, (unsigned long long)tx.gas_limit);
+	/* Replay the call in the block that reverted it to learn why. */
+	char blk[24];
+	struct eth_buf out;
+	eth_buf_init(&out);
+	eth_qty_format(rc->block, blk, sizeof blk);
+	int why = to && eth_call(r, key->address, to, data, len, blk, &out, e) < 0 && e->has_revert;
+	eth_buf_free(&out);
+	if (!why) {
+		eth_rpc_errf(e, ETH_RPC_ERROR, "reverted on chain, gas spent: %llu",
+		             (unsigned long long)rc->gas_used);
+		e->has_revert = 1; /* with no data: "reverted without a reason" */
+	}
+	return -1;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -36,13 +37,116 @@ void eth_rpc_opts_default(struct eth_rpc_opts *o)
 	o->backoff_ms = 200;
 }
 
-int rpc_check_url(const char *url, struct eth_rpc_err *e)
+void eth_rpc_url_redact(const char *url, char *out, size_t outlen)
 {
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	if (!url)
+		return;
+	const char *sep = strstr(url, "://");
+	const char *host = sep ? sep + 3 : url;
+	size_t hl = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', hl);
+	int more = host[hl] != '\0' && strcmp(host + hl, "/") != 0;
+	if (at) { /* user:password@ is a secret too */
+		hl -= (size_t)(at + 1 - host);
+		host = at + 1;
+		more = 1;
+	}
+	int sl = sep ? (int)(sep - url) : 0;
+	if (sl > 16)
+		sl = 16;
+	if (hl > 200)
+		hl = 200;
+	snprintf(out, outlen, "%.*s%s%.*s%s", sl, url, sep ? "://" : "", (int)hl, host,
+	         more ? "/..." : "");
+}
+
+/* Is the host of an http:// URL (after the scheme) a loopback address? */
+static int host_is_loopback(const char *host)
+{
+	char h[256];
+	size_t n = strcspn(host, "/?#");
+	if (memchr(host, '@', n))
+		return 0; /* keep it simple: no user part on a loopback URL either */
+	if (n >= sizeof h)
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (h[0] == '[') {
+		char *end = strchr(h, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			return 0;
+		*end = '\0';
+		return strcmp(h + 1, "::1") == 0;
+	}
+	char *colon = strchr(h, ':');
+	if (colon)
+		*colon = '\0';
+	if (strcasecmp(h, "localhost") == 0)
+		return 1;
+	unsigned a, b, c, d;
+	char tail;
+	return sscanf(h, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+	       c < 256 && d < 256;
+}
+
+int eth_rpc_check_url(const char *url, int allow_http, struct eth_rpc_err *e)
+{
+	char shown[ETH_RPC_SHOWN_MAX];
 	if (!url || !*url)
 		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "no RPC URL given (--rpc, rpc_url or CANTEEN_RPC)");
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "RPC URL must start with http:// or https://: %.200s", url);
+	eth_rpc_url_redact(url, shown, sizeof shown);
+	if (strncmp(url, "https://", 8) == 0)
+		return 0;
+	if (strncmp(url, "http://", 7) != 0)
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "RPC URL must start with http:// or https://: %s",
+		                    shown);
+	if (!allow_http && !host_is_loopback(url + 7))
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT,
+		                    "plain http:// is only for a loopback RPC endpoint: use https:// for %s "
+		                    "(or allow_insecure_rpc = yes)", shown);
 	return 0;
+}
+
+uint64_t rpc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The answer cap of one method: ETH_RPC_ANSWER_SCALAR unless it returns more. */
+static size_t method_cap(const char *m)
+{
+	static const struct {
+		const char *method;
+		size_t cap;
+	} caps[] = {
+		{"eth_call", ETH_RPC_ANSWER_CALL},
+		{"eth_getLogs", ETH_RPC_ANSWER_LOGS},
+		{"eth_getBlockByNumber", ETH_RPC_ANSWER_OBJECT},
+		{"eth_getBlockByHash", ETH_RPC_ANSWER_OBJECT},
+		{"eth_getTransactionByHash", ETH_RPC_ANSWER_OBJECT},
+		{"eth_getTransactionReceipt", ETH_RPC_ANSWER_OBJECT},
+		{"eth_getCode", ETH_RPC_ANSWER_OBJECT},
+	};
+	for (size_t i = 0; m && i < sizeof caps / sizeof caps[0]; i++)
+		if (strcmp(m, caps[i].method) == 0)
+			return caps[i].cap;
+	return ETH_RPC_ANSWER_SCALAR;
+}
+
+size_t rpc_answer_cap(size_t n, const char *const *methods)
+{
+	size_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		sum += method_cap(methods[i]);
+		if (sum >= ETH_BUF_MAX)
+			return ETH_BUF_MAX;
+	}
+	return sum;
 }
 
 /* ---- requests and answers ---- */
@@ -173,12 +277,20 @@ int rpc_parse(const uint8_t *body, size_t len, size_t n, int batch, uint64_t fir
 }
 
 /* curl result + HTTP status into e; returns 1 if worth retrying, 0 if final, -1 if ok. */
-int rpc_classify(int curl_code, long http, int overflow, struct eth_rpc_err *e, const char *url)
+int rpc_classify(int curl_code, long http, const struct rpc_body *body, struct eth_rpc_err *e,
+                 const char *url, const char *what, uint64_t timeout_ms)
 {
 	CURLcode c = (CURLcode)curl_code;
-	if (overflow) {
-		eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "RPC answer from %.200s is too large", url);
+	if (body->overflow) {
+		eth_rpc_errf(e, ETH_RPC_TOO_LARGE,
+		             "RPC endpoint %.200s answered %s with more than %zu KiB: refused", url, what,
+		             body->max / 1024);
 		return 0;
+	}
+	if (c == CURLE_OPERATION_TIMEDOUT) {
+		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "RPC endpoint %.200s timed out: no answer to %s within %llu ms",
+		             url, what, (unsigned long long)timeout_ms);
+		return 1;
 	}
 	if (c != CURLE_OK) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "cannot reach RPC endpoint %.200s: %s", url,
@@ -202,16 +314,17 @@ size_t rpc_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct rpc_body *b = arg;
 	size_t n = size * nmemb;
-	if (b->buf.len + n > RPC_MAX_ANSWER || eth_buf_put(&b->buf, ptr, n) < 0) {
+	if (n > b->max || b->buf.len > b->max - n || eth_buf_put(&b->buf, ptr, n) < 0) {
 		b->overflow = 1;
 		return 0;
 	}
 	return n;
 }
 
-int rpc_setup_easy(CURL *h, const char *url, const struct eth_rpc_opts *o,
+int rpc_setup_easy(CURL *h, const char *url, const struct eth_rpc_opts *o, uint64_t timeout_ms,
                    struct curl_slist *hdrs, struct rpc_body *body, const char *req)
 {
+	uint64_t connect = o->connect_timeout_ms < timeout_ms ? o->connect_timeout_ms : timeout_ms;
 	int bad = 0;
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -223,8 +336,8 @@ int rpc_setup_easy(CURL *h, const char *url, const struct eth_rpc_opts *o,
 	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rpc_write_cb) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, body) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect ? connect : 1)) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms : 1)) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L) != CURLE_OK;
@@ -247,6 +360,7 @@ struct curl_slist *rpc_headers(void)
 struct eth_rpc {
 	CURL *h;
 	char *url;
+	char shown[ETH_RPC_SHOWN_MAX]; /* redacted, for messages */
 	struct eth_rpc_opts o;
 	struct curl_slist *hdrs;
 	uint64_t next_id;
@@ -254,7 +368,7 @@ struct eth_rpc {
 
 struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e)
 {
-	if (rpc_check_url(url, e) < 0)
+	if (eth_rpc_check_url(url, o && o->allow_http, e) < 0)
 		return NULL;
 	if (curl_loop_global_init() < 0) {
 		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "libcurl failed to initialise");
@@ -271,6 +385,7 @@ struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struc
 	else
 		eth_rpc_opts_default(&r->o);
 	r->next_id = 1;
+	eth_rpc_url_redact(url, r->shown, sizeof r->shown);
 	return r;
 }
 
@@ -287,7 +402,7 @@ void eth_rpc_free(struct eth_rpc *r)
 
 const char *eth_rpc_url(const struct eth_rpc *r)
 {
-	return r->url;
+	return r->shown;
 }
 
 static void sleep_ms(uint64_t ms)
@@ -297,23 +412,32 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
-/* POST req, with retries; the answer body is left in body. */
-static int rpc_post(struct eth_rpc *r, const char *req, struct rpc_body *body, struct eth_rpc_err *e)
+/* POST req, with retries, all within the call's timeout; the answer body is left in body. */
+static int rpc_post(struct eth_rpc *r, const char *req, const char *what, struct rpc_body *body,
+                    struct eth_rpc_err *e)
 {
+	uint64_t deadline = rpc_now_ms() + r->o.timeout_ms;
 	for (unsigned attempt = 0;; attempt++) {
+		uint64_t now = rpc_now_ms();
+		if (now >= deadline)
+			return -1; /* e holds why the last attempt failed */
 		eth_buf_reset(&body->buf);
 		body->overflow = 0;
-		if (rpc_setup_easy(r->h, r->url, &r->o, r->hdrs, body, req) < 0)
+		if (rpc_setup_easy(r->h, r->url, &r->o, deadline - now, r->hdrs, body, req) < 0)
 			return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "libcurl refused an option");
 		CURLcode c = curl_easy_perform(r->h);
 		long http = 0;
 		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &http);
-		int retry = rpc_classify(c, http, body->overflow, e, r->url);
+		int retry = rpc_classify(c, http, body, e, r->shown, what, r->o.timeout_ms);
 		if (retry < 0)
 			return 0;
 		if (!retry || attempt >= r->o.retries)
 			return -1;
-		sleep_ms(r->o.backoff_ms << (attempt < 10 ? attempt : 10));
+		uint64_t delay = r->o.backoff_ms << (attempt < 10 ? attempt : 10);
+		now = rpc_now_ms();
+		if (now + delay >= deadline)
+			return -1;
+		sleep_ms(delay);
 	}
 }
 
@@ -327,7 +451,8 @@ static int rpc_do(struct eth_rpc *r, size_t n, const char *const *methods, json_
 	if (!req)
 		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory building the request");
 	eth_buf_init(&body.buf);
-	int rc = rpc_post(r, req, &body, e);
+	body.max = rpc_answer_cap(n, methods);
+	int rc = rpc_post(r, req, batch ? "a batch" : methods[0], &body, e);
 	if (rc == 0)
 		rc = rpc_parse(body.buf.p, body.buf.len, n, batch, first, results, errs, e);
 	eth_buf_free(&body.buf);

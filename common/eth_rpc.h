@@ -11,13 +11,21 @@
 
 #define ETH_RPC_MAX_BATCH 1000
 #define ETH_RPC_MAX_REVERT 4096
+/* The largest answer taken for one call, by kind (bytes); a batch may take the sum. */
+#define ETH_RPC_ANSWER_SCALAR (64u * 1024)        /* quantities, hashes, fee history */
+#define ETH_RPC_ANSWER_OBJECT (1024u * 1024)      /* a block header, a transaction, a receipt */
+#define ETH_RPC_ANSWER_CALL (8u * 1024 * 1024)    /* eth_call return data (a page of records) */
+#define ETH_RPC_ANSWER_LOGS (16u * 1024 * 1024)   /* eth_getLogs */
+/* Longest redacted URL (scheme, host, port, and "/..." when the URL had more). */
+#define ETH_RPC_SHOWN_MAX 300
 
 enum eth_rpc_kind {
 	ETH_RPC_OK = 0,
 	ETH_RPC_TRANSPORT, /* could not connect, timed out, TLS failure, HTTP 5xx/429 */
 	ETH_RPC_HTTP,      /* other HTTP status */
-	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id, oversized */
+	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id */
 	ETH_RPC_ERROR,     /* the node answered with an error object */
+	ETH_RPC_TOO_LARGE, /* the answer passed the cap of what was asked (ETH_RPC_ANSWER_*) */
 };
 
 /* What went wrong, in one sentence (msg); a revert's data when the node gave it. */
@@ -32,13 +40,24 @@ struct eth_rpc_err {
 
 struct eth_rpc_opts {
 	uint64_t connect_timeout_ms; /* default 3000 */
-	uint64_t timeout_ms;         /* whole request; default 10000 */
+	uint64_t timeout_ms;         /* one call, every retry included; default 10000 */
 	unsigned retries;            /* extra attempts on transport errors; default 2 */
 	uint64_t backoff_ms;         /* first retry delay, doubling; default 200 */
 	int insecure;                /* 1: do not verify TLS (never the default) */
+	int allow_http;              /* 1: plain http:// to any host, not only loopback */
 };
 
 void eth_rpc_opts_default(struct eth_rpc_opts *o);
+
+/*
+ * url as it may be shown in a message or a log: scheme://host[:port], then "/..." when
+ * the URL had a path, a query or a user (they often hold an API key). Always
+ * NUL-terminated; cut to outlen.
+ */
+void eth_rpc_url_redact(const char *url, char *out, size_t outlen);
+/* 0 if url is http(s)://, and plain http:// only to a loopback host (127.0.0.0/8, ::1,
+ * localhost) unless allow_http; else -1 with e naming the redacted URL. */
+int eth_rpc_check_url(const char *url, int allow_http, struct eth_rpc_err *e);
 
 /*
  * Blocking client for the CLI and tools (never inside a daemon's loop). One easy
@@ -48,6 +67,7 @@ void eth_rpc_opts_default(struct eth_rpc_opts *o);
 struct eth_rpc;
 struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e);
 void eth_rpc_free(struct eth_rpc *r);
+/* The redacted URL (eth_rpc_url_redact), for messages. */
 const char *eth_rpc_url(const struct eth_rpc *r);
 
 /* params is stolen (a JSON array, or NULL for []); *result is owned by the caller. */

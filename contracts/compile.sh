@@ -3,6 +3,7 @@
 # bytecode. Reproducible: fixed compiler, fixed settings, source given by content.
 #   contracts/compile.sh [OUTDIR]   writes OUTDIR/Canteen.abi.json and OUTDIR/Canteen.bin
 #                                   (default: contracts/, the checked-in artifacts)
+#   CANTEEN_SOL=FILE compiles FILE instead of contracts/Canteen.sol (tests build variants).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top/contracts}
@@ -20,7 +21,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Old code generator cannot copy string[] from calldata to storage: use the IR pipeline.
 # evmVersion paris: no PUSH0/MCOPY, so the bytecode runs on chains not yet on Shanghai.
-jq -n --rawfile src "$top/contracts/Canteen.sol" '{
+src=${CANTEEN_SOL:-$top/contracts/Canteen.sol}
+jq -n --rawfile src "$src" '{
   language: "Solidity",
   sources: {"Canteen.sol": {content: $src}},
   settings: {

@@ -55,3 +55,22 @@ tool() { "$TBIN/eth_tool" "$@"; }
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"certificate"* ]]
 }
+
+@test "both clients refuse an answer larger than the call can take, and plain http off loopback" {
+	local pf=$BATS_TEST_TMPDIR/p.port
+	start_bg proxy python3 "$TOP/tests/tools/rpc_proxy.py" --upstream "$ANVIL_URL" --port-file "$pf" \
+		--huge 200000
+	wait_until 10 test -s "$pf"
+	run tool rpc "http://127.0.0.1:$(cat "$pf")" eth_chainId '[]'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"answered eth_chainId with more than 64 KiB: refused"* ]]
+	run tool arpc "http://127.0.0.1:$(cat "$pf")" eth_chainId '[]'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"answered eth_chainId with more than 64 KiB: refused"* ]]
+	# An eth_call may take more (a page of records): 200 KB passes the cap, then is no hex.
+	run tool rpc "http://127.0.0.1:$(cat "$pf")" eth_call '[]'
+	[[ "$output" != *"refused"* ]]
+	run tool arpc "http://10.0.0.1:8545/k" eth_chainId '[]'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"plain http:// is only for a loopback RPC endpoint: use https:// for http://10.0.0.1:8545/..."* ]]
+}

@@ -17,6 +17,7 @@
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
 #define CW_MAX_WAITING 64
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
+#define CW_CONTRACT_VERSION 2  /* the contract interface chainwatch speaks (version()) */
 
 /* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes).
  * nodes holds every registered node; the feed (chain.sock, --stdout) carries only the
@@ -51,6 +52,9 @@ struct chainwatch {
 	int has_start_block;     /* --snapshot-block: the first snapshot is at this block */
 	uint64_t start_block;
 	int stdout_fd;           /* --stdout: snapshot and events mirrored here, else -1 */
+	uint64_t chain_id;       /* conf chain_id; 0: not set (the node's is taken, with a warning) */
+	int checked;             /* the start-up checks passed (chain id, code, version) */
+	int exit_code;           /* set when a start-up check failed: main exits with it */
 
 	struct cw_state st;
 	struct cw_snap snap;

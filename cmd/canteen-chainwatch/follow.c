@@ -5,6 +5,7 @@
 
 #include "chainwatch.h"
 #include "eth_abi.h"
+#include "eth_keccak.h"
 #include "log.h"
 #include "rec.h"
 
@@ -140,7 +141,7 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 	char err[256];
 	size_t n = 0, skipped = 0;
 	uint64_t per = cw->snap.page ? cw->snap.page : CW_PAGE;
-	if (!res && e->kind == ETH_RPC_ERROR && per > 1) {
+	if (!res && (e->kind == ETH_RPC_ERROR || e->kind == ETH_RPC_TOO_LARGE) && per > 1) {
 		/* Big records can make a page cost more gas than the node allows a call:
 		 * fewer records per call, down to one. */
 		cw->snap.page = per / 2;
@@ -411,6 +412,76 @@ static void follow_begin(struct chainwatch *cw)
 		round_fail(cw, "eth_blockNumber", &e);
 }
 
+/* ---- start-up checks: the endpoint's chain, code at the address, its version ---- */
+
+/* A check failed for good: the configuration names the wrong chain or contract. */
+static void check_refuse(struct chainwatch *cw)
+{
+	cw->exit_code = EXIT_CONFIG;
+	cw->busy = 0;
+	loop_stop(cw->loop);
+}
+
+static void on_check(size_t n, json_t **res, const struct eth_rpc_err *errs,
+                     const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	uint64_t id, ver = 0;
+	uint8_t word[32];
+	if (!res || n != 3 || !res[0] || !res[1])
+		return round_fail(cw, "start-up check", res ? (res[0] ? &errs[1] : &errs[0]) : e);
+	if (eth_qty_parse(json_string_value(res[0]), &id) < 0) {
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a chain id"};
+		return round_fail(cw, "eth_chainId", &be);
+	}
+	rpc_ok(cw);
+	if (cw->chain_id && id != cw->chain_id) {
+		log_warnx("the RPC endpoint is on chain %llu, but chain_id is %llu: refusing to follow it",
+		          (unsigned long long)id, (unsigned long long)cw->chain_id);
+		return check_refuse(cw);
+	}
+	const char *code = json_string_value(res[1]);
+	if (!code || strcmp(code, "0x") == 0 || strcmp(code, "0x0") == 0) {
+		/* Maybe not deployed yet, or the node is still syncing: wait, serve nothing. */
+		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER};
+		snprintf(be.msg, sizeof be.msg, "no contract at %s on chain %llu; waiting for one",
+		         cw->contract_hex, (unsigned long long)id);
+		return round_fail(cw, "start-up check", &be);
+	}
+	/* Version 1 had no version(): the call reverts or returns nothing. */
+	if (!res[2] && errs[2].kind != ETH_RPC_ERROR)
+		return round_fail(cw, "version", &errs[2]);
+	const char *hex = json_string_value(res[2]);
+	if (hex && eth_hex_decode_exact(hex, word, 32) == 0 && eth_u256_to_u64(word, &ver) < 0)
+		ver = UINT64_MAX;
+	if (ver != CW_CONTRACT_VERSION) {
+		log_warnx("contract %s speaks version %llu, this canteen-chainwatch speaks %d", cw->contract_hex,
+		          (unsigned long long)(ver ? ver : 1), CW_CONTRACT_VERSION);
+		return check_refuse(cw);
+	}
+	if (!cw->chain_id)
+		log_warnx("chain_id is not set: following chain %llu as the endpoint says", (unsigned long long)id);
+	cw->chain_id = id;
+	cw->checked = 1;
+	log_info("contract %s on chain %llu speaks version %llu", cw->contract_hex, (unsigned long long)id,
+	         (unsigned long long)ver);
+	round_done(cw, 0);
+}
+
+static void check_start(struct chainwatch *cw)
+{
+	uint8_t sel[32];
+	char data[11];
+	eth_keccak256("version()", 9, sel);
+	eth_hex_encode(sel, 4, data, sizeof data);
+	const char *methods[3] = {"eth_chainId", "eth_getCode", "eth_call"};
+	json_t *params[3] = {json_array(), json_pack("[s,s]", cw->contract_hex, "latest"),
+	                     json_pack("[{s:s, s:s}, s]", "to", cw->contract_hex, "data", data, "latest")};
+	struct eth_rpc_err e;
+	if (eth_arpc_batch(cw->rpc, 3, methods, params, on_check, cw, &e) < 0)
+		round_fail(cw, "start-up check", &e);
+}
+
 static void round_start(struct loop *l, void *arg)
 {
 	struct chainwatch *cw = arg;
@@ -419,7 +490,9 @@ static void round_start(struct loop *l, void *arg)
 	if (cw->busy)
 		return;
 	cw->busy = 1;
-	if (!cw->st.valid || cw->need_snapshot)
+	if (!cw->checked)
+		check_start(cw);
+	else if (!cw->st.valid || cw->need_snapshot)
 		call(cw, "eth_blockNumber", json_array(), on_snap_head);
 	else
 		follow_begin(cw);

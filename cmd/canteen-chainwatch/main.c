@@ -63,6 +63,7 @@ static int configure(const struct flag_values *v, struct conf *cf, struct chainw
 		}
 		cw->has_start_block = 1;
 	}
+	cw->chain_id = cf->chain_id;
 	cw->confirmations = cf->confirmations;
 	cw->poll_ms = cf->poll_ms;
 	int n = v->value[F_SOCK] ? snprintf(sock, socklen, "%s", v->value[F_SOCK])
@@ -202,9 +203,12 @@ int main(int argc, char **argv)
 	eth_rpc_opts_default(&ro);
 	ro.timeout_ms = cf.rpc_timeout_ms;
 	ro.retries = 1;
+	ro.allow_http = cf.allow_insecure_rpc != 0;
+	char shown[ETH_RPC_SHOWN_MAX];
+	eth_rpc_url_redact(cf.rpc_url, shown, sizeof shown);
 	cw.rpc = eth_arpc_new(cw.loop, cf.rpc_url, &ro, &e);
 	if (!cw.rpc) {
-		log_warnx("--rpc %s: %s", cf.rpc_url, e.msg);
+		log_warnx("--rpc: %s", e.msg);
 		cw_types_free();
 		loop_free(cw.loop);
 		return EXIT_CONFIG;
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 	loop_signal(cw.loop, SIGTERM, on_signal, NULL);
 	loop_signal(cw.loop, SIGINT, on_signal, NULL);
 	log_info("following %s on %s, %llu confirmations, polling every %llu ms; serving %s",
-	         cw.contract_hex, cf.rpc_url, (unsigned long long)cw.confirmations,
+	         cw.contract_hex, shown, (unsigned long long)cw.confirmations,
 	         (unsigned long long)cw.poll_ms, sock);
 	cw_follow_start(&cw);
 	rc = loop_run(cw.loop);
@@ -246,5 +250,7 @@ int main(int argc, char **argv)
 	cw_state_clear(&cw.st);
 	cw_types_free();
 	loop_free(cw.loop);
+	if (cw.exit_code)
+		return cw.exit_code;
 	return rc < 0 ? EXIT_TEMP : EXIT_DONE;
 }

@@ -9,6 +9,86 @@
 #include "eth_abi.h"
 #include "eth_tx.h"
 
+/* The endpoint is on the chain canteen.conf names (or, for a deployment without one, any). */
+static int check_chain_id(struct chain *c, int needs)
+{
+	struct eth_rpc_err e;
+	uint64_t id;
+	if (eth_chain_id(c->rpc, &id, &e) < 0)
+		return chain_fail(c, "eth_chainId", &e);
+	uint64_t want = c->cli->conf.chain_id;
+	if (!want && (needs & CHAIN_NEED_CONTRACT)) {
+		cli_err("chain_id is not set (the RPC endpoint %s says it is on chain %llu): give "
+		        "chain_id in canteen.conf, --chain-id or CANTEEN_CHAIN_ID",
+		        eth_rpc_url(c->rpc), (unsigned long long)id);
+		return CLI_USAGE;
+	}
+	if (want && id != want) {
+		cli_err("the RPC endpoint %s is on chain %llu, but chain_id is %llu: refusing to act",
+		        eth_rpc_url(c->rpc), (unsigned long long)id, (unsigned long long)want);
+		return CLI_FAIL;
+	}
+	c->chain_id = id;
+	return CLI_OK;
+}
+
+/* The contract address holds code, and that code speaks CHAIN_CONTRACT_VERSION. */
+static int check_contract(struct chain *c)
+{
+	struct eth_rpc_err e;
+	struct eth_buf code, data;
+	json_t *out = NULL;
+	char err[256], ver[80];
+	const char *a = c->cli->conf.contract;
+	int rc = CLI_FAIL;
+	eth_buf_init(&code);
+	eth_buf_init(&data);
+	if (eth_get_code(c->rpc, c->contract, &code, &e) < 0) {
+		rc = chain_fail(c, "eth_getCode", &e);
+		goto done;
+	}
+	if (code.len == 0) {
+		cli_err("no contract at %s on chain %llu", a, (unsigned long long)c->chain_id);
+		goto done;
+	}
+	json_t *none = json_array();
+	int bad = !none || abi_call_encode(c->abi, "version", none, &data, err, sizeof err) < 0;
+	json_decref(none);
+	if (bad) {
+		cli_err("the embedded contract ABI has no version(): %s", none ? err : "out of memory");
+		goto done;
+	}
+	eth_buf_reset(&code);
+	/* Version 1 had no version(): the call reverts or returns nothing. */
+	if (eth_call(c->rpc, NULL, c->contract, data.p, data.len, "latest", &code, &e) < 0) {
+		if (e.kind != ETH_RPC_ERROR) {
+			rc = chain_fail(c, "version", &e);
+			goto done;
+		}
+		snprintf(ver, sizeof ver, "1");
+	} else if (code.len == 0 ||
+	           abi_call_decode(c->abi, "version", code.p, code.len, &out, err, sizeof err) < 0) {
+		snprintf(ver, sizeof ver, "1");
+	} else {
+		json_t *v = json_array_get(out, 0);
+		if (json_is_integer(v))
+			snprintf(ver, sizeof ver, "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(ver, sizeof ver, "%.60s", json_is_string(v) ? json_string_value(v) : "unknown");
+	}
+	char mine[24];
+	snprintf(mine, sizeof mine, "%d", CHAIN_CONTRACT_VERSION);
+	if (strcmp(ver, mine) != 0)
+		cli_err("contract %s speaks version %s, this canteen speaks %d", a, ver, CHAIN_CONTRACT_VERSION);
+	else
+		rc = CLI_OK;
+done:
+	json_decref(out);
+	eth_buf_free(&code);
+	eth_buf_free(&data);
+	return rc;
+}
+
 int chain_open(struct chain *c, struct cli *cli, int needs)
 {
 	struct eth_rpc_opts o;
@@ -43,13 +123,16 @@ int chain_open(struct chain *c, struct cli *cli, int needs)
 		}
 	}
 	eth_rpc_opts_default(&o);
-	if (cli->conf.rpc_timeout_ms)
-		o.timeout_ms = cli->conf.rpc_timeout_ms;
+	o.timeout_ms = cli->conf.rpc_timeout_ms;
+	o.allow_http = cli->conf.allow_insecure_rpc != 0;
 	if (!(c->rpc = eth_rpc_new(cli->conf.rpc_url, &o, &e))) {
 		cli_err("%s", e.msg);
 		return CLI_USAGE;
 	}
-	return CLI_OK;
+	int rc = check_chain_id(c, needs);
+	if (rc == CLI_OK && (needs & CHAIN_NEED_CONTRACT))
+		rc = check_contract(c);
+	return rc;
 }
 
 void chain_close(struct chain *c)
@@ -71,6 +154,77 @@ int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e)
 	} else {
 		cli_err("%s failed: %s", what, e->msg);
 	}
+	return CLI_FAIL;
+}
+
+int chain_tx_fail(struct chain *c, const char *what, const struct eth_rpc_err *e,
+                  const struct eth_receipt *rc)
+{
+	char tx[67] = "", why[512];
+	if (rc->has_tx)
+		eth_hex_encode(rc->tx_hash, 32, tx, sizeof tx);
+	if (!rc->block) /* the message names the transaction when there is one */
+		return chain_fail(c, what, e);
+	if (!e->has_revert) { /* out of gas */
+		cli_err("%s failed: %s (transaction %s, block %llu)", what, e->msg, tx,
+		        (unsigned long long)rc->block);
+		return CLI_FAIL;
+	}
+	abi_revert_reason(e->revert, e->revert_len, c ? c->abi : NULL, why, sizeof why);
+	cli_err("%s reverted on chain, gas spent: %llu: %s (transaction %s, block %llu)", what,
+	        (unsigned long long)rc->gas_used, why, tx, (unsigned long long)rc->block);
+	return CLI_FAIL;
+}
+
+void chain_done_fill(struct chain_done *out, const struct eth_receipt *rc)
+{
+	out->block = rc->block;
+	out->gas_used = rc->gas_used;
+	eth_hex_encode(rc->tx_hash, 32, out->tx, sizeof out->tx);
+}
+
+void chain_send_opts(const struct chain *c, struct eth_send_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->chain_id = c->chain_id ? c->chain_id : c->cli->conf.chain_id;
+	o->gas_limit = c->cli->gas_limit;
+	o->max_fee = c->cli->conf.max_fee_gwei * 1000000000ull;
+	o->max_priority_fee = c->cli->conf.max_priority_fee_gwei * 1000000000ull;
+}
+
+/* The event each transaction of the CLI must leave in its receipt. */
+static const struct {
+	const char *fn, *event;
+} fn_events[] = {
+	{"setAdmin", "AdminChanged"},        {"setRegistrationOpen", "RegistrationOpenChanged"},
+	{"registerNode", "NodeUpserted"},    {"approveNode", "NodeUpserted"},
+	{"revokeNode", "NodeRemoved"},       {"unregisterNode", "NodeRemoved"},
+	{"addService", "ServiceUpserted"},   {"updateService", "ServiceUpserted"},
+	{"scaleService", "ServiceUpserted"}, {"removeService", "ServiceRemoved"},
+	{"transferOwnership", "OwnershipTransferred"},
+};
+
+/* The receipt carries the event fn emits, from addr; prints why not. */
+static int check_event(struct chain *c, const char *fn, const uint8_t addr[ETH_ADDR_LEN],
+                       const struct eth_receipt *rc)
+{
+	const char *ev = NULL;
+	uint8_t topic[32];
+	char a[43], tx[67];
+	for (size_t i = 0; i < sizeof fn_events / sizeof fn_events[0]; i++)
+		if (strcmp(fn, fn_events[i].fn) == 0)
+			ev = fn_events[i].event;
+	const json_t *item = ev ? abi_find(c->abi, "event", ev) : NULL;
+	if (!item || abi_item_hash(item, topic) < 0) {
+		cli_err("no event is known for %s in the embedded ABI", fn);
+		return CLI_FAIL;
+	}
+	if (eth_receipt_has_log(rc, addr, topic))
+		return CLI_OK;
+	eth_addr_format(addr, a);
+	eth_hex_encode(rc->tx_hash, 32, tx, sizeof tx);
+	cli_err("%s: transaction %s was mined in block %llu but %s emitted no %s event: nothing "
+	        "changed as asked", fn, tx, (unsigned long long)rc->block, a, ev);
 	return CLI_FAIL;
 }
 
@@ -126,15 +280,16 @@ int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt
 {
 	struct eth_buf data;
 	struct eth_rpc_err e;
-	struct eth_send_opts o = {0};
+	struct eth_send_opts o;
 	int ret = CLI_FAIL;
+	memset(rc, 0, sizeof *rc);
 	eth_buf_init(&data);
 	if (encode_call(c, fn, args, &data) == 0) {
-		o.chain_id = c->cli->conf.chain_id;
+		chain_send_opts(c, &o);
 		if (eth_transact(c->rpc, c->key, c->contract, data.p, data.len, &o, rc, &e) < 0)
-			chain_fail(c, fn, &e);
+			chain_tx_fail(c, fn, &e, rc);
 		else
-			ret = CLI_OK;
+			ret = check_event(c, fn, c->contract, rc);
 	}
 	eth_buf_free(&data);
 	return ret;
@@ -161,12 +316,26 @@ void chain_fmt_cpu(json_int_t millis, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld", (long long)(millis / 1000));
 }
 
+/* One page of fn at block tag into ret: CLI_OK, or the node's error in e (not printed). */
+static int list_page(struct chain *c, const char *fn, json_int_t off, json_int_t n, const char *tag,
+                     struct eth_buf *ret, struct eth_rpc_err *e)
+{
+	struct eth_buf data;
+	eth_buf_init(&data);
+	eth_buf_reset(ret);
+	int rc = encode_call(c, fn, json_pack("[I,I]", off, n), &data);
+	if (rc == 0)
+		rc = eth_call(c->rpc, NULL, c->contract, data.p, data.len, tag, ret, e) < 0 ? -2 : 0;
+	eth_buf_free(&data);
+	return rc;
+}
+
 int chain_list(struct chain *c, const char *fn, json_t **out)
 {
 	struct eth_rpc_err e;
 	uint64_t block;
 	char tag[24], err[256];
-	const json_int_t page = 200;
+	json_int_t page = CHAIN_PAGE;
 	int services = strcmp(fn, "getServices") == 0, rc = CLI_OK;
 	size_t left_out = 0;
 	*out = NULL;
@@ -180,11 +349,25 @@ int chain_list(struct chain *c, const char *fn, json_t **out)
 	for (json_int_t off = 0; all && rc == CLI_OK;) {
 		size_t raw = 0, skipped = 0;
 		json_t *items = NULL;
+		int got = list_page(c, fn, off, page, tag, &ret, &e);
+		if (got == -2 && (e.kind == ETH_RPC_TOO_LARGE || (e.kind == ETH_RPC_ERROR && !e.has_revert)) &&
+		    page > 1) {
+			/* Big records can make a page cost more gas than the node allows a call
+			 * (or answer more than it sends): fewer records per call, down to one. */
+			page /= 2;
+			continue;
+		}
+		if (got == -1) {
+			rc = CLI_FAIL;
+			break;
+		}
+		if (got == -2) {
+			rc = chain_fail(c, fn, &e);
+			break;
+		}
 		/* The records are decoded as chainwatch decodes them (rec.h), so the CLI and
 		 * chain.sock agree about every record. */
-		rc = call_raw(c, fn, json_pack("[I,I]", off, page), tag, &ret);
-		if (rc == CLI_OK && !(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped,
-		                                              err, sizeof err))) {
+		if (!(items = rec_decode_page(services, ret.p, ret.len, &raw, &skipped, err, sizeof err))) {
 			cli_err("cannot decode what %s returned (is %s the canteen contract?): %s", fn,
 			        c->cli->conf.contract, err);
 			rc = CLI_FAIL;
@@ -253,7 +436,7 @@ static int contract_deploy(struct cli *cli, struct chain_done *out)
 	struct eth_buf code;
 	struct eth_rpc_err e;
 	struct eth_receipt rc;
-	struct eth_send_opts o = {0};
+	struct eth_send_opts o;
 	int ret = chain_open(&c, cli, CHAIN_NEED_KEY);
 	eth_buf_init(&code);
 	if (ret != CLI_OK)
@@ -263,20 +446,22 @@ static int contract_deploy(struct cli *cli, struct chain_done *out)
 		cli_err("the embedded contract bytecode is broken");
 		goto done;
 	}
-	o.chain_id = cli->conf.chain_id;
+	chain_send_opts(&c, &o);
 	if (eth_transact(c.rpc, c.key, NULL, code.p, code.len, &o, &rc, &e) < 0) {
-		chain_fail(&c, "deployment", &e);
+		chain_tx_fail(&c, "deployment", &e, &rc);
 		goto done;
 	}
 	if (!rc.has_contract) {
 		cli_err("the deployment receipt names no contract address");
 		goto done;
 	}
+	/* The new contract announced its owner: a receipt without it deployed nothing. */
+	if (check_event(&c, "transferOwnership", rc.contract, &rc) != CLI_OK)
+		goto done;
+	out->chain_id = c.chain_id;
 	eth_addr_format(rc.contract, out->address);
-	eth_hex_encode(rc.tx_hash, 32, out->tx, sizeof out->tx);
+	chain_done_fill(out, &rc);
 	memcpy(out->owner, c.key->address_hex, sizeof out->owner);
-	out->block = rc.block;
-	out->gas_used = rc.gas_used;
 	ret = CLI_OK;
 done:
 	eth_buf_free(&code);
@@ -296,7 +481,7 @@ int contract_run(struct cli *cli, const struct contract_cmd *c, struct chain_don
 	else
 		ret = chain_transact(cli, "setRegistrationOpen", json_pack("[b]", c->on), &rc);
 	if (ret == CLI_OK)
-		out->block = rc.block;
+		chain_done_fill(out, &rc);
 	return ret;
 }
 
@@ -312,9 +497,9 @@ int cmd_contract(struct cli *cli, int argc, char **argv)
 		return ret;
 	if (c.op == CONTRACT_DEPLOY) {
 		if (cli->json) {
-			json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", d.address, "tx", d.tx,
+			json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "address", d.address, "tx", d.tx,
 			                      "block", (json_int_t)d.block, "gas_used", (json_int_t)d.gas_used,
-			                      "owner", d.owner);
+			                      "owner", d.owner, "chain_id", (json_int_t)d.chain_id);
 			chain_print_json(j);
 			json_decref(j);
 		} else {
@@ -328,11 +513,11 @@ int cmd_contract(struct cli *cli, int argc, char **argv)
 		snprintf(what, sizeof what, "%s", c.on ? "registration open: new nodes are active at once"
 		                                       : "registration closed: new nodes wait for approval");
 	if (cli->json) {
-		json_t *j = json_pack("{s:s, s:I}", "done", what, "block", (json_int_t)d.block);
+		json_t *j = json_pack("{s:s, s:I, s:s}", "done", what, "block", (json_int_t)d.block, "tx", d.tx);
 		chain_print_json(j);
 		json_decref(j);
 	} else {
-		puts(what);
+		printf("%s (transaction %s)\n", what, d.tx);
 	}
 	return CLI_OK;
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "eth_chain.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
@@ -17,15 +18,22 @@ const char *chain_bin_hex(void);
 #define CHAIN_NEED_CONTRACT 1
 #define CHAIN_NEED_KEY 2
 
+/* The contract interface this CLI speaks (Canteen.sol's version()). */
+#define CHAIN_CONTRACT_VERSION 2
+
 struct chain {
 	struct cli *cli;
+	uint64_t chain_id; /* checked against the endpoint */
 	struct eth_rpc *rpc;
 	json_t *abi;
 	uint8_t contract[ETH_ADDR_LEN];
 	struct eth_key *key;
 };
 
-/* Connects what needs says; on failure prints the error and returns CLI_FAIL/CLI_USAGE
+/* Connects what needs says and checks the endpoint before anything is done: its chain
+ * id against chain_id (required with CHAIN_NEED_CONTRACT; without, 0 takes the node's),
+ * and with CHAIN_NEED_CONTRACT that the address holds code speaking
+ * CHAIN_CONTRACT_VERSION. On failure prints the error and returns CLI_FAIL/CLI_USAGE
  * (chain_close is still safe). */
 int chain_open(struct chain *c, struct cli *cli, int needs);
 void chain_close(struct chain *c);
@@ -33,16 +41,31 @@ void chain_close(struct chain *c);
 /* Call a view function: args is a JSON array (stolen; tuples as objects keyed by field
  * name); *out is the array of outputs (tuples as objects). block NULL = latest. */
 int chain_view(struct chain *c, const char *fn, json_t *args, const char *block, json_t **out);
-/* Send a transaction calling fn; prints errors (revert reason by name). */
+/* Send a transaction calling fn; prints errors (revert reason by name, gas spent, the
+ * transaction hash). Succeeds only when the receipt carries the event fn emits, from the
+ * contract. */
 int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc);
 /* chain_open (contract and key), chain_send, chain_close: one transaction. args stolen. */
 int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_receipt *rc);
 /* Print an RPC failure as one sentence; returns CLI_FAIL. */
 int chain_fail(struct chain *c, const char *what, const struct eth_rpc_err *e);
+/* Print a failed eth_transact (before sending, or mined and failed, naming the gas spent
+ * and the transaction); returns CLI_FAIL. */
+int chain_tx_fail(struct chain *c, const char *what, const struct eth_rpc_err *e,
+                  const struct eth_receipt *rc);
+/* The transact options from the configuration (chain id, fee caps, --gas-limit). */
+void chain_send_opts(const struct chain *c, struct eth_send_opts *o);
+
+/* Records per getNodes/getServices call at first; halved while the node refuses a page
+ * (out of gas, too large an answer). */
+#define CHAIN_PAGE 200
 
 /* Every record of a paged getter ("getNodes"/"getServices") at one block, as NODE /
  * SERVICE objects (rec_decode_page); *out owned. */
 int chain_list(struct chain *c, const char *fn, json_t **out);
+
+/* The block, gas and transaction hash of a receipt into out. */
+void chain_done_fill(struct chain_done *out, const struct eth_receipt *rc);
 
 /* Print one JSON object as a line. */
 void chain_print_json(json_t *j);

@@ -151,7 +151,7 @@ int node_register_run(struct cli *cli, const struct node_reg *r, struct chain_do
 		                           (json_int_t)r->mem_mib, labels), &rc);
 		if (ret == CLI_OK) {
 			memcpy(out->address, c.key->address_hex, sizeof out->address);
-			out->block = rc.block;
+			chain_done_fill(out, &rc);
 		}
 	}
 	chain_close(&c);
@@ -167,7 +167,8 @@ static int node_register(struct cli *cli, int argc, char **argv)
 	if (ret == CLI_OK)
 		ret = node_register_run(cli, &r, &d);
 	if (ret == CLI_OK)
-		printf(cli->json ? "{\"address\":\"%s\",\"registered\":true}\n" : "%s\n", d.address);
+		printf(cli->json ? "{\"address\":\"%s\",\"registered\":true,\"tx\":\"%s\"}\n" : "%s\n",
+		       d.address, d.tx);
 	return ret;
 }
 
@@ -189,7 +190,7 @@ int node_admin_run(struct cli *cli, const struct node_admin *a, struct chain_don
 	int ret = chain_transact(cli, a->approve ? "approveNode" : "revokeNode",
 	                         json_pack("[s]", a->address), &rc);
 	if (ret == CLI_OK)
-		out->block = rc.block;
+		chain_done_fill(out, &rc);
 	return ret;
 }
 
@@ -202,9 +203,9 @@ static int node_admin(struct cli *cli, int argc, char **argv)
 		ret = node_admin_run(cli, &a, &d);
 	const char *what = a.approve ? "approved" : "revoked";
 	if (ret == CLI_OK && cli->json)
-		printf("{\"address\":\"%s\",\"%s\":true}\n", a.address, what);
+		printf("{\"address\":\"%s\",\"%s\":true,\"tx\":\"%s\"}\n", a.address, what, d.tx);
 	else if (ret == CLI_OK)
-		printf("%s %s\n", a.address, what);
+		printf("%s %s (transaction %s)\n", a.address, what, d.tx);
 	return ret;
 }
 

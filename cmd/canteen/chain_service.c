@@ -382,7 +382,7 @@ int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done 
 		args = json_pack("[o]", spec);
 	ret = chain_transact(cli, fn, args, &rc);
 	if (ret == CLI_OK)
-		out->block = rc.block;
+		chain_done_fill(out, &rc);
 	return ret;
 }
 
@@ -522,12 +522,12 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 	ret = service_run(cli, &s, &d);
 	service_cmd_free(&s);
 	if (ret == CLI_OK && cli->json) {
-		json_t *j = json_pack("{s:s, s:b, s:I}", "service", s.name, done[s.op], 1, "block",
-		                      (json_int_t)d.block);
+		json_t *j = json_pack("{s:s, s:b, s:I, s:s}", "service", s.name, done[s.op], 1, "block",
+		                      (json_int_t)d.block, "tx", d.tx);
 		chain_print_json(j);
 		json_decref(j);
 	} else if (ret == CLI_OK) {
-		printf("%s %s\n", s.name, done[s.op]);
+		printf("%s %s (transaction %s)\n", s.name, done[s.op], d.tx);
 	}
 	return ret;
 }

@@ -2,6 +2,8 @@
 #ifndef CANTEEN_CLI_H
 #define CANTEEN_CLI_H
 
+#include <stdint.h>
+
 #include "conf.h"
 
 /* Exit codes of the CLI. */
@@ -41,12 +43,14 @@
 /*
  * Filled by main before a subcommand runs: conf holds canteen.conf (-c FILE, or the
  * default file if it exists), then CANTEEN_RPC / CANTEEN_CONTRACT / CANTEEN_KEY_FILE /
- * CANTEEN_RUNDIR from the environment, then the global flags. json is set by --json.
+ * CANTEEN_RUNDIR / CANTEEN_CHAIN_ID from the environment, then the global flags. json is
+ * set by --json.
  */
 struct cli {
 	struct conf conf;
+	uint64_t gas_limit; /* --gas-limit: 0 estimates */
 	int json;
-	const char *conf_path;
+	const char *conf_path; /* the canteen.conf read (-c FILE or the default), or NULL */
 };
 
 /* Each gets argv[0] = the subcommand's name and returns CLI_OK/CLI_FAIL/CLI_USAGE.

@@ -21,6 +21,7 @@
 /* What a transaction left behind. */
 struct chain_done {
 	uint64_t block, gas_used;
+	uint64_t chain_id;  /* contract deploy: the chain it went to */
 	char address[43]; /* contract deploy: the new contract; node register: the node */
 	char tx[67];
 	char owner[43];   /* contract deploy: the deploying account */

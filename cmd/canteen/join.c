@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "eth_chain.h"
 #include "eth_key.h"
 #include "eth_rpc.h"
 #include "node_id.h"
@@ -25,13 +26,53 @@ static void machine_size(char *cpu, size_t cpulen, char *mem, size_t memlen)
 	snprintf(mem, memlen, "%lldM", pages > 0 && psz > 0 ? (long long)pages * psz / (1024 * 1024) : 1024LL);
 }
 
+/*
+ * Without chain_id, take the endpoint's (trust on first use) and write it into the
+ * canteen.conf read, so every later command and daemon checks against it. CLI_OK, or
+ * the failure printed.
+ */
+static int learn_chain_id(struct cli *cli)
+{
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	uint64_t id = 0;
+	if (cli->conf.chain_id)
+		return CLI_OK;
+	if (!cli->conf_path || strcmp(cli->conf_path, "/dev/null") == 0) {
+		cli_err("chain_id is not set and there is no canteen.conf to write it into: give "
+		        "--chain-id or -c FILE");
+		return CLI_USAGE;
+	}
+	eth_rpc_opts_default(&o);
+	o.timeout_ms = cli->conf.rpc_timeout_ms;
+	o.allow_http = cli->conf.allow_insecure_rpc != 0;
+	struct eth_rpc *r = eth_rpc_new(cli->conf.rpc_url, &o, &e);
+	int rc = r ? eth_chain_id(r, &id, &e) : -1;
+	eth_rpc_free(r);
+	if (rc < 0) {
+		cli_err("%s", e.msg);
+		return CLI_FAIL;
+	}
+	FILE *f = fopen(cli->conf_path, "a");
+	if (!f || fprintf(f, "\n# written by canteen node join: the chain the RPC endpoint was on\n"
+	                     "chain_id = %llu\n", (unsigned long long)id) < 0 || fclose(f) != 0) {
+		cli_err("cannot add chain_id to %s: %s", cli->conf_path, strerror(errno));
+		return CLI_FAIL;
+	}
+	cli->conf.chain_id = id;
+	printf("chain_id = %llu (the RPC endpoint's) added to %s\n", (unsigned long long)id, cli->conf_path);
+	return CLI_OK;
+}
+
 /* Wei balance of address is zero? -1 when the node cannot tell. */
-static int balance_zero(const char *rpc_url, const char *address)
+static int balance_zero(const struct conf *cf, const char *address)
 {
 	struct eth_rpc_opts o;
 	struct eth_rpc_err e;
 	eth_rpc_opts_default(&o);
-	struct eth_rpc *r = eth_rpc_new(rpc_url, &o, &e);
+	o.timeout_ms = cf->rpc_timeout_ms;
+	o.allow_http = cf->allow_insecure_rpc != 0;
+	struct eth_rpc *r = eth_rpc_new(cf->rpc_url, &o, &e);
 	json_t *res = NULL;
 	int zero = -1;
 	if (r && eth_rpc_call(r, "eth_getBalance", json_pack("[s, s]", address, "latest"), &res, &e) == 0) {
@@ -90,6 +131,8 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 		cli_err("the chain is not set: give --rpc URL and --contract ADDR (or rpc_url and contract in canteen.conf)");
 		return CLI_USAGE;
 	}
+	if ((ret = learn_chain_id(cli)) != CLI_OK)
+		return ret;
 	/* What node register would refuse is refused before any key is made. */
 	if ((ret = node_reg_set(&reg, NODE_ENDPOINT, endpoint)) != CLI_OK ||
 	    (ret = node_reg_set(&reg, NODE_CPU, cpu)) != CLI_OK ||
@@ -122,16 +165,20 @@ int cli_node_join(struct cli *cli, int argc, char **argv)
 			return ret;
 		printf("new SWIM key pair in %s, public key: %s\n", cli->conf.swim_key_file, ko.swim_pubkey);
 	}
-	if (balance_zero(cli->conf.rpc_url, address) == 1) {
+	if (balance_zero(&cli->conf, address) == 1) {
 		cli_err("%s has no funds to pay for its registration: send it some, then run this again", address);
 		return CLI_FAIL;
 	}
 	if ((ret = node_reg_set(&reg, NODE_SWIM_KEY_FILE, cli->conf.swim_key_file)) != CLI_OK ||
 	    (ret = node_register_run(cli, &reg, &done)) != CLI_OK)
 		return ret;
-	printf("%s registered with endpoint %s (%s CPU, %s memory).\n"
+	/* The URL may hold an API key: the admin has their own. */
+	char shown[ETH_RPC_SHOWN_MAX];
+	eth_rpc_url_redact(cli->conf.rpc_url, shown, sizeof shown);
+	printf("%s registered with endpoint %s (%s CPU, %s memory) in transaction %s.\n"
 	       "Unless registration is open, an admin must approve it:\n"
-	       "  canteen --rpc %s --contract %s node approve %s\n",
-	       address, endpoint, cpu, mem, cli->conf.rpc_url, cli->conf.contract, address);
+	       "  canteen --rpc %s --chain-id %llu --contract %s node approve %s\n",
+	       address, endpoint, cpu, mem, done.tx, shown, (unsigned long long)cli->conf.chain_id,
+	       cli->conf.contract, address);
 	return CLI_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "parse.h"
 #include "tty.h"
 
 struct subcommand {
@@ -35,6 +36,7 @@ static const struct subcommand subcommands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: canteen [-c FILE] [--json] [--rpc URL] [--contract ADDR] [--key-file PATH]\n"
+	           "               [--chain-id N] [--rpc-timeout DURATION] [--gas-limit GAS]\n"
 	           "               [--rundir DIR] COMMAND [ARGS...]\ncommands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
 		fprintf(f, "  %s\n", subcommands[i].help);
@@ -109,6 +111,8 @@ int main(int argc, char **argv)
 		{"rpc", required_argument, NULL, 'r'},    {"contract", required_argument, NULL, 'C'},
 		{"key-file", required_argument, NULL, 'k'}, {"rundir", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{"chain-id", required_argument, NULL, 'i'}, {"rpc-timeout", required_argument, NULL, 't'},
+		{"gas-limit", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli cli;
@@ -122,7 +126,7 @@ int main(int argc, char **argv)
 	char err[512];
 
 	/* First pass: only -c, so flags given later override the file. */
-	const char *flags[8][2];
+	const char *flags[16][2];
 	int nflags = 0, ch;
 	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -132,11 +136,19 @@ int main(int argc, char **argv)
 		case 'C': flags[nflags][0] = "contract"; flags[nflags++][1] = optarg; break;
 		case 'k': flags[nflags][0] = "key_file"; flags[nflags++][1] = optarg; break;
 		case 'd': flags[nflags][0] = "rundir"; flags[nflags++][1] = optarg; break;
+		case 'i': flags[nflags][0] = "chain_id"; flags[nflags++][1] = optarg; break;
+		case 't': flags[nflags][0] = "rpc_timeout_ms"; flags[nflags++][1] = optarg; break;
+		case 'g':
+			if (parse_u64(optarg, 21000, 30000000, &cli.gas_limit, err, sizeof err) < 0) {
+				cli_err("--gas-limit: %s", err);
+				return CLI_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return CLI_OK;
 		case 'V': printf("canteen %s\n", CANTEEN_VERSION); return CLI_OK;
 		default: usage(stderr); return CLI_USAGE;
 		}
-		if (nflags == 8) {
+		if (nflags == 16) {
 			cli_err("too many global flags");
 			return CLI_USAGE;
 		}
@@ -148,8 +160,10 @@ int main(int argc, char **argv)
 		cli_err("%s", err);
 		return CLI_USAGE;
 	}
+	cli.conf_path = path; /* the file read, if any (node join may add chain_id to it) */
 	static const char *envs[][2] = {{"CANTEEN_RPC", "rpc_url"}, {"CANTEEN_CONTRACT", "contract"},
-	                                {"CANTEEN_KEY_FILE", "key_file"}, {"CANTEEN_RUNDIR", "rundir"}};
+	                                {"CANTEEN_KEY_FILE", "key_file"}, {"CANTEEN_RUNDIR", "rundir"},
+	                                {"CANTEEN_CHAIN_ID", "chain_id"}};
 	for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
 		const char *v = getenv(envs[i][0]);
 		if (v && *v && set_or_die(&cli, envs[i][1], v) < 0)

@@ -35,6 +35,7 @@ struct up {
 	int detach, fast, own_chain, no_sample;
 	struct up_proc anvil, dockerd; /* what up started (pid 0: none) */
 	struct up_proc init[UP_MAX_NODES];
+	uint64_t chain_id; /* of the anvil up started; else canteen.conf's */
 	char addr[UP_MAX_NODES][43];
 };
 
@@ -65,6 +66,8 @@ static void chain_cli(const struct up *u, const char *key, struct cli *out)
 	str_copy(out->conf.rpc_url, sizeof out->conf.rpc_url, u->rpc);
 	str_copy(out->conf.contract, sizeof out->conf.contract, u->contract);
 	str_copy(out->conf.key_file, sizeof out->conf.key_file, key ? key : "");
+	if (u->chain_id)
+		out->conf.chain_id = u->chain_id;
 }
 
 /* ---- state file ---- */
@@ -121,8 +124,9 @@ static int save_state(struct up *u)
 			set_proc(n, "init", &u->init[i]);
 		json_array_append_new(nodes, n);
 	}
-	json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:o}", "rpc", u->rpc, "contract", u->contract,
-	                       "docker_host", u->docker_sock, "fast", u->fast, "nodes", nodes);
+	json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:o, s:I}", "rpc", u->rpc, "contract", u->contract,
+	                       "docker_host", u->docker_sock, "fast", u->fast, "nodes", nodes,
+	                       "chain_id", (json_int_t)u->chain_id);
 	if (st) {
 		set_proc(st, "anvil", &u->anvil);
 		set_proc(st, "dockerd", &u->dockerd);
@@ -284,7 +288,8 @@ static int start_chain(struct up *u)
 	for (int i = 0; i < 300 && pid > 0 && up_alive(pid); i++) {
 		struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
 		json_t *res = NULL;
-		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0;
+		int ok = r && eth_rpc_call(r, "eth_chainId", NULL, &res, &e) == 0 &&
+		         eth_qty_parse(json_string_value(res), &u->chain_id) == 0;
 		json_decref(res);
 		eth_rpc_free(r);
 		if (ok) {
@@ -352,9 +357,10 @@ static int write_node_files(struct up *u, unsigned i, const char *nd)
 	         "rundir = %s/run\nrpc_url = %s\ncontract = %s\nkey_file = %s/eth.key\n"
 	         "node_name = %s\nswim_key_file = %s/swim.key\nswim_bind = %s:%d\n"
 	         "swim_advertise = %s:%d\nadvertise_addr = %s\ndocker_host = %s\n"
-	         "confirmations = 0\nstop_grace_ms = 2s\n%s",
+	         "confirmations = 0\nstop_grace_ms = 2s\nchain_id = %llu\n%s",
 	         i + 1, nd, u->rpc, u->contract, nd, u->addr[i], nd, ip, UP_SWIM_PORT, ip, UP_SWIM_PORT, ip,
-	         u->docker_sock, timing);
+	         u->docker_sock,
+	         (unsigned long long)(u->chain_id ? u->chain_id : u->cli->conf.chain_id), timing);
 	snprintf(path, sizeof path, "%s/canteen.conf", nd);
 	if (up_write_file(path, text, 0600) < 0)
 		return -1;
@@ -647,6 +653,7 @@ static int grow(struct up *u, unsigned want)
 	str_copy(u->contract, sizeof u->contract, contract);
 	get_proc(st, "anvil", &u->anvil);
 	get_proc(st, "dockerd", &u->dockerd);
+	u->chain_id = (uint64_t)json_integer_value(json_object_get(st, "chain_id"));
 	u->fast = json_is_true(json_object_get(st, "fast"));
 	size_t i;
 	u->nodes = 0;
@@ -694,14 +701,16 @@ static void print_next(struct up *u)
 		say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
 	say("  %s/canteen --rundir %s/node1/run members", u->bindir, u->dir);
 	say("  %s/canteen --rundir %s/node1/run ps", u->bindir, u->dir);
-	say("  %s/canteen --rpc %s --contract %s service ls", u->bindir, u->rpc, u->contract);
+	unsigned long long id = (unsigned long long)u->chain_id;
+	say("  %s/canteen --rpc %s --chain-id %llu --contract %s service ls", u->bindir, u->rpc, id,
+	    u->contract);
 	if (u->no_sample)
-		say("  %s/canteen --rpc %s --contract %s --key-file %s service deploy hello --image %s "
-		    "--replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir, u->rpc,
-		    u->contract, u->admin_key, UP_DEMO_IMAGE);
+		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service deploy hello "
+		    "--image %s --replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir,
+		    u->rpc, id, u->contract, u->admin_key, UP_DEMO_IMAGE);
 	else
-		say("  %s/canteen --rpc %s --contract %s --key-file %s service scale web 5", u->bindir,
-		    u->rpc, u->contract, u->admin_key);
+		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service scale web 5",
+		    u->bindir, u->rpc, id, u->contract, u->admin_key);
 	say("  %s/canteen down", u->bindir);
 }
 

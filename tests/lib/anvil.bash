@@ -57,7 +57,8 @@ start_anvil() {
 		setsid anvil --host 127.0.0.1 --port "$port" "$@" > "$dir/anvil.log" 2>&1 < /dev/null &
 		pid=$!
 		echo "$pid" > "$dir/anvil.pid"
-		export ANVIL_PORT=$port ANVIL_URL=http://127.0.0.1:$port
+		# canteen's CLI requires chain_id: anvil's default.
+		export ANVIL_PORT=$port ANVIL_URL=http://127.0.0.1:$port CANTEEN_CHAIN_ID=31337
 		if wait_until 20 anvil_up; then return 0; fi
 		kill -KILL -- "-$pid" 2>/dev/null
 	done
@@ -189,4 +190,25 @@ add_services_batch() {
 	rm -f "$f"
 	rpc evm_setAutomine '[true]' > /dev/null
 	return $rc
+}
+
+# lax_contract_bin: the bytecode (hex, no 0x) of today's contract with version 1's record
+# rules (no printable-ASCII check; endpoints of 255 bytes, 32 labels of 256): what a
+# contract that did not check lets strangers write, for tests of what chainwatch does with
+# such records. Compiled once per test file.
+lax_contract_bin() {
+	local d=$BATS_FILE_TMPDIR/lax
+	if [ ! -s "$d/Canteen.bin" ]; then
+		mkdir -p "$d"
+		sed -e 's/if (c < lo || c > 0x7e) return false;/lo; c;/' \
+			-e 's/MAX_ENDPOINT = 64;/MAX_ENDPOINT = 255;/' -e 's/MAX_LABELS = 16;/MAX_LABELS = 32;/' \
+			-e 's/MAX_LABEL_LEN = 64;/MAX_LABEL_LEN = 256;/' "$TOP/contracts/Canteen.sol" > "$d/Lax.sol"
+		local want
+		for want in 'lo; c;' 'MAX_ENDPOINT = 255;' 'MAX_LABELS = 32;' 'MAX_LABEL_LEN = 256;'; do
+			grep -qF "$want" "$d/Lax.sol" ||
+				{ echo "lax_contract_bin: the contract's record rules moved ($want)" >&2; return 1; }
+		done
+		CANTEEN_SOL=$d/Lax.sol "$TOP/contracts/compile.sh" "$d" >&2 || return 1
+	fi
+	cat "$d/Canteen.bin"
 }

@@ -30,7 +30,9 @@ up_cluster() {
 	RPC=$(jq -r .rpc "$UP/up.json")
 	CONTRACT=$(jq -r .contract "$UP/up.json")
 	ADMIN="$UP/admin.key"
-	export UP RPC CONTRACT ADMIN
+	# The CLI requires chain_id: the one canteen up wrote into each node's canteen.conf.
+	CHAIN_ID=$(sed -n 's/^chain_id = //p' "$UP/node1/canteen.conf")
+	export UP RPC CONTRACT ADMIN CHAIN_ID
 }
 
 down_cluster() { in_ns "$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1; }
@@ -40,7 +42,7 @@ node_addr() { jq -r ".nodes[$(($1 - 1))].address" "$UP/up.json"; }
 node_run() { echo "$UP/node$1/run"; }
 
 # cli [ARGS...]: canteen with the cluster's chain settings and the admin key.
-cli() { in_ns "$BIN/canteen" --rpc "$RPC" --contract "$CONTRACT" --key-file "$ADMIN" "$@"; }
+cli() { in_ns "$BIN/canteen" --rpc "$RPC" --chain-id "$CHAIN_ID" --contract "$CONTRACT" --key-file "$ADMIN" "$@"; }
 
 # at I ARGS...: canteen reading node I's sockets.
 at() { local i=$1; shift; "$BIN/canteen" --rundir "$(node_run "$i")" "$@"; }

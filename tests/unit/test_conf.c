@@ -59,6 +59,18 @@ int main(void)
 	ok(conf_set(&c, "swim_bind", "127.0.0.2:7946", err, sizeof err) == 0 &&
 	   strcmp(c.swim_bind, "127.0.0.2:7946") == 0, "conf_set overrides");
 	ok(conf_set(&c, "rpc_url", "a\tb", err, sizeof err) < 0, "control characters refused");
+	/* The chain keys: fee caps with defaults, a yes/no switch, chain_id from 1. */
+	conf_defaults(&c);
+	ok(c.max_fee_gwei == 500 && c.max_priority_fee_gwei == 50 && c.allow_insecure_rpc == 0 &&
+	   c.chain_id == 0, "fee caps default to 500 and 50 gwei; plain http only to loopback");
+	ok(conf_set(&c, "allow_insecure_rpc", "yes", err, sizeof err) == 0 && c.allow_insecure_rpc == 1 &&
+	   conf_set(&c, "allow_insecure_rpc", "no", err, sizeof err) == 0 && c.allow_insecure_rpc == 0,
+	   "allow_insecure_rpc takes yes and no");
+	ok(conf_set(&c, "allow_insecure_rpc", "1", err, sizeof err) < 0, "allow_insecure_rpc refuses 1: %s", err);
+	ok(conf_set(&c, "chain_id", "0", err, sizeof err) < 0, "chain_id 0 refused: %s", err);
+	ok(conf_set(&c, "max_fee_gwei", "0", err, sizeof err) < 0 &&
+	   conf_set(&c, "max_priority_fee_gwei", "2000", err, sizeof err) == 0 && c.max_priority_fee_gwei == 2000,
+	   "fee caps from 1 gwei");
 	ok(conf_known("docker_host") && !conf_known("docker"), "conf_known");
 	unlink(path);
 	return done_testing();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eth_rpc.h"
@@ -177,10 +178,45 @@ int main(void)
 	ok(eth_rpc_new("ftp://x", NULL, &e) == NULL, "non-HTTP URL refused: %s", e.msg);
 	ok(eth_rpc_new("", NULL, &e) == NULL, "empty URL refused");
 
+	/* Plain http only to loopback; URLs shown without path, query or user. */
+	static const struct {
+		const char *url;
+		int ok;
+	} urls[] = {
+		{"http://127.0.0.1:8545", 1},       {"http://127.9.8.7/", 1},
+		{"http://localhost:8545/x", 1},     {"http://LOCALHOST", 1},
+		{"http://[::1]:8545/", 1},          {"https://rpc.example.org/v3/k", 1},
+		{"http://10.0.0.1:8545", 0},        {"http://127.0.0.1.example.org/", 0},
+		{"http://localhost.example.org", 0}, {"http://[::2]:8545", 0},
+		{"http://user:pw@127.0.0.1/", 0},   {"http://0.0.0.0:8545", 0},
+		{"http://1270.0.0.1/", 0},
+	};
+	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+		ok((eth_rpc_check_url(urls[i].url, 0, &e) == 0) == urls[i].ok, "%s %s", urls[i].url,
+		   urls[i].ok ? "accepted" : "refused");
+	ok(eth_rpc_check_url("http://10.0.0.1:8545", 1, &e) == 0, "allow_http takes any host");
+	ok(eth_rpc_check_url("http://10.0.0.1/v3/SECRET", 0, &e) < 0 && !strstr(e.msg, "SECRET"),
+	   "the refusal does not show the path: %s", e.msg);
+	static const char *const redact[][2] = {
+		{"https://rpc.example.org/v3/SECRET?x=1", "https://rpc.example.org/..."},
+		{"https://u:SECRET@rpc.example.org", "https://rpc.example.org/..."},
+		{"http://127.0.0.1:8545", "http://127.0.0.1:8545"},
+		{"http://127.0.0.1:8545/", "http://127.0.0.1:8545"},
+		{"https://h?key=SECRET", "https://h/..."},
+	};
+	for (size_t i = 0; i < sizeof redact / sizeof redact[0]; i++) {
+		char shown[ETH_RPC_SHOWN_MAX];
+		eth_rpc_url_redact(redact[i][0], shown, sizeof shown);
+		is_str(shown, redact[i][1], "redacted %s", redact[i][0]);
+	}
+
 	eth_rpc_opts_default(&o);
 	o.backoff_ms = 20;
-	o.timeout_ms = 1000;
+	/* Long enough to wait out the test server, which serves one request at a time
+	 * and sleeps in "slow" below. */
+	o.timeout_ms = 5000;
 	struct eth_rpc *r = eth_rpc_new(url, &o, &e);
+	o.timeout_ms = 1000;
 	ok(r != NULL, "blocking client");
 	ok(eth_rpc_call(r, "echo", json_pack("[i,s]", 42, "x"), &res, &e) == 0 &&
 	       json_integer_value(json_array_get(res, 0)) == 42, "call and result");
@@ -212,6 +248,19 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		json_decref(results[i]);
 	eth_rpc_free(r);
+
+	/* rpc_timeout_ms is the whole call: retries fit inside it, never multiply it. */
+	o.retries = 2;
+	struct eth_rpc *impatient2 = eth_rpc_new(url, &o, &e);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int failed = eth_rpc_call(impatient2, "slow", NULL, &res, &e) < 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ok(failed && ms < 1300 && strstr(e.msg, "timed out: no answer to slow within 1000 ms"),
+	   "retries stay within the call's time: %ld ms, %s", ms, e.msg);
+	eth_rpc_free(impatient2);
+	o.retries = 0;
 
 	/* Unreachable: a port nobody listens on (the server's, after it is gone). */
 	kill(srv, SIGKILL);

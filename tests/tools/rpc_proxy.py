@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# rpc_proxy.py: a JSON-RPC proxy on 127.0.0.1 in front of anvil that misbehaves on purpose
+# (lost or late answers, lies about chain id and fees, huge answers, silence), for the
+# tests of what the canteen CLI and chainwatch believe.
+#
+#   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
+#                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
+#                --drop-receipts N]
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+opts = None
+sends = 0
+receipts = 0
+sends_lock = threading.Lock()
+
+
+def forward(body):
+    req = urllib.request.Request(opts.upstream, data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read()
+
+
+def lie(method, ans):
+    """Rewrite one answer object the way the chosen lie says."""
+    if "result" not in ans:
+        return ans
+    if opts.chain_id is not None and method == "eth_chainId":
+        ans["result"] = hex(opts.chain_id)
+    if opts.fee is not None:
+        if method in ("eth_gasPrice", "eth_maxPriorityFeePerGas"):
+            ans["result"] = hex(opts.fee)
+        elif method == "eth_getBlockByNumber" and isinstance(ans["result"], dict):
+            ans["result"]["baseFeePerGas"] = hex(opts.fee)
+        elif method == "eth_feeHistory" and isinstance(ans["result"], dict):
+            r = ans["result"]
+            r["baseFeePerGas"] = [hex(opts.fee) for _ in r.get("baseFeePerGas", [])]
+            r["reward"] = [[hex(opts.fee)] for _ in r.get("reward", [])]
+    return ans
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("rpc_proxy: " + (fmt % args) + "\n")
+
+    def reply(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        global sends
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        req = json.loads(body)
+        calls = req if isinstance(req, list) else [req]
+        methods = {c.get("id"): c.get("method") for c in calls}
+        if opts.hang:
+            time.sleep(3600)
+            return
+        if opts.huge:
+            # One call's answer: a string result of the given size, sent in pieces.
+            head = b'{"jsonrpc":"2.0","id":%d,"result":"0x' % calls[0].get("id", 1)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(head) + opts.huge + 2))
+            self.end_headers()
+            try:
+                self.wfile.write(head)
+                chunk = b"0" * 65536
+                left = opts.huge
+                while left > 0:
+                    self.wfile.write(chunk[:min(left, len(chunk))])
+                    left -= len(chunk)
+                self.wfile.write(b'"}')
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
+        if opts.stale_nonce:
+            # A lagging node: the nonce of the last block, blind to its own pool.
+            for c in calls:
+                if c.get("method") == "eth_getTransactionCount" and len(c.get("params", [])) == 2:
+                    c["params"][1] = "latest"
+            body = json.dumps(req).encode()
+        if opts.drop_receipts and any(c.get("method") == "eth_getTransactionReceipt" for c in calls):
+            global receipts
+            with sends_lock:
+                receipts += 1
+                drop = receipts <= opts.drop_receipts
+            if drop:
+                self.close_connection = True  # the node is away for a moment
+                return
+        is_send = any(c.get("method") == "eth_sendRawTransaction" for c in calls)
+        if is_send and opts.fail_send_first:
+            with sends_lock:
+                sends += 1
+                first = sends <= opts.fail_send_first
+            if first:
+                # Never forwarded: the transaction is not in, the answer is lost anyway.
+                self.close_connection = True
+                return
+        ans = forward(body)
+        if is_send and opts.drop_send:
+            self.close_connection = True  # forwarded, answer lost
+            return
+        if is_send and opts.delay_send:
+            time.sleep(opts.delay_send / 1000.0)
+        if opts.chain_id is not None or opts.fee is not None:
+            a = json.loads(ans)
+            if isinstance(a, list):
+                a = [lie(methods.get(x.get("id")), x) for x in a]
+            else:
+                a = lie(methods.get(a.get("id")), a)
+            ans = json.dumps(a).encode()
+        try:
+            self.reply(ans)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def main():
+    global opts
+    p = argparse.ArgumentParser()
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--drop-send", action="store_true")
+    p.add_argument("--delay-send", type=int, default=0)
+    p.add_argument("--fail-send-first", type=int, default=0)
+    p.add_argument("--hang", action="store_true")
+    p.add_argument("--chain-id", type=int)
+    p.add_argument("--fee", type=int)
+    p.add_argument("--huge", type=int, default=0)
+    p.add_argument("--stale-nonce", action="store_true")
+    p.add_argument("--drop-receipts", type=int, default=0)
+    opts = p.parse_args()
+    ThreadingHTTPServer.daemon_threads = True
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(opts.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(opts.port_file + ".tmp", opts.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
