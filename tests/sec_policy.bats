@@ -127,6 +127,18 @@ count_node() { docker ps -aq --filter "label=io.canteen.node=$NODE" "$@" | wc -l
 	[ "$(docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' "canteen.${SVC}zero.0")" = "1000000000 134217728" ]
 	[ "$(docker inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' "canteen.${SVC}fit.0")" = "500000000 209715200" ]
 	[ "$(count_node)" = 2 ]
+	# A tighter policy after a restart: the running container it refuses is removed (a
+	# malformed spec's would be kept), the other adopted as it is.
+	zero=$(docker inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.${SVC}zero.0")
+	kill -TERM "$(pid_of feed)" "$(pid_of dd)"
+	wait_until 5 grep -q 'exiting' "$BATS_TEST_TMPDIR/dd.log"
+	start_dd dd2 "$RUN" "$(conf p2 policy_max_cpu_millis=1000 policy_max_mem_mib=150 \
+		policy_default_mem_mib=128 policy_ports=none)"
+	start_feed feed2 "$RUN"
+	run send_set feed2 "$(spec "${SVC}zero" - "$IMG" 0 0)" "$(spec "${SVC}fit" - "$IMG" 500 200)"
+	echo "$output" | jq -e '.accepted == 1 and .rejected[0].error == "by node policy (mem_mib 200 is above policy_max_mem_mib 150)"'
+	wait_until 15 gone "canteen.${SVC}fit.0"
+	[ "$(docker inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.${SVC}zero.0")" = "$zero" ]
 	# A policy dockerd cannot make sense of stops it at start, as a configuration error.
 	for bad in policy_ports=80-20 policy_ports=0 policy_images=x::y policy_cap_drop=NET_FOO \
 		policy_read_only=maybe policy_default_mem_mib=512; do
