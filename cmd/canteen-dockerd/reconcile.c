@@ -51,7 +51,8 @@ static int frozen(struct dd *dd, const struct docker_labels *l)
 {
 	for (size_t i = 0; i < dd->desired.nrejects; i++) {
 		const struct docker_reject *r = &dd->desired.rejects[i];
-		if (!r->policy && strcmp(r->service, l->service) == 0 && (r->replica < 0 || r->replica == (long)l->replica))
+		if (!r->policy && strcmp(r->service, l->service) == 0 &&
+		    (r->replica < 0 || r->replica == (long)l->replica))
 			return 1;
 	}
 	return 0;
