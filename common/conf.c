@@ -60,6 +60,16 @@ static const struct conf_key keys[] = {
 	{S(advertise_addr)},
 	{D(stop_grace_ms, 0, 3600000)},
 	{D(update_stagger_ms, 0, 600000)},
+	{S(policy_ports)},
+	{S(policy_images)},
+	{U(policy_max_cpu_millis, 0, 4294967295u)},
+	{U(policy_max_mem_mib, 0, 4294967295u)},
+	{U(policy_default_cpu_millis, 0, 4294967295u)},
+	{U(policy_default_mem_mib, 0, 4294967295u)},
+	{U(policy_pids_limit, 0, 4194304)},
+	{S(policy_cap_drop)},
+	{S(policy_read_only)},
+	{D(pull_timeout_ms, 1000, 86400000)},
 };
 
 void conf_defaults(struct conf *c)
@@ -88,6 +98,11 @@ void conf_defaults(struct conf *c)
 	str_copy(c->docker_host, sizeof c->docker_host, "/var/run/docker.sock");
 	c->stop_grace_ms = 10000;
 	c->update_stagger_ms = 2000;
+	str_copy(c->policy_ports, sizeof c->policy_ports, "1024-65535");
+	c->policy_pids_limit = 4096;
+	str_copy(c->policy_cap_drop, sizeof c->policy_cap_drop, "NET_RAW,MKNOD,SYS_CHROOT,AUDIT_WRITE");
+	str_copy(c->policy_read_only, sizeof c->policy_read_only, "no");
+	c->pull_timeout_ms = 600000;
 }
 
 static const struct conf_key *find_key(const char *name)

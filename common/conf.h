@@ -55,6 +55,17 @@ struct conf {
 	char advertise_addr[CONF_STR_MAX];  /* host IP that published ports bind to */
 	uint64_t stop_grace_ms;             /* 10000 */
 	uint64_t update_stagger_ms;         /* 2000: replica r replaced min(r, 15) times this late */
+	/* dockerd: node policy, which no contract overrides (docker_policy.h checks and applies it) */
+	char policy_ports[CONF_STR_MAX];    /* "1024-65535": host ports a service may publish */
+	char policy_images[1536];           /* "": any image; else patterns, comma-separated */
+	uint64_t policy_max_cpu_millis;     /* 0: no cap */
+	uint64_t policy_max_mem_mib;        /* 0: no cap */
+	uint64_t policy_default_cpu_millis; /* 0: a spec's 0 (no limit) stays, unless capped */
+	uint64_t policy_default_mem_mib;    /* 0: likewise */
+	uint64_t policy_pids_limit;         /* 4096; 0: no limit */
+	char policy_cap_drop[CONF_STR_MAX]; /* "NET_RAW,MKNOD,SYS_CHROOT,AUDIT_WRITE"; "none" */
+	char policy_read_only[8];           /* "no"; "yes": read-only root filesystem */
+	uint64_t pull_timeout_ms;           /* 600000: a pull taking longer is aborted */
 };
 
 void conf_defaults(struct conf *c);

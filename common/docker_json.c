@@ -84,11 +84,18 @@ static void labels_parse(const json_t *map, struct docker_labels *l)
 	const char *gen = get_str(map, DOCKER_LABEL_GENERATION);
 	const char *node = get_str(map, DOCKER_LABEL_NODE);
 	const char *spec = get_str(map, DOCKER_LABEL_SPEC);
+	const char *cluster = get_str(map, DOCKER_LABEL_CLUSTER);
 	if (node && rec_address_ok(node))
 		str_copy(l->node, sizeof l->node, node);
 	if (spec && strlen(spec) == DOCKER_SPEC_HASH_LEN &&
 	    strspn(spec, "0123456789abcdef") == DOCKER_SPEC_HASH_LEN)
 		str_copy(l->spec, sizeof l->spec, spec);
+	/* Only ever compared whole with our own id: any printable value that fits is kept. */
+	int printable = cluster != NULL;
+	for (const char *p = cluster; printable && *p; p++)
+		printable = *p > 0x20 && *p < 0x7f;
+	if (printable && strlen(cluster) < sizeof l->cluster)
+		str_copy(l->cluster, sizeof l->cluster, cluster);
 	uint64_t r, g;
 	if (!svc || !rep || !gen || !rec_name_ok(svc, strlen(svc)) ||
 	    parse_u64(rep, 0, DOCKER_REPLICA_MAX, &r, NULL, 0) < 0 ||

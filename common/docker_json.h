@@ -18,6 +18,8 @@
 #define DOCKER_LABEL_GENERATION "io.canteen.generation"
 #define DOCKER_LABEL_NODE "io.canteen.node"
 #define DOCKER_LABEL_SPEC "io.canteen.spec"   /* docker_spec_hash of what the container runs */
+#define DOCKER_LABEL_CLUSTER "io.canteen.cluster" /* docker_cluster_id: chain id and contract */
+#define DOCKER_CLUSTER_MAX 72                 /* "<chain_id>:0x<40 hex>" and its NUL */
 #define DOCKER_SPEC_HASH_LEN 32               /* hex digits */
 
 /* API version from GET /version. */
@@ -41,6 +43,7 @@ struct docker_labels {
 	uint64_t generation;
 	char node[DOCKER_NODE_LEN + 1];
 	char spec[DOCKER_SPEC_HASH_LEN + 1]; /* empty when absent or malformed (older containers) */
+	char cluster[DOCKER_CLUSTER_MAX];    /* empty when absent or malformed (older containers) */
 };
 
 /* One row of GET /containers/json?all=1. */

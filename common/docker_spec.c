@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "docker_policy.h"
 #include "docker_spec.h"
 #include "errf.h"
 #include "parse.h"
@@ -214,6 +215,13 @@ static const char *conflicts(const struct docker_desired *d, const struct docker
 int docker_desired_decode(const json_t *msg, const char *self_node, struct docker_desired *out,
                           char *err, size_t errlen)
 {
+	return docker_desired_decode_policy(msg, self_node, NULL, out, err, errlen);
+}
+
+int docker_desired_decode_policy(const json_t *msg, const char *self_node,
+                                 const struct docker_policy *policy, struct docker_desired *out,
+                                 char *err, size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(msg))
 		return errf(err, errlen, "desired set is not an object");
@@ -242,6 +250,13 @@ int docker_desired_decode(const json_t *msg, const char *self_node, struct docke
 		struct docker_spec *s = &out->specs[out->n];
 		if (docker_spec_decode(o, s, why, sizeof why) < 0) {
 			reject(out, o, why);
+			continue;
+		}
+		/* Before the set's checks: a refused spec takes no host port from another. */
+		if (policy && docker_policy_check(policy, s, why, sizeof why) < 0) {
+			reject(out, o, why);
+			out->rejects[out->nrejects - 1].policy = 1;
+			docker_spec_free(s);
 			continue;
 		}
 		const char *c = conflicts(out, s, why, sizeof why);
@@ -308,10 +323,41 @@ static json_t *strv_json(char **v, size_t n)
 	return a;
 }
 
+/* The node policy's hardening into HostConfig hc. 0, or -1 when out of memory. */
+static int harden(json_t *hc, const struct docker_policy *p)
+{
+	json_t *caps = json_array();
+	int bad = !caps;
+	for (size_t i = 0; !bad && i < p->ncap_drop; i++)
+		bad = json_array_append_new(caps, json_string(p->cap_drop[i])) < 0;
+	if (bad) {
+		json_decref(caps);
+		return -1;
+	}
+	bad = json_object_set_new(hc, "CapDrop", caps) || /* steals caps */
+	      json_object_set_new(hc, "SecurityOpt", json_pack("[s]", "no-new-privileges"));
+	if (!bad && p->pids_limit)
+		bad = json_object_set_new(hc, "PidsLimit", json_integer((json_int_t)p->pids_limit));
+	if (!bad && p->read_only) {
+		char opts[64];
+		snprintf(opts, sizeof opts, "rw,nosuid,nodev,size=%dm", DOCKER_POLICY_TMPFS_MB);
+		bad = json_object_set_new(hc, "ReadonlyRootfs", json_true()) ||
+		      json_object_set_new(hc, "Tmpfs", json_pack("{s:s}", "/tmp", opts));
+	}
+	return bad ? -1 : 0;
+}
+
 json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
                                 const char *host_ip)
 {
+	struct docker_create_ctx x = {.node = node, .host_ip = host_ip};
+	return docker_spec_create(s, &x);
+}
+
+json_t *docker_spec_create(const struct docker_spec *s, const struct docker_create_ctx *x)
+{
 	char rep[16], gen[24], key[16], hp[8];
+	const char *host_ip = x->host_ip;
 	snprintf(rep, sizeof rep, "%u", s->replica);
 	snprintf(gen, sizeof gen, "%llu", (unsigned long long)s->generation);
 	json_t *body = json_object(), *labels = json_object(), *hc = json_object();
@@ -323,7 +369,9 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
 	bad = bad || add_str(labels, DOCKER_LABEL_SPEC, spec) ||
 	      add_str(labels, DOCKER_LABEL_SERVICE, s->service) ||
 	      add_str(labels, DOCKER_LABEL_REPLICA, rep) ||
-	      add_str(labels, DOCKER_LABEL_GENERATION, gen) || add_str(labels, DOCKER_LABEL_NODE, node);
+	      add_str(labels, DOCKER_LABEL_GENERATION, gen) || add_str(labels, DOCKER_LABEL_NODE, x->node);
+	if (!bad && x->cluster)
+		bad = add_str(labels, DOCKER_LABEL_CLUSTER, x->cluster);
 	for (size_t i = 0; !bad && i < s->nports; i++) {
 		snprintf(key, sizeof key, "%u/%s", s->ports[i].container, s->ports[i].proto);
 		snprintf(hp, sizeof hp, "%u", s->ports[i].host);
@@ -335,6 +383,8 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
 	      json_object_set_new(hc, "Memory", json_integer((json_int_t)(s->mem_mib * 1024 * 1024))) ||
 	      json_object_set(hc, "PortBindings", bindings) ||
 	      json_object_set(hc, "RestartPolicy", restart);
+	if (!bad && x->policy)
+		bad = harden(hc, x->policy) < 0;
 	bad = bad || add_str(body, "Image", s->image) ||
 	      json_object_set_new(body, "Env", strv_json(s->env, s->nenv)) ||
 	      json_object_set(body, "Labels", labels) ||
@@ -351,4 +401,24 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
 		return NULL;
 	}
 	return body;
+}
+
+int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t outlen,
+                      char *err, size_t errlen)
+{
+	char lower[REC_ADDR_LEN + 1];
+	size_t n = strlen(contract);
+	if (n == 0) {
+		snprintf(out, outlen, "%llu:none", (unsigned long long)chain_id);
+		return 0;
+	}
+	for (size_t i = 0; i < n && i < REC_ADDR_LEN; i++)
+		lower[i] = (contract[i] >= 'A' && contract[i] <= 'Z') ? (char)(contract[i] + 32) : contract[i];
+	lower[n < REC_ADDR_LEN ? n : REC_ADDR_LEN] = '\0';
+	if (n != REC_ADDR_LEN || !rec_address_ok(lower))
+		return errf(err, errlen, "contract '%.64s' is not a 0x address of 40 hex digits", contract);
+	int w = snprintf(out, outlen, "%llu:%s", (unsigned long long)chain_id, lower);
+	if (w < 0 || (size_t)w >= outlen)
+		return errf(err, errlen, "cluster id does not fit");
+	return 0;
 }

@@ -32,11 +32,13 @@ struct docker_spec {
 	size_t nports;
 };
 
-/* A spec refused by validation: the service (as far as it is printable) and why. */
+/* A spec refused by validation or by the node's policy: the service (as far as it is
+ * printable) and why. */
 struct docker_reject {
 	char service[DOCKER_SERVICE_MAX];
 	long replica;               /* -1 when unknown */
 	char error[256];
+	int policy;                 /* refused by the node policy (the spec itself is valid) */
 };
 
 struct docker_desired {
@@ -55,6 +57,12 @@ struct docker_desired {
  */
 int docker_desired_decode(const json_t *msg, const char *self_node, struct docker_desired *out,
                           char *err, size_t errlen);
+/* The same, and every valid SPEC is then checked against policy (docker_policy_check: its
+ * limits of 0 filled in) before the checks on the set as a whole; NULL: no policy. */
+struct docker_policy;
+int docker_desired_decode_policy(const json_t *msg, const char *self_node,
+                                 const struct docker_policy *policy, struct docker_desired *out,
+                                 char *err, size_t errlen);
 void docker_desired_free(struct docker_desired *d);
 
 /* One SPEC object, under the same rules as canteen-sched's (rec_run_check, with the
@@ -71,10 +79,23 @@ void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN
 /* Split for POST /images/create: fromImage and tag (a tag, a digest, or "latest"). */
 int docker_image_split(const char *ref, char *name, size_t namelen, char *tag, size_t taglen);
 
-/* The body of POST /containers/create (new reference), labels carrying node. host_ip is
- * the address published ports bind to ("" for Docker's default). */
+/* Who creates a container, and under which rules. */
+struct docker_create_ctx {
+	const char *node;                    /* the io.canteen.node label */
+	const char *cluster;                 /* the io.canteen.cluster label; NULL: none */
+	const char *host_ip;                 /* published ports bind to it; NULL or "": Docker's default */
+	const struct docker_policy *policy;  /* hardening (docker_policy.h); NULL: none */
+};
+/* The body of POST /containers/create (new reference). */
+json_t *docker_spec_create(const struct docker_spec *s, const struct docker_create_ctx *x);
+/* The same with only node and host_ip (no cluster label, no hardening). */
 json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
                                 const char *host_ip);
+/* "<chain_id>:<contract>" (contract lowercased; "none" when empty), the io.canteen.cluster
+ * label of the containers one cluster's canteen-dockerd makes. 0, or -1 with err when the
+ * contract is not a 0x address. */
+int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t outlen,
+                      char *err, size_t errlen);
 /* The container name canteen.<service>.<replica>. */
 void docker_spec_name(const char *service, unsigned replica, char *out, size_t outlen);
 

@@ -272,7 +272,7 @@ subscribe_events() {
 	kill -TERM "$(pid_of feed)"
 	wait_until 5 grep -q 'canteen-sched disconnected' "$BATS_TEST_TMPDIR/dd.log"
 	# A stray container with our node label appears; sched is away, so it stays.
-	dk run -d --name "canteen.$SVC.9" --label "io.canteen.node=$NODE" --label "io.canteen.service=$SVC" \
+	dk run -d --name "canteen.$SVC.9" --label "io.canteen.node=$NODE" --label io.canteen.cluster=0:none --label "io.canteen.service=$SVC" \
 		--label io.canteen.replica=9 --label io.canteen.generation=1 "$IMG" sleep 3600 >/dev/null
 	wait_until 5 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jq -e '.containers | length == 2'"
 	sleep 1

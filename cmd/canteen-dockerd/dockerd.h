@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "docker_api.h"
 #include "docker_json.h"
+#include "docker_policy.h"
 #include "docker_spec.h"
 #include "ipc.h"
 #include "loop.h"
@@ -69,6 +70,8 @@ struct dd {
 	struct loop *loop;
 	struct conf conf;
 	char node[DOCKER_NODE_LEN + 1];
+	char cluster[DOCKER_CLUSTER_MAX];  /* docker_cluster_id: only its containers are ours */
+	struct docker_policy policy;       /* canteen.conf's policy_* keys */
 	char sock_path[CONF_STR_MAX + 32];
 	unsigned parallel;               /* Docker operations in flight at most */
 	struct ipc_server *srv;
@@ -90,6 +93,7 @@ struct dd {
 
 	struct ctr *ctrs;
 	size_t nctrs;
+	size_t unlabeled;                /* containers of our node without a cluster label */
 	struct slot *slots;
 	struct image *images;
 };

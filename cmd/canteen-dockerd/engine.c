@@ -19,13 +19,15 @@
 static void connect_now(struct loop *l, void *arg);
 static void list_containers(struct dd *dd);
 
-/* JSON filters={"label":["io.canteen.node=<node>"]} (plus type=container), URL-encoded. */
+/* JSON filters={"label":["io.canteen.node=<node>"]} URL-encoded; for events also our
+ * cluster's label and type=container (the listing counts containers without the label). */
 static int filters(struct dd *dd, int events, char *out, size_t outlen)
 {
-	char raw[256];
+	char raw[384];
 	if (events)
-		snprintf(raw, sizeof raw, "{\"type\":[\"container\"],\"label\":[\"%s=%s\"]}",
-		         DOCKER_LABEL_NODE, dd->node);
+		snprintf(raw, sizeof raw,
+		         "{\"type\":[\"container\"],\"label\":[\"%s=%s\",\"%s=%s\"]}",
+		         DOCKER_LABEL_NODE, dd->node, DOCKER_LABEL_CLUSTER, dd->cluster);
 	else
 		snprintf(raw, sizeof raw, "{\"label\":[\"%s=%s\"]}", DOCKER_LABEL_NODE, dd->node);
 	return docker_urlencode(raw, out, outlen);
@@ -78,7 +80,8 @@ static void on_event_line(struct docker *d, const char *line, size_t len, void *
 		log_warnx("ignoring a malformed Docker event: %s", err);
 		return;
 	}
-	if (r == 0 || strcmp(ev.labels.node, dd->node) != 0)
+	if (r == 0 || strcmp(ev.labels.node, dd->node) != 0 ||
+	    strcmp(ev.labels.cluster, dd->cluster) != 0)
 		return;
 	if (dd->dk_state == DK_READY)
 		ctrs_on_event(dd, &ev);
@@ -170,7 +173,7 @@ static void on_version(struct docker *d, int status, const char *body, size_t le
 	(void)d;
 	struct dd *dd = arg;
 	struct docker_version v;
-	char msg[256], f[512], path[640];
+	char msg[256], f[1200], path[1300];
 	if (control_failed(dd, status, body, len, err))
 		return;
 	if (docker_parse_version(body, len, &v, msg, sizeof msg) < 0) {

@@ -46,6 +46,12 @@ static int configure(const struct flag_values *v, struct dd *dd)
 	}
 	if (id == 1)
 		log_warnx("%s", err);
+	if (docker_cluster_id(cf->contract, cf->chain_id, dd->cluster, sizeof dd->cluster, err,
+	                      sizeof err) < 0 ||
+	    docker_policy_from_conf(cf, &dd->policy, err, sizeof err) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	unsigned char addr[16];
 	if (cf->advertise_addr[0] && inet_pton(AF_INET, cf->advertise_addr, addr) != 1 &&
 	    inet_pton(AF_INET6, cf->advertise_addr, addr) != 1) {
@@ -135,8 +141,8 @@ int main(int argc, char **argv)
 		log_warnx("%s: %s", dd.sock_path, err);
 		return EXIT_TEMP;
 	}
-	log_info("node %s, Docker at %s, listening on %s", dd.node, dd.conf.docker_host,
-	         dd.sock_path);
+	log_info("node %s, cluster %s, Docker at %s, listening on %s", dd.node, dd.cluster,
+	         dd.conf.docker_host, dd.sock_path);
 	engine_start(&dd);
 	rc = loop_run(dd.loop);
 	ipc_server_free(dd.srv);

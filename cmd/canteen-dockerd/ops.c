@@ -28,6 +28,8 @@ struct op {
 	int restart;                    /* a start of a container that ran before */
 	uint64_t generation;            /* create: the generation and spec hash it was made from */
 	char spec[DOCKER_SPEC_HASH_LEN + 1];
+	struct docker_req *req;         /* the request, until op_done */
+	uint64_t timer;                 /* pull: pull_timeout_ms, then it is aborted */
 };
 
 static void op_done(struct docker *d, int status, const char *body, size_t len,
@@ -55,6 +57,8 @@ static struct op *op_new(struct dd *dd, enum op_kind kind, const char *id, const
 
 static void op_free(struct op *o)
 {
+	if (o->timer)
+		loop_timer_cancel(o->dd->loop, o->timer);
 	if (o->prev)
 		o->prev->next = o->next;
 	else
@@ -76,7 +80,8 @@ static int op_send(struct op *o, const char *method, const char *path, const cha
 {
 	struct dd *dd = o->dd;
 	docker_line_cb line = o->kind == OP_PULL ? on_pull_line : NULL;
-	if (!docker_request(dd->dk, method, path, body, timeout_ms, line, op_done, o)) {
+	o->req = docker_request(dd->dk, method, path, body, timeout_ms, line, op_done, o);
+	if (!o->req) {
 		log_warnx("cannot start a Docker request %s %s", method, path);
 		op_free(o);
 		return -1;
@@ -111,7 +116,9 @@ void ops_create(struct dd *dd, const struct docker_spec *s, struct slot *sl)
 {
 	char name[DOCKER_NAME_MAX], ename[3 * DOCKER_NAME_MAX], path[512];
 	slot_name(dd, s->service, s->replica, name, sizeof name);
-	json_t *body = docker_spec_create_body(s, dd->node, dd->conf.advertise_addr);
+	struct docker_create_ctx x = {.node = dd->node, .cluster = dd->cluster,
+	                              .host_ip = dd->conf.advertise_addr, .policy = &dd->policy};
+	json_t *body = docker_spec_create(s, &x);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text || docker_urlencode(name, ename, sizeof ename) < 0) {
@@ -166,6 +173,28 @@ void ops_rename(struct dd *dd, struct ctr *c)
 		set_busy(dd, c->lab.service, c->lab.replica, c, 0);
 }
 
+/* A pull past pull_timeout_ms: abort it (Docker drops a pull whose client is gone), free its
+ * slot and retry after the image's back-off. */
+static void pull_timed_out(struct loop *l, void *arg)
+{
+	(void)l;
+	struct op *o = arg;
+	struct dd *dd = o->dd;
+	o->timer = 0;
+	docker_cancel(dd->dk, o->req);
+	if (o->epoch == dd->epoch) {
+		dd->ops--;
+		struct image *img = image_find(dd, o->image);
+		char why[96];
+		snprintf(why, sizeof why, "no end after pull_timeout_ms (%llu ms): aborted",
+		         (unsigned long long)dd->conf.pull_timeout_ms);
+		if (img)
+			image_failed(dd, img, why);
+		reconcile_soon(dd, 0);
+	}
+	op_free(o);
+}
+
 void ops_pull(struct dd *dd, struct image *img)
 {
 	char name[DOCKER_IMAGE_MAX], tag[DOCKER_IMAGE_MAX], en[3 * DOCKER_IMAGE_MAX],
@@ -179,7 +208,11 @@ void ops_pull(struct dd *dd, struct image *img)
 	img->state = IMG_PULLING;
 	img->last_status[0] = '\0';
 	log_info("pulling %s", img->ref);
-	op_send(o, "POST", path, NULL, 0);
+	/* A stream without curl's time-out: a timer ends it, and only it (Docker is not lost). */
+	if (op_send(o, "POST", path, NULL, 0) == 0)
+		o->timer = loop_timer_add(dd->loop, dd->conf.pull_timeout_ms, pull_timed_out, o);
+	else
+		image_failed(dd, img, "cannot start the pull request");
 }
 
 static void on_pull_line(struct docker *d, const char *line, size_t len, void *arg)
@@ -222,6 +255,7 @@ static void created(struct dd *dd, struct op *o, const char *body, size_t len)
 	str_copy(lab.service, sizeof lab.service, o->service);
 	str_copy(lab.node, sizeof lab.node, dd->node);
 	str_copy(lab.spec, sizeof lab.spec, o->spec);
+	str_copy(lab.cluster, sizeof lab.cluster, dd->cluster);
 	lab.generation = o->generation;
 	struct ctr *c = ctr_find(dd, id);
 	if (!c) {

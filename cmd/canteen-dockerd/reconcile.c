@@ -46,11 +46,13 @@ static int image_waiting(struct dd *dd, const char *ref)
 	return 1;
 }
 
+/* A replica whose spec was invalid keeps what runs; one the node policy refuses does not. */
 static int frozen(struct dd *dd, const struct docker_labels *l)
 {
 	for (size_t i = 0; i < dd->desired.nrejects; i++) {
 		const struct docker_reject *r = &dd->desired.rejects[i];
-		if (strcmp(r->service, l->service) == 0 && (r->replica < 0 || r->replica == (long)l->replica))
+		if (!r->policy && strcmp(r->service, l->service) == 0 &&
+		    (r->replica < 0 || r->replica == (long)l->replica))
 			return 1;
 	}
 	return 0;

@@ -53,7 +53,7 @@ static void op_desired(struct dd *dd, struct ipc_conn *c, json_t *msg)
 {
 	struct docker_desired d;
 	char err[512];
-	if (docker_desired_decode(msg, dd->node, &d, err, sizeof err) < 0) {
+	if (docker_desired_decode_policy(msg, dd->node, &dd->policy, &d, err, sizeof err) < 0) {
 		log_warnx("refused a desired set: %s", err);
 		emit_error(dd, NULL, -1, "desired set refused: %s", err);
 		ipc_reply_error(c, msg, "%s", err);
@@ -64,7 +64,8 @@ static void op_desired(struct dd *dd, struct ipc_conn *c, json_t *msg)
 		const struct docker_reject *r = &d.rejects[i];
 		log_warnx("refused the spec of service '%s' replica %ld: %s", r->service, r->replica,
 		          r->error);
-		emit_error(dd, r->service, r->replica, "invalid spec: %s", r->error);
+		emit_error(dd, r->service, r->replica, r->policy ? "spec refused %s" : "invalid spec: %s",
+		           r->error);
 		json_array_append_new(rejected, json_pack("{s:s,s:i,s:s}", "service", r->service,
 		                                          "replica", (int)r->replica, "error", r->error));
 	}

@@ -203,11 +203,17 @@ void ctrs_on_event(struct dd *dd, const struct docker_event *ev)
 /* Merge a full listing: new ones are adopted as they are, vanished ones forgotten. */
 void ctrs_on_listing(struct dd *dd, struct docker_ctr *v, size_t n)
 {
+	size_t unlabeled = 0;
 	for (struct ctr *c = dd->ctrs; c; c = c->next)
 		c->seen = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].labels.node, dd->node) != 0)
 			continue;
+		/* Another cluster's, or made before containers carried their cluster: not ours. */
+		if (strcmp(v[i].labels.cluster, dd->cluster) != 0) {
+			unlabeled += v[i].labels.cluster[0] == '\0';
+			continue;
+		}
 		struct ctr *c = ctr_find(dd, v[i].id);
 		if (!c) {
 			c = ctr_add(dd, v[i].id, v[i].name, &v[i].labels, v[i].state);
@@ -235,6 +241,11 @@ void ctrs_on_listing(struct dd *dd, struct docker_ctr *v, size_t n)
 		}
 		c->seen = 1;
 	}
+	if (unlabeled != dd->unlabeled)
+		log_warnx("%zu container(s) with this node's label but no %s label: left alone "
+		          "(remove them with docker rm once their replicas run again)",
+		          unlabeled, DOCKER_LABEL_CLUSTER);
+	dd->unlabeled = unlabeled;
 	struct ctr *c = dd->ctrs;
 	while (c) {
 		struct ctr *next = c->next;
