@@ -198,24 +198,25 @@ runs() { [ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$2")" ]; }
 no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\xc2\x9b'; }
 
 @test "node ls, service ls and events escape the control characters strangers put on the chain" {
-	c=$(deploy_canteen 0)
+	# Today's contract refuses such bytes in a node's record (feed_spam.bats); one that
+	# does not check (lax_contract_bin) shows what the CLI does with them.
+	c=$(cast send --rpc-url "$ANVIL_URL" --private-key "$(key_of 0)" --json \
+		--create "0x$(lax_contract_bin)" | jq -r .contractAddress)
 	ep=$'127.0.0.1:1\e[2J\e]0;owned\a\rX'
 	send_as 1 "$c" "$SIG_REGISTER" "$ep" "0x$(printf '%064d' 1)" 1000 1024 \
 		$'[zone=\e[31mred,x=\xc2\x9b1m]' > /dev/null
 	ct() { "$BIN/canteen" -c /dev/null --rpc "$ANVIL_URL" --contract "$c" "$@"; }
+	# node ls leaves such a record out (the record grammar is printable ASCII), and its
+	# warning reaches the terminal escaped like everything else.
 	run ct node ls
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 2 ]
 	no_esc "$output"
-	[[ "$output" == *'127.0.0.1:1\x1b[2J\x1b]0;owned\x07\x0dX'* ]]
-	[[ "$output" == *'zone=\x1b[31mred'* ]]
-	[[ "$output" == *'x=\xc2\x9b1m'* ]]
-	# JSON stays exact: the same bytes, escaped by JSON's rules.
+	[[ "$output" == *"left out a malformed record: node $(addr_of 1)"* ]]
+	[ "$(echo "$output" | grep -c '^0x')" -eq 0 ]
 	run ct --json node ls
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -r .endpoint)" = "$ep" ]
-	[ "$(echo "$output" | jq -r .labels.zone)" = $'\e[31mred' ]
+	[ "$(echo "$output" | grep -c '^{')" -eq 0 ]
 	# A service whose image names an escape, and the events that carry it.
 	send_as 0 "$c" "$SIG_ADD" $'("web","busybox:1\e[5m",[],[],1,100,64,[],0,0,false,[])' > /dev/null
 	run ct service ls
@@ -229,14 +230,16 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 		--confirmations 0 --poll 100ms
 	wait_until 20 test -S "$d/chain.sock"
 	wait_until 20 bash -c "'$TBIN/ipc_tool' request '$d/chain.sock' '{\"op\":\"state\"}' | grep -q busybox"
-	# events prints each new record as a line: one more stranger registers.
-	start_bg events "$BIN/canteen" -c /dev/null --rundir "$d" events --no-head --count 2
-	wait_until 10 grep -q snapshot "$BATS_TEST_TMPDIR/events.log"
-	send_as 2 "$c" "$SIG_REGISTER" $'10.0.0.1:1\e[?1049h' "0x$(printf '%064d' 2)" 1000 1024 '[]' > /dev/null
-	wait_until 20 grep -q '10.0.0.1' "$BATS_TEST_TMPDIR/events.log"
+	# events prints each record as a line: the snapshot's, then one more service's (the
+	# stranger's node is not approved, so it is not in chainwatch's feed at all).
+	start_bg events "$BIN/canteen" -c /dev/null --rundir "$d" events --no-head
+	wait_until 10 grep -q snapshot.end "$BATS_TEST_TMPDIR/events.log"
+	send_as 0 "$c" "$SIG_ADD" $'("web2","busybox:2\e[?1049h",[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	wait_until 20 grep -q 'web2' "$BATS_TEST_TMPDIR/events.log"
 	cat "$BATS_TEST_TMPDIR/events.log"
 	no_esc "$(cat "$BATS_TEST_TMPDIR/events.log")"
-	grep -qF '10.0.0.1:1\x1b[?1049h' "$BATS_TEST_TMPDIR/events.log"
+	grep -qF 'busybox:1\x1b[5m' "$BATS_TEST_TMPDIR/events.log"
+	grep -qF 'busybox:2\x1b[?1049h' "$BATS_TEST_TMPDIR/events.log"
 }
 
 @test "members escapes control characters in a peer's endpoint and metadata" {
