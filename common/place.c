@@ -173,6 +173,9 @@ static int node_fits(struct place_ctx *c, uint32_t n)
 		return 0;
 	if (ns->free_cpu < s->cpu_millis || ns->free_mem < s->mem_mib)
 		return 0;
+	if (c->use_res && (ns->free_cpu - s->cpu_millis < ns->res_cpu ||
+	                   ns->free_mem - s->mem_mib < ns->res_mem))
+		return 0;
 	if (s->nports && !place_ports_free(c, n))
 		return 0;
 	return 1;
@@ -218,6 +221,15 @@ static int pending_reason(struct place_ctx *c)
 }
 
 /* ---- strategies ---- */
+
+/* Every replica not placed yet is pending, for why. */
+static void pend_rest(struct place_slot *slots, uint32_t from, uint32_t replicas, int why)
+{
+	for (uint32_t r = from; r < replicas; r++)
+		if (slots[r].node == PLACE_NONE)
+			slots[r].reason = (uint8_t)why;
+}
+
 
 #define WALK_CAP 1024 /* ring steps counted exactly; farther candidates rank by distance */
 
@@ -312,26 +324,13 @@ static void walk_start(struct place_ctx *c, struct walk *w, uint64_t sh, uint32_
  * service's cap ceil(replicas / |E|). Replica r thus depends only on replicas 0..r (and
  * the pins): scaling up or down moves no replica that stays.
  */
-static int spread_service(struct place_ctx *c, struct place_slot *slots,
-                          const struct place_slot *ref)
+static int spread_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
 	uint64_t sh = place_hash_str(s->name);
 	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nring, rc;
 	if (place_ring_build(c) < 0)
 		return -1;
-	for (uint32_t r = 0; r < s->replicas; r++)
-		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
-	/* Replicas whose reference node (all active nodes live) is usable and fits stay there:
-	 * a death moves the dead node's replicas and, capacity allowing, no others. */
-	for (uint32_t r = 0; ref && r < s->replicas; r++) {
-		uint32_t p = ref[r].node;
-		if (p == PLACE_NONE || !c->ns[p].usable || !node_fits(c, p))
-			continue;
-		slots[r] = (struct place_slot){p, PLACE_OK};
-		if (node_take(c, p) < 0)
-			return -1;
-	}
 	uint32_t cap = c->maxper;
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		if (slots[r].node != PLACE_NONE)
@@ -352,10 +351,7 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots,
 		if (rc == 1) {
 			/* Nothing fits under the service's cap, and room only shrinks: every replica
 			 * not yet placed is pending, for the same reason. */
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				if (slots[r].node == PLACE_NONE)
-					slots[r].reason = (uint8_t)why;
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
 		slots[r] = (struct place_slot){w.node, PLACE_OK};
@@ -424,14 +420,14 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	for (size_t i = n / 2; i-- > 0;)
 		heap_down(c, c->heap, n, i);
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (slots[r].node != PLACE_NONE)
+			continue;
 		while (n && !node_fits(c, c->heap[0])) {
 			c->heap[0] = c->heap[--n];
 			heap_down(c, c->heap, n, 0);
 		}
 		if (!n) {
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
 		slots[r] = (struct place_slot){c->heap[0], PLACE_OK};
@@ -441,21 +437,18 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	return 0;
 }
 
-static int place_one_service(struct place_ctx *c, struct place_slot *slots,
-                             const struct place_slot *ref)
+/* Round robin: the replicas not pinned, in index order, each on the first fitting node
+ * from the shared cursor on. */
+static int roundrobin_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
-	if (s->strategy == PLACE_BINPACK)
-		return binpack_service(c, slots);
-	if (s->strategy == PLACE_SPREAD)
-		return spread_service(c, slots, ref);
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (slots[r].node != PLACE_NONE)
+			continue;
 		uint32_t n = roundrobin_pick(c);
 		if (n == PLACE_NONE) {
 			/* Nothing changed since: every later replica is pending for the same reason. */
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
 		slots[r] = (struct place_slot){n, PLACE_OK};
@@ -463,6 +456,66 @@ static int place_one_service(struct place_ctx *c, struct place_slot *slots,
 			return -1;
 	}
 	return 0;
+}
+
+static int run_strategy(struct place_ctx *c, struct place_slot *slots)
+{
+	if (c->svc->strategy == PLACE_BINPACK)
+		return binpack_service(c, slots);
+	if (c->svc->strategy == PLACE_SPREAD)
+		return spread_service(c, slots);
+	return roundrobin_service(c, slots);
+}
+
+/* Whether replica r's reference node p is one it may keep (usable and eligible). */
+static int pin_usable(const struct place_ctx *c, uint32_t p)
+{
+	return p != PLACE_NONE && c->ns[p].usable &&
+	       (!c->has_selector || c->ns[p].elig_stamp == c->serial);
+}
+
+/*
+ * Replicas whose reference node (the placement with every active node live) is usable
+ * and fits stay there, whatever the strategy: a death moves the dead node's replicas
+ * and, capacity allowing, no others; the strategy places only the rest. Those first try
+ * the room no later service's pinned replicas hold (so a moved replica does not push out
+ * a pinned one), then, if nothing fits that way, any room (higher priority wins).
+ */
+static int place_one_service(struct place_ctx *c, struct place_slot *slots,
+                             const struct place_slot *ref)
+{
+	const struct place_service *s = c->svc;
+	for (uint32_t r = 0; r < s->replicas; r++)
+		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
+	if (!ref)
+		return run_strategy(c, slots);
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		uint32_t p = ref[r].node;
+		if (!pin_usable(c, p))
+			continue;
+		c->ns[p].res_cpu -= s->cpu_millis;
+		c->ns[p].res_mem -= s->mem_mib;
+	}
+	size_t left = 0;
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		uint32_t p = ref[r].node;
+		if (!pin_usable(c, p) || !node_fits(c, p)) {
+			left++;
+			continue;
+		}
+		slots[r] = (struct place_slot){p, PLACE_OK};
+		if (node_take(c, p) < 0)
+			return -1;
+	}
+	if (!left)
+		return 0;
+	c->use_res = 1;
+	int rc = run_strategy(c, slots);
+	c->use_res = 0;
+	for (uint32_t r = 0; rc == 0 && r < s->replicas; r++)
+		if (slots[r].node == PLACE_NONE)
+			return run_strategy(c, slots);
+	return rc;
 }
 
 static int label_match(const struct place_node *n, const struct place_label *sel)
@@ -589,6 +642,28 @@ void place_result_free(struct place_result *r)
 	free(r);
 }
 
+/* Hold the room of every replica that may keep its reference node (usable, and its
+ * service not refused for want of a majority); place_one_service releases a service's
+ * share before placing it. Selectors do not change with liveness: a reference node
+ * matched the service's. Pinned replicas fitted together in the reference, so a node's
+ * reservations never exceed its capacity. */
+static void reserve_pins(struct place_ctx *c, const struct place_result *ref)
+{
+	for (size_t i = 0; i < c->res->nservices; i++) {
+		const struct place_service *s = c->res->services[i];
+		if (s->exclusive && !c->majority)
+			continue;
+		const struct place_slot *rs = ref->slots + ref->first[i];
+		for (uint32_t r = 0; r < s->replicas; r++) {
+			uint32_t p = rs[r].node;
+			if (p == PLACE_NONE || !c->ns[p].usable)
+				continue;
+			c->ns[p].res_cpu += s->cpu_millis;
+			c->ns[p].res_mem += s->mem_mib;
+		}
+	}
+}
+
 /* ref: the reference placement of the same input with every active node live, or NULL. */
 static int compute(const struct place_input *in, const struct place_result *ref,
                    struct place_result **out, char *err, size_t errlen)
@@ -613,6 +688,8 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 	} else if (st < 0) {
 		goto nomem;
 	}
+	if (ref)
+		reserve_pins(&c, ref);
 	for (size_t i = 0; i < c.res->nservices; i++) {
 		const struct place_service *s = c.res->services[order[i]];
 		struct place_slot *slots = c.res->slots + c.res->first[order[i]];

@@ -10,6 +10,7 @@
 /* Per-node state while placing (indexed like result->nodes). */
 struct place_nstate {
 	uint64_t free_cpu, free_mem, used_cpu, cap_cpu;
+	uint64_t res_cpu, res_mem;     /* held for pinned replicas of services not placed yet */
 	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
 	uint32_t elig_stamp;           /* matches the current service's selector */
 	uint8_t usable;                /* active and live */
@@ -39,6 +40,7 @@ struct place_ctx {
 	const struct place_service *svc;
 	uint32_t serial, maxper;
 	int has_selector;
+	int use_res;                   /* a new replica leaves the reservations alone */
 	uint32_t *elig, *elig_buf, *heap;
 	size_t nelig;
 };
