@@ -1,4 +1,4 @@
-/* sched.c: benchmark of the placement function: time at 1M replicas, disruption ratio. */
+/* sched.c: benchmark of the placement function: time at 1M replicas, after a death, disruption. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,14 +163,28 @@ int main(int argc, char **argv)
 		struct place_result *r = run(&c);
 		double secs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0;
 		double wall = clock_s(CLOCK_MONOTONIC) - w0;
+		/* The node of the first replica dies at full size: the recompute's time and how
+		 * much it moved. */
+		size_t dead = 0;
+		const char *first = r->nslots ? place_slot_node(r, &r->slots[0]) : NULL;
+		while (first && dead + 1 < c.nnodes && strcmp(c.nodes[dead].address, first) != 0)
+			dead++;
+		c.nodes[dead].live = 0;
+		double d0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		struct place_result *dr = run(&c);
+		double dsecs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - d0;
+		size_t lost = place_count_on(r, c.nodes[dead].address), dmoved = place_moved(r, dr);
+		place_result_free(dr);
+		c.nodes[dead].live = 1;
 		double worst, ratio = disruption(st, 20, &worst);
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
 		printf("{\"strategy\":\"%s\",\"replicas\":%zu,\"nodes\":%zu,\"seconds\":%.3f,"
-		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,"
+		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"death_seconds\":%.3f,"
+		       "\"death_moved\":%zu,\"death_lost\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,"
 		       "\"maxrss_mib\":%ld,\"hash\":\"%s\"}\n",
-		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, ratio,
-		       worst, ru.ru_maxrss / 1024, r->hash_hex);
+		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, dsecs,
+		       dmoved, lost, ratio, worst, ru.ru_maxrss / 1024, r->hash_hex);
 		fflush(stdout);
 		place_result_free(r);
 		free_cluster(&c);
