@@ -380,23 +380,27 @@ static uint32_t roundrobin_pick(struct place_ctx *c)
 static int binpack_better(const struct place_ctx *c, uint32_t a, uint32_t b)
 {
 	const struct place_nstate *x = &c->ns[a], *y = &c->ns[b];
+	if (x->cap_cpu == y->cap_cpu) {
+		if (x->used_cpu != y->used_cpu)
+			return x->used_cpu > y->used_cpu;
+		return a < b;
+	}
 	uint64_t cx = x->cap_cpu ? x->cap_cpu : 1, cy = y->cap_cpu ? y->cap_cpu : 1;
 	unsigned __int128 l = (unsigned __int128)x->used_cpu * cy;
 	unsigned __int128 r = (unsigned __int128)y->used_cpu * cx;
 	if (l != r)
 		return l > r;
-	if (x->cap_cpu != y->cap_cpu)
-		return x->cap_cpu > y->cap_cpu;
-	return a < b;
+	return x->cap_cpu > y->cap_cpu;
 }
 
-static void heap_down(struct place_ctx *c, uint32_t *h, size_t n, size_t i)
+/* Sift h[i] down a heap of n whose root is its worst node in binpack order. */
+static void worst_down(const struct place_ctx *c, uint32_t *h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && binpack_better(c, h[l], h[m]))
+		if (l < n && binpack_better(c, h[m], h[l]))
 			m = l;
-		if (r < n && binpack_better(c, h[r], h[m]))
+		if (r < n && binpack_better(c, h[m], h[r]))
 			m = r;
 		if (m == i)
 			return;
@@ -407,31 +411,68 @@ static void heap_down(struct place_ctx *c, uint32_t *h, size_t n, size_t i)
 	}
 }
 
-/* Binpack a whole service: candidates in a max-heap by binpack order. The chosen node
- * only gets better, and nodes found not to fit stay unfit for this service, so the
- * heap top is the answer until it stops fitting. */
+static void worst_up(const struct place_ctx *c, uint32_t *h, size_t i)
+{
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!binpack_better(c, h[p], h[i]))
+			return;
+		uint32_t t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+/*
+ * Binpack a service. The best fitting node only gets better as it takes replicas, and
+ * the others do not change, so it takes replicas until it stops fitting, then the next
+ * best takes over: each node used takes at least one replica. So only the best k of
+ * the nodes that fit matter, k the replicas to place: kept in a heap whose root is the
+ * worst of them (a node not better than it is not even checked for fit), then sorted
+ * best first and walked.
+ */
 static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
-	size_t n = 0;
-	for (size_t k = 0; k < c->nelig; k++)
-		if (node_fits(c, c->elig[k]))
-			c->heap[n++] = c->elig[k];
-	for (size_t i = n / 2; i-- > 0;)
-		heap_down(c, c->heap, n, i);
+	size_t want = 0, n = 0;
+	for (uint32_t r = 0; r < s->replicas; r++)
+		want += slots[r].node == PLACE_NONE;
+	if (!want)
+		return 0;
+	uint32_t *h = c->heap;
+	for (size_t k = 0; k < c->nelig; k++) {
+		uint32_t e = c->elig[k];
+		if (n == want && !binpack_better(c, e, h[0]))
+			continue;
+		if (!node_fits(c, e))
+			continue;
+		if (n < want) {
+			h[n] = e;
+			worst_up(c, h, n++);
+		} else {
+			h[0] = e;
+			worst_down(c, h, n, 0);
+		}
+	}
+	for (size_t m = n; m > 1; m--) { /* heap sort: the worst to the end, best first */
+		uint32_t t = h[0];
+		h[0] = h[m - 1];
+		h[m - 1] = t;
+		worst_down(c, h, m - 1, 0);
+	}
+	size_t at = 0;
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		if (slots[r].node != PLACE_NONE)
 			continue;
-		while (n && !node_fits(c, c->heap[0])) {
-			c->heap[0] = c->heap[--n];
-			heap_down(c, c->heap, n, 0);
-		}
-		if (!n) {
+		while (at < n && !node_fits(c, h[at]))
+			at++;
+		if (at == n) {
 			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
-		slots[r] = (struct place_slot){c->heap[0], PLACE_OK};
-		if (node_take(c, c->heap[0]) < 0)
+		slots[r] = (struct place_slot){h[at], PLACE_OK};
+		if (node_take(c, h[at]) < 0)
 			return -1;
 	}
 	return 0;
