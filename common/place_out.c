@@ -37,15 +37,23 @@ static void out_str(struct out *o, const char *s, size_t n)
 	}
 }
 
-static void out_u64(struct out *o, uint64_t v)
+/* v in decimal at p (at most 20 bytes, no terminator); returns the length. */
+static size_t u64_str(char *p, uint64_t v)
 {
-	char tmp[24];
+	char tmp[20];
 	size_t i = sizeof tmp;
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	out_str(o, tmp + i, sizeof tmp - i);
+	memcpy(p, tmp + i, sizeof tmp - i);
+	return sizeof tmp - i;
+}
+
+static void out_u64(struct out *o, uint64_t v)
+{
+	char tmp[20];
+	out_str(o, tmp, u64_str(tmp, v));
 }
 
 /* One line per replica, services by name, replicas by index:
@@ -74,20 +82,40 @@ int place_serialize(const struct place_result *r, place_write_fn write, void *ar
 		const struct place_service *s = r->services[i];
 		size_t nl = strlen(s->name);
 		uint32_t nrep = (uint32_t)(r->first[i + 1] - r->first[i]);
+		char gen[24]; /* " <generation>" */
+		size_t gl = u64_str(gen + 1, s->generation) + 1;
+		gen[0] = ' ';
 		for (uint32_t k = 0; k < nrep; k++) {
 			const struct place_slot *sl = &r->slots[r->first[i] + k];
+			if (sl->node != PLACE_NONE && nl + alen[sl->node] + gl + 14 <= OUT_BUF) {
+				/* The common line, written in place. */
+				if (o->len + nl + alen[sl->node] + gl + 14 > OUT_BUF)
+					out_flush(o);
+				char *p = o->buf + o->len;
+				memcpy(p, s->name, nl);
+				p += nl;
+				*p++ = ' ';
+				p += u64_str(p, k);
+				*p++ = ' ';
+				memcpy(p, r->nodes[sl->node]->address, alen[sl->node]);
+				p += alen[sl->node];
+				memcpy(p, gen, gl);
+				p += gl;
+				*p++ = '\n';
+				o->len = (size_t)(p - o->buf);
+				continue;
+			}
 			out_str(o, s->name, nl);
 			out_str(o, " ", 1);
 			out_u64(o, k);
 			out_str(o, " ", 1);
 			if (sl->node != PLACE_NONE) {
 				out_str(o, r->nodes[sl->node]->address, alen[sl->node]);
-				out_str(o, " ", 1);
-				out_u64(o, s->generation);
+				out_str(o, gen, gl);
 			} else {
 				const char *why = place_reason_str(sl->reason);
-				out_str(o, "- ", 2);
-				out_u64(o, s->generation);
+				out_str(o, "-", 1);
+				out_str(o, gen, gl);
 				out_str(o, " ", 1);
 				out_str(o, why, strlen(why));
 			}
