@@ -314,6 +314,29 @@ static void walk_start(struct place_ctx *c, struct walk *w, uint64_t sh, uint32_
 	}
 }
 
+#define PREFETCH_AHEAD 8 /* replicas: the ring is far larger than the caches */
+
+/* Start loading what replica r + PREFETCH_AHEAD's walk will read first (its bucket) and
+ * what replica r + PREFETCH_AHEAD / 2's will (its first point, node and node state):
+ * only a hint, the result does not depend on it. */
+static void ring_prefetch(const struct place_ctx *c, uint64_t sh, uint32_t r, uint32_t replicas)
+{
+	unsigned bsh = 64 - c->bucket_bits;
+	if (r + PREFETCH_AHEAD < replicas)
+		__builtin_prefetch(&c->bucket[place_replica_key(sh, r + PREFETCH_AHEAD) >> bsh]);
+	if (r + PREFETCH_AHEAD / 2 < replicas) {
+		uint32_t at = c->bucket[place_replica_key(sh, r + PREFETCH_AHEAD / 2) >> bsh];
+		if (at < c->ring_len) {
+			__builtin_prefetch(&c->ring_pos[at]);
+			__builtin_prefetch(&c->ring_node[at]);
+		}
+	}
+	if (r + 1 < replicas) {
+		size_t at = place_ring_find(c, place_replica_key(sh, r + 1));
+		__builtin_prefetch(&c->ns[c->ring_node[at]]);
+	}
+}
+
 /*
  * Spread a service. Every replica walks clockwise from its key over the points of all
  * active nodes (dead ones too, so a death shifts nobody's steps) to the first node that
@@ -333,6 +356,8 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots)
 		return -1;
 	uint32_t cap = c->maxper;
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (!scan_only)
+			ring_prefetch(c, sh, r, s->replicas);
 		if (slots[r].node != PLACE_NONE)
 			continue;
 		uint32_t prefix = (uint32_t)(((uint64_t)r + c->nelig) / c->nelig);
