@@ -76,7 +76,7 @@ static int word_ok(const char *s)
 	return 1;
 }
 
-static int validate(const struct place_input *in, char *err, size_t errlen)
+int place_validate(const struct place_input *in, char *err, size_t errlen)
 {
 	if (in->nnodes > PLACE_MAX_NODES) {
 		snprintf(err, errlen, "too many nodes (%zu, at most %d)", in->nnodes, PLACE_MAX_NODES);
@@ -705,6 +705,7 @@ void place_result_free(struct place_result *r)
 	free(r->first);
 	free(r->slots);
 	free(r->nodes);
+	free(r->svc_hash);
 	free(r);
 }
 
@@ -730,15 +731,27 @@ static void reserve_pins(struct place_ctx *c, const struct place_result *ref)
 	}
 }
 
-/* ref: the reference placement of the same input with every active node live, or NULL. */
-static int compute(const struct place_input *in, const struct place_result *ref,
-                   struct place_result **out, char *err, size_t errlen)
+/*
+ * ref: the reference placement of the same input with every active node live, or NULL
+ * (only its counts, first, slots and svc_hash are read); exact: every active node is
+ * live, so ref is the answer. ring: a spread ring of this input's active nodes to use
+ * (taken), and where the ring built or used is left; or NULL.
+ */
+int place_run(const struct place_input *in, const struct place_result *ref, int exact,
+              struct place_ring *ring, struct place_result **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	struct place_ctx c;
 	memset(&c, 0, sizeof c);
 	uint32_t *order = NULL;
 	int rc = -1, st;
+	if (ring && ring->bucket) {
+		c.ring_pos = ring->pos;
+		c.ring_node = ring->node;
+		c.bucket = ring->bucket;
+		c.bucket_bits = ring->bits;
+		*ring = (struct place_ring){0};
+	}
 	c.res = calloc(1, sizeof *c.res);
 	if (!c.res)
 		goto nomem;
@@ -754,9 +767,11 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 	} else if (st < 0) {
 		goto nomem;
 	}
-	if (ref)
+	if (ref && exact)
+		memcpy(c.res->slots, ref->slots, c.res->nslots * sizeof *c.res->slots);
+	else if (ref)
 		reserve_pins(&c, ref);
-	for (size_t i = 0; i < c.res->nservices; i++) {
+	for (size_t i = 0; i < c.res->nservices && !(ref && exact); i++) {
 		const struct place_service *s = c.res->services[order[i]];
 		struct place_slot *slots = c.res->slots + c.res->first[order[i]];
 		int why = begin_service(&c, s);
@@ -774,7 +789,7 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 		else
 			c.res->placed++;
 	}
-	if (place_hash_result(c.res) < 0)
+	if (place_hash_result(c.res, ref) < 0)
 		goto nomem;
 	*out = c.res;
 	c.res = NULL;
@@ -783,6 +798,12 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 nomem:
 	snprintf(err, errlen, "out of memory");
 done:
+	if (ring && c.bucket && !ring->bucket) {
+		*ring = (struct place_ring){c.ring_pos, c.ring_node, c.bucket, c.bucket_bits};
+		c.ring_pos = NULL;
+		c.ring_node = NULL;
+		c.bucket = NULL;
+	}
 	place_ctx_free(&c);
 	place_result_free(c.res);
 	free(order);
@@ -793,30 +814,12 @@ int place_compute(const struct place_input *in, struct place_result **out, char 
                   size_t errlen)
 {
 	*out = NULL;
-	if (validate(in, err, errlen) < 0)
-		return -1;
-	size_t down = 0;
-	for (size_t i = 0; i < in->nnodes; i++)
-		down += in->nodes[i].active && !in->nodes[i].live;
-	if (down == 0)
-		return compute(in, NULL, out, err, errlen);
-	/* Some active node is not live: first the reference placement as if it were. Nodes
-	 * and services sort the same way in both, so their slots line up. */
-	struct place_node *all = malloc(in->nnodes * sizeof *all);
-	if (!all) {
+	struct place_cache *cache = place_cache_once();
+	if (!cache) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(all, in->nodes, in->nnodes * sizeof *all);
-	for (size_t i = 0; i < in->nnodes; i++)
-		all[i].live = 1;
-	struct place_input ain = *in;
-	ain.nodes = all;
-	struct place_result *ref = NULL;
-	int rc = compute(&ain, NULL, &ref, err, errlen);
-	if (rc == 0)
-		rc = compute(in, ref, out, err, errlen);
-	place_result_free(ref);
-	free(all);
+	int rc = place_compute_cached(in, cache, out, err, errlen);
+	place_cache_free(cache);
 	return rc;
 }

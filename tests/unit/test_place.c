@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "place.h"
 #include "rec.h"
 #include "place_testlib.h"
@@ -175,6 +177,29 @@ static void test_shuffles(const struct golden *g, const char *want)
 	free(labels);
 }
 
+/* The documented hash, from the serialization: BLAKE2b-256 of "canteen-placement 2\n" and
+ * the BLAKE2b-256 of each service's lines (services in order; a service with no replica
+ * has no lines, so the hash of nothing). Written to hex (65 bytes). */
+static void hash_from_lines(const struct place_result *r, const char *text, char *hex)
+{
+	crypto_generichash_state all;
+	unsigned char h[32];
+	crypto_generichash_init(&all, NULL, 0, sizeof h);
+	crypto_generichash_update(&all, (const unsigned char *)"canteen-placement 2\n", 20);
+	const char *p = strchr(text, '\n') + 1;
+	for (size_t i = 0; i < r->nservices; i++) {
+		const char *q = p;
+		for (size_t k = r->first[i]; k < r->first[i + 1]; k++)
+			q = strchr(q, '\n') + 1;
+		crypto_generichash(h, sizeof h, (const unsigned char *)p, (size_t)(q - p), NULL, 0);
+		crypto_generichash_update(&all, h, sizeof h);
+		p = q;
+	}
+	crypto_generichash_final(&all, h, sizeof h);
+	for (size_t i = 0; i < sizeof h; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
 static void test_golden(const struct golden *g)
 {
 	struct place_result *r = compute(g->svcs, g->nsvcs, g->nodes, g->nnodes);
@@ -198,6 +223,9 @@ static void test_golden(const struct golden *g)
 		diag("got:\n%s", m.p);
 	ok(wanth && strncmp(wanth, r->hash_hex, 64) == 0 && wanth[64] == '\n',
 	   "%s: hash equals %s", g->name, hpath);
+	char hex[65];
+	hash_from_lines(r, m.p, hex);
+	is_str(r->hash_hex, hex, "%s: hash is the hash of the services' lines' hashes", g->name);
 	test_shuffles(g, r->hash_hex);
 	free(want);
 	free(wanth);
