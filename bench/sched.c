@@ -116,7 +116,7 @@ static double clock_s(clockid_t id)
 /* 100 nodes of 16 cores at 70% CPU (services of 1-10 replicas of 50-250m); kill each
  * of the first kills nodes in turn: sum(moved) / sum(replicas that were on the killed
  * node), and the worst single kill. */
-static double disruption(int strategy, int kills, double *worst)
+static double disruption(int strategy, int kills, double *worst, double *join)
 {
 	struct cluster c;
 	make_cluster(&c, 42, 100, 16000, 1 << 20, 70, 100000, 0, 50, 250, strategy);
@@ -134,6 +134,17 @@ static double disruption(int strategy, int kills, double *worst)
 		place_result_free(r);
 		c.nodes[k].live = 1;
 	}
+	/* Joins: each of those nodes joins the cluster without it (moved / its share after). */
+	size_t jmoved = 0, share = 0;
+	for (int k = 0; k < kills; k++) {
+		c.nodes[k].active = 0;
+		struct place_result *r = run(&c);
+		jmoved += place_moved(r, base);
+		share += place_count_on(base, c.nodes[k].address);
+		place_result_free(r);
+		c.nodes[k].active = 1;
+	}
+	*join = share ? (double)jmoved / (double)share : 0;
 	place_result_free(base);
 	free_cluster(&c);
 	return lost ? (double)moved / (double)lost : 0;
@@ -205,16 +216,16 @@ int main(int argc, char **argv)
 		}
 		place_result_free(br);
 		place_cache_free(cache);
-		double worst, ratio = disruption(st, 20, &worst);
+		double worst, join, ratio = disruption(st, 20, &worst, &join);
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
 		printf("{\"strategy\":\"%s\",\"replicas\":%zu,\"nodes\":%zu,\"seconds\":%.3f,"
 		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"death_seconds\":%.3f,"
 		       "\"death_uncached_seconds\":%.3f,\"return_seconds\":%.3f,"
-		       "\"death_moved\":%zu,\"death_lost\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,"
+		       "\"death_moved\":%zu,\"death_lost\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,\"join\":%.3f,"
 		       "\"maxrss_mib\":%ld,\"hash\":\"%s\"}\n",
 		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, dsecs,
-		       usecs, bsecs, dmoved, lost, ratio, worst, ru.ru_maxrss / 1024, r->hash_hex);
+		       usecs, bsecs, dmoved, lost, ratio, worst, join, ru.ru_maxrss / 1024, r->hash_hex);
 		fflush(stdout);
 		place_result_free(r);
 		free_cluster(&c);
