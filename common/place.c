@@ -354,9 +354,13 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots)
 	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nring, rc;
 	if (place_ring_build(c) < 0)
 		return -1;
+	/* Prefetch only when placing every replica: pinned ones read nothing of the ring. */
+	int prefetch = !scan_only;
+	for (uint32_t r = 0; prefetch && r < s->replicas; r++)
+		prefetch = slots[r].node == PLACE_NONE;
 	uint32_t cap = c->maxper;
 	for (uint32_t r = 0; r < s->replicas; r++) {
-		if (!scan_only)
+		if (prefetch)
 			ring_prefetch(c, sh, r, s->replicas);
 		if (slots[r].node != PLACE_NONE)
 			continue;
