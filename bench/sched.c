@@ -1,4 +1,4 @@
-/* sched.c: benchmark of the placement function: time at 1M replicas, disruption ratio. */
+/* sched.c: benchmark of the placement function: time at 1M replicas, after a death, disruption. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,17 +89,22 @@ static void free_cluster(struct cluster *c)
 	free(c->names);
 }
 
-static struct place_result *run(const struct cluster *c)
+/* With a cache, as canteen-sched computes; without, from scratch. */
+static struct place_result *run_cached(const struct cluster *c, struct place_cache *cache)
 {
 	struct place_input in = {c->svcs, c->nsvcs, c->nodes, c->nnodes};
 	struct place_result *r;
 	char err[256];
-	if (place_compute(&in, &r, err, sizeof err) < 0) {
+	int rc = cache ? place_compute_cached(&in, cache, &r, err, sizeof err)
+	               : place_compute(&in, &r, err, sizeof err);
+	if (rc < 0) {
 		fprintf(stderr, "bench/sched: %s\n", err);
 		exit(1);
 	}
 	return r;
 }
+
+static struct place_result *run(const struct cluster *c) { return run_cached(c, NULL); }
 
 static double clock_s(clockid_t id)
 {
@@ -111,7 +116,7 @@ static double clock_s(clockid_t id)
 /* 100 nodes of 16 cores at 70% CPU (services of 1-10 replicas of 50-250m); kill each
  * of the first kills nodes in turn: sum(moved) / sum(replicas that were on the killed
  * node), and the worst single kill. */
-static double disruption(int strategy, int kills, double *worst)
+static double disruption(int strategy, int kills, double *worst, double *join)
 {
 	struct cluster c;
 	make_cluster(&c, 42, 100, 16000, 1 << 20, 70, 100000, 0, 50, 250, strategy);
@@ -129,6 +134,17 @@ static double disruption(int strategy, int kills, double *worst)
 		place_result_free(r);
 		c.nodes[k].live = 1;
 	}
+	/* Joins: each of those nodes joins the cluster without it (moved / its share after). */
+	size_t jmoved = 0, share = 0;
+	for (int k = 0; k < kills; k++) {
+		c.nodes[k].active = 0;
+		struct place_result *r = run(&c);
+		jmoved += place_moved(r, base);
+		share += place_count_on(base, c.nodes[k].address);
+		place_result_free(r);
+		c.nodes[k].active = 1;
+	}
+	*join = share ? (double)jmoved / (double)share : 0;
 	place_result_free(base);
 	free_cluster(&c);
 	return lost ? (double)moved / (double)lost : 0;
@@ -160,17 +176,56 @@ int main(int argc, char **argv)
 		make_cluster(&c, 7, nodes, 64000, 262144, 0, services, replicas, 100, 800, st);
 		/* CPU time of this (single-threaded) process: what one core spends. */
 		double t0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
-		struct place_result *r = run(&c);
+		struct place_cache *cache = place_cache_new();
+		if (!cache) {
+			fprintf(stderr, "bench/sched: out of memory\n");
+			return 1;
+		}
+		struct place_result *r = run_cached(&c, cache);
 		double secs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0;
 		double wall = clock_s(CLOCK_MONOTONIC) - w0;
-		double worst, ratio = disruption(st, 20, &worst);
+		/* The node of the first replica dies at full size: the recompute's time and how
+		 * much it moved. */
+		size_t dead = 0;
+		const char *first = r->nslots ? place_slot_node(r, &r->slots[0]) : NULL;
+		while (first && dead + 1 < c.nnodes && strcmp(c.nodes[dead].address, first) != 0)
+			dead++;
+		c.nodes[dead].live = 0;
+		double d0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		struct place_result *dr = run_cached(&c, cache);
+		double dsecs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - d0;
+		size_t lost = place_count_on(r, c.nodes[dead].address), dmoved = place_moved(r, dr);
+		/* Uncached, the same answer. */
+		double u0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		struct place_result *ur = run(&c);
+		double usecs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - u0;
+		if (strcmp(ur->hash_hex, dr->hash_hex) != 0) {
+			fprintf(stderr, "bench/sched: cached and uncached placements differ\n");
+			return 1;
+		}
+		place_result_free(ur);
+		place_result_free(dr);
+		c.nodes[dead].live = 1;
+		/* And back: the reference again. */
+		double b0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		struct place_result *br = run_cached(&c, cache);
+		double bsecs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - b0;
+		if (strcmp(br->hash_hex, r->hash_hex) != 0) {
+			fprintf(stderr, "bench/sched: the placement after the return differs\n");
+			return 1;
+		}
+		place_result_free(br);
+		place_cache_free(cache);
+		double worst, join, ratio = disruption(st, 20, &worst, &join);
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
 		printf("{\"strategy\":\"%s\",\"replicas\":%zu,\"nodes\":%zu,\"seconds\":%.3f,"
-		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,"
+		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"death_seconds\":%.3f,"
+		       "\"death_uncached_seconds\":%.3f,\"return_seconds\":%.3f,"
+		       "\"death_moved\":%zu,\"death_lost\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,\"join\":%.3f,"
 		       "\"maxrss_mib\":%ld,\"hash\":\"%s\"}\n",
-		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, ratio,
-		       worst, ru.ru_maxrss / 1024, r->hash_hex);
+		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, dsecs,
+		       usecs, bsecs, dmoved, lost, ratio, worst, join, ru.ru_maxrss / 1024, r->hash_hex);
 		fflush(stdout);
 		place_result_free(r);
 		free_cluster(&c);

@@ -76,7 +76,7 @@ static int word_ok(const char *s)
 	return 1;
 }
 
-static int validate(const struct place_input *in, char *err, size_t errlen)
+int place_validate(const struct place_input *in, char *err, size_t errlen)
 {
 	if (in->nnodes > PLACE_MAX_NODES) {
 		snprintf(err, errlen, "too many nodes (%zu, at most %d)", in->nnodes, PLACE_MAX_NODES);
@@ -173,6 +173,9 @@ static int node_fits(struct place_ctx *c, uint32_t n)
 		return 0;
 	if (ns->free_cpu < s->cpu_millis || ns->free_mem < s->mem_mib)
 		return 0;
+	if (c->use_res && (ns->free_cpu - s->cpu_millis < ns->res_cpu ||
+	                   ns->free_mem - s->mem_mib < ns->res_mem))
+		return 0;
 	if (s->nports && !place_ports_free(c, n))
 		return 0;
 	return 1;
@@ -218,6 +221,15 @@ static int pending_reason(struct place_ctx *c)
 }
 
 /* ---- strategies ---- */
+
+/* Every replica not placed yet is pending, for why. */
+static void pend_rest(struct place_slot *slots, uint32_t from, uint32_t replicas, int why)
+{
+	for (uint32_t r = from; r < replicas; r++)
+		if (slots[r].node == PLACE_NONE)
+			slots[r].reason = (uint8_t)why;
+}
+
 
 #define WALK_CAP 1024 /* ring steps counted exactly; farther candidates rank by distance */
 
@@ -302,6 +314,29 @@ static void walk_start(struct place_ctx *c, struct walk *w, uint64_t sh, uint32_
 	}
 }
 
+#define PREFETCH_AHEAD 8 /* replicas: the ring is far larger than the caches */
+
+/* Start loading what replica r + PREFETCH_AHEAD's walk will read first (its bucket) and
+ * what replica r + PREFETCH_AHEAD / 2's will (its first point, node and node state):
+ * only a hint, the result does not depend on it. */
+static void ring_prefetch(const struct place_ctx *c, uint64_t sh, uint32_t r, uint32_t replicas)
+{
+	unsigned bsh = 64 - c->bucket_bits;
+	if (r + PREFETCH_AHEAD < replicas)
+		__builtin_prefetch(&c->bucket[place_replica_key(sh, r + PREFETCH_AHEAD) >> bsh]);
+	if (r + PREFETCH_AHEAD / 2 < replicas) {
+		uint32_t at = c->bucket[place_replica_key(sh, r + PREFETCH_AHEAD / 2) >> bsh];
+		if (at < c->ring_len) {
+			__builtin_prefetch(&c->ring_pos[at]);
+			__builtin_prefetch(&c->ring_node[at]);
+		}
+	}
+	if (r + 1 < replicas) {
+		size_t at = place_ring_find(c, place_replica_key(sh, r + 1));
+		__builtin_prefetch(&c->ns[c->ring_node[at]]);
+	}
+}
+
 /*
  * Spread a service. Every replica walks clockwise from its key over the points of all
  * active nodes (dead ones too, so a death shifts nobody's steps) to the first node that
@@ -312,28 +347,21 @@ static void walk_start(struct place_ctx *c, struct walk *w, uint64_t sh, uint32_
  * service's cap ceil(replicas / |E|). Replica r thus depends only on replicas 0..r (and
  * the pins): scaling up or down moves no replica that stays.
  */
-static int spread_service(struct place_ctx *c, struct place_slot *slots,
-                          const struct place_slot *ref)
+static int spread_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
 	uint64_t sh = place_hash_str(s->name);
 	int scan_only = c->has_selector && (uint64_t)c->nelig * c->nelig < c->nring, rc;
 	if (place_ring_build(c) < 0)
 		return -1;
-	for (uint32_t r = 0; r < s->replicas; r++)
-		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
-	/* Replicas whose reference node (all active nodes live) is usable and fits stay there:
-	 * a death moves the dead node's replicas and, capacity allowing, no others. */
-	for (uint32_t r = 0; ref && r < s->replicas; r++) {
-		uint32_t p = ref[r].node;
-		if (p == PLACE_NONE || !c->ns[p].usable || !node_fits(c, p))
-			continue;
-		slots[r] = (struct place_slot){p, PLACE_OK};
-		if (node_take(c, p) < 0)
-			return -1;
-	}
+	/* Prefetch only when placing every replica: pinned ones read nothing of the ring. */
+	int prefetch = !scan_only;
+	for (uint32_t r = 0; prefetch && r < s->replicas; r++)
+		prefetch = slots[r].node == PLACE_NONE;
 	uint32_t cap = c->maxper;
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (prefetch)
+			ring_prefetch(c, sh, r, s->replicas);
 		if (slots[r].node != PLACE_NONE)
 			continue;
 		uint32_t prefix = (uint32_t)(((uint64_t)r + c->nelig) / c->nelig);
@@ -352,10 +380,7 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots,
 		if (rc == 1) {
 			/* Nothing fits under the service's cap, and room only shrinks: every replica
 			 * not yet placed is pending, for the same reason. */
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				if (slots[r].node == PLACE_NONE)
-					slots[r].reason = (uint8_t)why;
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
 		slots[r] = (struct place_slot){w.node, PLACE_OK};
@@ -384,23 +409,27 @@ static uint32_t roundrobin_pick(struct place_ctx *c)
 static int binpack_better(const struct place_ctx *c, uint32_t a, uint32_t b)
 {
 	const struct place_nstate *x = &c->ns[a], *y = &c->ns[b];
+	if (x->cap_cpu == y->cap_cpu) {
+		if (x->used_cpu != y->used_cpu)
+			return x->used_cpu > y->used_cpu;
+		return a < b;
+	}
 	uint64_t cx = x->cap_cpu ? x->cap_cpu : 1, cy = y->cap_cpu ? y->cap_cpu : 1;
 	unsigned __int128 l = (unsigned __int128)x->used_cpu * cy;
 	unsigned __int128 r = (unsigned __int128)y->used_cpu * cx;
 	if (l != r)
 		return l > r;
-	if (x->cap_cpu != y->cap_cpu)
-		return x->cap_cpu > y->cap_cpu;
-	return a < b;
+	return x->cap_cpu > y->cap_cpu;
 }
 
-static void heap_down(struct place_ctx *c, uint32_t *h, size_t n, size_t i)
+/* Sift h[i] down a heap of n whose root is its worst node in binpack order. */
+static void worst_down(const struct place_ctx *c, uint32_t *h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && binpack_better(c, h[l], h[m]))
+		if (l < n && binpack_better(c, h[m], h[l]))
 			m = l;
-		if (r < n && binpack_better(c, h[r], h[m]))
+		if (r < n && binpack_better(c, h[m], h[r]))
 			m = r;
 		if (m == i)
 			return;
@@ -411,51 +440,85 @@ static void heap_down(struct place_ctx *c, uint32_t *h, size_t n, size_t i)
 	}
 }
 
-/* Binpack a whole service: candidates in a max-heap by binpack order. The chosen node
- * only gets better, and nodes found not to fit stay unfit for this service, so the
- * heap top is the answer until it stops fitting. */
+static void worst_up(const struct place_ctx *c, uint32_t *h, size_t i)
+{
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!binpack_better(c, h[p], h[i]))
+			return;
+		uint32_t t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+/*
+ * Binpack a service. The best fitting node only gets better as it takes replicas, and
+ * the others do not change, so it takes replicas until it stops fitting, then the next
+ * best takes over: each node used takes at least one replica. So only the best k of
+ * the nodes that fit matter, k the replicas to place: kept in a heap whose root is the
+ * worst of them (a node not better than it is not even checked for fit), then sorted
+ * best first and walked.
+ */
 static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
-	size_t n = 0;
-	for (size_t k = 0; k < c->nelig; k++)
-		if (node_fits(c, c->elig[k]))
-			c->heap[n++] = c->elig[k];
-	for (size_t i = n / 2; i-- > 0;)
-		heap_down(c, c->heap, n, i);
-	for (uint32_t r = 0; r < s->replicas; r++) {
-		while (n && !node_fits(c, c->heap[0])) {
-			c->heap[0] = c->heap[--n];
-			heap_down(c, c->heap, n, 0);
+	size_t want = 0, n = 0;
+	for (uint32_t r = 0; r < s->replicas; r++)
+		want += slots[r].node == PLACE_NONE;
+	if (!want)
+		return 0;
+	uint32_t *h = c->heap;
+	for (size_t k = 0; k < c->nelig; k++) {
+		uint32_t e = c->elig[k];
+		if (n == want && !binpack_better(c, e, h[0]))
+			continue;
+		if (!node_fits(c, e))
+			continue;
+		if (n < want) {
+			h[n] = e;
+			worst_up(c, h, n++);
+		} else {
+			h[0] = e;
+			worst_down(c, h, n, 0);
 		}
-		if (!n) {
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+	}
+	for (size_t m = n; m > 1; m--) { /* heap sort: the worst to the end, best first */
+		uint32_t t = h[0];
+		h[0] = h[m - 1];
+		h[m - 1] = t;
+		worst_down(c, h, m - 1, 0);
+	}
+	size_t at = 0;
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (slots[r].node != PLACE_NONE)
+			continue;
+		while (at < n && !node_fits(c, h[at]))
+			at++;
+		if (at == n) {
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
-		slots[r] = (struct place_slot){c->heap[0], PLACE_OK};
-		if (node_take(c, c->heap[0]) < 0)
+		slots[r] = (struct place_slot){h[at], PLACE_OK};
+		if (node_take(c, h[at]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int place_one_service(struct place_ctx *c, struct place_slot *slots,
-                             const struct place_slot *ref)
+/* Round robin: the replicas not pinned, in index order, each on the first fitting node
+ * from the shared cursor on. */
+static int roundrobin_service(struct place_ctx *c, struct place_slot *slots)
 {
 	const struct place_service *s = c->svc;
-	if (s->strategy == PLACE_BINPACK)
-		return binpack_service(c, slots);
-	if (s->strategy == PLACE_SPREAD)
-		return spread_service(c, slots, ref);
 	for (uint32_t r = 0; r < s->replicas; r++) {
+		if (slots[r].node != PLACE_NONE)
+			continue;
 		uint32_t n = roundrobin_pick(c);
 		if (n == PLACE_NONE) {
 			/* Nothing changed since: every later replica is pending for the same reason. */
-			int why = pending_reason(c);
-			for (; r < s->replicas; r++)
-				slots[r] = (struct place_slot){PLACE_NONE, (uint8_t)why};
+			pend_rest(slots, r, s->replicas, pending_reason(c));
 			return 0;
 		}
 		slots[r] = (struct place_slot){n, PLACE_OK};
@@ -463,6 +526,66 @@ static int place_one_service(struct place_ctx *c, struct place_slot *slots,
 			return -1;
 	}
 	return 0;
+}
+
+static int run_strategy(struct place_ctx *c, struct place_slot *slots)
+{
+	if (c->svc->strategy == PLACE_BINPACK)
+		return binpack_service(c, slots);
+	if (c->svc->strategy == PLACE_SPREAD)
+		return spread_service(c, slots);
+	return roundrobin_service(c, slots);
+}
+
+/* Whether replica r's reference node p is one it may keep (usable and eligible). */
+static int pin_usable(const struct place_ctx *c, uint32_t p)
+{
+	return p != PLACE_NONE && c->ns[p].usable &&
+	       (!c->has_selector || c->ns[p].elig_stamp == c->serial);
+}
+
+/*
+ * Replicas whose reference node (the placement with every active node live) is usable
+ * and fits stay there, whatever the strategy: a death moves the dead node's replicas
+ * and, capacity allowing, no others; the strategy places only the rest. Those first try
+ * the room no later service's pinned replicas hold (so a moved replica does not push out
+ * a pinned one), then, if nothing fits that way, any room (higher priority wins).
+ */
+static int place_one_service(struct place_ctx *c, struct place_slot *slots,
+                             const struct place_slot *ref)
+{
+	const struct place_service *s = c->svc;
+	for (uint32_t r = 0; r < s->replicas; r++)
+		slots[r] = (struct place_slot){PLACE_NONE, PLACE_OK};
+	if (!ref)
+		return run_strategy(c, slots);
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		uint32_t p = ref[r].node;
+		if (!pin_usable(c, p))
+			continue;
+		c->ns[p].res_cpu -= s->cpu_millis;
+		c->ns[p].res_mem -= s->mem_mib;
+	}
+	size_t left = 0;
+	for (uint32_t r = 0; r < s->replicas; r++) {
+		uint32_t p = ref[r].node;
+		if (!pin_usable(c, p) || !node_fits(c, p)) {
+			left++;
+			continue;
+		}
+		slots[r] = (struct place_slot){p, PLACE_OK};
+		if (node_take(c, p) < 0)
+			return -1;
+	}
+	if (!left)
+		return 0;
+	c->use_res = 1;
+	int rc = run_strategy(c, slots);
+	c->use_res = 0;
+	for (uint32_t r = 0; rc == 0 && r < s->replicas; r++)
+		if (slots[r].node == PLACE_NONE)
+			return run_strategy(c, slots);
+	return rc;
 }
 
 static int label_match(const struct place_node *n, const struct place_label *sel)
@@ -586,18 +709,53 @@ void place_result_free(struct place_result *r)
 	free(r->first);
 	free(r->slots);
 	free(r->nodes);
+	free(r->svc_hash);
 	free(r);
 }
 
-/* ref: the reference placement of the same input with every active node live, or NULL. */
-static int compute(const struct place_input *in, const struct place_result *ref,
-                   struct place_result **out, char *err, size_t errlen)
+/* Hold the room of every replica that may keep its reference node (usable, and its
+ * service not refused for want of a majority); place_one_service releases a service's
+ * share before placing it. Selectors do not change with liveness: a reference node
+ * matched the service's. Pinned replicas fitted together in the reference, so a node's
+ * reservations never exceed its capacity. */
+static void reserve_pins(struct place_ctx *c, const struct place_result *ref)
+{
+	for (size_t i = 0; i < c->res->nservices; i++) {
+		const struct place_service *s = c->res->services[i];
+		if (s->exclusive && !c->majority)
+			continue;
+		const struct place_slot *rs = ref->slots + ref->first[i];
+		for (uint32_t r = 0; r < s->replicas; r++) {
+			uint32_t p = rs[r].node;
+			if (p == PLACE_NONE || !c->ns[p].usable)
+				continue;
+			c->ns[p].res_cpu += s->cpu_millis;
+			c->ns[p].res_mem += s->mem_mib;
+		}
+	}
+}
+
+/*
+ * ref: the reference placement of the same input with every active node live, or NULL
+ * (only its counts, first, slots and svc_hash are read); exact: every active node is
+ * live, so ref is the answer. ring: a spread ring of this input's active nodes to use
+ * (taken), and where the ring built or used is left; or NULL.
+ */
+int place_run(const struct place_input *in, const struct place_result *ref, int exact,
+              struct place_ring *ring, struct place_result **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	struct place_ctx c;
 	memset(&c, 0, sizeof c);
 	uint32_t *order = NULL;
 	int rc = -1, st;
+	if (ring && ring->bucket) {
+		c.ring_pos = ring->pos;
+		c.ring_node = ring->node;
+		c.bucket = ring->bucket;
+		c.bucket_bits = ring->bits;
+		*ring = (struct place_ring){0};
+	}
 	c.res = calloc(1, sizeof *c.res);
 	if (!c.res)
 		goto nomem;
@@ -613,7 +771,11 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 	} else if (st < 0) {
 		goto nomem;
 	}
-	for (size_t i = 0; i < c.res->nservices; i++) {
+	if (ref && exact)
+		memcpy(c.res->slots, ref->slots, c.res->nslots * sizeof *c.res->slots);
+	else if (ref)
+		reserve_pins(&c, ref);
+	for (size_t i = 0; i < c.res->nservices && !(ref && exact); i++) {
 		const struct place_service *s = c.res->services[order[i]];
 		struct place_slot *slots = c.res->slots + c.res->first[order[i]];
 		int why = begin_service(&c, s);
@@ -631,7 +793,7 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 		else
 			c.res->placed++;
 	}
-	if (place_hash_result(c.res) < 0)
+	if (place_hash_result(c.res, ref) < 0)
 		goto nomem;
 	*out = c.res;
 	c.res = NULL;
@@ -640,6 +802,12 @@ static int compute(const struct place_input *in, const struct place_result *ref,
 nomem:
 	snprintf(err, errlen, "out of memory");
 done:
+	if (ring && c.bucket && !ring->bucket) {
+		*ring = (struct place_ring){c.ring_pos, c.ring_node, c.bucket, c.bucket_bits};
+		c.ring_pos = NULL;
+		c.ring_node = NULL;
+		c.bucket = NULL;
+	}
 	place_ctx_free(&c);
 	place_result_free(c.res);
 	free(order);
@@ -650,30 +818,12 @@ int place_compute(const struct place_input *in, struct place_result **out, char 
                   size_t errlen)
 {
 	*out = NULL;
-	if (validate(in, err, errlen) < 0)
-		return -1;
-	size_t down = 0;
-	for (size_t i = 0; i < in->nnodes; i++)
-		down += in->nodes[i].active && !in->nodes[i].live;
-	if (down == 0)
-		return compute(in, NULL, out, err, errlen);
-	/* Some active node is not live: first the reference placement as if it were. Nodes
-	 * and services sort the same way in both, so their slots line up. */
-	struct place_node *all = malloc(in->nnodes * sizeof *all);
-	if (!all) {
+	struct place_cache *cache = place_cache_once();
+	if (!cache) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(all, in->nodes, in->nnodes * sizeof *all);
-	for (size_t i = 0; i < in->nnodes; i++)
-		all[i].live = 1;
-	struct place_input ain = *in;
-	ain.nodes = all;
-	struct place_result *ref = NULL;
-	int rc = compute(&ain, NULL, &ref, err, errlen);
-	if (rc == 0)
-		rc = compute(in, ref, out, err, errlen);
-	place_result_free(ref);
-	free(all);
+	int rc = place_compute_cached(in, cache, out, err, errlen);
+	place_cache_free(cache);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #define PLACE_MAX_AMOUNT (1ULL << 40)  /* largest CPU millicores or MiB accepted */
 #define PLACE_RING_POINTS 256          /* points per node on the spread ring */
 #define PLACE_NONE UINT32_MAX          /* slot not placed */
+#define PLACE_HASH_LEN 32              /* bytes of a BLAKE2b-256 hash */
 
 /* The contract's strategy numbers (rec.h owns the names). */
 enum place_strategy { PLACE_SPREAD = 0, PLACE_ROUNDROBIN = 1, PLACE_BINPACK = 2 };
@@ -94,8 +95,9 @@ struct place_result {
 	size_t nnodes;
 	const struct place_node **nodes;
 	size_t placed, pending;
-	unsigned char hash[32];     /* BLAKE2b-256 of the canonical serialization */
+	unsigned char hash[32];     /* the placement hash (canteen-sched(8)) */
 	char hash_hex[65];
+	unsigned char *svc_hash;    /* PLACE_HASH_LEN bytes a service: BLAKE2b-256 of its lines */
 };
 
 /* Compute the placement. 0 with *out owned by the caller (place_result_free), or -1
@@ -104,8 +106,23 @@ int place_compute(const struct place_input *in, struct place_result **out, char 
                   size_t errlen);
 void place_result_free(struct place_result *r);
 
-/* Canonical serialization, streamed in pieces to write (which returns 0, or -1 to stop).
- * Its BLAKE2b-256 is result->hash. Returns 0 or -1 if write stopped. */
+/*
+ * The same placement as place_compute, faster when only liveness changed since the last
+ * call with this cache: the reference placement (every active node live) and the spread
+ * ring of the active nodes are kept in the cache, keyed by a BLAKE2b-256 of everything in
+ * the input but liveness, and reused while that key holds. The cache keeps no pointer
+ * into any input. place_cache_new returns NULL on no memory; the cache is owned by the
+ * caller (place_cache_free).
+ */
+struct place_cache;
+struct place_cache *place_cache_new(void);
+void place_cache_free(struct place_cache *cache);
+int place_compute_cached(const struct place_input *in, struct place_cache *cache,
+                         struct place_result **out, char *err, size_t errlen);
+
+/* Canonical serialization, streamed in pieces to write (which returns 0, or -1 to stop):
+ * the header line, then every service's lines (the hash is over each service's lines,
+ * canteen-sched(8)). Returns 0 or -1 if write stopped. */
 typedef int (*place_write_fn)(void *arg, const char *data, size_t len);
 int place_serialize(const struct place_result *r, place_write_fn write, void *arg);
 

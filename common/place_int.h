@@ -10,6 +10,7 @@
 /* Per-node state while placing (indexed like result->nodes). */
 struct place_nstate {
 	uint64_t free_cpu, free_mem, used_cpu, cap_cpu;
+	uint64_t res_cpu, res_mem;     /* held for pinned replicas of services not placed yet */
 	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
 	uint32_t elig_stamp;           /* matches the current service's selector */
 	uint8_t usable;                /* active and live */
@@ -39,10 +40,24 @@ struct place_ctx {
 	const struct place_service *svc;
 	uint32_t serial, maxper;
 	int has_selector;
+	int use_res;                   /* a new replica leaves the reservations alone */
 	uint32_t *elig, *elig_buf, *heap;
 	size_t nelig;
 };
 
+/* A spread ring, handed from one computation to the next over the same active nodes. */
+struct place_ring {
+	uint64_t *pos;
+	uint32_t *node;
+	uint32_t *bucket;
+	unsigned bits;
+};
+
+int place_validate(const struct place_input *in, char *err, size_t errlen);
+int place_run(const struct place_input *in, const struct place_result *ref, int exact,
+              struct place_ring *ring, struct place_result **out, char *err, size_t errlen);
+/* A cache for one call: it keeps no copy of the reference when every node is live. */
+struct place_cache *place_cache_once(void);
 int place_ring_build(struct place_ctx *c);
 size_t place_ring_find(const struct place_ctx *c, uint64_t key);
 size_t place_ring_index(const struct place_ctx *c, uint32_t n, uint64_t pos);
@@ -50,6 +65,6 @@ int place_node_distance(struct place_ctx *c, uint32_t n, uint64_t key, uint64_t 
 int place_ports_free(struct place_ctx *c, uint32_t n);
 int place_ports_take(struct place_ctx *c, uint32_t n);
 void place_ctx_free(struct place_ctx *c);
-int place_hash_result(struct place_result *r);
+int place_hash_result(struct place_result *r, const struct place_result *ref);
 
 #endif

@@ -5,11 +5,51 @@
 #include "place.h"
 #include "place_int.h"
 
+#define RING_TOP_BITS 13 /* first pass: buckets whose counts stay in the L1 cache */
+#define RING_SUB_BITS 8  /* second pass, inside one first-pass bucket */
+
+/* Sort pos/node[lo, hi) (all sharing their top RING_TOP_BITS bits) stably into
+ * c->ring_pos/ring_node at the same indices: a counting pass on the next bits, then
+ * insertion sort of the small runs. */
+static void ring_sort_bucket(struct place_ctx *c, const uint64_t *pos, const uint32_t *node,
+                             size_t lo, size_t hi)
+{
+	uint32_t cnt[(1 << RING_SUB_BITS) + 1];
+	const unsigned sh = 64 - RING_TOP_BITS - RING_SUB_BITS;
+	if (hi - lo <= 32) { /* few: insertion sort alone */
+		memcpy(c->ring_pos + lo, pos + lo, (hi - lo) * sizeof *pos);
+		memcpy(c->ring_node + lo, node + lo, (hi - lo) * sizeof *node);
+	} else {
+		memset(cnt, 0, sizeof cnt);
+		for (size_t i = lo; i < hi; i++)
+			cnt[((pos[i] >> sh) & ((1u << RING_SUB_BITS) - 1)) + 1]++;
+		for (size_t d = 1; d <= (1u << RING_SUB_BITS); d++)
+			cnt[d] += cnt[d - 1];
+		for (size_t i = lo; i < hi; i++) {
+			size_t to = lo + cnt[(pos[i] >> sh) & ((1u << RING_SUB_BITS) - 1)]++;
+			c->ring_pos[to] = pos[i];
+			c->ring_node[to] = node[i];
+		}
+	}
+	for (size_t i = lo + 1; i < hi; i++) {
+		uint64_t p = c->ring_pos[i];
+		uint32_t q = c->ring_node[i];
+		size_t j = i;
+		for (; j > lo && c->ring_pos[j - 1] > p; j--) {
+			c->ring_pos[j] = c->ring_pos[j - 1];
+			c->ring_node[j] = c->ring_node[j - 1];
+		}
+		c->ring_pos[j] = p;
+		c->ring_node[j] = q;
+	}
+}
+
 /*
- * Every active node (live or not) gets PLACE_RING_POINTS points. They are generated in (node, point)
- * order and sorted stably by position (a counting sort on the top bits, then insertion
- * sort inside each bucket), so equal positions stay ordered by node index, then point
- * number. The bucket starts double as the lookup index.
+ * Every active node (live or not) gets PLACE_RING_POINTS points. They are generated in
+ * (node, point) order and sorted stably by position (counting passes on the top bits,
+ * then insertion sort of the small runs left), so equal positions stay ordered by node
+ * index, then point number. The lookup index (bucket) holds, for each value of the top
+ * bucket_bits bits, the first ring index whose position has them or more.
  */
 int place_ring_build(struct place_ctx *c)
 {
@@ -17,54 +57,54 @@ int place_ring_build(struct place_ctx *c)
 	c->ring_len = n;
 	if (n == 0 || c->bucket)
 		return 0;
-	unsigned bits = 1; /* about four points a bucket: small counts, short insertion sorts */
+	unsigned bits = 1; /* about four points a bucket: short scans on lookup */
 	while (bits < 20 && ((size_t)4 << bits) < n)
 		bits++;
-	size_t nb = (size_t)1 << bits;
-	uint64_t *nh = malloc(c->nring * sizeof *nh);
+	size_t nb = (size_t)1 << bits, ntop = (size_t)1 << RING_TOP_BITS;
+	const unsigned tsh = 64 - RING_TOP_BITS;
+	uint64_t *nh = malloc(c->nring * sizeof *nh), *tpos = malloc(n * sizeof *tpos);
+	uint32_t *tnode = malloc(n * sizeof *tnode), *top = calloc(ntop + 1, sizeof *top);
 	c->ring_pos = malloc(n * sizeof *c->ring_pos);
 	c->ring_node = malloc(n * sizeof *c->ring_node);
-	c->bucket = calloc(nb + 1, sizeof *c->bucket);
-	if (!nh || !c->ring_pos || !c->ring_node || !c->bucket) {
+	c->bucket = malloc((nb + 1) * sizeof *c->bucket);
+	if (!nh || !tpos || !tnode || !top || !c->ring_pos || !c->ring_node || !c->bucket) {
 		free(nh);
+		free(tpos);
+		free(tnode);
+		free(top);
 		return -1;
 	}
 	c->bucket_bits = bits;
-	/* Points are cheap: count them, then compute them again to place them, rather than
-	 * holding a second copy of the ring. */
+	/* Points are cheap: count them, then compute them again to place them. */
 	for (size_t k = 0; k < c->nring; k++) {
 		nh[k] = place_hash_str(c->res->nodes[c->ringset[k]]->address);
 		for (uint32_t i = 0; i < PLACE_RING_POINTS; i++)
-			c->bucket[place_ring_point(nh[k], i) >> (64 - bits)]++;
+			top[(place_ring_point(nh[k], i) >> tsh) + 1]++;
 	}
-	uint32_t sum = 0; /* inclusive prefix sums: bucket[b] = end of bucket b */
-	for (size_t b = 0; b < nb; b++) {
-		sum += c->bucket[b];
-		c->bucket[b] = sum;
-	}
-	c->bucket[nb] = sum;
-	for (size_t k = c->nring; k-- > 0;) { /* backwards with decrement: stable */
-		for (uint32_t i = PLACE_RING_POINTS; i-- > 0;) {
+	for (size_t b = 1; b <= ntop; b++)
+		top[b] += top[b - 1];
+	for (size_t k = 0; k < c->nring; k++) { /* in generation order: stable */
+		for (uint32_t i = 0; i < PLACE_RING_POINTS; i++) {
 			uint64_t p = place_ring_point(nh[k], i);
-			uint32_t to = --c->bucket[p >> (64 - bits)];
-			c->ring_pos[to] = p;
-			c->ring_node[to] = c->ringset[k];
+			uint32_t to = top[p >> tsh]++;
+			tpos[to] = p;
+			tnode[to] = c->ringset[k];
 		}
 	}
 	free(nh);
+	/* top[b] is now the end of bucket b */
+	for (size_t b = 0; b < ntop; b++)
+		ring_sort_bucket(c, tpos, tnode, b ? top[b - 1] : 0, top[b]);
+	free(tpos);
+	free(tnode);
+	free(top);
+	size_t at = 0;
 	for (size_t b = 0; b < nb; b++) {
-		for (size_t i = c->bucket[b] + 1; i < c->bucket[b + 1]; i++) {
-			uint64_t p = c->ring_pos[i];
-			uint32_t q = c->ring_node[i];
-			size_t j = i;
-			for (; j > c->bucket[b] && c->ring_pos[j - 1] > p; j--) {
-				c->ring_pos[j] = c->ring_pos[j - 1];
-				c->ring_node[j] = c->ring_node[j - 1];
-			}
-			c->ring_pos[j] = p;
-			c->ring_node[j] = q;
-		}
+		while (at < n && (c->ring_pos[at] >> (64 - bits)) < b)
+			at++;
+		c->bucket[b] = (uint32_t)at;
 	}
+	c->bucket[nb] = (uint32_t)n;
 	return 0;
 }
 

@@ -377,7 +377,7 @@ static void recompute(struct loop *l, void *arg)
 		log_warnx("placement failed: out of memory");
 		goto done;
 	}
-	if (place_compute(&in, &r, err, sizeof err) < 0) {
+	if (place_compute_cached(&in, s->cache, &r, err, sizeof err) < 0) {
 		log_warnx("placement failed, keeping the last one: %s", err);
 		goto done;
 	}
@@ -482,7 +482,8 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 int sched_start(struct sched *s, char *err, size_t errlen)
 {
 	s->st = place_state_new();
-	if (!s->st) {
+	s->cache = place_cache_new();
+	if (!s->st || !s->cache) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -519,6 +520,7 @@ void sched_stop(struct sched *s)
 	ipc_client_free(s->dockerd);
 	ipc_server_free(s->srv);
 	place_state_free(s->st);
+	place_cache_free(s->cache);
 	json_decref(s->placement);
 	json_decref(s->summary);
 	json_decref(s->desired);

@@ -22,6 +22,7 @@ struct sched {
 	struct ipc_client *chain, *swim, *dockerd;
 	struct ipc_server *srv;
 	struct place_state *st;
+	struct place_cache *cache;        /* reference placement and ring across recomputes */
 	uint64_t timer;                   /* pending recompute, 0 if none */
 	uint64_t settle_timer;            /* held members are forgotten when it fires, 0 if none */
 	uint64_t startup_timer;           /* end of the start-up settle time, 0 once over */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "place.h"
 #include "rec.h"
 #include "place_testlib.h"
@@ -175,6 +177,29 @@ static void test_shuffles(const struct golden *g, const char *want)
 	free(labels);
 }
 
+/* The documented hash, from the serialization: BLAKE2b-256 of "canteen-placement 2\n" and
+ * the BLAKE2b-256 of each service's lines (services in order; a service with no replica
+ * has no lines, so the hash of nothing). Written to hex (65 bytes). */
+static void hash_from_lines(const struct place_result *r, const char *text, char *hex)
+{
+	crypto_generichash_state all;
+	unsigned char h[32];
+	crypto_generichash_init(&all, NULL, 0, sizeof h);
+	crypto_generichash_update(&all, (const unsigned char *)"canteen-placement 2\n", 20);
+	const char *p = strchr(text, '\n') + 1;
+	for (size_t i = 0; i < r->nservices; i++) {
+		const char *q = p;
+		for (size_t k = r->first[i]; k < r->first[i + 1]; k++)
+			q = strchr(q, '\n') + 1;
+		crypto_generichash(h, sizeof h, (const unsigned char *)p, (size_t)(q - p), NULL, 0);
+		crypto_generichash_update(&all, h, sizeof h);
+		p = q;
+	}
+	crypto_generichash_final(&all, h, sizeof h);
+	for (size_t i = 0; i < sizeof h; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
 static void test_golden(const struct golden *g)
 {
 	struct place_result *r = compute(g->svcs, g->nsvcs, g->nodes, g->nnodes);
@@ -198,6 +223,9 @@ static void test_golden(const struct golden *g)
 		diag("got:\n%s", m.p);
 	ok(wanth && strncmp(wanth, r->hash_hex, 64) == 0 && wanth[64] == '\n',
 	   "%s: hash equals %s", g->name, hpath);
+	char hex[65];
+	hash_from_lines(r, m.p, hex);
+	is_str(r->hash_hex, hex, "%s: hash is the hash of the services' lines' hashes", g->name);
 	test_shuffles(g, r->hash_hex);
 	free(want);
 	free(wanth);
@@ -362,6 +390,59 @@ static void test_hash_kat(void)
 	ok(place_replica_key(0, 1) == place_mix64(2 * 0xd6e8feb86659fd93ULL), "key(h,1)");
 }
 
+/*
+ * A death under pressure, every strategy: two nodes of 1000m, a high-priority replica and
+ * a low one of 600m each (one a node). The high one's node dies: it takes the other
+ * node's room, which the low one's pinned replica held (priority wins), and the low one
+ * is pending. With a third node of room, the high one goes there and the low one stays.
+ */
+static void test_priority_eviction(void)
+{
+	static const char *const sn[] = {"spread", "roundrobin", "binpack"};
+	for (int st = PLACE_SPREAD; st <= PLACE_BINPACK; st++) {
+		struct place_node n[] = {
+			{"0x0a", 1000, 4096, NULL, 0, 1, 1},
+			{"0x0b", 1000, 4096, NULL, 0, 1, 1},
+			{"0x0c", 1000, 4096, NULL, 0, 0, 1},
+		};
+		struct place_service sv[] = {
+			{"high", 1, 600, 64, NULL, 0, 5, st, 0, NULL, 0, 1},
+			{"low", 1, 600, 64, NULL, 0, 1, st, 0, NULL, 0, 1},
+		};
+		struct place_result *base = compute(sv, 2, n, 2);
+		const char *hn = base ? slot_node(base, "high", 0) : "(none)";
+		const char *ln = base ? slot_node(base, "low", 0) : "(none)";
+		ok(base && strcmp(hn, ln) != 0 && strcmp(ln, "pending") != 0,
+		   "%s: high on %s, low on %s", sn[st], hn, ln);
+		size_t hi = strcmp(hn, n[0].address) == 0 ? 0 : 1;
+		n[hi].live = 0;
+		struct place_result *r = compute(sv, 2, n, 2);
+		ok(r && strcmp(slot_node(r, "high", 0), ln) == 0 &&
+		   strcmp(slot_node(r, "low", 0), "pending") == 0 &&
+		   strcmp(slot_reason(r, "low", 0), "insufficient cpu") == 0,
+		   "%s: high's node dies, no other room: high takes low's node, low pending (%s, %s)",
+		   sn[st], r ? slot_node(r, "high", 0) : "-", r ? slot_reason(r, "low", 0) : "-");
+		place_result_free(r);
+		/* The same with a third node (it was there all along, with room). */
+		n[hi].live = 1;
+		n[2].active = 1;
+		place_result_free(base);
+		base = compute(sv, 2, n, 3);
+		hn = base ? slot_node(base, "high", 0) : "(none)";
+		ln = base ? slot_node(base, "low", 0) : "(none)";
+		for (size_t k = 0; k < 3; k++)
+			if (strcmp(n[k].address, hn) == 0)
+				n[k].live = 0;
+		r = compute(sv, 2, n, 3);
+		ok(r && strcmp(slot_node(r, "low", 0), ln) == 0 &&
+		   strcmp(slot_node(r, "high", 0), "pending") != 0 &&
+		   strcmp(slot_node(r, "high", 0), ln) != 0,
+		   "%s: with room elsewhere, high moves there and low stays on %s", sn[st], ln);
+		place_result_free(r);
+		place_result_free(base);
+	}
+}
+
 int main(void)
 {
 	test_hash_kat();
@@ -369,6 +450,7 @@ int main(void)
 		test_golden(&goldens[i]);
 	test_rules();
 	test_host_port_deaths();
+	test_priority_eviction();
 	test_errors();
 	return done_testing();
 }

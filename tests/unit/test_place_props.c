@@ -64,7 +64,7 @@ static void test_properties(void)
 
 /* A cluster of n equal nodes and services of 1-maxrep replicas up to load percent. */
 static void steady(struct tl_cluster *c, size_t n, unsigned load, uint32_t maxrep, uint64_t lo,
-                   uint64_t hi)
+                   uint64_t hi, int strategy)
 {
 	memset(c, 0, sizeof *c);
 	c->nodes = tl_calloc(n + 1, sizeof *c->nodes);
@@ -85,7 +85,8 @@ static void steady(struct tl_cluster *c, size_t n, unsigned load, uint32_t maxre
 		struct place_service *s = &c->svcs[c->nsvcs++];
 		*s = (struct place_service){.name = name, .replicas = (uint32_t)tl_in(1, maxrep),
 		                            .cpu_millis = tl_in(lo, hi), .mem_mib = 64,
-		                            .priority = (int64_t)tl_in(0, 2), .generation = 1};
+		                            .priority = (int64_t)tl_in(0, 2), .strategy = strategy,
+		                            .generation = 1};
 		used += s->cpu_millis * s->replicas;
 	}
 }
@@ -105,17 +106,18 @@ static void kill_each(struct tl_cluster *c, const struct place_result *base, siz
 	}
 }
 
-static void test_node_death(void)
+static void test_node_death(int st)
 {
+	const char *sn = place_strategy_str(st);
 	struct tl_cluster c;
 	/* Plenty of room and one replica per service: only the dead node's replicas move. */
 	tl_seed(101);
-	steady(&c, 50, 30, 1, 100, 300);
+	steady(&c, 50, 30, 1, 100, 300, st);
 	struct place_result *base = tl_place(&c);
 	size_t moved, lost;
 	kill_each(&c, base, 10, &moved, &lost);
-	ok(lost > 0 && moved == lost, "node death, room to spare: moved %zu = %zu on the dead nodes",
-	   moved, lost);
+	ok(lost > 0 && moved == lost, "%s: node death, room to spare: moved %zu = %zu on the dead nodes",
+	   sn, moved, lost);
 	place_result_free(base);
 	tl_free(&c);
 
@@ -124,7 +126,7 @@ static void test_node_death(void)
 	tl_seed(151);
 	size_t smoved = 0, slost = 0, bad = 0;
 	for (int k = 0; k < 300; k++) {
-		steady(&c, (size_t)tl_in(2, 6), 5, 12, 10, 50);
+		steady(&c, (size_t)tl_in(2, 6), 5, 12, 10, 50, st);
 		base = tl_place(&c);
 		kill_each(&c, base, c.nnodes, &moved, &lost);
 		smoved += moved;
@@ -133,26 +135,68 @@ static void test_node_death(void)
 		place_result_free(base);
 		tl_free(&c);
 	}
-	ok(slost > 0 && bad == 0, "300 small clusters, up to 12 replicas a service: every death moved "
-	   "only its own replicas (%zu moved, %zu on the dead nodes, %zu clusters off)", smoved, slost, bad);
+	ok(slost > 0 && bad == 0, "%s: 300 small clusters, up to 12 replicas a service: every death "
+	   "moved only its own replicas (%zu moved, %zu on the dead nodes, %zu clusters off)", sn,
+	   smoved, slost, bad);
 
 	/* The figure: 100 nodes at 70% CPU, services of 1-10 replicas. */
 	tl_seed(202);
-	steady(&c, 100, 70, 10, 50, 250);
+	steady(&c, 100, 70, 10, 50, 250, st);
 	base = tl_place(&c);
 	kill_each(&c, base, 100, &moved, &lost);
 	double ratio = lost ? (double)moved / (double)lost : 99;
 	ok(base->pending == 0 && ratio <= 1.05,
-	   "node death at 70%% CPU on 100 nodes: moved/ideal = %zu/%zu = %.3f (<= 1.05)", moved, lost, ratio);
+	   "%s: node death at 70%% CPU on 100 nodes: moved/ideal = %zu/%zu = %.3f (<= 1.05)", sn,
+	   moved, lost, ratio);
 	place_result_free(base);
 	tl_free(&c);
+}
+
+/* Random clusters of mixed strategies with room to spare, a random node dying (and
+ * sometimes a second one): only the dead nodes' replicas move, and their return gives the
+ * placement back byte for byte. */
+static void test_random_deaths(void)
+{
+	size_t bad = 0, back_bad = 0, lost_all = 0;
+	char why[160] = "";
+	tl_seed(171);
+	for (int k = 0; k < 200; k++) {
+		struct tl_cluster c;
+		steady(&c, (size_t)tl_in(3, 30), (unsigned)tl_in(5, 40), (uint32_t)tl_in(1, 8), 10, 300,
+		       PLACE_SPREAD);
+		for (size_t i = 0; i < c.nsvcs; i++)
+			c.svcs[i].strategy = (int)tl_in(0, 2);
+		struct place_result *base = tl_place(&c);
+		size_t a = (size_t)tl_in(0, c.nnodes - 1), b = (size_t)tl_in(0, c.nnodes - 1);
+		int two = tl_in(0, 2) == 0 && a != b;
+		c.nodes[a].live = 0;
+		if (two)
+			c.nodes[b].live = 0;
+		struct place_result *r = tl_place(&c);
+		size_t lost = place_count_on(base, c.nodes[a].address) +
+		              (two ? place_count_on(base, c.nodes[b].address) : 0);
+		size_t moved = place_moved(base, r);
+		lost_all += lost;
+		if (moved != lost && !bad++)
+			snprintf(why, sizeof why, "case %d: moved %zu, %zu on the dead", k, moved, lost);
+		c.nodes[a].live = c.nodes[b].live = 1;
+		struct place_result *back = tl_place(&c);
+		back_bad += strcmp(back->hash_hex, base->hash_hex) != 0;
+		place_result_free(back);
+		place_result_free(r);
+		place_result_free(base);
+		tl_free(&c);
+	}
+	ok(lost_all > 0 && bad == 0, "200 random mixed clusters, random deaths: only the dead nodes' "
+	   "replicas moved (%zu clusters off) %s", bad, why);
+	is_int((int)back_bad, 0, "200 random mixed clusters: the dead nodes' return restores the hash");
 }
 
 static void test_node_join(void)
 {
 	struct tl_cluster c;
 	tl_seed(303);
-	steady(&c, 60, 50, 10, 50, 250);
+	steady(&c, 60, 50, 10, 50, 250, PLACE_SPREAD);
 	struct place_result *base = tl_place(&c);
 	c.nnodes++; /* the spare node joins */
 	struct place_result *r = tl_place(&c);
@@ -171,7 +215,7 @@ static void test_scale(void)
 {
 	struct tl_cluster c;
 	tl_seed(404);
-	steady(&c, 80, 40, 10, 50, 250);
+	steady(&c, 80, 40, 10, 50, 250, PLACE_SPREAD);
 	struct place_result *base = tl_place(&c);
 	/* Scale up: the new replicas are the ideal change; count existing ones that move. */
 	size_t added = 0;
@@ -199,7 +243,7 @@ static void test_scale(void)
 	tl_seed(405);
 	size_t steps = 0, bad = 0;
 	for (int k = 0; k < 100; k++) {
-		steady(&c, (size_t)tl_in(2, 6), 5, 1, 10, 50);
+		steady(&c, (size_t)tl_in(2, 6), 5, 1, 10, 50, PLACE_SPREAD);
 		base = tl_place(&c);
 		for (uint32_t n = 2; n <= 3 * c.nnodes + 1; n++) {
 			for (size_t i = 0; i < c.nsvcs; i++)
@@ -222,7 +266,7 @@ static void test_return(void)
 {
 	struct tl_cluster c;
 	tl_seed(505);
-	steady(&c, 30, 50, 5, 100, 400);
+	steady(&c, 30, 50, 5, 100, 400, PLACE_SPREAD);
 	struct place_result *base = tl_place(&c);
 	c.nodes[3].live = 0;
 	struct place_result *gone = tl_place(&c);
@@ -239,7 +283,10 @@ static void test_return(void)
 int main(void)
 {
 	test_properties();
-	test_node_death();
+	test_node_death(PLACE_SPREAD);
+	test_node_death(PLACE_ROUNDROBIN);
+	test_node_death(PLACE_BINPACK);
+	test_random_deaths();
 	test_node_join();
 	test_scale();
 	test_return();
