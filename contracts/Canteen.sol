@@ -6,7 +6,22 @@ pragma solidity 0.8.28;
 /// @notice Nodes register themselves; admins approve nodes and manage services. Every call
 /// costs O(1) gas whatever the number of nodes or services: sets are arrays of keys with an
 /// index map and swap-and-pop removal, and every string and array has a bounded length.
-/// Every change emits one event carrying the full new record.
+///
+/// Version 3. Events: every node change and every service add or update emits one event
+/// carrying the full new record (built from the call's input, not read back from storage);
+/// a scale emits only ServiceScaled(name, replicas, generation), which a follower applies
+/// to the record it holds. A follower thus catches up from logs alone (no archive node:
+/// logs of old blocks are served by any full node), after one snapshot of the paged views
+/// at the block it starts from.
+///
+/// Admin safety: each service's position and generation share one slot (the generation
+/// survives removal, so a name's generations are never reused); updateService,
+/// scaleService and removeService carry the generation the caller read and revert
+/// StaleGeneration(expected, actual) when another change came first, so concurrent admins
+/// never overwrite each other's change. An approval covers the record approved: a node
+/// that changes its endpoint, key, capacity or labels is pending again. A revoked address
+/// cannot register until an admin readmits it. A swim public key belongs to one address.
+/// Ownership moves in two steps (transferOwnership proposes, acceptOwnership takes).
 contract Canteen {
     // ---- limits (bounded lengths keep every call O(1)) ----
     uint256 public constant MAX_NAME = 63;
@@ -57,6 +72,7 @@ contract Canteen {
         string[] selector;  // node label constraints "k=v"
     }
 
+    /// What the views return and ServiceUpserted carries.
     struct Service {
         string name;
         string image;
@@ -75,6 +91,11 @@ contract Canteen {
 
     // ---- errors: every refusal says why ----
     error NotOwner(address caller);
+    error NotPendingOwner(address caller);
+    error StaleGeneration(uint64 expected, uint64 actual);
+    error Revoked(address node);
+    error NotRevoked(address node);
+    error SwimKeyTaken(bytes32 swimPubKey, address holder);
     error NotAdmin(address caller);
     error ZeroAddress();
     error NodeNotRegistered(address node);
@@ -93,36 +114,64 @@ contract Canteen {
     error PageTooLarge(uint256 limit, uint256 max);
 
     // ---- events ----
+    event OwnershipTransferStarted(address indexed owner, address indexed pendingOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event AdminChanged(address indexed admin, bool enabled);
     event RegistrationOpenChanged(bool open);
     event NodeUpserted(address indexed addr, Node node);
     event NodeRemoved(address indexed addr);
+    event NodeRevoked(address indexed addr, bool revoked);
     event ServiceUpserted(bytes32 indexed key, Service service);
+    event ServiceScaled(bytes32 indexed key, string name, uint32 replicas, uint64 generation);
     event ServiceRemoved(bytes32 indexed key, string name);
 
     // ---- state ----
     address public owner;
+    address public pendingOwner;
     bool public registrationOpen;
     mapping(address => bool) private admins;
 
     address[] private nodeKeys;
     mapping(address => uint256) private nodeIndex; // position + 1; 0 = absent
     mapping(address => Node) private nodes;
+    mapping(address => bool) public revoked;          // until an admin readmits it
+    mapping(bytes32 => address) public swimKeyHolder; // one address per swim public key
+
+    /// A service's place in serviceKeys and its generation, in one slot.
+    struct Meta {
+        uint64 index;      // position + 1; 0 = absent
+        uint64 generation; // of the current (or last) record; survives removal
+    }
+
+    /// The stored record: the numbers share one slot; the generation is in Meta.
+    struct Stored {
+        string name;
+        string image;
+        string[] command;
+        string[] env;
+        uint32 replicas;
+        uint32 cpuMillis;
+        uint32 memMiB;
+        int32 priority;
+        uint8 strategy;
+        bool exclusive;
+        Port[] ports;
+        string[] selector;
+    }
 
     bytes32[] private serviceKeys;
-    mapping(bytes32 => uint256) private serviceIndex; // position + 1; 0 = absent
-    mapping(bytes32 => Service) private services;
-    mapping(bytes32 => uint64) private lastGeneration; // survives removal
+    mapping(bytes32 => Meta) private serviceMeta;
+    mapping(bytes32 => Stored) private services;
 
     constructor() {
         owner = msg.sender;
         emit OwnershipTransferred(address(0), msg.sender);
     }
 
-    /// The interface version clients check before they act (version 1 had no version()).
+    /// The interface version clients check before they act (version 1 had no version();
+    /// version 3 added generations to service changes and ServiceScaled).
     function version() external pure returns (uint256) {
-        return 2;
+        return 3;
     }
 
     modifier onlyOwner() {
@@ -137,10 +186,19 @@ contract Canteen {
 
     // ---- roles ----
 
+    /// Proposes a new owner, who takes over with acceptOwnership (a later proposal
+    /// replaces this one); a mistyped address thus never locks the contract.
     function transferOwnership(address newOwner) external onlyOwner {
         if (newOwner == address(0)) revert ZeroAddress();
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    function acceptOwnership() external {
+        if (msg.sender != pendingOwner) revert NotPendingOwner(msg.sender);
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
     }
 
     function setAdmin(address admin, bool enabled) external onlyOwner {
@@ -161,8 +219,10 @@ contract Canteen {
 
     // ---- nodes ----
 
-    /// A node registers (or updates) its own record, from its own key. Updating keeps
-    /// the approval: the approval belongs to the address.
+    /// A node registers (or updates) its own record, from its own key. An approval covers
+    /// the record approved: a change of endpoint, key, capacity or labels makes the node
+    /// pending again (active only while registration is open). A revoked address is
+    /// refused until an admin readmits it; a swim public key another address holds is refused.
     function registerNode(
         string calldata endpoint,
         bytes32 swimPubKey,
@@ -170,6 +230,7 @@ contract Canteen {
         uint32 memMiB,
         string[] calldata labels
     ) external {
+        if (revoked[msg.sender]) revert Revoked(msg.sender);
         uint256 n = bytes(endpoint).length;
         if (n == 0) revert EmptyField("endpoint");
         if (n > MAX_ENDPOINT) revert StringTooLong("endpoint", MAX_ENDPOINT);
@@ -177,6 +238,8 @@ contract Canteen {
         if (swimPubKey == bytes32(0)) revert EmptyField("swimPubKey");
         if (cpuMillis == 0 || memMiB == 0) revert InvalidResources();
         _checkLabels("labels", labels);
+        address holder = swimKeyHolder[swimPubKey];
+        if (holder != address(0) && holder != msg.sender) revert SwimKeyTaken(swimPubKey, holder);
 
         Node storage rec = nodes[msg.sender];
         if (nodeIndex[msg.sender] == 0) {
@@ -184,6 +247,15 @@ contract Canteen {
             nodeIndex[msg.sender] = nodeKeys.length;
             rec.addr = msg.sender;
             rec.active = registrationOpen;
+        } else if (rec.active && !registrationOpen && (
+            rec.swimPubKey != swimPubKey || rec.cpuMillis != cpuMillis || rec.memMiB != memMiB ||
+            keccak256(bytes(rec.endpoint)) != keccak256(bytes(endpoint)) ||
+            keccak256(abi.encode(rec.labels)) != keccak256(abi.encode(labels)))) {
+            rec.active = false;
+        }
+        if (rec.swimPubKey != swimPubKey) {
+            if (rec.swimPubKey != bytes32(0)) delete swimKeyHolder[rec.swimPubKey];
+            swimKeyHolder[swimPubKey] = msg.sender;
         }
         rec.endpoint = endpoint;
         rec.swimPubKey = swimPubKey;
@@ -206,10 +278,19 @@ contract Canteen {
         emit NodeUpserted(addr, rec);
     }
 
-    /// Removes the node's record; it may register again and wait for a new approval.
+    /// Removes the node's record; the address cannot register again until readmitted.
     function revokeNode(address addr) external onlyAdmin {
         if (nodeIndex[addr] == 0) revert NodeNotRegistered(addr);
         _removeNode(addr);
+        revoked[addr] = true;
+        emit NodeRevoked(addr, true);
+    }
+
+    /// Lets a revoked address register again (and wait for a new approval).
+    function readmitNode(address addr) external onlyAdmin {
+        if (!revoked[addr]) revert NotRevoked(addr);
+        revoked[addr] = false;
+        emit NodeRevoked(addr, false);
     }
 
     function _removeNode(address addr) private {
@@ -222,6 +303,7 @@ contract Canteen {
         }
         nodeKeys.pop();
         delete nodeIndex[addr];
+        delete swimKeyHolder[nodes[addr].swimPubKey];
         delete nodes[addr];
         emit NodeRemoved(addr);
     }
@@ -248,46 +330,49 @@ contract Canteen {
     function addService(ServiceSpec calldata spec) external onlyAdmin {
         _checkSpec(spec);
         bytes32 key = keccak256(bytes(spec.name));
-        if (serviceIndex[key] != 0) revert ServiceExists(spec.name);
+        Meta storage m = serviceMeta[key];
+        if (m.index != 0) revert ServiceExists(spec.name);
         serviceKeys.push(key);
-        serviceIndex[key] = serviceKeys.length;
-        Service storage rec = services[key];
+        uint64 g = m.generation + 1;
+        (m.index, m.generation) = (uint64(serviceKeys.length), g);
+        Stored storage rec = services[key];
         rec.name = spec.name;
         _store(rec, spec);
-        _bump(key, rec);
+        emit ServiceUpserted(key, _record(spec, g));
     }
 
-    /// Replaces every field of an existing service (the name identifies it).
-    function updateService(ServiceSpec calldata spec) external onlyAdmin {
+    /// Replaces every field of an existing service (the name identifies it) whose
+    /// generation is still the one the caller read.
+    function updateService(ServiceSpec calldata spec, uint64 generation) external onlyAdmin {
         _checkSpec(spec);
         bytes32 key = keccak256(bytes(spec.name));
-        if (serviceIndex[key] == 0) revert NoSuchService(spec.name);
-        Service storage rec = services[key];
-        _store(rec, spec);
-        _bump(key, rec);
+        uint64 g = _bump(key, spec.name, generation);
+        _store(services[key], spec);
+        emit ServiceUpserted(key, _record(spec, g));
     }
 
-    function scaleService(string calldata name, uint32 replicas) external onlyAdmin {
+    function scaleService(string calldata name, uint32 replicas, uint64 generation) external onlyAdmin {
         bytes32 key = keccak256(bytes(name));
-        if (serviceIndex[key] == 0) revert NoSuchService(name);
         if (replicas == 0) revert InvalidReplicas();
-        Service storage rec = services[key];
-        rec.replicas = replicas;
-        _bump(key, rec);
+        uint64 g = _bump(key, name, generation);
+        services[key].replicas = replicas;
+        emit ServiceScaled(key, name, replicas, g);
     }
 
-    function removeService(string calldata name) external onlyAdmin {
+    function removeService(string calldata name, uint64 generation) external onlyAdmin {
         bytes32 key = keccak256(bytes(name));
-        uint256 idx = serviceIndex[key];
+        Meta storage m = serviceMeta[key];
+        uint256 idx = m.index;
         if (idx == 0) revert NoSuchService(name);
+        if (m.generation != generation) revert StaleGeneration(generation, m.generation);
         uint256 last = serviceKeys.length - 1;
         if (idx - 1 != last) {
             bytes32 moved = serviceKeys[last];
             serviceKeys[idx - 1] = moved;
-            serviceIndex[moved] = idx;
+            serviceMeta[moved].index = uint64(idx);
         }
         serviceKeys.pop();
-        delete serviceIndex[key];
+        m.index = 0;
         delete services[key];
         emit ServiceRemoved(key, name);
     }
@@ -298,15 +383,15 @@ contract Canteen {
 
     function getService(string calldata name) external view returns (Service memory) {
         bytes32 key = keccak256(bytes(name));
-        if (serviceIndex[key] == 0) revert NoSuchService(name);
-        return services[key];
+        if (serviceMeta[key].index == 0) revert NoSuchService(name);
+        return _view(key);
     }
 
     /// Services [offset, offset+limit) in set order; fewer at the end.
     function getServices(uint256 offset, uint256 limit) external view returns (Service[] memory page) {
         uint256 end = _pageEnd(offset, limit, serviceKeys.length);
         page = new Service[](end - offset);
-        for (uint256 i = offset; i < end; i++) page[i - offset] = services[serviceKeys[i]];
+        for (uint256 i = offset; i < end; i++) page[i - offset] = _view(serviceKeys[i]);
     }
 
     /// The end of page [offset, offset+limit) of a set of total keys (offset past the end: empty).
@@ -316,26 +401,38 @@ contract Canteen {
         return total - offset > limit ? offset + limit : total;
     }
 
-    function _store(Service storage rec, ServiceSpec calldata spec) private {
+    function _store(Stored storage rec, ServiceSpec calldata spec) private {
         rec.image = spec.image;
         rec.command = spec.command;
         rec.env = spec.env;
-        rec.replicas = spec.replicas;
-        rec.cpuMillis = spec.cpuMillis;
-        rec.memMiB = spec.memMiB;
+        (rec.replicas, rec.cpuMillis, rec.memMiB, rec.priority, rec.strategy, rec.exclusive) =
+            (spec.replicas, spec.cpuMillis, spec.memMiB, spec.priority, spec.strategy, spec.exclusive);
         delete rec.ports;
         for (uint256 i = 0; i < spec.ports.length; i++) rec.ports.push(spec.ports[i]);
-        rec.priority = spec.priority;
-        rec.strategy = spec.strategy;
-        rec.exclusive = spec.exclusive;
         rec.selector = spec.selector;
     }
 
-    function _bump(bytes32 key, Service storage rec) private {
-        uint64 g = lastGeneration[key] + 1;
-        lastGeneration[key] = g;
-        rec.generation = g;
-        emit ServiceUpserted(key, rec);
+    /// The next generation of an existing service the caller read at generation.
+    function _bump(bytes32 key, string calldata name, uint64 generation) private returns (uint64 g) {
+        Meta storage m = serviceMeta[key];
+        if (m.index == 0) revert NoSuchService(name);
+        if (m.generation != generation) revert StaleGeneration(generation, m.generation);
+        g = generation + 1;
+        m.generation = g;
+    }
+
+    /// The record an event carries, from the call's input (cheaper than reading it back).
+    function _record(ServiceSpec calldata spec, uint64 g) private pure returns (Service memory) {
+        return Service(spec.name, spec.image, spec.command, spec.env, spec.replicas, spec.cpuMillis,
+                       spec.memMiB, spec.ports, spec.priority, spec.strategy, spec.exclusive,
+                       spec.selector, g);
+    }
+
+    function _view(bytes32 key) private view returns (Service memory) {
+        Stored storage r = services[key];
+        return Service(r.name, r.image, r.command, r.env, r.replicas, r.cpuMillis, r.memMiB,
+                       r.ports, r.priority, r.strategy, r.exclusive, r.selector,
+                       serviceMeta[key].generation);
     }
 
     // ---- validation (loops are over bounded input, never over the sets) ----

@@ -136,9 +136,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct --key-file "$ANVIL_KEYS/key9" node approve "$(addr_of 9)"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"NotAdmin($(addr_of 9))"* ]]
+	# scale reads the record (and its generation) first
 	run ct service scale nosuch 2
 	[ "$status" -eq 1 ]
-	[ "$output" = 'canteen: scaleService reverted: NoSuchService("nosuch")' ]
+	[ "$output" = 'canteen: getService reverted: NoSuchService("nosuch")' ]
 	# A name the contract would refuse is refused before any gas is spent, naming the rule.
 	run ct service deploy Bad_Name --image x
 	[ "$status" -eq 2 ]

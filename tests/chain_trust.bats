@@ -81,12 +81,12 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	before=$(nonce_of 0)
 	run ct --contract "$old" service scale web 3
 	[ "$status" -eq 1 ]
-	[ "$output" = "canteen: contract $old speaks version 1, this canteen speaks 2" ]
+	[ "$output" = "canteen: contract $old speaks version 1, this canteen speaks 3" ]
 	[ "$(nonce_of 0)" = "$before" ]
 	run timeout 20 canteen-chainwatch --rpc "$ANVIL_URL" --contract "$old" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"contract $old speaks version 1, this canteen-chainwatch speaks 2"* ]]
+	[[ "$output" == *"contract $old speaks version 1, this canteen-chainwatch speaks 3"* ]]
 	# The real contract passes the same checks.
 	run timeout 20 canteen-chainwatch --rpc "$ANVIL_URL" --contract "$CANTEEN_CONTRACT" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms --stdout
@@ -96,12 +96,12 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 @test "a mined transaction without the expected event from the contract is a failure" {
 	ensure_service web
 	local fake
-	# Answers every call with the word 2 (so version() says 2) and emits nothing.
-	fake=$(deploy_code 0x600a600c600039600a6000f3600260005260206000f3)
-	run ct --contract "$fake" service scale web 3
+	# Answers every call with the word 3 (so version() says 3) and emits nothing.
+	fake=$(deploy_code 0x600a600c600039600a6000f3600360005260206000f3)
+	run ct --contract "$fake" service deploy web --image busybox:1
 	[ "$status" -eq 1 ]
-	[[ "$output" == "canteen: scaleService: transaction 0x"*" was mined in block "*" but $fake emitted no ServiceUpserted event: nothing changed as asked" ]]
-	[[ "$output" != *"scaled"* ]]
+	[[ "$output" == "canteen: addService: transaction 0x"*" was mined in block "*" but $fake emitted no ServiceUpserted event: nothing changed as asked" ]]
+	[[ "$output" != *"deployed"* ]]
 }
 
 @test "a send whose answer is lost is looked up by hash: done, with the transaction hash" {
@@ -199,13 +199,13 @@ scale_all() {
 	[[ "$output" == "canteen: scaleService failed: ran out of gas: used 30000 of 30000 (transaction 0x"*", block "*")" ]]
 	[[ "$output" != *"without a reason"* ]]
 	# Given a gas limit, nothing is estimated: the revert happens on chain, and costs gas.
-	run ct --gas-limit 200000 service scale nosuch 2
+	run ct --gas-limit 200000 service deploy web --image busybox:1
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == "canteen: scaleService reverted on chain, gas spent: "[0-9]*': NoSuchService("nosuch") (transaction 0x'* ]]
+	[[ "$output" == "canteen: addService reverted on chain, gas spent: "[0-9]*': ServiceExists("web") (transaction 0x'* ]]
 	# Found at estimate time: nothing was sent.
-	run ct service scale nosuch 2
-	[ "$output" = 'canteen: scaleService reverted: NoSuchService("nosuch")' ]
+	run ct service deploy web --image busybox:1
+	[ "$output" = 'canteen: addService reverted: ServiceExists("web")' ]
 	run ct --gas-limit 10 service scale web 6
 	[ "$status" -eq 2 ]
 }

@@ -109,8 +109,8 @@ service.remove web "
 	c=$(deploy_canteen 0)
 	add_services_batch "$c" 0 s "$n"
 	# a few updates among them, so the last record of a name is what counts
-	send_as 0 "$c" 'scaleService(string,uint32)' s-00007 9 > /dev/null
-	send_as 0 "$c" 'removeService(string)' s-00008 > /dev/null
+	send_as 0 "$c" "$SIG_SCALE" s-00007 9 "$(gen_of "$c" s-00007)" > /dev/null
+	send_as 0 "$c" "$SIG_RM" s-00008 "$(gen_of "$c" s-00008)" > /dev/null
 	# with 20 confirmations the snapshot sees only part of it; the rest comes from logs
 	watch "$c" --confirmations 20
 	wait_until 30 has_line 'select(.type == "snapshot.end")'
@@ -139,7 +139,7 @@ service.remove web "
 	c=$(deploy_canteen 0)
 	b=$(block_number)
 	for s in one two three; do send_as 0 "$c" "$SIG_ADD" "$(spec $s)" > /dev/null; done
-	send_as 0 "$c" 'scaleService(string,uint32)' two 5 > /dev/null
+	send_as 0 "$c" "$SIG_SCALE" two 5 "$(gen_of "$c" two)" > /dev/null
 	watch "$c" --confirmations 0 --snapshot-block "$b"
 	wait_until 20 has_line 'select(.type == "service.upsert" and .service.replicas == 5)'
 	[ "$(events | head -n 1 | jq -c '[.type, .block, .services]')" = "[\"snapshot.begin\",$b,0]" ]

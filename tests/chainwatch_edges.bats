@@ -71,9 +71,9 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	[ "$status" -eq 0 ]
 	state_has '(.services | length) == 3 and (.nodes | length) == 1'
 	# The same again after every kind of change has come in through the logs.
-	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[])' > /dev/null
-	send_as 0 "$C" 'scaleService(string,uint32)' db 3 > /dev/null
-	send_as 0 "$C" 'removeService(string)' x-1 > /dev/null
+	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[])' "$(gen_of "$C" web)" > /dev/null
+	send_as 0 "$C" "$SIG_SCALE" db 3 "$(gen_of "$C" db)" > /dev/null
+	send_as 0 "$C" "$SIG_RM" x-1 "$(gen_of "$C" x-1)" > /dev/null
 	send_as 0 "$C" 'approveNode(address)' "$(addr_of 2)" > /dev/null
 	send_as 0 "$C" 'revokeNode(address)' "$(addr_of 1)" > /dev/null
 	register 3 127.0.0.4:7946 '[k=v]'
@@ -162,12 +162,13 @@ register() { # KEY_INDEX ENDPOINT LABELS
 }
 
 # raw_register KEY_INDEX ENDPOINT_HEX: registerNode from that key with an endpoint that is any
-# bytes (the contract takes a string without checking UTF-8; anyone may register).
+# bytes (the contract takes a string without checking UTF-8; anyone may register), with a
+# swim key of its own (a key belongs to one address).
 raw_register() {
 	local sel args
 	sel=$(cast sig 'registerNode(string,bytes32,uint32,uint32,string[])')
 	args=$(cast abi-encode 'f(bytes,bytes32,uint32,uint32,string[])' "$2" \
-		"0x$(printf 'cd%.0s' {1..32})" 1000 1024 '[]')
+		"0x$(printf '%02x' "$1")$(printf 'cd%.0s' {1..31})" 1000 1024 '[]')
 	rpc eth_sendTransaction "[{\"from\":\"$(addr_of "$1")\",\"to\":\"$C\",\"gas\":\"0x200000\",\"data\":\"$sel${args#0x}\"}]" |
 		jq -e .result > /dev/null
 	[ "$(cast call --rpc-url "$ANVIL_URL" "$C" 'nodeCount()(uint256)')" -gt 0 ]

@@ -17,6 +17,8 @@ teardown_file() { stop_anvil; }
 OWNER=0 NODE1=1 NODE2=2 NODE3=3 STRANGER=4 ADMIN=5 NODE6=6
 PUB1=0x$(printf 'a1%.0s' {1..32})
 PUB2=0x$(printf 'b2%.0s' {1..32})
+PUB3=0x$(printf 'c3%.0s' {1..32})
+PUB6=0x$(printf 'e6%.0s' {1..32})
 
 # gas NAME RECEIPT_JSON: print the gas a transaction used as a TAP diagnostic.
 gas() {
@@ -51,9 +53,9 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_ADD" "$(spec web)"
 	r=$(send_as $OWNER "$C" "$SIG_ADD" "$(spec web)")
 	gas addService "$r"
-	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_UPDATE" "$(spec web other:2)"
-	refused 'NotAdmin(address)' $STRANGER "$C" 'scaleService(string,uint32)' web 5
-	refused 'NotAdmin(address)' $STRANGER "$C" 'removeService(string)' web
+	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_UPDATE" "$(spec web other:2)" 1
+	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_SCALE" web 5 1
+	refused 'NotAdmin(address)' $STRANGER "$C" "$SIG_RM" web 1
 	# the record is untouched
 	run call "$C" "getService(string)($SERVICE_T)" web
 	[[ "$output" == *'"busybox:1"'* ]]
@@ -114,11 +116,13 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	send_as $ADMIN "$C" 'approveNode(address)' "$(addr_of $NODE2)" > /dev/null
 	refused 'NotOwner(address)' $ADMIN "$C" 'setAdmin(address,bool)' "$(addr_of $STRANGER)" true
 	send_as $OWNER "$C" 'setAdmin(address,bool)' "$(addr_of $ADMIN)" false > /dev/null
-	refused 'NotAdmin(address)' $ADMIN "$C" 'removeService(string)' admin-svc
+	refused 'NotAdmin(address)' $ADMIN "$C" "$SIG_RM" admin-svc 1
 	refused 'ZeroAddress()' $OWNER "$C" 'transferOwnership(address)' 0x0000000000000000000000000000000000000000
 	c3=$(deploy_canteen $OWNER)
 	r=$(send_as $OWNER "$c3" 'transferOwnership(address)' "$(addr_of $ADMIN)")
 	gas transferOwnership "$r"
+	r=$(send_as $ADMIN "$c3" 'acceptOwnership()')
+	gas acceptOwnership "$r"
 	[ "$(call "$c3" 'owner()(address)' | tr A-F a-f)" = "$(addr_of $ADMIN)" ]
 	refused 'NotOwner(address)' $OWNER "$c3" 'setRegistrationOpen(bool)' true
 	refused 'NotAdmin(address)' $OWNER "$c3" "$SIG_ADD" "$(spec web)"
@@ -128,7 +132,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 @test "open registration: a registering node is active at once" {
 	r=$(send_as $OWNER "$C" 'setRegistrationOpen(bool)' true)
 	gas setRegistrationOpen "$r"
-	register $NODE6 127.0.0.7:7946 "$PUB1" > /dev/null
+	register $NODE6 127.0.0.7:7946 "$PUB6" > /dev/null
 	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE6)"
 	[[ "$output" == *', true)' ]]
 	send_as $OWNER "$C" 'setRegistrationOpen(bool)' false > /dev/null
@@ -151,7 +155,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 
 @test "replicas, strings, lists, env, ports and strategy are validated" {
 	refused 'InvalidReplicas()' $OWNER "$C" "$SIG_ADD" "$(spec zero busybox 0)"
-	refused 'InvalidReplicas()' $OWNER "$C" 'scaleService(string,uint32)' web 0
+	refused 'InvalidReplicas()' $OWNER "$C" "$SIG_SCALE" web 0 "$(gen_of "$C" web)"
 	refused 'EmptyField(string)' $OWNER "$C" "$SIG_ADD" '(noimg,"",[],[],1,1,1,[],0,0,false,[])'
 	img=$(printf 'i%.0s' {1..513})
 	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(spec longimg "$img")"
@@ -164,12 +168,12 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badport,img,[],[],1,1,1,[(0,80,0)],0,0,false,[])'
 	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badproto,img,[],[],1,1,1,[(80,80,2)],0,0,false,[])'
 	refused 'InvalidStrategy(uint8)' $OWNER "$C" "$SIG_ADD" '(badstrat,img,[],[],1,1,1,[],0,3,false,[])'
-	refused 'NoSuchService(string)' $OWNER "$C" 'scaleService(string,uint32)' nosuch 1
-	refused 'NoSuchService(string)' $OWNER "$C" 'removeService(string)' nosuch
-	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_UPDATE" "$(spec nosuch)"
+	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_SCALE" nosuch 1 0
+	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_RM" nosuch 0
+	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_UPDATE" "$(spec nosuch)" 0
 }
 
-@test "every change emits one event with the full new record; generation bumps and is never reused" {
+@test "add and update emit the full new record, scale only name, replicas and generation; generation bumps and is never reused" {
 	topic_up=$(cast keccak "ServiceUpserted(bytes32,$SERVICE_T)")
 	topic_rm=$(cast keccak 'ServiceRemoved(bytes32,string)')
 	key=$(cast keccak ev)
@@ -180,18 +184,21 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
 	[ "$rec" = '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 3, 250, 128, [(8081, 81, 0), (5353, 53, 1)], 7, 2, true, ["zone=b"], 1)' ]
 
-	r=$(send_as $OWNER "$C" 'scaleService(string,uint32)' ev 9)
+	r=$(send_as $OWNER "$C" "$SIG_SCALE" ev 9 1)
 	gas scaleService "$r"
 	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
-	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
-	[[ "$rec" == '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 9, 250,'*', 2)' ]]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$(cast keccak 'ServiceScaled(bytes32,string,uint32,uint64)')" ]
+	[ "$(echo "$r" | jq -r '.logs[0].topics[1]')" = "$key" ]
+	[ "$(cast decode-abi 'f()(string,uint32,uint64)' "$(echo "$r" | jq -r '.logs[0].data')" | tr '\n' ' ')" = '"ev" 9 2 ' ]
+	run call "$C" "getService(string)($SERVICE_T)" ev
+	[[ "$output" == '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 9, 250,'*', 2)' ]]
 
-	r=$(send_as $OWNER "$C" "$SIG_UPDATE" '(ev,img:2,[],[],4,100,64,[],1,0,false,[])')
+	r=$(send_as $OWNER "$C" "$SIG_UPDATE" '(ev,img:2,[],[],4,100,64,[],1,0,false,[])' 2)
 	gas updateService "$r"
 	rec=$(cast decode-abi "f()($SERVICE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
 	[ "$rec" = '("ev", "img:2", [], [], 4, 100, 64, [], 1, 0, false, [], 3)' ]
 
-	r=$(send_as $OWNER "$C" 'removeService(string)' ev)
+	r=$(send_as $OWNER "$C" "$SIG_RM" ev 3)
 	gas removeService "$r"
 	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
 	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_rm" ]
@@ -207,19 +214,17 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 @test "node events: upsert carries the full record, revoke emits a removal" {
 	topic_up=$(cast keccak "NodeUpserted(address,$NODE_T)")
 	topic_rm=$(cast keccak 'NodeRemoved(address)')
-	r=$(register $NODE3 127.0.0.4:7946 "$PUB2" '[zone=c]')
+	r=$(register $NODE3 127.0.0.4:7946 "$PUB3" '[zone=c]')
 	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_up" ]
 	rec=$(cast decode-abi "f()($NODE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
-	[ "$(echo "$rec" | tr A-F a-f)" = "($(addr_of $NODE3), \"127.0.0.4:7946\", $PUB2, 2000, 4096, [\"zone=c\"], false)" ]
+	[ "$(echo "$rec" | tr A-F a-f)" = "($(addr_of $NODE3), \"127.0.0.4:7946\", $PUB3, 2000, 4096, [\"zone=c\"], false)" ]
 	r=$(send_as $OWNER "$C" 'revokeNode(address)' "$(addr_of $NODE3)")
 	gas revokeNode "$r"
-	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
+	[ "$(echo "$r" | jq '.logs | length')" = 2 ]
 	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_rm" ]
+	[ "$(echo "$r" | jq -r '.logs[1].topics[0]')" = "$(cast keccak 'NodeRevoked(address,bool)')" ]
 	refused 'NodeNotRegistered(address)' $OWNER "$C" "getNode(address)" "$(addr_of $NODE3)"
-	# revoked nodes may register again and wait for approval
-	register $NODE3 127.0.0.4:7946 "$PUB2" > /dev/null
-	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE3)"
-	[[ "$output" == *', false)' ]]
+	[ "$(call "$C" 'revoked(address)(bool)' "$(addr_of $NODE3)")" = true ]
 }
 
 @test "pagination: 500 services, pages at a block tag, swap-and-pop removal" {
@@ -240,7 +245,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	refused 'PageTooLarge(uint256,uint256)' $OWNER "$c2" 'getServices(uint256,uint256)' 0 1001
 
 	# remove one in the middle: the last one takes its place
-	send_as $OWNER "$c2" 'removeService(string)' p-00100 > /dev/null
+	send_as $OWNER "$c2" "$SIG_RM" p-00100 1 > /dev/null
 	[ "$(call "$c2" 'serviceCount()(uint256)')" = 499 ]
 	page=$(call "$c2" "getServices(uint256,uint256)($SERVICE_T[])" 100 1)
 	[[ "$page" == '[("p-00499",'* ]]
@@ -253,20 +258,115 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	echo "$c2" > "$BATS_FILE_TMPDIR/c500"
 }
 
-@test "gas of service deploy and scale is the same with 1 and with 500 services" {
+@test "gas of service deploy, update, scale and rm is the same with 1 and with 500 services" {
 	c500=$(cat "$BATS_FILE_TMPDIR/c500")
 	c1=$(deploy_canteen $OWNER)
 	send_as $OWNER "$c1" "$SIG_ADD" "$(spec q-00000)" > /dev/null
 	for c in "$c1" "$c500"; do
 		n=$(call "$c" 'serviceCount()(uint256)')
 		a=$(send_as $OWNER "$c" "$SIG_ADD" "$(spec q-99999)" | jq -r .gasUsed)
-		s=$(send_as $OWNER "$c" 'scaleService(string,uint32)' q-99999 3 | jq -r .gasUsed)
-		m=$(send_as $OWNER "$c" 'removeService(string)' q-99999 | jq -r .gasUsed)
-		echo "# gas with $n services: addService $((a)) scaleService $((s)) removeService $((m))" >&3
-		eval "add_$n=$((a)) scale_$n=$((s)) rm_$n=$((m))"
+		u=$(send_as $OWNER "$c" "$SIG_UPDATE" "$(spec q-99999 busybox:2)" 1 | jq -r .gasUsed)
+		s=$(send_as $OWNER "$c" "$SIG_SCALE" q-99999 3 2 | jq -r .gasUsed)
+		m=$(send_as $OWNER "$c" "$SIG_RM" q-99999 3 | jq -r .gasUsed)
+		echo "# gas with $n services: addService $((a)) updateService $((u)) scaleService $((s)) removeService $((m))" >&3
+		eval "add_$n=$((a)) upd_$n=$((u)) scale_$n=$((s)) rm_$n=$((m))"
 	done
 	within5() { (( $1 * 100 <= $2 * 105 && $2 * 100 <= $1 * 105 )); }
 	within5 "$add_1" "$add_499"
+	within5 "$upd_1" "$upd_499"
+	# a scale emits no record and rewrites one slot: at most 40k gas
+	(( scale_1 <= 40000 ))
 	within5 "$scale_1" "$scale_499"
 	within5 "$rm_1" "$rm_499"
+}
+
+@test "a change based on a stale generation is refused with StaleGeneration(expected, actual)" {
+	c=$(deploy_canteen $OWNER)
+	send_as $OWNER "$c" "$SIG_ADD" "$(spec st)" > /dev/null
+	send_as $OWNER "$c" "$SIG_SCALE" st 2 1 > /dev/null
+	# another admin read generation 1 before the scale: every change of theirs is refused
+	refused 'StaleGeneration(uint64,uint64)' $OWNER "$c" "$SIG_UPDATE" "$(spec st busybox:9)" 1
+	refused 'StaleGeneration(uint64,uint64)' $OWNER "$c" "$SIG_SCALE" st 7 1
+	refused 'StaleGeneration(uint64,uint64)' $OWNER "$c" "$SIG_RM" st 1
+	refused 'StaleGeneration(uint64,uint64)' $OWNER "$c" "$SIG_SCALE" st 7 3
+	run send_as $OWNER "$c" "$SIG_SCALE" st 7 1
+	[[ "$output" == *"$(error_selector 'StaleGeneration(uint64,uint64)')$(printf '%064x%064x' 1 2)"* ]]
+	# nothing changed: the scale to 2 stands
+	run call "$c" "getService(string)($SERVICE_T)" st
+	[[ "$output" == '("st", "busybox:1", '*', 2, 100, 64, '*', 2)' ]]
+	send_as $OWNER "$c" "$SIG_UPDATE" "$(spec st busybox:9)" 2 > /dev/null
+	[ "$(gen_of "$c" st)" = 3 ]
+}
+
+@test "an approved node that changes its key, endpoint, capacity or labels is pending until approved again" {
+	c=$(deploy_canteen $OWNER)
+	n=$(addr_of $NODE1)
+	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB1" 2000 4096 '[zone=a]' > /dev/null
+	send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
+	# the same record again keeps the approval
+	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB1" 2000 4096 '[zone=a]' > /dev/null
+	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true)' ]]
+	pub3=0x$(printf 'd3%.0s' {1..32})
+	for change in "127.0.0.2:7946 $PUB1 4000000 4096 [zone=a]" "127.0.0.2:7946 $PUB1 2000 999999 [zone=a]" \
+		"127.0.0.9:7946 $PUB1 2000 4096 [zone=a]" "127.0.0.2:7946 $pub3 2000 4096 [zone=a]" \
+		"127.0.0.2:7946 $PUB1 2000 4096 [zone=a,gpu=yes]"; do
+		# shellcheck disable=SC2086
+		send_as $NODE1 "$c" "$SIG_REGISTER" $change > /dev/null
+		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false)' ]] || { echo "still active after: $change"; return 1; }
+		send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
+		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true)' ]]
+	done
+}
+
+@test "a revoked address cannot register again until an admin readmits it" {
+	c=$(deploy_canteen $OWNER)
+	n=$(addr_of $NODE2)
+	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]' > /dev/null
+	send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
+	send_as $OWNER "$c" 'revokeNode(address)' "$n" > /dev/null
+	refused 'Revoked(address)' $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]'
+	send_as $OWNER "$c" 'setRegistrationOpen(bool)' true > /dev/null
+	refused 'Revoked(address)' $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]'
+	send_as $OWNER "$c" 'setRegistrationOpen(bool)' false > /dev/null
+	[ "$(call "$c" 'nodeCount()(uint256)')" = 0 ]
+	refused 'NotAdmin(address)' $NODE2 "$c" 'readmitNode(address)' "$n"
+	refused 'NotRevoked(address)' $OWNER "$c" 'readmitNode(address)' "$(addr_of $NODE3)"
+	r=$(send_as $OWNER "$c" 'readmitNode(address)' "$n")
+	gas readmitNode "$r"
+	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]' > /dev/null
+	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false)' ]]
+	# a node that leaves of its own accord is not revoked
+	send_as $NODE2 "$c" 'unregisterNode()' > /dev/null
+	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]' > /dev/null
+}
+
+@test "a swim public key belongs to one address" {
+	c=$(deploy_canteen $OWNER)
+	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB1" 1000 1024 '[]' > /dev/null
+	refused 'SwimKeyTaken(bytes32,address)' $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB1" 1000 1024 '[]'
+	[ "$(call "$c" 'nodeCount()(uint256)')" = 1 ]
+	# a key given up (changed, or its node gone) is free again
+	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB2" 1000 1024 '[]' > /dev/null
+	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB1" 1000 1024 '[]' > /dev/null
+	refused 'SwimKeyTaken(bytes32,address)' $NODE3 "$c" "$SIG_REGISTER" 127.0.0.4:7946 "$PUB2" 1000 1024 '[]'
+	send_as $NODE1 "$c" 'unregisterNode()' > /dev/null
+	send_as $NODE3 "$c" "$SIG_REGISTER" 127.0.0.4:7946 "$PUB2" 1000 1024 '[]' > /dev/null
+	[ "$(call "$c" 'swimKeyHolder(bytes32)(address)' "$PUB2" | tr A-F a-f)" = "$(addr_of $NODE3)" ]
+}
+
+@test "ownership moves in two steps: proposed, then accepted by the new owner only" {
+	c=$(deploy_canteen $OWNER)
+	send_as $OWNER "$c" 'transferOwnership(address)' "$(addr_of $STRANGER)" > /dev/null
+	# until accepted, the old owner stays and the proposal can be replaced
+	[ "$(call "$c" 'owner()(address)' | tr A-F a-f)" = "$(addr_of $OWNER)" ]
+	[ "$(call "$c" 'pendingOwner()(address)' | tr A-F a-f)" = "$(addr_of $STRANGER)" ]
+	refused 'NotPendingOwner(address)' $ADMIN "$c" 'acceptOwnership()'
+	send_as $OWNER "$c" 'transferOwnership(address)' "$(addr_of $ADMIN)" > /dev/null
+	refused 'NotPendingOwner(address)' $STRANGER "$c" 'acceptOwnership()'
+	send_as $OWNER "$c" 'setRegistrationOpen(bool)' true > /dev/null
+	send_as $ADMIN "$c" 'acceptOwnership()' > /dev/null
+	[ "$(call "$c" 'owner()(address)' | tr A-F a-f)" = "$(addr_of $ADMIN)" ]
+	[ "$(call "$c" 'pendingOwner()(address)')" = 0x0000000000000000000000000000000000000000 ]
+	refused 'NotOwner(address)' $OWNER "$c" 'setRegistrationOpen(bool)' false
+	refused 'NotPendingOwner(address)' $ADMIN "$c" 'acceptOwnership()'
 }

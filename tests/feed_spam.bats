@@ -73,7 +73,7 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	# The limits themselves, and printable ASCII with spaces in a label, are taken.
 	send_as 4 "$C" "$SIG_REGISTER" "[::1]:$(printf '%058d' 0)" "$pk" 1000 1024 \
 		"[$(for i in $(seq 10 25); do printf 'k%d=%060d,' "$i" 0; done | sed 's/,$//')]" > /dev/null
-	send_as 5 "$C" "$SIG_REGISTER" '127.0.0.1:7946' "$pk" 1000 1024 '[note=a b ~!]' > /dev/null
+	send_as 5 "$C" "$SIG_REGISTER" '127.0.0.1:7946' "${pk/0xab/0x05}" 1000 1024 '[note=a b ~!]' > /dev/null
 	[ "$(call "$C" 'nodeCount()(uint256)')" = 2 ]
 	# The CLI says so before it sends anything.
 	run canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" --key-file "$ANVIL_KEYS/key6" node register \
@@ -89,7 +89,7 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	local pk=0x$(printf 'cd%.0s' {1..32}) bad good
 	good=$(addr_of 1) bad=$(stranger 20)
 	send_as 1 "$C" "$SIG_REGISTER" 127.0.0.2:7946 "$pk" 1000 1024 '[zone=a]' > /dev/null
-	raw_send "$bad" "$(cast calldata "$SIG_REGISTER" 127.0.0.3:7946 "$pk" 1000 1024 "$(max_labels 2 $'\001')")"
+	raw_send "$bad" "$(cast calldata "$SIG_REGISTER" 127.0.0.3:7946 "${pk/0xcd/0x02}" 1000 1024 "$(max_labels 2 $'\001')")"
 	[ "$(call "$C" "getNode(address)($NODE_T)" "$bad" | grep -c true)" -ge 1 ]
 	cw
 	# Snapshot path: the stranger's active record is not in it, and the log names it.
@@ -98,8 +98,8 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	state_has '.nodes | map(.address) == ["'"$good"'"]'
 	# Log path: a second stranger, and the honest node turning to control bytes, are dropped.
 	bad2=$(stranger 21)
-	raw_send "$bad2" "$(cast calldata "$SIG_REGISTER" 127.0.0.4:7946 "$pk" 1000 1024 "[$(printf 'k=\033[2J')]")"
-	raw_send "$bad2" "$(cast calldata "$SIG_REGISTER" 127.0.0.4:7946 "$pk" 1000 1024 "[$(printf 'k=\033[2J')]")"
+	raw_send "$bad2" "$(cast calldata "$SIG_REGISTER" 127.0.0.4:7946 "${pk/0xcd/0x03}" 1000 1024 "[$(printf 'k=\033[2J')]")"
+	raw_send "$bad2" "$(cast calldata "$SIG_REGISTER" 127.0.0.4:7946 "${pk/0xcd/0x03}" 1000 1024 "[$(printf 'k=\033[2J')]")"
 	send_as 1 "$C" "$SIG_REGISTER" $'127.0.0.2:79\x0146' "$pk" 1000 1024 '[zone=a]' > /dev/null
 	wait_until 20 has_event '.type == "node.remove" and .address == "'"$good"'"'
 	grep -q "malformed record in a log: node $bad2" "$BATS_TEST_TMPDIR/cw.log"
@@ -109,18 +109,38 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	state_has '.nodes == []'
 }
 
+@test "an approved node that changes its record (CPU 4,000,000) leaves the feed until an admin approves the change" {
+	C=$(deploy_canteen 0)
+	local pk=0x$(printf 'fa%.0s' {1..32}) a
+	a=$(addr_of 1)
+	send_as 1 "$C" "$SIG_REGISTER" 127.0.0.2:7946 "$pk" 1000 1024 '[zone=a]' > /dev/null
+	send_as 0 "$C" 'approveNode(address)' "$a" > /dev/null
+	cw
+	wait_until 20 snap_has '.nodes | map(.address) == ["'"$a"'"]'
+	# the same record again keeps the approval: no event
+	send_as 1 "$C" "$SIG_REGISTER" 127.0.0.2:7946 "$pk" 1000 1024 '[zone=a]' > /dev/null
+	send_as 1 "$C" "$SIG_REGISTER" 127.0.0.2:7946 "$pk" 4000000 1024 '[zone=a]' > /dev/null
+	wait_until 20 has_event '.type == "node.remove" and .address == "'"$a"'"'
+	! has_event '.type == "node.upsert" and .node.cpu_millis == 4000000'
+	state_has '.nodes == []'
+	snap_has '.nodes == []'
+	send_as 0 "$C" 'approveNode(address)' "$a" > /dev/null
+	wait_until 20 has_event '.type == "node.upsert" and .node.cpu_millis == 4000000 and .node.active'
+	snap_has '.nodes | map(.cpu_millis) == [4000000]'
+}
+
 @test "pending nodes stay out of chain.sock and --stdout; approval brings them in; node ls --pending lists them" {
 	C=$(deploy_canteen 0)
 	local pk=0x$(printf 'ef%.0s' {1..32})
 	send_as 1 "$C" "$SIG_REGISTER" 127.0.0.2:7946 "$pk" 1000 1024 '[zone=a]' > /dev/null
 	send_as 0 "$C" 'approveNode(address)' "$(addr_of 1)" > /dev/null
-	send_as 2 "$C" "$SIG_REGISTER" 127.0.0.3:7946 "$pk" 1000 1024 '[zone=b]' > /dev/null
+	send_as 2 "$C" "$SIG_REGISTER" 127.0.0.3:7946 "${pk/0xef/0x02}" 1000 1024 '[zone=b]' > /dev/null
 	cw
 	wait_until 20 snap_has '.nodes | map(.address) == ["'"$(addr_of 1)"'"]'
 	state_has '.nodes | map(.address) == ["'"$(addr_of 1)"'"]'
 	# A pending node's registration and updates are not events; its approval is its upsert.
-	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7946 "$pk" 1000 1024 '[]' > /dev/null
-	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7947 "$pk" 1000 1024 '[]' > /dev/null
+	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7946 "${pk/0xef/0x03}" 1000 1024 '[]' > /dev/null
+	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7947 "${pk/0xef/0x03}" 1000 1024 '[]' > /dev/null
 	send_as 3 "$C" 'unregisterNode()' > /dev/null
 	send_as 0 "$C" 'approveNode(address)' "$(addr_of 2)" > /dev/null
 	wait_until 20 has_event '.type == "node.upsert" and .node.address == "'"$(addr_of 2)"'" and .node.active'
@@ -131,7 +151,7 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	send_as 0 "$C" 'revokeNode(address)' "$(addr_of 1)" > /dev/null
 	wait_until 20 has_event '.type == "node.remove" and .address == "'"$(addr_of 1)"'"'
 	# The CLI still lists pending nodes, from the chain.
-	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7946 "$pk" 1000 1024 '[]' > /dev/null
+	send_as 3 "$C" "$SIG_REGISTER" 127.0.0.4:7946 "${pk/0xef/0x03}" 1000 1024 '[]' > /dev/null
 	run canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" --json node ls --pending
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -s -c 'map(.address)')" = "[\"$(addr_of 3)\"]" ]
@@ -232,10 +252,14 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	# The stranger pays gas: 24 registrations of 32 labels of 256 control bytes (8 KiB each,
 	# 49 KB on the socket as JSON escapes: 1.17 MB together, more than a line). Never approved.
 	labels=$(max_labels 32 $'\001')
-	local data t0
-	data=$(cast calldata "$SIG_REGISTER" 127.0.0.99:1 "0x$(printf '99%.0s' {1..32})" 1 1 "$labels")
+	local data t0 k99 k31
+	k99=$(printf '99%.0s' {1..32}) k31=$(printf '99%.0s' {1..31})
+	data=$(cast calldata "$SIG_REGISTER" 127.0.0.99:1 "0x$k99" 1 1 "$labels")
 	t0=$(now_ms)
-	for i in $(seq 10 33); do raw_send "$(stranger "$i")" "$data" || { echo "stranger $i: refused"; false; }; done
+	# each with a swim key of its own (a key belongs to one address)
+	for i in $(seq 10 33); do
+		raw_send "$(stranger "$i")" "${data/$k99/$(printf '%02x' "$i")$k31}" || { echo "stranger $i: refused"; false; }
+	done
 	echo "# 24 registrations in $(( $(now_ms) - t0 )) ms" >&3
 	[ "$(call "$C" 'nodeCount()(uint256)')" = 26 ]
 	RUN=$CW wait_until 20 stats_has ".block >= $(block_number)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # swim_chain.bats: canteen-swim admitting members from a real chain (anvil + canteen-chainwatch):
 # exactly the active nodes are members; a revoked node is cut off by everyone, and comes
-# back when registered and approved again.
+# back when readmitted, registered and approved again.
 load lib/common
 load lib/anvil
 load swim
@@ -16,7 +16,7 @@ ct() { canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" "$@"; }
 none_heard() { [ "$(swim_state "$1" "$2")" = none ]; }
 pkts_in() { swim_stat "$1" .packets_in; }
 
-@test "chain admission: active nodes converge; a revoked node is cut off; registered and approved again, it is back" {
+@test "chain admission: active nodes converge; a revoked node is cut off; readmitted, registered and approved again, it is back" {
 	SW=$BATS_TEST_TMPDIR/sw
 	mkdir -p "$SW"
 	SWIM_PORT=$(free_port)
@@ -62,7 +62,11 @@ pkts_in() { swim_stat "$1" .packets_in; }
 	# It was left, not dead: the scheduler sees a planned removal.
 	[ "$(swim_stat 1 .events.dead)" = 0 ]
 
-	# Revoking removed the record: it registers again (same key pair) and is approved.
+	# Revoking removed the record and barred the address: it registers again (same key
+	# pair) only once an admin readmits it, and is approved.
+	! ct --key-file "$ANVIL_KEYS/key3" node register --endpoint "${IP[3]}:$SWIM_PORT" \
+		--swim-pubkey "$("$TBIN/swim_tool" pubkey "$SW/k3")" --cpu 1 --mem 1G 2> /dev/null
+	ct --key-file "$ANVIL_KEYS/key0" node readmit "${ADDR[3]}" > /dev/null
 	ct --key-file "$ANVIL_KEYS/key3" node register --endpoint "${IP[3]}:$SWIM_PORT" \
 		--swim-pubkey "$("$TBIN/swim_tool" pubkey "$SW/k3")" --cpu 1 --mem 1G > /dev/null
 	ct --key-file "$ANVIL_KEYS/key0" node approve "${ADDR[3]}" > /dev/null

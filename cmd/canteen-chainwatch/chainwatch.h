@@ -17,7 +17,8 @@
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
 #define CW_MAX_WAITING 64
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
-#define CW_CONTRACT_VERSION 2  /* the contract interface chainwatch speaks (version()) */
+#define CW_NTOPICS 5           /* the contract's record events chainwatch follows */
+#define CW_CONTRACT_VERSION 3  /* the contract interface chainwatch speaks (version()) */
 
 /* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes).
  * nodes holds every registered node; the feed (chain.sock, --stdout) carries only the
@@ -73,17 +74,20 @@ struct chainwatch {
 	uint64_t events;         /* chain events published */
 	struct ipc_conn *waiting[CW_MAX_WAITING]; /* subscribed before the first snapshot */
 	size_t nwaiting;
-	uint8_t topics[4][32];   /* NodeUpserted, NodeRemoved, ServiceUpserted, ServiceRemoved */
+	uint8_t topics[CW_NTOPICS][32]; /* NodeUpserted, NodeRemoved, ServiceUpserted,
+	                                 * ServiceRemoved, ServiceScaled */
 };
 
 /* record.c: decode contract data into chain.sock objects (NULL + err when malformed). */
 int cw_types_init(char *err, size_t errlen);
 void cw_types_free(void);
-void cw_event_topics(uint8_t topics[4][32]);
+void cw_event_topics(uint8_t topics[CW_NTOPICS][32]);
 /* Pages of getNodes/getServices are decoded by rec_decode_page (rec.h). */
 /* One log (eth_getLogs item) into an event {"type",...} without seq (owned); NULL with
  * err when it is malformed; *skip = 1 (and NULL) when it is none of ours. A NodeUpserted
- * whose record is malformed becomes node.remove, with err set to why. */
+ * whose record is malformed becomes node.remove, with err set to why. A ServiceScaled
+ * becomes service.upsert of the record in cw's state with the new replicas and
+ * generation (err and NULL when the state has no such service). */
 json_t *cw_decode_log(const struct chainwatch *cw, const json_t *log, int *skip, char *err,
                       size_t errlen);
 

@@ -367,7 +367,7 @@ static void on_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
 static void on_target_block(json_t *res, const struct eth_rpc_err *e, void *arg)
 {
 	struct chainwatch *cw = arg;
-	char from[24], to[24], t[4][67];
+	char from[24], to[24], t[CW_NTOPICS][67];
 	if (!res)
 		return round_fail(cw, "eth_getBlockByNumber", e);
 	rpc_ok(cw);
@@ -375,10 +375,10 @@ static void on_target_block(json_t *res, const struct eth_rpc_err *e, void *arg)
 		return reorg(cw, "the target block vanished");
 	eth_qty_format(cw->st.block + 1, from, sizeof from);
 	eth_qty_format(cw->target, to, sizeof to);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < CW_NTOPICS; i++)
 		eth_hex_encode(cw->topics[i], 32, t[i], sizeof t[i]);
-	json_t *params = json_pack("[{s:s, s:s, s:s, s:[[s,s,s,s]]}]", "fromBlock", from, "toBlock", to,
-	                           "address", cw->contract_hex, "topics", t[0], t[1], t[2], t[3]);
+	json_t *params = json_pack("[{s:s, s:s, s:s, s:[[s,s,s,s,s]]}]", "fromBlock", from, "toBlock", to,
+	                           "address", cw->contract_hex, "topics", t[0], t[1], t[2], t[3], t[4]);
 	call(cw, "eth_getLogs", params, on_logs);
 }
 

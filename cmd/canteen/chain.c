@@ -200,8 +200,8 @@ static const struct {
 	{"registerNode", "NodeUpserted"},    {"approveNode", "NodeUpserted"},
 	{"revokeNode", "NodeRemoved"},       {"unregisterNode", "NodeRemoved"},
 	{"addService", "ServiceUpserted"},   {"updateService", "ServiceUpserted"},
-	{"scaleService", "ServiceUpserted"}, {"removeService", "ServiceRemoved"},
-	{"transferOwnership", "OwnershipTransferred"},
+	{"scaleService", "ServiceScaled"},   {"removeService", "ServiceRemoved"},
+	{"readmitNode", "NodeRevoked"},      {"transferOwnership", "OwnershipTransferred"},
 };
 
 /* The receipt carries the event fn emits, from addr; prints why not. */
@@ -276,7 +276,17 @@ int chain_view(struct chain *c, const char *fn, json_t *args, const char *block,
 	return rc;
 }
 
-int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc)
+/* The revert data is the contract's error named error (its selector), whatever its arguments. */
+static int is_error(const struct chain *c, const struct eth_rpc_err *e, const char *error)
+{
+	uint8_t h[32];
+	const json_t *item = error ? abi_find(c->abi, "error", error) : NULL;
+	return item && e->has_revert && e->revert_len >= 4 && abi_item_hash(item, h) == 0 &&
+	       memcmp(h, e->revert, 4) == 0;
+}
+
+int chain_send_unless(struct chain *c, const char *fn, json_t *args, const char *error,
+                      struct eth_receipt *rc)
 {
 	struct eth_buf data;
 	struct eth_rpc_err e;
@@ -286,13 +296,22 @@ int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt
 	eth_buf_init(&data);
 	if (encode_call(c, fn, args, &data) == 0) {
 		chain_send_opts(c, &o);
-		if (eth_transact(c->rpc, c->key, c->contract, data.p, data.len, &o, rc, &e) < 0)
-			chain_tx_fail(c, fn, &e, rc);
-		else
+		if (eth_transact(c->rpc, c->key, c->contract, data.p, data.len, &o, rc, &e) < 0) {
+			if (is_error(c, &e, error))
+				ret = CHAIN_REVERTED;
+			else
+				chain_tx_fail(c, fn, &e, rc);
+		} else {
 			ret = check_event(c, fn, c->contract, rc);
+		}
 	}
 	eth_buf_free(&data);
 	return ret;
+}
+
+int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc)
+{
+	return chain_send_unless(c, fn, args, NULL, rc);
 }
 
 int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_receipt *rc)

@@ -19,7 +19,7 @@ const char *chain_bin_hex(void);
 #define CHAIN_NEED_KEY 2
 
 /* The contract interface this CLI speaks (Canteen.sol's version()). */
-#define CHAIN_CONTRACT_VERSION 2
+#define CHAIN_CONTRACT_VERSION 3
 
 struct chain {
 	struct cli *cli;
@@ -45,6 +45,11 @@ int chain_view(struct chain *c, const char *fn, json_t *args, const char *block,
  * transaction hash). Succeeds only when the receipt carries the event fn emits, from the
  * contract. */
 int chain_send(struct chain *c, const char *fn, json_t *args, struct eth_receipt *rc);
+/* chain_send, except that a revert with the contract's error named error (before the send
+ * or mined) is not printed: CHAIN_REVERTED, for a caller that retries. */
+#define CHAIN_REVERTED 3
+int chain_send_unless(struct chain *c, const char *fn, json_t *args, const char *error,
+                      struct eth_receipt *rc);
 /* chain_open (contract and key), chain_send, chain_close: one transaction. args stolen. */
 int chain_transact(struct cli *cli, const char *fn, json_t *args, struct eth_receipt *rc);
 /* Print an RPC failure as one sentence; returns CLI_FAIL. */

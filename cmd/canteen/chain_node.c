@@ -1,4 +1,4 @@
-/* chain_node.c: `canteen node register|approve|revoke|ls` (and keygen, which swim implements). */
+/* chain_node.c: `canteen node register|approve|revoke|readmit|ls` (and keygen, which swim implements). */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -179,6 +179,7 @@ int node_admin_parse(struct node_admin *a, int argc, char **argv)
 	if (argc != 2 || eth_addr_parse(argv[1], bin) < 0)
 		return usage_err("node %s needs one address (0x and 40 hex digits)", argv[0]);
 	a->approve = strcmp(argv[0], "approve") == 0;
+	a->readmit = strcmp(argv[0], "readmit") == 0;
 	eth_addr_format(bin, a->address);
 	return CLI_OK;
 }
@@ -187,7 +188,7 @@ int node_admin_run(struct cli *cli, const struct node_admin *a, struct chain_don
 {
 	struct eth_receipt rc;
 	memset(out, 0, sizeof *out);
-	int ret = chain_transact(cli, a->approve ? "approveNode" : "revokeNode",
+	int ret = chain_transact(cli, a->approve ? "approveNode" : a->readmit ? "readmitNode" : "revokeNode",
 	                         json_pack("[s]", a->address), &rc);
 	if (ret == CLI_OK)
 		chain_done_fill(out, &rc);
@@ -201,7 +202,7 @@ static int node_admin(struct cli *cli, int argc, char **argv)
 	int ret = node_admin_parse(&a, argc, argv);
 	if (ret == CLI_OK)
 		ret = node_admin_run(cli, &a, &d);
-	const char *what = a.approve ? "approved" : "revoked";
+	const char *what = a.approve ? "approved" : a.readmit ? "readmitted" : "revoked";
 	if (ret == CLI_OK && cli->json)
 		printf("{\"address\":\"%s\",\"%s\":true,\"tx\":\"%s\"}\n", a.address, what, d.tx);
 	else if (ret == CLI_OK)
@@ -283,7 +284,7 @@ int cmd_node(struct cli *cli, int argc, char **argv)
 	optind = 0;
 	if (strcmp(sub, "register") == 0)
 		return node_register(cli, argc, argv);
-	if (strcmp(sub, "approve") == 0 || strcmp(sub, "revoke") == 0)
+	if (strcmp(sub, "approve") == 0 || strcmp(sub, "revoke") == 0 || strcmp(sub, "readmit") == 0)
 		return node_admin(cli, argc, argv);
 	if (strcmp(sub, "ls") == 0)
 		return node_ls(cli, argc, argv);

@@ -317,70 +317,92 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 	return ret;
 }
 
-/* The chain's spec of s->name with the flags over it; CLI_USAGE (printed) when the result
- * breaks a rule. *out owned. */
-static int update_spec(struct cli *cli, const struct service_cmd *s, json_t **out)
+/* Tries of an update, scale or rm while other admins' changes keep coming first. */
+#define SERVICE_TRIES 8
+
+/* The arguments of fn for s, based on rec (the record read: a Service object with its
+ * generation), into *args (owned); CLI_USAGE (printed) when the flags over rec break a rule. */
+static int change_args(const struct service_cmd *s, json_t *rec, json_t **args)
 {
-	struct chain c;
-	json_t *res = NULL, *spec;
-	*out = NULL;
-	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
-	if (ret == CLI_OK)
-		ret = chain_view(&c, "getService", json_pack("[s]", s->name), NULL, &res);
-	chain_close(&c);
-	if (ret != CLI_OK)
-		return ret;
-	spec = json_deep_copy(json_array_get(res, 0));
-	json_decref(res);
-	if (!json_is_object(spec)) {
-		json_decref(spec);
+	json_t *gen = json_object_get(rec, "generation"), *spec;
+	*args = NULL;
+	if (!json_is_object(rec) || !gen) {
 		cli_err("the contract returned a service record this CLI does not understand");
 		return CLI_FAIL;
 	}
-	json_object_del(spec, "generation");
-	spec_apply(spec, &s->args);
-	if (!spec_ok(spec)) {
-		json_decref(spec);
-		return CLI_USAGE;
+	switch (s->op) {
+	case SERVICE_UPDATE:
+		spec = json_deep_copy(rec);
+		json_object_del(spec, "generation");
+		spec_apply(spec, &s->args);
+		if (!spec_ok(spec)) {
+			json_decref(spec);
+			return CLI_USAGE;
+		}
+		*args = json_pack("[o,O]", spec, gen);
+		break;
+	case SERVICE_SCALE: *args = json_pack("[s,I,O]", s->name, (json_int_t)s->replicas, gen); break;
+	default: *args = json_pack("[s,O]", s->name, gen); break;
 	}
-	*out = spec;
-	return CLI_OK;
+	return *args ? CLI_OK : CLI_FAIL;
+}
+
+/* update, scale, rm: read the record (at the pending block, so changes already sent
+ * count), apply the user's change to it and send it with the generation it was read at;
+ * when another change came first (StaleGeneration), read it again and resend, so no
+ * admin's change is lost. */
+static int service_change(struct cli *cli, const struct service_cmd *s, const char *fn,
+                          struct eth_receipt *rc)
+{
+	struct chain c;
+	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
+	for (int try = 1; ret == CLI_OK; try++) {
+		json_t *res = NULL, *args = NULL;
+		ret = chain_view(&c, "getService", json_pack("[s]", s->name), "pending", &res);
+		if (ret == CLI_OK)
+			ret = change_args(s, json_array_get(res, 0), &args);
+		json_decref(res);
+		if (ret != CLI_OK)
+			break;
+		ret = chain_send_unless(&c, fn, args, "StaleGeneration", rc);
+		if (ret != CHAIN_REVERTED)
+			break;
+		if (try == SERVICE_TRIES) {
+			cli_err("service %s changed under every one of %d tries (other admins' changes "
+			        "came first each time): nothing sent took effect; try again", s->name,
+			        SERVICE_TRIES);
+			ret = CLI_FAIL;
+			break;
+		}
+		cli_err("note: service %s was changed by someone else meanwhile; applying this "
+		        "change to the new record and sending again", s->name);
+		ret = CLI_OK;
+	}
+	chain_close(&c);
+	return ret;
 }
 
 int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done *out)
 {
+	static const char *fns[] = {[SERVICE_DEPLOY] = "addService", [SERVICE_UPDATE] = "updateService",
+	                            [SERVICE_SCALE] = "scaleService", [SERVICE_RM] = "removeService"};
 	struct eth_receipt rc;
-	json_t *args = NULL, *spec = NULL;
-	const char *fn = NULL;
-	int ret = CLI_OK;
+	json_t *spec;
+	int ret;
 	memset(out, 0, sizeof *out);
 	switch (s->op) {
 	case SERVICE_DEPLOY:
-		fn = "addService";
 		if (!(spec = deploy_spec(s)))
-			ret = CLI_FAIL;
+			return CLI_FAIL;
+		ret = chain_transact(cli, fns[s->op], json_pack("[o]", spec), &rc);
 		break;
 	case SERVICE_UPDATE:
-		fn = "updateService";
-		ret = update_spec(cli, s, &spec);
-		break;
 	case SERVICE_SCALE:
-		fn = "scaleService";
-		args = json_pack("[s,I]", s->name, (json_int_t)s->replicas);
-		break;
-	case SERVICE_RM:
-		fn = "removeService";
-		args = json_pack("[s]", s->name);
-		break;
-	case SERVICE_LS:
+	case SERVICE_RM: ret = service_change(cli, s, fns[s->op], &rc); break;
+	default:
 		cli_err("service ls is not a transaction");
 		return CLI_FAIL;
 	}
-	if (ret != CLI_OK)
-		return ret;
-	if (spec)
-		args = json_pack("[o]", spec);
-	ret = chain_transact(cli, fn, args, &rc);
 	if (ret == CLI_OK)
 		chain_done_fill(out, &rc);
 	return ret;

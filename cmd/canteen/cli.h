@@ -20,7 +20,7 @@
 #define USAGE_NODE \
 	"usage: canteen node register --endpoint HOST:PORT (--swim-pubkey HEX | --swim-key-file FILE)\n" \
 	"                             --cpu CPU --mem SIZE [--label K=V]...\n" \
-	"       canteen node approve|revoke ADDRESS\n" \
+	"       canteen node approve|revoke|readmit ADDRESS\n" \
 	"       canteen node ls [--pending]\n" \
 	"       canteen node keygen [--swim-key FILE] [--eth-key FILE] [--force]\n" \
 	"       canteen node join [--endpoint HOST:PORT] [--cpu CPU] [--mem SIZE] [--label K=V]..."

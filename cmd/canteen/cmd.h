@@ -57,9 +57,10 @@ int node_register_parse(struct node_reg *r, int argc, char **argv);
 /* out->address is the registered node (the key file's account). */
 int node_register_run(struct cli *cli, const struct node_reg *r, struct chain_done *out);
 
-/* ---- canteen node approve|revoke ADDRESS, node ls ---- */
+/* ---- canteen node approve|revoke|readmit ADDRESS, node ls ---- */
 struct node_admin {
 	int approve;      /* approve (1) or revoke (0) */
+	int readmit;      /* 1: readmit (a revoked address may register again) */
 	char address[43];
 };
 int node_admin_parse(struct node_admin *a, int argc, char **argv);

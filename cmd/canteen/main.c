@@ -22,7 +22,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"contract", cmd_contract, "contract deploy", USAGE_CONTRACT},
-	{"node", cmd_node, "node keygen|register|approve|revoke|join|ls", USAGE_NODE},
+	{"node", cmd_node, "node keygen|register|approve|revoke|readmit|join|ls", USAGE_NODE},
 	{"service", cmd_service, "service deploy|update|scale|rm|ls", USAGE_SERVICE},
 	{"events", cmd_events, "events            stream chainwatch events", USAGE_EVENTS},
 	{"status", cmd_status, "status            daemons supervised by canteen-init", USAGE_STATUS},

@@ -37,8 +37,10 @@ SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uin
 SERVICE_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)'
 NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
 SIG_ADD="addService($SPEC_T)"
-SIG_UPDATE="updateService($SPEC_T)"
+SIG_UPDATE="updateService($SPEC_T,uint64)"
 SIG_REGISTER='registerNode(string,bytes32,uint32,uint32,string[])'
+SIG_SCALE='scaleService(string,uint32,uint64)'
+SIG_RM='removeService(string,uint64)'
 
 _anvil_dir() { echo "${BATS_FILE_TMPDIR:?start_anvil runs in setup_file}/anvil"; }
 
@@ -132,6 +134,9 @@ send_as() {
 
 # call CONTRACT SIG ARGS...: cast call (add --block N before CONTRACT for a block tag).
 call() { cast call --rpc-url "$ANVIL_URL" "$@"; }
+
+# gen_of CONTRACT NAME: the generation of service NAME (what update, scale and rm carry).
+gen_of() { cast call --rpc-url "$ANVIL_URL" "$1" "getService(string)($SERVICE_T)" "$2" | sed 's/.*, //; s/)$//'; }
 
 # block_number: current head as a decimal.
 block_number() { cast block-number --rpc-url "$ANVIL_URL"; }

@@ -82,6 +82,24 @@ int main(void)
 	is_int(json_integer_value(json_object_get(p1, "container")), 53, "container port");
 	is_int(json_integer_value(json_object_get(svc, "generation")), 1, "generation");
 	is_int(json_integer_value(json_object_get(ev, "block")) > 0, 1, "block number");
+
+	/* ServiceScaled: the record the state holds, with the new replicas and generation */
+	json_t *scaled_ev = decode_file(&cw, SEEDS "service_scaled.json", err, sizeof err);
+	ok(scaled_ev == NULL && strstr(err, "does not hold"), "a scale of a service the state lacks: %s", err);
+	err[0] = '\0';
+	cw.st.services = json_object();
+	json_object_set(cw.st.services, "ev", svc);
+	scaled_ev = decode_file(&cw, SEEDS "service_scaled.json", err, sizeof err);
+	ok(scaled_ev != NULL, "ServiceScaled log decodes %s", err);
+	is_str(sfield(scaled_ev, "type"), "service.upsert", "a scale is a service.upsert");
+	json_t *ssvc = json_object_get(scaled_ev, "service");
+	is_int(json_integer_value(json_object_get(ssvc, "replicas")), 9, "scaled replicas");
+	is_int(json_integer_value(json_object_get(ssvc, "generation")), 2, "scaled generation");
+	is_int(json_integer_value(json_object_get(ssvc, "priority")), -7, "the rest of the record kept");
+	is_int(json_integer_value(json_object_get(svc, "replicas")), 3, "the state's record untouched");
+	json_decref(scaled_ev);
+	json_decref(cw.st.services);
+	cw.st.services = NULL;
 	json_decref(ev);
 
 	ev = decode_file(&cw, SEEDS "node_upsert.json", err, sizeof err);
