@@ -415,7 +415,7 @@ int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t
 	for (size_t i = 0; i < n && i < REC_ADDR_LEN; i++)
 		lower[i] = (contract[i] >= 'A' && contract[i] <= 'Z') ? (char)(contract[i] + 32) : contract[i];
 	lower[n < REC_ADDR_LEN ? n : REC_ADDR_LEN] = '\0';
-	if (n != REC_ADDR_LEN || !rec_address_ok(lower))
+	if (n > REC_ADDR_LEN || !rec_address_ok(lower)) /* longer: cut above */
 		return errf(err, errlen, "contract '%.64s' is not a 0x address of 40 hex digits", contract);
 	int w = snprintf(out, outlen, "%llu:%s", (unsigned long long)chain_id, lower);
 	if (w < 0 || (size_t)w >= outlen)
