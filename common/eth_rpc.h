@@ -26,6 +26,7 @@ enum eth_rpc_kind {
 	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id */
 	ETH_RPC_ERROR,     /* the node answered with an error object */
 	ETH_RPC_TOO_LARGE, /* the answer passed the cap of what was asked (ETH_RPC_ANSWER_*) */
+	ETH_RPC_QUORUM,    /* several endpoints answered, but too few of them alike */
 };
 
 /* What went wrong, in one sentence (msg); a revert's data when the node gave it. */
@@ -103,6 +104,31 @@ int eth_arpc_call(struct eth_arpc *a, const char *method, json_t *params, eth_ar
 int eth_arpc_batch(struct eth_arpc *a, size_t n, const char *const *methods, json_t **params,
                    eth_arpc_batch_cb cb, void *arg, struct eth_rpc_err *e);
 size_t eth_arpc_pending(const struct eth_arpc *a);
+
+/*
+ * A quorum client: the same non-blocking calls to each of n endpoints (at most
+ * ETH_ARPC_MAX_ENDPOINTS), and an answer only when quorum of them (1..n) gave the same
+ * one and no other answer had as many, counting those still to answer: eth_blockNumber
+ * answers the quorum-th highest head; eth_getBlockByNumber/Hash are alike when their
+ * "hash" is (or both are null); eth_getLogs when every log's address, topics, data,
+ * block, transaction and index are; any other method when the whole result is. When
+ * too few answered alike the call fails: ETH_RPC_QUORUM when endpoints gave different
+ * answers, the error of quorum endpoints when they gave one, else ETH_RPC_TRANSPORT.
+ * It is used with eth_arpc_call and eth_arpc_batch like a client of one endpoint.
+ * After every endpoint answered a call, report (when set) is told of each endpoint
+ * (its index in urls) whose health changed: DOWN (it failed to answer: transport or HTTP error), DISAGREE
+ * (its answer differed from the quorum's, or no quorum agreed and its answer was one of
+ * several, or it answered something malformed), UP (it answered after DOWN); shown is
+ * its redacted URL, why one sentence. Agreeing again after DISAGREE is not reported.
+ */
+#define ETH_ARPC_MAX_ENDPOINTS 16
+enum eth_arpc_health { ETH_ARPC_UP, ETH_ARPC_DOWN, ETH_ARPC_DISAGREE };
+typedef void (*eth_arpc_report_cb)(size_t endpoint, const char *shown, enum eth_arpc_health h,
+                                   const char *why, void *arg);
+struct eth_arpc *eth_arpc_new_quorum(struct loop *l, const char *const *urls, size_t n,
+                                     size_t quorum, const struct eth_rpc_opts *o,
+                                     eth_arpc_report_cb report, void *report_arg,
+                                     struct eth_rpc_err *e);
 
 /* Fill e with a formatted message of the given kind; returns -1. */
 int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt, ...)
