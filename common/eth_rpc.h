@@ -62,14 +62,23 @@ int eth_rpc_check_url(const char *url, int allow_http, struct eth_rpc_err *e);
 
 /*
  * Blocking client for the CLI and tools (never inside a daemon's loop). One easy
- * handle is reused, so the connection is kept alive between calls. Only http:// and
- * https:// URLs are accepted.
+ * handle per endpoint is reused, so the connection is kept alive between calls. Only
+ * http:// and https:// URLs are accepted. url may be an rpc_url list (conf_rpc_urls):
+ * eth_rpc_call and eth_rpc_batch then ask the first endpoint, and the next ones while
+ * one cannot be reached (transport or HTTP error; the first one's error when none
+ * can); eth_rpc_call_at asks one endpoint only.
  */
 struct eth_rpc;
 struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e);
 void eth_rpc_free(struct eth_rpc *r);
-/* The redacted URL (eth_rpc_url_redact), for messages. */
+/* The redacted URL (eth_rpc_url_redact) of the first endpoint, for messages. */
 const char *eth_rpc_url(const struct eth_rpc *r);
+/* How many endpoints; the redacted URL of endpoint i ("" when there is none). */
+size_t eth_rpc_endpoints(const struct eth_rpc *r);
+const char *eth_rpc_url_at(const struct eth_rpc *r, size_t i);
+/* eth_rpc_call on endpoint i alone. */
+int eth_rpc_call_at(struct eth_rpc *r, size_t i, const char *method, json_t *params, json_t **result,
+                    struct eth_rpc_err *e);
 
 /* params is stolen (a JSON array, or NULL for []); *result is owned by the caller. */
 int eth_rpc_call(struct eth_rpc *r, const char *method, json_t *params, json_t **result,

@@ -133,3 +133,42 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://10.1.2.3/v3/SECRET" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" != *SECRET* ]]
 }
+
+# The CLI with several endpoints: each transaction is sent to every one, its receipt read
+# from any that has it, and every endpoint that answers must be on chain_id.
+cli() { canteen -c /dev/null --key-file "$ANVIL_KEYS/key0" --rpc "$1" "${@:2}"; }
+replicas() { cli "$ANVIL_URL" --json service ls | jq -r --arg n "$1" 'select(.name == $n) | .replicas'; }
+
+@test "the CLI sends to every endpoint: one that drops sends, one dead, and one that hides receipts do not stop it" {
+	drops=$(proxy drops --fail-send-first 1000 --record "$BATS_TEST_TMPDIR/drops.calls")
+	hides=$(proxy hides --drop-receipts 100000 --record "$BATS_TEST_TMPDIR/hides.calls")
+	dead=http://127.0.0.1:$(free_port)
+	run cli "$drops,$dead,$hides" service scale db 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(replicas db)" = 3 ]
+	# both live endpoints were sent the transaction; the receipt came from the one that
+	# forwards sends (the other hides every receipt)
+	grep -qx eth_sendRawTransaction "$BATS_TEST_TMPDIR/hides.calls"
+	grep -qx eth_getTransactionReceipt "$BATS_TEST_TMPDIR/drops.calls"
+	# reads go to the first endpoint, and past it while it is away
+	run cli "$dead,$hides" --json service ls
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'select(.name == "db") | .replicas')" = 3 ]
+}
+
+@test "the CLI checks the chain id of every endpoint that answers" {
+	h1=$(proxy honest1)
+	liar=$(proxy liar --chain-id 1)
+	run cli "$h1,$liar" service scale db 2
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "canteen: the RPC endpoint $liar is on chain 1, but chain_id is 31337: refusing to act" ]
+	[ "$(replicas db)" != 2 ]
+	# none answers: the first one's error
+	d1=http://127.0.0.1:$(free_port)
+	run cli "$d1,http://127.0.0.1:$(free_port)" service ls
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$d1"* ]]
+}

@@ -5,7 +5,9 @@
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
-#                --drop-receipts N | --lie] [--port N]
+#                --drop-receipts N | --lie] [--port N] [--record FILE]
+#
+# --record FILE: append the method of every call forwarded, one a line.
 #
 # --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
 # eth_call with arguments (a page of records) answers an empty list; version() and the
@@ -145,6 +147,10 @@ class Handler(BaseHTTPRequestHandler):
                 # Never forwarded: the transaction is not in, the answer is lost anyway.
                 self.close_connection = True
                 return
+        if opts.record:
+            with sends_lock, open(opts.record, "a") as f:
+                for c in calls:
+                    f.write("%s\n" % c.get("method"))
         ans = forward(body)
         if is_send and opts.drop_send:
             self.close_connection = True  # forwarded, answer lost
@@ -180,6 +186,7 @@ def main():
     p.add_argument("--drop-receipts", type=int, default=0)
     p.add_argument("--lie", action="store_true")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--record")
     opts = p.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
