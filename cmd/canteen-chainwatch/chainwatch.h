@@ -43,7 +43,7 @@ struct cw_snap {
 
 /* One RPC endpoint of several (rpc_url), as the quorum client last reported it. */
 struct cw_endpoint {
-	char shown[ETH_RPC_SHOWN_MAX + 8]; /* redacted URL, "#N" added when two look alike */
+	char shown[ETH_RPC_SHOWN_MAX + 24]; /* redacted URL, "#N" added when two look alike */
 	enum eth_arpc_health health;
 	char why[512];
 };
