@@ -123,14 +123,14 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 }
 
 @test "endpoint lists are checked: too many, twice the same, a quorum above their number, a bad URL" {
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,$ANVIL_URL" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,$ANVIL_URL" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"endpoints 1 and 2 are the same"* ]]
 	many=$(for i in $(seq 1 9); do printf 'http://127.0.0.1:%d,' $((20000 + i)); done)
-	run canteen-chainwatch -c /dev/null --rpc "$many" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$many" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"more than 8 endpoints"* ]]
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://127.0.0.1:1" --rpc-quorum 3 --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://127.0.0.1:1" --rpc-quorum 3 --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"rpc_quorum is 3, but rpc_url names 2"* ]]
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://10.1.2.3/v3/SECRET" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://10.1.2.3/v3/SECRET" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" != *SECRET* ]]
 }
 
