@@ -10,7 +10,7 @@
 #include "log.h"
 #include "parse.h"
 
-enum conf_type { T_STR, T_U64, T_MS, T_LEVEL, T_BOOL };
+enum conf_type { T_STR, T_U64, T_MS, T_LEVEL, T_BOOL, T_URLS };
 
 struct conf_key {
 	const char *name;
@@ -30,7 +30,8 @@ static const struct conf_key keys[] = {
 	{"log_level", T_LEVEL, offsetof(struct conf, log_level), sizeof(((struct conf *)0)->log_level), 0, 0},
 	{S(node_name)},
 	{S(user)},
-	{S(rpc_url)},
+	{"rpc_url", T_URLS, offsetof(struct conf, rpc_url), sizeof(((struct conf *)0)->rpc_url), 0, 0},
+	{U(rpc_quorum, 0, CONF_RPC_MAX)},
 	{S(contract)},
 	{S(key_file)},
 	{U(chain_id, 1, UINT64_MAX)},
@@ -129,6 +130,7 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 	switch (k->type) {
 	case T_STR:
 	case T_LEVEL:
+	case T_URLS:
 		if (k->type == T_LEVEL && log_level_parse(value, &level) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not one of error, warn, info, debug", key, value);
 			return -1;
@@ -142,6 +144,14 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 		if (strlen(value) >= k->size) {
 			snprintf(err, errlen, "%s: value longer than %zu bytes", key, k->size - 1);
 			return -1;
+		}
+		if (k->type == T_URLS) {
+			char urls[CONF_RPC_MAX][CONF_STR_MAX];
+			size_t n;
+			if (conf_rpc_urls(value, urls, &n, why, sizeof why) < 0) {
+				snprintf(err, errlen, "%s: %s", key, why);
+				return -1;
+			}
 		}
 		str_copy(field, k->size, value);
 		return 0;
@@ -173,6 +183,37 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 	}
 	memcpy(field, &v, sizeof v);
 	return 0;
+}
+
+int conf_rpc_urls(const char *list, char urls[][CONF_STR_MAX], size_t *n, char *err, size_t errlen)
+{
+	const char *p = list;
+	*n = 0;
+	for (;;) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return 0;
+		size_t len = strcspn(p, ", \t\r\n\v\f");
+		if (*n == CONF_RPC_MAX) {
+			snprintf(err, errlen, "more than %d endpoints", CONF_RPC_MAX);
+			return -1;
+		}
+		if (len >= CONF_STR_MAX) {
+			snprintf(err, errlen, "endpoint %zu is longer than %d bytes", *n + 1, CONF_STR_MAX - 1);
+			return -1;
+		}
+		memcpy(urls[*n], p, len);
+		urls[*n][len] = '\0';
+		for (size_t i = 0; i < *n; i++) {
+			if (strcmp(urls[i], urls[*n]) == 0) {
+				snprintf(err, errlen, "endpoints %zu and %zu are the same", i + 1, *n + 1);
+				return -1;
+			}
+		}
+		(*n)++;
+		p += len;
+	}
 }
 
 /* Trim ASCII whitespace at both ends, in place. */

@@ -7,6 +7,9 @@
 
 #define CONF_DEFAULT_PATH "/etc/canteen/canteen.conf"
 #define CONF_STR_MAX 512
+/* rpc_url: a list of endpoints (see conf_rpc_urls). */
+#define CONF_RPC_MAX 8                   /* endpoints */
+#define CONF_RPC_URLS_MAX 2000           /* bytes of the whole list */
 
 /*
  * Every key of canteen.conf. Durations are in milliseconds, CPU in millicores,
@@ -22,7 +25,8 @@ struct conf {
 	/* least privilege (see priv.h) */
 	char user[64];                      /* owns rundir and the sockets; "" when root runs all */
 	/* chain */
-	char rpc_url[CONF_STR_MAX];
+	char rpc_url[CONF_RPC_URLS_MAX];    /* one URL, or several split by spaces or commas */
+	uint64_t rpc_quorum;                /* 0: a majority of the rpc_url endpoints */
 	char contract[64];                  /* 0x... */
 	char key_file[CONF_STR_MAX];        /* node's Ethereum key (hex) */
 	uint64_t chain_id;                  /* required by the CLI; 0: not set */
@@ -76,6 +80,13 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen);
 /* Is key known? */
 int conf_known(const char *key);
+
+/*
+ * The endpoints of an rpc_url list (URLs split by spaces or commas) into urls[0..*n):
+ * at most CONF_RPC_MAX, each shorter than CONF_STR_MAX, none twice. 0, or -1 with err
+ * (which never shows more of a URL than its position in the list).
+ */
+int conf_rpc_urls(const char *list, char urls[][CONF_STR_MAX], size_t *n, char *err, size_t errlen);
 
 /* A command-line flag standing for a key of canteen.conf; value NULL when not given. */
 struct conf_flag {

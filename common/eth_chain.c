@@ -159,16 +159,12 @@ int eth_call(struct eth_rpc *r, const uint8_t *from, const uint8_t *to, const ui
 	return 0;
 }
 
-int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32],
-                 struct eth_rpc_err *e)
+/* Send raw to endpoint i. */
+static int send_one(struct eth_rpc *r, size_t i, const uint8_t *raw, size_t len, const char *hex,
+                    uint8_t hash[32], struct eth_rpc_err *e)
 {
-	char *hex = eth_hex_alloc(raw, len);
 	json_t *res;
-	if (!hex)
-		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
-	json_t *params = json_pack("[s]", hex);
-	free(hex);
-	if (eth_rpc_call(r, "eth_sendRawTransaction", params, &res, e) < 0) {
+	if (eth_rpc_call_at(r, i, "eth_sendRawTransaction", json_pack("[s]", hex), &res, e) < 0) {
 		/* A retry after a lost answer finds our own transaction already in the pool. */
 		if (e->kind == ETH_RPC_ERROR && (strcasestr(e->msg, "already known") ||
 		                                 strcasestr(e->msg, "already imported") ||
@@ -183,6 +179,25 @@ int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash
 	if (rc < 0)
 		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_sendRawTransaction answered no hash");
 	return 0;
+}
+
+int eth_send_raw(struct eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32],
+                 struct eth_rpc_err *e)
+{
+	char *hex = eth_hex_alloc(raw, len);
+	struct eth_rpc_err other;
+	int sent = 0;
+	if (!hex)
+		return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "out of memory");
+	/* To every endpoint: one that drops it (or is down) does not keep it out. The
+	 * first endpoint's error is the one told when none took it. */
+	for (size_t i = 0; i < eth_rpc_endpoints(r); i++) {
+		uint8_t h[32];
+		if (send_one(r, i, raw, len, hex, h, sent || i ? &other : e) == 0 && !sent++)
+			memcpy(hash, h, 32);
+	}
+	free(hex);
+	return sent ? 0 : -1;
 }
 
 static int parse_receipt(json_t *j, struct eth_receipt *rc)
@@ -220,12 +235,11 @@ int eth_receipt_has_log(const struct eth_receipt *rc, const uint8_t address[ETH_
 	return 0;
 }
 
-int eth_tx_known(struct eth_rpc *r, const uint8_t hash[32], struct eth_rpc_err *e)
+/* Has endpoint i seen the transaction? 1, 0, or -1 with e. */
+static int tx_known_at(struct eth_rpc *r, size_t i, const char *h, struct eth_rpc_err *e)
 {
-	char h[67];
 	json_t *res;
-	eth_hex_encode(hash, 32, h, sizeof h);
-	if (eth_rpc_call(r, "eth_getTransactionByHash", json_pack("[s]", h), &res, e) < 0)
+	if (eth_rpc_call_at(r, i, "eth_getTransactionByHash", json_pack("[s]", h), &res, e) < 0)
 		return -1;
 	int known = json_is_object(res);
 	const char *got = json_string_value(json_object_get(res, "hash"));
@@ -235,6 +249,22 @@ int eth_tx_known(struct eth_rpc *r, const uint8_t hash[32], struct eth_rpc_err *
 	if (known < 0)
 		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "eth_getTransactionByHash answered another transaction");
 	return known;
+}
+
+int eth_tx_known(struct eth_rpc *r, const uint8_t hash[32], struct eth_rpc_err *e)
+{
+	char h[67];
+	struct eth_rpc_err other;
+	int unsure = 0;
+	eth_hex_encode(hash, 32, h, sizeof h);
+	/* Known to any endpoint is in; unknown only when every one answered so. */
+	for (size_t i = 0; i < eth_rpc_endpoints(r); i++) {
+		int k = tx_known_at(r, i, h, unsure ? &other : e);
+		if (k == 1)
+			return 1;
+		unsure |= k < 0;
+	}
+	return unsure ? -1 : 0;
 }
 
 int eth_get_code(struct eth_rpc *r, const uint8_t addr[ETH_ADDR_LEN], struct eth_buf *out,
@@ -259,6 +289,25 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The receipt of h from endpoint i: 1 found (rc filled), 0 not yet, -1 with e. */
+static int receipt_at(struct eth_rpc *r, size_t i, const char *h, struct eth_receipt *rc,
+                      struct eth_rpc_err *e)
+{
+	json_t *res = NULL;
+	if (eth_rpc_call_at(r, i, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0)
+		return -1;
+	if (json_is_null(res)) {
+		json_decref(res);
+		return 0;
+	}
+	const char *th = json_string_value(json_object_get(res, "transactionHash"));
+	int bad = parse_receipt(res, rc) < 0 || (th && strcasecmp(th, h) != 0);
+	json_decref(res);
+	if (bad)
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "malformed receipt for %s", h);
+	return 1;
+}
+
 int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout_ms,
                      struct eth_receipt *rc, struct eth_rpc_err *e)
 {
@@ -268,25 +317,35 @@ int eth_wait_receipt(struct eth_rpc *r, const uint8_t hash[32], uint64_t timeout
 	memset(rc, 0, sizeof *rc);
 	memcpy(rc->tx_hash, hash, 32);
 	for (;;) {
-		json_t *res = NULL;
-		if (eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[s]", h), &res, e) < 0) {
-			/* The transaction is out: a node briefly away is waited for, not reported as
-			 * a failure of the transaction. */
-			if (e->kind != ETH_RPC_TRANSPORT || now_ms() >= deadline)
-				return -1;
-		} else if (!json_is_null(res)) {
-			const char *th = json_string_value(json_object_get(res, "transactionHash"));
-			int bad = parse_receipt(res, rc) < 0 || (th && strcasecmp(th, h) != 0);
-			json_decref(res);
-			if (bad)
-				return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, "malformed receipt for %s", h);
-			return 0;
+		/* From any endpoint: the first that has it. The transaction is out: an endpoint
+		 * briefly away is waited for, not reported as a failure of the transaction; one
+		 * that answers wrongly fails the wait when no other one has the receipt. */
+		int answered = 0, bad = 0;
+		struct eth_rpc_err one, bad_e;
+		for (size_t i = 0; i < eth_rpc_endpoints(r); i++) {
+			int got = receipt_at(r, i, h, rc, &one);
+			if (got == 1)
+				return 0;
+			memset(rc, 0, sizeof *rc);
+			memcpy(rc->tx_hash, hash, 32);
+			if (got == 0)
+				answered = 1;
+			else if (one.kind != ETH_RPC_TRANSPORT && !bad++)
+				bad_e = one;
+			else if (i == 0)
+				*e = one;
 		}
-		json_decref(res); /* NULL after a failed call */
+		if (bad && !answered) {
+			*e = bad_e;
+			return -1;
+		}
 		uint64_t now = now_ms();
-		if (now >= deadline)
-			return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "transaction %s not mined within %llu ms", h,
-			                    (unsigned long long)timeout_ms);
+		if (now >= deadline) {
+			if (answered)
+				return eth_rpc_errf(e, ETH_RPC_TRANSPORT, "transaction %s not mined within %llu ms", h,
+				                    (unsigned long long)timeout_ms);
+			return -1; /* e: why the first endpoint could not be asked */
+		}
 		if (delay > deadline - now)
 			delay = deadline - now;
 		struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};

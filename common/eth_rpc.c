@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "conf.h"
 #include "errf.h"
 #include "curl_loop.h"
 #include "eth_rpc.h"
@@ -364,9 +365,11 @@ struct eth_rpc {
 	struct eth_rpc_opts o;
 	struct curl_slist *hdrs;
 	uint64_t next_id;
+	struct eth_rpc *next; /* the list's next endpoint (set on the first) */
 };
 
-struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e)
+static struct eth_rpc *rpc_new_one(const char *url, const struct eth_rpc_opts *o,
+                                   struct eth_rpc_err *e)
 {
 	if (eth_rpc_check_url(url, o && o->allow_http, e) < 0)
 		return NULL;
@@ -389,10 +392,53 @@ struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struc
 	return r;
 }
 
+struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e)
+{
+	char urls[CONF_RPC_MAX][CONF_STR_MAX], err[256];
+	size_t n;
+	if (!url || !*url)
+		return rpc_new_one(url, o, e); /* says what is missing */
+	if (conf_rpc_urls(url, urls, &n, err, sizeof err) < 0) {
+		eth_rpc_errf(e, ETH_RPC_TRANSPORT, "rpc_url: %s", err);
+		return NULL;
+	}
+	struct eth_rpc *first = NULL, **tail = &first;
+	for (size_t i = 0; i < n || i == 0; i++) {
+		if (!(*tail = rpc_new_one(n ? urls[i] : url, o, e))) {
+			eth_rpc_free(first);
+			return NULL;
+		}
+		tail = &(*tail)->next;
+	}
+	return first;
+}
+
+size_t eth_rpc_endpoints(const struct eth_rpc *r)
+{
+	size_t n = 0;
+	for (; r; r = r->next)
+		n++;
+	return n;
+}
+
+static struct eth_rpc *nth(struct eth_rpc *r, size_t i)
+{
+	while (r && i--)
+		r = r->next;
+	return r;
+}
+
+const char *eth_rpc_url_at(const struct eth_rpc *r, size_t i)
+{
+	const struct eth_rpc *p = nth((struct eth_rpc *)r, i);
+	return p ? p->shown : "";
+}
+
 void eth_rpc_free(struct eth_rpc *r)
 {
 	if (!r)
 		return;
+	eth_rpc_free(r->next);
 	if (r->h)
 		curl_easy_cleanup(r->h);
 	curl_slist_free_all(r->hdrs);
@@ -441,8 +487,8 @@ static int rpc_post(struct eth_rpc *r, const char *req, const char *what, struct
 	}
 }
 
-static int rpc_do(struct eth_rpc *r, size_t n, const char *const *methods, json_t **params,
-                  int batch, json_t **results, struct eth_rpc_err *errs, struct eth_rpc_err *e)
+static int rpc_do_one(struct eth_rpc *r, size_t n, const char *const *methods, json_t **params,
+                      int batch, json_t **results, struct eth_rpc_err *errs, struct eth_rpc_err *e)
 {
 	struct rpc_body body;
 	uint64_t first = r->next_id;
@@ -458,6 +504,41 @@ static int rpc_do(struct eth_rpc *r, size_t n, const char *const *methods, json_
 	eth_buf_free(&body.buf);
 	free(req);
 	return rc;
+}
+
+/* The first endpoint, then, while one cannot be reached, the next ones. params are stolen. */
+static int rpc_do(struct eth_rpc *r, size_t n, const char *const *methods, json_t **params,
+                  int batch, json_t **results, struct eth_rpc_err *errs, struct eth_rpc_err *e)
+{
+	int rc = -1;
+	struct eth_rpc_err first;
+	for (struct eth_rpc *p = r; p; p = p->next) {
+		json_t *copy[ETH_RPC_MAX_BATCH]; /* rpc_do_one steals them */
+		for (size_t i = 0; i < n; i++)
+			copy[i] = params ? json_incref(params[i]) : NULL;
+		rc = rpc_do_one(p, n, methods, copy, batch, results, errs, e);
+		if (rc == 0 || (e->kind != ETH_RPC_TRANSPORT && e->kind != ETH_RPC_HTTP))
+			break;
+		if (p == r)
+			first = *e;
+		if (!p->next)
+			*e = first; /* every endpoint away: the first one's error */
+	}
+	for (size_t i = 0; params && i < n; i++)
+		json_decref(params[i]);
+	return rc;
+}
+
+int eth_rpc_call_at(struct eth_rpc *r, size_t i, const char *method, json_t *params, json_t **result,
+                    struct eth_rpc_err *e)
+{
+	*result = NULL;
+	struct eth_rpc *p = nth(r, i);
+	if (!p || (params && !json_is_array(params))) {
+		json_decref(params);
+		return eth_rpc_errf(e, ETH_RPC_BAD_ANSWER, p ? "RPC params must be an array" : "no such endpoint");
+	}
+	return rpc_do_one(p, 1, &method, &params, 0, result, NULL, e);
 }
 
 int eth_rpc_call(struct eth_rpc *r, const char *method, json_t *params, json_t **result,

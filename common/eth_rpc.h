@@ -26,6 +26,7 @@ enum eth_rpc_kind {
 	ETH_RPC_BAD_ANSWER,/* not JSON-RPC 2.0, wrong id */
 	ETH_RPC_ERROR,     /* the node answered with an error object */
 	ETH_RPC_TOO_LARGE, /* the answer passed the cap of what was asked (ETH_RPC_ANSWER_*) */
+	ETH_RPC_QUORUM,    /* several endpoints answered, but too few of them alike */
 };
 
 /* What went wrong, in one sentence (msg); a revert's data when the node gave it. */
@@ -61,14 +62,23 @@ int eth_rpc_check_url(const char *url, int allow_http, struct eth_rpc_err *e);
 
 /*
  * Blocking client for the CLI and tools (never inside a daemon's loop). One easy
- * handle is reused, so the connection is kept alive between calls. Only http:// and
- * https:// URLs are accepted.
+ * handle per endpoint is reused, so the connection is kept alive between calls. Only
+ * http:// and https:// URLs are accepted. url may be an rpc_url list (conf_rpc_urls):
+ * eth_rpc_call and eth_rpc_batch then ask the first endpoint, and the next ones while
+ * one cannot be reached (transport or HTTP error; the first one's error when none
+ * can); eth_rpc_call_at asks one endpoint only.
  */
 struct eth_rpc;
 struct eth_rpc *eth_rpc_new(const char *url, const struct eth_rpc_opts *o, struct eth_rpc_err *e);
 void eth_rpc_free(struct eth_rpc *r);
-/* The redacted URL (eth_rpc_url_redact), for messages. */
+/* The redacted URL (eth_rpc_url_redact) of the first endpoint, for messages. */
 const char *eth_rpc_url(const struct eth_rpc *r);
+/* How many endpoints; the redacted URL of endpoint i ("" when there is none). */
+size_t eth_rpc_endpoints(const struct eth_rpc *r);
+const char *eth_rpc_url_at(const struct eth_rpc *r, size_t i);
+/* eth_rpc_call on endpoint i alone. */
+int eth_rpc_call_at(struct eth_rpc *r, size_t i, const char *method, json_t *params, json_t **result,
+                    struct eth_rpc_err *e);
 
 /* params is stolen (a JSON array, or NULL for []); *result is owned by the caller. */
 int eth_rpc_call(struct eth_rpc *r, const char *method, json_t *params, json_t **result,
@@ -103,6 +113,31 @@ int eth_arpc_call(struct eth_arpc *a, const char *method, json_t *params, eth_ar
 int eth_arpc_batch(struct eth_arpc *a, size_t n, const char *const *methods, json_t **params,
                    eth_arpc_batch_cb cb, void *arg, struct eth_rpc_err *e);
 size_t eth_arpc_pending(const struct eth_arpc *a);
+
+/*
+ * A quorum client: the same non-blocking calls to each of n endpoints (at most
+ * ETH_ARPC_MAX_ENDPOINTS), and an answer only when quorum of them (1..n) gave the same
+ * one and no other answer had as many, counting those still to answer: eth_blockNumber
+ * answers the quorum-th highest head; eth_getBlockByNumber/Hash are alike when their
+ * "hash" is (or both are null); eth_getLogs when every log's address, topics, data,
+ * block, transaction and index are; any other method when the whole result is. When
+ * too few answered alike the call fails: ETH_RPC_QUORUM when endpoints gave different
+ * answers, the error of quorum endpoints when they gave one, else ETH_RPC_TRANSPORT.
+ * It is used with eth_arpc_call and eth_arpc_batch like a client of one endpoint.
+ * After every endpoint answered a call, report (when set) is told of each endpoint
+ * (its index in urls) whose health changed: DOWN (it failed to answer: transport or HTTP error), DISAGREE
+ * (its answer differed from the quorum's, or no quorum agreed and its answer was one of
+ * several, or it answered something malformed), UP (it answered after DOWN); shown is
+ * its redacted URL, why one sentence. Agreeing again after DISAGREE is not reported.
+ */
+#define ETH_ARPC_MAX_ENDPOINTS 16
+enum eth_arpc_health { ETH_ARPC_UP, ETH_ARPC_DOWN, ETH_ARPC_DISAGREE };
+typedef void (*eth_arpc_report_cb)(size_t endpoint, const char *shown, enum eth_arpc_health h,
+                                   const char *why, void *arg);
+struct eth_arpc *eth_arpc_new_quorum(struct loop *l, const char *const *urls, size_t n,
+                                     size_t quorum, const struct eth_rpc_opts *o,
+                                     eth_arpc_report_cb report, void *report_arg,
+                                     struct eth_rpc_err *e);
 
 /* Fill e with a formatted message of the given kind; returns -1. */
 int eth_rpc_errf(struct eth_rpc_err *e, enum eth_rpc_kind kind, const char *fmt, ...)

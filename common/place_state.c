@@ -265,7 +265,7 @@ int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t err
 	if (strcmp(type, "service.remove") == 0)
 		return remove_key(st->services, msg, "name", err, errlen);
 	if (strcmp(type, "head") == 0 || strcmp(type, "rpc.down") == 0 || strcmp(type, "rpc.up") == 0 ||
-	    strcmp(type, "ok") == 0)
+	    strcmp(type, "rpc.disagree") == 0 || strcmp(type, "ok") == 0)
 		return 0;
 	if (strcmp(type, "error") == 0) {
 		errf(err, errlen, "chainwatch: %s", json_string_value(json_object_get(msg, "error"))

@@ -42,10 +42,19 @@ struct cw_snap {
 	json_t *nodes, *svcs;
 };
 
+/* One RPC endpoint of several (rpc_url), as the quorum client last reported it. */
+struct cw_endpoint {
+	char shown[ETH_RPC_SHOWN_MAX + 24]; /* redacted URL, "#N" added when two look alike */
+	enum eth_arpc_health health;
+	char why[512];
+};
+
 struct chainwatch {
 	struct loop *loop;
 	struct ipc_server *srv;
-	struct eth_arpc *rpc;
+	struct eth_arpc *rpc;     /* a quorum client when rpc_url names several endpoints */
+	struct cw_endpoint eps[ETH_ARPC_MAX_ENDPOINTS];
+	size_t neps, quorum;
 	uint8_t contract[ETH_ADDR_LEN];
 	char contract_hex[43];
 	uint64_t confirmations;
@@ -121,5 +130,9 @@ void cw_release_waiting(struct chainwatch *cw);
 
 /* follow.c */
 void cw_follow_start(struct chainwatch *cw);
+
+/* main.c: publish rpc.down / rpc.disagree for the endpoints not up, once the first
+ * snapshot is out (the first line of --stdout is the snapshot's). */
+void cw_endpoints_publish(struct chainwatch *cw);
 
 #endif

@@ -50,7 +50,7 @@ static void round_fail(struct chainwatch *cw, const char *what, const struct eth
 {
 	char msg[640];
 	snprintf(msg, sizeof msg, "%s: %s", what, e ? e->msg : "malformed answer");
-	if (e && (e->kind == ETH_RPC_TRANSPORT || e->kind == ETH_RPC_HTTP)) {
+	if (e && (e->kind == ETH_RPC_TRANSPORT || e->kind == ETH_RPC_HTTP || e->kind == ETH_RPC_QUORUM)) {
 		if (!cw->rpc_down) {
 			cw->rpc_down = 1;
 			log_warnx("rpc down: %s (%s)", msg, cw->st.valid ? "keeping the last state" : "no state yet");
@@ -127,6 +127,7 @@ static void snap_finish(struct chainwatch *cw)
 	if (first) {
 		cw_stdout_snapshot(cw);
 		cw_release_waiting(cw);
+		cw_endpoints_publish(cw);
 	} else {
 		cw_publish(cw, json_pack("{s:s, s:I, s:s}", "type", "head", "block",
 		                         (json_int_t)cw->st.block, "hash", cw->st.hash));
@@ -332,7 +333,7 @@ static void on_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
 		 * starts with eth_blockNumber, which tells an outage apart). */
 		int slow = e->kind == ETH_RPC_TRANSPORT &&
 		           (strcasestr(e->msg, "timeout") || strcasestr(e->msg, "timed out"));
-		if ((e->kind != ETH_RPC_TRANSPORT || slow) && span > CW_RANGE_MIN) {
+		if ((e->kind != ETH_RPC_TRANSPORT || slow) && e->kind != ETH_RPC_QUORUM && span > CW_RANGE_MIN) {
 			cw->range = span / 2 ? span / 2 : 1;
 			log_info("eth_getLogs over %llu blocks failed (%s); trying %llu",
 			         (unsigned long long)span, e->msg, (unsigned long long)cw->range);

@@ -13,13 +13,16 @@
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
-enum { F_CONFIG, F_RUNDIR, F_RPC, F_CONTRACT, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
+enum { F_CONFIG, F_RUNDIR, F_RPC, F_QUORUM, F_CONTRACT, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
        F_SNAPSHOT_BLOCK, F_STDOUT, F_LOG_LEVEL, F_N };
 
 static const struct flag rows[F_N] = {
 	[F_CONFIG] = FLAG_CONFIG,
 	[F_RUNDIR] = FLAG_RUNDIR("run directory"),
-	[F_RPC] = {"rpc", 0, "URL", "rpc_url", "Ethereum JSON-RPC endpoint (conf rpc_url)", 0},
+	[F_RPC] = {"rpc", 0, "URLS", "rpc_url",
+	           "Ethereum JSON-RPC endpoint, or several split by commas (conf rpc_url)", 0},
+	[F_QUORUM] = {"rpc-quorum", 0, "N", "rpc_quorum",
+	              "endpoints that must agree (conf rpc_quorum; default a majority)", 0},
 	[F_CONTRACT] = {"contract", 0, "ADDRESS", "contract", "the Canteen contract (conf contract)", 0},
 	[F_CONFIRMATIONS] = {"confirmations", 0, "N", "confirmations",
 	                     "follow this many blocks behind the head (default 2)", 0},
@@ -38,11 +41,21 @@ static const struct flag_table flags = {
 };
 
 static int configure(const struct flag_values *v, struct conf *cf, struct chainwatch *cw,
-                     char *sock, size_t socklen)
+                     char urls[][CONF_STR_MAX], char *sock, size_t socklen)
 {
 	char err[1024];
-	if (!cf->rpc_url[0]) {
+	if (conf_rpc_urls(cf->rpc_url, urls, &cw->neps, err, sizeof err) < 0) {
+		log_warnx("rpc_url: %s", err);
+		return -1;
+	}
+	if (cw->neps == 0) {
 		log_warnx("no RPC endpoint: --rpc URL (conf rpc_url)");
+		return -1;
+	}
+	cw->quorum = cf->rpc_quorum ? cf->rpc_quorum : cw->neps / 2 + 1;
+	if (cw->quorum > cw->neps) {
+		log_warnx("rpc_quorum is %llu, but rpc_url names %zu endpoint(s)",
+		          (unsigned long long)cf->rpc_quorum, cw->neps);
 		return -1;
 	}
 	if (!cf->contract[0] || eth_addr_parse(cf->contract, cw->contract) < 0) {
@@ -73,6 +86,67 @@ static int configure(const struct flag_values *v, struct conf *cf, struct chainw
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- endpoints ---- */
+
+static const char *const health_names[] = {
+	[ETH_ARPC_UP] = "up", [ETH_ARPC_DOWN] = "down", [ETH_ARPC_DISAGREE] = "disagree"};
+
+static void publish_endpoint(struct chainwatch *cw, const struct cw_endpoint *ep)
+{
+	char type[24];
+	snprintf(type, sizeof type, "rpc.%s", health_names[ep->health]);
+	json_t *ev = json_pack("{s:s, s:s}", "type", type, "endpoint", ep->shown);
+	if (ev && ep->health != ETH_ARPC_UP)
+		json_object_set_new(ev, "error", json_string(ep->why));
+	cw_publish(cw, ev);
+}
+
+/* The quorum client's report: log it, and publish it once there is a state. */
+static void on_endpoint(size_t i, const char *shown, enum eth_arpc_health h, const char *why,
+                        void *arg)
+{
+	struct chainwatch *cw = arg;
+	(void)shown;
+	if (i >= cw->neps)
+		return;
+	struct cw_endpoint *ep = &cw->eps[i];
+	ep->health = h;
+	snprintf(ep->why, sizeof ep->why, "%s", why);
+	if (h == ETH_ARPC_UP)
+		log_info("rpc %s: %s", ep->shown, why);
+	else
+		log_warnx("rpc %s %s: %s", ep->shown, h == ETH_ARPC_DOWN ? "down" : "disagrees", why);
+	if (cw->st.valid)
+		publish_endpoint(cw, ep);
+}
+
+void cw_endpoints_publish(struct chainwatch *cw)
+{
+	for (size_t i = 0; cw->neps > 1 && i < cw->neps; i++)
+		if (cw->eps[i].health != ETH_ARPC_UP)
+			publish_endpoint(cw, &cw->eps[i]);
+}
+
+/* The client: of the one endpoint, or a quorum client of several. */
+static struct eth_arpc *rpc_open(struct chainwatch *cw, char urls[][CONF_STR_MAX],
+                                 const struct eth_rpc_opts *ro, struct eth_rpc_err *e)
+{
+	const char *list[CONF_RPC_MAX];
+	for (size_t i = 0; i < cw->neps; i++) {
+		list[i] = urls[i];
+		char shown[ETH_RPC_SHOWN_MAX];
+		eth_rpc_url_redact(urls[i], shown, sizeof shown);
+		snprintf(cw->eps[i].shown, sizeof cw->eps[i].shown, "%s", shown);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cw->eps[j].shown, shown) == 0) /* differ only in what is hidden */
+				snprintf(cw->eps[i].shown, sizeof cw->eps[i].shown, "%s#%zu", shown, i + 1);
+		cw->eps[i].health = ETH_ARPC_UP;
+	}
+	if (cw->neps == 1)
+		return eth_arpc_new(cw->loop, urls[0], ro, e);
+	return eth_arpc_new_quorum(cw->loop, list, cw->neps, cw->quorum, ro, on_endpoint, cw, e);
 }
 
 /* ---- chain.sock ---- */
@@ -138,6 +212,15 @@ static void op_stats(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 	                      "reorgs", (json_int_t)cw->reorgs, "range", (json_int_t)cw->range,
 	                      "nodes", (json_int_t)json_object_size(cw->st.nodes),
 	                      "services", (json_int_t)json_object_size(cw->st.services));
+	json_t *eps = json_array();
+	for (size_t i = 0; a && eps && cw->neps > 1 && i < cw->neps; i++)
+		json_array_append_new(eps, json_pack("{s:s, s:s}", "endpoint", cw->eps[i].shown, "health",
+		                                     health_names[cw->eps[i].health]));
+	if (a && eps && cw->neps > 1) {
+		json_object_set(a, "endpoints", eps);
+		json_object_set_new(a, "quorum", json_integer((json_int_t)cw->quorum));
+	}
+	json_decref(eps);
 	if (a)
 		ipc_reply(c, req, a);
 	json_decref(a);
@@ -181,6 +264,7 @@ int main(int argc, char **argv)
 	struct eth_rpc_opts ro;
 	struct eth_rpc_err e;
 	char sock[1024], err[1024];
+	char urls[CONF_RPC_MAX][CONF_STR_MAX];
 
 	log_init("canteen-chainwatch", LOG_LEVEL_INFO);
 	memset(&cw, 0, sizeof cw);
@@ -192,7 +276,7 @@ int main(int argc, char **argv)
 			log_warnx("%s", err);
 		return rc;
 	}
-	if (configure(&v, &cf, &cw, sock, sizeof sock) < 0)
+	if (configure(&v, &cf, &cw, urls, sock, sizeof sock) < 0)
 		return EXIT_CONFIG;
 	if (cw_types_init(err, sizeof err) < 0)
 		fatalx("contract types: %s", err);
@@ -204,9 +288,12 @@ int main(int argc, char **argv)
 	ro.timeout_ms = cf.rpc_timeout_ms;
 	ro.retries = 1;
 	ro.allow_http = cf.allow_insecure_rpc != 0;
-	char shown[ETH_RPC_SHOWN_MAX];
-	eth_rpc_url_redact(cf.rpc_url, shown, sizeof shown);
-	cw.rpc = eth_arpc_new(cw.loop, cf.rpc_url, &ro, &e);
+	char shown[ETH_RPC_SHOWN_MAX + 64];
+	cw.rpc = rpc_open(&cw, urls, &ro, &e);
+	if (cw.neps == 1)
+		snprintf(shown, sizeof shown, "%s", cw.eps[0].shown);
+	else
+		snprintf(shown, sizeof shown, "%zu endpoints (quorum %zu)", cw.neps, cw.quorum);
 	if (!cw.rpc) {
 		log_warnx("--rpc: %s", e.msg);
 		cw_types_free();

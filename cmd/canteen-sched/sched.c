@@ -38,7 +38,7 @@ static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 		log_info("chain snapshot applied");
 		ipc_client_backoff_reset(c); /* a whole snapshot came: chainwatch works */
 	}
-	if (type && strcmp(type, "rpc.down") == 0)
+	if (type && strcmp(type, "rpc.down") == 0 && !json_object_get(msg, "endpoint")) /* not one of several */
 		log_info("chainwatch reports its RPC down: scheduling on the last known state");
 }
 

@@ -9,24 +9,52 @@
 #include "eth_abi.h"
 #include "eth_tx.h"
 
-/* The endpoint is on the chain canteen.conf names (or, for a deployment without one, any). */
+/* Every endpoint that answers is on the chain canteen.conf names (or, for a deployment
+ * without one, all on one chain); one away is passed over while another answers. */
 static int check_chain_id(struct chain *c, int needs)
 {
-	struct eth_rpc_err e;
-	uint64_t id;
-	if (eth_chain_id(c->rpc, &id, &e) < 0)
-		return chain_fail(c, "eth_chainId", &e);
+	struct eth_rpc_err e, first;
+	uint64_t id = 0, got;
+	size_t n = eth_rpc_endpoints(c->rpc), answered = 0, seen = 0;
 	uint64_t want = c->cli->conf.chain_id;
+	for (size_t i = 0; i < n; i++) {
+		json_t *res;
+		if (eth_rpc_call_at(c->rpc, i, "eth_chainId", NULL, &res, &e) < 0) {
+			if (e.kind != ETH_RPC_TRANSPORT && e.kind != ETH_RPC_HTTP)
+				return chain_fail(c, "eth_chainId", &e);
+			if (i == 0)
+				first = e;
+			continue;
+		}
+		int bad = eth_qty_parse(json_string_value(res), &got) < 0;
+		json_decref(res);
+		if (bad) {
+			eth_rpc_errf(&e, ETH_RPC_BAD_ANSWER, "eth_chainId answered something that is not a quantity");
+			return chain_fail(c, "eth_chainId", &e);
+		}
+		if (want && got != want) {
+			cli_err("the RPC endpoint %s is on chain %llu, but chain_id is %llu: refusing to act",
+			        eth_rpc_url_at(c->rpc, i), (unsigned long long)got, (unsigned long long)want);
+			return CLI_FAIL;
+		}
+		if (answered++ && got != id) {
+			cli_err("the RPC endpoints %s and %s are on chains %llu and %llu: refusing to act",
+			        eth_rpc_url_at(c->rpc, seen), eth_rpc_url_at(c->rpc, i), (unsigned long long)id,
+			        (unsigned long long)got);
+			return CLI_FAIL;
+		}
+		if (answered == 1) {
+			id = got;
+			seen = i;
+		}
+	}
+	if (!answered)
+		return chain_fail(c, "eth_chainId", &first);
 	if (!want && (needs & CHAIN_NEED_CONTRACT)) {
 		cli_err("chain_id is not set (the RPC endpoint %s says it is on chain %llu): give "
 		        "chain_id in canteen.conf, --chain-id or CANTEEN_CHAIN_ID",
-		        eth_rpc_url(c->rpc), (unsigned long long)id);
+		        eth_rpc_url_at(c->rpc, seen), (unsigned long long)id);
 		return CLI_USAGE;
-	}
-	if (want && id != want) {
-		cli_err("the RPC endpoint %s is on chain %llu, but chain_id is %llu: refusing to act",
-		        eth_rpc_url(c->rpc), (unsigned long long)id, (unsigned long long)want);
-		return CLI_FAIL;
 	}
 	c->chain_id = id;
 	return CLI_OK;

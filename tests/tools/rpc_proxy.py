@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 # rpc_proxy.py: a JSON-RPC proxy on 127.0.0.1 in front of anvil that misbehaves on purpose
-# (lost or late answers, lies about chain id and fees, huge answers, silence), for the
-# tests of what the canteen CLI and chainwatch believe.
+# (lost or late answers, lies about chain id and fees, huge answers, silence, a consistent
+# liar about blocks and state), for the tests of what the canteen CLI and chainwatch believe.
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
-#                --drop-receipts N]
+#                --drop-receipts N | --lie] [--port N] [--record FILE]
+#
+# --record FILE: append the method of every call forwarded, one a line.
+#
+# --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
+# eth_call with arguments (a page of records) answers an empty list; version() and the
+# rest are honest, so a client of this endpoint alone sees a plausible, wrong chain.
 import argparse
 import json
 import os
@@ -28,10 +34,30 @@ def forward(body):
         return r.read()
 
 
-def lie(method, ans):
+def fake_hash(h):
+    return "0x" + h[2:][::-1] if isinstance(h, str) and h.startswith("0x") else h
+
+
+EMPTY_LIST = "0x" + "%064x" % 32 + "%064x" % 0
+
+
+def lie(method, ans, call=None):
     """Rewrite one answer object the way the chosen lie says."""
     if "result" not in ans:
         return ans
+    if opts.lie:
+        r = ans["result"]
+        if method in ("eth_getBlockByNumber", "eth_getBlockByHash") and isinstance(r, dict):
+            r["hash"] = fake_hash(r.get("hash"))
+        elif method == "eth_getLogs" and isinstance(r, list):
+            for lg in r:
+                if isinstance(lg, dict):
+                    lg["blockHash"] = fake_hash(lg.get("blockHash"))
+        elif method == "eth_call" and call is not None:
+            params = call.get("params") or [{}]
+            data = params[0].get("data") or params[0].get("input") or ""
+            if len(data) > 10:
+                ans["result"] = EMPTY_LIST
     if opts.chain_id is not None and method == "eth_chainId":
         ans["result"] = hex(opts.chain_id)
     if opts.fee is not None:
@@ -66,6 +92,7 @@ class Handler(BaseHTTPRequestHandler):
         req = json.loads(body)
         calls = req if isinstance(req, list) else [req]
         methods = {c.get("id"): c.get("method") for c in calls}
+        by_id = {c.get("id"): c for c in calls}
         if opts.hang:
             time.sleep(3600)
             return
@@ -88,6 +115,15 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if opts.lie:
+            # The liar's own hashes, asked back (EIP-1898 blockHash), mean the real ones.
+            for c in calls:
+                for prm in c.get("params") or []:
+                    if isinstance(prm, dict) and "blockHash" in prm:
+                        prm["blockHash"] = fake_hash(prm["blockHash"])
+                if c.get("method") == "eth_getBlockByHash" and c.get("params"):
+                    c["params"][0] = fake_hash(c["params"][0])
+            body = json.dumps(req).encode()
         if opts.stale_nonce:
             # A lagging node: the nonce of the last block, blind to its own pool.
             for c in calls:
@@ -111,18 +147,22 @@ class Handler(BaseHTTPRequestHandler):
                 # Never forwarded: the transaction is not in, the answer is lost anyway.
                 self.close_connection = True
                 return
+        if opts.record:
+            with sends_lock, open(opts.record, "a") as f:
+                for c in calls:
+                    f.write("%s\n" % c.get("method"))
         ans = forward(body)
         if is_send and opts.drop_send:
             self.close_connection = True  # forwarded, answer lost
             return
         if is_send and opts.delay_send:
             time.sleep(opts.delay_send / 1000.0)
-        if opts.chain_id is not None or opts.fee is not None:
+        if opts.chain_id is not None or opts.fee is not None or opts.lie:
             a = json.loads(ans)
             if isinstance(a, list):
-                a = [lie(methods.get(x.get("id")), x) for x in a]
+                a = [lie(methods.get(x.get("id")), x, by_id.get(x.get("id"))) for x in a]
             else:
-                a = lie(methods.get(a.get("id")), a)
+                a = lie(methods.get(a.get("id")), a, by_id.get(a.get("id")))
             ans = json.dumps(a).encode()
         try:
             self.reply(ans)
@@ -144,9 +184,12 @@ def main():
     p.add_argument("--huge", type=int, default=0)
     p.add_argument("--stale-nonce", action="store_true")
     p.add_argument("--drop-receipts", type=int, default=0)
+    p.add_argument("--lie", action="store_true")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--record")
     opts = p.parse_args()
     ThreadingHTTPServer.daemon_threads = True
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
     with open(opts.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.rename(opts.port_file + ".tmp", opts.port_file)

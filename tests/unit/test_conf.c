@@ -72,6 +72,30 @@ int main(void)
 	   conf_set(&c, "max_priority_fee_gwei", "2000", err, sizeof err) == 0 && c.max_priority_fee_gwei == 2000,
 	   "fee caps from 1 gwei");
 	ok(conf_known("docker_host") && !conf_known("docker"), "conf_known");
+	/* rpc_url: a list of endpoints, checked when set; rpc_quorum 0 means a majority. */
+	char urls[CONF_RPC_MAX][CONF_STR_MAX];
+	size_t n = 99;
+	conf_defaults(&c);
+	is_int(c.rpc_quorum, 0, "rpc_quorum defaults to 0 (a majority)");
+	ok(conf_rpc_urls("", urls, &n, err, sizeof err) == 0 && n == 0, "an empty list");
+	ok(conf_rpc_urls(" http://a:1, http://b:2,http://c:3 ", urls, &n, err, sizeof err) == 0 && n == 3 &&
+	   strcmp(urls[0], "http://a:1") == 0 && strcmp(urls[2], "http://c:3") == 0,
+	   "commas and spaces split the list");
+	ok(conf_rpc_urls("http://a:1 http://a:1", urls, &n, err, sizeof err) < 0 &&
+	   strstr(err, "endpoints 1 and 2 are the same"), "an endpoint twice refused: %s", err);
+	ok(conf_rpc_urls("a b c d e f g h i", urls, &n, err, sizeof err) < 0 && strstr(err, "more than 8"),
+	   "nine endpoints refused: %s", err);
+	char longu[CONF_STR_MAX + 10];
+	memset(longu, 'x', sizeof longu - 1);
+	longu[sizeof longu - 1] = '\0';
+	ok(conf_rpc_urls(longu, urls, &n, err, sizeof err) < 0 && strstr(err, "endpoint 1 is longer"),
+	   "an over-long endpoint refused: %s", err);
+	ok(conf_set(&c, "rpc_url", "http://a:1,http://a:1", err, sizeof err) < 0 && c.rpc_url[0] == '\0',
+	   "conf_set refuses a bad list and changes nothing: %s", err);
+	ok(load_text(&c, "rpc_url = http://127.0.0.1:1, http://127.0.0.1:2\nrpc_quorum = 2\n", err,
+	             sizeof err) == 0 && c.rpc_quorum == 2 && strstr(c.rpc_url, ":2"),
+	   "a list and a quorum load");
+	ok(conf_set(&c, "rpc_quorum", "9", err, sizeof err) < 0, "rpc_quorum above 8 refused: %s", err);
 	unlink(path);
 	return done_testing();
 }

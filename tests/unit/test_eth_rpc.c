@@ -17,6 +17,7 @@
 /* ---- the server: one connection at a time, Connection: close ---- */
 
 static int flaky_count;
+static const char *persona = "honest"; /* what the eth_ methods answer: set before the fork */
 
 static void reply(int fd, int status, const char *body)
 {
@@ -50,6 +51,16 @@ static json_t *answer(json_t *req, int *status)
 		sleep(2);
 		return json_pack("{s:s, s:O, s:b}", "jsonrpc", "2.0", "id", id, "result", 1);
 	}
+	/* Quorum tests: "honest", "honest2" (another head, extra fields) and "liar". */
+	int liar = strcmp(persona, "liar") == 0;
+	if (strcmp(m, "eth_blockNumber") == 0)
+		return json_pack("{s:s, s:O, s:s}", "jsonrpc", "2.0", "id", id, "result",
+		                 liar ? "0x64" : strcmp(persona, "honest2") == 0 ? "0xc" : "0xa");
+	if (strcmp(m, "eth_getBlockByNumber") == 0)
+		return json_pack("{s:s, s:O, s:{s:s, s:s}}", "jsonrpc", "2.0", "id", id, "result", "hash",
+		                 liar ? "0xbad0" : "0x0100", "who", persona);
+	if (strcmp(m, "eth_call") == 0)
+		return json_pack("{s:s, s:O, s:s}", "jsonrpc", "2.0", "id", id, "result", liar ? "0xdead" : "0xbeef");
 	if (strcmp(m, "wrongid") == 0)
 		return json_pack("{s:s, s:i, s:b}", "jsonrpc", "2.0", "id", 999999, "result", 1);
 	return json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", -32601,
@@ -155,6 +166,138 @@ static void async_batch_cb(size_t n, json_t **results, const struct eth_rpc_err 
 	r->batch_ok = results && n == 2 && json_is_array(results[0]) && !results[1] && errs[1].kind == ETH_RPC_ERROR;
 	if (--r->left == 0)
 		loop_stop(r->l);
+}
+
+/* ---- the quorum client ---- */
+
+struct qrun {
+	struct loop *l;
+	struct eth_arpc *q;
+	uint64_t deadline;
+	int left;
+	char result[64];
+	struct eth_rpc_err err;
+	char reports[1024];
+};
+
+static void q_cb(json_t *result, const struct eth_rpc_err *e, void *arg)
+{
+	struct qrun *r = arg;
+	snprintf(r->result, sizeof r->result, "%s", json_string_value(result) ? json_string_value(result)
+	                                          : json_is_object(result)     ? json_string_value(json_object_get(result, "hash"))
+	                                                                       : "");
+	if (!result)
+		r->err = *e;
+	r->left--;
+}
+
+static void q_report(size_t i, const char *shown, enum eth_arpc_health h, const char *why, void *arg)
+{
+	struct qrun *r = arg;
+	size_t n = strlen(r->reports);
+	(void)shown;
+	(void)why;
+	snprintf(r->reports + n, sizeof r->reports - n, "%zu:%s ", i,
+	         h == ETH_ARPC_UP ? "up" : h == ETH_ARPC_DOWN ? "down" : "disagree");
+}
+
+/* Every endpoint answered (or 10 s passed): stop. */
+static void q_poll(struct loop *l, void *arg)
+{
+	struct qrun *r = arg;
+	if (eth_arpc_pending(r->q) == 0 || --r->deadline == 0)
+		loop_stop(l);
+	else
+		loop_timer_add(l, 10, q_poll, r);
+}
+
+/* One call through q; the loop runs until its answer and every endpoint's. */
+static void q_run(struct eth_arpc *q, struct qrun *r, const char *method)
+{
+	struct eth_rpc_err e;
+	r->q = q;
+	r->deadline = 1000;
+	r->left = 1;
+	r->result[0] = '\0';
+	r->reports[0] = '\0';
+	memset(&r->err, 0, offsetof(struct eth_rpc_err, revert));
+	json_t *params = strcmp(method, "eth_getBlockByNumber") == 0 ? json_pack("[s,b]", "0x1", 0) : NULL;
+	if (eth_arpc_call(q, method, params, q_cb, r, &e) < 0) {
+		r->err = e;
+		return;
+	}
+	loop_timer_add(r->l, 10, q_poll, r);
+	loop_run(r->l);
+}
+
+static void quorum_tests(void)
+{
+	struct eth_rpc_opts o;
+	struct eth_rpc_err e;
+	struct qrun r;
+	memset(&r, 0, sizeof r);
+	r.l = loop_new();
+	static const char *const who[3] = {"honest", "honest2", "liar"};
+	pid_t pids[3];
+	char urls[4][64];
+	const char *list[4];
+	for (int i = 0; i < 3; i++) {
+		int port;
+		persona = who[i];
+		pids[i] = start_server(&port);
+		snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:%d", port);
+		list[i] = urls[i];
+	}
+	persona = "honest";
+	snprintf(urls[3], sizeof urls[3], "http://127.0.0.1:1"); /* nobody listens */
+	list[3] = urls[3];
+	eth_rpc_opts_default(&o);
+	o.backoff_ms = 20;
+	o.retries = 0;
+	ok(eth_arpc_new_quorum(r.l, list, 3, 4, &o, NULL, NULL, &e) == NULL, "a quorum above the endpoints: %s",
+	   e.msg);
+	ok(eth_arpc_new_quorum(r.l, list, 3, 0, &o, NULL, NULL, &e) == NULL, "a quorum of 0 refused");
+
+	/* two honest, a liar, a dead one; quorum 2 */
+	struct eth_arpc *q = eth_arpc_new_quorum(r.l, list, 4, 2, &o, q_report, &r, &e);
+	ok(q != NULL, "quorum client of 4");
+	q_run(q, &r, "eth_call");
+	is_str(r.result, "0xbeef", "eth_call: the answer two endpoints gave, not the liar's");
+	ok(strstr(r.reports, "2:disagree") && strstr(r.reports, "3:down") && !strstr(r.reports, "0:") &&
+	   !strstr(r.reports, "1:"), "the liar disagrees, the dead is down: %s", r.reports);
+	q_run(q, &r, "eth_getBlockByNumber");
+	is_str(r.result, "0x0100", "blocks alike by hash (other fields differ)");
+	is_str(r.reports, "", "no change reported twice: '%s'", r.reports);
+	q_run(q, &r, "eth_blockNumber");
+	/* As soon as two answered: the lower of their heads; never the liar's 100. */
+	ok(strcmp(r.result, "0xa") == 0 || strcmp(r.result, "0xc") == 0,
+	   "the head: one two endpoints reached (of 10, 12, 100): %s", r.result);
+	eth_arpc_free(q);
+
+	/* one honest, the liar, the dead: a tie is no quorum, even of 1 */
+	const char *three[3] = {list[0], list[2], list[3]};
+	for (size_t quorum = 1; quorum <= 2; quorum++) {
+		q = eth_arpc_new_quorum(r.l, three, 3, quorum, &o, q_report, &r, &e);
+		q_run(q, &r, "eth_call");
+		ok(r.result[0] == '\0' && r.err.kind == ETH_RPC_QUORUM && strstr(r.err.msg, "no quorum on eth_call"),
+		   "quorum %zu: honest against liar is no answer: %s", quorum, r.err.msg);
+		ok(strstr(r.reports, "0:disagree") && strstr(r.reports, "1:disagree") && strstr(r.reports, "2:down"),
+		   "both that answered disagree, the dead is down: %s", r.reports);
+		eth_arpc_free(q);
+	}
+
+	/* only the dead and one more: too few answers */
+	const char *two[2] = {list[0], list[3]};
+	q = eth_arpc_new_quorum(r.l, two, 2, 2, &o, q_report, &r, &e);
+	q_run(q, &r, "eth_call");
+	ok(r.err.kind == ETH_RPC_TRANSPORT && strstr(r.err.msg, "only 1 of 2 endpoints answered eth_call"),
+	   "too few answers: %s", r.err.msg);
+	eth_arpc_free(q);
+	for (int i = 0; i < 3; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+	loop_free(r.l);
 }
 
 static void on_deadline(struct loop *l, void *arg)
@@ -312,5 +455,6 @@ int main(void)
 	eth_arpc_free(a);
 	is_int(run.left, 100, "free drops pending calls silently");
 	loop_free(run.l);
+	quorum_tests();
 	return done_testing();
 }

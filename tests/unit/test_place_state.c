@@ -227,6 +227,8 @@ int main(void)
 	is_int(chain(st, "{\"type\":\"head\",\"block\":7,\"hash\":\"0x00\"}", err, sizeof err), 0,
 	       "head changes nothing");
 	is_int(chain(st, "{\"type\":\"rpc.down\",\"error\":\"x\"}", err, sizeof err), 0, "rpc.down keeps state");
+	is_int(chain(st, "{\"type\":\"rpc.disagree\",\"endpoint\":\"http://127.0.0.1:1\",\"error\":\"x\"}", err,
+	             sizeof err), 0, "rpc.disagree (one endpoint of several) keeps state");
 	is_int(chain(st, "{\"type\":\"mystery\"}", err, sizeof err), -1, "unknown type refused: %s", err);
 	is_int(chain(st, "{\"seq\":1}", err, sizeof err), -1, "message without type refused");
 	place_state_input(st, &in);
