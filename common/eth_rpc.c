@@ -185,7 +185,7 @@ static void rpc_error_from(const json_t *err, struct eth_rpc_err *e)
 {
 	const char *msg = json_string_value(json_object_get(err, "message"));
 	json_t *code = json_object_get(err, "code");
-	eth_rpc_errf(e, ETH_RPC_ERROR, "%s", msg ? msg : "error without a message");
+	eth_rpc_errf(e, ETH_RPC_ERROR, "%s", msg && msg[0] ? msg : "error without a message");
 	e->code = json_is_integer(code) ? (long)json_integer_value(code) : 0;
 	json_t *data = json_object_get(err, "data");
 	if (json_is_object(data))
