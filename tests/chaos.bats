@@ -8,6 +8,53 @@
 
 load lib/common
 
+# record DIR: a made-up recording of 40 one-second samples of two nodes and two services, in
+# the files soak.sh and probe.sh write: "web" (2 replicas, published) does not answer for 3 s;
+# replica 0 of "db" runs on both nodes for 12 s, and again for 20 s while node 2 is cut off
+# (a partition: not counted); replica 5 of "db" (1 wanted) runs for 20 s; the counts never
+# became exact; dockerd grew by 2 MiB.
+record() {
+	local d=$1 t i state c http
+	mkdir -p "$d"
+	printf '1 127.0.0.2 0x1\n2 127.0.0.3 0x2\n' > "$d/nodes.tsv"
+	echo '{"seed":1,"duration_s":40,"convergence_ms":null,"init_restarts":0,"unexpected_exits":[],"sanitizer_reports":0,"core_dumps":0,"chain_restart_failures":0}' > "$d/meta.json"
+	printf '{"t":1000000,"run":"start"}\n{"t":1001000,"start":"node_kill","node":2}\n{"t":1039000,"run":"last_fault_healed"}\n' > "$d/events.ndjson"
+	printf '1 dockerd 10 5000 9\n1 sched 11 3000 7\n' > "$d/pss.start"
+	printf '1 dockerd 10 7048 9\n1 sched 11 3000 7\n' > "$d/pss.end"
+	: > "$d/samples.ndjson"
+	for i in $(seq 0 39); do
+		t=$((1000000 + i * 1000)) state='"killed":[],"stopped":[],"cut":[]' http=1
+		c='["web",0,1,1],["web",1,2,1],["db",0,1,1]'
+		[ "$i" -lt 5 ] || [ "$i" -ge 8 ] || http=0
+		[ "$i" -lt 10 ] || [ "$i" -ge 22 ] || c+=',["db",0,2,1]'
+		[ "$i" -lt 15 ] || [ "$i" -ge 35 ] || c+=',["db",5,1,1]'
+		if [ "$i" -ge 22 ]; then state='"killed":[],"stopped":[],"cut":[2]' c+=',["db",0,2,1]'; fi
+		printf '{"t":%s,"state":{%s,"loss":[],"chain":true},"desired":{"web":{"replicas":2,"gen":1,"port":80},"db":{"replicas":1,"gen":1,"port":null}},"c":[%s],"http":{"web":%s}}\n' \
+			"$t" "$state" "$c" "$http" >> "$d/samples.ndjson"
+	done
+}
+
+@test "chaos: the checker flags an outage, a duplicate and an orphan beyond their bounds, no convergence and daemon growth" {
+	record "$BATS_TEST_TMPDIR/rec"
+	run "$TOP/tests/chaos/check.sh" "$BATS_TEST_TMPDIR/rec"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	j=$output
+	ok() { jq -e "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
+	ok '.samples == 40'
+	ok '.availability.web == (37 / 40) and .longest_outage_s.web == 3'
+	ok '.availability.db == 1'
+	ok '.duplicates.max_s == 12 and .duplicates.beyond_bound == [{"key": "db.0", "from": 1010000, "s": 12}]'
+	ok '.orphans.max_s == 20 and (.orphans.beyond_bound | map(.key)) == ["db.5@1"]'
+	ok '.daemons.dockerd.pss_growth_kib_max == 2048 and .daemons.sched.pss_growth_kib_max == 0'
+	ok '.verdict | index("availability of a service with >= 2 replicas below 0.999")'
+	ok '.verdict | index("duplicates beyond 10 s") and index("orphans beyond 15 s")'
+	ok '.verdict | index("not exact within 30 s of the last fault") and index("a daemon grew by 1024 KiB or more")'
+	# The same recording judged with wider bounds passes those.
+	CHAOS_DUP_S=12 CHAOS_ORPHAN_S=20 CHAOS_AVAIL_MULTI=0.9 CHAOS_PSS_KIB=4096 run "$TOP/tests/chaos/check.sh" "$BATS_TEST_TMPDIR/rec"
+	[ "$(jq -c .verdict <<< "$output")" = '["not exact within 30 s of the last fault"]' ]
+}
+
 @test "chaos: a soak under random faults keeps every service up, no lasting duplicates or orphans, exact counts soon after the last fault, no daemon growth or crash" {
 	dur=60
 	[ -z "${CANTEEN_LONG:-}" ] || dur=120
