@@ -17,7 +17,7 @@ while getopts d:s:o:k opt; do
 	esac
 done
 [[ $dur =~ ^[0-9]+$ ]] && [ "$dur" -ge 10 ] || { echo "soak.sh: -d wants whole seconds, at least 10" >&2; exit 2; }
-[ -n "$seed" ] || seed=$(( $(od -An -N2 -tu2 /dev/urandom) ))
+[ -n "$seed" ] || seed=$(( $(od -An -N2 -tu2 /dev/urandom) % 32768 ))
 [[ $seed =~ ^[0-9]+$ ]] && [ "$seed" -lt 32768 ] || { echo "soak.sh: -s wants 0..32767" >&2; exit 2; }
 [ -n "$out" ] || out=$(mktemp -d /tmp/canteen-chaos.XXXXXX)
 mkdir -p "$out" && out=$(cd "$out" && pwd)
