@@ -75,7 +75,7 @@ up_cluster $N --no-sample || die "canteen up (see $out/up.log)"
 jq -r '.nodes | to_entries[] | "\(.key + 1) \(.value.ip) \(.value.address)"' "$UP/up.json" > "$out/nodes.tsv"
 
 # ---- the services: name strategy replicas cpu priority published(port or -) exclusive ----
-# CPU adds up to 8.9 of the 10 cores of 5 nodes (2 each): with one node gone (8 cores) the
+# CPU adds up to 8.4 of the 10 cores of 5 nodes (2 each): with one node gone (8 cores) the
 # lowest priority (chaos-batch) must give replicas up, and gets them back when it returns.
 P1=$(free_port) P2=$(free_port) P3=$(free_port)
 SVCS=(
