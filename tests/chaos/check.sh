@@ -65,7 +65,9 @@ $meta[0] as $m
 | ($s | map(select((.state.killed | length) > 0)
             | [.c[] | select(.[0] == "chaos-batch")] | length)) as $batch_down
 | {
-    seed: $m.seed, duration_s: $m.duration_s, samples: ($s | length),
+    seed: $m.seed, duration_s: $m.duration_s, samples: ($s | length), nodes: $nodes,
+    timings: $m.timings,
+    node_kill: "SIGKILL of canteen-init and its daemons, and docker kill of the node'"'"'s containers (every node shares one dockerd)",
     faults: ($ev | map(select(.start) | .start) | group_by(.) | map({key: .[0], value: length})
              | from_entries),
     availability: ($avail | map_values(.availability)),

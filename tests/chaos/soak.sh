@@ -285,7 +285,7 @@ inject() {
 		"$k" "$i"
 		nf_kind=${k#node_} nf_node=$i nf_until=$((now + d * 1000))
 		ev "\"start\":\"$k\",\"node\":$i,\"for_s\":$d"
-		say "$k node $i for ${d}s" ;;
+		say "$k node $i for ${d}s$([ "$k" != node_kill ] || echo ": init and daemons SIGKILLed, and its containers, by docker kill (one dockerd serves every node)")" ;;
 	daemon_kill)
 		rnd 0 3; d=${DAEMONS[$R]}
 		local pid
@@ -365,10 +365,16 @@ grep -hE ': pid [0-9]+ (exited with status|killed by SIG)' "$UP"/node*/node.log 
 	> "$out/unexpected_exits.txt"
 grep -hE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$UP"/node*/node.log > "$out/sanitizer.txt"
 cores=$(find "$out" -name 'core*' -type f | wc -l)
+# timings: the SWIM and polling settings canteen up --fast wrote, as a JSON object.
+timings() {
+	grep -E '^(probe_|suspicion_|gossip_|pushpull_|poll_ms|stop_grace|confirmations)' "$UP/node1/canteen.conf" |
+		jq -R 'split(" = ") | {key: .[0], value: .[1]}' | jq -sc from_entries
+}
 jq -n --argjson seed "$seed" --argjson dur "$dur" --argjson conv "$conv" --argjson lost "$restarts_lost" \
 	--argjson now "$restarts_now" --argjson cores "$cores" --arg netns "$CANTEEN_NETNS" \
 	--argjson unexp "$(jq -R . "$out/unexpected_exits.txt" | jq -s .)" \
 	--argjson san "$(wc -l < "$out/sanitizer.txt")" --argjson chainf "$chain_failures" \
-	'{seed: $seed, duration_s: $dur, convergence_ms: $conv, init_restarts: ($lost + $now),
+	--argjson timings "$(timings)" \
+	'{seed: $seed, duration_s: $dur, convergence_ms: $conv, init_restarts: ($lost + $now), timings: $timings,
 	  unexpected_exits: $unexp, sanitizer_reports: $san, core_dumps: $cores, chain_restart_failures: $chainf}' > "$out/meta.json"
 "$here/check.sh" "$out"
