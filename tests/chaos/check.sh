@@ -2,7 +2,8 @@
 # check.sh: the chaos soak's judge: reads what soak.sh and probe.sh recorded in DIR and prints
 # one JSON object (seed, faults by kind, availability, duplicate and orphan windows,
 # convergence, PSS and descriptor growth, restarts, crashes) with a verdict against the bounds.
-# usage: check.sh DIR   Bounds (env): CHAOS_DUP_S (10), CHAOS_ORPHAN_S (15), CHAOS_CONV_S (30),
+# usage: check.sh DIR   Bounds (env): CHAOS_DUP_S (10), CHAOS_ORPHAN_S (15), CHAOS_EXCL_S (10),
+# CHAOS_CONV_S (30),
 # CHAOS_PSS_KIB (1024), CHAOS_AVAIL_MULTI (0.999), CHAOS_AVAIL_SINGLE (0.99).
 set -u
 dir=$1
@@ -20,6 +21,7 @@ pss() {
 jq -s --slurpfile meta "$dir/meta.json" --slurpfile events "$dir/events.ndjson" \
 	--argjson nodes "$(wc -l < "$dir/nodes.tsv")" --argjson pss "$(pss)" \
 	--argjson dup_s "${CHAOS_DUP_S:-10}" --argjson orphan_s "${CHAOS_ORPHAN_S:-15}" \
+	--argjson excl_s "${CHAOS_EXCL_S:-10}" \
 	--argjson conv_s "${CHAOS_CONV_S:-30}" --argjson pss_kib "${CHAOS_PSS_KIB:-1024}" \
 	--argjson a_multi "${CHAOS_AVAIL_MULTI:-0.999}" --argjson a_single "${CHAOS_AVAIL_SINGLE:-0.99}" '
 # windows(f): the maximal runs of samples in which each key of f (an array of strings) is
@@ -59,6 +61,9 @@ $meta[0] as $m
                  | [.c[] | select((.[2] as $n | $r | index($n)) and
                                   ($d[.[0]] == null or .[1] >= $d[.[0]].replicas))
                     | "\(.[0]).\(.[1])@\(.[2])"])) as $orph
+| ($s | windows(.state.cut as $cut | .desired as $d
+                 | [.c[] | select((.[2] as $n | $cut | index($n)) and $d[.[0]].exclusive == true)
+                    | "\(.[0]).\(.[1])@\(.[2])"])) as $excl
 | ($s | windows(running as $r | .desired as $d
                  | [.c[] | select((.[2] as $n | $r | index($n)) and $d[.[0]] != null and
                                   .[3] < $d[.[0]].gen) | "\(.[0]).\(.[1])@\(.[2])"])) as $stale
@@ -76,6 +81,7 @@ $meta[0] as $m
     longest_outage_s: ($avail | map_values(.longest_outage_s)),
     duplicates: ($dups | summary($dup_s)),
     orphans: ($orph | summary($orphan_s)),
+    exclusive_on_cut_node: ($excl | summary($excl_s)),
     stale_generation_max_s: (($stale | map(.ms) | max // 0) / 1000),
     eviction: {service: "chaos-batch", desired: $s[-1].desired["chaos-batch"].replicas,
                min_running_with_a_node_killed: ($batch_down | min)},
@@ -85,13 +91,14 @@ $meta[0] as $m
     unexpected_exits: $m.unexpected_exits, sanitizer_reports: $m.sanitizer_reports,
     core_dumps: $m.core_dumps, chain_restart_failures: $m.chain_restart_failures,
     bounds: {availability_multi: $a_multi, availability_single: $a_single, duplicate_s: $dup_s,
-             orphan_s: $orphan_s, convergence_s: $conv_s, pss_growth_kib: $pss_kib}
+             orphan_s: $orphan_s, exclusive_s: $excl_s, convergence_s: $conv_s, pss_growth_kib: $pss_kib}
   }
 | .verdict = ([
     (if .availability_min.multi < $a_multi then "availability of a service with >= 2 replicas below \($a_multi)" else empty end),
     (if (.availability_min.single // 1) < $a_single then "availability of a single-replica service below \($a_single)" else empty end),
     (if (.duplicates.beyond_bound | length) > 0 then "duplicates beyond \($dup_s) s" else empty end),
     (if (.orphans.beyond_bound | length) > 0 then "orphans beyond \($orphan_s) s" else empty end),
+    (if (.exclusive_on_cut_node.beyond_bound | length) > 0 then "an exclusive service ran on a cut-off node beyond \($excl_s) s" else empty end),
     (if .convergence_s == null or .convergence_s > $conv_s then "not exact within \($conv_s) s of the last fault" else empty end),
     (if ([.daemons[] | .pss_growth_kib_max] | max // 0) >= $pss_kib then "a daemon grew by \($pss_kib) KiB or more" else empty end),
     (if (.unexpected_exits | length) > 0 then "a daemon exited by itself" else empty end),
