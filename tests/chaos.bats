@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # chaos.bats: the chaos soak of tests/chaos/ in make check: a 5-node canteen up cluster in its
 # own network namespace with 10 services, a random fault every few seconds from a printed
-# seed, judged from outside (Docker's view, HTTP probes). 60 s of faults, 120 s with
-# CANTEEN_LONG=1 (what CI runs); CANTEEN_CHAOS_SEED=N replays a seed. tests/chaos/README.md
+# seed, judged from outside (Docker's view, HTTP probes). 50 s of faults, 100 s with
+# CANTEEN_LONG=1 (what CI runs: 3 minutes in all); CANTEEN_CHAOS_SEED=N replays a seed,
+# CANTEEN_CHAOS_DIR=DIR keeps what it recorded. tests/chaos/README.md
 # says what is measured and why each bound is what it is.
 # needs: docker, root (ip netns, iptables)
 
@@ -59,13 +60,16 @@ record() {
 }
 
 @test "chaos: a soak under random faults keeps every service up, no lasting duplicates, orphans or exclusive replicas on a cut-off node, exact counts soon after the last fault, no daemon growth or crash" {
-	dur=60
-	[ -z "${CANTEEN_LONG:-}" ] || dur=120
+	# Faults for 50 s (100 s with CANTEEN_LONG): with the cluster's start (about 25 s), the
+	# convergence and canteen down (about 25 s), at most 3 minutes.
+	dur=50
+	[ -z "${CANTEEN_LONG:-}" ] || dur=100
 	seed=()
 	[ -z "${CANTEEN_CHAOS_SEED:-}" ] || seed=(-s "$CANTEEN_CHAOS_SEED")
 	# The short run ends one fault early; its bounds are those of the 10-minute soak except
 	# where README.md explains (single-replica services).
-	d=$BATS_TEST_TMPDIR/soak
+	# CANTEEN_CHAOS_DIR keeps the run (node logs, samples, events) for a look afterwards.
+	d=${CANTEEN_CHAOS_DIR:-$BATS_TEST_TMPDIR/soak}
 	mkdir -p "$d"
 	"$TOP/tests/chaos/soak.sh" -d "$dur" "${seed[@]}" -o "$d" > "$d/result.json" 2> "$d/soak.log" ||
 		{ cat "$d/soak.log"; false; }
@@ -79,8 +83,8 @@ record() {
 	# time and replicas of one service sit on different nodes.
 	ok '.availability_min.multi >= 0.999'
 	# A single replica on a node that is killed is down for one failover (SWIM declares the
-	# node dead, its replacement starts elsewhere) and once more when the node is back and the
-	# replica moves home; each outage stays under 10 s.
+	# node dead, its replacement starts elsewhere), which is a few % of a short run: instead of
+	# 99%, each outage must stay under 10 s.
 	ok '[.longest_outage_s[]] | max <= 10'
 	ok '.duplicates.beyond_bound == [] and .orphans.beyond_bound == []'
 	ok '.exclusive_on_cut_node.beyond_bound == []'

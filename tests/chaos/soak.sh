@@ -355,7 +355,7 @@ wait_until 45 exact && conv=$(( $(now_ms) - t_last ))
 say "convergence after the last fault: ${conv} ms"
 ev "\"run\":\"converged\",\"ms\":$conv"
 # A few more seconds of observation after convergence, then the observer stops.
-t_obs=$(( $(now_ms) + 5000 ))
+t_obs=$(( $(now_ms) + 3000 ))
 wait_until 30 bash -c "[ \"\$(tail -n1 '$out/samples.ndjson' | jq .t)\" -gt $t_obs ]"
 touch "$out/probe.stop"
 wait "$probe_pid"
