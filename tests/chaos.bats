@@ -45,10 +45,11 @@ record() {
 	ok() { jq -e "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
 	ok '.samples == 40'
 	ok '.availability.web == (37 / 40) and .longest_outage_s.web == 3'
+	ok '.outages == [{"service": "web", "at_s": 5, "s": 3}]'
 	ok '.availability.db == 1'
-	ok '.duplicates.max_s == 12 and .duplicates.beyond_bound == [{"key": "db.0", "from": 1010000, "s": 12}]'
+	ok '.duplicates.max_s == 12 and .duplicates.beyond_bound == [{"key": "db.0", "at_s": 10, "s": 12}]'
 	ok '.orphans.max_s == 20 and (.orphans.beyond_bound | map(.key)) == ["db.5@1"]'
-	ok '.exclusive_on_cut_node.beyond_bound == [{"key": "vote.0@2", "from": 1022000, "s": 18}]'
+	ok '.exclusive_on_cut_node.beyond_bound == [{"key": "vote.0@2", "at_s": 22, "s": 18}]'
 	ok '.daemons.dockerd.pss_growth_kib_max == 2048 and .daemons.sched.pss_growth_kib_max == 0'
 	ok '.verdict | index("availability of a service with >= 2 replicas below 0.999")'
 	ok '.verdict | index("duplicates beyond 10 s") and index("orphans beyond 15 s")'

@@ -35,8 +35,10 @@ def windows(f):
       | .open = (reduce $ks[] as $k (.open | with_entries(select(.key as $k2 | $ks | index($k2)));
                  if .[$k] then . else .[$k] = $s.t end)))
   | .done + [.open | to_entries[] | {key, from: .value, ms: ($lastt - .value + 1000)}];
-def summary(bound): {max_s: ((map(.ms) | max // 0) / 1000), windows: length,
-  beyond_bound: map(select(.ms > bound * 1000)) | map({key, from, s: (.ms / 1000)})};
+# summary(t1; bound): the longest window, how many, and those longer than bound seconds
+# (at_s: their start, in seconds after the faults began).
+def summary($t1; bound): {max_s: ((map(.ms) | max // 0) / 1000), windows: length,
+  beyond_bound: map(select(.ms > bound * 1000)) | map({key, at_s: ((.from - $t1) / 1000), s: (.ms / 1000)})};
 # per sample: the nodes that are up and in the cluster (not killed, stopped or cut off).
 def live: [range(1; $nodes + 1)] - .state.killed - .state.stopped - .state.cut;
 def running: [range(1; $nodes + 1)] - .state.killed - .state.stopped;
@@ -79,9 +81,11 @@ $meta[0] as $m
     availability_min: {multi: ([$avail[] | select(.replicas >= 2) | .availability] | min),
                        single: ([$avail[] | select(.replicas < 2) | .availability] | min)},
     longest_outage_s: ($avail | map_values(.longest_outage_s)),
-    duplicates: ($dups | summary($dup_s)),
-    orphans: ($orph | summary($orphan_s)),
-    exclusive_on_cut_node: ($excl | summary($excl_s)),
+    outages: ([$svcs[] as $n | $av | windows(if .up[$n] then [] else [$n] end)[]
+               | {service: .key, at_s: ((.from - $t1) / 1000), s: (.ms / 1000)}] | sort_by(.at_s)),
+    duplicates: ($dups | summary($t1; $dup_s)),
+    orphans: ($orph | summary($t1; $orphan_s)),
+    exclusive_on_cut_node: ($excl | summary($t1; $excl_s)),
     stale_generation_max_s: (($stale | map(.ms) | max // 0) / 1000),
     eviction: {service: "chaos-batch", desired: $s[-1].desired["chaos-batch"].replicas,
                min_running_with_a_node_killed: ($batch_down | min)},
