@@ -53,7 +53,7 @@ $meta[0] as $m
       (if $x.desired[$n].port != null then ($x.http[$n] // 0) == 1
        else any($x.c[]; .[0] == $n) end)}) | from_entries)})) as $av
 | ($svcs | map(. as $n | {key: $n, value: {
-      replicas: $s[-1].desired[$n].replicas,
+      replicas: $s[-1].desired[$n].replicas, strategy: $s[-1].desired[$n].strategy,
       availability: (($av | map(select(.up[$n])) | length) / ($av | length)),
       longest_outage_s: ($av | windows(if .up[$n] then [] else ["down"] end) | map(.ms) | max // 0 | . / 1000)}})
     | from_entries) as $avail
@@ -79,7 +79,9 @@ $meta[0] as $m
              | from_entries),
     availability: ($avail | map_values(.availability)),
     availability_min: {multi: ([$avail[] | select(.replicas >= 2) | .availability] | min),
-                       single: ([$avail[] | select(.replicas < 2) | .availability] | min)},
+                       single: ([$avail[] | select(.replicas < 2) | .availability] | min),
+                       spread_multi: ([$avail[] | select(.replicas >= 2 and .strategy == "spread")
+                                       | .availability] | min)},
     longest_outage_s: ($avail | map_values(.longest_outage_s)),
     outages: ([$svcs[] as $n | $av | windows(if .up[$n] then [] else [$n] end)[]
                | {service: .key, at_s: ((.from - $t1) / 1000), s: (.ms / 1000)}] | sort_by(.at_s)),

@@ -110,7 +110,7 @@ refresh_desired() {
 	local old='{}'
 	[ ! -s "$out/desired.json" ] || old=$(cat "$out/desired.json")
 	cli --json service ls 2>> "$out/admin.log" | jq -sc --argjson old "$old" --arg changed "${1:-}" '
-		map(select(.name | startswith("chaos-")) | {key: .name, value: {replicas, port: (.ports[0].host // null), exclusive,
+		map(select(.name | startswith("chaos-")) | {key: .name, value: {replicas, port: (.ports[0].host // null), exclusive, strategy,
 			gen: (if $changed == "" or $changed == .name or $old[.name] == null then .generation
 			      else $old[.name].gen end)}}) | from_entries' \
 		> "$out/desired.new" && [ -s "$out/desired.new" ] && mv "$out/desired.new" "$out/desired.json"
