@@ -7,15 +7,18 @@
 # CHAOS_PSS_KIB (1024), CHAOS_AVAIL_MULTI (0.999), CHAOS_AVAIL_SINGLE (0.99).
 set -u
 dir=$1
+# pss: per kind of process (init, chainwatch, swim, sched, dockerd), the growth of PSS and of
+# descriptors of each process that was watched for at least 30 s, from its first sample (20 s
+# after it started, if it started during the soak) to its last; the largest of each kind.
 pss() {
-	# node name pid pss fds, start and end joined on the process (a restarted daemon is a new
-	# process: it is measured from its own start only if it ran through the whole soak).
-	join <(awk '{print $1 "/" $2 "/" $3, $4, $5}' "$dir/pss.start" | sort) \
-		<(awk '{print $1 "/" $2 "/" $3, $4, $5}' "$dir/pss.end" | sort) |
-	jq -R 'split(" ") | {name: (.[0] | split("/")[1]), pss: ((.[3] | tonumber) - (.[1] | tonumber)),
-		fds: ((.[4] | tonumber) - (.[2] | tonumber))}' | jq -s 'group_by(.name) | map({key: .[0].name,
-		value: {processes: length, pss_growth_kib_max: (map(.pss) | max), fd_growth_max: (map(.fds) | max)}})
-		| from_entries'
+	jq -s '(map(.t) | min) as $t0 | group_by([.node, .name, .pid]) | map(
+		(if .[0].t > $t0 then .[0].t + 20000 else $t0 end) as $from | map(select(.t >= $from))
+		| select(length >= 2 and .[-1].t - .[0].t >= 30000)
+		| {name: .[0].name, pss: (.[-1].pss - .[0].pss), fds: (.[-1].fds - .[0].fds),
+		   s: ((.[-1].t - .[0].t) / 1000)})
+		| group_by(.name) | map({key: .[0].name, value: {processes: length,
+			pss_growth_kib_max: (map(.pss) | max), fd_growth_max: (map(.fds) | max),
+			longest_watched_s: (map(.s) | max)}}) | from_entries' "$dir/pss.ndjson"
 }
 
 jq -s --slurpfile meta "$dir/meta.json" --slurpfile events "$dir/events.ndjson" \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # probe.sh: the chaos soak's outside observer: once a second, Docker's own view of the
-# cluster's containers and one HTTP probe per published service, one NDJSON line each.
-# usage: probe.sh DIR   (DIR holds nodes.tsv, state.json, desired.json; appends samples.ndjson)
+# cluster's containers and one HTTP probe per published service, one NDJSON line each; every
+# 10 s the PSS and descriptors of each canteen process of the cluster.
+# usage: probe.sh DIR   (DIR holds nodes.tsv, state.json, desired.json and up/, canteen up's
+# directory; appends samples.ndjson and pss.ndjson)
 # Stops when DIR/probe.stop exists. Needs nothing of canteen: docker, curl and the files the
 # driver writes (the fault state and the admin's desired services).
 set -u
@@ -24,8 +26,25 @@ http_ok() {
 	echo 0
 }
 
+# pss T: one line per canteen-init and daemon of this cluster: node, name, pid, PSS (KiB from
+# /proc/PID/smaps_rollup) and open descriptors.
+pss() {
+	local pid argv0 rest node kib
+	while read -r pid argv0 rest; do
+		case $argv0 in */canteen-*) ;; *) continue ;; esac
+		[[ $rest =~ /node([0-9]+)/ ]] || continue
+		node=${BASH_REMATCH[1]}
+		kib=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null) && [ -n "$kib" ] || continue
+		printf '{"t":%s,"node":%s,"name":"%s","pid":%s,"pss":%s,"fds":%s}\n' "$1" "$node" \
+			"${argv0##*/canteen-}" "$pid" "$kib" "$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)"
+	done < <(pgrep -af "$dir/up/node") >> "$dir/pss.ndjson"
+}
+
+tick=0
 while [ ! -e "$dir/probe.stop" ]; do
 	t0=$(now_ms)
+	# Memory and descriptors every 10 s.
+	[ $((tick++ % 10)) -ne 0 ] || pss "$t0"
 	state=$(cat "$dir/state.json")
 	desired=$(cat "$dir/desired.json")
 	# One docker ps for every canteen container; only those of this cluster's nodes count.

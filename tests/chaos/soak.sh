@@ -152,18 +152,6 @@ daemon_pids() {
 	at "$1" --json status 2>/dev/null | jq -r 'select(.pid != null) | "\(.name) \(.pid)"'
 }
 
-# snapshot FILE: "node name pid pss_kib fds" of every daemon of every node not killed.
-snapshot() {
-	local i name pid pss
-	for i in $(seq 1 $N); do
-		[ -z "${killed[$i]:-}" ] || continue
-		daemon_pids "$i" | while read -r name pid; do
-			pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
-			echo "$i $name $pid ${pss:-0} $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)"
-		done
-	done > "$1"
-}
-
 # restarts I: the restarts node I's canteen-init has made (its counters die with it).
 restarts() { at "$1" --json status 2>/dev/null | jq -s '[.[].restarts] | add // 0'; }
 restarts_lost=0 chain_failures=0
@@ -319,8 +307,8 @@ inject() {
 }
 
 # ---- the run ----
-snapshot "$out/pss.start"
 : > "$out/samples.ndjson"
+: > "$out/pss.ndjson"
 rm -f "$out/probe.stop"
 "$here/probe.sh" "$out" 2> "$out/probe.log" &
 probe_pid=$!
@@ -360,7 +348,6 @@ wait_until 30 bash -c "[ \"\$(tail -n1 '$out/samples.ndjson' | jq .t)\" -gt $t_o
 touch "$out/probe.stop"
 wait "$probe_pid"
 probe_pid=""
-snapshot "$out/pss.end"
 restarts_now=0
 for i in $(seq 1 $N); do restarts_now=$(( restarts_now + $(restarts "$i") )); done
 # Exits canteen-init saw that the soak did not cause (it only sends SIGKILL and SIGSTOP).
