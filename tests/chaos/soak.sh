@@ -75,14 +75,15 @@ up_cluster $N --no-sample || die "canteen up (see $out/up.log)"
 jq -r '.nodes | to_entries[] | "\(.key + 1) \(.value.ip) \(.value.address)"' "$UP/up.json" > "$out/nodes.tsv"
 
 # ---- the services: name strategy replicas cpu priority published(port or -) exclusive ----
-# CPU: 8.3 of the 10 cores of 5 nodes (2 each), laid out so that everything fits with room on
-# every node: chaos-index takes 1 core on each node, the small services 50m a replica,
-# chaos-batch at most 2 x 300m a node. With one node gone (8 cores) chaos-index, first by
-# priority, puts two replicas on one node, and the lowest priority, chaos-batch, must give
-# replicas up; it gets them back when the node returns.
+# CPU: 8 of the 10 cores of 5 nodes (2 each), laid out so that everything fits with room on
+# every node: chaos-index 600m on each node, the small services 50m a replica, chaos-batch at
+# most 2 x 500m a node. With one node gone (8 cores) one node holds two chaos-index replicas
+# and has room for one chaos-batch only: the lowest priority gives a replica up, and gets it
+# back when the node returns. With two nodes out of the view at once (a node fault and a
+# restarting canteen-swim elsewhere) the small services still fit: only chaos-batch shrinks.
 P1=$(free_port) P2=$(free_port) P3=$(free_port)
 SVCS=(
-	"chaos-index  spread     5 1000m 70 -   no"
+	"chaos-index  spread     5 600m  70 -   no"
 	"chaos-vote   spread     3 50m   60 -   yes"
 	"chaos-web    spread     3 50m   50 $P1 no"
 	"chaos-api    roundrobin 2 50m   40 $P2 no"
@@ -91,7 +92,7 @@ SVCS=(
 	"chaos-solo   spread     1 50m   20 -   no"
 	"chaos-queue  spread     2 50m   15 -   no"
 	"chaos-work   binpack    4 50m   10 -   no"
-	"chaos-batch  spread     8 300m -10 -   no"
+	"chaos-batch  spread     8 500m  -10 -   no"
 )
 for line in "${SVCS[@]}"; do
 	read -r name strat reps cpu prio port excl <<< "$line"
