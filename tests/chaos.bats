@@ -40,7 +40,7 @@ record() {
 	done
 }
 
-@test "chaos: the checker flags an outage, a duplicate, an orphan and an exclusive replica on a cut-off node beyond their bounds, no convergence and daemon growth" {
+@test "chaos: the checker flags an outage, a duplicate, an orphan and an exclusive replica on a cut-off node beyond their bounds, no convergence, daemon growth and a stalled observer" {
 	record "$BATS_TEST_TMPDIR/rec"
 	run "$TOP/tests/chaos/check.sh" "$BATS_TEST_TMPDIR/rec"
 	echo "$output"
@@ -63,6 +63,14 @@ record() {
 	# The same recording judged with wider bounds passes those.
 	CHAOS_DUP_S=12 CHAOS_ORPHAN_S=20 CHAOS_EXCL_S=18 CHAOS_AVAIL_MULTI=0.9 CHAOS_PSS_KIB=4096 run "$TOP/tests/chaos/check.sh" "$BATS_TEST_TMPDIR/rec"
 	[ "$(jq -c .verdict <<< "$output")" = '["not exact within 30 s of the last fault"]' ]
+	# An observer that stalls (an overloaded machine) voids the run; what it did not see is
+	# not counted as an outage: a last sample 31 s later, "web" down, weighs one second.
+	tail -n1 "$BATS_TEST_TMPDIR/rec/samples.ndjson" | jq -c '.t += 31000 | .http.web = 0' \
+		>> "$BATS_TEST_TMPDIR/rec/samples.ndjson"
+	run "$TOP/tests/chaos/check.sh" "$BATS_TEST_TMPDIR/rec"
+	j=$output
+	ok '.observer_max_gap_s == 31 and .longest_outage_s.web == 3 and .availability.web == (37 / 41)'
+	ok '.verdict | index("the observer stalled for more than 5 s (an overloaded machine): this run proves nothing")'
 }
 
 @test "chaos: a soak under random faults keeps every service up, no lasting duplicates, orphans or exclusive replicas on a cut-off node, exact counts soon after the last fault, no daemon growth or crash" {

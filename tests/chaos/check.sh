@@ -28,16 +28,19 @@ jq -s --slurpfile meta "$dir/meta.json" --slurpfile events "$dir/events.ndjson" 
 	--argjson conv_s "${CHAOS_CONV_S:-30}" --argjson pss_kib "${CHAOS_PSS_KIB:-1024}" \
 	--argjson a_multi "${CHAOS_AVAIL_MULTI:-0.999}" --argjson a_single "${CHAOS_AVAIL_SINGLE:-0.99}" '
 # windows(f): the maximal runs of samples in which each key of f (an array of strings) is
-# present: [{key, from, ms}]; a run still open at the last sample lasts to it plus one period.
+# present: [{key, from, ms}]. A sample stands for the time to the next one, at most 2 s: when
+# the observer itself stalls (an overloaded machine), what it did not see is not counted.
 def windows(f):
-  (.[-1].t) as $lastt
-  | reduce .[] as $s ({open: {}, done: []};
-      ($s | f) as $ks
+  . as $all | length as $n
+  | reduce range(0; $n) as $i ({open: {}, done: []};
+      $all[$i] as $s
+      | (if $i + 1 < $n then [$all[$i + 1].t - $s.t, 2000] | min else 1000 end) as $dt
+      | ($s | f | unique) as $ks
       | .done += [.open | to_entries[] | select(.key as $k | $ks | index($k) | not)
-                  | {key, from: .value, ms: ($s.t - .value)}]
+                  | {key, from: .value.from, ms: .value.ms}]
       | .open = (reduce $ks[] as $k (.open | with_entries(select(.key as $k2 | $ks | index($k2)));
-                 if .[$k] then . else .[$k] = $s.t end)))
-  | .done + [.open | to_entries[] | {key, from: .value, ms: ($lastt - .value + 1000)}];
+                 if .[$k] then .[$k].ms += $dt else .[$k] = {from: $s.t, ms: $dt} end)))
+  | .done + [.open | to_entries[] | {key, from: .value.from, ms: .value.ms}];
 # summary(t1; bound): the longest window, how many, and those longer than bound seconds
 # (at_s: their start, in seconds after the faults began).
 def summary($t1; bound): {max_s: ((map(.ms) | max // 0) / 1000), windows: length,
@@ -76,6 +79,7 @@ $meta[0] as $m
             | [.c[] | select(.[0] == "chaos-batch")] | length)) as $batch_down
 | {
     seed: $m.seed, duration_s: $m.duration_s, samples: ($s | length), nodes: $nodes,
+    observer_max_gap_s: (([range(1; $s | length) as $i | $s[$i].t - $s[$i - 1].t] | max // 0) / 1000),
     timings: $m.timings,
     node_kill: "SIGKILL of canteen-init and its daemons, and docker kill of the node'"'"'s containers (every node shares one dockerd)",
     faults: ($ev | map(select(.start) | .start) | group_by(.) | map({key: .[0], value: length})
@@ -113,6 +117,7 @@ $meta[0] as $m
     (if (.unexpected_exits | length) > 0 then "a daemon exited by itself" else empty end),
     (if .sanitizer_reports > 0 then "sanitizer reports" else empty end),
     (if .core_dumps > 0 then "core dumps" else empty end),
-    (if .chain_restart_failures > 0 then "the soak could not restart the chain" else empty end)
+    (if .chain_restart_failures > 0 then "the soak could not restart the chain" else empty end),
+    (if .observer_max_gap_s > 5 then "the observer stalled for more than 5 s (an overloaded machine): this run proves nothing" else empty end)
   ] | if length == 0 then "pass" else . end)
 ' "$dir/samples.ndjson" | jq -c .

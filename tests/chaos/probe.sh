@@ -54,7 +54,7 @@ while [ ! -e "$dir/probe.stop" ]; do
 		n=${idxof[$node]}
 		cs+="${cs:+,}[\"$svc\",$rep,$n,$gen]"
 		on[$svc]+=" $n"
-	done < <(docker ps --filter label=io.canteen.service --format \
+	done < <(timeout 10 docker ps --filter label=io.canteen.service --format \
 		'{{.Label "io.canteen.service"}} {{.Label "io.canteen.replica"}} {{.Label "io.canteen.node"}} {{.Label "io.canteen.generation"}}' 2>/dev/null)
 	hs=""
 	while read -r svc port; do
