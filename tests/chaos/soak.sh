@@ -23,7 +23,8 @@ done
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 
 # The cluster helpers of the bats files, outside bats.
-BATS_FILE_TMPDIR=$out   # shellcheck disable=SC2034 # read by lib/cluster.bash
+# shellcheck disable=SC2034 # read by lib/cluster.bash
+BATS_FILE_TMPDIR=$out
 # shellcheck source=../lib/common.bash
 . "$here/../lib/common.bash"
 # shellcheck source=../lib/cluster.bash
