@@ -142,8 +142,8 @@ one_seed() {
 	done
 	k=$(docker ps -q --filter "label=io.canteen.service=$SVC" | head -n $((1 + RANDOM % 2)))
 	[ -z "$k" ] || docker kill $k >/dev/null 2>&1 || true  # canteen may remove one first
-	# Half the seeds: a member falsely dead (its canteen-swim paused until the others say dead).
-	if (( RANDOM % 2 )); then
+	# Odd seeds: a member falsely dead (its canteen-swim paused until the others say dead).
+	if (( $1 % 2 == 1 )); then
 		i=$((1 + RANDOM % 3))
 		pid=$(pid_of_daemon "$i" swim)
 		kill -STOP "$pid"
