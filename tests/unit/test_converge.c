@@ -276,7 +276,7 @@ static void fault(void)
 
 struct svcset {
 	struct place_service s[MAXSVC];
-	char names[MAXSVC][16];
+	char names[MAXSVC][32];
 	struct place_port ports[MAXSVC];
 	size_t n;
 };
