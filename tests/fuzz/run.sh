@@ -2,7 +2,7 @@
 # run.sh: run every libFuzzer target of build/fuzz one after the other (what `make fuzz` runs) and
 # record each one's executions in bench/fuzz.tsv.
 #   FUZZ_TIME=s   seconds per target (default 10)   FUZZ_RUNS=n  stop a target after n executions
-#   FUZZ_ONLY=x   only targets whose name contains x
+#   FUZZ_ONLY=x   only targets whose name contains x   FUZZ_TARGETS="a b"  only these names
 # New inputs go to a scratch directory, never into the checked-in corpus. A crash fails the
 # run; its input is kept as tests/fuzz/corpus/<name>/crash-<sha1> (a regression input that
 # make check replays) and the target's line in bench/fuzz.tsv counts it.
@@ -22,6 +22,7 @@ for t in "$dir"/fuzz_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t"); name=${n#fuzz_}
 	[ -z "$only" ] || [[ "$n" == *"$only"* ]] || continue
+	[ -z "${FUZZ_TARGETS:-}" ] || [[ " $FUZZ_TARGETS " == *" $name "* ]] || continue
 	mkdir -p "$scratch/$name" "$scratch/art-$name"
 	corpus=tests/fuzz/corpus/$name; [ -d "$corpus" ] || corpus=
 	start=$(date +%s)
