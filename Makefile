@@ -5,7 +5,9 @@
 #   make check SAN=1  the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check T=swim only tests whose file name contains "swim"
 #   make demo         a local cluster (bin/canteen up); DEMO_FLAGS=--detach to return
-#   make fuzz         every fuzz target with clang's libFuzzer into build/fuzz/ (not in check)
+#   make fuzz         every fuzz target built with clang's libFuzzer into build/fuzz/ and run
+#                     in turn (FUZZ_TIME=10 s each; bench/fuzz.tsv); make fuzz-build only builds
+#   make bench        every benchmark; writes bench/README.md (bench/run)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   B=dir             put build/ and bin/ under dir (parallel builds of one tree)
 
@@ -134,8 +136,18 @@ $(FUZZ_DIR)/libcanteen.a: $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/libcanteen.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
-fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+# make fuzz builds every target and runs each in turn (tests/fuzz/run.sh), recording its
+# executions in bench/fuzz.tsv: FUZZ_TIME=seconds per target (10), FUZZ_RUNS=n, FUZZ_ONLY=x.
+fuzz: fuzz-build
+	FUZZ_DIR=$(FUZZ_DIR) tests/fuzz/run.sh
 .SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+
+# make bench: every benchmark (bench/run: failover, SWIM, placement, footprint, containers, gas
+# and catch-up, convergence), then bench/README.md written again from the results.
+bench: all
+	bench/run
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -151,6 +163,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all check demo deps fuzz install clean tests
+.PHONY: all check demo deps fuzz fuzz-build bench install clean tests
 
 -include $(shell find $(OBJ) $(B)/build/fuzz -name '*.d' 2>/dev/null)

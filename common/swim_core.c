@@ -384,7 +384,13 @@ static void refute(struct swim *s, uint64_t accused)
 	s->ctr.refutes++;
 }
 
-static void apply_alive(struct swim *s, const struct swim_entry *e)
+static int from_subject(const uint8_t sender[SWIM_ADDR_LEN], const uint8_t subject[SWIM_ADDR_LEN])
+{
+	return memcmp(sender, subject, SWIM_ADDR_LEN) == 0;
+}
+
+/* direct: said by the member itself (the packet's authenticated sender). */
+static void apply_alive(struct swim *s, const struct swim_entry *e, int direct)
 {
 	struct swim_member *m = lookup(s, e->addr, NULL);
 	if (!m)
@@ -398,7 +404,12 @@ static void apply_alive(struct swim *s, const struct swim_entry *e)
 		refute(s, e->incarnation);
 		return;
 	}
-	if (m->state != SWIM_UNKNOWN && e->incarnation <= m->incarnation)
+	/* A member's own word that it is alive wins over a failure we hold at an incarnation
+	 * more than SWIM_INC_JUMP_MAX above it: the member could not refute that one (it
+	 * ignores such claims about itself), as after third-party gossip climbed our copy
+	 * step by step, or after it restarted from 0 while we held it high. */
+	if (m->state != SWIM_UNKNOWN && e->incarnation <= m->incarnation &&
+	    !(direct && !live(m->state) && m->incarnation - e->incarnation > SWIM_INC_JUMP_MAX))
 		return;
 	int meta_changed = e->has_meta != m->has_meta || e->meta_len != m->meta_len ||
 	                   memcmp(e->meta, m->meta, e->meta_len) != 0;
@@ -475,12 +486,9 @@ static int believable(struct swim *s, const uint8_t sender[SWIM_ADDR_LEN],
 	if (inc <= base || inc - base <= SWIM_INC_JUMP_MAX)
 		return 1;
 	s->ctr.gossip_ignored++;
+	if (m == s->self)
+		s->doubted_self = 1;
 	return 0;
-}
-
-static int from_subject(const uint8_t sender[SWIM_ADDR_LEN], const uint8_t subject[SWIM_ADDR_LEN])
-{
-	return memcmp(sender, subject, SWIM_ADDR_LEN) == 0;
 }
 
 /* Push-pull: a remote "dead" is only a suspicion here (we have not seen it fail), and so is
@@ -493,7 +501,7 @@ static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
 		if (!believable(s, from, e->addr, e->incarnation))
 			continue;
 		switch (e->state) {
-		case SWIM_ALIVE: apply_alive(s, e); break;
+		case SWIM_ALIVE: apply_alive(s, e, from_subject(from, e->addr)); break;
 		case SWIM_LEFT:
 			if (from_subject(from, e->addr)) {
 				swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1);
@@ -567,6 +575,13 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 		const struct swim_msg *m = &b->msg[i];
 		uint8_t body[SWIM_BODY_MAX];
 		size_t off = 0;
+		/* The sender holds us dead or left at an incarnation below ours: a refutation
+		 * of ours passed it by. */
+		if ((m->type == SWIM_MSG_LEFT ||
+		     (m->type == SWIM_MSG_DEAD && memcmp(m->from, from, SWIM_ADDR_LEN) == 0)) &&
+		    memcmp(m->e.addr, s->self->addr, SWIM_ADDR_LEN) == 0 &&
+		    m->e.incarnation < s->self->incarnation)
+			s->doubted_self = 1;
 		if (m->type >= SWIM_MSG_ALIVE && m->type <= SWIM_MSG_LEFT &&
 		    !believable(s, from, m->e.addr, m->e.incarnation))
 			continue;
@@ -583,7 +598,7 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 			break;
 		case SWIM_MSG_ACK: swim_probe_handle_ack(s, from, m->probe); break;
 		case SWIM_MSG_NACK: swim_probe_handle_nack(s, m->probe); break;
-		case SWIM_MSG_ALIVE: apply_alive(s, &m->e); break;
+		case SWIM_MSG_ALIVE: apply_alive(s, &m->e, from_subject(from, m->e.addr)); break;
 		case SWIM_MSG_SUSPECT: swim_apply_suspect(s, m->e.addr, m->e.incarnation, m->from); break;
 		case SWIM_MSG_DEAD: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->from, 0); break;
 		case SWIM_MSG_LEFT: handle_left(s, from, m); break;
@@ -594,6 +609,16 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 			break;
 		default: break;
 		}
+	}
+	if (s->doubted_self) {
+		/* A claim about us too far above our incarnation to refute, or below it: answer
+		 * the sender with our own word, which it takes over what it holds (apply_alive). */
+		uint8_t body[SWIM_BODY_MAX];
+		size_t off = 0;
+		s->doubted_self = 0;
+		if (!s->leaving && swim_wire_alive(body, sizeof body, &off, s->self->addr, s->self->incarnation,
+		                    s->self->meta, s->self->meta_len, s->self->has_meta) == 0)
+			swim_send(s, from, body, off, 0);
 	}
 	s->handling = 0; /* the hint is rate-limited on its own */
 	src = lookup(s, from, NULL);

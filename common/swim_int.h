@@ -42,6 +42,7 @@ struct swim {
 	size_t nseeds;
 	struct swim_counters ctr;
 	int handling;          /* inside swim_handle: sends spend reply_left */
+	int doubted_self;       /* this packet holds us failed at an incarnation we cannot refute */
 	size_t reply_left;     /* bytes of body the packet being handled may still cause */
 	size_t pp_cursor;      /* where the next push-pull reply starts in the member list */
 };
