@@ -302,13 +302,32 @@ void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_r
 
 /* ---- suspicion (Lifeguard) ---- */
 
+uint64_t swim_period(const struct swim_config *cfg, size_t n)
+{
+	uint64_t full = cfg->probe_interval_ms;
+	uint64_t floor = full < SWIM_PERIOD_FLOOR_MS ? full : SWIM_PERIOD_FLOOR_MS;
+	if (n >= SWIM_FULL_PERIOD_N)
+		return full;
+	uint64_t p = full * n / SWIM_FULL_PERIOD_N;
+	return p < floor ? floor : p;
+}
+
+uint64_t swim_probe_timeout(const struct swim_config *cfg, size_t n)
+{
+	uint64_t p = swim_period(cfg, n), t = cfg->probe_timeout_ms;
+	if (p == cfg->probe_interval_ms || cfg->probe_interval_ms == 0)
+		return t;
+	t = t * p / cfg->probe_interval_ms;
+	return t ? t : 1;
+}
+
 void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *min,
                            uint64_t *max)
 {
 	double scale = n > 1 ? log10((double)n) : 0.0;
 	if (scale < 1.0)
 		scale = 1.0;
-	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)cfg->probe_interval_ms);
+	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)swim_period(cfg, n));
 	*max = *min * (cfg->suspicion_max_mult ? cfg->suspicion_max_mult : 1);
 }
 

@@ -124,8 +124,9 @@ static void start_probe(struct swim *s)
 		if (c && c != s->self && live(c->state))
 			m = c;
 	}
+	size_t n = swim_live_count(s);
 	if (!m) {
-		s->next_probe = s->now + s->cfg.probe_interval_ms;
+		s->next_probe = s->now + swim_period(&s->cfg, n);
 		return;
 	}
 	struct swim_probe *p = &s->probe;
@@ -134,8 +135,8 @@ static void start_probe(struct swim *s)
 	memcpy(p->target, m->addr, SWIM_ADDR_LEN);
 	p->id = s->next_id++;
 	p->start = s->now;
-	p->ack_deadline = s->now + scaled(s, s->cfg.probe_timeout_ms);
-	p->end = s->now + scaled(s, s->cfg.probe_interval_ms);
+	p->ack_deadline = s->now + scaled(s, swim_probe_timeout(&s->cfg, n));
+	p->end = s->now + scaled(s, swim_period(&s->cfg, n));
 	s->next_probe = p->end;
 	s->ctr.probes++;
 	uint8_t body[SWIM_BODY_MAX];

@@ -205,11 +205,13 @@ static int target_left(void) { return all_see(target, SWIM_LEFT, -1); }
 static void test_suspicion_math(void)
 {
 	uint64_t min, max;
-	swim_suspicion_bounds(&cfg, 5, &min, &max);
-	is_int(min, 4000, "min suspicion for 5 members: 4 x max(1, log10 5) x 1s");
+	swim_suspicion_bounds(&cfg, 10, &min, &max);
+	is_int(min, 4000, "min suspicion for 10 members: 4 x max(1, log10 10) x 1s");
 	is_int(max, 24000, "max = 6 x min");
 	swim_suspicion_bounds(&cfg, 100, &min, &max);
 	is_int(min, 8000, "100 members: 4 x log10(100) x 1s");
+	swim_suspicion_bounds(&cfg, 5, &min, &max);
+	is_int(min, 2000, "5 members: 4 x 1 x the 500ms period of 5 members");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 3), 24000, "no confirmations: max");
 	is_int(swim_suspicion_timeout(4000, 24000, 3, 3), 4000, "k confirmations: min");
 	uint64_t t1 = swim_suspicion_timeout(4000, 24000, 1, 3), t2 = swim_suspicion_timeout(4000, 24000, 2, 3);
@@ -217,6 +219,22 @@ static void test_suspicion_math(void)
 	   (unsigned long long)t1, (unsigned long long)t2);
 	is_int(t1, 14000, "1 of 3: max - (max-min) log 2 / log 4");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 0), 4000, "k = 0: min");
+}
+
+static void test_period(void)
+{
+	is_int(swim_period(&cfg, 1000), 1000, "1000 members: the full probe interval");
+	is_int(swim_period(&cfg, SWIM_FULL_PERIOD_N), 1000, "10 members: the full probe interval");
+	is_int(swim_period(&cfg, 5), 500, "5 members: half");
+	is_int(swim_period(&cfg, 3), 300, "3 members: 3/10");
+	is_int(swim_period(&cfg, 1), 200, "never below 200ms");
+	is_int(swim_probe_timeout(&cfg, 5), 250, "the ack timeout scales with the period");
+	is_int(swim_probe_timeout(&cfg, 50), 500, "and is the configured one from 10 members on");
+	struct swim_config fast = cfg;
+	fast.probe_interval_ms = 150;
+	fast.probe_timeout_ms = 50;
+	is_int(swim_period(&fast, 2), 150, "an interval under 200ms is never scaled");
+	is_int(swim_probe_timeout(&fast, 2), 50, "nor its timeout");
 }
 
 static void test_cluster(void)
@@ -232,6 +250,7 @@ static void test_cluster(void)
 	t = run_while_not(target_dead, 60000);
 	ok(target_dead(), "a crashed member is declared dead by all (%llu ms)", (unsigned long long)t);
 	ok(t < 24000 + 3000, "faster than the maximum suspicion timeout (confirmations)");
+	ok(t < 4500, "5 members probe at half the interval: dead within 4.5 probe intervals");
 	for (int i = 0; i < 4; i++)
 		is_int(nodes[i].events[SWIM_DEAD], 1, "member %d published one dead event", i);
 
@@ -513,6 +532,7 @@ static void test_reply_amplification(void)
 int main(void)
 {
 	test_suspicion_math();
+	test_period();
 	test_cluster();
 	test_one_way_partition();
 	test_lossy();
