@@ -184,9 +184,12 @@ void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, s
 		}
 		cap = s->reply_left - SWIM_PKT_OVERHEAD;
 	}
+	/* Retransmissions scale with the admitted set, not with the members heard from so far:
+	 * in a cold start everyone knows few members at first, and updates sent only
+	 * mult x log(few) times leave some members never hearing of others. */
 	if (piggyback)
 		swim_bcast_fill(&s->bq, body, cap, &off,
-		                swim_retransmit_limit(s->cfg.retransmit_mult, swim_known_count(s)));
+		                swim_retransmit_limit(s->cfg.retransmit_mult, s->n));
 	if (off == 0)
 		return;
 	if (s->handling)
@@ -270,6 +273,18 @@ void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN])
 	s->pp_cursor = i >= s->n ? 0 : i;
 	swim_send(s, to, body, off, 0);
 	s->ctr.pushpulls++;
+}
+
+/* A push-pull request carrying only us: the answer is one packet of the other's state. */
+void swim_ask_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN])
+{
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr = 0;
+	struct swim_entry e;
+	member_entry(s->self, &e);
+	if (swim_wire_pp_begin(body, sizeof body, &off, 1, &hdr) == 0 &&
+	    swim_wire_pp_entry(body, sizeof body, &off, hdr, &e) == 0)
+		swim_send(s, to, body, off, 0);
 }
 
 /* Full state in as many chunks as it takes; only the first asks for a reply. */
@@ -383,6 +398,8 @@ static void set_state(struct swim *s, struct swim_member *m, int state, uint64_t
 	m->incarnation = inc;
 	m->state_since = s->now;
 	m->susp_deadline = 0;
+	if (old == SWIM_UNKNOWN && state != SWIM_UNKNOWN)
+		s->learned++;
 	if (state != old && live(state) && !live(old) && m != s->self)
 		swim_probe_insert(s, m->addr);
 	if (state != old)
@@ -555,15 +572,22 @@ static void handle_pushpull(struct swim *s, struct swim_member *src, const struc
 }
 
 /* A live-looking packet from a member we hold suspect or dead: tell it, so it can refute
- * without waiting for gossip to reach it (at most once per protocol period). */
+ * without waiting for gossip to reach it. From a member we never heard of (it knows us,
+ * gossip about it has not reached us): ask for its state, one small push-pull request
+ * carrying only us, whose one-packet reply starts with it. At most once per protocol
+ * period either way. */
 static void hint(struct swim *s, struct swim_member *src)
 {
-	if (src->state == SWIM_ALIVE || src->state == SWIM_UNKNOWN || src == s->self ||
+	if (src->state == SWIM_ALIVE || src == s->self ||
 	    (src->last_hint && s->now - src->last_hint < s->cfg.probe_interval_ms))
 		return;
-	src->last_hint = s->now;
-	uint8_t body[64];
+	src->last_hint = s->now ? s->now : 1;
+	uint8_t body[SWIM_BODY_MAX];
 	size_t off = 0;
+	if (src->state == SWIM_UNKNOWN) {
+		swim_ask_state(s, src->addr);
+		return;
+	}
 	if (src->state == SWIM_LEFT)
 		swim_wire_left(body, sizeof body, &off, src->addr, src->incarnation);
 	else

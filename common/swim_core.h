@@ -58,6 +58,8 @@ _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body f
 #define SWIM_FULL_PERIOD_N 10     /* members: from this many on, the full probe_interval_ms */
 #define SWIM_PERIOD_FLOOR_MS 200  /* ms: the shortest period scaling may give */
 
+#define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */
+
 #define SWIM_SUSP_CONFIRM_MAX 32
 #define SWIM_MAX_RELAYS 64
 #define SWIM_MAX_SEEDS 32
