@@ -420,7 +420,10 @@ static void refute(struct swim *s, uint64_t accused)
 	s->ctr.refutes++;
 }
 
-static void apply_alive(struct swim *s, const struct swim_entry *e)
+/* Gossiped news is gossiped on (the epidemic). A member first heard of through a
+ * push-pull is not: that is anti-entropy, and in a cold start of n members, re-gossiping
+ * each of the n members every member pulls would cost n^2 x retransmissions. */
+static void apply_alive(struct swim *s, const struct swim_entry *e, int pulled)
 {
 	struct swim_member *m = lookup(s, e->addr, NULL);
 	if (!m)
@@ -450,7 +453,8 @@ static void apply_alive(struct swim *s, const struct swim_entry *e)
 	} else {
 		set_state(s, m, SWIM_ALIVE, e->incarnation);
 	}
-	broadcast_member(s, m);
+	if (!(pulled && old == SWIM_UNKNOWN))
+		broadcast_member(s, m);
 }
 
 void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
@@ -529,7 +533,7 @@ static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
 		if (!believable(s, from, e->addr, e->incarnation))
 			continue;
 		switch (e->state) {
-		case SWIM_ALIVE: apply_alive(s, e); break;
+		case SWIM_ALIVE: apply_alive(s, e, 1); break;
 		case SWIM_LEFT:
 			if (from_subject(from, e->addr)) {
 				swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1);
@@ -626,7 +630,7 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 			break;
 		case SWIM_MSG_ACK: swim_probe_handle_ack(s, from, m->probe); break;
 		case SWIM_MSG_NACK: swim_probe_handle_nack(s, m->probe); break;
-		case SWIM_MSG_ALIVE: apply_alive(s, &m->e); break;
+		case SWIM_MSG_ALIVE: apply_alive(s, &m->e, 0); break;
 		case SWIM_MSG_SUSPECT: swim_apply_suspect(s, m->e.addr, m->e.incarnation, m->from); break;
 		case SWIM_MSG_DEAD: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->from, 0); break;
 		case SWIM_MSG_LEFT: handle_left(s, from, m); break;
