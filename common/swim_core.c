@@ -359,9 +359,9 @@ static void start_suspicion(struct swim *s, struct swim_member *m,
                             const uint8_t from[SWIM_ADDR_LEN])
 {
 	size_t n = swim_live_count(s);
-	int k = (int)s->cfg.suspicion_min_mult - 2;
+	int k = SWIM_SUSP_K;
 	if ((int)n - 2 < k)
-		k = 0;
+		k = (int)n - 2; /* as many as there are other members to confirm */
 	if (k > SWIM_SUSP_CONFIRM_MAX - 1)
 		k = SWIM_SUSP_CONFIRM_MAX - 1;
 	swim_suspicion_bounds(&s->cfg, n, &m->susp_min, &m->susp_max);
@@ -542,7 +542,14 @@ static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
 			s->ctr.gossip_ignored++;
 			/* FALLTHROUGH */
 		case SWIM_SUSPECT:
-		case SWIM_DEAD: swim_apply_suspect(s, e->addr, e->incarnation, from); break;
+		case SWIM_DEAD: {
+			/* Not a confirmation: the sender only repeats what it heard, and two members
+			 * repeating one accusation are not two witnesses. */
+			const struct swim_member *m = lookup(s, e->addr, NULL);
+			if (!m || m->state != SWIM_SUSPECT)
+				swim_apply_suspect(s, e->addr, e->incarnation, from);
+			break;
+		}
 		default: break;
 		}
 	}

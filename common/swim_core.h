@@ -60,6 +60,9 @@ _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body f
 
 #define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */
 
+/* Lifeguard's k: independent confirmations that take a suspicion from its maximum timeout
+ * down to its minimum (fewer when fewer than k + 2 members are live: n - 2). */
+#define SWIM_SUSP_K 3
 #define SWIM_SUSP_CONFIRM_MAX 32
 #define SWIM_MAX_RELAYS 64
 #define SWIM_MAX_SEEDS 32
