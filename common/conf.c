@@ -73,8 +73,8 @@ void conf_defaults(struct conf *c)
 	c->max_fee_gwei = 500;
 	c->max_priority_fee_gwei = 50;
 	str_copy(c->swim_bind, sizeof c->swim_bind, "0.0.0.0:7946");
-	c->probe_interval_ms = 500;
-	c->probe_timeout_ms = 250;
+	c->probe_interval_ms = 1000;
+	c->probe_timeout_ms = 500;
 	c->indirect_checks = 3;
 	c->suspicion_min_mult = 3;
 	c->suspicion_max_mult = 6;

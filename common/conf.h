@@ -37,8 +37,8 @@ struct conf {
 	char swim_bind[CONF_STR_MAX];       /* 0.0.0.0:7946 */
 	char swim_advertise[CONF_STR_MAX];  /* host:port others reach us at */
 	char swim_peers_file[CONF_STR_MAX]; /* chainless admission list */
-	uint64_t probe_interval_ms;         /* 500 */
-	uint64_t probe_timeout_ms;          /* 250 */
+	uint64_t probe_interval_ms;         /* 1000 */
+	uint64_t probe_timeout_ms;          /* 500 */
 	uint64_t indirect_checks;           /* 3 */
 	uint64_t suspicion_min_mult;        /* 3 */
 	uint64_t suspicion_max_mult;        /* 6 (max = min * this factor, memberlist style) */

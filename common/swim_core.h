@@ -55,7 +55,7 @@ _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body f
  * a member's load is at most probe_interval_ms / SWIM_PERIOD_FLOOR_MS times the large-cluster
  * load, and is flat in n from SWIM_FULL_PERIOD_N members on.
  */
-#define SWIM_FULL_PERIOD_N 10     /* members: from this many on, the full probe_interval_ms */
+#define SWIM_FULL_PERIOD_N 20     /* members: from this many on, the full probe_interval_ms */
 #define SWIM_PERIOD_FLOOR_MS 200  /* ms: the shortest period scaling may give */
 
 #define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */

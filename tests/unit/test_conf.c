@@ -27,7 +27,7 @@ int main(void)
 
 	conf_defaults(&c);
 	is_str(c.rundir, "/run/canteen", "default rundir");
-	is_int(c.probe_interval_ms, 500, "default probe interval");
+	is_int(c.probe_interval_ms, 1000, "default probe interval");
 
 	ok(load_text(&c, "# a comment\n\nrpc_url = http://127.0.0.1:8545\n"
 	                 "  probe_interval_ms = 200ms   # trailing comment\n"

@@ -205,13 +205,15 @@ static int target_left(void) { return all_see(target, SWIM_LEFT, -1); }
 static void test_suspicion_math(void)
 {
 	uint64_t min, max;
+	swim_suspicion_bounds(&cfg, 20, &min, &max);
+	is_int(min, 5204, "min suspicion for 20 members: 4 x log10 20 x 1s");
 	swim_suspicion_bounds(&cfg, 10, &min, &max);
-	is_int(min, 4000, "min suspicion for 10 members: 4 x max(1, log10 10) x 1s");
-	is_int(max, 24000, "max = 6 x min");
+	is_int(min, 2000, "min suspicion for 10 members: 4 x max(1, log10 10) x the 500ms period");
+	is_int(max, 12000, "max = 6 x min");
 	swim_suspicion_bounds(&cfg, 100, &min, &max);
 	is_int(min, 8000, "100 members: 4 x log10(100) x 1s");
 	swim_suspicion_bounds(&cfg, 5, &min, &max);
-	is_int(min, 2000, "5 members: 4 x 1 x the 500ms period of 5 members");
+	is_int(min, 1000, "5 members: 4 x 1 x the 250ms period of 5 members");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 3), 24000, "no confirmations: max");
 	is_int(swim_suspicion_timeout(4000, 24000, 3, 3), 4000, "k confirmations: min");
 	uint64_t t1 = swim_suspicion_timeout(4000, 24000, 1, 3), t2 = swim_suspicion_timeout(4000, 24000, 2, 3);
@@ -224,11 +226,12 @@ static void test_suspicion_math(void)
 static void test_period(void)
 {
 	is_int(swim_period(&cfg, 1000), 1000, "1000 members: the full probe interval");
-	is_int(swim_period(&cfg, SWIM_FULL_PERIOD_N), 1000, "10 members: the full probe interval");
-	is_int(swim_period(&cfg, 5), 500, "5 members: half");
-	is_int(swim_period(&cfg, 3), 300, "3 members: 3/10");
+	is_int(swim_period(&cfg, SWIM_FULL_PERIOD_N), 1000, "20 members: the full probe interval");
+	is_int(swim_period(&cfg, 10), 500, "10 members: half");
+	is_int(swim_period(&cfg, 5), 250, "5 members: a quarter");
+	is_int(swim_period(&cfg, 3), 200, "3 members: 3/20, but never below 200ms");
 	is_int(swim_period(&cfg, 1), 200, "never below 200ms");
-	is_int(swim_probe_timeout(&cfg, 5), 250, "the ack timeout scales with the period");
+	is_int(swim_probe_timeout(&cfg, 5), 125, "the ack timeout scales with the period");
 	is_int(swim_probe_timeout(&cfg, 50), 500, "and is the configured one from 10 members on");
 	struct swim_config fast = cfg;
 	fast.probe_interval_ms = 150;
