@@ -87,7 +87,7 @@ void conf_defaults(struct conf *c)
 	c->probe_interval_ms = 1000;
 	c->probe_timeout_ms = 500;
 	c->indirect_checks = 3;
-	c->suspicion_min_mult = 4;
+	c->suspicion_min_mult = 3;
 	c->suspicion_max_mult = 6;
 	c->retransmit_mult = 4;
 	c->pushpull_interval_ms = 30000;

@@ -44,7 +44,7 @@ struct conf {
 	uint64_t probe_interval_ms;         /* 1000 */
 	uint64_t probe_timeout_ms;          /* 500 */
 	uint64_t indirect_checks;           /* 3 */
-	uint64_t suspicion_min_mult;        /* 4 */
+	uint64_t suspicion_min_mult;        /* 3 */
 	uint64_t suspicion_max_mult;        /* 6 (max = min * this factor, memberlist style) */
 	uint64_t retransmit_mult;           /* 4 */
 	uint64_t pushpull_interval_ms;      /* 30000 */

@@ -184,9 +184,12 @@ void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, s
 		}
 		cap = s->reply_left - SWIM_PKT_OVERHEAD;
 	}
+	/* Retransmissions scale with the admitted set, not with the members heard from so far:
+	 * in a cold start everyone knows few members at first, and updates sent only
+	 * mult x log(few) times leave some members never hearing of others. */
 	if (piggyback)
 		swim_bcast_fill(&s->bq, body, cap, &off,
-		                swim_retransmit_limit(s->cfg.retransmit_mult, swim_known_count(s)));
+		                swim_retransmit_limit(s->cfg.retransmit_mult, s->n));
 	if (off == 0)
 		return;
 	if (s->handling)
@@ -272,6 +275,18 @@ void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN])
 	s->ctr.pushpulls++;
 }
 
+/* A push-pull request carrying only us: the answer is one packet of the other's state. */
+void swim_ask_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN])
+{
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0, hdr = 0;
+	struct swim_entry e;
+	member_entry(s->self, &e);
+	if (swim_wire_pp_begin(body, sizeof body, &off, 1, &hdr) == 0 &&
+	    swim_wire_pp_entry(body, sizeof body, &off, hdr, &e) == 0)
+		swim_send(s, to, body, off, 0);
+}
+
 /* Full state in as many chunks as it takes; only the first asks for a reply. */
 void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply)
 {
@@ -302,13 +317,32 @@ void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_r
 
 /* ---- suspicion (Lifeguard) ---- */
 
+uint64_t swim_period(const struct swim_config *cfg, size_t n)
+{
+	uint64_t full = cfg->probe_interval_ms;
+	uint64_t floor = full < SWIM_PERIOD_FLOOR_MS ? full : SWIM_PERIOD_FLOOR_MS;
+	if (n >= SWIM_FULL_PERIOD_N)
+		return full;
+	uint64_t p = full * n / SWIM_FULL_PERIOD_N;
+	return p < floor ? floor : p;
+}
+
+uint64_t swim_probe_timeout(const struct swim_config *cfg, size_t n)
+{
+	uint64_t p = swim_period(cfg, n), t = cfg->probe_timeout_ms;
+	if (p == cfg->probe_interval_ms || cfg->probe_interval_ms == 0)
+		return t;
+	t = t * p / cfg->probe_interval_ms;
+	return t ? t : 1;
+}
+
 void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *min,
                            uint64_t *max)
 {
 	double scale = n > 1 ? log10((double)n) : 0.0;
 	if (scale < 1.0)
 		scale = 1.0;
-	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)cfg->probe_interval_ms);
+	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)swim_period(cfg, n));
 	*max = *min * (cfg->suspicion_max_mult ? cfg->suspicion_max_mult : 1);
 }
 
@@ -325,9 +359,9 @@ static void start_suspicion(struct swim *s, struct swim_member *m,
                             const uint8_t from[SWIM_ADDR_LEN])
 {
 	size_t n = swim_live_count(s);
-	int k = (int)s->cfg.suspicion_min_mult - 2;
+	int k = SWIM_SUSP_K;
 	if ((int)n - 2 < k)
-		k = 0;
+		k = (int)n - 2; /* as many as there are other members to confirm */
 	if (k > SWIM_SUSP_CONFIRM_MAX - 1)
 		k = SWIM_SUSP_CONFIRM_MAX - 1;
 	swim_suspicion_bounds(&s->cfg, n, &m->susp_min, &m->susp_max);
@@ -364,6 +398,8 @@ static void set_state(struct swim *s, struct swim_member *m, int state, uint64_t
 	m->incarnation = inc;
 	m->state_since = s->now;
 	m->susp_deadline = 0;
+	if (old == SWIM_UNKNOWN && state != SWIM_UNKNOWN)
+		s->learned++;
 	if (state != old && live(state) && !live(old) && m != s->self)
 		swim_probe_insert(s, m->addr);
 	if (state != old)
@@ -389,8 +425,11 @@ static int from_subject(const uint8_t sender[SWIM_ADDR_LEN], const uint8_t subje
 	return memcmp(sender, subject, SWIM_ADDR_LEN) == 0;
 }
 
-/* direct: said by the member itself (the packet's authenticated sender). */
-static void apply_alive(struct swim *s, const struct swim_entry *e, int direct)
+/* direct: said by the member itself (the packet's authenticated sender).
+ * Gossiped news is gossiped on (the epidemic). A member first heard of through a
+ * push-pull (pulled) is not: that is anti-entropy, and in a cold start of n members,
+ * re-gossiping each of the n members every member pulls would cost n^2 x retransmissions. */
+static void apply_alive(struct swim *s, const struct swim_entry *e, int direct, int pulled)
 {
 	struct swim_member *m = lookup(s, e->addr, NULL);
 	if (!m)
@@ -425,7 +464,8 @@ static void apply_alive(struct swim *s, const struct swim_entry *e, int direct)
 	} else {
 		set_state(s, m, SWIM_ALIVE, e->incarnation);
 	}
-	broadcast_member(s, m);
+	if (!(pulled && old == SWIM_UNKNOWN))
+		broadcast_member(s, m);
 }
 
 void swim_apply_suspect(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN], uint64_t inc,
@@ -501,7 +541,7 @@ static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
 		if (!believable(s, from, e->addr, e->incarnation))
 			continue;
 		switch (e->state) {
-		case SWIM_ALIVE: apply_alive(s, e, from_subject(from, e->addr)); break;
+		case SWIM_ALIVE: apply_alive(s, e, from_subject(from, e->addr), 1); break;
 		case SWIM_LEFT:
 			if (from_subject(from, e->addr)) {
 				swim_apply_dead(s, e->addr, e->incarnation, e->addr, 1);
@@ -510,7 +550,14 @@ static void merge_state(struct swim *s, const uint8_t from[SWIM_ADDR_LEN],
 			s->ctr.gossip_ignored++;
 			/* FALLTHROUGH */
 		case SWIM_SUSPECT:
-		case SWIM_DEAD: swim_apply_suspect(s, e->addr, e->incarnation, from); break;
+		case SWIM_DEAD: {
+			/* Not a confirmation: the sender only repeats what it heard, and two members
+			 * repeating one accusation are not two witnesses. */
+			const struct swim_member *m = lookup(s, e->addr, NULL);
+			if (!m || m->state != SWIM_SUSPECT)
+				swim_apply_suspect(s, e->addr, e->incarnation, from);
+			break;
+		}
 		default: break;
 		}
 	}
@@ -544,15 +591,22 @@ static void handle_pushpull(struct swim *s, struct swim_member *src, const struc
 }
 
 /* A live-looking packet from a member we hold suspect or dead: tell it, so it can refute
- * without waiting for gossip to reach it (at most once per protocol period). */
+ * without waiting for gossip to reach it. From a member we never heard of (it knows us,
+ * gossip about it has not reached us): ask for its state, one small push-pull request
+ * carrying only us, whose one-packet reply starts with it. At most once per protocol
+ * period either way. */
 static void hint(struct swim *s, struct swim_member *src)
 {
-	if (src->state == SWIM_ALIVE || src->state == SWIM_UNKNOWN || src == s->self ||
+	if (src->state == SWIM_ALIVE || src == s->self ||
 	    (src->last_hint && s->now - src->last_hint < s->cfg.probe_interval_ms))
 		return;
-	src->last_hint = s->now;
-	uint8_t body[64];
+	src->last_hint = s->now ? s->now : 1;
+	uint8_t body[SWIM_BODY_MAX];
 	size_t off = 0;
+	if (src->state == SWIM_UNKNOWN) {
+		swim_ask_state(s, src->addr);
+		return;
+	}
 	if (src->state == SWIM_LEFT)
 		swim_wire_left(body, sizeof body, &off, src->addr, src->incarnation);
 	else
@@ -598,7 +652,7 @@ void swim_handle(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], const struct
 			break;
 		case SWIM_MSG_ACK: swim_probe_handle_ack(s, from, m->probe); break;
 		case SWIM_MSG_NACK: swim_probe_handle_nack(s, m->probe); break;
-		case SWIM_MSG_ALIVE: apply_alive(s, &m->e, from_subject(from, m->e.addr)); break;
+		case SWIM_MSG_ALIVE: apply_alive(s, &m->e, from_subject(from, m->e.addr), 0); break;
 		case SWIM_MSG_SUSPECT: swim_apply_suspect(s, m->e.addr, m->e.incarnation, m->from); break;
 		case SWIM_MSG_DEAD: swim_apply_dead(s, m->e.addr, m->e.incarnation, m->from, 0); break;
 		case SWIM_MSG_LEFT: handle_left(s, from, m); break;

@@ -47,6 +47,22 @@ struct swim_config {
 #define SWIM_REPLY_MAX SWIM_PKT_MAX /* bytes on the wire sent in answer to one received packet */
 _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body fills a packet");
 
+/*
+ * Small clusters probe faster: the protocol period is probe_interval_ms scaled by
+ * n / SWIM_FULL_PERIOD_N (n: live members, self included), never below
+ * min(SWIM_PERIOD_FLOOR_MS, probe_interval_ms) nor above probe_interval_ms; the ack timeout
+ * and the suspicion bounds scale with it. Each member still sends one probe per period, so
+ * a member's load is at most probe_interval_ms / SWIM_PERIOD_FLOOR_MS times the large-cluster
+ * load, and is flat in n from SWIM_FULL_PERIOD_N members on.
+ */
+#define SWIM_FULL_PERIOD_N 20     /* members: from this many on, the full probe_interval_ms */
+#define SWIM_PERIOD_FLOOR_MS 200  /* ms: the shortest period scaling may give */
+
+#define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */
+
+/* Lifeguard's k: independent confirmations that take a suspicion from its maximum timeout
+ * down to its minimum (fewer when fewer than k + 2 members are live: n - 2). */
+#define SWIM_SUSP_K 3
 #define SWIM_SUSP_CONFIRM_MAX 32
 #define SWIM_MAX_RELAYS 64
 #define SWIM_MAX_SEEDS 32
@@ -119,6 +135,10 @@ void swim_leave(struct swim *s, uint64_t now);
 
 int swim_health(const struct swim *s); /* Lifeguard local health score, 0 = healthy */
 const struct swim_counters *swim_counters(const struct swim *s);
+/* The protocol period for n live members (self included), in ms (see SWIM_FULL_PERIOD_N). */
+uint64_t swim_period(const struct swim_config *cfg, size_t n);
+/* The direct ack timeout for n live members, in ms: probe_timeout_ms scaled as the period. */
+uint64_t swim_probe_timeout(const struct swim_config *cfg, size_t n);
 /* The suspicion timeout bounds for n live members, in ms. */
 void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *min,
                            uint64_t *max);

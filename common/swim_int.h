@@ -45,6 +45,9 @@ struct swim {
 	int doubted_self;       /* this packet holds us failed at an incarnation we cannot refute */
 	size_t reply_left;     /* bytes of body the packet being handled may still cause */
 	size_t pp_cursor;      /* where the next push-pull reply starts in the member list */
+	uint64_t learned;      /* members that went from unknown to known, ever */
+	uint64_t pp_learned;   /* learned when the last periodic push-pull went out */
+	uint64_t pp_idle;      /* push-pulls since one last taught us a member */
 };
 
 /* swim_core.c */
@@ -64,6 +67,8 @@ void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, s
  * as a reply one packet of it, starting at pp_cursor. */
 void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply);
 void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
+/* A push-pull request carrying only us (one small packet; the answer is one packet). */
+void swim_ask_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
 
 /* swim_probe.c */
 void swim_probe_insert(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);

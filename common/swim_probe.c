@@ -124,8 +124,9 @@ static void start_probe(struct swim *s)
 		if (c && c != s->self && live(c->state))
 			m = c;
 	}
+	size_t n = swim_live_count(s);
 	if (!m) {
-		s->next_probe = s->now + s->cfg.probe_interval_ms;
+		s->next_probe = s->now + swim_period(&s->cfg, n);
 		return;
 	}
 	struct swim_probe *p = &s->probe;
@@ -134,8 +135,8 @@ static void start_probe(struct swim *s)
 	memcpy(p->target, m->addr, SWIM_ADDR_LEN);
 	p->id = s->next_id++;
 	p->start = s->now;
-	p->ack_deadline = s->now + scaled(s, s->cfg.probe_timeout_ms);
-	p->end = s->now + scaled(s, s->cfg.probe_interval_ms);
+	p->ack_deadline = s->now + scaled(s, swim_probe_timeout(&s->cfg, n));
+	p->end = s->now + scaled(s, swim_period(&s->cfg, n));
 	s->next_probe = p->end;
 	s->ctr.probes++;
 	uint8_t body[SWIM_BODY_MAX];
@@ -341,16 +342,45 @@ static int ok_alive(const struct swim *s, const struct swim_member *m, const voi
 	return m->state == SWIM_ALIVE;
 }
 
-/* Push-pull with one random member; the period grows with the cluster past 32 members. */
+static int ok_unknown(const struct swim *s, const struct swim_member *m, const void *arg)
+{
+	(void)s;
+	(void)arg;
+	return m->state == SWIM_UNKNOWN;
+}
+
+/* Push-pull with one random member; the period grows with the cluster past 32 members.
+ * Catching up (a late starter, whose join got a packet of state from each of a few seeds,
+ * after the others' announcements were spent): while some admitted members are unknown,
+ * every probe interval a pull (a request carrying only us, answered with one packet) from
+ * a random alive member and one to a random unknown member (which, if it runs, answers
+ * starting with itself). It stops after SWIM_CATCHUP_IDLE + n / 16 of them in a row taught
+ * us nothing, so admitted servers that are off cost little. */
 static void pushpull_step(struct swim *s)
 {
 	if (!s->cfg.pushpull_interval_ms || s->now < s->next_pushpull)
 		return;
 	size_t n = swim_known_count(s);
 	double scale = n > 32 ? ceil(log2((double)n) - log2(32.0)) + 1.0 : 1.0;
-	s->next_pushpull = s->now + (uint64_t)(scale * (double)s->cfg.pushpull_interval_ms);
+	uint64_t every = (uint64_t)(scale * (double)s->cfg.pushpull_interval_ms);
+	if (s->learned != s->pp_learned)
+		s->pp_idle = 0;
+	else if (s->pp_idle < UINT64_MAX)
+		s->pp_idle++;
+	s->pp_learned = s->learned;
+	int catching_up = n < s->n && s->pp_idle <= SWIM_CATCHUP_IDLE + s->n / 16;
+	if (catching_up && s->cfg.probe_interval_ms < every)
+		every = s->cfg.probe_interval_ms;
+	s->next_pushpull = s->now + every;
 	struct swim_member *m = NULL;
-	if (swim_pick(s, 1, ok_alive, NULL, &m) == 1 && m)
+	if (catching_up && swim_pick(s, 1, ok_unknown, NULL, &m) == 1 && m)
+		swim_ask_state(s, m->addr);
+	m = NULL;
+	if (swim_pick(s, 1, ok_alive, NULL, &m) != 1 || !m)
+		return;
+	if (catching_up)
+		swim_ask_state(s, m->addr);
+	else
 		swim_send_state(s, m->addr, 1);
 }
 
@@ -383,6 +413,9 @@ static void join_step(struct swim *s)
 	if (swim_live_count(s) <= 1) {
 		got = swim_pick(s, 3, ok_seed, NULL, to);
 		s->next_join = s->now + s->cfg.probe_interval_ms;
+		/* What the seeds answer is a packet each: catch up on the rest soon. */
+		if (s->cfg.pushpull_interval_ms && s->next_pushpull > s->next_join)
+			s->next_pushpull = s->next_join;
 		s->ctr.joins += got > 0;
 	} else {
 		got = swim_pick(s, 1, ok_reconnect, NULL, to);

@@ -59,6 +59,24 @@ swim_start() {
 		--node "${ADDR[i]}" --key-file "$SW/k$i" --peers "$SW/peers" "${SWIM_FAST[@]}" "$@"
 }
 
+# swim_start_default I [FLAGS...]: start member I with the shipped timings.
+swim_start_default() {
+	local i=$1; shift
+	local pre=()
+	[ -n "$SWIM_NS" ] && pre=(ip netns exec "$SWIM_NS")
+	start_bg "swim$i" "${pre[@]}" "$BIN/canteen-swim" -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \
+		--node "${ADDR[i]}" --key-file "$SW/k$i" --peers "$SW/peers" "$@"
+}
+
+# swim_all_see_dead ADDR I...: each member I sees ADDR dead (or left).
+swim_all_see_dead() {
+	local a=$1 i s; shift
+	for i in "$@"; do
+		s=$(swim_state "$i" "$a")
+		[ "$s" = dead ] || [ "$s" = left ] || return 1
+	done
+}
+
 swim_req() { "$TBIN/ipc_tool" request "$SW/r$1/swim.sock" "$2"; }
 
 # swim_count_state I STATE: how many members I sees in STATE.

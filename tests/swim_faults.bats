@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # swim_faults.bats: canteen-swim under faults, inside a network namespace this test creates:
-# a one-way partition (iptables DROP) and 10% random loss on every link (iptables statistic).
+# a one-way partition (iptables DROP) and 10% random loss on every link (iptables statistic),
+# at fast timings and, with 50 members, at the shipped ones (CANTEEN_LONG=1: 10 minutes).
 load lib/common
 load swim
 
@@ -61,4 +62,30 @@ no_deaths() {
 	[ "$dropped" -gt 100 ]
 	nsexec iptables -F INPUT
 	wait_until 20 swim_converged 10
+}
+
+@test "50 members at the shipped timings, 10% loss on every member: nobody is declared dead" {
+	swim_setup 50 100
+	swim_netns
+	for i in $(seq 1 50); do swim_start_default $i; done
+	wait_until 60 swim_converged 50
+	nsexec iptables -A INPUT -m statistic --mode random --probability 0.1 -j DROP
+	secs=60
+	[ "${CANTEEN_LONG:-}" = 1 ] && secs=600
+	end=$(( $(now_ms) + secs * 1000 ))
+	while (( $(now_ms) < end )); do
+		no_deaths 50
+		sleep 5
+	done
+	no_deaths 50
+	dropped=$(nsexec iptables -L INPUT -v -x -n | awk '/DROP/ {print $1}')
+	total_susp=0 pk=0
+	for i in $(seq 1 50); do
+		total_susp=$(( total_susp + $(swim_stat $i .suspicions) ))
+		pk=$(( pk + $(swim_stat $i '.packets_in + .packets_out') ))
+	done
+	echo "# 50 members, ${secs}s at 10% loss (default timings): $dropped packets dropped, $total_susp suspicions raised, all refuted" >&3
+	[ "$dropped" -gt 100 ]
+	nsexec iptables -F INPUT
+	wait_until 30 swim_converged 50
 }

@@ -6,7 +6,7 @@
 #include "swim_wire.h"
 #include "tap.h"
 
-#define MAXN 12
+#define MAXN 128
 
 struct pkt {
 	int from, to;
@@ -205,11 +205,15 @@ static int target_left(void) { return all_see(target, SWIM_LEFT, -1); }
 static void test_suspicion_math(void)
 {
 	uint64_t min, max;
-	swim_suspicion_bounds(&cfg, 5, &min, &max);
-	is_int(min, 4000, "min suspicion for 5 members: 4 x max(1, log10 5) x 1s");
-	is_int(max, 24000, "max = 6 x min");
+	swim_suspicion_bounds(&cfg, 20, &min, &max);
+	is_int(min, 5204, "min suspicion for 20 members: 4 x log10 20 x 1s");
+	swim_suspicion_bounds(&cfg, 10, &min, &max);
+	is_int(min, 2000, "min suspicion for 10 members: 4 x max(1, log10 10) x the 500ms period");
+	is_int(max, 12000, "max = 6 x min");
 	swim_suspicion_bounds(&cfg, 100, &min, &max);
 	is_int(min, 8000, "100 members: 4 x log10(100) x 1s");
+	swim_suspicion_bounds(&cfg, 5, &min, &max);
+	is_int(min, 1000, "5 members: 4 x 1 x the 250ms period of 5 members");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 3), 24000, "no confirmations: max");
 	is_int(swim_suspicion_timeout(4000, 24000, 3, 3), 4000, "k confirmations: min");
 	uint64_t t1 = swim_suspicion_timeout(4000, 24000, 1, 3), t2 = swim_suspicion_timeout(4000, 24000, 2, 3);
@@ -217,6 +221,75 @@ static void test_suspicion_math(void)
 	   (unsigned long long)t1, (unsigned long long)t2);
 	is_int(t1, 14000, "1 of 3: max - (max-min) log 2 / log 4");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 0), 4000, "k = 0: min");
+}
+
+static void test_period(void)
+{
+	is_int(swim_period(&cfg, 1000), 1000, "1000 members: the full probe interval");
+	is_int(swim_period(&cfg, SWIM_FULL_PERIOD_N), 1000, "20 members: the full probe interval");
+	is_int(swim_period(&cfg, 10), 500, "10 members: half");
+	is_int(swim_period(&cfg, 5), 250, "5 members: a quarter");
+	is_int(swim_period(&cfg, 3), 200, "3 members: 3/20, but never below 200ms");
+	is_int(swim_period(&cfg, 1), 200, "never below 200ms");
+	is_int(swim_probe_timeout(&cfg, 5), 125, "the ack timeout scales with the period");
+	is_int(swim_probe_timeout(&cfg, 50), 500, "and is the configured one from 10 members on");
+	struct swim_config fast = cfg;
+	fast.probe_interval_ms = 150;
+	fast.probe_timeout_ms = 50;
+	is_int(swim_period(&fast, 2), 150, "an interval under 200ms is never scaled");
+	is_int(swim_probe_timeout(&fast, 2), 50, "nor its timeout");
+}
+
+/* Node i starts (a fresh state machine, as a process would) at i * gap ms: a serial start. */
+static void start_node(int i)
+{
+	swim_free(nodes[i].s);
+	struct swim_io io = {on_send, on_change, &nodes[i]};
+	nodes[i].s = swim_new(&cfg, nodes[i].addr, &io, 5000 + (uint64_t)i, now);
+	for (int j = 0; j < nn; j++)
+		if (j != i)
+			swim_admit(nodes[i].s, nodes[j].addr);
+	nodes[i].up = 1;
+}
+
+static int all_up_converged(void)
+{
+	for (int i = 0; i < nn; i++)
+		for (int j = 0; j < nn; j++)
+			if (i != j && view(i, j) != SWIM_ALIVE)
+				return 0;
+	return 1;
+}
+
+static void test_serial_start(void)
+{
+	now = 1000;
+	int n = 120;
+	cluster(n);
+	for (int i = 0; i < n; i++)
+		nodes[i].up = 0;
+	for (int i = 0; i < n; i++) {
+		start_node(i);
+		run_until(now + 100);
+	}
+	uint64_t t = run_while_not(all_up_converged, 60000);
+	ok(all_up_converged(), "%d members started 100 ms apart: all see all alive %llu ms after "
+	   "the last started", n, (unsigned long long)t);
+	ok(t <= 10000, "within 10 s (late starters pull what the announcements they missed said)");
+	int bad = 0;
+	for (int i = 0; i < n; i++)
+		bad += nodes[i].events[SWIM_SUSPECT] + nodes[i].events[SWIM_DEAD];
+	is_int(bad, 0, "no member suspected or declared dead on the way");
+	/* Steady state: nobody is missing any more, so no catch-up traffic is left: the
+	 * periodic push-pull (every 30 s x 3 at this size) and its reply. */
+	uint64_t pp0 = 0, pp1 = 0;
+	for (int i = 0; i < n; i++)
+		pp0 += swim_counters(nodes[i].s)->pushpulls;
+	run_until(now + 20000);
+	for (int i = 0; i < n; i++)
+		pp1 += swim_counters(nodes[i].s)->pushpulls;
+	ok(pp1 - pp0 <= 2 * (uint64_t)n, "then at most two push-pulls per member in 20 s (%llu)",
+	   (unsigned long long)(pp1 - pp0));
 }
 
 static void test_cluster(void)
@@ -232,6 +305,7 @@ static void test_cluster(void)
 	t = run_while_not(target_dead, 60000);
 	ok(target_dead(), "a crashed member is declared dead by all (%llu ms)", (unsigned long long)t);
 	ok(t < 24000 + 3000, "faster than the maximum suspicion timeout (confirmations)");
+	ok(t < 4500, "5 members probe at half the interval: dead within 4.5 probe intervals");
 	for (int i = 0; i < 4; i++)
 		is_int(nodes[i].events[SWIM_DEAD], 1, "member %d published one dead event", i);
 
@@ -443,7 +517,7 @@ static void test_left_only_from_subject(void)
 static void test_reply_amplification(void)
 {
 	now = 1800000;
-	cluster(MAXN);
+	cluster(12); /* the size the six-reply check below is made for */
 	for (int i = 0; i < nn; i++) {
 		uint8_t meta[128];
 		memset(meta, 'a' + i, sizeof meta);
@@ -513,6 +587,8 @@ static void test_reply_amplification(void)
 int main(void)
 {
 	test_suspicion_math();
+	test_period();
+	test_serial_start();
 	test_cluster();
 	test_one_way_partition();
 	test_lossy();
