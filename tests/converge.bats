@@ -21,6 +21,13 @@ setup_file() {
 	cli service deploy "$SVC" --image canteen/demo:1 --replicas 4 --cpu 50m --mem 16M \
 		-- /bin/busybox sleep 100000
 	wait_until 60 matches 1 "$SVC" 4
+	# This cluster's identity on its containers (io.canteen.cluster): a container made here
+	# "as canteen's own" carries it; one without it is another cluster's, which canteen-dockerd
+	# never touches.
+	CLUSTER=$(docker inspect "$(docker ps -q --filter "label=io.canteen.service=$SVC" | head -n1)" |
+		jq -r '.[0].Config.Labels["io.canteen.cluster"]')
+	[ -n "$CLUSTER" ] && [ "$CLUSTER" != null ]
+	echo "$CLUSTER" > "$BATS_FILE_TMPDIR/cluster"
 	# Containers that are not this cluster's: no canteen labels, another cluster's node label
 	# (running and stopped), one named like canteen's. None may be touched.
 	local other=0x$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -53,7 +60,8 @@ setup() {
 	RPC=$(jq -r .rpc "$UP/up.json")
 	CONTRACT=$(jq -r .contract "$UP/up.json")
 	ADMIN="$UP/admin.key"
-	export UP RPC CONTRACT ADMIN
+	CLUSTER=$(cat "$BATS_FILE_TMPDIR/cluster")
+	export UP RPC CONTRACT ADMIN CLUSTER
 }
 
 # foreign: the containers that are not canteen's, with their state.
@@ -114,6 +122,7 @@ wrong_ctr() {
 	esac
 	local args=()
 	for l in "${labels[@]}"; do args+=(--label "$l"); done
+	[ "$kind" = dup ] || args+=(--label "io.canteen.cluster=$CLUSTER")
 	[ "$create" = create ] || args+=(-d)
 	# canteen may remove it between create and start: docker run then fails, as it should.
 	docker "$create" "${args[@]}" --label "io.canteen.node=$addr" canteen/demo:1 \
