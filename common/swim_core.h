@@ -79,6 +79,7 @@ struct swim_member {
 	uint64_t susp_start, susp_deadline, susp_min, susp_max;
 	unsigned susp_k, susp_n;
 	uint8_t susp_from[SWIM_SUSP_CONFIRM_MAX][SWIM_ADDR_LEN];
+	uint64_t susp_check;     /* when to tell the suspect directly (0: done), see swim_core.c */
 	uint64_t last_hint;      /* last time we told it how we see it */
 	uint64_t last_state_reply; /* last time we answered its push-pull (0: never) */
 	void *user;              /* the caller's, untouched here */

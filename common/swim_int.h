@@ -65,6 +65,8 @@ void swim_send(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], uint8_t *body, s
                int piggyback);
 /* Our state to to: all of it in as many packets as it takes (want_reply: a request), or
  * as a reply one packet of it, starting at pp_cursor. */
+/* Tell suspect m directly that we suspect it, so that it can answer its refutation. */
+void swim_suspicion_check(struct swim *s, struct swim_member *m);
 void swim_send_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN], int want_reply);
 void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
 /* A push-pull request carrying only us (one small packet; the answer is one packet). */

@@ -142,6 +142,11 @@ static void start_probe(struct swim *s)
 	uint8_t body[SWIM_BODY_MAX];
 	size_t off = 0;
 	swim_wire_probe(body, sizeof body, &off, SWIM_MSG_PING, p->id);
+	/* Lifeguard's buddy system: a ping to a member we hold suspect tells it so, and it
+	 * answers its refutation straight back (swim_handle), whatever gossip loses. */
+	if (m->state == SWIM_SUSPECT)
+		swim_wire_suspect_dead(body, sizeof body, &off, SWIM_MSG_SUSPECT, m->addr,
+		                       m->incarnation, s->self->addr);
 	swim_send(s, m->addr, body, off, 1);
 }
 
@@ -301,7 +306,13 @@ static void suspicion_step(struct swim *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct swim_member *m = s->m[i];
-		if (m->state != SWIM_SUSPECT || !m->susp_deadline || s->now < m->susp_deadline)
+		if (m->state != SWIM_SUSPECT || !m->susp_deadline)
+			continue;
+		if (m->susp_check && s->now >= m->susp_check && s->now < m->susp_deadline) {
+			m->susp_check = 0;
+			swim_suspicion_check(s, m);
+		}
+		if (s->now < m->susp_deadline)
 			continue;
 		m->susp_deadline = 0;
 		swim_apply_dead(s, m->addr, m->incarnation, s->self->addr, 0);
@@ -470,8 +481,11 @@ uint64_t swim_next_deadline(const struct swim *s)
 		if (s->relays[i].active)
 			earliest(&d, s->relays[i].deadline);
 	for (size_t i = 0; i < s->n; i++)
-		if (s->m[i]->state == SWIM_SUSPECT && s->m[i]->susp_deadline)
+		if (s->m[i]->state == SWIM_SUSPECT && s->m[i]->susp_deadline) {
 			earliest(&d, s->m[i]->susp_deadline);
+			if (s->m[i]->susp_check)
+				earliest(&d, s->m[i]->susp_check);
+		}
 	if (s->cfg.pushpull_interval_ms)
 		earliest(&d, s->next_pushpull);
 	earliest(&d, s->next_join);
