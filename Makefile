@@ -69,7 +69,7 @@ $(LIB): $(COMMON_OBJ)
 canteen_PKGS            := libcurl jansson libsodium libsecp256k1
 canteen-init_PKGS       := jansson
 canteen-swim_PKGS       := jansson libsodium libsecp256k1
-canteen-chainwatch_PKGS := libcurl jansson
+canteen-chainwatch_PKGS := libcurl jansson libsodium
 canteen-sched_PKGS      := jansson libsodium libsecp256k1
 canteen-dockerd_PKGS    := libcurl jansson libsodium libsecp256k1
 

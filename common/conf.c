@@ -34,6 +34,7 @@ static const struct conf_key keys[] = {
 	{U(rpc_quorum, 0, CONF_RPC_MAX)},
 	{S(contract)},
 	{S(key_file)},
+	{S(chain_state_file)},
 	{U(chain_id, 1, UINT64_MAX)},
 	{U(confirmations, 0, 1000)},
 	{D(poll_ms, 10, 3600000)},

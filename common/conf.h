@@ -29,6 +29,7 @@ struct conf {
 	uint64_t rpc_quorum;                /* 0: a majority of the rpc_url endpoints */
 	char contract[64];                  /* 0x... */
 	char key_file[CONF_STR_MAX];        /* node's Ethereum key (hex) */
+	char chain_state_file[CONF_STR_MAX]; /* chainwatch's saved state; "": RUNDIR/chain.state */
 	uint64_t chain_id;                  /* required by the CLI; 0: not set */
 	uint64_t confirmations;             /* 2 */
 	uint64_t poll_ms;                   /* 1000 */

@@ -19,12 +19,16 @@
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 #define CW_NTOPICS 5           /* the contract's record events chainwatch follows */
 #define CW_CONTRACT_VERSION 3  /* the contract interface chainwatch speaks (version()) */
+#define CW_CACHE_MAX (256 << 20) /* bytes: the saved state (--state-file) */
+#define CW_CACHE_RECORDS 1000000 /* nodes, and services, in a saved state */
+#define CW_CACHE_DELAY_MS 1000   /* a change is saved at most this long after it */
 
 /* The desired state as of one block: NODE and SERVICE objects (the chain.sock shapes).
  * nodes holds every registered node; the feed (chain.sock, --stdout) carries only the
  * approved ones ("active"), which fed tracks: anyone may register, only an admin approves. */
 struct cw_state {
 	int valid;
+	int cached;       /* loaded from the saved state, not yet confirmed by the chain */
 	uint64_t block;
 	char hash[67];
 	json_t *nodes;    /* address -> NODE */
@@ -68,6 +72,10 @@ struct chainwatch {
 
 	struct cw_state st;
 	struct cw_snap snap;
+	char cache_path[1024];   /* the saved state (--state-file); "" when none */
+	int cache_dirty;         /* the state changed since it was saved */
+	uint64_t cache_timer;
+	uint64_t cache_saved_ms; /* when the state loaded at start was saved (wall clock) */
 	int busy;                /* an RPC round is in flight */
 	uint64_t timer;
 	int rpc_down;            /* the node does not answer */
@@ -127,6 +135,18 @@ void cw_publish(struct chainwatch *cw, json_t *ev);
 void cw_write_stdout(struct chainwatch *cw, json_t *obj);
 /* Answer subscribers that were waiting for the first state. */
 void cw_release_waiting(struct chainwatch *cw);
+
+/* The feed announces exactly the approved nodes of the state. */
+void cw_state_refeed(struct cw_state *s);
+
+/* cache.c: the state saved on disk (cache_path), so that a chainwatch restarted while the
+ * chain is down serves the last state it read instead of nothing. cw_cache_load puts a
+ * saved state of this contract and chain into cw->st (cached, a snapshot due) and returns
+ * 1, or leaves cw->st alone and returns 0 (none, or unusable: logged). cw_cache_dirty
+ * saves the state within CW_CACHE_DELAY_MS; cw_cache_save now (0, or -1 logged). */
+int cw_cache_load(struct chainwatch *cw);
+void cw_cache_dirty(struct chainwatch *cw);
+int cw_cache_save(struct chainwatch *cw);
 
 /* follow.c */
 void cw_follow_start(struct chainwatch *cw);

@@ -14,7 +14,7 @@
 
 /* The flag table: one row per flag, indexed by this enum. */
 enum { F_CONFIG, F_RUNDIR, F_RPC, F_QUORUM, F_CONTRACT, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
-       F_SNAPSHOT_BLOCK, F_STDOUT, F_LOG_LEVEL, F_N };
+       F_SNAPSHOT_BLOCK, F_STDOUT, F_STATE_FILE, F_LOG_LEVEL, F_N };
 
 static const struct flag rows[F_N] = {
 	[F_CONFIG] = FLAG_CONFIG,
@@ -33,6 +33,9 @@ static const struct flag rows[F_N] = {
 	[F_SNAPSHOT_BLOCK] = {"snapshot-block", 0, "N", NULL,
 	                      "first snapshot at block N, then every later change from logs", 0},
 	[F_STDOUT] = {"stdout", 0, NULL, NULL, "also print the snapshot and every event on stdout", 0},
+	[F_STATE_FILE] = {"state-file", 0, "PATH", "chain_state_file",
+	                  "the last state read, served after a restart while the chain is down "
+	                  "(default RUNDIR/chain.state; none: not kept)", 0},
 	[F_LOG_LEVEL] = FLAG_LOG_LEVEL,
 };
 
@@ -198,6 +201,8 @@ static void op_state(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 	if (snap) {
 		json_object_set_new(snap, "seq", json_integer((json_int_t)ipc_server_seq(cw->srv)));
 		json_object_set_new(snap, "rpc_up", json_boolean(!cw->rpc_down));
+		if (cw->st.cached)
+			json_object_set_new(snap, "cached", json_true());
 		ipc_reply(c, req, snap);
 	}
 	json_decref(snap);
@@ -322,6 +327,18 @@ int main(int argc, char **argv)
 		ipc_server_mirror(cw.srv, STDOUT_FILENO);
 	}
 	cw_state_init(&cw.st);
+	/* The saved state belongs to the daemon serving the socket; a --snapshot-block run
+	 * asks for a state of its own. */
+	const char *sf = cf.chain_state_file[0] ? cf.chain_state_file : NULL;
+	if (!(sf && strcmp(sf, "none") == 0) && strcmp(sock, "stdout only") != 0 && !cw.has_start_block) {
+		int n = sf ? snprintf(cw.cache_path, sizeof cw.cache_path, "%s", sf)
+		           : snprintf(cw.cache_path, sizeof cw.cache_path, "%s/chain.state", cf.rundir);
+		if (n < 0 || (size_t)n >= sizeof cw.cache_path) {
+			log_warnx("--state-file: the path is too long: no state is kept");
+			cw.cache_path[0] = '\0';
+		}
+	}
+	cw_cache_load(&cw);
 	loop_signal(cw.loop, SIGTERM, on_signal, NULL);
 	loop_signal(cw.loop, SIGINT, on_signal, NULL);
 	log_info("following %s on %s, %llu confirmations, polling every %llu ms; serving %s",
@@ -329,6 +346,8 @@ int main(int argc, char **argv)
 	         (unsigned long long)cw.poll_ms, sock);
 	cw_follow_start(&cw);
 	rc = loop_run(cw.loop);
+	if (cw.cache_dirty)
+		cw_cache_save(&cw);
 	eth_arpc_free(cw.rpc);
 	json_decref(cw.pending_logs);
 	json_decref(cw.snap.nodes);

@@ -82,9 +82,12 @@ static int snapshot_lines(const struct chainwatch *cw, emit_fn emit, void *arg)
 	const char *k;
 	json_t *v;
 	json_object_foreach(s->nodes, k, v) nn += approved(v);
-	if (emit(arg, json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "type", "snapshot.begin", "seq", seq,
-	                        "block", (json_int_t)s->block, "block_hash", s->hash, "nodes", nn,
-	                        "services", ns), 0) < 0)
+	json_t *begin = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "type", "snapshot.begin", "seq",
+	                          seq, "block", (json_int_t)s->block, "block_hash", s->hash, "nodes",
+	                          nn, "services", ns);
+	if (begin && s->cached)
+		json_object_set_new(begin, "cached", json_true());
+	if (emit(arg, begin, 0) < 0)
 		return -1;
 	json_object_foreach(s->nodes, k, v) {
 		if (approved(v) && emit(arg, json_pack("{s:s, s:O}", "type", "node", "node", v), 0) < 0)
@@ -181,6 +184,9 @@ void cw_publish(struct chainwatch *cw, json_t *ev)
 {
 	if (!ev)
 		return;
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (type && (strncmp(type, "node.", 5) == 0 || strncmp(type, "service.", 8) == 0))
+		cw_cache_dirty(cw);
 	json_t *out = feed_event(&cw->st, ev);
 	if (out)
 		ipc_publish(cw->srv, out); /* also mirrored to --stdout */
@@ -188,8 +194,7 @@ void cw_publish(struct chainwatch *cw, json_t *ev)
 	json_decref(ev);
 }
 
-/* The feed announces exactly the approved nodes of the state. */
-static void refeed(struct cw_state *s)
+void cw_state_refeed(struct cw_state *s)
 {
 	const char *k;
 	json_t *v;
@@ -241,11 +246,13 @@ void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, ui
 	json_decref(s->services);
 	s->nodes = n;
 	s->services = sv;
-	refeed(s);
+	cw_state_refeed(s);
 	s->block = block;
 	memcpy(s->hash, hash, sizeof s->hash);
 	s->hash[sizeof s->hash - 1] = '\0';
 	s->valid = 1;
+	s->cached = 0;
+	cw_cache_dirty(cw);
 }
 
 void cw_release_waiting(struct chainwatch *cw)

@@ -607,6 +607,39 @@ static void test_reply_amplification(void)
 	ok(converged(), "the cluster is unaffected");
 }
 
+/* A member that restarts while another is down must not believe the down one alive: it
+ * learns the cluster from the others, who hold it dead (chaos soak, seed 4842: a restarted
+ * canteen-swim showed a stopped node "unknown -> alive" until its own probes timed out,
+ * and its node's scheduler placed replicas back onto the stopped node meanwhile). */
+static void test_restart_while_one_down(void)
+{
+	now = 1000;
+	cluster(5);
+	run_while_not(converged, 20000);
+	nodes[1].up = 0;
+	target = 1;
+	run_while_not(target_dead, 60000);
+	ok(target_dead(), "the stopped member is dead everywhere");
+	run_until(now + 5000);
+	int before = nodes[2].events[SWIM_ALIVE];
+	(void)before;
+	memset(nodes[2].events, 0, sizeof nodes[2].events);
+	start_node(2);
+	int saw_alive = 0;
+	uint64_t start = now;
+	while (now - start < 30000) {
+		run_until(now + 10);
+		if (view(2, 1) == SWIM_ALIVE)
+			saw_alive = 1;
+	}
+	ok(!saw_alive, "the restarted member never holds the stopped one alive");
+	ok(view(2, 1) == SWIM_DEAD || view(2, 1) == SWIM_UNKNOWN,
+	   "it holds it dead or not heard of (%d)", view(2, 1));
+	for (int j = 0; j < nn; j++)
+		if (j != 1 && j != 2)
+			ok(view(2, j) == SWIM_ALIVE, "and every live member alive (%d)", j);
+}
+
 int main(void)
 {
 	test_suspicion_math();
@@ -615,6 +648,7 @@ int main(void)
 	test_cluster();
 	test_one_way_partition();
 	test_lossy();
+	test_restart_while_one_down();
 	test_local_health();
 	test_admission();
 	test_incarnation_wrap();
