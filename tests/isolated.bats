@@ -30,6 +30,22 @@ setup() {
 	iso_env
 }
 
+@test "isolated: down refuses an up.json whose slot is not one it could have made, and removes nothing" {
+	d=$BATS_TEST_TMPDIR/fake
+	mkdir -m 700 "$d"
+	for slot in 99 -1 '"0"' 1.5 null; do
+		printf '{"isolated":true,"slot":%s,"nodes":[]}\n' "$slot" > "$d/up.json"
+		chmod 600 "$d/up.json"
+		run "$BIN/canteen" down --dir "$d"
+		echo "$slot: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"not as canteen up --isolated wrote it"* ]]
+		[ -f "$d/up.json" ]
+	done
+	# Slot 0 of this file's cluster is not touched either.
+	[ -e "/var/run/netns/canteen$SLOT-lab" ]
+}
+
 @test "isolated: 3 nodes, each its own namespace, address and dockerd; the sample answers on each" {
 	for i in 1 2 3; do
 		[ -e "/var/run/netns/canteen$SLOT-n$i" ]

@@ -282,6 +282,7 @@ static int start_node_dockers(struct up *u)
 		char words[UP_ISO_ARGV_MAX][256], *argv[UP_ISO_ARGV_MAX];
 		snprintf(log, sizeof log, "%s/node%u", u->dir, i + 1);
 		if ((mkdir(log, 0700) < 0 && errno != EEXIST) ||
+		    up_iso_dockerd_prepare(u->slot, i + 1, u->dir) < 0 ||
 		    up_iso_dockerd_argv(u->slot, i + 1, u->dir, words, argv, UP_ISO_ARGV_MAX) < 0 ||
 		    up_iso_cgroup_procs(u->slot, i + 1, procs, sizeof procs) < 0) {
 			cli_err("node %u: cannot prepare its dockerd (directories, cgroup): %s", i + 1,

@@ -83,10 +83,11 @@ int up_iso_wire(unsigned slot, unsigned nodes, char *err, size_t errlen);
 int up_iso_enter(unsigned slot, unsigned node, char *err, size_t errlen);
 /* The node's cgroup (made if missing): its host/cgroup.procs path into out. */
 int up_iso_cgroup_procs(unsigned slot, unsigned node, char *out, size_t outlen);
-/* The node's dockerd command line into argv (words in buf, max slots in argv), its
- * daemon.json and run directory made. 0 or -1. */
+/* The node's dockerd command line into argv (words in buf, max slots in argv). 0 or -1. */
 int up_iso_dockerd_argv(unsigned slot, unsigned node, const char *dir, char buf[][256],
                         char *argv[], size_t max);
+/* What that command line needs: its empty daemon.json, its run directory. 0 or -1 (errno). */
+int up_iso_dockerd_prepare(unsigned slot, unsigned node, const char *dir);
 /* SIGKILL everything in the node's cgroup (init, daemons, dockerd, containerd, containers),
  * as a server's death would; 0 once it is empty. */
 int up_iso_kill_node(unsigned slot, unsigned node);

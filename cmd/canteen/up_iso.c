@@ -381,13 +381,18 @@ int up_iso_dockerd_argv(unsigned slot, unsigned node, const char *dir, char buf[
 		argv[i] = buf[i];
 	}
 	argv[n] = NULL;
-	char path[700];
+	return 0;
+}
+
+int up_iso_dockerd_prepare(unsigned slot, unsigned node, const char *dir)
+{
+	char path[700], slotdir[128], run[128];
 	snprintf(path, sizeof path, "%s/node%u/daemon.json", dir, node);
 	/* An empty configuration: the host's daemon.json is not this host's. */
 	if (up_write_file(path, "{}\n", 0600) < 0)
 		return -1;
-	char slotdir[128];
 	up_iso_rundir(slot, 0, slotdir, sizeof slotdir);
+	up_iso_rundir(slot, node, run, sizeof run);
 	if ((mkdir(slotdir, 0700) < 0 && errno != EEXIST) || (mkdir(run, 0700) < 0 && errno != EEXIST))
 		return -1;
 	return 0;
