@@ -42,7 +42,7 @@ setup() {
 		[[ "$output" == *"not as canteen up --isolated wrote it"* ]]
 		[ -f "$d/up.json" ]
 	done
-	# Slot 0 of this file's cluster is not touched either.
+	# This file's own cluster is not touched either.
 	[ -e "/var/run/netns/canteen$SLOT-lab" ]
 }
 
