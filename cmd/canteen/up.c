@@ -33,13 +33,30 @@ struct up {
 	char docker_sock[512];
 	unsigned nodes;
 	int detach, fast, own_chain, no_sample;
+	int isolated;  /* --isolated: each node in its own namespace with its own dockerd */
+	unsigned slot; /* the isolated cluster's slot (up_iso.c) */
 	struct up_proc anvil, dockerd; /* what up started (pid 0: none) */
-	struct up_proc init[UP_MAX_NODES];
+	struct up_proc init[UP_MAX_NODES], node_dockerd[UP_MAX_NODES];
 	uint64_t chain_id; /* of the anvil up started; else canteen.conf's */
 	char addr[UP_MAX_NODES][43];
 };
 
-static void node_ip(unsigned i, char *out, size_t outlen) { snprintf(out, outlen, "127.0.0.%u", i + 2); }
+static void node_ip(const struct up *u, unsigned i, char *out, size_t outlen)
+{
+	if (u->isolated)
+		up_iso_ip(u->slot, i + 1, out, outlen);
+	else
+		snprintf(out, outlen, "127.0.0.%u", i + 2);
+}
+
+/* The Docker socket node i uses: its own dockerd's when isolated. */
+static void node_docker(const struct up *u, unsigned i, char *out, size_t outlen)
+{
+	if (u->isolated)
+		up_iso_docker_sock(u->slot, i + 1, out, outlen);
+	else
+		snprintf(out, outlen, "%s", u->docker_sock);
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -68,6 +85,9 @@ static void chain_cli(const struct up *u, const char *key, struct cli *out)
 	str_copy(out->conf.key_file, sizeof out->conf.key_file, key ? key : "");
 	if (u->chain_id)
 		out->conf.chain_id = u->chain_id;
+	/* Isolated, the chain is on the cluster's private network: plain http, not loopback. */
+	if (u->isolated)
+		out->conf.allow_insecure_rpc = 1;
 }
 
 /* ---- state file ---- */
@@ -117,16 +137,37 @@ static int save_state(struct up *u)
 	json_t *nodes = json_array();
 	for (unsigned i = 0; i < u->nodes; i++) {
 		char ip[32], rundir[600];
-		node_ip(i, ip, sizeof ip);
+		node_ip(u, i, ip, sizeof ip);
 		snprintf(rundir, sizeof rundir, "%s/node%u/run", u->dir, i + 1);
-		json_t *n = json_pack("{s:s, s:s, s:s}", "address", u->addr[i], "ip", ip, "rundir", rundir);
+		char sock[512];
+		node_docker(u, i, sock, sizeof sock);
+		json_t *n = json_pack("{s:s, s:s, s:s, s:s}", "address", u->addr[i], "ip", ip, "rundir",
+		                      rundir, "docker_host", sock);
 		if (n)
 			set_proc(n, "init", &u->init[i]);
+		if (n && u->isolated) {
+			char ns[64], words[UP_ISO_ARGV_MAX][256], *argv[UP_ISO_ARGV_MAX];
+			json_t *a = json_array();
+			up_iso_netns(u->slot, i + 1, ns, sizeof ns);
+			if (up_iso_dockerd_argv(u->slot, i + 1, u->dir, words, argv, UP_ISO_ARGV_MAX) == 0)
+				for (size_t k = 0; argv[k]; k++)
+					json_array_append_new(a, json_string(argv[k]));
+			json_object_set_new(n, "netns", json_string(ns));
+			json_object_set_new(n, "dockerd_argv", a);
+			set_proc(n, "dockerd", &u->node_dockerd[i]);
+		}
 		json_array_append_new(nodes, n);
 	}
 	json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:o, s:I}", "rpc", u->rpc, "contract", u->contract,
 	                       "docker_host", u->docker_sock, "fast", u->fast, "nodes", nodes,
 	                       "chain_id", (json_int_t)u->chain_id);
+	if (st && u->isolated) {
+		char lab[64];
+		up_iso_netns(u->slot, 0, lab, sizeof lab);
+		json_object_set_new(st, "isolated", json_true());
+		json_object_set_new(st, "slot", json_integer(u->slot));
+		json_object_set_new(st, "netns", json_string(lab));
+	}
 	if (st) {
 		set_proc(st, "anvil", &u->anvil);
 		set_proc(st, "dockerd", &u->dockerd);
@@ -220,7 +261,7 @@ static int check_ports(struct up *u)
 		return -1;
 	}
 	for (unsigned i = 0; i < u->nodes; i++) {
-		node_ip(i, ip, sizeof ip);
+		node_ip(u, i, ip, sizeof ip);
 		if (!up_port_free(ip, UP_SWIM_PORT, SOCK_DGRAM)) {
 			cli_err("%s:%d/udp is taken (another canteen node?): canteen down first", ip, UP_SWIM_PORT);
 			return -1;
@@ -233,8 +274,52 @@ static int check_ports(struct up *u)
 	return 0;
 }
 
+/* Each isolated node's own dockerd, started together (in its namespace and cgroup). */
+static int start_node_dockers(struct up *u)
+{
+	char log[600], ns[64], nspath[128], procs[256];
+	for (unsigned i = 0; i < u->nodes; i++) {
+		char words[UP_ISO_ARGV_MAX][256], *argv[UP_ISO_ARGV_MAX];
+		snprintf(log, sizeof log, "%s/node%u", u->dir, i + 1);
+		if ((mkdir(log, 0700) < 0 && errno != EEXIST) ||
+		    up_iso_dockerd_prepare(u->slot, i + 1, u->dir) < 0 ||
+		    up_iso_dockerd_argv(u->slot, i + 1, u->dir, words, argv, UP_ISO_ARGV_MAX) < 0 ||
+		    up_iso_cgroup_procs(u->slot, i + 1, procs, sizeof procs) < 0) {
+			cli_err("node %u: cannot prepare its dockerd (directories, cgroup): %s", i + 1,
+			        strerror(errno));
+			return -1;
+		}
+		snprintf(log, sizeof log, "%s/node%u/dockerd.log", u->dir, i + 1);
+		up_iso_netns(u->slot, i + 1, ns, sizeof ns);
+		snprintf(nspath, sizeof nspath, "/var/run/netns/%s", ns);
+		pid_t pid = up_spawn_in(argv, log, 1, nspath, procs);
+		record(&u->node_dockerd[i], pid);
+		if (pid < 0) {
+			cli_err("node %u: cannot start dockerd: %s", i + 1, strerror(errno));
+			return -1;
+		}
+	}
+	say("started %u dockerds, one per node", u->nodes);
+	uint64_t deadline = mono_ms() + 120000;
+	for (unsigned i = 0; i < u->nodes; i++) {
+		char sock[512];
+		node_docker(u, i, sock, sizeof sock);
+		while (!up_docker_ping(sock) && up_alive(u->node_dockerd[i].pid) && mono_ms() < deadline)
+			sleep_ms(100);
+		record(&u->node_dockerd[i], u->node_dockerd[i].pid);
+		if (!up_docker_ping(sock)) {
+			cli_err("node %u: its dockerd does not answer at %s (see %s/node%u/dockerd.log)",
+			        i + 1, sock, u->dir, i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int ensure_docker(struct up *u)
 {
+	if (u->isolated)
+		return start_node_dockers(u);
 	if (up_docker_ping(u->docker_sock))
 		return 0;
 	char log[600];
@@ -276,15 +361,20 @@ static int start_chain(struct up *u)
 	 * from a new chain. */
 	snprintf(state, sizeof state, "%s/chain-state.json", u->dir);
 	unlink(state);
-	char *argv[] = {anvil, "--host", "127.0.0.1", "--port", port, "--block-time", "1",
+	/* Isolated, the chain lives in the lab namespace (this process is in it already). */
+	char host[32] = "127.0.0.1";
+	if (u->isolated)
+		up_iso_ip(u->slot, 0, host, sizeof host);
+	char *argv[] = {anvil, "--host", host, "--port", port, "--block-time", "1",
 	                "--state", state, NULL};
 	pid_t pid = up_spawn(argv, log, 1);
 	record(&u->anvil, pid);
-	snprintf(u->rpc, sizeof u->rpc, "http://127.0.0.1:%d", UP_ANVIL_PORT);
+	snprintf(u->rpc, sizeof u->rpc, "http://%s:%d", host, UP_ANVIL_PORT);
 	struct eth_rpc_opts o;
 	struct eth_rpc_err e;
 	eth_rpc_opts_default(&o);
 	o.retries = 0;
+	o.allow_http = u->isolated;
 	for (int i = 0; i < 300 && pid > 0 && up_alive(pid); i++) {
 		struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
 		json_t *res = NULL;
@@ -309,6 +399,7 @@ static int fund(struct up *u, const char *addr)
 	struct eth_rpc_opts o;
 	struct eth_rpc_err e;
 	eth_rpc_opts_default(&o);
+	o.allow_http = u->isolated;
 	struct eth_rpc *r = eth_rpc_new(u->rpc, &o, &e);
 	json_t *res = NULL;
 	int rc = r ? eth_rpc_call(r, "anvil_setBalance", json_pack("[s, s]", addr, "0x56BC75E2D63100000"),
@@ -346,8 +437,9 @@ static int deploy_contract(struct up *u)
 
 static int write_node_files(struct up *u, unsigned i, const char *nd)
 {
-	char ip[32], path[700], text[8192];
-	node_ip(i, ip, sizeof ip);
+	char ip[32], path[700], text[8192], dsock[512];
+	node_ip(u, i, ip, sizeof ip);
+	node_docker(u, i, dsock, sizeof dsock);
 	const char *timing = u->fast ? "probe_interval_ms = 200ms\nprobe_timeout_ms = 100ms\n"
 	                               "suspicion_min_mult = 2\ngossip_interval_ms = 50ms\n"
 	                               "pushpull_interval_ms = 5s\npoll_ms = 200ms\nsuspicion_max_mult = 3\n"
@@ -357,10 +449,12 @@ static int write_node_files(struct up *u, unsigned i, const char *nd)
 	         "rundir = %s/run\nrpc_url = %s\ncontract = %s\nkey_file = %s/eth.key\n"
 	         "node_name = %s\nswim_key_file = %s/swim.key\nswim_bind = %s:%d\n"
 	         "swim_advertise = %s:%d\nadvertise_addr = %s\ndocker_host = %s\n"
-	         "confirmations = 0\nstop_grace_ms = 2s\nchain_id = %llu\n%s",
+	         "confirmations = 0\nstop_grace_ms = 2s\nchain_id = %llu\n%s%s",
 	         i + 1, nd, u->rpc, u->contract, nd, u->addr[i], nd, ip, UP_SWIM_PORT, ip, UP_SWIM_PORT, ip,
-	         u->docker_sock,
-	         (unsigned long long)(u->chain_id ? u->chain_id : u->cli->conf.chain_id), timing);
+	         dsock,
+	         (unsigned long long)(u->chain_id ? u->chain_id : u->cli->conf.chain_id), timing,
+	         u->isolated ? "# the chain is on the isolated cluster's own network\n"
+	                       "allow_insecure_rpc = yes\n" : "");
 	snprintf(path, sizeof path, "%s/canteen.conf", nd);
 	if (up_write_file(path, text, 0600) < 0)
 		return -1;
@@ -379,7 +473,7 @@ static int make_node(struct up *u, unsigned i)
 {
 	char nd[600], ethkey[700], swimkey[700], ip[32], endpoint[64];
 	snprintf(nd, sizeof nd, "%s/node%u", u->dir, i + 1);
-	node_ip(i, ip, sizeof ip);
+	node_ip(u, i, ip, sizeof ip);
 	snprintf(endpoint, sizeof endpoint, "%s:%d", ip, UP_SWIM_PORT);
 	if (mkdir(nd, 0700) < 0 && errno != EEXIST) {
 		cli_err("cannot create %s: %s", nd, strerror(errno));
@@ -423,7 +517,16 @@ static int make_node(struct up *u, unsigned i)
 	snprintf(conf, sizeof conf, "%s/canteen.conf", nd);
 	snprintf(log, sizeof log, "%s/node.log", nd);
 	char *argv[] = {initbin, "-f", initconf, "-c", conf, "--grace", "5s", NULL};
-	pid_t pid = up_spawn(argv, log, 1);
+	char ns[64], nspath[128], procs[256];
+	pid_t pid;
+	if (u->isolated) {
+		/* The node's daemons run on its host: its namespace, its cgroup. */
+		up_iso_netns(u->slot, i + 1, ns, sizeof ns);
+		snprintf(nspath, sizeof nspath, "/var/run/netns/%s", ns);
+		pid = up_iso_cgroup_procs(u->slot, i + 1, procs, sizeof procs) < 0
+		          ? -1 : up_spawn_in(argv, log, 1, nspath, procs);
+	} else
+		pid = up_spawn(argv, log, 1);
 	if (pid < 0) {
 		cli_err("node %u: cannot start canteen-init: %s", i + 1, strerror(errno));
 		return -1;
@@ -436,10 +539,13 @@ static int make_node(struct up *u, unsigned i)
 
 static int make_image(struct up *u)
 {
-	char err[512];
-	if (up_docker_import_demo(u->docker_sock, "/bin/busybox", err, sizeof err) < 0) {
-		cli_err("%s", err);
-		return -1;
+	char err[512], sock[512];
+	for (unsigned i = 0; i < (u->isolated ? u->nodes : 1); i++) {
+		node_docker(u, i, sock, sizeof sock);
+		if (up_docker_import_demo(sock, "/bin/busybox", err, sizeof err) < 0) {
+			cli_err("%s", err);
+			return -1;
+		}
 	}
 	say("image: %s (busybox-static, imported locally)", UP_DEMO_IMAGE);
 	return 0;
@@ -498,7 +604,7 @@ static int wait_sample(struct up *u, unsigned seconds)
 		up = 0;
 		for (unsigned i = 0; i < u->nodes; i++) {
 			char url[64], ip[32];
-			node_ip(i, ip, sizeof ip);
+			node_ip(u, i, ip, sizeof ip);
 			snprintf(url, sizeof url, "http://%s:%d/", ip, UP_WEB_PORT);
 			up += (unsigned)up_http_ok(url, 500, NULL, 0);
 		}
@@ -508,7 +614,7 @@ static int wait_sample(struct up *u, unsigned seconds)
 	}
 	for (unsigned i = 0; i < u->nodes; i++) {
 		char url[64], ip[32];
-		node_ip(i, ip, sizeof ip);
+		node_ip(u, i, ip, sizeof ip);
 		snprintf(url, sizeof url, "http://%s:%d/", ip, UP_WEB_PORT);
 		if (up_http_ok(url, 500, NULL, 0))
 			say("  answering: %s:%d", ip, UP_WEB_PORT);
@@ -555,6 +661,43 @@ static void stop_recorded(const json_t *obj, const char *name, const char *what,
 		say("stopped %s (pid %d)", what, (int)p.pid);
 }
 
+/* An isolated cluster: per node its supervisor, containers, dockerd, then whatever is left in
+ * its cgroup, its mounts, directories and namespace; then the chain and the lab. The names
+ * come from the slot, never from paths in up.json. */
+static int down_isolated(const char *dir, json_t *st, int quiet)
+{
+	json_t *slotv = json_object_get(st, "slot"), *nodes = json_object_get(st, "nodes"), *n;
+	json_int_t slot = json_integer_value(slotv);
+	if (!json_is_integer(slotv) || slot < 0 || slot >= UP_ISO_SLOTS || !json_is_array(nodes) ||
+	    json_array_size(nodes) > UP_ISO_MAX_NODES) {
+		cli_err("%s/up.json is not as canteen up --isolated wrote it (slot, nodes)", dir);
+		return CLI_FAIL;
+	}
+	size_t i;
+	json_array_foreach(nodes, i, n) {
+		char what[64], sock[512];
+		snprintf(what, sizeof what, "node %zu (canteen-init)", i + 1);
+		stop_recorded(n, "init", what, 0, 15000, quiet);
+		up_iso_docker_sock((unsigned)slot, (unsigned)i + 1, sock, sizeof sock);
+		const char *addr = json_string_value(json_object_get(n, "address"));
+		if (addr && up_docker_ping(sock))
+			up_docker_remove_node(sock, addr);
+		snprintf(what, sizeof what, "node %zu's dockerd", i + 1);
+		stop_recorded(n, "dockerd", what, 1, 20000, quiet);
+		up_iso_remove_node((unsigned)slot, (unsigned)i + 1, dir);
+	}
+	stop_recorded(st, "anvil", "anvil", 1, 5000, quiet);
+	up_iso_remove_lab((unsigned)slot);
+	if (!quiet)
+		say("removed the isolated hosts: namespaces, dockerds, their containers and data");
+	char path[600];
+	snprintf(path, sizeof path, "%s/chain-state.json", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/up.json", dir);
+	unlink(path);
+	return CLI_OK;
+}
+
 static int down_dir(const char *dir, int quiet)
 {
 	char why[800];
@@ -574,6 +717,11 @@ static int down_dir(const char *dir, int quiet)
 	}
 	json_t *nodes = json_object_get(st, "nodes"), *n;
 	size_t i;
+	if (json_is_true(json_object_get(st, "isolated"))) {
+		int rc = down_isolated(dir, st, quiet);
+		json_decref(st);
+		return rc;
+	}
 	/* Stop every node's supervisor (it stops its daemons in reverse order). */
 	json_array_foreach(nodes, i, n) {
 		char what[64];
@@ -655,6 +803,7 @@ static int grow(struct up *u, unsigned want)
 	get_proc(st, "dockerd", &u->dockerd);
 	u->chain_id = (uint64_t)json_integer_value(json_object_get(st, "chain_id"));
 	u->fast = json_is_true(json_object_get(st, "fast"));
+	int isolated = json_is_true(json_object_get(st, "isolated"));
 	size_t i;
 	u->nodes = 0;
 	json_array_foreach(nodes, i, n) {
@@ -669,10 +818,15 @@ static int grow(struct up *u, unsigned want)
 		    u->nodes, u->dir);
 		return CLI_OK;
 	}
+	if (isolated || u->isolated) {
+		cli_err("an isolated cluster does not grow, nor does a shared one become isolated: "
+		        "canteen down, then canteen up --isolated --nodes %u", want);
+		return CLI_FAIL;
+	}
 	snprintf(u->admin_key, sizeof u->admin_key, "%s/admin.key", u->dir);
 	char ip[32];
 	for (unsigned k = u->nodes; k < want; k++) {
-		node_ip(k, ip, sizeof ip);
+		node_ip(u, k, ip, sizeof ip);
 		if (!up_port_free(ip, UP_SWIM_PORT, SOCK_DGRAM)) {
 			cli_err("%s:%d/udp is taken (another canteen node?)", ip, UP_SWIM_PORT);
 			return CLI_FAIL;
@@ -695,23 +849,61 @@ static int grow(struct up *u, unsigned want)
 
 static void print_next(struct up *u)
 {
-	say("\nlocal cluster up: %u nodes, state in %s", u->nodes, u->dir);
+	char lab[64], in[96] = "", ip[32];
+	node_ip(u, 0, ip, sizeof ip);
+	if (u->isolated) {
+		up_iso_netns(u->slot, 0, lab, sizeof lab);
+		snprintf(in, sizeof in, "ip netns exec %s ", lab);
+	}
+	say("\nlocal cluster up: %u nodes%s, state in %s", u->nodes,
+	    u->isolated ? " (isolated: each its own network namespace and dockerd)" : "", u->dir);
 	say("try:");
 	if (!u->no_sample)
-		say("  curl http://127.0.0.2:%d/", UP_WEB_PORT);
+		say("  %scurl http://%s:%d/", in, ip, UP_WEB_PORT);
+	for (unsigned i = 0; u->isolated && i < u->nodes; i++) {
+		char sock[512];
+		node_docker(u, i, sock, sizeof sock);
+		say("  docker -H unix://%s ps   # node %u's own dockerd", sock, i + 1);
+	}
 	say("  %s/canteen --rundir %s/node1/run members", u->bindir, u->dir);
 	say("  %s/canteen --rundir %s/node1/run ps", u->bindir, u->dir);
-	unsigned long long id = (unsigned long long)u->chain_id;
-	say("  %s/canteen --rpc %s --chain-id %llu --contract %s service ls", u->bindir, u->rpc, id,
-	    u->contract);
-	if (u->no_sample)
-		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service deploy hello "
-		    "--image %s --replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 3600", u->bindir,
-		    u->rpc, id, u->contract, u->admin_key, UP_DEMO_IMAGE);
+	/* The chain's settings: isolated, node 1's canteen.conf has them (and allows its http). */
+	char chain[1400];
+	if (u->isolated)
+		snprintf(chain, sizeof chain, "-c %s/node1/canteen.conf", u->dir);
 	else
-		say("  %s/canteen --rpc %s --chain-id %llu --contract %s --key-file %s service scale web 5",
-		    u->bindir, u->rpc, id, u->contract, u->admin_key);
+		snprintf(chain, sizeof chain, "--rpc %s --chain-id %llu --contract %s", u->rpc,
+		         (unsigned long long)u->chain_id, u->contract);
+	say("  %s%s/canteen %s service ls", in, u->bindir, chain);
+	if (u->no_sample)
+		say("  %s%s/canteen %s --key-file %s service deploy hello --image %s --replicas 3 "
+		    "--cpu 50m --mem 16M -- /bin/busybox sleep 3600", in, u->bindir, chain, u->admin_key,
+		    UP_DEMO_IMAGE);
+	else
+		say("  %s%s/canteen %s --key-file %s service scale web 5", in, u->bindir, chain,
+		    u->admin_key);
 	say("  %s/canteen down", u->bindir);
+}
+
+/* A slot of our own, its namespaces wired, and this process in the lab from now on. */
+static int isolate(struct up *u)
+{
+	char err[512];
+	if (up_iso_claim(&u->slot, err, sizeof err) < 0) {
+		u->isolated = 0; /* nothing of ours to remove */
+		cli_err("%s", err);
+		return -1;
+	}
+	if (save_state(u) < 0 || up_iso_wire(u->slot, u->nodes, err, sizeof err) < 0 ||
+	    up_iso_enter(u->slot, 0, err, sizeof err) < 0) {
+		cli_err("isolating the nodes failed: %s", err);
+		return -1;
+	}
+	char lab[64], ip[32];
+	up_iso_netns(u->slot, 0, lab, sizeof lab);
+	up_iso_ip(u->slot, 0, ip, sizeof ip);
+	say("isolated: namespace %s with the chain at %s, a namespace and dockerd per node", lab, ip);
+	return 0;
 }
 
 static int up_fail(struct up *u)
@@ -727,7 +919,8 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, 'n'}, {"detach", no_argument, NULL, 'D'},
 		{"dir", required_argument, NULL, 'd'},   {"fast", no_argument, NULL, 'f'},
-		{"no-sample", no_argument, NULL, 'S'},   {NULL, 0, NULL, 0},
+		{"no-sample", no_argument, NULL, 'S'},   {"isolated", no_argument, NULL, 'I'},
+		{NULL, 0, NULL, 0},
 	};
 	struct up u;
 	memset(&u, 0, sizeof u);
@@ -750,6 +943,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		case 'D': u.detach = 1; break;
 		case 'f': u.fast = 1; break;
 		case 'S': u.no_sample = 1; break;
+		case 'I': u.isolated = 1; break;
 		case 'd': snprintf(u.dir, sizeof u.dir, "%s", optarg); break;
 		default:
 			cli_err(USAGE_UP);
@@ -769,6 +963,12 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	u.own_chain = cli->conf.rpc_url[0] == '\0';
 	if (!u.own_chain)
 		str_copy(u.rpc, sizeof u.rpc, cli->conf.rpc_url);
+	if (u.isolated && (!u.own_chain || u.nodes > UP_ISO_MAX_NODES || geteuid() != 0)) {
+		cli_err("--isolated: %s", !u.own_chain ? "the chain runs inside the cluster's own network; "
+		        "leave --rpc out" : u.nodes > UP_ISO_MAX_NODES ? "at most 14 nodes" :
+		        "needs root (network namespaces, a dockerd per node)");
+		return CLI_USAGE;
+	}
 
 	/* The directory holds what canteen-init runs: it is ours alone, or nothing starts. */
 	char why[800];
@@ -785,8 +985,10 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		return grow(&u, nodes_given ? u.nodes : 0);
 	if (state < 0)
 		down_dir(u.dir, 1);
-	if (install_deps(&u) < 0 || check_ports(&u) < 0)
+	if (install_deps(&u) < 0 || (!u.isolated && check_ports(&u) < 0))
 		return CLI_FAIL;
+	if (u.isolated && isolate(&u) < 0)
+		return up_fail(&u);
 	if (ensure_docker(&u) < 0 || start_chain(&u) < 0 || save_state(&u) < 0 || deploy_contract(&u) < 0)
 		return up_fail(&u);
 	for (unsigned i = 0; i < u.nodes; i++)

@@ -37,6 +37,10 @@ int up_write_file(const char *path, const char *text, mode_t mode);
  * detach: a session of its own. Returns once the exec is done: the child's pid, or -1 (with
  * errno) when it could not start. */
 pid_t up_spawn(char *const argv[], const char *logpath, int detach);
+/* The same, the child first joining the cgroup whose cgroup.procs file is given and entering
+ * the network namespace of file netns (either may be NULL). */
+pid_t up_spawn_in(char *const argv[], const char *logpath, int detach, const char *netns,
+                  const char *cgroup_procs);
 /* Record pid's start time and executable now. 0, or -1 when it is gone or unreadable. */
 int up_proc_read(pid_t pid, struct up_proc *out);
 /* Is the recorded process still the one running under its pid? 1 yes, 0 it is gone,
@@ -61,5 +65,35 @@ int up_docker_ping(const char *sock);
 int up_docker_import_demo(const char *sock, const char *busybox, char *err, size_t errlen);
 /* Remove (force) every container labelled io.canteen.node=address; how many went. */
 int up_docker_remove_node(const char *sock, const char *address);
+
+/* up_iso.c: --isolated, each node a host of its own. Node 0 stands for the lab (the bridge
+ * and the chain), nodes 1..n for the servers; everything is named after the slot. */
+#define UP_ISO_SLOTS 16     /* isolated clusters on one machine at most */
+#define UP_ISO_MAX_NODES 14 /* nodes of one isolated cluster at most */
+#define UP_ISO_ARGV_MAX 24  /* words of a node's dockerd command line at most */
+void up_iso_netns(unsigned slot, unsigned node, char *out, size_t outlen);
+void up_iso_ip(unsigned slot, unsigned node, char *out, size_t outlen);
+void up_iso_rundir(unsigned slot, unsigned node, char *out, size_t outlen);
+void up_iso_docker_sock(unsigned slot, unsigned node, char *out, size_t outlen);
+/* Claim a free slot by creating its lab namespace. 0 or -1 with err. */
+int up_iso_claim(unsigned *slot, char *err, size_t errlen);
+/* The lab's bridge, and for each node a namespace with its veth on the bridge and address. */
+int up_iso_wire(unsigned slot, unsigned nodes, char *err, size_t errlen);
+/* This process into the namespace of node (0: the lab). */
+int up_iso_enter(unsigned slot, unsigned node, char *err, size_t errlen);
+/* The node's cgroup (made if missing): its host/cgroup.procs path into out. */
+int up_iso_cgroup_procs(unsigned slot, unsigned node, char *out, size_t outlen);
+/* The node's dockerd command line into argv (words in buf, max slots in argv). 0 or -1. */
+int up_iso_dockerd_argv(unsigned slot, unsigned node, const char *dir, char buf[][256],
+                        char *argv[], size_t max);
+/* What that command line needs: its empty daemon.json, its run directory. 0 or -1 (errno). */
+int up_iso_dockerd_prepare(unsigned slot, unsigned node, const char *dir);
+/* SIGKILL everything in the node's cgroup (init, daemons, dockerd, containerd, containers),
+ * as a server's death would; 0 once it is empty. */
+int up_iso_kill_node(unsigned slot, unsigned node);
+/* Kill the node, then remove its mounts, directories, cgroups and namespace. */
+void up_iso_remove_node(unsigned slot, unsigned node, const char *dir);
+/* The lab namespace (bridge, veths) and the slot's run directory. */
+void up_iso_remove_lab(unsigned slot);
 
 #endif

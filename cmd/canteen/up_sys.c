@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,32 @@ int up_write_file(const char *path, const char *text, mode_t mode)
 
 pid_t up_spawn(char *const argv[], const char *logpath, int detach)
 {
+	return up_spawn_in(argv, logpath, detach, NULL, NULL);
+}
+
+/* In the child: join the cgroup, enter the namespace. 0 or -1 (errno). */
+static int child_place(const char *netns, const char *cgroup_procs)
+{
+	if (cgroup_procs) {
+		char pid[32];
+		int fd = open(cgroup_procs, O_WRONLY | O_CLOEXEC);
+		snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+			return -1;
+		close(fd);
+	}
+	if (netns) {
+		int fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+pid_t up_spawn_in(char *const argv[], const char *logpath, int detach, const char *netns,
+                  const char *cgroup_procs)
+{
 	/* The child reports a failed exec through a close-on-exec pipe; end of file: it ran. */
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -94,7 +121,8 @@ pid_t up_spawn(char *const argv[], const char *logpath, int detach)
 	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int out = logpath ? open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
 	                  : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (rep < 0 || in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
+	if (rep < 0 || in < 0 || out < 0 || child_place(netns, cgroup_procs) < 0 ||
+	    dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
 	    (rep != 3 && dup3(rep, 3, O_CLOEXEC) < 0)) {
 		e = errno;
 		(void)!write(rep >= 0 ? rep : p[1], &e, sizeof e);
