@@ -329,7 +329,7 @@ contract Canteen {
     /// Replaces every field of an existing service (the name identifies it) whose
     /// generation is still the one the caller read.
     function updateService(ServiceSpec calldata spec, uint64 generation) external onlyAdmin {
-        _checkSpec(spec);
+        _checkFields(spec); // the name: it exists, so it passed _checkName when added
         bytes32 key = keccak256(bytes(spec.name));
         _current(key, spec.name, generation);
         _upsert(key, spec, generation + 1);
@@ -385,12 +385,24 @@ contract Canteen {
     /// The spec's bytes are its encoding as the call carries it, from the tuple's head to
     /// the end of the call (the spec is the call's last dynamic argument): what the checks
     /// above read, with no re-encoding (which would cost more than the rest of an update).
+    /// They are copied to memory once, as ServiceUpserted's data (generation, bytes), for
+    /// both the hash and the log.
     function _upsert(bytes32 key, ServiceSpec calldata spec, uint64 g) private {
-        uint256 at;
-        assembly { at := spec }
-        bytes calldata enc = msg.data[at:];
-        serviceSlot[key] = Slot(bytes20(keccak256(enc)), g, spec.replicas);
-        emit ServiceUpserted(key, g, enc);
+        bytes32 topic = ServiceUpserted.selector;
+        bytes32 h;
+        assembly {
+            let at := spec
+            let len := sub(calldatasize(), at)
+            let p := mload(0x40)
+            mstore(p, g)
+            mstore(add(p, 0x20), 0x40)
+            mstore(add(p, 0x40), len)
+            calldatacopy(add(p, 0x60), at, len)
+            mstore(add(add(p, 0x60), len), 0) // the padding to a whole word
+            h := keccak256(add(p, 0x60), len)
+            log2(p, add(0x60, and(add(len, 31), not(31))), topic, key)
+        }
+        serviceSlot[key] = Slot(bytes20(h), g, spec.replicas);
     }
 
     /// The end of page [offset, offset+limit) of a set of total keys (offset past the end: empty).
@@ -404,6 +416,11 @@ contract Canteen {
 
     function _checkSpec(ServiceSpec calldata spec) private pure {
         _checkName(spec.name);
+        _checkFields(spec);
+    }
+
+    /// Everything of a spec but its name.
+    function _checkFields(ServiceSpec calldata spec) private pure {
         uint256 n = bytes(spec.image).length;
         if (n == 0) revert EmptyField("image");
         if (n > MAX_IMAGE) revert StringTooLong("image", MAX_IMAGE);
@@ -417,10 +434,20 @@ contract Canteen {
         _checkKeyValues(F_ENV, spec.env, MAX_ITEMS, MAX_ITEM_LEN, 0);
         _checkLabels(F_SELECTOR, spec.selector);
         if (spec.ports.length > MAX_PORTS) revert TooManyItems("ports", MAX_PORTS);
-        for (uint256 i = 0; i < spec.ports.length; ) {
-            Port calldata p = spec.ports[i];
-            if (p.host == 0 || p.container == 0 || p.proto > PROTO_UDP)
-                revert InvalidPort(p.host, p.container, p.proto);
+        Port[] calldata ports = spec.ports; // its length is checked against the call's
+        for (uint256 i = 0; i < ports.length; ) {
+            // The three words of ports[i], read as words: their ranges are checked here.
+            uint256 host;
+            uint256 cont;
+            uint256 proto;
+            assembly {
+                let q := add(ports.offset, mul(i, 96))
+                host := calldataload(q)
+                cont := calldataload(add(q, 32))
+                proto := calldataload(add(q, 64))
+            }
+            if (host == 0 || host > 0xffff || cont == 0 || cont > 0xffff || proto > PROTO_UDP)
+                revert InvalidPort(uint16(host), uint16(cont), uint8(proto));
             unchecked { ++i; }
         }
     }
