@@ -456,8 +456,8 @@ contract Canteen {
         bytes calldata b = bytes(name);
         if (b.length == 0 || b.length > MAX_NAME) revert InvalidName(name);
         for (uint256 i = 0; i < b.length; ) {
-            uint8 c = _at(b, i);
-            bool ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c == 0x2d && i > 0);
+            bytes1 c = bytes1(_at(b, i));
+            bool ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || (c == "-" && i > 0);
             if (!ok) revert InvalidName(name);
             unchecked { ++i; }
         }

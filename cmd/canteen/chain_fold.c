@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "chain.h"
@@ -191,7 +192,7 @@ static int service_state(struct chain *c, const char *name, const char *tag, int
 		*exists = json_is_true(json_object_get(s, "exists"));
 		*gen = json_integer_value(json_object_get(s, "generation"));
 		*replicas = json_integer_value(json_object_get(s, "replicas"));
-		if (!h || strlen(h) != 42) {
+		if (!h || strlen(h) != 2 * REC_FOLD_HASH_LEN + 2) {
 			cli_err("serviceState answered a record this CLI does not understand");
 			rc = CLI_FAIL;
 		} else {
@@ -232,6 +233,49 @@ static json_t *spec_json(struct chain *c, const struct eth_buf *spec)
 	return o;
 }
 
+/* The spec bytes of a transaction waiting in the pool (the pending block, where the
+ * endpoint shows it) that set the spec whose hash is want ("0x" + 40 hex): an addService
+ * or updateService to our contract, whose spec runs from its offset to the end of the
+ * input, as the contract hashes it. 0 and the bytes in out, or -1 when none is seen. */
+static int pending_spec(struct chain *c, const char *want, struct eth_buf *out)
+{
+	struct eth_rpc_err e;
+	json_t *blk = NULL, *tx;
+	char a[43], sel_add[11], sel_upd[11];
+	size_t i;
+	int found = -1;
+	eth_addr_format(c->contract, a);
+	rec_fold_selector("addService(" REC_SPEC_ABI ")", sel_add);
+	rec_fold_selector("updateService(" REC_SPEC_ABI ",uint64)", sel_upd);
+	if (eth_rpc_call(c->rpc, "eth_getBlockByNumber", json_pack("[s,b]", "pending", 1), &blk, &e) < 0)
+		return -1;
+	json_array_foreach(json_object_get(blk, "transactions"), i, tx) {
+		const char *to = json_string_value(json_object_get(tx, "to"));
+		const char *in = json_string_value(json_object_get(tx, "input"));
+		struct eth_buf b;
+		uint8_t h[32];
+		uint64_t off;
+		char hex[2 * REC_FOLD_HASH_LEN + 3];
+		if (!to || !in || strcasecmp(to, a) != 0 || strlen(in) < 10 ||
+		    (strncasecmp(in, sel_add, 10) != 0 && strncasecmp(in, sel_upd, 10) != 0))
+			continue;
+		eth_buf_init(&b);
+		if (eth_hex_decode_buf(in, &b) == 0 && b.len >= 36 && eth_u256_to_u64(b.p + 4, &off) == 0 &&
+		    off <= b.len - 4) {
+			eth_keccak256(b.p + 4 + off, b.len - 4 - (size_t)off, h);
+			eth_hex_encode(h, REC_FOLD_HASH_LEN, hex, sizeof hex);
+			if (strcasecmp(hex, want) == 0) {
+				eth_buf_reset(out);
+				eth_buf_put(out, b.p + 4 + off, b.len - 4 - (size_t)off);
+				found = out->err ? -1 : 0;
+			}
+		}
+		eth_buf_free(&b);
+	}
+	json_decref(blk);
+	return found;
+}
+
 int chain_service_read(struct chain *c, const char *name, json_t **spec)
 {
 	struct rec_fold f;
@@ -267,8 +311,11 @@ int chain_service_read(struct chain *c, const char *name, json_t **spec)
 	}
 	if (rc == CLI_OK)
 		rc = service_state(c, name, "pending", &pexists, &pgen, &preps, phash);
-	if (rc == CLI_OK && pexists && pgen != gen && strcmp(phash, hash) != 0)
-		rc = CHAIN_PENDING; /* an update waits in the pool: its spec is in no log yet */
+	/* An update waits in the pool: its spec is in no log yet, but in the transaction
+	 * (checked by the hash the pending state holds); else wait for it to be mined. */
+	if (rc == CLI_OK && pexists && pgen != gen && strcasecmp(phash, hash) != 0 &&
+	    pending_spec(c, phash, &last) < 0)
+		rc = CHAIN_PENDING;
 	if (rc == CLI_OK && !pexists) {
 		cli_err("there is no service %s (a removal waits in the pool)", name);
 		rc = CLI_FAIL;

@@ -34,7 +34,8 @@ DEV_ADDRS=(
 
 # ABI signatures of the contract's calls, for cast.
 SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[])'
-SERVICE_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)'
+# What the contract holds of a service (version 4 keeps the spec in logs only).
+STATE_T='(bool,uint64,uint32,bytes20)'
 NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
 SIG_ADD="addService($SPEC_T)"
 SIG_UPDATE="updateService($SPEC_T,uint64)"
@@ -135,8 +136,38 @@ send_as() {
 # call CONTRACT SIG ARGS...: cast call (add --block N before CONTRACT for a block tag).
 call() { cast call --rpc-url "$ANVIL_URL" "$@"; }
 
+# state_of CONTRACT NAME [BLOCK]: serviceState: (exists, generation, replicas, specHash).
+state_of() { cast call --rpc-url "$ANVIL_URL" ${3:+--block "$3"} "$1" "serviceState(string)($STATE_T)" "$2"; }
+
 # gen_of CONTRACT NAME: the generation of service NAME (what update, scale and rm carry).
-gen_of() { cast call --rpc-url "$ANVIL_URL" "$1" "getService(string)($SERVICE_T)" "$2" | sed 's/.*, //; s/)$//'; }
+gen_of() { state_of "$1" "$2" | sed 's/^([a-z]*, //; s/,.*//'; }
+
+# upsert_spec DATA: a ServiceUpserted log's data (generation, spec bytes) into the spec's
+# fields, one a line as cast prints them.
+upsert_spec() {
+	local b
+	b=$(cast decode-abi 'f()(uint64,bytes)' "$1" | tail -n 1) || return 1
+	cast decode-abi "f()$SPEC_T" "$b"
+}
+
+# record_of CONTRACT NAME: the service as one tuple like version 3's getService: the spec
+# of its last ServiceUpserted log with the replicas and generation the contract holds
+# (checked: the log's spec hash is the one held). Fails when there is no such service.
+record_of() {
+	local st d h gen reps out
+	st=$(state_of "$1" "$2") || return 1
+	[[ "$st" == '(true, '* ]] || { echo "no service $2: $st" >&2; return 1; }
+	d=$(cast logs --rpc-url "$ANVIL_URL" --json --from-block 0 --address "$1" \
+		"$(cast keccak 'ServiceUpserted(bytes32,uint64,bytes)')" "$(cast keccak "$2")" | jq -r '.[-1].data')
+	h=$(cast keccak "$(cast decode-abi 'f()(uint64,bytes)' "$d" | tail -n 1)")
+	[[ "$st" == *", ${h:0:42})" ]] || { echo "record_of: the log's spec is not the one held ($st, $h)" >&2; return 1; }
+	gen=$(echo "$st" | sed 's/^([a-z]*, //; s/,.*//')
+	reps=$(echo "$st" | sed 's/^([a-z]*, [0-9]*, //; s/,.*//')
+	mapfile -t v < <(upsert_spec "$d")
+	v[4]=$reps
+	out=$(printf '%s, ' "${v[@]}")
+	echo "(${out}${gen})"
+}
 
 # block_number: current head as a decimal.
 block_number() { cast block-number --rpc-url "$ANVIL_URL"; }
