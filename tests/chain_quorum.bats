@@ -48,6 +48,7 @@ snapshot_of() { lines "$1" | jq -s -c -f "$TOP/tests/lib/snapshot.jq" | jq -c 'd
 has() { lines "$1" | jq -s -e "map(select($2)) | length > 0" > /dev/null; }
 count() { lines "$1" | jq -s "map(select($2)) | length"; }
 stats() { sock_request "$RUN/$1.sock" '{"op":"stats"}'; }
+lines_ge() { [ "$(grep -c "$2" "$3")" -ge "$1" ]; }
 health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(select(.endpoint == $e))[0].health == $h' > /dev/null; }
 
 @test "the liar alone: its views disagree with the logs, so no state is served (what the quorum defends against)" {
@@ -56,7 +57,7 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 	# the liar answers every page of records with an empty list: the services folded from
 	# the logs are not what it says the contract holds, and the snapshot starts over
 	wait_until 20 grep -q 'is in the logs but not on the chain' "$BATS_TEST_TMPDIR/alone.log"
-	wait_until 20 test "$(grep -c 'snapshot: .*at block' "$BATS_TEST_TMPDIR/alone.log")" -ge 2
+	wait_until 20 lines_ge 2 'snapshot: .*at block' "$BATS_TEST_TMPDIR/alone.log"
 	! has alone '.type == "snapshot.end"'
 }
 

@@ -228,6 +228,52 @@ add_services_batch() {
 	return $rc
 }
 
+# abi_word N: one ABI word (64 hex digits) of the number N.
+abi_word() { printf '%064x' "$1"; }
+# abi_str S: an ABI string's length word and bytes (S of at most 32 bytes), hex.
+abi_str() {
+	local h
+	h=$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')
+	printf '%064x%s%0*d' "${#1}" "$h" $(( 64 - ${#h} )) 0
+}
+# scale_calldata NAME REPLICAS GENERATION / rm_calldata NAME GENERATION: hex calldata
+# (0x...) made here, without cast (fast enough for hundreds).
+scale_calldata() {
+	[ -n "${SEL_SCALE:-}" ] || SEL_SCALE=$(cast sig "$SIG_SCALE")
+	echo "$SEL_SCALE$(abi_word 96)$(abi_word "$2")$(abi_word "$3")$(abi_str "$1")"
+}
+rm_calldata() {
+	[ -n "${SEL_RM:-}" ] || SEL_RM=$(cast sig "$SIG_RM")
+	echo "$SEL_RM$(abi_word 64)$(abi_word "$2")$(abi_str "$1")"
+}
+
+# send_calls_batch CONTRACT FROM_INDEX < CALLDATA_LINES: every line a transaction from
+# anvil's unlocked dev account FROM_INDEX, sent in order over one connection with automine
+# off, then mined as one block; fails unless the block took them all.
+send_calls_batch() {
+	local c=$1 from=${DEV_ADDRS[$2]} f nonce data k=0 out rc=0
+	nonce=$(cast nonce --rpc-url "$ANVIL_URL" "$from") || return 1
+	f=$(mktemp)
+	while read -r data; do
+		((k > 0)) && echo next
+		printf 'url = "%s"\nheader = "content-type: application/json"\n' "$ANVIL_URL"
+		printf 'data = "{\\"jsonrpc\\":\\"2.0\\",\\"id\\":%d,\\"method\\":\\"eth_sendTransaction\\",\\"params\\":[{\\"from\\":\\"%s\\",\\"to\\":\\"%s\\",\\"gas\\":\\"0x100000\\",\\"nonce\\":\\"0x%x\\",\\"data\\":\\"%s\\"}]}"\n' \
+			"$k" "$from" "$c" "$((nonce + k))" "$data"
+		k=$((k + 1))
+	done > "$f"
+	rpc evm_setAutomine '[false]' > /dev/null || { rm -f "$f"; return 1; }
+	out=$(curl -s --max-time 300 -K "$f") || rc=1
+	if [ "$rc" = 0 ] && [ "$(echo "$out" | grep -o '"result"' | wc -l)" != "$k" ]; then
+		echo "send_calls_batch: some sends failed: $(echo "$out" | grep -o '"error":{[^}]*}' | head -n 1)" >&2
+		rc=1
+	fi
+	rpc evm_mine '[]' > /dev/null
+	rpc evm_setAutomine '[true]' > /dev/null
+	rm -f "$f"
+	[ "$rc" = 0 ] && [ "$(cast nonce --rpc-url "$ANVIL_URL" "$from")" = "$((nonce + k))" ] ||
+		{ echo "send_calls_batch: a block did not take all $k transactions" >&2; return 1; }
+}
+
 # lax_contract_bin: the bytecode (hex, no 0x) of today's contract with version 1's record
 # rules (no printable-ASCII check; endpoints of 255 bytes, 32 labels of 256): what a
 # contract that did not check lets strangers write, for tests of what chainwatch does with

@@ -5,12 +5,16 @@
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
-#                --drop-receipts N | --lie | --max-log-range N] [--port N] [--record FILE]
+#                --drop-receipts N | --lie | --max-log-range N | --drop-log-topic HEX]
+#                [--port N] [--record FILE]
 #
 # --record FILE: append the method of every call forwarded, one a line.
 #
 # --max-log-range N: refuse an eth_getLogs over more than N blocks with a provider's
 # error (-32005), as hosted endpoints do; "eth_getLogs refused" goes to --record.
+#
+# --drop-log-topic HEX: eth_getLogs answers leave out the logs whose topic0 is HEX (an
+# endpoint that withholds some events).
 #
 # --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
 # eth_call with arguments (a page of records) answers an empty list; version() and the
@@ -178,6 +182,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if is_send and opts.delay_send:
             time.sleep(opts.delay_send / 1000.0)
+        if opts.drop_log_topic:
+            a = json.loads(ans)
+            for x in (a if isinstance(a, list) else [a]):
+                if methods.get(x.get("id")) == "eth_getLogs" and isinstance(x.get("result"), list):
+                    x["result"] = [lg for lg in x["result"]
+                                   if (lg.get("topics") or [""])[0].lower() != opts.drop_log_topic.lower()]
+            ans = json.dumps(a).encode()
         if opts.chain_id is not None or opts.fee is not None or opts.lie:
             a = json.loads(ans)
             if isinstance(a, list):
@@ -207,6 +218,7 @@ def main():
     p.add_argument("--drop-receipts", type=int, default=0)
     p.add_argument("--lie", action="store_true")
     p.add_argument("--max-log-range", type=int, default=0)
+    p.add_argument("--drop-log-topic")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--record")
     opts = p.parse_args()
