@@ -93,8 +93,8 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	[ "$status" -eq 0 ]
 	has_event '.type == "node.remove" and .address == "'"$(addr_of 1)"'"'
 	has_event '.type == "service.remove" and .name == "x-1"'
-	# x-1 came back with a generation after the one it had before removal.
-	state_has '.services | map(select(.name == "x-1"))[0].generation == 2'
+	# x-1 came back with a generation after its removal's (1 added, 2 removed, 3 added).
+	state_has '.services | map(select(.name == "x-1"))[0].generation == 3'
 }
 
 @test "hostile lines on chain.sock get an error each and the daemon keeps serving" {
