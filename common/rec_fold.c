@@ -271,7 +271,11 @@ int rec_fold_states_check(const struct rec_fold *f, const json_t *names, size_t 
 		int over = 0;
 		uint64_t gen = abi_get_u64(s->items[1], &over), reps = abi_get_u64(s->items[2], &over);
 		eth_hex_encode(s->items[3]->word, REC_FOLD_HASH_LEN, hex, sizeof hex);
-		if (!m || s->items[0]->word[31] != 1) {
+		if (!m) {
+			errf(err, errlen, "service %s is not in the logs", name ? name : "?");
+			goto out;
+		}
+		if (s->items[0]->word[31] != 1) {
 			errf(err, errlen, "service %s is in the logs but not on the chain", name ? name : "?");
 			goto out;
 		}
