@@ -585,7 +585,7 @@ struct dec {
 	size_t values;   /* produced so far */
 	size_t max_values; /* a few per input word: aliased offsets cannot multiply work */
 	size_t bytes;    /* copied so far */
-	size_t budget;   /* byte budget: a few times the input */
+	size_t budget;   /* byte budget: a few times the input (ABI_MIN_BUDGET at least) */
 	char *err;
 	size_t errlen;
 };
@@ -736,7 +736,7 @@ static struct abi_value *dec_value(struct dec *d, const struct abi_type *t, cons
 int abi_decode(const struct abi_type *t, const uint8_t *data, size_t len, struct abi_value **out,
                char *err, size_t errlen)
 {
-	struct dec d = {0, 0, 0, 4 * len + 65536, err, errlen};
+	struct dec d = {0, 0, 0, 4 * len + ABI_MIN_BUDGET, err, errlen};
 	d.max_values = len / 32 * 4 + 4096;
 	if (d.max_values > ABI_MAX_VALUES)
 		d.max_values = ABI_MAX_VALUES;

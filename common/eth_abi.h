@@ -11,6 +11,10 @@
 #define ABI_MAX_DEPTH 16        /* nesting of arrays and tuples */
 #define ABI_MAX_FIXED 4096      /* largest k in T[k] */
 #define ABI_MAX_VALUES 1000000  /* values one decode may produce */
+/* Bytes of strings a decode may copy: 4 per input byte, and at least this much, so that
+ * any record the contract takes decodes however its call aliased the offsets (a service
+ * spec: 64 command and 64 env items of 1024 bytes, ~131 KiB, from a few KiB of input). */
+#define ABI_MIN_BUDGET (256 * 1024)
 
 enum abi_kind {
 	ABI_UINT, ABI_INT, ABI_ADDRESS, ABI_BOOL, ABI_BYTESN, ABI_BYTES, ABI_STRING,

@@ -588,17 +588,15 @@ json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 	return o;
 }
 
-json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen)
+/* A ServiceSpec tuple (12 items; more are ignored) and its generation into a SERVICE. */
+static json_t *service_of(const struct abi_value *t, json_t *gen, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"name", "image", "command", "env", "replicas",
 	                                   "cpu_millis", "mem_mib", "ports", "priority", "strategy",
 	                                   "exclusive", "selector", "generation"};
-	if (t->kind != ABI_TUPLE || t->n != 13) {
-		errf(err, errlen, "service record has the wrong shape");
-		return NULL;
-	}
 	const struct abi_value *name = t->items[0];
 	if (name->kind != ABI_STRING || !rec_name_ok(abi_get_str(name), name->len)) {
+		json_decref(gen);
 		errf(err, errlen, "service record with an invalid name");
 		return NULL;
 	}
@@ -612,8 +610,7 @@ json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen
 	                  abi_uint_json(t->items[5], UINT32_MAX), abi_uint_json(t->items[6], UINT32_MAX),
 	                  abi_ports(t->items[7]), json_integer(prio),
 	                  strategy ? json_string(strategy) : NULL,
-	                  json_boolean(t->items[10]->word[31] != 0), abi_kv_object(t->items[11]),
-	                  abi_uint_json(t->items[12], REC_MAX_GENERATION)};
+	                  json_boolean(t->items[10]->word[31] != 0), abi_kv_object(t->items[11]), gen};
 	json_t *o = object_of(keys, vals, 13);
 	char why[200];
 	if (!o || rec_service_check(o, why, sizeof why) < 0) {
@@ -625,6 +622,29 @@ json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen
 		return NULL;
 	}
 	return o;
+}
+
+json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen)
+{
+	if (t->kind != ABI_TUPLE || t->n != 13) {
+		errf(err, errlen, "service record has the wrong shape");
+		return NULL;
+	}
+	return service_of(t, abi_uint_json(t->items[12], REC_MAX_GENERATION), err, errlen);
+}
+
+json_t *rec_service_from_spec(const struct abi_value *t, uint64_t generation, char *err,
+                              size_t errlen)
+{
+	if (t->kind != ABI_TUPLE || t->n != 12) {
+		errf(err, errlen, "service spec has the wrong shape");
+		return NULL;
+	}
+	if (generation > (uint64_t)REC_MAX_GENERATION) {
+		errf(err, errlen, "service generation out of range");
+		return NULL;
+	}
+	return service_of(t, json_integer((json_int_t)generation), err, errlen);
 }
 
 json_t *rec_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,

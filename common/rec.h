@@ -114,11 +114,18 @@ int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
 #define REC_NODE_ABI "(address,string,bytes32,uint32,uint32,string[],bool)"
 #define REC_SERVICE_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
                         "(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)"
+/* The ServiceSpec an admin sends (contract version 4 keeps it in ServiceUpserted's log). */
+#define REC_SPEC_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
+                     "(uint16,uint16,uint8)[],int32,uint8,bool,string[])"
 
 /* A decoded Node / Service tuple into the NODE / SERVICE object (owned by the caller),
  * checked with rec_node_check / rec_service_check; NULL with err otherwise. */
 json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen);
 json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen);
+/* A decoded ServiceSpec tuple and its generation into the SERVICE object (owned), checked
+ * with rec_service_check; NULL with err otherwise. */
+json_t *rec_service_from_spec(const struct abi_value *t, uint64_t generation, char *err,
+                              size_t errlen);
 /*
  * The return data of getNodes / getServices (services 0 / 1) into an array of records
  * (owned by the caller). A malformed record is left out (anyone may register a node with

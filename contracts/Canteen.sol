@@ -4,24 +4,28 @@ pragma solidity 0.8.28;
 
 /// @title Canteen cluster registry
 /// @notice Nodes register themselves; admins approve nodes and manage services. Every call
-/// costs O(1) gas whatever the number of nodes or services: sets are arrays of keys with an
-/// index map and swap-and-pop removal, and every string and array has a bounded length.
+/// costs O(1) gas whatever the number of nodes or services: node sets are arrays of keys
+/// with an index map and swap-and-pop removal, and every string and array has a bounded
+/// length.
 ///
-/// Version 3. Events: every node change and every service add or update emits one event
-/// carrying the full new record (built from the call's input, not read back from storage);
-/// a scale emits only ServiceScaled(name, replicas, generation), which a follower applies
-/// to the record it holds. A follower thus catches up from logs alone (no archive node:
-/// logs of old blocks are served by any full node), after one snapshot of the paged views
-/// at the block it starts from.
+/// Version 4: services are kept in logs, not in storage. Storage holds per service only
+/// what the contract itself checks, in one slot: its generation (which survives removal,
+/// so a name's generations are never reused), its replicas, and the first 20 bytes of
+/// keccak256 of the ServiceSpec last deployed or updated (its ABI encoding as the call
+/// carried it; zero: no such service). ServiceUpserted carries exactly those bytes, so a
+/// follower checks a log against the hash the chain holds; ServiceScaled and
+/// ServiceRemoved carry the name and the new generation. A follower folds the three
+/// events from deployBlock on (logs of old blocks are served by any full node: no archive
+/// node is needed) and checks what it folded with serviceCount and serviceStates at the
+/// block it folded to. Nodes are stored as before, with paged views.
 ///
-/// Admin safety: each service's position and generation share one slot (the generation
-/// survives removal, so a name's generations are never reused); updateService,
-/// scaleService and removeService carry the generation the caller read and revert
-/// StaleGeneration(expected, actual) when another change came first, so concurrent admins
-/// never overwrite each other's change. An approval covers the record approved: a node
-/// that changes its endpoint, key, capacity or labels is pending again. A revoked address
-/// cannot register until an admin readmits it. A swim public key belongs to one address.
-/// Ownership moves in two steps (transferOwnership proposes, acceptOwnership takes).
+/// Admin safety: updateService, scaleService and removeService carry the generation the
+/// caller read and revert StaleGeneration(expected, actual) when another change came
+/// first, so concurrent admins never overwrite each other's change. An approval covers
+/// the record approved: a node that changes its endpoint, key, capacity or labels is
+/// pending again. A revoked address cannot register until an admin readmits it. A swim
+/// public key belongs to one address. Ownership moves in two steps (transferOwnership
+/// proposes, acceptOwnership takes).
 contract Canteen {
     // ---- limits (bounded lengths keep every call O(1)) ----
     uint256 public constant MAX_NAME = 63;
@@ -72,21 +76,12 @@ contract Canteen {
         string[] selector;  // node label constraints "k=v"
     }
 
-    /// What the views return and ServiceUpserted carries.
-    struct Service {
-        string name;
-        string image;
-        string[] command;
-        string[] env;
-        uint32 replicas;
-        uint32 cpuMillis;
-        uint32 memMiB;
-        Port[] ports;
-        int32 priority;
-        uint8 strategy;
-        bool exclusive;
-        string[] selector;
-        uint64 generation;  // bumped on every change, never reused for a name
+    /// What the contract holds of a service (serviceState, serviceStates).
+    struct ServiceState {
+        bool exists;
+        uint64 generation;  // bumped on every change (removal too), never reused for a name
+        uint32 replicas;    // the spec's, or the last scale's
+        bytes20 specHash;   // keccak256 of the spec bytes ServiceUpserted carried, first 20 bytes
     }
 
     // ---- errors: every refusal says why ----
@@ -121,12 +116,18 @@ contract Canteen {
     event NodeUpserted(address indexed addr, Node node);
     event NodeRemoved(address indexed addr);
     event NodeRevoked(address indexed addr, bool revoked);
-    event ServiceUpserted(bytes32 indexed key, Service service);
-    event ServiceScaled(bytes32 indexed key, string name, uint32 replicas, uint64 generation);
-    event ServiceRemoved(bytes32 indexed key, string name);
+    /// spec is the ServiceSpec tuple's ABI encoding as the call carried it (its head first;
+    /// it holds the name, whose keccak256 is nameHash); the first 20 bytes of its keccak256
+    /// are the specHash serviceStates reports.
+    event ServiceUpserted(bytes32 indexed nameHash, uint64 generation, bytes spec);
+    event ServiceScaled(bytes32 indexed nameHash, string name, uint64 generation, uint32 replicas);
+    event ServiceRemoved(bytes32 indexed nameHash, string name, uint64 generation);
 
     // ---- state ----
     address public owner;
+    /// The number of services, in owner's slot: onlyAdmin has read it already, so counting
+    /// costs one warm write, and the slot is never zero.
+    uint64 private services;
     address public pendingOwner;
     bool public registrationOpen;
     mapping(address => bool) private admins;
@@ -137,41 +138,30 @@ contract Canteen {
     mapping(address => bool) public revoked;          // until an admin readmits it
     mapping(bytes32 => address) public swimKeyHolder; // one address per swim public key
 
-    /// A service's place in serviceKeys and its generation, in one slot.
-    struct Meta {
-        uint64 index;      // position + 1; 0 = absent
-        uint64 generation; // of the current (or last) record; survives removal
-    }
-
-    /// The stored record: the numbers share one slot; the generation is in Meta.
-    struct Stored {
-        string name;
-        string image;
-        string[] command;
-        string[] env;
+    /// A service in one slot: the first 20 bytes of keccak256 of its spec (zero: no such
+    /// service), its generation (which survives removal) and its replicas.
+    struct Slot {
+        bytes20 specHash;
+        uint64 generation;
         uint32 replicas;
-        uint32 cpuMillis;
-        uint32 memMiB;
-        int32 priority;
-        uint8 strategy;
-        bool exclusive;
-        Port[] ports;
-        string[] selector;
     }
 
-    bytes32[] private serviceKeys;
-    mapping(bytes32 => Meta) private serviceMeta;
-    mapping(bytes32 => Stored) private services;
+    mapping(bytes32 => Slot) private serviceSlot;
+
+    /// The block the contract was created in: where a follower starts reading logs.
+    uint256 public immutable deployBlock;
 
     constructor() {
         owner = msg.sender;
+        deployBlock = block.number;
         emit OwnershipTransferred(address(0), msg.sender);
     }
 
     /// The interface version clients check before they act (version 1 had no version();
-    /// version 3 added generations to service changes and ServiceScaled).
+    /// version 3 added generations to service changes and ServiceScaled; version 4 keeps
+    /// services in logs).
     function version() external pure returns (uint256) {
-        return 3;
+        return 4;
     }
 
     modifier onlyOwner() {
@@ -237,7 +227,7 @@ contract Canteen {
         if (!_printable(bytes(endpoint), 0x21)) revert NotPrintable("endpoint", 0);
         if (swimPubKey == bytes32(0)) revert EmptyField("swimPubKey");
         if (cpuMillis == 0 || memMiB == 0) revert InvalidResources();
-        _checkLabels("labels", labels);
+        _checkLabels(F_LABELS, labels);
         address holder = swimKeyHolder[swimPubKey];
         if (holder != address(0) && holder != msg.sender) revert SwimKeyTaken(swimPubKey, holder);
 
@@ -330,68 +320,89 @@ contract Canteen {
     function addService(ServiceSpec calldata spec) external onlyAdmin {
         _checkSpec(spec);
         bytes32 key = keccak256(bytes(spec.name));
-        Meta storage m = serviceMeta[key];
-        if (m.index != 0) revert ServiceExists(spec.name);
-        serviceKeys.push(key);
-        uint64 g = m.generation + 1;
-        (m.index, m.generation) = (uint64(serviceKeys.length), g);
-        Stored storage rec = services[key];
-        rec.name = spec.name;
-        _store(rec, spec);
-        emit ServiceUpserted(key, _record(spec, g));
+        Slot memory m = serviceSlot[key];
+        if (m.specHash != 0) revert ServiceExists(spec.name);
+        _upsert(key, spec, m.generation + 1);
+        services++;
     }
 
     /// Replaces every field of an existing service (the name identifies it) whose
     /// generation is still the one the caller read.
     function updateService(ServiceSpec calldata spec, uint64 generation) external onlyAdmin {
-        _checkSpec(spec);
+        _checkFields(spec); // the name: it exists, so it passed _checkName when added
         bytes32 key = keccak256(bytes(spec.name));
-        uint64 g = _bump(key, spec.name, generation);
-        _store(services[key], spec);
-        emit ServiceUpserted(key, _record(spec, g));
+        _current(key, spec.name, generation);
+        _upsert(key, spec, generation + 1);
     }
 
     function scaleService(string calldata name, uint32 replicas, uint64 generation) external onlyAdmin {
-        bytes32 key = keccak256(bytes(name));
         if (replicas == 0) revert InvalidReplicas();
-        uint64 g = _bump(key, name, generation);
-        services[key].replicas = replicas;
-        emit ServiceScaled(key, name, replicas, g);
+        bytes32 key = keccak256(bytes(name));
+        _current(key, name, generation);
+        uint64 g = generation + 1;
+        serviceSlot[key].replicas = replicas;
+        serviceSlot[key].generation = g;
+        emit ServiceScaled(key, name, g, replicas);
     }
 
     function removeService(string calldata name, uint64 generation) external onlyAdmin {
         bytes32 key = keccak256(bytes(name));
-        Meta storage m = serviceMeta[key];
-        uint256 idx = m.index;
-        if (idx == 0) revert NoSuchService(name);
-        if (m.generation != generation) revert StaleGeneration(generation, m.generation);
-        uint256 last = serviceKeys.length - 1;
-        if (idx - 1 != last) {
-            bytes32 moved = serviceKeys[last];
-            serviceKeys[idx - 1] = moved;
-            serviceMeta[moved].index = uint64(idx);
-        }
-        serviceKeys.pop();
-        m.index = 0;
-        delete services[key];
-        emit ServiceRemoved(key, name);
+        _current(key, name, generation);
+        uint64 g = generation + 1;
+        serviceSlot[key] = Slot(0, g, 0);
+        services--;
+        emit ServiceRemoved(key, name, g);
     }
 
     function serviceCount() external view returns (uint256) {
-        return serviceKeys.length;
+        return services;
     }
 
-    function getService(string calldata name) external view returns (Service memory) {
-        bytes32 key = keccak256(bytes(name));
-        if (serviceMeta[key].index == 0) revert NoSuchService(name);
-        return _view(key);
+    function serviceState(string calldata name) external view returns (ServiceState memory) {
+        return _state(keccak256(bytes(name)));
     }
 
-    /// Services [offset, offset+limit) in set order; fewer at the end.
-    function getServices(uint256 offset, uint256 limit) external view returns (Service[] memory page) {
-        uint256 end = _pageEnd(offset, limit, serviceKeys.length);
-        page = new Service[](end - offset);
-        for (uint256 i = offset; i < end; i++) page[i - offset] = _view(serviceKeys[i]);
+    /// The state of each service keccak256(name) in keys (at most MAX_PAGE): call at the
+    /// block a follower folded logs to, and compare.
+    function serviceStates(bytes32[] calldata keys) external view returns (ServiceState[] memory page) {
+        if (keys.length > MAX_PAGE) revert PageTooLarge(keys.length, MAX_PAGE);
+        page = new ServiceState[](keys.length);
+        for (uint256 i = 0; i < keys.length; i++) page[i] = _state(keys[i]);
+    }
+
+    function _state(bytes32 key) private view returns (ServiceState memory) {
+        Slot memory m = serviceSlot[key];
+        return ServiceState(m.specHash != 0, m.generation, m.replicas, m.specHash);
+    }
+
+    /// The service exists at the generation the caller read.
+    function _current(bytes32 key, string calldata name, uint64 generation) private view {
+        Slot memory m = serviceSlot[key];
+        if (m.specHash == 0) revert NoSuchService(name);
+        if (m.generation != generation) revert StaleGeneration(generation, m.generation);
+    }
+
+    /// The spec's bytes are its encoding as the call carries it, from the tuple's head to
+    /// the end of the call (the spec is the call's last dynamic argument): what the checks
+    /// above read, with no re-encoding (which would cost more than the rest of an update).
+    /// They are copied to memory once, as ServiceUpserted's data (generation, bytes), for
+    /// both the hash and the log.
+    function _upsert(bytes32 key, ServiceSpec calldata spec, uint64 g) private {
+        bytes32 topic = ServiceUpserted.selector;
+        bytes32 h;
+        assembly {
+            let at := spec
+            let len := sub(calldatasize(), at)
+            let p := mload(0x40)
+            mstore(p, g)
+            mstore(add(p, 0x20), 0x40)
+            mstore(add(p, 0x40), len)
+            calldatacopy(add(p, 0x60), at, len)
+            mstore(add(add(p, 0x60), len), 0) // the padding to a whole word
+            h := keccak256(add(p, 0x60), len)
+            log2(p, add(0x60, and(add(len, 31), not(31))), topic, key)
+        }
+        serviceSlot[key] = Slot(bytes20(h), g, spec.replicas);
     }
 
     /// The end of page [offset, offset+limit) of a set of total keys (offset past the end: empty).
@@ -401,99 +412,104 @@ contract Canteen {
         return total - offset > limit ? offset + limit : total;
     }
 
-    function _store(Stored storage rec, ServiceSpec calldata spec) private {
-        rec.image = spec.image;
-        rec.command = spec.command;
-        rec.env = spec.env;
-        (rec.replicas, rec.cpuMillis, rec.memMiB, rec.priority, rec.strategy, rec.exclusive) =
-            (spec.replicas, spec.cpuMillis, spec.memMiB, spec.priority, spec.strategy, spec.exclusive);
-        delete rec.ports;
-        for (uint256 i = 0; i < spec.ports.length; i++) rec.ports.push(spec.ports[i]);
-        rec.selector = spec.selector;
-    }
-
-    /// The next generation of an existing service the caller read at generation.
-    function _bump(bytes32 key, string calldata name, uint64 generation) private returns (uint64 g) {
-        Meta storage m = serviceMeta[key];
-        if (m.index == 0) revert NoSuchService(name);
-        if (m.generation != generation) revert StaleGeneration(generation, m.generation);
-        g = generation + 1;
-        m.generation = g;
-    }
-
-    /// The record an event carries, from the call's input (cheaper than reading it back).
-    function _record(ServiceSpec calldata spec, uint64 g) private pure returns (Service memory) {
-        return Service(spec.name, spec.image, spec.command, spec.env, spec.replicas, spec.cpuMillis,
-                       spec.memMiB, spec.ports, spec.priority, spec.strategy, spec.exclusive,
-                       spec.selector, g);
-    }
-
-    function _view(bytes32 key) private view returns (Service memory) {
-        Stored storage r = services[key];
-        return Service(r.name, r.image, r.command, r.env, r.replicas, r.cpuMillis, r.memMiB,
-                       r.ports, r.priority, r.strategy, r.exclusive, r.selector,
-                       serviceMeta[key].generation);
-    }
-
     // ---- validation (loops are over bounded input, never over the sets) ----
 
     function _checkSpec(ServiceSpec calldata spec) private pure {
         _checkName(spec.name);
+        _checkFields(spec);
+    }
+
+    /// Everything of a spec but its name.
+    function _checkFields(ServiceSpec calldata spec) private pure {
         uint256 n = bytes(spec.image).length;
         if (n == 0) revert EmptyField("image");
         if (n > MAX_IMAGE) revert StringTooLong("image", MAX_IMAGE);
         if (spec.replicas == 0) revert InvalidReplicas();
         if (spec.strategy > STRATEGY_BINPACK) revert InvalidStrategy(spec.strategy);
         if (spec.command.length > MAX_ITEMS) revert TooManyItems("command", MAX_ITEMS);
-        for (uint256 i = 0; i < spec.command.length; i++)
+        for (uint256 i = 0; i < spec.command.length; ) {
             if (bytes(spec.command[i]).length > MAX_ITEM_LEN) revert StringTooLong("command", MAX_ITEM_LEN);
-        _checkKeyValues("env", spec.env, MAX_ITEMS, MAX_ITEM_LEN);
-        _checkLabels("selector", spec.selector);
+            unchecked { ++i; }
+        }
+        _checkKeyValues(F_ENV, spec.env, MAX_ITEMS, MAX_ITEM_LEN, 0);
+        _checkLabels(F_SELECTOR, spec.selector);
         if (spec.ports.length > MAX_PORTS) revert TooManyItems("ports", MAX_PORTS);
-        for (uint256 i = 0; i < spec.ports.length; i++) {
-            Port calldata p = spec.ports[i];
-            if (p.host == 0 || p.container == 0 || p.proto > PROTO_UDP)
-                revert InvalidPort(p.host, p.container, p.proto);
+        Port[] calldata ports = spec.ports; // its length is checked against the call's
+        for (uint256 i = 0; i < ports.length; ) {
+            // The three words of ports[i], read as words: their ranges are checked here.
+            uint256 host;
+            uint256 cont;
+            uint256 proto;
+            assembly {
+                let q := add(ports.offset, mul(i, 96))
+                host := calldataload(q)
+                cont := calldataload(add(q, 32))
+                proto := calldataload(add(q, 64))
+            }
+            if (host == 0 || host > 0xffff || cont == 0 || cont > 0xffff || proto > PROTO_UDP)
+                revert InvalidPort(uint16(host), uint16(cont), uint8(proto));
+            unchecked { ++i; }
         }
     }
 
     function _checkName(string calldata name) private pure {
         bytes calldata b = bytes(name);
         if (b.length == 0 || b.length > MAX_NAME) revert InvalidName(name);
-        for (uint256 i = 0; i < b.length; i++) {
-            bytes1 c = b[i];
+        for (uint256 i = 0; i < b.length; ) {
+            bytes1 c = bytes1(_at(b, i));
             bool ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || (c == "-" && i > 0);
             if (!ok) revert InvalidName(name);
+            unchecked { ++i; }
         }
+    }
+
+    /// b[i] for i < b.length (the callers' loops bound i): without the bounds check an
+    /// index into calldata costs, which is most of a validation loop's gas.
+    function _at(bytes calldata b, uint256 i) private pure returns (uint8 c) {
+        assembly { c := byte(0, calldataload(add(b.offset, i))) }
+    }
+
+    // Which list a check is about: its name is made only when the check fails (a string
+    // built for every call costs more gas than the check).
+    uint256 private constant F_ENV = 0;
+    uint256 private constant F_LABELS = 1;
+    uint256 private constant F_SELECTOR = 2;
+
+    function _fieldName(uint256 field) private pure returns (string memory) {
+        return field == F_ENV ? "env" : field == F_LABELS ? "labels" : "selector";
     }
 
     /// Labels and selectors: at most MAX_LABELS "k=v" items of MAX_LABEL_LEN printable
     /// ASCII bytes, so that no stranger's record can carry control bytes or bulk.
-    function _checkLabels(string memory field, string[] calldata items) private pure {
-        _checkKeyValues(field, items, MAX_LABELS, MAX_LABEL_LEN);
-        for (uint256 i = 0; i < items.length; i++)
-            if (!_printable(bytes(items[i]), 0x20)) revert NotPrintable(field, i);
+    function _checkLabels(uint256 field, string[] calldata items) private pure {
+        _checkKeyValues(field, items, MAX_LABELS, MAX_LABEL_LEN, 0x20);
     }
 
     /// Every byte of b in [lo, 0x7e].
     function _printable(bytes calldata b, uint8 lo) private pure returns (bool) {
-        for (uint256 i = 0; i < b.length; i++) {
-            uint8 c = uint8(b[i]);
+        for (uint256 i = 0; i < b.length; ) {
+            uint8 c = _at(b, i);
             if (c < lo || c > 0x7e) return false;
+            unchecked { ++i; }
         }
         return true;
     }
 
-    /// Each item is "k=v" with a non-empty key that holds no "=".
-    function _checkKeyValues(string memory field, string[] calldata items, uint256 maxItems,
-                             uint256 maxLen) private pure {
-        if (items.length > maxItems) revert TooManyItems(field, maxItems);
-        for (uint256 i = 0; i < items.length; i++) {
+    /// Each item is "k=v" with a non-empty key that holds no "=", of at most maxLen bytes,
+    /// all printable (from lo) unless lo is 0.
+    function _checkKeyValues(uint256 field, string[] calldata items, uint256 maxItems,
+                             uint256 maxLen, uint8 lo) private pure {
+        if (items.length > maxItems) revert TooManyItems(_fieldName(field), maxItems);
+        for (uint256 i = 0; i < items.length; ) {
             bytes calldata b = bytes(items[i]);
-            if (b.length > maxLen) revert StringTooLong(field, maxLen);
+            if (b.length > maxLen) revert StringTooLong(_fieldName(field), maxLen);
             uint256 eq = 0;
-            while (eq < b.length && b[eq] != "=") eq++;
-            if (eq == 0 || eq == b.length) revert InvalidKeyValue(field, items[i]);
+            while (eq < b.length && _at(b, eq) != 0x3d) {
+                unchecked { ++eq; }
+            }
+            if (eq == 0 || eq == b.length) revert InvalidKeyValue(_fieldName(field), items[i]);
+            if (lo != 0 && !_printable(b, lo)) revert NotPrintable(_fieldName(field), i);
+            unchecked { ++i; }
         }
     }
 }

@@ -95,8 +95,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	logs=$(cast receipt --rpc-url "$ANVIL_URL" --json "$(cast block latest --rpc-url "$ANVIL_URL" --json | jq -r '.transactions[0]')" | jq -c .logs)
 	run sh -c "echo '$logs' | '$TBIN/eth_tool' decode-logs '$TOP/contracts/Canteen.abi.json'"
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -r '"\(.event) \(.fields.service.name) \(.fields.service.replicas) \(.fields.service.generation)"')" = \
-		"ServiceUpserted web 3 1" ]
+	[ "$(echo "$output" | jq -r '"\(.event) \(.fields.nameHash) \(.fields.generation)"')" = \
+		"ServiceUpserted $(cast keccak web) 1" ]
+	# its spec bytes are the record's
+	[[ "$(echo "$output" | jq -r .fields.spec)" == 0x*"$(printf 'busybox:1' | od -An -tx1 | tr -d ' \n')"* ]]
 
 	run ct service scale web 5
 	[ "$status" -eq 0 ]
@@ -136,10 +138,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct --key-file "$ANVIL_KEYS/key9" node approve "$(addr_of 9)"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"NotAdmin($(addr_of 9))"* ]]
-	# scale reads the record (and its generation) first
+	# scale reads the service's generation first
 	run ct service scale nosuch 2
 	[ "$status" -eq 1 ]
-	[ "$output" = 'canteen: getService reverted: NoSuchService("nosuch")' ]
+	[ "$output" = 'canteen: there is no service nosuch' ]
 	# A name the contract would refuse is refused before any gas is spent, naming the rule.
 	run ct service deploy Bad_Name --image x
 	[ "$status" -eq 2 ]

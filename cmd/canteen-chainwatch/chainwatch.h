@@ -10,15 +10,17 @@
 #include "eth_util.h"
 #include "ipc.h"
 #include "loop.h"
+#include "rec_fold.h"
 
-#define CW_PAGE 100            /* records per getNodes/getServices call */
+#define CW_PAGE 100            /* records per getNodes call, names per serviceStates call */
 #define CW_RANGE_MIN 1
 #define CW_RANGE_MAX 5000      /* blocks per eth_getLogs */
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
+#define CW_SNAP_RANGE 10000    /* blocks per eth_getLogs of a snapshot's fold, at most */
 #define CW_MAX_WAITING 64
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 #define CW_NTOPICS 5           /* the contract's record events chainwatch follows */
-#define CW_CONTRACT_VERSION 3  /* the contract interface chainwatch speaks (version()) */
+#define CW_CONTRACT_VERSION 4  /* the contract interface chainwatch speaks (version()) */
 #define CW_CACHE_MAX (256 << 20) /* bytes: the saved state (--state-file) */
 #define CW_CACHE_RECORDS 1000000 /* nodes, and services, in a saved state */
 #define CW_CACHE_DELAY_MS 1000   /* a change is saved at most this long after it */
@@ -33,17 +35,26 @@ struct cw_state {
 	char hash[67];
 	json_t *nodes;    /* address -> NODE */
 	json_t *services; /* name -> SERVICE */
+	json_t *svc_meta; /* name -> the fold's check data (rec_fold.h): services are a fold */
 	json_t *fed;      /* address -> true: the nodes the feed has announced */
 };
 
-/* A snapshot being read (pages of getNodes, then getServices, at one block hash). */
+/* A snapshot being read at one block hash: pages of getNodes; then the services'
+ * logs from deployBlock folded; then the fold checked with serviceCount and pages of
+ * serviceStates at that block hash. */
+enum cw_snap_phase { CW_SNAP_NODES, CW_SNAP_LOGS, CW_SNAP_COUNT, CW_SNAP_STATES };
 struct cw_snap {
 	uint64_t block;
 	char hash[67];
-	uint64_t offset;
-	int services;     /* 0: reading nodes, 1: services */
+	enum cw_snap_phase phase;
+	uint64_t offset;  /* nodes read, names checked */
 	uint64_t page;    /* records per call; 0: CW_PAGE (halved while a call is refused) */
-	json_t *nodes, *svcs;
+	json_t *nodes;
+	uint64_t from;    /* the next block whose logs are folded */
+	uint64_t lrange;  /* blocks per eth_getLogs (halved when refused, grows back) */
+	uint64_t lto;     /* the range asked for ends here */
+	struct rec_fold fold;
+	json_t *names;    /* the fold's names, in the order they are checked */
 };
 
 /* One RPC endpoint of several (rpc_url), as the quorum client last reported it. */
@@ -84,7 +95,9 @@ struct chainwatch {
 	uint64_t range;          /* blocks per eth_getLogs (adaptive) */
 	uint64_t target;         /* block this round follows to */
 	char target_hash[67];
-	uint64_t head_target;    /* head - confirmations, as last seen */
+	uint64_t head_target;
+	int has_deploy_block;    /* deployBlock() was read: where a snapshot's fold starts */
+	uint64_t deploy_block;    /* head - confirmations, as last seen */
 	json_t *pending_logs;    /* read, waiting for the block hashes to be checked again */
 	int need_snapshot;       /* a reorg was seen: re-read the state */
 	uint64_t reorgs;
@@ -92,21 +105,25 @@ struct chainwatch {
 	struct ipc_conn *waiting[CW_MAX_WAITING]; /* subscribed before the first snapshot */
 	size_t nwaiting;
 	uint8_t topics[CW_NTOPICS][32]; /* NodeUpserted, NodeRemoved, ServiceUpserted,
-	                                 * ServiceRemoved, ServiceScaled */
+	                                 * ServiceScaled, ServiceRemoved */
 };
 
 /* record.c: decode contract data into chain.sock objects (NULL + err when malformed). */
 int cw_types_init(char *err, size_t errlen);
 void cw_types_free(void);
 void cw_event_topics(uint8_t topics[CW_NTOPICS][32]);
-/* Pages of getNodes/getServices are decoded by rec_decode_page (rec.h). */
+/* Pages of getNodes are decoded by rec_decode_page (rec.h). */
 /* One log (eth_getLogs item) into an event {"type",...} without seq (owned); NULL with
  * err when it is malformed; *skip = 1 (and NULL) when it is none of ours. A NodeUpserted
- * whose record is malformed becomes node.remove, with err set to why. A ServiceScaled
- * becomes service.upsert of the record in cw's state with the new replicas and
- * generation (err and NULL when the state has no such service). */
-json_t *cw_decode_log(const struct chainwatch *cw, const json_t *log, int *skip, char *err,
+ * whose record is malformed becomes node.remove, with err set to why. A service event is
+ * folded into the state's services (cw_fold_log). */
+json_t *cw_decode_log(struct chainwatch *cw, const json_t *log, int *skip, char *err,
                       size_t errlen);
+/* Fold one service log into f (rec_fold.h): its chain.sock event (owned: service.upsert,
+ * or service.remove for a removal or a record left out); NULL with err when malformed;
+ * *skip = 1 (and NULL) when it is no service event. */
+json_t *cw_fold_log(const struct chainwatch *cw, struct rec_fold *f, const json_t *log, int *skip,
+                    char *err, size_t errlen);
 
 /* state.c */
 void cw_state_init(struct cw_state *s);
@@ -123,10 +140,11 @@ json_t *cw_state_snapshot(const struct cw_state *s);
 int cw_subscribe(struct chainwatch *cw, struct ipc_conn *c);
 /* The same lines on the --stdout fd, if any. */
 void cw_stdout_snapshot(struct chainwatch *cw);
-/* Replace the state by new nodes/services at block/hash, publishing the differences as
- * events (when publish is set). Steals nodes and services. */
-void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, uint64_t block,
-                      const char *hash, int publish);
+/* Replace the state by new nodes (an array) and services (a fold) at block/hash,
+ * publishing the differences as events (when publish is set). Steals nodes and the fold's
+ * objects. */
+void cw_state_replace(struct chainwatch *cw, json_t *nodes, struct rec_fold *services,
+                      uint64_t block, const char *hash, int publish);
 /* Publish an event (stolen) on chain.sock and the --stdout mirror; node events only as
  * they change the approved set (an upsert of a pending node is not published, the approval
  * is its upsert, a removal only of a node the feed announced). */

@@ -1,9 +1,11 @@
 /* follow.c: the follower: snapshot at a block, then logs in adaptive ranges, reorgs, RPC outages. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "chainwatch.h"
+#include "errf.h"
 #include "eth_abi.h"
 #include "eth_keccak.h"
 #include "log.h"
@@ -105,25 +107,28 @@ static int head_of(const json_t *res, uint64_t conf, uint64_t *target)
 	return 0;
 }
 
-/* ---- snapshot: getNodes, then getServices, page by page at one block hash ---- */
+/* ---- snapshot: getNodes pages, then the services' logs folded and checked, at one block ---- */
 
 static void snap_reset(struct chainwatch *cw)
 {
 	json_decref(cw->snap.nodes);
-	json_decref(cw->snap.svcs);
+	json_decref(cw->snap.names);
+	rec_fold_free(&cw->snap.fold);
 	memset(&cw->snap, 0, sizeof cw->snap);
 }
 
 static void snap_finish(struct chainwatch *cw)
 {
 	int first = !cw->st.valid;
-	size_t nn = json_array_size(cw->snap.nodes), ns = json_array_size(cw->snap.svcs);
-	cw_state_replace(cw, cw->snap.nodes, cw->snap.svcs, cw->snap.block, cw->snap.hash, !first);
-	cw->snap.nodes = cw->snap.svcs = NULL;
+	size_t nn = json_array_size(cw->snap.nodes), ns = json_object_size(cw->snap.fold.services);
+	size_t held = json_object_size(cw->snap.fold.meta);
+	cw_state_replace(cw, cw->snap.nodes, &cw->snap.fold, cw->snap.block, cw->snap.hash, !first);
+	cw->snap.nodes = NULL;
 	cw->need_snapshot = 0;
 	snap_reset(cw);
-	log_info("snapshot at block %llu %s: %zu nodes, %zu services",
-	         (unsigned long long)cw->st.block, cw->st.hash, nn, ns);
+	log_info("snapshot at block %llu %s: %zu nodes, %zu services (from logs since block %llu, "
+	         "checked against the contract)%s", (unsigned long long)cw->st.block, cw->st.hash, nn, ns,
+	         (unsigned long long)cw->deploy_block, held != ns ? "; some records left out" : "");
 	if (first) {
 		cw_stdout_snapshot(cw);
 		cw_release_waiting(cw);
@@ -133,6 +138,221 @@ static void snap_finish(struct chainwatch *cw)
 		                         (json_int_t)cw->st.block, "hash", cw->st.hash));
 	}
 	round_done(cw, 0);
+}
+
+/* The snapshot is not the chain's state (or not readable as such): start over later. */
+static void snap_fail(struct chainwatch *cw, const char *why)
+{
+	struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER};
+	snprintf(be.msg, sizeof be.msg, "at block %llu (is %s a Canteen contract?): %s",
+	         (unsigned long long)cw->snap.block, cw->contract_hex, why);
+	snap_reset(cw);
+	round_fail(cw, "snapshot", &be);
+}
+
+/* eth_call of data at the snapshot's block hash (EIP-1898: a reorg mid-snapshot fails the
+ * call instead of mixing two chains). */
+static void snap_call(struct chainwatch *cw, const uint8_t *data, size_t len, eth_arpc_cb cb)
+{
+	char *hex = eth_hex_alloc(data, len);
+	if (!hex)
+		fatalx("out of memory");
+	json_t *params = json_pack("[{s:s, s:s}, {s:s}]", "to", cw->contract_hex, "data", hex,
+	                           "blockHash", cw->snap.hash);
+	free(hex);
+	call(cw, "eth_call", params, cb);
+}
+
+/* The return data of an eth_call answer into out; -1 if it is not hex. */
+static int call_data(const json_t *res, struct eth_buf *out)
+{
+	const char *hex = json_string_value(res);
+	return hex ? eth_hex_decode_buf(hex, out) : -1;
+}
+
+static void snap_logs(struct chainwatch *cw);
+static void snap_states(struct chainwatch *cw);
+
+static void on_snap_states(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	struct eth_buf data;
+	char err[512];
+	uint64_t per = cw->snap.page ? cw->snap.page : CW_PAGE;
+	size_t total = json_array_size(cw->snap.names);
+	uint64_t n = total - cw->snap.offset < per ? total - cw->snap.offset : per;
+	if (!res && (e->kind == ETH_RPC_ERROR || e->kind == ETH_RPC_TOO_LARGE) && per > 1) {
+		cw->snap.page = per / 2;
+		return snap_states(cw);
+	}
+	if (!res)
+		return round_fail(cw, "serviceStates", e);
+	rpc_ok(cw);
+	eth_buf_init(&data);
+	int bad = call_data(res, &data) < 0
+	              ? errf(err, sizeof err, "serviceStates answered no hex data")
+	              : rec_fold_states_check(&cw->snap.fold, cw->snap.names, cw->snap.offset, n, data.p,
+	                                      data.len, err, sizeof err);
+	eth_buf_free(&data);
+	if (bad < 0)
+		return snap_fail(cw, err);
+	cw->snap.offset += n;
+	snap_states(cw);
+}
+
+/* serviceStates of the fold's names, a page at a time; then the snapshot is done. */
+static void snap_states(struct chainwatch *cw)
+{
+	struct eth_buf cd;
+	char err[256];
+	size_t total = json_array_size(cw->snap.names);
+	uint64_t per = cw->snap.page ? cw->snap.page : CW_PAGE;
+	if (cw->snap.offset >= total)
+		return snap_finish(cw);
+	uint64_t n = total - cw->snap.offset < per ? total - cw->snap.offset : per;
+	eth_buf_init(&cd);
+	if (rec_fold_states_call(cw->snap.names, cw->snap.offset, n, &cd, err, sizeof err) < 0)
+		fatalx("encoding serviceStates: %s", err);
+	snap_call(cw, cd.p, cd.len, on_snap_states);
+	eth_buf_free(&cd);
+}
+
+static void on_snap_count(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	struct eth_buf data;
+	char err[256];
+	if (!res)
+		return round_fail(cw, "serviceCount", e);
+	rpc_ok(cw);
+	eth_buf_init(&data);
+	int bad = call_data(res, &data) < 0
+	              ? errf(err, sizeof err, "serviceCount answered no hex data")
+	              : rec_fold_count_check(&cw->snap.fold, data.p, data.len, err, sizeof err);
+	eth_buf_free(&data);
+	if (bad < 0)
+		return snap_fail(cw, err);
+	if (!(cw->snap.names = rec_fold_names(&cw->snap.fold)))
+		fatalx("out of memory");
+	cw->snap.phase = CW_SNAP_STATES;
+	cw->snap.offset = 0;
+	cw->snap.page = 0;
+	snap_states(cw);
+}
+
+/* Every log from the asked range, in order, not removed. */
+static int snap_logs_ok(const struct chainwatch *cw, const json_t *logs)
+{
+	uint64_t prev_b = 0, prev_i = 0;
+	size_t i;
+	const json_t *lg;
+	json_array_foreach(logs, i, lg) {
+		uint64_t b, li;
+		if (eth_qty_parse(json_string_value(json_object_get(lg, "blockNumber")), &b) < 0 ||
+		    eth_qty_parse(json_string_value(json_object_get(lg, "logIndex")), &li) < 0 ||
+		    json_is_true(json_object_get(lg, "removed")) || b < cw->snap.from || b > cw->snap.lto ||
+		    (i > 0 && (b < prev_b || (b == prev_b && li <= prev_i))))
+			return 0;
+		prev_b = b;
+		prev_i = li;
+	}
+	return 1;
+}
+
+static void on_snap_logs(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	uint64_t span = cw->snap.lto - cw->snap.from + 1;
+	char err[256];
+	size_t i;
+	const json_t *lg;
+	if (!res) {
+		/* Providers cap a range's blocks or results (or time out on it): a smaller range,
+		 * down to one block; a refused connection is an outage. */
+		int slow = e->kind == ETH_RPC_TRANSPORT &&
+		           (strcasestr(e->msg, "timeout") || strcasestr(e->msg, "timed out"));
+		if ((e->kind != ETH_RPC_TRANSPORT || slow) && e->kind != ETH_RPC_QUORUM && span > 1) {
+			cw->snap.lrange = span / 2;
+			log_info("snapshot: eth_getLogs over %llu blocks failed (%s); trying %llu",
+			         (unsigned long long)span, e->msg, (unsigned long long)cw->snap.lrange);
+			return snap_logs(cw);
+		}
+		return round_fail(cw, "eth_getLogs", e);
+	}
+	rpc_ok(cw);
+	if (!json_is_array(res) || !snap_logs_ok(cw, res))
+		return snap_fail(cw, "eth_getLogs answered logs outside the range asked, or out of order");
+	json_array_foreach(res, i, lg) {
+		int skip;
+		json_t *ev = cw_fold_log(cw, &cw->snap.fold, lg, &skip, err, sizeof err);
+		if (!ev && !skip)
+			log_warnx("snapshot: ignoring a log: %s", err);
+		json_decref(ev);
+	}
+	cw->snap.from = cw->snap.lto + 1;
+	/* Grow back after a refusal: the cap may have been one busy moment's. */
+	if (cw->snap.lrange < CW_SNAP_RANGE)
+		cw->snap.lrange = cw->snap.lrange * 2 > CW_SNAP_RANGE ? CW_SNAP_RANGE : cw->snap.lrange * 2;
+	snap_logs(cw);
+}
+
+/* The services' logs from deployBlock to the snapshot's block, a range at a time; then
+ * serviceCount. */
+static void snap_logs(struct chainwatch *cw)
+{
+	char from[24], to[24], t[REC_FOLD_NEVENTS][67];
+	if (cw->snap.from > cw->snap.block) {
+		char sel[11];
+		uint8_t data[4];
+		cw->snap.phase = CW_SNAP_COUNT;
+		rec_fold_selector("serviceCount()", sel);
+		eth_hex_decode_exact(sel, data, 4);
+		return snap_call(cw, data, 4, on_snap_count);
+	}
+	uint64_t r = cw->snap.lrange ? cw->snap.lrange : CW_SNAP_RANGE;
+	cw->snap.lto = cw->snap.block - cw->snap.from + 1 > r ? cw->snap.from + r - 1 : cw->snap.block;
+	eth_qty_format(cw->snap.from, from, sizeof from);
+	eth_qty_format(cw->snap.lto, to, sizeof to);
+	for (int i = 0; i < REC_FOLD_NEVENTS; i++)
+		eth_hex_encode(cw->topics[CW_NTOPICS - REC_FOLD_NEVENTS + i], 32, t[i], sizeof t[i]);
+	json_t *params = json_pack("[{s:s, s:s, s:s, s:[[s,s,s]]}]", "fromBlock", from, "toBlock", to,
+	                           "address", cw->contract_hex, "topics", t[0], t[1], t[2]);
+	call(cw, "eth_getLogs", params, on_snap_logs);
+}
+
+static void snap_services(struct chainwatch *cw);
+
+static void on_deploy_block(json_t *res, const struct eth_rpc_err *e, void *arg)
+{
+	struct chainwatch *cw = arg;
+	uint8_t w[32];
+	if (!res)
+		return round_fail(cw, "deployBlock", e);
+	rpc_ok(cw);
+	const char *hex = json_string_value(res);
+	if (!hex || eth_hex_decode_exact(hex, w, 32) < 0 || eth_u256_to_u64(w, &cw->deploy_block) < 0 ||
+	    cw->deploy_block > cw->snap.block)
+		return snap_fail(cw, "deployBlock answered no block number before the snapshot's");
+	cw->has_deploy_block = 1;
+	snap_services(cw);
+}
+
+/* The nodes are read: fold the services' logs (from deployBlock, read once). */
+static void snap_services(struct chainwatch *cw)
+{
+	if (!cw->has_deploy_block) {
+		char sel[11];
+		uint8_t data[4];
+		rec_fold_selector("deployBlock()", sel);
+		eth_hex_decode_exact(sel, data, 4);
+		return snap_call(cw, data, 4, on_deploy_block);
+	}
+	if (rec_fold_init(&cw->snap.fold) < 0)
+		fatalx("out of memory");
+	cw->snap.phase = CW_SNAP_LOGS;
+	cw->snap.from = cw->deploy_block;
+	cw->snap.lrange = CW_SNAP_RANGE;
+	snap_logs(cw);
 }
 
 static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
@@ -146,41 +366,31 @@ static void on_snap_page(json_t *res, const struct eth_rpc_err *e, void *arg)
 		/* Big records can make a page cost more gas than the node allows a call:
 		 * fewer records per call, down to one. */
 		cw->snap.page = per / 2;
-		log_info("%s of %llu records failed (%s); trying %llu",
-		         cw->snap.services ? "getServices" : "getNodes", (unsigned long long)per, e->msg,
-		         (unsigned long long)cw->snap.page);
+		log_info("getNodes of %llu records failed (%s); trying %llu", (unsigned long long)per,
+		         e->msg, (unsigned long long)cw->snap.page);
 		return snap_page(cw);
 	}
 	if (!res)
-		return round_fail(cw, cw->snap.services ? "getServices" : "getNodes", e);
+		return round_fail(cw, "getNodes", e);
 	rpc_ok(cw);
 	eth_buf_init(&data);
-	const char *hex = json_string_value(res);
 	json_t *page = NULL;
-	if (hex && eth_hex_decode_buf(hex, &data) == 0)
-		page = rec_decode_page(cw->snap.services, data.p, data.len, &n, &skipped, err, sizeof err);
+	if (call_data(res, &data) == 0)
+		page = rec_decode_page(0, data.p, data.len, &n, &skipped, err, sizeof err);
 	else
 		snprintf(err, sizeof err, "not hex data");
 	eth_buf_free(&data);
-	if (!page) {
-		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER};
-		snprintf(be.msg, sizeof be.msg, "at block %llu (is %s a Canteen contract?): %s",
-		         (unsigned long long)cw->snap.block, cw->contract_hex, err);
-		snap_reset(cw);
-		return round_fail(cw, "snapshot", &be);
-	}
+	if (!page)
+		return snap_fail(cw, err);
 	if (skipped)
-		log_warnx("snapshot at block %llu: left out %zu malformed %s record(s): %s",
-		          (unsigned long long)cw->snap.block, skipped, cw->snap.services ? "service" : "node",
-		          err);
-	json_array_extend(cw->snap.services ? cw->snap.svcs : cw->snap.nodes, page);
+		log_warnx("snapshot at block %llu: left out %zu malformed node record(s): %s",
+		          (unsigned long long)cw->snap.block, skipped, err);
+	json_array_extend(cw->snap.nodes, page);
 	json_decref(page);
 	cw->snap.offset += n;
 	if (n < per) {
-		if (cw->snap.services)
-			return snap_finish(cw);
-		cw->snap.services = 1;
-		cw->snap.offset = 0;
+		cw->snap.page = 0;
+		return snap_services(cw);
 	}
 	snap_page(cw);
 }
@@ -192,21 +402,11 @@ static void snap_page(struct chainwatch *cw)
 	eth_buf_init(&cd);
 	uint64_t page = cw->snap.page ? cw->snap.page : CW_PAGE;
 	struct abi_value *args = abi_tuple(2, abi_uint(cw->snap.offset), abi_uint(page));
-	if (!args || abi_encode_call(cw->snap.services ? "getServices(uint256,uint256)"
-	                                               : "getNodes(uint256,uint256)",
-	                             args, &cd, err, sizeof err) < 0)
+	if (!args || abi_encode_call("getNodes(uint256,uint256)", args, &cd, err, sizeof err) < 0)
 		fatalx("encoding a view call: %s", args ? err : "out of memory");
 	abi_value_free(args);
-	char *data = eth_hex_alloc(cd.p, cd.len);
+	snap_call(cw, cd.p, cd.len, on_snap_page);
 	eth_buf_free(&cd);
-	if (!data)
-		fatalx("out of memory");
-	/* EIP-1898: every page at the same block hash, so a reorg mid-snapshot fails the
-	 * call instead of mixing two chains. */
-	json_t *params = json_pack("[{s:s, s:s}, {s:s}]", "to", cw->contract_hex, "data", data,
-	                           "blockHash", cw->snap.hash);
-	free(data);
-	call(cw, "eth_call", params, on_snap_page);
 }
 
 static void on_snap_block(json_t *res, const struct eth_rpc_err *e, void *arg)
@@ -218,7 +418,6 @@ static void on_snap_block(json_t *res, const struct eth_rpc_err *e, void *arg)
 	if (block_hash(res, cw->snap.hash) < 0) /* reorged away meanwhile: start over */
 		return round_done(cw, cw->poll_ms);
 	cw->snap.nodes = json_array();
-	cw->snap.svcs = json_array();
 	snap_page(cw);
 }
 

@@ -351,7 +351,8 @@ int main(int argc, char **argv)
 	eth_arpc_free(cw.rpc);
 	json_decref(cw.pending_logs);
 	json_decref(cw.snap.nodes);
-	json_decref(cw.snap.svcs);
+	json_decref(cw.snap.names);
+	rec_fold_free(&cw.snap.fold);
 	ipc_server_free(cw.srv);
 	cw_state_clear(&cw.st);
 	cw_types_free();

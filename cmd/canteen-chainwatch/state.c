@@ -13,8 +13,9 @@ void cw_state_init(struct cw_state *s)
 	memset(s, 0, sizeof *s);
 	s->nodes = json_object();
 	s->services = json_object();
+	s->svc_meta = json_object();
 	s->fed = json_object();
-	if (!s->nodes || !s->services || !s->fed)
+	if (!s->nodes || !s->services || !s->svc_meta || !s->fed)
 		fatalx("out of memory");
 }
 
@@ -22,6 +23,7 @@ void cw_state_clear(struct cw_state *s)
 {
 	json_decref(s->nodes);
 	json_decref(s->services);
+	json_decref(s->svc_meta);
 	json_decref(s->fed);
 	memset(s, 0, sizeof *s);
 }
@@ -230,12 +232,12 @@ static json_t *keyed(json_t *arr, const char *key)
 	return o;
 }
 
-void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, uint64_t block,
-                      const char *hash, int publish)
+void cw_state_replace(struct chainwatch *cw, json_t *nodes, struct rec_fold *services,
+                      uint64_t block, const char *hash, int publish)
 {
 	struct cw_state *s = &cw->st;
-	json_t *n = keyed(nodes, "address"), *sv = keyed(services, "name");
-	if (!n || !sv)
+	json_t *n = keyed(nodes, "address"), *sv = services->services;
+	if (!n || !sv || !services->meta)
 		fatalx("out of memory");
 	if (publish) {
 		publish_diff(cw, s->nodes, n, block, "node.upsert", "node.remove", "node", "address");
@@ -244,8 +246,11 @@ void cw_state_replace(struct chainwatch *cw, json_t *nodes, json_t *services, ui
 	}
 	json_decref(s->nodes);
 	json_decref(s->services);
+	json_decref(s->svc_meta);
 	s->nodes = n;
 	s->services = sv;
+	s->svc_meta = services->meta;
+	services->services = services->meta = NULL;
 	cw_state_refeed(s);
 	s->block = block;
 	memcpy(s->hash, hash, sizeof s->hash);

@@ -19,7 +19,7 @@ const char *chain_bin_hex(void);
 #define CHAIN_NEED_KEY 2
 
 /* The contract interface this CLI speaks (Canteen.sol's version()). */
-#define CHAIN_CONTRACT_VERSION 3
+#define CHAIN_CONTRACT_VERSION 4
 
 struct chain {
 	struct cli *cli;
@@ -61,13 +61,30 @@ int chain_tx_fail(struct chain *c, const char *what, const struct eth_rpc_err *e
 /* The transact options from the configuration (chain id, fee caps, --gas-limit). */
 void chain_send_opts(const struct chain *c, struct eth_send_opts *o);
 
-/* Records per getNodes/getServices call at first; halved while the node refuses a page
- * (out of gas, too large an answer). */
+/* Records per getNodes call (names per serviceStates call) at first; halved while the
+ * node refuses a page (out of gas, too large an answer). */
 #define CHAIN_PAGE 200
 
-/* Every record of a paged getter ("getNodes"/"getServices") at one block, as NODE /
- * SERVICE objects (rec_decode_page); *out owned. */
+/* Every record of the paged getter "getNodes" at one block, as NODE objects
+ * (rec_decode_page); *out owned. */
 int chain_list(struct chain *c, const char *fn, json_t **out);
+
+/* ---- services, from the contract's logs (chain_fold.c, rec_fold.h) ---- */
+/* Blocks per eth_getLogs at most; halved while the endpoint refuses a range. */
+#define CHAIN_LOG_RANGE 10000
+/* chain_service_read: a change of the service waits in the pool, its spec in no log yet. */
+#define CHAIN_PENDING 4
+/* Every service at the latest block as SERVICE objects (*out owned): the logs from
+ * deployBlock folded, checked against serviceCount and serviceStates at that block. */
+int chain_services(struct chain *c, json_t **out);
+/* The service's ServiceSpec (the contract's field names) with "generation", as of the
+ * pending block (*spec owned): its logs (by nameHash) folded and checked at the latest
+ * block, and a scale waiting in the pool applied; CHAIN_PENDING when an update waits. */
+int chain_service_read(struct chain *c, const char *name, json_t **spec);
+/* The service's generation at the pending block; CLI_FAIL (printed) when there is none. */
+int chain_service_generation(struct chain *c, const char *name, json_int_t *gen);
+/* Wait up to ms for a new block: CLI_OK, or CLI_FAIL when none came. */
+int chain_wait_block(struct chain *c, uint64_t ms);
 
 /* The block, gas and transaction hash of a receipt into out. */
 void chain_done_fill(struct chain_done *out, const struct eth_receipt *rc);

@@ -320,8 +320,9 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 /* Tries of an update, scale or rm while other admins' changes keep coming first. */
 #define SERVICE_TRIES 8
 
-/* The arguments of fn for s, based on rec (the record read: a Service object with its
- * generation), into *args (owned); CLI_USAGE (printed) when the flags over rec break a rule. */
+/* The arguments of fn for s, based on rec (the record read: a ServiceSpec object with its
+ * generation; for scale and rm only the generation), into *args (owned); CLI_USAGE
+ * (printed) when the flags over rec break a rule. */
 static int change_args(const struct service_cmd *s, json_t *rec, json_t **args)
 {
 	json_t *gen = json_object_get(rec, "generation"), *spec;
@@ -347,21 +348,49 @@ static int change_args(const struct service_cmd *s, json_t *rec, json_t **args)
 	return *args ? CLI_OK : CLI_FAIL;
 }
 
+/* The record a change is based on: an update reads the spec from the logs; scale and rm
+ * need only the generation. As of the pending block, so changes already sent count. */
+static int read_base(struct chain *c, const struct service_cmd *s, json_t **rec)
+{
+	json_int_t gen;
+	*rec = NULL;
+	if (s->op == SERVICE_UPDATE)
+		return chain_service_read(c, s->name, rec);
+	int ret = chain_service_generation(c, s->name, &gen);
+	if (ret == CLI_OK)
+		*rec = json_pack("{s:I}", "generation", gen);
+	return ret;
+}
+
 /* update, scale, rm: read the record (at the pending block, so changes already sent
  * count), apply the user's change to it and send it with the generation it was read at;
  * when another change came first (StaleGeneration), read it again and resend, so no
- * admin's change is lost. */
+ * admin's change is lost. An update whose base waits in the pool (its spec is in no log
+ * yet) waits for the next block. */
 static int service_change(struct cli *cli, const struct service_cmd *s, const char *fn,
                           struct eth_receipt *rc)
 {
 	struct chain c;
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT | CHAIN_NEED_KEY);
 	for (int try = 1; ret == CLI_OK; try++) {
-		json_t *res = NULL, *args = NULL;
-		ret = chain_view(&c, "getService", json_pack("[s]", s->name), "pending", &res);
+		json_t *rec = NULL, *args = NULL;
+		ret = read_base(&c, s, &rec);
 		if (ret == CLI_OK)
-			ret = change_args(s, json_array_get(res, 0), &args);
-		json_decref(res);
+			ret = change_args(s, rec, &args);
+		json_decref(rec);
+		if (ret == CHAIN_PENDING && try < SERVICE_TRIES) {
+			cli_err("note: another change of service %s waits to be mined; waiting for it", s->name);
+			ret = chain_wait_block(&c, cli->conf.rpc_timeout_ms);
+			if (ret != CLI_OK)
+				cli_err("service %s: no block came in %llu ms (rpc_timeout_ms); nothing was sent",
+				        s->name, (unsigned long long)cli->conf.rpc_timeout_ms);
+			continue;
+		}
+		if (ret == CHAIN_PENDING) {
+			cli_err("service %s: other admins' changes waited in the pool at each of %d tries; "
+			        "nothing was sent; try again", s->name, SERVICE_TRIES);
+			ret = CLI_FAIL;
+		}
 		if (ret != CLI_OK)
 			break;
 		ret = chain_send_unless(&c, fn, args, "StaleGeneration", rc);
@@ -477,7 +506,7 @@ int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *w
 	*summary = NULL;
 	int ret = chain_open(&c, cli, CHAIN_NEED_CONTRACT);
 	if (ret == CLI_OK)
-		ret = chain_list(&c, "getServices", services);
+		ret = chain_services(&c, services);
 	chain_close(&c);
 	if (ret != CLI_OK)
 		return ret;

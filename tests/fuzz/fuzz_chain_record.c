@@ -25,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		eth_addr_parse("0x5fbdb2315678afecb367f032d93f642f64180aa3", cw.contract);
 		cw_event_topics(cw.topics);
+		cw.st.services = json_object(); /* the state's services: a fold of the logs seen */
+		cw.st.svc_meta = json_object();
 		ready = 1;
 	}
 	if (size == 0)

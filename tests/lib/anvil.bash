@@ -34,7 +34,8 @@ DEV_ADDRS=(
 
 # ABI signatures of the contract's calls, for cast.
 SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[])'
-SERVICE_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)'
+# What the contract holds of a service (version 4 keeps the spec in logs only).
+STATE_T='(bool,uint64,uint32,bytes20)'
 NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
 SIG_ADD="addService($SPEC_T)"
 SIG_UPDATE="updateService($SPEC_T,uint64)"
@@ -135,8 +136,38 @@ send_as() {
 # call CONTRACT SIG ARGS...: cast call (add --block N before CONTRACT for a block tag).
 call() { cast call --rpc-url "$ANVIL_URL" "$@"; }
 
+# state_of CONTRACT NAME [BLOCK]: serviceState: (exists, generation, replicas, specHash).
+state_of() { cast call --rpc-url "$ANVIL_URL" ${3:+--block "$3"} "$1" "serviceState(string)($STATE_T)" "$2"; }
+
 # gen_of CONTRACT NAME: the generation of service NAME (what update, scale and rm carry).
-gen_of() { cast call --rpc-url "$ANVIL_URL" "$1" "getService(string)($SERVICE_T)" "$2" | sed 's/.*, //; s/)$//'; }
+gen_of() { state_of "$1" "$2" | sed 's/^([a-z]*, //; s/,.*//'; }
+
+# upsert_spec DATA: a ServiceUpserted log's data (generation, spec bytes) into the spec's
+# fields, one a line as cast prints them.
+upsert_spec() {
+	local b
+	b=$(cast decode-abi 'f()(uint64,bytes)' "$1" | tail -n 1) || return 1
+	cast decode-abi "f()$SPEC_T" "$b"
+}
+
+# record_of CONTRACT NAME: the service as one tuple like version 3's getService: the spec
+# of its last ServiceUpserted log with the replicas and generation the contract holds
+# (checked: the log's spec hash is the one held). Fails when there is no such service.
+record_of() {
+	local st d h gen reps out
+	st=$(state_of "$1" "$2") || return 1
+	[[ "$st" == '(true, '* ]] || { echo "no service $2: $st" >&2; return 1; }
+	d=$(cast logs --rpc-url "$ANVIL_URL" --json --from-block 0 --address "$1" \
+		"$(cast keccak 'ServiceUpserted(bytes32,uint64,bytes)')" "$(cast keccak "$2")" | jq -r '.[-1].data')
+	h=$(cast keccak "$(cast decode-abi 'f()(uint64,bytes)' "$d" | tail -n 1)")
+	[[ "$st" == *", ${h:0:42})" ]] || { echo "record_of: the log's spec is not the one held ($st, $h)" >&2; return 1; }
+	gen=$(echo "$st" | sed 's/^([a-z]*, //; s/,.*//')
+	reps=$(echo "$st" | sed 's/^([a-z]*, [0-9]*, //; s/,.*//')
+	mapfile -t v < <(upsert_spec "$d")
+	v[4]=$reps
+	out=$(printf '%s, ' "${v[@]}")
+	echo "(${out}${gen})"
+}
 
 # block_number: current head as a decimal.
 block_number() { cast block-number --rpc-url "$ANVIL_URL"; }
@@ -195,6 +226,52 @@ add_services_batch() {
 	rm -f "$f"
 	rpc evm_setAutomine '[true]' > /dev/null
 	return $rc
+}
+
+# abi_word N: one ABI word (64 hex digits) of the number N.
+abi_word() { printf '%064x' "$1"; }
+# abi_str S: an ABI string's length word and bytes (S of at most 32 bytes), hex.
+abi_str() {
+	local h
+	h=$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')
+	printf '%064x%s%0*d' "${#1}" "$h" $(( 64 - ${#h} )) 0
+}
+# scale_calldata NAME REPLICAS GENERATION / rm_calldata NAME GENERATION: hex calldata
+# (0x...) made here, without cast (fast enough for hundreds).
+scale_calldata() {
+	[ -n "${SEL_SCALE:-}" ] || SEL_SCALE=$(cast sig "$SIG_SCALE")
+	echo "$SEL_SCALE$(abi_word 96)$(abi_word "$2")$(abi_word "$3")$(abi_str "$1")"
+}
+rm_calldata() {
+	[ -n "${SEL_RM:-}" ] || SEL_RM=$(cast sig "$SIG_RM")
+	echo "$SEL_RM$(abi_word 64)$(abi_word "$2")$(abi_str "$1")"
+}
+
+# send_calls_batch CONTRACT FROM_INDEX < CALLDATA_LINES: every line a transaction from
+# anvil's unlocked dev account FROM_INDEX, sent in order over one connection with automine
+# off, then mined as one block; fails unless the block took them all.
+send_calls_batch() {
+	local c=$1 from=${DEV_ADDRS[$2]} f nonce data k=0 out rc=0
+	nonce=$(cast nonce --rpc-url "$ANVIL_URL" "$from") || return 1
+	f=$(mktemp)
+	while read -r data; do
+		((k > 0)) && echo next
+		printf 'url = "%s"\nheader = "content-type: application/json"\n' "$ANVIL_URL"
+		printf 'data = "{\\"jsonrpc\\":\\"2.0\\",\\"id\\":%d,\\"method\\":\\"eth_sendTransaction\\",\\"params\\":[{\\"from\\":\\"%s\\",\\"to\\":\\"%s\\",\\"gas\\":\\"0x100000\\",\\"nonce\\":\\"0x%x\\",\\"data\\":\\"%s\\"}]}"\n' \
+			"$k" "$from" "$c" "$((nonce + k))" "$data"
+		k=$((k + 1))
+	done > "$f"
+	rpc evm_setAutomine '[false]' > /dev/null || { rm -f "$f"; return 1; }
+	out=$(curl -s --max-time 300 -K "$f") || rc=1
+	if [ "$rc" = 0 ] && [ "$(echo "$out" | grep -o '"result"' | wc -l)" != "$k" ]; then
+		echo "send_calls_batch: some sends failed: $(echo "$out" | grep -o '"error":{[^}]*}' | head -n 1)" >&2
+		rc=1
+	fi
+	rpc evm_mine '[]' > /dev/null
+	rpc evm_setAutomine '[true]' > /dev/null
+	rm -f "$f"
+	[ "$rc" = 0 ] && [ "$(cast nonce --rpc-url "$ANVIL_URL" "$from")" = "$((nonce + k))" ] ||
+		{ echo "send_calls_batch: a block did not take all $k transactions" >&2; return 1; }
 }
 
 # lax_contract_bin: the bytecode (hex, no 0x) of today's contract with version 1's record

@@ -5,9 +5,16 @@
 #
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
-#                --drop-receipts N | --lie] [--port N] [--record FILE]
+#                --drop-receipts N | --lie | --max-log-range N | --drop-log-topic HEX]
+#                [--port N] [--record FILE]
 #
 # --record FILE: append the method of every call forwarded, one a line.
+#
+# --max-log-range N: refuse an eth_getLogs over more than N blocks with a provider's
+# error (-32005), as hosted endpoints do; "eth_getLogs refused" goes to --record.
+#
+# --drop-log-topic HEX: eth_getLogs answers leave out the logs whose topic0 is HEX (an
+# endpoint that withholds some events).
 #
 # --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
 # eth_call with arguments (a page of records) answers an empty list; version() and the
@@ -72,6 +79,17 @@ def lie(method, ans, call=None):
     return ans
 
 
+def too_wide(call):
+    """An eth_getLogs over more blocks than --max-log-range."""
+    if call.get("method") != "eth_getLogs" or not call.get("params"):
+        return False
+    f = call["params"][0]
+    try:
+        return int(f["toBlock"], 16) - int(f["fromBlock"], 16) + 1 > opts.max_log_range
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -95,6 +113,13 @@ class Handler(BaseHTTPRequestHandler):
         by_id = {c.get("id"): c for c in calls}
         if opts.hang:
             time.sleep(3600)
+            return
+        if opts.max_log_range and not isinstance(req, list) and too_wide(req):
+            if opts.record:
+                with sends_lock, open(opts.record, "a") as f:
+                    f.write("eth_getLogs refused\n")
+            err = {"code": -32005, "message": "query exceeds max block range %d" % opts.max_log_range}
+            self.reply(json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "error": err}).encode())
             return
         if opts.huge:
             # One call's answer: a string result of the given size, sent in pieces.
@@ -157,6 +182,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if is_send and opts.delay_send:
             time.sleep(opts.delay_send / 1000.0)
+        if opts.drop_log_topic:
+            a = json.loads(ans)
+            for x in (a if isinstance(a, list) else [a]):
+                if methods.get(x.get("id")) == "eth_getLogs" and isinstance(x.get("result"), list):
+                    x["result"] = [lg for lg in x["result"]
+                                   if (lg.get("topics") or [""])[0].lower() != opts.drop_log_topic.lower()]
+            ans = json.dumps(a).encode()
         if opts.chain_id is not None or opts.fee is not None or opts.lie:
             a = json.loads(ans)
             if isinstance(a, list):
@@ -185,6 +217,8 @@ def main():
     p.add_argument("--stale-nonce", action="store_true")
     p.add_argument("--drop-receipts", type=int, default=0)
     p.add_argument("--lie", action="store_true")
+    p.add_argument("--max-log-range", type=int, default=0)
+    p.add_argument("--drop-log-topic")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--record")
     opts = p.parse_args()

@@ -236,6 +236,42 @@ int main(void)
 		json_decref(eabi);
 	}
 
+	/* Aliased offsets: 64 + 64 items all pointing at one 1024-byte string (a spec the
+	 * contract takes as called) decode, whatever the input's size. */
+	{
+		struct eth_buf al;
+		struct abi_value *av = NULL;
+		uint8_t w[32] = {0};
+		char aerr[128] = "";
+		struct abi_type *at = abi_type_parse("(string[],string[])", aerr, sizeof aerr);
+		size_t arr = 64, head = 32 + 64 * 32; /* one array: length word, 64 offsets */
+		eth_buf_init(&al);
+		for (int k = 0; k < 2; k++) { /* the two arrays' offsets, then both arrays */
+			w[30] = (uint8_t)((64 + k * head) >> 8), w[31] = (uint8_t)(64 + k * head);
+			eth_buf_put(&al, w, 32);
+		}
+		for (int k = 0; k < 2; k++) {
+			memset(w, 0, 32);
+			w[31] = (uint8_t)arr;
+			eth_buf_put(&al, w, 32);
+			size_t str = 64 + 2 * head - (64 + k * head) - 32; /* the string, from this array's items */
+			for (size_t i = 0; i < arr; i++) {
+				w[30] = (uint8_t)(str >> 8), w[31] = (uint8_t)str;
+				eth_buf_put(&al, w, 32);
+			}
+		}
+		memset(w, 0, 32);
+		w[30] = 4; /* 1024 */
+		eth_buf_put(&al, w, 32);
+		eth_buf_put_zeros(&al, 1024);
+		ok(at && abi_decode(at, al.p, al.len, &av, aerr, sizeof aerr) == 0 && av->items[1]->n == 64 &&
+		   av->items[1]->items[63]->len == 1024,
+		   "%zu bytes with aliased offsets decode to 128 KiB of strings %s", al.len, aerr);
+		abi_value_free(av);
+		abi_type_free(at);
+		eth_buf_free(&al);
+	}
+
 	/* Revert reasons. */
 	char out[256];
 	struct eth_buf rb;
