@@ -34,7 +34,7 @@ first_snapshot() { events | jq -s -c -f "$TOP/tests/lib/snapshot.jq"; }
 # has_line FILTER: some event passes FILTER (a select).
 has_line() { events | jq -s -e "map($1) | length > 0" > /dev/null; }
 state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
-state_has() { state | jq -e "$1" > /dev/null; }
+state_has() { state | jq -en "input | ($1)" > /dev/null 2>&1; } # no answer is not a match
 
 @test "--help, --version, and configuration errors exit 100" {
 	run canteen-chainwatch --version

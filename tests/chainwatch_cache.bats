@@ -36,8 +36,8 @@ cw() {
 		-d "$RUN" --poll 100ms --rpc-timeout 500ms --confirmations 0 "$@"
 }
 state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
-state_has() { state | jq -e "$1" > /dev/null 2>&1; }
-saved_has() { [ -f "$RUN/chain.state" ] && jq -e "$1" "$RUN/chain.state" > /dev/null 2>&1; }
+state_has() { state | jq -en "input | ($1)" > /dev/null 2>&1; } # no answer is not a match
+saved_has() { [ -f "$RUN/chain.state" ] && jq -en "input | ($1)" "$RUN/chain.state" > /dev/null 2>&1; }
 freeze() { kill -STOP "$(cat "$BATS_FILE_TMPDIR/anvil/anvil.pid")"; }
 thaw() { kill -CONT "$(cat "$BATS_FILE_TMPDIR/anvil/anvil.pid")"; }
 log_has() { grep -q "$2" "$BATS_TEST_TMPDIR/$1.log"; }

@@ -20,7 +20,7 @@ cw() {
 		--poll 100ms --confirmations 0 --stdout "${@:2}"
 }
 state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
-state_has() { state | jq -e "$1" > /dev/null; }
+state_has() { state | jq -en "input | ($1)" > /dev/null 2>&1; } # no answer is not a match
 events() { grep '^{' "$BATS_TEST_TMPDIR/cw.log"; }
 has_event() { events | jq -s -e "map(select($1)) | length > 0" > /dev/null; }
 at_head() { state_has ".block >= $(block_number)"; }

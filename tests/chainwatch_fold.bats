@@ -45,9 +45,9 @@ teardown() { stop_started; }
 live_state() { sock_request "$BATS_FILE_TMPDIR/live/chain.sock" '{"op":"state"}'; }
 state_at() { sock_request "$1/chain.sock" '{"op":"state"}'; }
 services_of() { jq -S -c '.services | sort_by(.name)'; }
-at_block() { state_at "$1" | jq -e ".block >= $2" > /dev/null; }
+at_block() { state_at "$1" | jq -en "input | (.block >= $2)" > /dev/null 2>&1; }
 # keep_state RUNDIR FILE: the state (with its services) into FILE.
-keep_state() { state_at "$1" > "$2" && jq -e .services "$2" > /dev/null; }
+keep_state() { state_at "$1" > "$2" && jq -en "input | .services" "$2" > /dev/null 2>&1; }
 # same_as_live RUNDIR: the services of the follower on RUNDIR are the live follower's.
 same_as_live() {
 	local a b
@@ -113,7 +113,7 @@ cast_states() {
 	send_as 0 "$C" "$SIG_SCALE" f-00003 9 2 > /dev/null
 	wait_until 20 state_has_at "$RUN" '.services | map(select(.name == "f-00003"))[0].replicas == 9'
 }
-state_has_at() { state_at "$1" | jq -e "$2" > /dev/null; }
+state_has_at() { state_at "$1" | jq -en "input | ($2)" > /dev/null 2>&1; }
 # lines_ge N PATTERN FILE: at least N lines of FILE match PATTERN.
 lines_ge() { [ "$(grep -c "$2" "$3")" -ge "$1" ]; }
 
