@@ -35,8 +35,8 @@ static int logs_parse(struct logs_args *a, int argc, char **argv)
 	int ch;
 	memset(a, 0, sizeof *a);
 	a->replica = a->tail = -1;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+r:fs:n:", opts, NULL)) != -1) {
+	optind = 0; /* GNU getopt starts afresh, and flags may follow SERVICE */
+	while ((ch = getopt_long(argc, argv, "r:fs:n:", opts, NULL)) != -1) {
 		if (ch == 'f')
 			a->follow = 1;
 		else if (ch == 'r' && parse_u64(optarg, 0, REC_RUN_REPLICAS_MAX - 1, &v, err, sizeof err) == 0)
@@ -136,11 +136,12 @@ static int stream(const struct cli *cli, struct ipc_sync *s, int follow)
 			        json_string_value(json_object_get(m, "error")));
 		}
 		int end = !type || strcmp(type, "end") == 0 || strcmp(type, "error") == 0;
+		int ok = type && strcmp(type, "end") == 0 && !failed;
 		if (type && strcmp(type, "error") == 0)
 			cli_err("canteen-dockerd: %s", json_string_value(json_object_get(m, "error")));
 		json_decref(m);
 		if (end)
-			return failed || !type || strcmp(type, "end") != 0 ? CLI_FAIL : CLI_OK;
+			return ok ? CLI_OK : CLI_FAIL;
 	}
 }
 

@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# chan.bats: the channel between servers: canteen logs on one server shows a replica running on
+# another, fetched over TCP authenticated with the chain's swim keys; strangers, forgers,
+# replays, revoked members, garbage, oversized frames and stalled handshakes get nothing and
+# do not stop the daemon. Real anvil, chainwatch, swim, sched and canteen-dockerd per node.
+# needs: docker
+load lib/common
+load lib/anvil
+load swim
+load sched
+
+IMG=canteen-test/busybox:1
+
+setup_file() { start_anvil; }
+teardown_file() { stop_anvil; }
+setup() {
+	"$TOP/tests/lib/image.sh" "$IMG"
+	# A service name of this test only: the shared Docker holds other tests' containers.
+	SVC=l$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+}
+teardown() {
+	stop_started
+	ids=$(docker ps -aq --filter "label=io.canteen.service=$SVC" 2>/dev/null)
+	[ -z "$ids" ] || docker rm -f $ids > /dev/null 2>&1 || true
+	if grep -l 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/dd*.log 2>/dev/null; then
+		grep -h -A20 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/dd*.log
+		return 1
+	fi
+}
+
+ct() { canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" "$@"; }
+placed_is() { answer_is "$1/sched.sock" '{"op":"placement"}' .placed "$2"; }
+running_on() { # I: node I's dockerd runs a container of $SVC
+	"$TBIN/ipc_tool" request "$SW/r$1/dockerd.sock" '{"op":"ps"}' |
+		jq -e --arg s "$SVC" '[.containers[] | select(.service == $s and .state == "running")] | length > 0'
+}
+replica_on() { # I: the replica the placement puts on node I
+	"$TBIN/ipc_tool" request "$SW/r1/sched.sock" '{"op":"placement"}' |
+		jq -r --arg s "$SVC" --arg n "${ADDR[$1]}" '[.assignments[] | select(.service == $s and .node == $n)][0].replica'
+}
+probe() { # MODE NODE_INDEX [FLAGS...]: chan_probe against node I's channel
+	local m=$1 i=$2; shift 2
+	"$TBIN/chan_probe" "$m" --endpoint "${IP[i]}:$SWIM_PORT" --peer "${ADDR[i]}" \
+		--peer-key "$("$TBIN/swim_tool" pubkey "$SW/k$i")" "$@"
+}
+alive() { kill -0 "$(pid_of "dd$1")"; }
+
+# cluster_up: a contract with 3 approved nodes; per node canteen-swim, canteen-sched and
+# canteen-dockerd (channel on 127.0.0.12I:SWIM_PORT); $SVC with 3 replicas printing a
+# numbered line every 200 ms, with its container's host name.
+cluster_up() {
+	SW=$BATS_TEST_TMPDIR/sw
+	mkdir -p "$SW"
+	SWIM_PORT=$(free_port)
+	C=$(canteen -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" contract deploy)
+	for i in 1 2 3; do
+		IP[i]=127.0.0.$((120 + i))
+		ADDR[i]=$(addr_of $i)
+		pk=$(canteen node keygen --swim-key "$SW/k$i")
+		ct --key-file "$ANVIL_KEYS/key$i" node register --endpoint "${IP[i]}:$SWIM_PORT" \
+			--swim-pubkey "$pk" --cpu 2 --mem 4G > /dev/null
+		ct --key-file "$ANVIL_KEYS/key0" node approve "${ADDR[i]}" > /dev/null
+		mk_rundir "$SW/r$i" > /dev/null
+	done
+	ct --key-file "$ANVIL_KEYS/key0" service deploy "$SVC" --image "$IMG" --replicas 3 \
+		--cpu 100m --mem 32M -- sh -c 'i=0; while :; do echo "line $i from $(hostname)"; i=$((i+1)); sleep 0.2; done' > /dev/null
+	CW=$(mk_rundir "$SW/cw")
+	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
+		--poll 100ms --confirmations 0
+	for i in 1 2 3; do
+		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \
+			--node "${ADDR[i]}" --key-file "$SW/k$i" --chain-sock "$CW/chain.sock" "${SWIM_FAST[@]}"
+		start_bg "dd$i" canteen-dockerd -c /dev/null -d "$SW/r$i" --node "${ADDR[i]}" \
+			--stop-grace 1s --bind "${IP[i]}:$SWIM_PORT" --key-file "$SW/k$i" \
+			--chain-sock "$CW/chain.sock"
+	done
+	wait_until 20 swim_converged 3
+	for i in 1 2 3; do
+		wait_until 5 test -S "$SW/r$i/dockerd.sock"
+		sched_start "sched$i" "$SW/r$i" "${ADDR[i]}" --chain-sock "$CW/chain.sock"
+	done
+	for i in 1 2 3; do wait_until 20 placed_is "$SW/r$i" 3; done
+	for i in 1 2 3; do wait_until 60 running_on $i; done
+	for i in 1 2 3; do grep -q "channel on TCP ${IP[i]}:$SWIM_PORT" "$BATS_TEST_TMPDIR/dd$i.log"; done
+	R3=$(replica_on 3)
+	[ "$R3" != null ]
+}
+
+# The container behind a host name printed in a line belongs to node I (Docker's own label).
+host_is_on() { # HOSTNAME I
+	[ "$(docker inspect -f '{{index .Config.Labels "io.canteen.node"}}' "$1")" = "${ADDR[$2]}" ]
+}
+
+@test "canteen logs --follow on node 1 shows the lines of a replica that runs on node 3, prefixed with replica and node; --tail and --since" {
+	cluster_up
+	out=$BATS_TEST_TMPDIR/follow.out
+	start_bg follow canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" --follow
+	prefix="$SVC.$R3@${ADDR[3]} | line "
+	wait_until 20 grep -q "^$prefix" "$BATS_TEST_TMPDIR/follow.log"
+	first=$(grep -c "^$prefix" "$BATS_TEST_TMPDIR/follow.log")
+	# It follows: new lines keep arriving.
+	wait_until 10 eval '[ "$(grep -c "^$prefix" "$BATS_TEST_TMPDIR/follow.log")" -gt $((first + 3)) ]'
+	host=$(grep -m1 "^$prefix" "$BATS_TEST_TMPDIR/follow.log" | sed 's/.* from //')
+	host_is_on "$host" 3
+	# Node 1's dockerd fetched it over the channel from node 3's.
+	grep -q "channel from ${ADDR[1]} open" "$BATS_TEST_TMPDIR/dd3.log"
+	kill -TERM "$(pid_of follow)"
+
+	# --tail 2 without --follow: exactly two lines of each replica, and then the end.
+	run canteen --rundir "$SW/r1" logs "$SVC" --tail 2
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		r=$(replica_on $i)
+		[ "$(grep -c "^$SVC.$r@${ADDR[i]} | line " <<< "$output")" -eq 2 ]
+	done
+	[ "$(wc -l <<< "$output")" -eq 6 ]
+
+	# --since 1s: only what the last second or two printed (5 lines a second), far fewer lines
+	# than everything once the replica has run 8 s.
+	wait_until 20 eval '[ "$(canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" | wc -l)" -ge 40 ]'
+	all=$(canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" | wc -l)
+	recent=$(canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" --since 1s | wc -l)
+	echo "# all $all lines, since 1s $recent" >&3
+	[ "$recent" -ge 1 ]
+	[ "$recent" -le 20 ]
+
+	# The raw socket answer: events with service, replica, node and line, then the end.
+	run canteen --rundir "$SW/r1" --json logs "$SVC" --replica "$R3" --tail 1
+	[ "$status" -eq 0 ]
+	[ "$(head -1 <<< "$output" | jq -r '.type, .node' | tr '\n' ' ')" = "log ${ADDR[3]} " ]
+
+	# A replica the placement does not have is an error, not an empty answer.
+	run canteen --rundir "$SW/r1" logs "$SVC" --replica 99
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not placed"* ]]
+	run canteen --rundir "$SW/r1" logs "$SVC" --tail nope
+	[ "$status" -eq 2 ]
+	for i in 1 2 3; do alive $i; done
+}
+
+@test "channel: a stranger, a forged key, a replayed session and a revoked member are refused before any request is read" {
+	cluster_up
+	# An admitted member with its registered key gets the logs (the probe itself works).
+	run probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 2
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^line ' <<< "$output")" -eq 2 ]
+
+	# A stranger: a fresh key and an address the chain never admitted.
+	canteen node keygen --swim-key "$SW/stranger" > /dev/null
+	run probe refused 3 --self "$(addr_of 5)" --key "$SW/stranger" --service "$SVC" --replica "$R3"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"closed after the hello"* ]]
+	grep -q "channel from $(addr_of 5) refused or failed: not an admitted server" "$BATS_TEST_TMPDIR/dd3.log"
+
+	# A forger: node 1's address with another key; a made-up confirm and a request.
+	run probe forge 3 --self "${ADDR[1]}" --key "$SW/stranger"
+	[ "$status" -eq 0 ]
+	grep -q "did not prove its key" "$BATS_TEST_TMPDIR/dd3.log"
+
+	# A recorded session of node 1 replayed on a new connection.
+	run probe replay 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3"
+	[ "$status" -eq 0 ]
+
+	# Node 2 revoked on chain: the stream it follows is cut at once, and it is refused after.
+	run probe hello 3 --self "${ADDR[2]}" --key "$SW/k2"
+	[ "$output" = open ]
+	start_bg follow2 "$TBIN/chan_probe" logs --endpoint "${IP[3]}:$SWIM_PORT" --peer "${ADDR[3]}" \
+		--peer-key "$("$TBIN/swim_tool" pubkey "$SW/k3")" --self "${ADDR[2]}" --key "$SW/k2" \
+		--service "$SVC" --replica "$R3" --follow-ms 60000
+	wait_until 10 grep -q '^line ' "$BATS_TEST_TMPDIR/follow2.log"
+	ct --key-file "$ANVIL_KEYS/key0" node revoke "${ADDR[2]}" > /dev/null
+	wait_until 20 grep -q "closed by the server" "$BATS_TEST_TMPDIR/follow2.log"
+	grep -q "channel from ${ADDR[2]} closed: no longer admitted" "$BATS_TEST_TMPDIR/dd3.log"
+	run probe refused 3 --self "${ADDR[2]}" --key "$SW/k2"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"closed after the hello"* ]]
+	run probe logs 3 --self "${ADDR[2]}" --key "$SW/k2" --service "$SVC" --replica "$R3" --tail 2
+	[ "$status" -eq 1 ]
+	[ -z "$(grep '^line ' <<< "$output")" ]
+	for i in 1 2 3; do alive $i; done
+}
+
+@test "channel: garbage, a 2 GiB frame, an oversized request and a stalled handshake are dropped; the daemon keeps serving" {
+	cluster_up
+	run probe garbage 3
+	[ "$status" -eq 0 ]
+	run probe oversize 3 --self "${ADDR[1]}" --key "$SW/k1"
+	[ "$status" -eq 0 ]
+	grep -q "a frame length out of bounds" "$BATS_TEST_TMPDIR/dd3.log"
+	run probe bigreq 3 --self "${ADDR[1]}" --key "$SW/k1"
+	[ "$status" -eq 0 ]
+	grep -q "a request over CHAN_REQ_MAX" "$BATS_TEST_TMPDIR/dd3.log"
+	# A stalled handshake is closed at the handshake time-out (5 s), while others are served.
+	start_bg stall "$TBIN/chan_probe" stall --endpoint "${IP[3]}:$SWIM_PORT"
+	run probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 1
+	[ "$status" -eq 0 ]
+	wait_until 15 grep -q "closed after" "$BATS_TEST_TMPDIR/stall.log"
+	ms=$(sed -n 's/closed after \([0-9]*\) ms/\1/p' "$BATS_TEST_TMPDIR/stall.log")
+	[ "$ms" -ge 4000 ] && [ "$ms" -le 8000 ]
+	grep -q "handshake not finished in time" "$BATS_TEST_TMPDIR/dd3.log"
+	# Still serving, over the channel and to canteen logs on another node.
+	alive 3
+	run canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" --tail 1
+	[ "$status" -eq 0 ]
+	[[ "$output" == "$SVC.$R3@${ADDR[3]} | line "* ]]
+}
