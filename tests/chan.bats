@@ -204,3 +204,36 @@ host_is_on() { # HOSTNAME I
 	[ "$status" -eq 0 ]
 	[[ "$output" == "$SVC.$R3@${ADDR[3]} | line "* ]]
 }
+
+@test "channel limits: 4 links from one server, 8 streams on a link, 64 connections in all; the next is refused, the rest served" {
+	cluster_up
+	hold() { start_bg "hold$1" "$TBIN/chan_probe" hold --endpoint "${IP[3]}:$SWIM_PORT" --peer "${ADDR[3]}" \
+		--peer-key "$("$TBIN/swim_tool" pubkey "$SW/k3")" --self "${ADDR[1]}" --key "$SW/k1" --follow-ms 30000; }
+	for h in 1 2 3 4; do hold $h; done
+	for h in 1 2 3 4; do wait_until 10 grep -q '^open' "$BATS_TEST_TMPDIR/hold$h.log"; done
+	run probe refused 3 --self "${ADDR[1]}" --key "$SW/k1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"closed after the hello"* ]]
+	grep -q "too many links from this server (LINK_IN_PER_PEER)" "$BATS_TEST_TMPDIR/dd3.log"
+	# Another server is not held up by node 1's links.
+	run probe hello 3 --self "${ADDR[2]}" --key "$SW/k2"
+	[ "$output" = open ]
+	for h in 1 2 3 4; do kill -TERM "$(pid_of "hold$h")"; done
+	wait_until 10 eval 'probe hello 3 --self "${ADDR[1]}" --key "$SW/k1" | grep -qx open'
+
+	# Ten follow streams on one link: eight get output, two are refused at once.
+	run probe streams 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --count 10
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^data' <<< "$output")" -eq 8 ]
+	[ "$(grep -c '^refused .*too many streams' <<< "$output")" -eq 2 ]
+
+	# 70 connections that say nothing: past 64, each is closed at once.
+	run "$TBIN/chan_probe" flood --endpoint "${IP[3]}:$SWIM_PORT" --count 70
+	[ "$status" -eq 0 ]
+	n=${output#closed }
+	[ "$n" -ge 6 ]
+	grep -q "64 links open: a new one is closed at once" "$BATS_TEST_TMPDIR/dd3.log"
+	# Once they are gone, the channel serves again.
+	wait_until 10 eval 'probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 1 | grep -q "^line "'
+	alive 3
+}

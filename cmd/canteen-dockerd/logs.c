@@ -37,6 +37,7 @@ struct logjob {
 	struct link *link;            /* remote */
 	uint32_t stream;
 	int sent;                     /* the request went out on the link */
+	int counted;                  /* counted in the link's streams (from attaching to it) */
 	char line[LOGS_LINE_MAX];
 	size_t llen;
 	int dead;
@@ -337,7 +338,7 @@ static void job_end(struct logjob *j, const char *error)
 	if (j->dead)
 		return;
 	j->dead = 1;
-	if (j->link && j->sent)
+	if (j->link && j->counted)
 		link_streams(j->link, -1);
 	int last = 1;
 	for (struct logjob *o = j->dd->jobs; o; o = o->next)
@@ -392,7 +393,6 @@ static void job_send_req(struct logjob *j)
 	json_decref(o);
 	j->stream = link_stream_new(j->link);
 	j->sent = 1;
-	link_streams(j->link, 1);
 	if (!t || link_send(j->link, CHAN_REQ, j->stream, t, strlen(t)) < 0)
 		job_end(j, "cannot send the request");
 	free(t);
@@ -420,6 +420,9 @@ static void job_start(struct dd *dd, struct logjob *j)
 		job_end(j, err);
 		return;
 	}
+	/* Counted now, so that link_to opens another link rather than pass LINK_STREAMS_MAX. */
+	link_streams(j->link, 1);
+	j->counted = 1;
 	if (link_is_open(j->link))
 		job_send_req(j);
 }
@@ -502,10 +505,10 @@ void logs_conn_closed(struct dd *dd, struct ipc_conn *c)
 		if (j->dreq)
 			docker_cancel(dd->dk, j->dreq);
 		j->dreq = NULL;
-		if (j->link && j->sent && link_is_open(j->link)) {
+		if (j->link && j->sent && link_is_open(j->link))
 			link_send(j->link, CHAN_END, j->stream, "{}", 2);
+		if (j->link && j->counted)
 			link_streams(j->link, -1);
-		}
 	}
 	dd_reap_soon(dd);
 }
@@ -577,7 +580,7 @@ void logs_on_close(struct dd *dd, struct link *k, const char *why)
 	snprintf(msg, sizeof msg, "channel: %s", why);
 	for (struct logjob *j = dd->jobs; j; j = j->next)
 		if (!j->dead && j->link == k) {
-			j->sent = 0; /* no stream count to give back on a closed link */
+			j->counted = 0; /* no stream count to give back on a closed link */
 			job_end(j, msg);
 		}
 	for (struct serve *s = dd->serves; s; s = s->next)

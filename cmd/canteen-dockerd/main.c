@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dockerd.h"
+#include "link.h"
 #include "flags.h"
 #include "log.h"
 #include "node_id.h"
@@ -165,6 +166,8 @@ int main(int argc, char **argv)
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
+	else
+		logs_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);

@@ -31,12 +31,17 @@
  *   oversize  handshake, then a frame announcing 2 GiB: the server must close
  *   bigreq    handshake, then a request over CHAN_REQ_MAX: the server must close
  *   stall     connect, send half a hello and wait: the server must close (prints after how many ms)
+ *   hold      handshake, print "open", keep the link --follow-ms, then exit 0
+ *   streams   handshake, open --count follow streams: prints "refused N: ..." for each the
+ *             server ends with an error, "data N" for each that sent output; exit 0
+ *   flood     open --count TCP connections sending nothing; after a second, print how many
+ *             the server closed ("closed N")
  */
 
 static struct {
 	const char *endpoint, *self, *peer, *peer_key, *key, *service;
-	long replica, tail, follow_ms;
-} o = {.replica = 0, .tail = -1, .follow_ms = 0};
+	long replica, tail, follow_ms, count;
+} o = {.replica = 0, .tail = -1, .follow_ms = 0, .count = 1};
 
 static int die(const char *why)
 {
@@ -148,19 +153,77 @@ static int handshake(int fd, struct chan_sess *s, struct ids *id, uint8_t *hello
 	return write_all(fd, confirm, sizeof confirm);
 }
 
-static int send_req(int fd, struct chan_sess *s, uint8_t *wire_out, size_t *wlen_out)
+static int send_req_on(int fd, struct chan_sess *s, uint32_t id, uint8_t *wire_out,
+                       size_t *wlen_out)
 {
 	char req[512];
 	static uint8_t wire[CHAN_WIRE_MAX];
 	int n = snprintf(req, sizeof req,
 	                 "{\"op\":\"logs\",\"service\":\"%s\",\"replica\":%ld,\"follow\":%s,\"tail\":%ld}",
 	                 o.service ? o.service : "web", o.replica, o.follow_ms ? "true" : "false", o.tail);
-	size_t w = chan_seal(s, CHAN_REQ, 1, (const uint8_t *)req, (size_t)n, wire);
+	size_t w = chan_seal(s, CHAN_REQ, id, (const uint8_t *)req, (size_t)n, wire);
 	if (wire_out) {
 		memcpy(wire_out, wire, w);
 		*wlen_out = w;
 	}
 	return write_all(fd, wire, w);
+}
+
+static int send_req(int fd, struct chan_sess *s, uint8_t *wire_out, size_t *wlen_out)
+{
+	return send_req_on(fd, s, 1, wire_out, wlen_out);
+}
+
+/* --count follow streams on one link: which got output, which were refused. */
+static int streams(int fd, struct chan_sess *s)
+{
+	static uint8_t wire[CHAN_WIRE_MAX], pl[CHAN_FRAME_MAX + 1];
+	static int seen[1024];
+	char err[256];
+	long n = o.count < 1000 ? o.count : 1000, answered = 0;
+	o.follow_ms = 1;
+	for (long i = 1; i <= n; i++)
+		if (send_req_on(fd, s, (uint32_t)i, NULL, NULL) < 0)
+			return die("write failed");
+	while (answered < n) {
+		uint8_t type;
+		uint32_t id;
+		size_t plen, len;
+		if (read_n(fd, wire, 4, 15000) <= 0 || !(len = chan_frame_len(wire)) ||
+		    read_n(fd, wire + 4, len - 4, 15000) <= 0 ||
+		    chan_open(s, wire, len, &type, &id, pl, &plen, err, sizeof err) < 0)
+			return die("no answer for every stream");
+		if (id < 1 || id > (uint32_t)n || seen[id])
+			continue;
+		seen[id] = 1;
+		answered++;
+		pl[plen] = '\0';
+		if (type == CHAN_END)
+			printf("refused %u: %s\n", id, (char *)pl);
+		else
+			printf("data %u\n", id);
+	}
+	return 0;
+}
+
+static int flood(void)
+{
+	static int fds[1024];
+	long n = o.count < 1000 ? o.count : 1000, closed = 0;
+	for (long i = 0; i < n; i++)
+		if ((fds[i] = dial()) < 0)
+			return die("cannot connect");
+	uint64_t end = mono_ms() + 1000;
+	while (mono_ms() < end)
+		poll(NULL, 0, 50);
+	for (long i = 0; i < n; i++) {
+		uint8_t b;
+		struct pollfd pfd = {fds[i], POLLIN, 0};
+		if (poll(&pfd, 1, 0) == 1 && read(fds[i], &b, 1) <= 0)
+			closed++;
+	}
+	printf("closed %ld\n", closed);
+	return 0;
 }
 
 /* Print DATA until END (0 if END has no error) or until follow_ms passed (0). */
@@ -222,6 +285,8 @@ static int run(const char *mode)
 	struct ids id;
 	char why[256];
 	size_t extra;
+	if (strcmp(mode, "flood") == 0)
+		return flood();
 	int fd = dial();
 	if (fd < 0)
 		return die("cannot connect");
@@ -300,10 +365,15 @@ static int run(const char *mode)
 	}
 	if (hs < 0)
 		return die(why);
-	if (strcmp(mode, "hello") == 0) {
+	if (strcmp(mode, "hello") == 0 || strcmp(mode, "hold") == 0) {
 		printf("open\n");
-		return 0;
+		fflush(stdout);
+		if (strcmp(mode, "hold") == 0 && !closes(fd, (int)o.follow_ms, &extra))
+			return 0;
+		return strcmp(mode, "hold") == 0 ? die("closed by the server") : 0;
 	}
+	if (strcmp(mode, "streams") == 0)
+		return streams(fd, s);
 	if (strcmp(mode, "oversize") == 0 || strcmp(mode, "bigreq") == 0)
 		return attack_after_open(fd, s, mode);
 	if (strcmp(mode, "logs") == 0) {
@@ -321,7 +391,8 @@ int main(int argc, char **argv)
 	    {"peer", required_argument, NULL, 'p'},     {"peer-key", required_argument, NULL, 'P'},
 	    {"key", required_argument, NULL, 'k'},      {"service", required_argument, NULL, 'S'},
 	    {"replica", required_argument, NULL, 'r'},  {"tail", required_argument, NULL, 't'},
-	    {"follow-ms", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+	    {"follow-ms", required_argument, NULL, 'f'}, {"count", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0}};
 	int ch;
 	if (sodium_init() < 0)
 		return 1;
@@ -336,6 +407,7 @@ int main(int argc, char **argv)
 		case 'r': o.replica = strtol(optarg, NULL, 10); break;
 		case 't': o.tail = strtol(optarg, NULL, 10); break;
 		case 'f': o.follow_ms = strtol(optarg, NULL, 10); break;
+		case 'n': o.count = strtol(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
