@@ -205,8 +205,13 @@ host_is_on() { # HOSTNAME I
 	[[ "$output" == "$SVC.$R3@${ADDR[3]} | line "* ]]
 }
 
-@test "channel limits: 4 links from one server, 8 streams on a link, 64 connections in all; the next is refused, the rest served" {
+@test "channel limits: 4 links from one server, 8 streams on a link, 64 connections in all; the next is refused, the rest served; an idle link is closed after 60 s" {
 	cluster_up
+	# A link that opens no stream: closed after LINK_IDLE_MS (60 s), checked at the end.
+	start_bg idle "$TBIN/chan_probe" hold --endpoint "${IP[3]}:$SWIM_PORT" --peer "${ADDR[3]}" \
+		--peer-key "$("$TBIN/swim_tool" pubkey "$SW/k3")" --self "${ADDR[2]}" --key "$SW/k2" --follow-ms 120000
+	wait_until 10 grep -q '^open' "$BATS_TEST_TMPDIR/idle.log"
+	t_idle=$(now_ms)
 	hold() { start_bg "hold$1" "$TBIN/chan_probe" hold --endpoint "${IP[3]}:$SWIM_PORT" --peer "${ADDR[3]}" \
 		--peer-key "$("$TBIN/swim_tool" pubkey "$SW/k3")" --self "${ADDR[1]}" --key "$SW/k1" --follow-ms 30000; }
 	for h in 1 2 3 4; do hold $h; done
@@ -236,4 +241,9 @@ host_is_on() { # HOSTNAME I
 	# Once they are gone, the channel serves again.
 	wait_until 10 eval 'probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 1 | grep -q "^line "'
 	alive 3
+	wait_until 80 grep -q "closed by the server" "$BATS_TEST_TMPDIR/idle.log"
+	idle=$(( $(now_ms) - t_idle ))
+	echo "# the idle link was closed after $idle ms" >&3
+	[ "$idle" -ge 55000 ]
+	grep -q "channel from ${ADDR[2]} closed: idle" "$BATS_TEST_TMPDIR/dd3.log"
 }

@@ -127,6 +127,7 @@ struct dd {
 	unsigned logs_njobs, logs_group;   /* jobs in dd->jobs; the last request's number */
 	uint64_t reap_timer;
 	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
+	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */
 };
 
 /*

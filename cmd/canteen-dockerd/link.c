@@ -219,7 +219,7 @@ static int queue(struct link *k, const void *data, size_t n)
 
 int link_send(struct link *k, uint8_t type, uint32_t stream, const void *payload, size_t len)
 {
-	static uint8_t wire[CHAN_WIRE_MAX];
+	uint8_t *wire = k->dd->wire;
 	if (k->state != L_OPEN)
 		return -1;
 	size_t n = chan_seal(k->sess, type, stream, payload, len, wire);
@@ -495,7 +495,7 @@ int chan_start(struct dd *dd, char *err, size_t errlen)
 		return -1;
 	if (load_key(dd, err, errlen) < 0)
 		return -1;
-	if (!(dd->plain = malloc(CHAN_FRAME_MAX)))
+	if (!(dd->plain = malloc(CHAN_FRAME_MAX)) || !(dd->wire = malloc(CHAN_WIRE_MAX)))
 		return errf(err, errlen, "out of memory");
 	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 	if (fd < 0)
@@ -529,4 +529,5 @@ void chan_stop(struct dd *dd)
 	if (dd->keys.sk)
 		swim_keys_free(&dd->keys);
 	free(dd->plain);
+	free(dd->wire);
 }
