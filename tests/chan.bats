@@ -247,3 +247,33 @@ host_is_on() { # HOSTNAME I
 	[ "$idle" -ge 55000 ]
 	grep -q "channel from ${ADDR[2]} closed: idle" "$BATS_TEST_TMPDIR/dd3.log"
 }
+
+@test "logs: 10 MB written at once by a replica on node 3 all reach node 1, in order (the streams pause and resume, nothing is lost)" {
+	cluster_up
+	BIG=${SVC}b
+	ct --key-file "$ANVIL_KEYS/key0" service deploy "$BIG" --image "$IMG" --replicas 3 --cpu 100m --mem 32M \
+		-- sh -c 'awk "BEGIN{for(i=1;i<=100000;i++) printf \"%d %0100d\n\", i, 0}"; sleep 1000' > /dev/null
+	big_on3() {
+		"$TBIN/ipc_tool" request "$SW/r1/sched.sock" '{"op":"placement"}' |
+			jq -r --arg s "$BIG" --arg n "${ADDR[3]}" '[.assignments[] | select(.service == $s and .node == $n)][0].replica'
+	}
+	wait_until 20 eval '[ "$(big_on3)" != null ]'
+	RB=$(big_on3)
+	# Written whole: the last line is in Docker's log.
+	wait_until 60 eval '[ "$(canteen --rundir "$SW/r1" logs "$BIG" --replica "$RB" --tail 1)" = "$BIG.$RB@${ADDR[3]} | 100000 $(printf %0100d 0)" ]'
+	canteen --rundir "$SW/r1" logs "$BIG" --replica "$RB" > "$BATS_TEST_TMPDIR/big.out"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/big.out")" -eq 100000 ]
+	awk -v p="$BIG.$RB@${ADDR[3]}" '$1 != p || $3 != NR { bad++ } END { exit bad > 0 }' "$BATS_TEST_TMPDIR/big.out"
+	# A reader that reads slowly: the same, through the paused stream.
+	canteen --rundir "$SW/r1" logs "$BIG" --replica "$RB" | { sleep 1; cat; } | wc -l > "$BATS_TEST_TMPDIR/slow.n"
+	[ "$(cat "$BATS_TEST_TMPDIR/slow.n")" -eq 100000 ]
+	# The replica on node 1 itself, read from its own Docker by a slow reader: the same.
+	R1=$("$TBIN/ipc_tool" request "$SW/r1/sched.sock" '{"op":"placement"}' |
+		jq -r --arg s "$BIG" --arg n "${ADDR[1]}" '[.assignments[] | select(.service == $s and .node == $n)][0].replica')
+	wait_until 60 eval '[ "$(canteen --rundir "$SW/r1" logs "$BIG" --replica "$R1" --tail 1 | cut -d" " -f3)" = 100000 ]'
+	canteen --rundir "$SW/r1" logs "$BIG" --replica "$R1" | { sleep 1; cat; } > "$BATS_TEST_TMPDIR/local.out"
+	awk -v p="$BIG.$R1@${ADDR[1]}" '$1 != p || $3 != NR { bad++ } END { exit bad > 0 || NR != 100000 }' "$BATS_TEST_TMPDIR/local.out"
+	for i in 1 2 3; do alive $i; done
+	ids=$(docker ps -aq --filter "label=io.canteen.service=$BIG" 2>/dev/null)
+	[ -z "$ids" ] || docker rm -f $ids > /dev/null 2>&1 || true
+}

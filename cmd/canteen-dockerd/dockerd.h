@@ -125,6 +125,7 @@ struct dd {
 	struct serve *serves;              /* log streams served to peers */
 	unsigned nserves;
 	unsigned logs_njobs, logs_group;   /* jobs in dd->jobs; the last request's number */
+	uint64_t logs_timer;               /* logs.c: sources wait for their clients */
 	uint64_t reap_timer;
 	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
 	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */

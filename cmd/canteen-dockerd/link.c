@@ -32,6 +32,7 @@ struct link {
 	uint8_t *wbuf;
 	size_t wlen, woff, wcap;
 	int above_high;             /* the queue passed LINK_OUTQ_HIGH: streams were told to wait */
+	int rpaused;                /* not reading: what it brings has nowhere to go yet */
 	uint64_t timer;             /* handshake deadline, then idle time-out */
 	unsigned nstreams;
 	uint32_t next_stream;
@@ -39,6 +40,11 @@ struct link {
 };
 
 static void link_io(struct loop *l, int fd, short revents, void *arg);
+
+static short events(const struct link *k)
+{
+	return (short)((k->rpaused ? 0 : POLLIN) | (k->wlen > k->woff ? POLLOUT : 0));
+}
 
 static void addr_hex(const uint8_t a[SWIM_ADDR_LEN], char out[43]) { swim_addr_hex(a, out); }
 
@@ -211,7 +217,7 @@ static int queue(struct link *k, const void *data, size_t n)
 	memcpy(k->wbuf + k->wlen, data, n);
 	k->wlen += n;
 	if (k->state != L_CONNECTING)
-		loop_mod_fd(k->dd->loop, k->fd, POLLIN | POLLOUT);
+		loop_mod_fd(k->dd->loop, k->fd, events(k));
 	if (link_queued(k) > LINK_OUTQ_HIGH)
 		k->above_high = 1;
 	return 0;
@@ -244,7 +250,7 @@ static void flush(struct link *k)
 	}
 	if (k->woff == k->wlen) {
 		k->woff = k->wlen = 0;
-		loop_mod_fd(k->dd->loop, k->fd, POLLIN);
+		loop_mod_fd(k->dd->loop, k->fd, events(k));
 	}
 	if (k->above_high && link_queued(k) <= LINK_OUTQ_HIGH / 2 && k->state == L_OPEN) {
 		k->above_high = 0;
@@ -352,10 +358,22 @@ static void got_frame(struct link *k)
 	logs_on_frame(dd, k, type, stream, dd->plain, plen);
 }
 
-static void readable(struct link *k)
+void link_read_pause(struct link *k, int on)
+{
+	if (k->state == L_DEAD || k->rpaused == on)
+		return;
+	k->rpaused = on;
+	if (k->state != L_CONNECTING)
+		loop_mod_fd(k->dd->loop, k->fd, events(k));
+}
+
+int link_read_paused(const struct link *k) { return k->rpaused; }
+
+/* force: an error or hang-up is pending, read it even while paused (poll would repeat it). */
+static void readable(struct link *k, int force)
 {
 	size_t total = 0;
-	while (k->state != L_DEAD && total < LINK_READ_BURST) {
+	while (k->state != L_DEAD && total < LINK_READ_BURST && (!k->rpaused || force)) {
 		size_t need = want(k);
 		if (need == 0) {
 			link_close(k, "a frame length out of bounds");
@@ -395,7 +413,7 @@ static void connected(struct link *k)
 		return;
 	}
 	k->state = L_REPLY;
-	loop_mod_fd(k->dd->loop, k->fd, POLLIN | POLLOUT);
+	loop_mod_fd(k->dd->loop, k->fd, events(k));
 }
 
 static void link_io(struct loop *l, int fd, short revents, void *arg)
@@ -409,7 +427,7 @@ static void link_io(struct loop *l, int fd, short revents, void *arg)
 		return;
 	}
 	if (revents & (POLLIN | POLLERR | POLLHUP))
-		readable(k);
+		readable(k, (revents & (POLLERR | POLLHUP)) != 0);
 	if (k->state != L_DEAD && (revents & POLLOUT))
 		flush(k);
 }

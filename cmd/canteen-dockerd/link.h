@@ -31,6 +31,9 @@ uint32_t link_stream_new(struct link *k);
  * (the link is then closed). */
 int link_send(struct link *k, uint8_t type, uint32_t stream, const void *payload, size_t len);
 size_t link_queued(const struct link *k);
+/* Stop (on) or resume reading k: its frames wait in the kernel and the peer is slowed. */
+void link_read_pause(struct link *k, int on);
+int link_read_paused(const struct link *k);
 /* Count streams open on k (idle time-out and LINK_STREAMS_MAX). */
 void link_streams(struct link *k, int delta);
 unsigned link_nstreams(const struct link *k);

@@ -15,6 +15,8 @@
 #define LOGS_SERVES_MAX 64      /* streams served to peers, in all */
 #define LOGS_LINE_MAX 16384     /* bytes of one output line; a longer one is split */
 #define LOGS_TAIL_MAX 1000000   /* lines --tail asks for at most */
+#define LOGS_CONN_HIGH (1024 * 1024) /* bytes queued for a client above which its sources wait */
+#define LOGS_CHECK_MS 20        /* how often waiting sources look at their client's queue */
 
 /* What a request asks of one replica's output. */
 struct logs_want {
@@ -351,11 +353,24 @@ static void job_end(struct logjob *j, const char *error)
 	dd_reap_soon(j->dd);
 }
 
+static void logs_wait(struct dd *dd);
+
+/* Is j's client behind? Then its source waits (logs_check looks again). */
+static int job_behind(struct logjob *j)
+{
+	if (j->dead || !j->conn || ipc_conn_queued(j->conn) <= LOGS_CONN_HIGH)
+		return 0;
+	logs_wait(j->dd);
+	return 1;
+}
+
 static size_t job_data(struct docker *d, const char *data, size_t len, void *arg)
 {
 	(void)d;
 	struct logjob *j = arg;
 	char err[128];
+	if (d && job_behind(j))
+		return 0;
 	if (!j->dead && docker_demux_feed(&j->mux, data, len, job_bytes, j, err, sizeof err) < 0) {
 		docker_cancel(j->dd->dk, j->dreq);
 		j->dreq = NULL;
@@ -373,7 +388,7 @@ static void job_done(struct docker *d, int status, const char *body, size_t len,
 	j->dreq = NULL;
 	if (status >= 200 && status < 300) {
 		if (len)
-			job_data(d, body, len, j);
+			job_data(NULL, body, len, j); /* the rest, whatever the client holds */
 		job_end(j, NULL);
 		return;
 	}
@@ -544,6 +559,8 @@ void logs_on_frame(struct dd *dd, struct link *k, uint8_t type, uint32_t stream,
 	if (type == CHAN_DATA) {
 		if (j)
 			job_bytes((const char *)payload, len, 1, j);
+		if (j && job_behind(j))
+			link_read_pause(k, 1);
 	} else if (type == CHAN_END) {
 		if (!j)
 			return;
@@ -596,6 +613,35 @@ void logs_on_close(struct dd *dd, struct link *k, const char *why)
 			s->link = NULL;
 }
 
+/* Sources wait while their client is behind: resume those whose client caught up. */
+static void logs_check(struct loop *l, void *arg)
+{
+	(void)l;
+	struct dd *dd = arg;
+	int waiting = 0;
+	dd->logs_timer = 0;
+	for (struct logjob *j = dd->jobs; j; j = j->next) {
+		if (j->dead || !j->conn)
+			continue;
+		if (ipc_conn_queued(j->conn) > LOGS_CONN_HIGH / 2) {
+			waiting |= (j->dreq != NULL) || (j->link && link_read_paused(j->link));
+			continue;
+		}
+		if (j->dreq)
+			docker_resume(dd->dk, j->dreq);
+		else if (j->link && link_read_paused(j->link))
+			link_read_pause(j->link, 0);
+	}
+	if (waiting)
+		logs_wait(dd);
+}
+
+static void logs_wait(struct dd *dd)
+{
+	if (!dd->logs_timer)
+		dd->logs_timer = loop_timer_add(dd->loop, LOGS_CHECK_MS, logs_check, dd);
+}
+
 void logs_reap(struct dd *dd)
 {
 	struct logjob **jp = &dd->jobs;
@@ -625,6 +671,9 @@ void logs_reap(struct dd *dd)
 
 void logs_free(struct dd *dd)
 {
+	if (dd->logs_timer)
+		loop_timer_cancel(dd->loop, dd->logs_timer);
+	dd->logs_timer = 0;
 	for (struct logjob *j = dd->jobs; j; j = j->next)
 		j->dead = 1;
 	for (struct serve *s = dd->serves; s; s = s->next)
