@@ -44,8 +44,8 @@
 
 /* Frame types. A stream opens with REQ (client to server), carries DATA either way, and
  * closes with END from either side (from the client: cancel), whose payload is a JSON
- * object, {} or {"error":"..."}. */
-enum chan_type { CHAN_REQ = 1, CHAN_DATA = 2, CHAN_END = 3 };
+ * object, {} or {"error":"..."}. PING (stream 0, empty, unanswered) is a heartbeat. */
+enum chan_type { CHAN_REQ = 1, CHAN_DATA = 2, CHAN_END = 3, CHAN_PING = 4 };
 
 struct chan_sess; /* sodium_malloc'd: keys and stream states */
 

@@ -203,6 +203,23 @@ host_is_on() { # HOSTNAME I
 	run canteen --rundir "$SW/r1" logs "$SVC" --replica "$R3" --tail 1
 	[ "$status" -eq 0 ]
 	[[ "$output" == "$SVC.$R3@${ADDR[3]} | line "* ]]
+
+	# The other way round: node 3's dockerd stalls (stopped; the kernel still accepts and
+	# acknowledges). Node 1's gives up with a reason, after the handshake time-out (5 s) on a
+	# new link or the silence limit (15 s) on the one it has, and serves its own replica.
+	R1=$(replica_on 1)
+	kill -STOP "$(pid_of dd3)"
+	t0=$(now_ms)
+	run canteen --rundir "$SW/r1" logs "$SVC" --tail 1
+	took=$(( $(now_ms) - t0 ))
+	kill -CONT "$(pid_of dd3)"
+	echo "# node 3 stalled: canteen logs ended after $took ms" >&3
+	echo "$output"
+	[ "$status" -eq 1 ]
+	grep -Eq "$SVC.$R3@${ADDR[3]}: channel: (handshake not finished in time|peer silent)" <<< "$output"
+	[[ "$output" == *"$SVC.$R1@${ADDR[1]} | line "* ]]
+	[ "$took" -lt 25000 ]
+	alive 1
 }
 
 @test "channel limits: 4 links from one server, 8 streams on a link, 64 connections in all; the next is refused, the rest served; an idle link is closed after 60 s" {

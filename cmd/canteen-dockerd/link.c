@@ -34,6 +34,8 @@ struct link {
 	int above_high;             /* the queue passed LINK_OUTQ_HIGH: streams were told to wait */
 	int rpaused;                /* not reading: what it brings has nowhere to go yet */
 	uint64_t timer;             /* handshake deadline, then idle time-out */
+	uint64_t ka_timer;          /* open: heartbeats out, silence in */
+	uint64_t last_rx, last_tx;  /* loop time of the last bytes read, of the last frame queued */
 	unsigned nstreams;
 	uint32_t next_stream;
 	struct link *next;
@@ -128,6 +130,9 @@ void link_close(struct link *k, const char *why)
 		log_warnx("channel %s %s refused or failed: %s", k->server ? "from" : "to", hex, why);
 	k->state = L_DEAD;
 	arm(k, 0);
+	if (k->ka_timer)
+		loop_timer_cancel(k->dd->loop, k->ka_timer);
+	k->ka_timer = 0;
 	loop_del_fd(k->dd->loop, k->fd);
 	close(k->fd);
 	k->fd = -1;
@@ -233,6 +238,7 @@ int link_send(struct link *k, uint8_t type, uint32_t stream, const void *payload
 		link_close(k, "a frame over CHAN_FRAME_MAX");
 		return -1;
 	}
+	k->last_tx = loop_now(k->dd->loop);
 	return queue(k, wire, n);
 }
 
@@ -256,6 +262,32 @@ static void flush(struct link *k)
 		k->above_high = 0;
 		logs_on_drain(k->dd, k);
 	}
+}
+
+/* ---- heartbeats ---- */
+
+/* Every LINK_PING_MS: a PING when we sent nothing for that long (so the peer hears from us
+ * even while it sends us nothing), and the end of a link with streams whose peer was silent
+ * for LINK_DEAD_MS (a stopped or cut-off server), unless we stopped reading it ourselves. */
+static void keepalive(struct loop *l, void *arg)
+{
+	struct link *k = arg;
+	uint64_t now = loop_now(l);
+	k->ka_timer = 0;
+	if (k->nstreams && !k->rpaused && now - k->last_rx >= LINK_DEAD_MS) {
+		link_close(k, "peer silent for LINK_DEAD_MS");
+		return;
+	}
+	if (now - k->last_tx >= LINK_PING_MS && link_send(k, CHAN_PING, 0, NULL, 0) < 0)
+		return;
+	k->ka_timer = loop_timer_add(l, LINK_PING_MS, keepalive, k);
+}
+
+static void opened(struct link *k)
+{
+	k->state = L_OPEN;
+	k->last_rx = k->last_tx = loop_now(k->dd->loop);
+	k->ka_timer = loop_timer_add(k->dd->loop, LINK_PING_MS, keepalive, k);
 }
 
 /* ---- the handshake ---- */
@@ -302,7 +334,7 @@ static void got_confirm(struct link *k)
 		link_close(k, err);
 		return;
 	}
-	k->state = L_OPEN;
+	opened(k);
 	arm(k, LINK_IDLE_MS);
 	char hex[43];
 	addr_hex(k->peer, hex);
@@ -323,7 +355,7 @@ static void got_reply(struct link *k)
 		link_close(k, err);
 		return;
 	}
-	k->state = L_OPEN;
+	opened(k);
 	if (queue(k, confirm, sizeof confirm) < 0)
 		return;
 	arm(k, k->nstreams ? 0 : LINK_IDLE_MS);
@@ -355,7 +387,8 @@ static void got_frame(struct link *k)
 		link_close(k, err);
 		return;
 	}
-	logs_on_frame(dd, k, type, stream, dd->plain, plen);
+	if (type != CHAN_PING)
+		logs_on_frame(dd, k, type, stream, dd->plain, plen);
 }
 
 void link_read_pause(struct link *k, int on)
@@ -363,6 +396,8 @@ void link_read_pause(struct link *k, int on)
 	if (k->state == L_DEAD || k->rpaused == on)
 		return;
 	k->rpaused = on;
+	if (!on)
+		k->last_rx = loop_now(k->dd->loop); /* its silence while we did not read is ours */
 	if (k->state != L_CONNECTING)
 		loop_mod_fd(k->dd->loop, k->fd, events(k));
 }
@@ -389,6 +424,7 @@ static void readable(struct link *k, int force)
 			}
 			k->rlen += (size_t)r;
 			total += (size_t)r;
+			k->last_rx = loop_now(k->dd->loop);
 			continue;
 		}
 		enum link_state st = k->state;

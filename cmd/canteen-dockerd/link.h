@@ -9,6 +9,8 @@
 #define LINK_STREAMS_MAX 8          /* streams open at once on one link */
 #define LINK_HANDSHAKE_MS 5000      /* connect and handshake, at most */
 #define LINK_IDLE_MS 60000          /* a link without streams this long is closed */
+#define LINK_PING_MS 5000           /* a heartbeat after this long without sending */
+#define LINK_DEAD_MS 15000          /* a link with streams whose peer is silent this long is closed */
 #define LINK_OUTQ_MAX (8 * 1024 * 1024)  /* queued bytes before a link is dropped */
 #define LINK_OUTQ_HIGH (1024 * 1024)     /* streams feeding a link pause above this */
 #define LINK_READ_BURST (256 * 1024)     /* bytes read from one link per wake-up */
