@@ -140,7 +140,13 @@ host_is_on() { # HOSTNAME I
 
 @test "channel: a stranger, a forged key, a replayed session and a revoked member are refused before any request is read" {
 	cluster_up
-	# An admitted member with its registered key gets the logs (the probe itself works).
+	# An admitted member with its registered key gets the logs (the probe itself works),
+	# once the replica has written two lines.
+	probe_lines() {
+		probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 2 |
+			grep -c '^line '
+	}
+	wait_until 20 eval '[ "$(probe_lines)" -eq 2 ]'
 	run probe logs 3 --self "${ADDR[1]}" --key "$SW/k1" --service "$SVC" --replica "$R3" --tail 2
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^line ' <<< "$output")" -eq 2 ]
