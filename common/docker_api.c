@@ -19,7 +19,10 @@ struct docker_req {
 	size_t len, cap, limit;
 	int overflow;         /* the answer broke its limit: the transfer was aborted */
 	int dead;             /* finished or cancelled: freed when no dispatch is running */
+	int paused;           /* write_cb paused the transfer: the buffer was full */
+	int held;             /* on_data took less than offered: nothing more until docker_resume */
 	docker_line_cb on_line;
+	docker_data_cb on_data;
 	docker_done_cb done;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -42,6 +45,14 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct docker_req *r = userdata;
 	size_t n = size * nmemb;
+	if (r->len + n > r->limit && r->on_data) {
+		long status = 0;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			r->paused = 1; /* curl offers the same bytes again once unpaused */
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	}
 	if (r->len + n > r->limit) {
 		r->overflow = 1;
 		return 0;
@@ -230,6 +241,17 @@ struct docker_req *docker_request(struct docker *d, const char *method, const ch
 	return r;
 }
 
+struct docker_req *docker_stream(struct docker *d, const char *path, docker_data_cb on_data,
+                                 docker_done_cb done, void *arg)
+{
+	struct docker_req *r = docker_request(d, "GET", path, NULL, 0, NULL, done, arg);
+	if (r) {
+		r->on_data = on_data;
+		r->limit = DOCKER_STREAM_BUF;
+	}
+	return r;
+}
+
 /* Hand complete lines of a stream to its callback; stops if the request dies. */
 static void deliver_lines(struct docker *d, struct docker_req *r)
 {
@@ -255,6 +277,48 @@ static void deliver_lines(struct docker *d, struct docker_req *r)
 	}
 }
 
+/* Offer a raw stream's bytes (a 2xx answer's only) to on_data; unpause the transfer once they
+ * are taken. Unpausing may refill the buffer at once, so it goes round. */
+static void deliver_data(struct docker *d, struct docker_req *r)
+{
+	long status = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300)
+		return;
+	while (!r->dead && !r->held) {
+		if (r->len > 0) {
+			size_t took = r->on_data(d, r->buf, r->len, r->arg);
+			if (r->dead)
+				return;
+			if (took > r->len)
+				took = r->len;
+			memmove(r->buf, r->buf + took, r->len - took);
+			r->len -= took;
+			if (r->len > 0) {
+				r->held = 1;
+				return;
+			}
+		}
+		if (!r->paused)
+			return;
+		r->paused = 0;
+		curl_easy_pause(r->easy, CURLPAUSE_CONT);
+		if (r->len == 0)
+			return;
+	}
+}
+
+void docker_resume(struct docker *d, struct docker_req *r)
+{
+	if (!r || r->dead || !r->on_data)
+		return;
+	r->held = 0;
+	d->depth++;
+	deliver_data(d, r);
+	d->depth--;
+	reap(d);
+}
+
 static void finish(struct docker *d, struct docker_req *r, CURLcode rc)
 {
 	long status = 0;
@@ -262,6 +326,8 @@ static void finish(struct docker *d, struct docker_req *r, CURLcode rc)
 	curl_multi_remove_handle(d->cl.m, r->easy);
 	if (r->on_line)
 		deliver_lines(d, r);
+	else if (r->on_data && !r->held)
+		deliver_data(d, r);
 	if (r->dead)
 		return;
 	r->dead = 1;
@@ -285,6 +351,8 @@ static void pump(void *arg)
 	for (struct docker_req *r = d->reqs; r; r = r->next)
 		if (!r->dead && r->on_line)
 			deliver_lines(d, r);
+		else if (!r->dead && r->on_data && !r->held)
+			deliver_data(d, r);
 	struct docker_req *r;
 	CURLcode rc;
 	while ((r = curl_loop_next_done(&d->cl, &rc)))

@@ -22,6 +22,12 @@ typedef void (*docker_done_cb)(struct docker *d, int status, const char *body, s
 typedef void (*docker_line_cb)(struct docker *d, const char *line, size_t len, void *arg);
 
 #define DOCKER_LINE_MAX (1024 * 1024)  /* longest line of a stream */
+#define DOCKER_STREAM_BUF (256 * 1024) /* bytes of a raw stream held before it is paused */
+
+/* Bytes of a raw stream (docker_stream), borrowed. Returns how many it took; taking fewer
+ * than len holds the stream (the transfer is paused, nothing more is offered) until
+ * docker_resume. */
+typedef size_t (*docker_data_cb)(struct docker *d, const char *data, size_t len, void *arg);
 
 /* sock is the Unix socket path. Owned by the caller: docker_free (cancels everything
  * without calling callbacks). NULL with err on failure. */
@@ -41,6 +47,16 @@ void docker_set_api(struct docker *d, unsigned major, unsigned minor);
 struct docker_req *docker_request(struct docker *d, const char *method, const char *path,
                                   const char *body, uint64_t timeout_ms, docker_line_cb on_line,
                                   docker_done_cb done, void *arg);
+/*
+ * A GET whose 2xx answer is a raw byte stream (container logs, an image export), without a
+ * time-out: its bytes go to on_data as they arrive, at most DOCKER_STREAM_BUF held, the
+ * transfer paused while they are not taken. done runs at the end with what was not taken
+ * (or, for an answer that is not 2xx, Docker's error body). Returns as docker_request.
+ */
+struct docker_req *docker_stream(struct docker *d, const char *path, docker_data_cb on_data,
+                                 docker_done_cb done, void *arg);
+/* Offer a held stream's bytes again, and let the transfer go on once they are taken. */
+void docker_resume(struct docker *d, struct docker_req *r);
 /* Abort without calling done. Safe from inside any callback of this client. */
 void docker_cancel(struct docker *d, struct docker_req *r);
 /* Cancel every request (no callbacks). */

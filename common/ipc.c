@@ -321,6 +321,11 @@ void ipc_conn_close(struct ipc_conn *c)
 void ipc_conn_set_data(struct ipc_conn *c, void *data) { c->data = data; }
 void *ipc_conn_get_data(const struct ipc_conn *c) { return c->data; }
 
+size_t ipc_conn_queued(const struct ipc_conn *c)
+{
+	return c->dead ? 0 : bytes_used(&c->out);
+}
+
 long ipc_conn_peer_uid(const struct ipc_conn *c)
 {
 	struct ucred cr;

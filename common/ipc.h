@@ -58,6 +58,8 @@ int ipc_reply_error(struct ipc_conn *c, json_t *req, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Flush what is queued, then close; the close callback runs once. */
 void ipc_conn_close(struct ipc_conn *c);
+/* Bytes queued for c and not yet written: a producer pauses above a mark of its own. */
+size_t ipc_conn_queued(const struct ipc_conn *c);
 void ipc_conn_set_data(struct ipc_conn *c, void *data);
 void *ipc_conn_get_data(const struct ipc_conn *c);
 /* Peer credentials (SO_PEERCRED); uid -1 if unknown. */

@@ -128,6 +128,8 @@ running_here() { [ -n "$(docker ps -q --filter "label=io.canteen.node=$ADDR")" ]
 	[ "$(user_of canteen-sched)" = "$PU" ]
 	[ "$(user_of canteen-dockerd)" = root ]
 	[ "$(ps -o user:40= -p "$(pid_of init)" | tr -d ' ')" = root ]
+	# dockerd (root) reads the user's swim key as the user, for its channel between servers.
+	wait_until 10 grep -q "channel on TCP 127.0.0.1:$SWIM_PORT" "$BATS_TEST_TMPDIR/init.log"
 	# Dropped for good: no root among the real, effective, saved ids; no supplementary group
 	# of root's; no new privileges.
 	local pid

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "chan.h"
 #include "conf.h"
 #include "docker_api.h"
 #include "docker_json.h"
@@ -64,6 +65,17 @@ struct image {
 };
 
 struct op;
+struct link;
+struct logjob;
+struct serve;
+
+/* An admitted server as chain.sock says: the channel's peers. */
+struct dd_peer {
+	uint8_t addr[SWIM_ADDR_LEN];
+	uint8_t pk[SWIM_KEY_LEN];
+	char endpoint[REC_MAX_ENDPOINT + 1];
+};
+#define DD_PEERS_MAX 4096                 /* admitted servers kept; as canteen-swim */
 
 enum dk_state { DK_DOWN, DK_CONNECTING, DK_READY };
 
@@ -97,6 +109,27 @@ struct dd {
 	size_t unlabeled;                /* containers of our node without a cluster label */
 	struct slot *slots;
 	struct image *images;
+
+	/* The channel (peers.c, link.c, logs.c): off when the swim key or the address is missing. */
+	char chain_sock[CONF_STR_MAX + 32];
+	struct ipc_client *chain;
+	struct dd_peer *peers, *snap;      /* the admitted set; a chain.sock snapshot being read */
+	size_t npeers, snap_n, snap_cap, snap_lines;
+	int snap_open, have_peers;
+	struct swim_keys keys;
+	int chan_on;                       /* key loaded and listening */
+	uint8_t self[SWIM_ADDR_LEN];
+	int chan_fd;
+	struct link *links;
+	unsigned nlinks_in;                /* accepted links, open or in their handshake */
+	struct logjob *jobs;               /* dockerd.sock logs requests, per replica */
+	struct serve *serves;              /* log streams served to peers */
+	unsigned nserves;
+	unsigned logs_njobs, logs_group;   /* jobs in dd->jobs; the last request's number */
+	uint64_t logs_timer;               /* logs.c: sources wait for their clients */
+	uint64_t reap_timer;
+	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
+	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */
 };
 
 /*
@@ -117,6 +150,8 @@ static inline uint64_t backoff_next(unsigned *fails, uint64_t min_ms, uint64_t m
 }
 
 void engine_start(struct dd *dd);                          /* engine.c */
+int chan_start(struct dd *dd, char *err, size_t errlen);    /* link.c: listen, chain.sock */
+void chan_stop(struct dd *dd);
 int server_start(struct dd *dd, char *err, size_t errlen); /* server.c: dockerd.sock */
 void reconcile_free(struct dd *dd);  /* ops.c: operations still in flight, at exit */
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dockerd.h"
+#include "link.h"
 #include "flags.h"
 #include "log.h"
 #include "node_id.h"
@@ -16,7 +17,7 @@
 
 /* The flag table: one row per flag, indexed by this enum. */
 enum { F_CONFIG, F_RUNDIR, F_NODE, F_DOCKER_HOST, F_ADVERTISE_ADDR, F_STOP_GRACE, F_PARALLEL,
-       F_LOG_LEVEL, F_N };
+       F_BIND, F_KEY_FILE, F_CHAIN_SOCK, F_LOG_LEVEL, F_N };
 
 static const struct flag rows[F_N] = {
 	[F_CONFIG] = FLAG_CONFIG,
@@ -29,6 +30,13 @@ static const struct flag rows[F_N] = {
 	[F_STOP_GRACE] = {"stop-grace", 0, "DURATION", "stop_grace_ms",
 	                  "SIGTERM to SIGKILL when stopping (default 10s)", 0},
 	[F_PARALLEL] = {"parallel", 0, "N", NULL, "Docker operations in flight at most (default 16)", 0},
+	[F_BIND] = {"bind", 0, "IP:PORT", "swim_bind",
+	            "the channel's TCP address: SWIM's, over TCP (default 0.0.0.0:7946)", 0},
+	[F_KEY_FILE] = {"key-file", 0, "FILE", "swim_key_file",
+	                "the node's swim key pair, which the channel authenticates with", 0},
+	[F_CHAIN_SOCK] = {"chain-sock", 0, "PATH", NULL,
+	                  "canteen-chainwatch's socket: the admitted servers (default RUNDIR/" SOCK_CHAIN ")",
+	                  0},
 	[F_LOG_LEVEL] = FLAG_LOG_LEVEL,
 };
 
@@ -76,7 +84,10 @@ static int configure(const struct flag_values *v, struct dd *dd)
 	}
 	dd->parallel = (unsigned)par;
 	int n = snprintf(dd->sock_path, sizeof dd->sock_path, "%s/" SOCK_DOCKERD, cf->rundir);
-	if (n < 0 || (size_t)n >= sizeof dd->sock_path) {
+	int m = v->value[F_CHAIN_SOCK]
+	            ? snprintf(dd->chain_sock, sizeof dd->chain_sock, "%s", v->value[F_CHAIN_SOCK])
+	            : snprintf(dd->chain_sock, sizeof dd->chain_sock, "%s/" SOCK_CHAIN, cf->rundir);
+	if (n < 0 || (size_t)n >= sizeof dd->sock_path || m < 0 || (size_t)m >= sizeof dd->chain_sock) {
 		log_warnx("rundir is too long");
 		return -1;
 	}
@@ -143,8 +154,20 @@ int main(int argc, char **argv)
 	}
 	log_info("node %s, cluster %s, Docker at %s, listening on %s", dd.node, dd.cluster,
 	         dd.conf.docker_host, dd.sock_path);
+	/* The channel is for logs (and later images) from other servers: without it this server
+	 * still runs its containers. */
+	if (!dd.conf.swim_key_file[0])
+		log_info("channel off: no swim_key_file");
+	else if (chan_start(&dd, err, sizeof err) < 0)
+		log_warnx("channel off: %s", err);
+	else
+		log_info("channel on TCP %s, admitted servers from %s", dd.conf.swim_bind, dd.chain_sock);
 	engine_start(&dd);
 	rc = loop_run(dd.loop);
+	if (dd.chan_on)
+		chan_stop(&dd);
+	else
+		logs_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);
