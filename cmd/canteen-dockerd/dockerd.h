@@ -59,12 +59,23 @@ struct image {
 	uint64_t retry_at;
 	char last_status[128];
 	uint64_t last_emit;
+	uint64_t pull_start;      /* loop time the pull in flight began; 0 when none */
 	struct image *next;
 };
 
 struct op;
 
 enum dk_state { DK_DOWN, DK_CONNECTING, DK_READY };
+
+/* Counters since start, answered by the "stats" op (server.c). */
+struct dd_stats {
+	uint64_t creates, starts, restarts;  /* our successful creates and starts; restarts: a start
+	                                      * of a container that ran before */
+	uint64_t deaths;                     /* containers of ours that died on their own */
+	uint64_t op_failures;                /* create/start/stop/remove/rename refused by Docker */
+	uint64_t pulls, pull_failures;       /* pulls that ended well, or not */
+	uint64_t pull_ms;                    /* time spent in both, ms */
+};
 
 struct dd {
 	struct loop *loop;
@@ -96,6 +107,7 @@ struct dd {
 	size_t unlabeled;                /* containers of our node without a cluster label */
 	struct slot *slots;
 	struct image *images;
+	struct dd_stats st;
 };
 
 /*
