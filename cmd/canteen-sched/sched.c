@@ -485,6 +485,10 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		              "computations", (json_int_t)s->computations, "compute_us",
 		              (json_int_t)s->compute_us, "failures", (json_int_t)s->failures,
 		              "desired_acked", s->desired_acked);
+		if (a && s->placement) {
+			json_object_set(a, "placed", json_object_get(s->placement, "placed"));
+			json_object_set(a, "pending", json_object_get(s->placement, "pending_count"));
+		}
 	} else {
 		ipc_reply_error(c, msg, "unknown op '%.64s' (subscribe, placement, summary, status)", op);
 		return;

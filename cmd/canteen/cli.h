@@ -37,6 +37,8 @@
 #define USAGE_MEMBERS "usage: canteen members [--json]"
 #define USAGE_PS "usage: canteen ps [--json]"
 #define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--watch]"
+#define USAGE_METRICS \
+	"usage: canteen metrics [--timeout DURATION] [--textfile PATH [--interval DURATION]]"
 #define USAGE_UP "usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--dir DIR]"
 #define USAGE_DOWN "usage: canteen down [--dir DIR]"
 
@@ -63,6 +65,7 @@ int cmd_status(struct cli *cli, int argc, char **argv);    /* init */
 int cmd_members(struct cli *cli, int argc, char **argv);   /* swim */
 int cmd_ps(struct cli *cli, int argc, char **argv);        /* sched + dockerd */
 int cmd_endpoints(struct cli *cli, int argc, char **argv); /* system */
+int cmd_metrics(struct cli *cli, int argc, char **argv);   /* every daemon */
 int cmd_up(struct cli *cli, int argc, char **argv);        /* system */
 int cmd_down(struct cli *cli, int argc, char **argv);      /* system */
 /* "canteen node keygen [--swim-key FILE] [--eth-key FILE]": cmd_node (chain) calls this; swim

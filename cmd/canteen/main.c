@@ -29,6 +29,8 @@ static const struct subcommand subcommands[] = {
 	{"members", cmd_members, "members           SWIM membership as seen here", USAGE_MEMBERS},
 	{"ps", cmd_ps, "ps                cluster placement and what runs here", USAGE_PS},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
+	{"metrics", cmd_metrics, "metrics [--textfile PATH [--interval D]]   Prometheus text",
+	 USAGE_METRICS},
 	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster", USAGE_UP},
 	{"down", cmd_down, "down              stop the local cluster", USAGE_DOWN},
 };
