@@ -31,7 +31,7 @@ teardown() {
 }
 
 ct() { canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" "$@"; }
-m() { canteen -c /dev/null --rundir "$RUN" metrics "$@"; }
+m() { canteen -c /dev/null --rundir "${MRUN:-$RUN}" metrics "$@"; }
 # metric NAME_WITH_LABELS: its value in the output of canteen metrics (empty if absent).
 metric() { m 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
 metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
@@ -98,6 +98,60 @@ node_up() {
 	docker kill "$(docker ps -q --filter "label=io.canteen.service=$SVC")" > /dev/null
 	wait_until 30 metric_ge canteen_dockerd_container_deaths_total 1
 	wait_until 30 metric_ge canteen_dockerd_container_restarts_total 1
+}
+
+@test "metrics: SWIM counters move with a second member: members alive, packets and bytes" {
+	node_up
+	local port2 pk2
+	port2=$(free_port)
+	pk2=$(canteen node keygen --swim-key "$D/swim2.key")
+	ct --key-file "$ANVIL_KEYS/key2" node register --endpoint "127.0.0.1:$port2" --swim-pubkey "$pk2" \
+		--cpu 2 --mem 2G > /dev/null
+	ct --key-file "$ANVIL_KEYS/key0" node approve "$(addr_of 2)" > /dev/null
+	R2=$(mk_rundir "$D/r2")
+	start_bg swim2 canteen-swim -c /dev/null -d "$R2" --bind "127.0.0.1:$port2" --node "$(addr_of 2)" \
+		--key-file "$D/swim2.key" --chain-sock "$RUN/chain.sock" "${SWIM_FAST[@]}"
+	wait_until 30 metric_ge 'canteen_swim_members{state="alive"}' 2
+	p0=$(metric canteen_swim_sent_packets_total)
+	b0=$(metric canteen_swim_received_bytes_total)
+	wait_until 10 metric_ge canteen_swim_sent_packets_total $((p0 + 10))
+	wait_until 10 metric_ge canteen_swim_received_bytes_total $((b0 + 1000))
+	metric_ge canteen_swim_probes_total 1
+	metric_ge canteen_swim_acks_total 1
+}
+
+@test "metrics: a pull that fails is counted with its time; the replica is pending" {
+	node_up
+	# A registry on a closed loopback port: the pull fails at once, without the network.
+	ct --key-file "$ANVIL_KEYS/key0" service deploy "$SVC" --image 127.0.0.1:1/canteen-none:1 \
+		--replicas 1 --cpu 50m --mem 16M > /dev/null
+	wait_until 30 metric_ge canteen_dockerd_image_pull_failures_total 1
+	[ "$(metric 'canteen_dockerd_replicas{state="pending"}')" = 1 ]
+	[ "$(metric canteen_dockerd_image_pulls_total)" = 0 ]
+	[ -n "$(metric canteen_dockerd_image_pull_seconds_total)" ]
+}
+
+@test "metrics: chainwatch's RPC errors, and a dead endpoint among several labelled by its redacted URL" {
+	C=$(canteen -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" contract deploy)
+	dead=$(free_port)
+	MRUN=$(mk_rundir "$D/cw2")
+	start_bg cw2 canteen-chainwatch -c /dev/null -d "$MRUN" --contract "$C" --poll 100ms \
+		--confirmations 0 --rpc "$ANVIL_URL,http://127.0.0.1:$dead/x?secret=1" --rpc-quorum 1
+	wait_until 20 metric_ge canteen_chainwatch_ready 1
+	ep="canteen_chainwatch_endpoint_faults_total{endpoint=\"http://127.0.0.1:$dead/...\"}"
+	wait_until 20 metric_ge "$ep" 1
+	run m
+	[[ "$output" == *"canteen_chainwatch_endpoint_up{endpoint=\"http://127.0.0.1:$dead/...\"} 0"* ]]
+	[[ "$output" == *"canteen_chainwatch_endpoint_up{endpoint=\"$ANVIL_URL\"} 1"* ]]
+	[[ "$output" != *secret* ]]
+	m 2>/dev/null | promtool check metrics
+	# The only endpoint dead: rounds fail and are counted, rpc_up is 0.
+	MRUN=$(mk_rundir "$D/cw3")
+	start_bg cw3 canteen-chainwatch -c /dev/null -d "$MRUN" --contract "$C" --poll 100ms \
+		--confirmations 0 --rpc "http://127.0.0.1:$dead"
+	wait_until 20 metric_ge canteen_chainwatch_rpc_errors_total 2
+	[ "$(metric canteen_chainwatch_rpc_up)" = 0 ]
+	[ "$(metric canteen_chainwatch_ready)" = 0 ]
 }
 
 @test "metrics: a daemon that does not answer is canteen_up 0, the rest still printed; none answering exits 1" {

@@ -19,7 +19,7 @@
 #include "sockets.h"
 
 #define METRICS_TEXT_MAX (1024 * 1024)     /* the whole exposition, bytes */
-#define METRICS_LABEL_MAX 256              /* one label value from a daemon, bytes */
+#define METRICS_LABEL_MAX 512              /* one label value from a daemon, bytes */
 #define METRICS_TIMEOUT_DEFAULT_MS 2000    /* each daemon's answer */
 #define METRICS_TIMEOUT_MAX_MS 60000
 #define METRICS_INTERVAL_MIN_MS 1000
