@@ -19,7 +19,17 @@ setup() {
 	SVC=m$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 }
 
+# stop_init: SIGTERM to canteen-init, which stops its children in order (each in its own
+# process group, out of stop_started's reach); wait until it is gone.
+stop_init() {
+	local pid
+	pid=$(pid_of init 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_until 40 bash -c "! kill -0 $pid 2>/dev/null"
+}
+
 teardown() {
+	stop_init
 	stop_started
 	ids=$(docker ps -aq --filter "label=io.canteen.node=$NODE" 2>/dev/null)
 	[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
@@ -35,6 +45,8 @@ m() { canteen -c /dev/null --rundir "${MRUN:-$RUN}" metrics "$@"; }
 # metric NAME_WITH_LABELS: its value in the output of canteen metrics (empty if absent).
 metric() { m 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
 metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
+# queue_full SOCK: a listening Unix socket whose accept queue is full (ss: Recv-Q > Send-Q).
+queue_full() { ss -xlH | awk -v p="$1" 'index($0, p) { if ($3 > $4) f = 1 } END { exit !f }'; }
 all_up() { [ "$(m 2>/dev/null | grep -c '^canteen_up{.*} 1$')" = 5 ]; }
 
 # node_up: a contract, this node registered and approved, its four daemons under canteen-init.
@@ -170,6 +182,18 @@ node_up() {
 	[[ "$output" != *'canteen_sched_placements_total'* ]]
 	[[ "$output" == *'canteen_dockerd_container_starts_total'* ]]
 	m --timeout 300ms 2>/dev/null | promtool check metrics
+	# Stopped with its listen queue full (connections nobody accepts): connecting blocks,
+	# and the time limit still holds.
+	kill -STOP "$pid"
+	start_bg flood "$TBIN/ipc_tool" flood "$RUN/sched.sock" 300 60
+	wait_until 10 queue_full "$RUN/sched.sock"
+	t0=$(now_ms)
+	run m --timeout 300ms
+	[ "$status" -eq 0 ]
+	[ $(( $(now_ms) - t0 )) -lt 5000 ]
+	[[ "$output" == *'canteen_up{daemon="sched"} 0'* ]]
+	[[ "$output" == *'canteen-sched does not answer: timed out connecting'* ]]
+	kill -CONT "$pid"
 	# A socket that answers something else (not a stats answer) is not up either.
 	R2=$(mk_rundir "$D/r2")
 	start_bg feed "$TBIN/feed_tool" serve "$R2/dockerd.sock"

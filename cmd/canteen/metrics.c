@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,7 +350,17 @@ static const struct daemon {
 };
 #define NDAEMONS (sizeof daemons / sizeof daemons[0])
 
-/* The answer of daemon d (owned), or NULL with why. */
+static volatile sig_atomic_t alarm_fired;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_fired = 1;
+}
+
+/* The answer of daemon d (owned), or NULL with why. ipc_request bounds the wait for the
+ * answer, not the connect: a daemon that is stopped and whose listen queue is full would
+ * hold a blocking connect forever, so a timer (SIGALRM, no SA_RESTART) interrupts it. */
 static json_t *ask(const struct cli *cli, const struct daemon *d, int timeout_ms, char *why,
                    size_t whylen)
 {
@@ -360,10 +371,20 @@ static json_t *ask(const struct cli *cli, const struct daemon *d, int timeout_ms
 		errf(why, whylen, "out of memory");
 		return NULL;
 	}
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	struct itimerval it = {.it_value = {.tv_sec = timeout_ms / 1000,
+	                                    .tv_usec = (timeout_ms % 1000) * 1000}}, off = {0};
+	alarm_fired = 0;
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
 	int rc = ipc_request(path, req, &ans, timeout_ms, err, sizeof err);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
 	json_decref(req);
 	if (rc < 0) {
-		errf(why, whylen, "%s", err);
+		errf(why, whylen, "%s", alarm_fired && !strstr(err, "timed out")
+		                            ? "timed out connecting (its listen queue is full)" : err);
 		return NULL;
 	}
 	const char *type = json_string_value(json_object_get(ans, "type"));
