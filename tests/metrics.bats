@@ -14,8 +14,7 @@ teardown_file() { stop_anvil; }
 setup() {
 	D=$BATS_TEST_TMPDIR
 	RUN=$(mk_rundir "$D/run")
-	NODE_KEY=$ANVIL_KEYS/key1
-	NODE=$(addr_of 1)
+	NODE_KEY=$D/node.key
 	SVC=m$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 }
 
@@ -31,8 +30,10 @@ stop_init() {
 teardown() {
 	stop_init
 	stop_started
-	ids=$(docker ps -aq --filter "label=io.canteen.node=$NODE" 2>/dev/null)
-	[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+	if [ -n "${NODE:-}" ]; then
+		ids=$(docker ps -aq --filter "label=io.canteen.node=$NODE" 2>/dev/null)
+		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+	fi
 	if grep -l 'Sanitizer\|runtime error:' "$D"/*.log 2>/dev/null; then
 		grep -h -A20 'Sanitizer\|runtime error:' "$D"/*.log
 		return 1
@@ -52,9 +53,14 @@ all_up() { [ "$(m 2>/dev/null | grep -c '^canteen_up{.*} 1$')" = 5 ]; }
 # node_up: a contract, this node registered and approved, its four daemons under canteen-init.
 node_up() {
 	C=$(canteen -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" contract deploy)
-	local port pk
+	local port keys pk
 	port=$(free_port)
-	pk=$(canteen node keygen --swim-key "$D/swim.key")
+	# A fresh node key: its containers' node label is this test's alone (the Docker host is
+	# shared with other tests, whose daemons manage the dev keys' nodes).
+	keys=$(canteen node keygen --swim-key "$D/swim.key" --eth-key "$NODE_KEY")
+	pk=$(echo "$keys" | sed -n 1p)
+	NODE=$(echo "$keys" | sed -n 2p)
+	rpc anvil_setBalance "[\"$NODE\",\"0xde0b6b3a7640000\"]" | grep -q '"result"'
 	ct --key-file "$NODE_KEY" node register --endpoint "127.0.0.1:$port" --swim-pubkey "$pk" \
 		--cpu 2 --mem 2G > /dev/null
 	ct --key-file "$ANVIL_KEYS/key0" node approve "$NODE" > /dev/null

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "errf.h"
 #include "ipc.h"
+#include "loop.h"
 #include "parse.h"
 #include "sockets.h"
 
@@ -499,16 +500,20 @@ static int textfile_write(const char *path, const char *dir, const struct text *
 	return 0;
 }
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-/* Sleep ms, or less when a stop signal comes. */
-static void nap(uint64_t ms)
+/* Wait ms for one of the (blocked) stop signals: 1 when one came, 0 when the time is up. No
+ * handler and no race: a signal sent while the metrics were being collected is pending and
+ * ends the wait at once. */
+static int wait_stop(const sigset_t *stops, uint64_t ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (!stop_signal && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	uint64_t end = mono_ms() + ms, now;
+	while ((now = mono_ms()) < end) {
+		uint64_t left = end - now;
+		struct timespec ts = {.tv_sec = (time_t)(left / 1000),
+		                      .tv_nsec = (long)(left % 1000) * 1000000L};
+		if (sigtimedwait(stops, NULL, &ts) > 0)
+			return 1;
+	}
+	return 0;
 }
 
 int cmd_metrics(struct cli *cli, int argc, char **argv)
@@ -556,14 +561,14 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 		cli_err("%s", err);
 		return CLI_USAGE;
 	}
-	if (interval) {
-		struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: the nap ends */
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-	}
-	int up[NDAEMONS];
+	sigset_t stops;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	if (interval)
+		sigprocmask(SIG_BLOCK, &stops, NULL);
+	int up[NDAEMONS], stop = 0;
 	for (size_t i = 0; i < NDAEMONS; i++)
 		up[i] = 1;
 	int rc = CLI_OK;
@@ -583,8 +588,8 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 		}
 		free(t.p);
 		if (interval)
-			nap(interval);
-	} while (interval && !stop_signal);
+			stop = wait_stop(&stops, interval);
+	} while (interval && !stop);
 	/* Supervised and stopped: a clean exit. */
 	return interval ? CLI_OK : rc;
 }
