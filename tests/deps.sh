@@ -9,7 +9,11 @@ check_only=0
 
 apt_pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libsodium-dev
 	libsecp256k1-dev bats busybox-static docker.io iproute2 iptables jq curl mandoc clang
-	nodejs npm)
+	nodejs npm prometheus prometheus-node-exporter)
+# prometheus and prometheus-node-exporter: metrics.bats checks canteen metrics with promtool
+# (no smaller package ships it; about 100 MB installed) and reads it back through node_exporter.
+# On a systemd host the packages also enable their services (ports 9090 and 9100); tests start
+# their own node_exporter and need neither: systemctl disable --now them if unwanted.
 
 missing=()
 for p in "${apt_pkgs[@]}"; do

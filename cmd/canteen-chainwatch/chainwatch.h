@@ -62,6 +62,7 @@ struct cw_endpoint {
 	char shown[ETH_RPC_SHOWN_MAX + 24]; /* redacted URL, "#N" added when two look alike */
 	enum eth_arpc_health health;
 	char why[512];
+	uint64_t faults;                    /* times reported down or disagreeing */
 };
 
 struct chainwatch {
@@ -102,6 +103,8 @@ struct chainwatch {
 	int need_snapshot;       /* a reorg was seen: re-read the state */
 	uint64_t reorgs;
 	uint64_t events;         /* chain events published */
+	uint64_t head;           /* the node's head block, as last read (0: not yet) */
+	uint64_t rpc_errors;     /* failed rounds (RPC, transport or malformed answers) */
 	struct ipc_conn *waiting[CW_MAX_WAITING]; /* subscribed before the first snapshot */
 	size_t nwaiting;
 	uint8_t topics[CW_NTOPICS][32]; /* NodeUpserted, NodeRemoved, ServiceUpserted,

@@ -52,6 +52,7 @@ static void round_fail(struct chainwatch *cw, const char *what, const struct eth
 {
 	char msg[640];
 	snprintf(msg, sizeof msg, "%s: %s", what, e ? e->msg : "malformed answer");
+	cw->rpc_errors++;
 	if (e && (e->kind == ETH_RPC_TRANSPORT || e->kind == ETH_RPC_HTTP || e->kind == ETH_RPC_QUORUM)) {
 		if (!cw->rpc_down) {
 			cw->rpc_down = 1;
@@ -97,12 +98,14 @@ static int block_hash(const json_t *res, char out[67])
 	return 0;
 }
 
-static int head_of(const json_t *res, uint64_t conf, uint64_t *target)
+/* The node's head into cw->head (for stats), head - conf into target. */
+static int head_of(struct chainwatch *cw, const json_t *res, uint64_t conf, uint64_t *target)
 {
 	uint64_t head;
 	const char *s = json_string_value(res);
 	if (!s || eth_qty_parse(s, &head) < 0)
 		return -1;
+	cw->head = head;
 	*target = head > conf ? head - conf : 0;
 	return 0;
 }
@@ -428,7 +431,7 @@ static void on_snap_head(json_t *res, const struct eth_rpc_err *e, void *arg)
 		return round_fail(cw, "eth_blockNumber", e);
 	rpc_ok(cw);
 	snap_reset(cw);
-	if (head_of(res, cw->confirmations, &cw->snap.block) < 0) {
+	if (head_of(cw, res, cw->confirmations, &cw->snap.block) < 0) {
 		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a block number"};
 		return round_fail(cw, "eth_blockNumber", &be);
 	}
@@ -590,7 +593,7 @@ static void on_follow_head(size_t n, json_t **res, const struct eth_rpc_err *err
 	if (!res || n != 2 || !res[0] || !res[1])
 		return round_fail(cw, "eth_blockNumber", res ? (res[0] ? &errs[1] : &errs[0]) : e);
 	rpc_ok(cw);
-	if (head_of(res[0], cw->confirmations, &cw->head_target) < 0) {
+	if (head_of(cw, res[0], cw->confirmations, &cw->head_target) < 0) {
 		struct eth_rpc_err be = {.kind = ETH_RPC_BAD_ANSWER, .msg = "not a block number"};
 		return round_fail(cw, "eth_blockNumber", &be);
 	}

@@ -116,6 +116,8 @@ static void on_endpoint(size_t i, const char *shown, enum eth_arpc_health h, con
 		return;
 	struct cw_endpoint *ep = &cw->eps[i];
 	ep->health = h;
+	if (h != ETH_ARPC_UP)
+		ep->faults++;
 	snprintf(ep->why, sizeof ep->why, "%s", why);
 	if (h == ETH_ARPC_UP)
 		log_info("rpc %s: %s", ep->shown, why);
@@ -210,8 +212,9 @@ static void op_state(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 
 static void op_stats(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 {
-	json_t *a = json_pack("{s:s, s:b, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "type", "stats",
-	                      "ready", cw->st.valid, "block", (json_int_t)cw->st.block,
+	json_t *a = json_pack("{s:s, s:b, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "type",
+	                      "stats", "ready", cw->st.valid, "block", (json_int_t)cw->st.block,
+	                      "head", (json_int_t)cw->head, "rpc_errors", (json_int_t)cw->rpc_errors,
 	                      "contract", cw->contract_hex,
 	                      "rpc_up", !cw->rpc_down, "events", (json_int_t)cw->events,
 	                      "reorgs", (json_int_t)cw->reorgs, "range", (json_int_t)cw->range,
@@ -219,8 +222,9 @@ static void op_stats(struct chainwatch *cw, struct ipc_conn *c, json_t *req)
 	                      "services", (json_int_t)json_object_size(cw->st.services));
 	json_t *eps = json_array();
 	for (size_t i = 0; a && eps && cw->neps > 1 && i < cw->neps; i++)
-		json_array_append_new(eps, json_pack("{s:s, s:s}", "endpoint", cw->eps[i].shown, "health",
-		                                     health_names[cw->eps[i].health]));
+		json_array_append_new(eps, json_pack("{s:s, s:s, s:I}", "endpoint", cw->eps[i].shown, "health",
+		                                     health_names[cw->eps[i].health], "faults",
+		                                     (json_int_t)cw->eps[i].faults));
 	if (a && eps && cw->neps > 1) {
 		json_object_set(a, "endpoints", eps);
 		json_object_set_new(a, "quorum", json_integer((json_int_t)cw->quorum));

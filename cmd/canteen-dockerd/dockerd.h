@@ -61,6 +61,7 @@ struct image {
 	char last_status[128];
 	uint64_t last_emit;
 	char why[256];                   /* Docker's word on the last failed pull ("" none yet) */
+	uint64_t pull_start;      /* loop time the pull in flight began; 0 when none */
 	struct image *next;
 };
 
@@ -78,6 +79,16 @@ struct dd_peer {
 #define DD_PEERS_MAX 4096                 /* admitted servers kept; as canteen-swim */
 
 enum dk_state { DK_DOWN, DK_CONNECTING, DK_READY };
+
+/* Counters since start, answered by the "stats" op (server.c). */
+struct dd_stats {
+	uint64_t creates, starts, restarts;  /* our successful creates and starts; restarts: a start
+	                                      * of a container that ran before */
+	uint64_t deaths;                     /* containers of ours that died on their own */
+	uint64_t op_failures;                /* create/start/stop/remove/rename refused by Docker */
+	uint64_t pulls, pull_failures;       /* pulls that ended well, or not */
+	uint64_t pull_ms;                    /* time spent in both, ms */
+};
 
 struct dd {
 	struct loop *loop;
@@ -130,6 +141,7 @@ struct dd {
 	uint64_t reap_timer;
 	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
 	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */
+	struct dd_stats st;
 };
 
 /*

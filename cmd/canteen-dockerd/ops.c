@@ -206,6 +206,7 @@ void ops_pull(struct dd *dd, struct image *img)
 	struct op *o = op_new(dd, OP_PULL, NULL, NULL, 0);
 	str_copy(o->image, sizeof o->image, img->ref);
 	img->state = IMG_PULLING;
+	img->pull_start = loop_now(dd->loop);
 	img->last_status[0] = '\0';
 	log_info("pulling %s", img->ref);
 	/* A stream without curl's time-out: a timer ends it, and only it (Docker is not lost). */
@@ -236,6 +237,7 @@ static void on_pull_line(struct docker *d, const char *line, size_t len, void *a
 /* A failed create/start/stop/remove/rename: the slot backs off like after a crash. */
 static void op_failed(struct dd *dd, struct op *o, const char *what, const char *why)
 {
+	dd->st.op_failures++;
 	emit_error(dd, o->service[0] ? o->service : NULL, o->service[0] ? (long)o->replica : -1,
 	           "%s failed: %s", what, why);
 	log_warnx("%s of %s.%u failed: %s", what, o->service, o->replica, why);
@@ -264,6 +266,7 @@ static void created(struct dd *dd, struct op *o, const char *body, size_t len)
 	}
 	if (!c)
 		return;
+	dd->st.creates++;
 	log_info("created %s (%.12s) generation %llu", c->name, c->id,
 	         (unsigned long long)c->lab.generation);
 	emit(dd, "container.created", ctr_fields(c));
@@ -298,6 +301,8 @@ static void op_answer(struct dd *dd, struct op *o, int status, const char *body,
 			struct slot *s = slot_find(dd, o->service, o->replica);
 			if (s && o->restart)
 				s->restarts++;
+			dd->st.starts++;
+			dd->st.restarts += o->restart != 0;
 			ctr_started(dd, c);
 		} else if (status == 304 && c)
 			ctr_started(dd, c);

@@ -42,8 +42,22 @@ void image_progress(struct dd *dd, struct image *img, const struct docker_progre
 	               p->layer, "current", (json_int_t)p->current, "total", (json_int_t)p->total));
 }
 
+/* The pull in flight of img ended: count it and its time. */
+static void pull_ended(struct dd *dd, struct image *img, int ok)
+{
+	if (!img->pull_start)
+		return;
+	dd->st.pull_ms += loop_now(dd->loop) - img->pull_start;
+	img->pull_start = 0;
+	if (ok)
+		dd->st.pulls++;
+	else
+		dd->st.pull_failures++;
+}
+
 void image_pulled(struct dd *dd, struct image *img)
 {
+	pull_ended(dd, img, 1);
 	log_info("pulled %s", img->ref);
 	emit(dd, "pull.progress", json_pack("{s:s,s:s}", "image", img->ref, "status", "done"));
 	for (struct image **pp = &dd->images; *pp; pp = &(*pp)->next)
@@ -56,6 +70,7 @@ void image_pulled(struct dd *dd, struct image *img)
 
 void image_failed(struct dd *dd, struct image *img, const char *why)
 {
+	pull_ended(dd, img, 0);
 	uint64_t delay = backoff_next(&img->fails, DD_BACKOFF_MIN_MS, DD_BACKOFF_MAX_MS);
 	img->state = IMG_FAILED;
 	str_copy(img->why, sizeof img->why, why);

@@ -1,4 +1,4 @@
-/* server.c: dockerd.sock: desired sets from canteen-sched, ps, subscriptions to container events. */
+/* server.c: dockerd.sock: desired sets from canteen-sched, ps, stats, subscriptions to container events. */
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +50,47 @@ static json_t *ps_list(struct dd *dd)
 		json_array_append_new(a, row);
 	}
 	return a;
+}
+
+/* The group a replica's state counts in for "stats": running, starting, failing, removing,
+ * other (paused); pending replicas have no container. */
+static const char *state_group(const char *state)
+{
+	static const char *const map[][2] = {
+		{"running", "running"}, {"created", "starting"},   {"exited", "failing"},
+		{"dead", "failing"},    {"restarting", "failing"}, {"crashloop", "failing"},
+		{"removing", "removing"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(state, map[i][0]) == 0)
+			return map[i][1];
+	return "other";
+}
+
+/* {"type":"stats",...}: the dd_stats counters and this node's replicas by state group. */
+static json_t *stats(struct dd *dd)
+{
+	json_t *rows = ps_list(dd), *by = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "running", 0,
+	                                            "starting", 0, "pending", 0, "failing", 0,
+	                                            "removing", 0, "other", 0);
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		const char *st = json_string_value(json_object_get(r, "state"));
+		const char *g = st && strcmp(st, "pending") == 0 ? "pending" : state_group(st ? st : "");
+		json_t *n = json_object_get(by, g);
+		if (n)
+			json_integer_set(n, json_integer_value(n) + 1);
+	}
+	json_decref(rows);
+	const struct dd_stats *t = &dd->st;
+	return json_pack("{s:s,s:b,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "type", "stats",
+	                 "docker", dd->dk_state == DK_READY, "desired", (json_int_t)dd->desired.n,
+	                 "replicas", by, "creates", (json_int_t)t->creates, "starts",
+	                 (json_int_t)t->starts, "restarts", (json_int_t)t->restarts, "deaths",
+	                 (json_int_t)t->deaths, "op_failures", (json_int_t)t->op_failures, "pulls",
+	                 (json_int_t)t->pulls, "pull_failures", (json_int_t)t->pull_failures,
+	                 "pull_ms", (json_int_t)t->pull_ms);
 }
 
 static json_t *snapshot(struct dd *dd, const char *type)
@@ -122,8 +163,15 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		json_t *s = snapshot(dd, "state");
 		ipc_reply(c, msg, s);
 		json_decref(s);
+	} else if (strcmp(op, "stats") == 0) {
+		json_t *s = stats(dd);
+		if (s)
+			ipc_reply(c, msg, s);
+		else
+			ipc_reply_error(c, msg, "out of memory");
+		json_decref(s);
 	} else
-		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, logs, ps, subscribe, state)", op);
+		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, logs, ps, subscribe, state, stats)", op);
 }
 
 static void on_close(struct ipc_conn *c, void *arg)

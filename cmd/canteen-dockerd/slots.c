@@ -147,6 +147,7 @@ static void died(struct dd *dd, struct ctr *c, int exit_code)
 	emit(dd, "container.died", ev);
 	if (c->removing || !c->lab.labels_ok)
 		return;
+	dd->st.deaths++;
 	struct slot *s = slot_get(dd, c->lab.service, c->lab.replica);
 	if (c->started_mono && now - c->started_mono >= DD_HEALTHY_MS)
 		s->fails = 0;

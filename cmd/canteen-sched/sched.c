@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "rec.h"
@@ -9,6 +10,13 @@
 #include "sockets.h"
 
 static void recompute(struct loop *l, void *arg);
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* Debounced: the first change arms the timer, later ones ride along. */
 static void changed(struct sched *s)
@@ -377,7 +385,11 @@ static void recompute(struct loop *l, void *arg)
 		log_warnx("placement failed: out of memory");
 		goto done;
 	}
-	if (place_compute_cached(&in, s->cache, &r, err, sizeof err) < 0) {
+	uint64_t t0 = mono_us();
+	int prc = place_compute_cached(&in, s->cache, &r, err, sizeof err);
+	s->compute_us += mono_us() - t0;
+	if (prc < 0) {
+		s->failures++;
 		log_warnx("placement failed, keeping the last one: %s", err);
 		goto done;
 	}
@@ -463,13 +475,20 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 	} else if (strcmp(op, "status") == 0) {
 		size_t n, sv, m;
 		place_state_counts(s->st, &n, &sv, &m);
-		a = json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:b}", "type", "status", "node",
+		a = json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "type",
+		              "status", "node",
 		              s->node, "chain", ipc_client_connected(s->chain), "swim",
 		              ipc_client_connected(s->swim), "dockerd", ipc_client_connected(s->dockerd),
 		              "ready", place_state_ready(s->st), "hash",
 		              s->placement ? json_string_value(json_object_get(s->placement, "hash")) : "",
 		              "nodes", (json_int_t)n, "services", (json_int_t)sv, "members", (json_int_t)m,
-		              "computations", (json_int_t)s->computations, "desired_acked", s->desired_acked);
+		              "computations", (json_int_t)s->computations, "compute_us",
+		              (json_int_t)s->compute_us, "failures", (json_int_t)s->failures,
+		              "desired_acked", s->desired_acked);
+		if (a && s->placement) {
+			json_object_set(a, "placed", json_object_get(s->placement, "placed"));
+			json_object_set(a, "pending", json_object_get(s->placement, "pending_count"));
+		}
 	} else {
 		ipc_reply_error(c, msg, "unknown op '%.64s' (subscribe, placement, summary, status)", op);
 		return;

@@ -33,7 +33,9 @@ struct sched {
 	int desired_sent;                 /* desired was sent on the current dockerd connection */
 	int desired_acked;                /* and answered ok */
 	json_t *refused;                  /* "service/replica" -> dockerd's reason, last answer */
-	uint64_t computations;
+	uint64_t computations;            /* placements computed */
+	uint64_t compute_us;              /* time spent computing them (and failed ones), microseconds */
+	uint64_t failures;                /* placements that failed */
 };
 
 /* sched.c */

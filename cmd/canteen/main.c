@@ -30,6 +30,8 @@ static const struct subcommand subcommands[] = {
 	{"ps", cmd_ps, "ps                cluster placement and what runs here", USAGE_PS},
 	{"logs", cmd_logs, "logs SERVICE [--follow]  replicas' output, from any server", USAGE_LOGS},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
+	{"metrics", cmd_metrics, "metrics [--textfile PATH [--interval D]]   Prometheus text",
+	 USAGE_METRICS},
 	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster", USAGE_UP},
 	{"down", cmd_down, "down              stop the local cluster", USAGE_DOWN},
 };
