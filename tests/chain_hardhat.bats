@@ -194,6 +194,29 @@ service.remove web " ]
 	[ "$(replicas_of web)" = 3 ]
 }
 
+@test "on hardhat too: out of gas is named as such, a mined revert says gas was spent, no code is no contract" {
+	ensure_service web
+	local dead=0x000000000000000000000000000000000000dead
+	run ct --gas-limit 30000 service scale web 6
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "canteen: scaleService failed: ran out of gas: used 30000 of 30000 (transaction 0x"*", block "*")" ]]
+	[[ "$output" != *"without a reason"* ]]
+	# Given a gas limit, nothing is estimated: the revert happens on chain (hardhat replays
+	# the call at that block to tell why), and costs gas.
+	run ct --gas-limit 400000 service deploy web --image busybox:1
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "canteen: addService reverted on chain, gas spent: "[0-9]*': ServiceExists("web") (transaction 0x'* ]]
+	# Found at estimate time: nothing was sent.
+	run ct service deploy web --image busybox:1
+	[ "$output" = 'canteen: addService reverted: ServiceExists("web")' ]
+	run ct --contract "$dead" service scale web 3
+	[ "$status" -eq 1 ]
+	[ "$output" = "canteen: no contract at $dead on chain 31337" ]
+	[ "$(replicas_of web)" != 6 ]
+}
+
 # scale_all RPC REPLICAS: scale par1..par4 at once with the same key; fails if one fails.
 scale_all() {
 	local i pids=() rc=0
