@@ -27,8 +27,9 @@ start_hardhat() {
 		"$HARDHAT_CHAIN_ID" "$fields" > "$dir/hardhat.config.js"
 	for _ in 1 2 3 4 5; do
 		port=$(free_port) || return 1
-		# (fd 3 closed: bats waits for whoever holds it)
-		( cd "$dir" && HARDHAT_DISABLE_TELEMETRY_PROMPT=true exec setsid "$dir/node_modules/.bin/hardhat" \
+		# fd 3 closed: bats waits for whoever holds it. CI=true and no telemetry prompt:
+		# hardhat asks nothing, shows no banner and sends nothing anywhere.
+		( cd "$dir" && CI=true HARDHAT_DISABLE_TELEMETRY_PROMPT=true exec setsid "$dir/node_modules/.bin/hardhat" \
 			node --hostname 127.0.0.1 --port "$port" > "$dir/hardhat.log" 2>&1 < /dev/null 3>&- ) &
 		pid=$!
 		echo "$pid" > "$dir/hardhat.pid"
