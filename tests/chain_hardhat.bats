@@ -265,7 +265,7 @@ scale_all() {
 	[ "$(svc both | jq -r '"\(.replicas) \(.priority) \(.generation)"')" = "9 77 3" ]
 }
 
-@test "node ls and service ls page down when hardhat says a call ran out of gas (empty revert data)" {
+@test "node ls, service ls and chainwatch page down when hardhat says a call ran out of gas (empty revert data)" {
 	local url keys c i labels=() big
 	# Before Osaka a call's gas is the block's gas limit, which can be lowered at run time.
 	start_hardhat paged 'hardfork: "prague"'
@@ -292,6 +292,12 @@ scale_all() {
 	run pg --contract "$c" --json service ls
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -s 'map(select(.env[0] | length == 802)) | length')" = 20 ]
+	# chainwatch's snapshot too (the nodes wait for approval: not in its feed)
+	start_bg cw canteen-chainwatch -c /dev/null --rpc "$url" --contract "$c" -d "$RUN" \
+		--poll 100ms --confirmations 0 --stdout
+	wait_until 60 has_line 'select(.type == "snapshot.end")'
+	has_line 'select(.type == "snapshot.end" and .services == 20 and .nodes == 0)'
+	[ "$(events | jq -s 'map(select(.type == "service" and (.service.env | length) == 3)) | length')" = 20 ]
 	# One record alone that needs more gas than a call gets: out of gas, said as such.
 	HH_URL=$url hh_rpc evm_setBlockGasLimit '["0x7530"]' > /dev/null
 	run pg --contract "$c" node ls --pending
