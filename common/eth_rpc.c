@@ -191,7 +191,10 @@ static void rpc_error_from(const json_t *err, struct eth_rpc_err *e)
 	if (json_is_object(data))
 		data = json_object_get(data, "data");
 	const char *hex = json_string_value(data);
-	if (hex && hex[0] == '0' && hex[1] == 'x') {
+	/* Hardhat answers a call that ran out of gas ("Transaction ran out of gas") with revert
+	 * data "0x": no revert of the contract's, so that callers read smaller pages. */
+	int oog = msg && (strcasestr(msg, "out of gas") || strcasestr(msg, "outofgas"));
+	if (hex && hex[0] == '0' && hex[1] == 'x' && !(oog && hex[2] == '\0')) {
 		long n = eth_hex_decode(hex, e->revert, sizeof e->revert);
 		if (n >= 0) {
 			e->has_revert = 1;

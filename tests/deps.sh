@@ -31,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	if ! command -v apt-get >/dev/null; then
 		echo "deps.sh: this is not a Debian/Ubuntu system; install the equivalents of: ${missing[*]}" >&2
-		echo "deps.sh: and anvil/cast (Foundry 1.7.1) and solc 0.8.28 via npm in tests/node" >&2
+		echo "deps.sh: and anvil/cast (Foundry 1.7.1), solc 0.8.28 and hardhat 2.29.1 via npm in tests/node" >&2
 		exit 1
 	fi
 	sudo=""
@@ -43,9 +43,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 nm=$top/tests/node/node_modules
-if [ ! -x "$nm/.bin/anvil" ] || [ ! -x "$nm/.bin/cast" ] || [ ! -e "$nm/solc/package.json" ]; then
-	[ $check_only = 1 ] && { echo "missing npm tools (anvil, cast, solc) in tests/node"; exit 1; }
-	echo "deps.sh: installing anvil, cast and solc (tests/node/package-lock.json)"
+if [ ! -x "$nm/.bin/anvil" ] || [ ! -x "$nm/.bin/cast" ] || [ ! -e "$nm/solc/package.json" ] ||
+	[ ! -e "$nm/hardhat/package.json" ]; then
+	[ $check_only = 1 ] && { echo "missing npm tools (anvil, cast, solc, hardhat) in tests/node"; exit 1; }
+	echo "deps.sh: installing anvil, cast, solc and hardhat (tests/node/package-lock.json)"
 	# npm install, not npm ci: this npm writes lock files holding only this platform's optional
 	# packages, which its own "npm ci" then refuses as out of sync.  --no-save keeps the lock
 	# file as committed; the versions are exact pins either way.

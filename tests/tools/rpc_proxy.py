@@ -3,7 +3,8 @@
 # (lost or late answers, lies about chain id and fees, huge answers, silence, a consistent
 # liar about blocks and state), for the tests of what the canteen CLI and chainwatch believe.
 #
-#   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --delay-send MS | --hang |
+#   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --drop-send-first N |
+#                --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
 #                --drop-receipts N | --lie | --max-log-range N | --drop-log-topic HEX]
 #                [--port N] [--record FILE]
@@ -15,6 +16,9 @@
 #
 # --drop-log-topic HEX: eth_getLogs answers leave out the logs whose topic0 is HEX (an
 # endpoint that withholds some events).
+#
+# --drop-send-first N: the first N eth_sendRawTransaction calls are forwarded and their
+# answers lost; later ones are answered (a resent transaction meets the node's "known").
 #
 # --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
 # eth_call with arguments (a page of records) answers an empty list; version() and the
@@ -180,6 +184,13 @@ class Handler(BaseHTTPRequestHandler):
         if is_send and opts.drop_send:
             self.close_connection = True  # forwarded, answer lost
             return
+        if is_send and opts.drop_send_first:
+            with sends_lock:
+                sends += 1
+                lost = sends <= opts.drop_send_first
+            if lost:
+                self.close_connection = True  # forwarded, this answer lost
+                return
         if is_send and opts.delay_send:
             time.sleep(opts.delay_send / 1000.0)
         if opts.drop_log_topic:
@@ -208,6 +219,7 @@ def main():
     p.add_argument("--upstream", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--drop-send", action="store_true")
+    p.add_argument("--drop-send-first", type=int, default=0)
     p.add_argument("--delay-send", type=int, default=0)
     p.add_argument("--fail-send-first", type=int, default=0)
     p.add_argument("--hang", action="store_true")

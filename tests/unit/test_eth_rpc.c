@@ -47,6 +47,12 @@ static json_t *answer(json_t *req, int *status)
 	if (strcmp(m, "revert") == 0)
 		return json_pack("{s:s, s:O, s:{s:i, s:s, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", 3,
 		                 "message", "execution reverted", "data", "0x17a84242");
+	/* Hardhat: a call out of gas, and a revert without a reason, both with data "0x". */
+	if (strcmp(m, "hh_oog") == 0 || strcmp(m, "hh_revert") == 0)
+		return json_pack("{s:s, s:O, s:{s:i, s:s, s:{s:s, s:s}}}", "jsonrpc", "2.0", "id", id, "error",
+		                 "code", -32000, "message",
+		                 m[3] == 'o' ? "Transaction ran out of gas" : "Transaction reverted without a reason",
+		                 "data", "message", "x", "data", "0x");
 	if (strcmp(m, "slow") == 0) {
 		sleep(2);
 		return json_pack("{s:s, s:O, s:b}", "jsonrpc", "2.0", "id", id, "result", 1);
@@ -368,6 +374,10 @@ int main(void)
 	   "JSON-RPC error object: %s", e.msg);
 	ok(eth_rpc_call(r, "revert", NULL, &res, &e) < 0 && e.has_revert && e.revert_len == 4 &&
 	       e.revert[0] == 0x17, "revert data kept as bytes");
+	ok(eth_rpc_call(r, "hh_oog", NULL, &res, &e) < 0 && e.kind == ETH_RPC_ERROR && !e.has_revert,
+	   "hardhat's out of gas with data 0x is no revert: %s", e.msg);
+	ok(eth_rpc_call(r, "hh_revert", NULL, &res, &e) < 0 && e.has_revert && e.revert_len == 0,
+	   "hardhat's revert without a reason is one: %s", e.msg);
 	ok(eth_rpc_call(r, "flaky", NULL, &res, &e) == 0 && strcmp(json_string_value(res), "finally") == 0,
 	   "two HTTP 503s are retried away");
 	json_decref(res);
