@@ -65,7 +65,7 @@ mined_ok() {
 
 # watch CONTRACT: canteen-chainwatch --stdout on hardhat into $BATS_TEST_TMPDIR/cw.log.
 watch() {
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$HARDHAT_URL" --contract "$1" -d "$RUN" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$HARDHAT_URL" --contract "$1" -d "$RUN" \
 		--poll 100ms --confirmations 0 --stdout
 }
 events() { grep '^{' "$BATS_TEST_TMPDIR/cw.log"; }
@@ -293,7 +293,7 @@ scale_all() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -s 'map(select(.env[0] | length == 802)) | length')" = 20 ]
 	# chainwatch's snapshot too (the nodes wait for approval: not in its feed)
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$url" --contract "$c" -d "$RUN" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$url" --contract "$c" -d "$RUN" \
 		--poll 100ms --confirmations 0 --stdout
 	wait_until 60 has_line 'select(.type == "snapshot.end")'
 	has_line 'select(.type == "snapshot.end" and .services == 20 and .nodes == 0)'

@@ -40,7 +40,7 @@ proxy() {
 # watch NAME RPC_LIST [FLAGS...]: chainwatch --stdout into NAME.log, its socket NAME.sock.
 watch() {
 	local name=$1 rpcs=$2; shift 2
-	start_bg "$name" canteen-chainwatch -c /dev/null --rpc "$rpcs" --contract "$CANTEEN_CONTRACT" \
+	start_bg "$name" canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$rpcs" --contract "$CANTEEN_CONTRACT" \
 		-d "$RUN" --sock "$RUN/$name.sock" --poll 100ms --confirmations 0 --rpc-timeout 2s --stdout "$@"
 }
 lines() { grep '^{' "$BATS_TEST_TMPDIR/$1.log"; }
@@ -127,14 +127,14 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 }
 
 @test "endpoint lists are checked: too many, twice the same, a quorum above their number, a bad URL" {
-	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,$ANVIL_URL" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL,$ANVIL_URL" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"endpoints 1 and 2 are the same"* ]]
 	many=$(for i in $(seq 1 9); do printf 'http://127.0.0.1:%d,' $((20000 + i)); done)
-	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$many" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$many" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"more than 8 endpoints"* ]]
-	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://127.0.0.1:1" --rpc-quorum 3 --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL,http://127.0.0.1:1" --rpc-quorum 3 --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" == *"rpc_quorum is 3, but rpc_url names 2"* ]]
-	run timeout 10 canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL,http://10.1.2.3/v3/SECRET" --contract "$CANTEEN_CONTRACT"
+	run timeout 10 canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL,http://10.1.2.3/v3/SECRET" --contract "$CANTEEN_CONTRACT"
 	[ "$status" -eq 100 ] && [[ "$output" != *SECRET* ]]
 }
 

@@ -65,7 +65,7 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	[[ "$output" == *"no contract at $dead"* ]]
 	# chainwatch: says so and serves no state from it (the contract may be on its way:
 	# it waits rather than exits).
-	start_bg cw canteen-chainwatch --rpc "$ANVIL_URL" --contract "$dead" \
+	start_bg cw canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$dead" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms
 	wait_until 20 grep -q "no contract at $dead on chain 31337; waiting for one" "$BATS_TEST_TMPDIR/cw.log"
 	run sock_request "$BATS_TEST_TMPDIR/chain.sock" '{"op":"state"}'
@@ -83,12 +83,12 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	[ "$status" -eq 1 ]
 	[ "$output" = "canteen: contract $old speaks version 1, this canteen speaks 4" ]
 	[ "$(nonce_of 0)" = "$before" ]
-	run timeout 20 canteen-chainwatch --rpc "$ANVIL_URL" --contract "$old" \
+	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$old" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"contract $old speaks version 1, this canteen-chainwatch speaks 4"* ]]
 	# The real contract passes the same checks.
-	run timeout 20 canteen-chainwatch --rpc "$ANVIL_URL" --contract "$CANTEEN_CONTRACT" \
+	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$CANTEEN_CONTRACT" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms --stdout
 	[ "$status" -eq 124 ] || [ "$status" -eq 0 ]
 }
@@ -282,7 +282,7 @@ scale_all() {
 	printf 'allow_insecure_rpc = yes\n' > "$BATS_TEST_TMPDIR/c.conf"
 	run canteen -c "$BATS_TEST_TMPDIR/c.conf" --rpc "http://0.0.0.0:$ANVIL_PORT" service ls
 	[ "$status" -eq 0 ]
-	run timeout 5 canteen-chainwatch --rpc "http://192.0.2.1:8545/x" --contract "$CANTEEN_CONTRACT" \
+	run timeout 5 canteen-chainwatch --chain-id 31337 --rpc "http://192.0.2.1:8545/x" --contract "$CANTEEN_CONTRACT" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"plain http:// is only for a loopback RPC endpoint"* ]]
@@ -325,7 +325,7 @@ scale_all() {
 	local t0 t1
 	start_proxy hang --hang
 	t0=$(now_ms)
-	start_bg cw canteen-chainwatch --rpc "$PROXY_URL/v3/SECRETKEY" --contract "$CANTEEN_CONTRACT" \
+	start_bg cw canteen-chainwatch --chain-id 31337 --rpc "$PROXY_URL/v3/SECRETKEY" --contract "$CANTEEN_CONTRACT" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --rpc-timeout 1s --poll 100ms
 	wait_until 10 grep -q "rpc down" "$BATS_TEST_TMPDIR/cw.log"
 	t1=$(now_ms)

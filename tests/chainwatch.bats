@@ -19,7 +19,7 @@ ct() { canteen -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" "$@
 # watch CONTRACT [FLAGS...]: start chainwatch --stdout into $BATS_TEST_TMPDIR/cw.log.
 watch() {
 	local c=$1; shift
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$c" -d "$RUN" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$c" -d "$RUN" \
 		--poll 100ms --stdout "$@"
 }
 
@@ -41,14 +41,17 @@ state_has() { state | jq -en "input | ($1)" > /dev/null 2>&1; } # no answer is n
 	[ "$status" -eq 0 ] && [[ "$output" == "canteen-chainwatch "* ]]
 	run canteen-chainwatch --help
 	[ "$status" -eq 0 ] && [[ "$output" == *--confirmations* ]]
-	run canteen-chainwatch -c /dev/null --contract 0x0000000000000000000000000000000000000001
+	run canteen-chainwatch -c /dev/null --chain-id 31337 --contract 0x0000000000000000000000000000000000000001
 	[ "$status" -eq 100 ] && [[ "$output" == *"--rpc"* ]]
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract 0x12
+	run canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract 0x12
 	[ "$status" -eq 100 ] && [[ "$output" == *"contract address"* ]]
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract 0x0000000000000000000000000000000000000001 --poll soon
+	run canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract 0x0000000000000000000000000000000000000001 --poll soon
 	[ "$status" -eq 100 ]
 	run canteen-chainwatch --bogus
 	[ "$status" -eq 100 ]
+	# Without chain_id it would follow whatever chain the endpoint says it is.
+	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract 0x0000000000000000000000000000000000000001
+	[ "$status" -eq 100 ] && [[ "$output" == *"chain_id is required"* ]]
 }
 
 @test "deploy, 3 nodes, service deploy/scale/update/rm: one event each, in order (canteen CLI)" {
@@ -148,7 +151,7 @@ service.remove web "
 service.upsert two 1
 service.upsert three 1
 service.upsert two 2" ]
-	run canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$c" --snapshot-block x
+	run canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$c" --snapshot-block x
 	[ "$status" -eq 100 ]
 }
 
@@ -176,7 +179,7 @@ service.upsert two 2" ]
 @test "before the chain ever answers: logged, nothing on stdout, no empty state; then the snapshot first" {
 	local port c=0x5fbdb2315678afecb367f032d93f642f64180aa3 # key 0's first deployment
 	port=$(free_port)
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "http://127.0.0.1:$port" --contract "$c" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "http://127.0.0.1:$port" --contract "$c" \
 		-d "$RUN" --poll 100ms --confirmations 0 --stdout
 	wait_until 20 grep -q 'rpc down: .*no state yet' "$BATS_TEST_TMPDIR/cw.log"
 	# --stdout's first line is always a snapshot: no event before there is a state

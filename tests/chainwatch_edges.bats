@@ -16,7 +16,7 @@ teardown() {
 }
 
 cw() {
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$1" -d "$RUN" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$1" -d "$RUN" \
 		--poll 100ms --confirmations 0 --stdout "${@:2}"
 }
 state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
@@ -131,7 +131,7 @@ register() { # KEY_INDEX ENDPOINT LABELS
 
 @test "--stdout through a pipe: the snapshot first, then each event reaches jq as it happens" {
 	C=$(deploy_canteen 0)
-	start_bg pipe bash -c "canteen-chainwatch -c /dev/null --rpc '$ANVIL_URL' --contract '$C' \
+	start_bg pipe bash -c "canteen-chainwatch -c /dev/null --chain-id 31337 --rpc '$ANVIL_URL' --contract '$C' \
 		-d '$RUN' --poll 100ms --confirmations 0 --stdout 2> '$BATS_TEST_TMPDIR/cw.err' |
 		tee '$BATS_TEST_TMPDIR/raw' |
 		jq --unbuffered -r 'select(.type == \"service.upsert\") | .service.name' > '$BATS_TEST_TMPDIR/names'"
@@ -234,7 +234,7 @@ raw_register() {
 @test "--stdout with the configuration of a running daemon: prints the stream beside it, serves nothing" {
 	C=$(deploy_canteen 0)
 	send_as 0 "$C" "$SIG_ADD" "$(spec piped)" > /dev/null
-	printf 'rpc_url = %s\ncontract = %s\nrundir = %s\nconfirmations = 0\npoll_ms = 100\n' \
+	printf 'rpc_url = %s\ncontract = %s\nrundir = %s\nconfirmations = 0\npoll_ms = 100\nchain_id = 31337\n' \
 		"$ANVIL_URL" "$C" "$RUN" > "$BATS_TEST_TMPDIR/canteen.conf"
 	start_bg daemon canteen-chainwatch -c "$BATS_TEST_TMPDIR/canteen.conf"
 	wait_until 20 state_has '(.services | map(.name)) == ["piped"]'

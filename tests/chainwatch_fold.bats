@@ -16,7 +16,7 @@ setup_file() {
 	# a follower from the start, live through every change below
 	RUN=$BATS_FILE_TMPDIR/live
 	mkdir -p "$RUN" && chmod 0700 "$RUN"
-	start_bg live canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$c" -d "$RUN" \
+	start_bg live canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$c" -d "$RUN" \
 		--poll 50ms --confirmations 0 --stdout
 	wait_until 20 sock_request "$RUN/chain.sock" '{"op":"state"}' > /dev/null || return 1
 	# 300 changes: 100 added (blocks of 25), 100 scaled, 50 removed, those 50 added again
@@ -75,7 +75,7 @@ cast_states() {
 @test "a follower started after 300 changes has the live follower's state, the contract's own" {
 	head=$(block_number)
 	wait_until 20 at_block "$BATS_FILE_TMPDIR/live" "$head"
-	start_bg late canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$RUN" \
+	start_bg late canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$RUN" \
 		--poll 50ms --confirmations 0
 	wait_until 30 at_block "$RUN" "$head"
 	wait_until 20 same_as_live "$RUN"
@@ -102,7 +102,7 @@ cast_states() {
 @test "an endpoint that caps eth_getLogs at 2 blocks: the snapshot shrinks its ranges and has every service" {
 	head=$(block_number)
 	proxy capped --max-log-range 2 --record "$BATS_TEST_TMPDIR/capped.calls"
-	start_bg late canteen-chainwatch -c /dev/null --rpc "$PROXY_URL" --contract "$C" -d "$RUN" \
+	start_bg late canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$PROXY_URL" --contract "$C" -d "$RUN" \
 		--poll 50ms --confirmations 0
 	wait_until 60 at_block "$RUN" "$head"
 	# (asked again on a busy machine: a state request may time out)
@@ -119,7 +119,7 @@ lines_ge() { [ "$(grep -c "$2" "$3")" -ge "$1" ]; }
 
 @test "an endpoint that withholds ServiceScaled logs: no state is served, the difference is named" {
 	proxy hiding --drop-log-topic "$(cast keccak 'ServiceScaled(bytes32,string,uint64,uint32)')"
-	start_bg late canteen-chainwatch -c /dev/null --rpc "$PROXY_URL" --contract "$C" -d "$RUN" \
+	start_bg late canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$PROXY_URL" --contract "$C" -d "$RUN" \
 		--poll 50ms --confirmations 0 --stdout
 	wait_until 30 grep -q 'the logs give generation 1, 1 replicas, spec 0x[0-9a-f]*; the chain holds generation 2, [0-9] replicas' \
 		"$BATS_TEST_TMPDIR/late.log"

@@ -65,7 +65,7 @@ cluster_up() {
 	ct --key-file "$ANVIL_KEYS/key0" service deploy "$SVC" --image "$IMG" --replicas 3 \
 		--cpu 100m --mem 32M -- sh -c 'i=0; while :; do echo "line $i from $(hostname)"; i=$((i+1)); sleep 0.2; done' > /dev/null
 	CW=$(mk_rundir "$SW/cw")
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
 		--poll 100ms --confirmations 0
 	for i in 1 2 3; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \

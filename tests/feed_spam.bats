@@ -40,7 +40,7 @@ max_labels() {
 	echo "[${out%,}]"
 }
 cw() {
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$RUN" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$RUN" \
 		--poll 100ms --confirmations 0 --stdout "$@"
 }
 events() { grep '^{' "$BATS_TEST_TMPDIR/cw.log"; }
@@ -240,7 +240,7 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 		mk_rundir "$SW/r$i" > /dev/null
 	done
 	CW=$(mk_rundir "$SW/cw")
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
 		--poll 100ms --confirmations 0
 	for i in 1 2; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" --node "${ADDR[i]}" \

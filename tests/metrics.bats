@@ -65,7 +65,7 @@ node_up() {
 		--cpu 2 --mem 2G > /dev/null
 	ct --key-file "$ANVIL_KEYS/key0" node approve "$NODE" > /dev/null
 	cat > "$D/init.conf" <<-EOF
-	chainwatch canteen-chainwatch -c /dev/null -d '$RUN' --rpc '$ANVIL_URL' --contract '$C' --poll 100ms --confirmations 0
+	chainwatch canteen-chainwatch -c /dev/null --chain-id 31337 -d '$RUN' --rpc '$ANVIL_URL' --contract '$C' --poll 100ms --confirmations 0
 	swim canteen-swim -c /dev/null -d '$RUN' --bind 127.0.0.1:$port --node '$NODE' --key-file '$D/swim.key' ${SWIM_FAST[*]}
 	sched canteen-sched -c /dev/null -d '$RUN' --node '$NODE' --debounce 20ms
 	dockerd canteen-dockerd -c /dev/null -d '$RUN' --node '$NODE' --advertise-addr 127.0.0.1 --stop-grace 1s --docker-host /var/run/docker.sock
@@ -153,7 +153,7 @@ node_up() {
 	C=$(canteen -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" contract deploy)
 	dead=$(free_port)
 	MRUN=$(mk_rundir "$D/cw2")
-	start_bg cw2 canteen-chainwatch -c /dev/null -d "$MRUN" --contract "$C" --poll 100ms \
+	start_bg cw2 canteen-chainwatch -c /dev/null --chain-id 31337 -d "$MRUN" --contract "$C" --poll 100ms \
 		--confirmations 0 --rpc "$ANVIL_URL,http://127.0.0.1:$dead/x?secret=1" --rpc-quorum 1
 	wait_until 20 metric_ge canteen_chainwatch_ready 1
 	ep="canteen_chainwatch_endpoint_faults_total{endpoint=\"http://127.0.0.1:$dead/...\"}"
@@ -165,7 +165,7 @@ node_up() {
 	m 2>/dev/null | promtool check metrics
 	# The only endpoint dead: rounds fail and are counted, rpc_up is 0.
 	MRUN=$(mk_rundir "$D/cw3")
-	start_bg cw3 canteen-chainwatch -c /dev/null -d "$MRUN" --contract "$C" --poll 100ms \
+	start_bg cw3 canteen-chainwatch -c /dev/null --chain-id 31337 -d "$MRUN" --contract "$C" --poll 100ms \
 		--confirmations 0 --rpc "http://127.0.0.1:$dead"
 	wait_until 20 metric_ge canteen_chainwatch_rpc_errors_total 2
 	[ "$(metric canteen_chainwatch_rpc_up)" = 0 ]

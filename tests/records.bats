@@ -23,7 +23,7 @@ chain_with_node() {
 # daemons CONTRACT: chainwatch on the chain, a scripted swim (node 1 alive) and dockerd, sched.
 daemons() {
 	local n1; n1=$(addr_of 1 | tr 'A-F' 'a-f')
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$1" -d "$RUN" --poll 100ms --confirmations 0
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$1" -d "$RUN" --poll 100ms --confirmations 0
 	feed_start swim "$RUN/swim.sock"
 	feed "$RUN/swim.sock" "{\"op\":\"set\",\"snapshot\":{\"type\":\"snapshot\",\"self\":\"$n1\",\"members\":[$(member_json "$n1" alive)]}}" | grep -q ok
 	feed_start dockerd "$RUN/dockerd.sock"

@@ -32,7 +32,7 @@ placed_is() { answer_is "$1/sched.sock" '{"op":"placement"}' .placed "$2"; }
 	ct --key-file "$ANVIL_KEYS/key0" service deploy worker --image canteen-test:1 --replicas 4 \
 		--cpu 500m --mem 128M --priority 2 -- sh -c 'sleep 1000' > /dev/null
 	CW=$(mk_rundir "$SW/cw")
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
 		--poll 100ms --confirmations 0
 	for i in 1 2 3; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \

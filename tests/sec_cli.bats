@@ -226,7 +226,7 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 	[[ "$output" == *'busybox:1\x1b[5m'* ]]
 	d=$BATS_TEST_TMPDIR/cw
 	mk_rundir "$d" > /dev/null
-	start_bg cw "$BIN/canteen-chainwatch" -c /dev/null --rpc "$ANVIL_URL" --contract "$c" -d "$d" \
+	start_bg cw "$BIN/canteen-chainwatch" -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$c" -d "$d" \
 		--confirmations 0 --poll 100ms
 	wait_until 20 test -S "$d/chain.sock"
 	wait_until 20 bash -c "'$TBIN/ipc_tool' request '$d/chain.sock' '{\"op\":\"state\"}' | grep -q busybox"

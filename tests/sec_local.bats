@@ -22,7 +22,7 @@ no_san_report() {
 # cw_waiting: chainwatch on $RUN/chain.sock with no chain yet (its RPC port has no node).
 cw_waiting() {
 	CW_PORT=$(free_port)
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "http://127.0.0.1:$CW_PORT" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "http://127.0.0.1:$CW_PORT" \
 		--contract "$CW_CONTRACT" -d "$RUN" --poll 100ms --confirmations 0
 	wait_until 20 grep -q 'no state yet' "$BATS_TEST_TMPDIR/cw.log"
 }

@@ -31,7 +31,7 @@ pkts_in() { swim_stat "$1" .packets_in; }
 	done
 	for i in 1 2; do ct --key-file "$ANVIL_KEYS/key0" node approve "${ADDR[i]}" > /dev/null; done
 	CW=$(mk_rundir "$SW/cw")
-	start_bg cw canteen-chainwatch -c /dev/null --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$ANVIL_URL" --contract "$C" -d "$CW" \
 		--poll 100ms --confirmations 0
 	for i in 1 2 3; do
 		start_bg "swim$i" canteen-swim -d "$SW/r$i" --bind "${IP[i]}:$SWIM_PORT" \

@@ -38,7 +38,7 @@ static json_t *values(const json_t *obj)
 int cw_cache_save(struct chainwatch *cw)
 {
 	char err[512];
-	if (!cw->cache_path[0] || !cw->st.valid || cw->st.cached || !cw->chain_id)
+	if (!cw->cache_path[0] || !cw->st.valid || cw->st.cached)
 		return 0;
 	json_t *nodes = values(cw->st.nodes), *svcs = values(cw->st.services);
 	json_t *o = nodes && svcs
@@ -230,11 +230,6 @@ int cw_cache_load(struct chainwatch *cw)
 		return 0;
 	if (access(cw->cache_path, F_OK) < 0 && errno == ENOENT)
 		return 0;
-	if (!cw->chain_id) {
-		log_warnx("%s: chain_id is not set, so the saved state cannot be checked: not used",
-		          cw->cache_path);
-		return 0;
-	}
 	if (load(cw, err, sizeof err) < 0) {
 		log_warnx("the saved state is not used: %s", err);
 		return 0;

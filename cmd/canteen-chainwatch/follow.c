@@ -662,9 +662,6 @@ static void on_check(size_t n, json_t **res, const struct eth_rpc_err *errs,
 		          (unsigned long long)(ver ? ver : 1), CW_CONTRACT_VERSION);
 		return check_refuse(cw);
 	}
-	if (!cw->chain_id)
-		log_warnx("chain_id is not set: following chain %llu as the endpoint says", (unsigned long long)id);
-	cw->chain_id = id;
 	cw->checked = 1;
 	log_info("contract %s on chain %llu speaks version %llu", cw->contract_hex, (unsigned long long)id,
 	         (unsigned long long)ver);

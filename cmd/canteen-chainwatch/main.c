@@ -13,7 +13,7 @@
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
-enum { F_CONFIG, F_RUNDIR, F_RPC, F_QUORUM, F_CONTRACT, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
+enum { F_CONFIG, F_RUNDIR, F_RPC, F_QUORUM, F_CONTRACT, F_CHAIN_ID, F_CONFIRMATIONS, F_POLL, F_RPC_TIMEOUT, F_SOCK,
        F_SNAPSHOT_BLOCK, F_STDOUT, F_STATE_FILE, F_LOG_LEVEL, F_N };
 
 static const struct flag rows[F_N] = {
@@ -24,6 +24,8 @@ static const struct flag rows[F_N] = {
 	[F_QUORUM] = {"rpc-quorum", 0, "N", "rpc_quorum",
 	              "endpoints that must agree (conf rpc_quorum; default a majority)", 0},
 	[F_CONTRACT] = {"contract", 0, "ADDRESS", "contract", "the Canteen contract (conf contract)", 0},
+	[F_CHAIN_ID] = {"chain-id", 0, "N", "chain_id",
+	                "the chain the contract is on, checked against the endpoint (conf chain_id; required)", 0},
 	[F_CONFIRMATIONS] = {"confirmations", 0, "N", "confirmations",
 	                     "follow this many blocks behind the head (default 2)", 0},
 	[F_POLL] = {"poll", 0, "DURATION", "poll_ms", "how often to ask for new blocks (default 1s)", 0},
@@ -78,6 +80,13 @@ static int configure(const struct flag_values *v, struct conf *cf, struct chainw
 			return -1;
 		}
 		cw->has_start_block = 1;
+	}
+	/* Whatever chain the endpoint says it is would do otherwise: a wrong endpoint (or one
+	 * that lies) could feed another chain's contract state at the same address. */
+	if (!cf->chain_id) {
+		log_warnx("chain_id is required: --chain-id N (conf chain_id; canteen contract deploy "
+		          "and canteen node join write it)");
+		return -1;
 	}
 	cw->chain_id = cf->chain_id;
 	cw->confirmations = cf->confirmations;
