@@ -319,6 +319,10 @@ int docker_parse_progress(const char *line, size_t len, struct docker_progress *
 	const char *s = get_str(j, "status");
 	const char *id = get_str(j, "id");
 	const char *e = get_str(j, "error");
+	/* A pull refused before its stream starts (no registry reachable, say) is answered with
+	 * Docker's error object instead: {"message":"..."} alone is that failure. */
+	if (!s && !e && json_object_size(j) == 1)
+		e = get_str(j, "message");
 	json_t *d = json_object_get(j, "progressDetail");
 	if (s)
 		copy_printable(out.status, sizeof out.status, s, strlen(s));

@@ -65,7 +65,8 @@ struct docker_event {
 	struct docker_labels labels;
 };
 
-/* One line of a pull's progress stream. */
+/* One line of a pull's progress stream; Docker's {"message":"..."} answer to a pull that
+ * failed before streaming counts as an error line. */
 struct docker_progress {
 	char status[128];
 	char layer[80];

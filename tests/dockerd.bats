@@ -331,7 +331,7 @@ subscribe_events() {
 	running_is 1
 }
 
-@test "dockerd: an image that cannot be pulled gets error events and retries, others go on" {
+@test "dockerd: an image that cannot be pulled gets error events with Docker's reason and retries, others go on" {
 	start_dd
 	start_feed
 	subscribe_events
@@ -342,6 +342,12 @@ subscribe_events() {
 	wait_until 20 running_is 1
 	wait_until 10 grep -q "\"service\":\"${SVC}pull\".*pull of 127.0.0.1:1/canteen-none:1 failed\|pull of 127.0.0.1:1/canteen-none:1 failed.*\"service\":\"${SVC}pull\"" "$BATS_TEST_TMPDIR/events.log"
 	ps_json | jq -e --arg s "${SVC}pull" '.containers[] | select(.service == $s) | .state == "pending"'
+	# Docker's own words (its answer to the pull, not "no message") reach the log, the error
+	# event and the pending replica's reason.
+	grep -q 'pull of 127.0.0.1:1/canteen-none:1 failed: .*connection refused' "$BATS_TEST_TMPDIR/dd.log"
+	grep "\"service\":\"${SVC}pull\"" "$BATS_TEST_TMPDIR/events.log" | grep -q 'connection refused'
+	ps_json | jq -e --arg s "${SVC}pull" '.containers[] | select(.service == $s) |
+		.reason | startswith("pull of 127.0.0.1:1/canteen-none:1 failed: ") and contains("connection refused")'
 	# It is retried with back-off: a second attempt within a few seconds.
 	wait_until 10 bash -c "[ \$(grep -c 'pulling 127.0.0.1:1/canteen-none:1' '$BATS_TEST_TMPDIR/dd.log') -ge 2 ]"
 }

@@ -59,6 +59,7 @@ struct image {
 	uint64_t retry_at;
 	char last_status[128];
 	uint64_t last_emit;
+	char why[256];                   /* Docker's word on the last failed pull ("" none yet) */
 	struct image *next;
 };
 

@@ -58,6 +58,7 @@ void image_failed(struct dd *dd, struct image *img, const char *why)
 {
 	uint64_t delay = backoff_next(&img->fails, DD_BACKOFF_MIN_MS, DD_BACKOFF_MAX_MS);
 	img->state = IMG_FAILED;
+	str_copy(img->why, sizeof img->why, why);
 	img->retry_at = loop_now(dd->loop) + delay;
 	log_warnx("pull of %s failed: %s; retry in %llu ms", img->ref, why,
 	          (unsigned long long)delay);

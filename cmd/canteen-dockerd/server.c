@@ -1,9 +1,11 @@
 /* server.c: dockerd.sock: desired sets from canteen-sched, ps, subscriptions to container events. */
+#include <stdio.h>
 #include <string.h>
 
 #include "dockerd.h"
 #include "emit.h"
 #include "log.h"
+#include "pull.h"
 #include "reconcile.h"
 #include "slots.h"
 
@@ -33,11 +35,18 @@ static json_t *ps_list(struct dd *dd)
 		if (found)
 			continue;
 		struct slot *sl = slot_find(dd, s->service, s->replica);
-		json_array_append_new(
-		    a, json_pack("{s:s,s:i,s:I,s:s,s:n,s:i,s:s,s:s}", "service", s->service, "replica",
-		                 (int)s->replica, "generation", (json_int_t)s->generation, "state",
-		                 "pending", "since", "restarts", sl ? (int)sl->restarts : 0, "id", "",
-		                 "node", dd->node));
+		json_t *row = json_pack("{s:s,s:i,s:I,s:s,s:n,s:i,s:s,s:s}", "service", s->service,
+		                        "replica", (int)s->replica, "generation",
+		                        (json_int_t)s->generation, "state", "pending", "since",
+		                        "restarts", sl ? (int)sl->restarts : 0, "id", "", "node", dd->node);
+		/* Waiting for an image whose last pull failed: Docker's reason goes with it. */
+		struct image *img = image_find(dd, s->image);
+		if (row && img && img->why[0]) {
+			char why[sizeof img->ref + sizeof img->why + 32];
+			snprintf(why, sizeof why, "pull of %s failed: %s", img->ref, img->why);
+			json_object_set_new(row, "reason", json_string(why));
+		}
+		json_array_append_new(a, row);
 	}
 	return a;
 }

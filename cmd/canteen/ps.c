@@ -41,8 +41,8 @@ static json_t *ask(const char *path, const char *op, const char *want, int timeo
 	return ans;
 }
 
-/* State of (service, replica) on node as dockerd reports it, or NULL. */
-static const char *state_of(json_t *ps, const char *service, json_int_t replica, const char *node)
+/* dockerd's row of (service, replica) on node, or NULL; borrowed from ps. */
+static json_t *row_of(json_t *ps, const char *service, json_int_t replica, const char *node)
 {
 	size_t i;
 	json_t *c;
@@ -51,7 +51,7 @@ static const char *state_of(json_t *ps, const char *service, json_int_t replica,
 		const char *n = json_string_value(json_object_get(c, "node"));
 		if (s && strcmp(s, service) == 0 && n && strcmp(n, node) == 0 &&
 		    json_integer_value(json_object_get(c, "replica")) == replica)
-			return json_string_value(json_object_get(c, "state"));
+			return c;
 	}
 	return NULL;
 }
@@ -76,9 +76,11 @@ static void print_rows(const struct cli *cli, const struct row *rows, size_t n)
 		/* Names come from the chain, states and reasons from daemons: escaped. */
 		char svc[TTY_FIELD_MAX], node[TTY_FIELD_MAX], what[TTY_FIELD_MAX];
 		tty_esc(r->service, svc, sizeof svc);
+		char why[TTY_FIELD_MAX];
 		if (r->node)
-			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s %s\n", svc, r->replica,
-			       tty_esc(r->node, node, sizeof node), r->state ? tty_esc(r->state, what, sizeof what) : "-");
+			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s %s%s%s\n", svc, r->replica,
+			       tty_esc(r->node, node, sizeof node), r->state ? tty_esc(r->state, what, sizeof what) : "-",
+			       r->reason ? ": " : "", r->reason ? tty_esc(r->reason, why, sizeof why) : "");
 		else
 			printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s pending: %s\n", svc, r->replica, "-",
 			       r->reason ? tty_esc(r->reason, what, sizeof what) : "?");
@@ -120,7 +122,10 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		r->generation = json_integer_value(json_object_get(v, "generation"));
 		if (!r->service || !r->node)
 			continue;
-		r->state = ps ? state_of(ps, r->service, r->replica, r->node) : NULL;
+		/* A replica placed here but waiting (a failed pull) carries dockerd's reason. */
+		json_t *dr = ps ? row_of(ps, r->service, r->replica, r->node) : NULL;
+		r->state = json_string_value(json_object_get(dr, "state"));
+		r->reason = json_string_value(json_object_get(dr, "reason"));
 		k++;
 	}
 	json_array_foreach(pe, i, v) {

@@ -124,6 +124,13 @@ static void test_small_answers(void)
 	const char *pe = "{\"error\":\"pull access denied\",\"errorDetail\":{}}";
 	ok(docker_parse_progress(pe, strlen(pe), &p, err, sizeof err) == 0 &&
 	       strcmp(p.error, "pull access denied") == 0, "pull error line");
+	const char *pm = "{\"message\":\"Get \\\"http://127.0.0.1:1/v2/\\\": connection refused\"}";
+	ok(docker_parse_progress(pm, strlen(pm), &p, err, sizeof err) == 0 &&
+	       strcmp(p.error, "Get \"http://127.0.0.1:1/v2/\": connection refused") == 0,
+	   "a pull refused before streaming: Docker's message is the error");
+	const char *px = "{\"message\":\"x\",\"other\":1}";
+	ok(docker_parse_progress(px, strlen(px), &p, err, sizeof err) < 0,
+	   "a message among other keys is no error line");
 	char enc[64];
 	ok(docker_urlencode("{\"a\":[\"b=c\"]}", enc, sizeof enc) == 0 &&
 	       strcmp(enc, "%7B%22a%22%3A%5B%22b%3Dc%22%5D%7D") == 0, "urlencode");
