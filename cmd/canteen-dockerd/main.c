@@ -12,6 +12,7 @@
 #include "node_id.h"
 #include "parse.h"
 #include "priv.h"
+#include "rstate.h"
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
@@ -144,7 +145,9 @@ int main(int argc, char **argv)
 	log_info("node %s, cluster %s, Docker at %s, listening on %s", dd.node, dd.cluster,
 	         dd.conf.docker_host, dd.sock_path);
 	engine_start(&dd);
+	rstate_start(&dd);
 	rc = loop_run(dd.loop);
+	rstate_stop(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);

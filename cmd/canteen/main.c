@@ -27,7 +27,7 @@ static const struct subcommand subcommands[] = {
 	{"events", cmd_events, "events            stream chainwatch events", USAGE_EVENTS},
 	{"status", cmd_status, "status            daemons supervised by canteen-init", USAGE_STATUS},
 	{"members", cmd_members, "members           SWIM membership as seen here", USAGE_MEMBERS},
-	{"ps", cmd_ps, "ps                cluster placement and what runs here", USAGE_PS},
+	{"ps", cmd_ps, "ps                every replica: node, state, restarts, age, reason", USAGE_PS},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
 	{"up", cmd_up, "up [--nodes N] [--detach]   a local cluster", USAGE_UP},
 	{"down", cmd_down, "down              stop the local cluster", USAGE_DOWN},
