@@ -79,8 +79,8 @@ meta_of() { swim_req "$1" '{"op":"members"}' | jq -r --arg a "${ADDR[$2]}" '.mem
 same_meta() { [ "$(meta_of 2 1)" = "$(meta_of 1 1)" ]; }
 row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 
-@test "ps on node 1 shows node 3's crash loop and failed pull with their reasons; node 2 says nothing; node 3 killed: unknown with its age" {
-	cluster 210 "$(spec "${SVC}crash" 3 "$IMG" '["sh","-c","exit 1"]'),$(spec "${SVC}pull" 3 127.0.0.1:1/none/x:1 '["sleep","100"]')"
+@test "ps on node 1 shows node 3's crash loop, failed pull and OOM kill with their reasons; node 2 says nothing; node 3 killed: unknown with its age" {
+	cluster 210 "$(spec "${SVC}crash" 3 "$IMG" '["sh","-c","exit 1"]'),$(spec "${SVC}pull" 3 127.0.0.1:1/none/x:1 '["sleep","100"]'),$(spec "${SVC}oom" 3 "$IMG" '["sh","-c","head -c 134217728 /dev/zero | tail"]')"
 	a3=${ADDR[3]}
 	# Node 3's own view first (its canteen-dockerd), then node 1's, from the gossiped summary.
 	wait_until 30 row_is 3 "${SVC}crash" "$a3" '.state == "crashloop"'
@@ -91,6 +91,8 @@ row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 	wait_until 2 row_is 1 "${SVC}crash" "$a3" '.state == "crashloop" and .reason == "crash loop: exit 1, next restart in 8 s" and .restarts >= 2 and .age_s >= 0'
 	echo "# node 3's crash loop on node 1 after $(( $(now_ms) - t0 )) ms" >&3
 	wait_until 20 row_is 1 "${SVC}pull" "$a3" '.state == "pending" and (.reason | startswith("pull of 127.0.0.1:1/none/x:1 failed: "))'
+	# Over its 16 MiB, Docker kills it: said so.
+	wait_until 20 row_is 1 "${SVC}oom" "$a3" '.reason | test("^(exited 137 \\(OOM killed\\)|crash loop: exit 137 \\(OOM killed\\), next restart in [0-9]+ s)$")'
 	# Node 1's own replicas come from its canteen-dockerd.
 	wait_until 10 row_is 1 "${SVC}crash" "${ADDR[1]}" '.state == "crashloop" or .state == "restarting" or .state == "exited" or .state == "running"'
 	# Node 2 runs no canteen-dockerd: its replicas are unknown, never guessed.
