@@ -60,19 +60,22 @@ static json_t *ask(const char *path, const char *op, const char *want, int timeo
 	return ans;
 }
 
-/* dockerd's row of (service, replica) on node, or NULL; borrowed from ps. */
+/* dockerd's row of (service, replica) on node, or NULL; borrowed from ps. During a
+ * replacement the new container, not the one being removed. */
 static json_t *row_of(json_t *ps, const char *service, json_int_t replica, const char *node)
 {
 	size_t i;
-	json_t *c;
+	json_t *c, *found = NULL;
 	json_array_foreach(json_object_get(ps, "containers"), i, c) {
 		const char *s = json_string_value(json_object_get(c, "service"));
 		const char *n = json_string_value(json_object_get(c, "node"));
+		const char *st = json_string_value(json_object_get(c, "state"));
 		if (s && strcmp(s, service) == 0 && n && strcmp(n, node) == 0 &&
-		    json_integer_value(json_object_get(c, "replica")) == replica)
-			return c;
+		    json_integer_value(json_object_get(c, "replica")) == replica &&
+		    (!found || (st && strcmp(st, "removing") != 0)))
+			found = c;
 	}
-	return NULL;
+	return found;
 }
 
 /* canteen-swim's members (borrowed from ans); n of them. NULL when there are none. */
