@@ -13,6 +13,7 @@
 #include "docker_spec.h"
 #include "ipc.h"
 #include "loop.h"
+#include "replstate.h"
 
 #define DD_CTRS_MAX 16384               /* containers with our node label we keep track of */
 #define DD_BACKOFF_MIN_MS 1000          /* first restart of a dead container */
@@ -32,6 +33,7 @@ struct ctr {
 	int seen;                 /* found by the last listing (resync) */
 	uint64_t started_mono;    /* loop time we saw it start; 0 when unknown */
 	int64_t since;            /* unix seconds of the last state change */
+	int oom;                  /* Docker said it ran out of memory (before its death) */
 	struct ctr *next;
 };
 
@@ -47,6 +49,10 @@ struct slot {
 	uint64_t restart_at;      /* loop time before which we do not (re)start it */
 	uint64_t replace_gen;     /* the generation replace_after was set for */
 	uint64_t replace_after;   /* loop time before which its replacement does not begin */
+	int exit_code;            /* of its last death (-1: none or unknown) */
+	int oom;                  /* its last death followed Docker's "oom" */
+	uint64_t delay_ms;        /* the back-off set at its last death or failure */
+	char why[160];            /* its last failed create/start ("" none): a pending reason */
 	struct slot *next;
 };
 
@@ -142,6 +148,13 @@ struct dd {
 	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
 	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */
 	struct dd_stats st;
+	/* rstate.c: our replicas' summary, published as swim.sock's member metadata */
+	struct ipc_client *swim;
+	char meta_sent[REPLSTATE_MAX + 1]; /* what canteen-swim has ("" not yet) */
+	int meta_ok;                     /* canteen-swim accepted meta_sent */
+	uint64_t meta_at, meta_timer;    /* loop time of the last set_meta; the pending one */
+	uint64_t meta_sends;             /* set_meta requests sent */
+	int meta_warned;                 /* a refusal was logged (until one is accepted) */
 };
 
 /*

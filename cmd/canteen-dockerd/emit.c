@@ -4,6 +4,7 @@
 
 #include "dockerd.h"
 #include "emit.h"
+#include "rstate.h"
 
 void emit(struct dd *dd, const char *type, json_t *body)
 {
@@ -13,6 +14,7 @@ void emit(struct dd *dd, const char *type, json_t *body)
 	json_object_set_new(body, "node", json_string(dd->node));
 	ipc_publish(dd->srv, body);
 	json_decref(body);
+	rstate_touch(dd);
 }
 
 void emit_error(struct dd *dd, const char *service, long replica, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include "node_id.h"
 #include "parse.h"
 #include "priv.h"
+#include "rstate.h"
 #include "sockets.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
@@ -163,11 +164,13 @@ int main(int argc, char **argv)
 	else
 		log_info("channel on TCP %s, admitted servers from %s", dd.conf.swim_bind, dd.chain_sock);
 	engine_start(&dd);
+	rstate_start(&dd);
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
 	else
 		logs_free(&dd);
+	rstate_stop(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);

@@ -241,8 +241,11 @@ static void op_failed(struct dd *dd, struct op *o, const char *what, const char 
 	emit_error(dd, o->service[0] ? o->service : NULL, o->service[0] ? (long)o->replica : -1,
 	           "%s failed: %s", what, why);
 	log_warnx("%s of %s.%u failed: %s", what, o->service, o->replica, why);
-	if (o->service[0])
-		slot_backoff(dd, slot_get(dd, o->service, o->replica));
+	if (!o->service[0])
+		return;
+	struct slot *s = slot_get(dd, o->service, o->replica);
+	s->delay_ms = slot_backoff(dd, s);
+	snprintf(s->why, sizeof s->why, "%s failed: %s", what, why);
 }
 
 static void created(struct dd *dd, struct op *o, const char *body, size_t len)

@@ -6,6 +6,7 @@
 #include "ops.h"
 #include "pull.h"
 #include "reconcile.h"
+#include "rstate.h"
 #include "slots.h"
 
 /* Stopping and removing need canteen-sched: a desired set, and its connection still open. */
@@ -195,6 +196,7 @@ static void on_reconcile(struct loop *l, void *arg)
 	dd->reconcile_timer = 0;
 	dd->reconcile_at = 0;
 	reconcile(dd);
+	rstate_touch(dd); /* states change with time too (a back-off ends) */
 }
 
 void reconcile_soon(struct dd *dd, uint64_t delay_ms)

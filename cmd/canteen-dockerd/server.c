@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pull.h"
 #include "reconcile.h"
+#include "rstate.h"
 #include "slots.h"
 
 #define SCHED_MARK ((void *)1)   /* ipc_conn data of a connection that sent a desired set */
@@ -15,10 +16,13 @@
 static json_t *ps_row(struct dd *dd, const struct ctr *c)
 {
 	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
-	return json_pack("{s:s,s:i,s:I,s:s,s:I,s:i,s:s,s:s,s:s}", "service", c->lab.service,
+	char buf[256];
+	const char *why = rstate_reason(dd, c, buf, sizeof buf);
+	return json_pack("{s:s,s:i,s:I,s:s,s:I,s:i,s:s,s:s,s:s,s:s*}", "service", c->lab.service,
 	                 "replica", (int)c->lab.replica, "generation", (json_int_t)c->lab.generation,
 	                 "state", ctr_state_name(dd, c), "since", (json_int_t)c->since, "restarts",
-	                 s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name);
+	                 s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name,
+	                 "reason", why);
 }
 
 /* Every container of ours, and every desired replica that has none yet ("pending"). */
@@ -41,12 +45,9 @@ static json_t *ps_list(struct dd *dd)
 		                        (json_int_t)s->generation, "state", "pending", "since",
 		                        "restarts", sl ? (int)sl->restarts : 0, "id", "", "node", dd->node);
 		/* Waiting for an image whose last pull failed: Docker's reason goes with it. */
-		struct image *img = image_find(dd, s->image);
-		if (row && img && img->why[0]) {
-			char why[sizeof img->ref + sizeof img->why + 32];
-			snprintf(why, sizeof why, "pull of %s failed: %s", img->ref, img->why);
+		char why[DOCKER_IMAGE_MAX + 320];
+		if (row && rstate_pending_reason(dd, s, why, sizeof why))
 			json_object_set_new(row, "reason", json_string(why));
-		}
 		json_array_append_new(a, row);
 	}
 	return a;

@@ -29,6 +29,7 @@ struct slot *slot_get(struct dd *dd, const char *service, unsigned replica)
 		fatal("out of memory");
 	str_copy(s->service, sizeof s->service, service);
 	s->replica = replica;
+	s->exit_code = -1;
 	s->next = dd->slots;
 	dd->slots = s;
 	return s;
@@ -152,6 +153,10 @@ static void died(struct dd *dd, struct ctr *c, int exit_code)
 	if (c->started_mono && now - c->started_mono >= DD_HEALTHY_MS)
 		s->fails = 0;
 	uint64_t delay = slot_backoff(dd, s);
+	s->exit_code = exit_code;
+	s->oom = c->oom;
+	s->delay_ms = delay;
+	c->oom = 0;
 	log_info("%s died (exit %d); restart in %llu ms%s", c->name, exit_code,
 	         (unsigned long long)delay, s->fails > DD_CRASHLOOP_FAILS ? " (crash loop)" : "");
 	ev = ctr_fields(c);
@@ -169,6 +174,9 @@ void ctr_started(struct dd *dd, struct ctr *c)
 	c->state = DOCKER_RUNNING;
 	c->started_mono = loop_now(dd->loop);
 	c->since = (int64_t)time(NULL);
+	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
+	if (s)
+		s->why[0] = '\0';
 	log_info("started %s (%.12s) generation %llu", c->name, c->id,
 	         (unsigned long long)c->lab.generation);
 	emit(dd, "container.started", ctr_fields(c));
@@ -197,6 +205,7 @@ void ctrs_on_event(struct dd *dd, const struct docker_event *ev)
 		str_copy(c->name, sizeof c->name, ev->name);
 	} else if (strcmp(ev->action, "oom") == 0) {
 		log_warnx("%s ran out of memory", c->name);
+		c->oom = 1;
 	}
 	reconcile_soon(dd, 0);
 }

@@ -18,9 +18,14 @@ static json_t *member_json(const struct swimd *d, const struct swim_member *m, i
 				ep = d->nodes[i].endpoint;
 	swim_addr_hex(m->addr, hex);
 	json_t *meta = m->has_meta ? json_stringn((const char *)m->meta, m->meta_len) : NULL;
-	return json_pack("{s:s, s:s, s:s, s:I, s:o}", "address", hex, "endpoint", ep, "state",
+	/* When its state last changed, on the wall clock: how old the last news of a dead one is. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = d->loop ? loop_now(d->loop) : 0, ago = now > m->state_since ? now - m->state_since : 0;
+	json_int_t since_ms = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (json_int_t)ago;
+	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:I}", "address", hex, "endpoint", ep, "state",
 	                 swim_state_name(state), "incarnation", (json_int_t)m->incarnation, "meta",
-	                 meta ? meta : json_null());
+	                 meta ? meta : json_null(), "since_ms", since_ms);
 }
 
 static json_t *members_json(struct swimd *d)

@@ -35,7 +35,7 @@
 #define USAGE_EVENTS "usage: canteen events [--count N] [--no-head]"
 #define USAGE_STATUS "usage: canteen status [--json]"
 #define USAGE_MEMBERS "usage: canteen members [--json]"
-#define USAGE_PS "usage: canteen ps [--json]"
+#define USAGE_PS "usage: canteen ps [--service NAME] [--json]"
 #define USAGE_LOGS "usage: canteen logs SERVICE [--replica N] [--follow] [--since DURATION] [--tail N|all]"
 #define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--watch]"
 #define USAGE_METRICS \

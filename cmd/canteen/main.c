@@ -27,7 +27,7 @@ static const struct subcommand subcommands[] = {
 	{"events", cmd_events, "events            stream chainwatch events", USAGE_EVENTS},
 	{"status", cmd_status, "status            daemons supervised by canteen-init", USAGE_STATUS},
 	{"members", cmd_members, "members           SWIM membership as seen here", USAGE_MEMBERS},
-	{"ps", cmd_ps, "ps                cluster placement and what runs here", USAGE_PS},
+	{"ps", cmd_ps, "ps                every replica: node, state, restarts, age, reason", USAGE_PS},
 	{"logs", cmd_logs, "logs SERVICE [--follow]  replicas' output, from any server", USAGE_LOGS},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
 	{"metrics", cmd_metrics, "metrics [--textfile PATH [--interval D]]   Prometheus text",

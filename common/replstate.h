@@ -1,0 +1,77 @@
+/* replstate.h: a server's replica states as a compact text that fits in SWIM's member metadata. */
+#ifndef CANTEEN_REPLSTATE_H
+#define CANTEEN_REPLSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * canteen-dockerd publishes it through swim.sock's set_meta; every member's copy reaches every
+ * other member, and canteen ps reads it back with the names it knows from the placement.
+ * Printable ASCII and newlines only (it travels as a JSON string):
+ *
+ *   R1 <base> <total> <running> <starting> <pending> <failing>
+ *   <hash> <replica> <state> <restarts> <since>[ <reason>]      one line per replica shown
+ *
+ * hash: 8 lowercase hex digits, replstate_hash of the service name; state: one letter of
+ * replstate_state_name's table; since: seconds after base (unix seconds) of the last state
+ * change, or "-" when unknown; reason: only for pending and failing states. The counts cover
+ * every replica of the server; lines are written while they fit in REPLSTATE_MAX bytes
+ * (failing and pending ones first), so a server with more replicas still says how many it
+ * has and how they fare.
+ */
+#define REPLSTATE_MAX 512           /* bytes: SWIM_META_MAX (swim_wire.h) */
+#define REPLSTATE_REASON_MAX 120    /* bytes of a reason kept (longer ones are cut) */
+#define REPLSTATE_ENTRIES_MAX 29    /* lines: (512 - 14) / 17, the shortest header and line */
+#define REPLSTATE_TOTAL_MAX 16384   /* replicas one server may claim (DD_CTRS_MAX) */
+#define REPLSTATE_REPLICA_MAX 99999 /* a replica index (REC_RUN_REPLICAS_MAX - 1) */
+#define REPLSTATE_RESTARTS_MAX 999999999u
+#define REPLSTATE_SINCE_MAX 4102444800 /* unix seconds: 2100-01-01 */
+
+enum replstate_state {
+	RS_RUNNING, RS_CREATED, RS_PENDING, RS_RESTARTING, RS_CRASHLOOP, RS_EXITED, RS_DEAD,
+	RS_REMOVING, RS_PAUSED, RS_NSTATES
+};
+
+/* What the counts of the first line group states into. */
+enum replstate_class { RSC_RUNNING, RSC_STARTING, RSC_PENDING, RSC_FAILING, RSC_OTHER };
+
+struct replstate_entry {
+	uint32_t hash;
+	unsigned replica;
+	enum replstate_state state;
+	unsigned restarts;
+	int64_t since;                        /* unix seconds; 0 when unknown */
+	char reason[REPLSTATE_REASON_MAX + 1]; /* "" when none */
+};
+
+struct replstate {
+	unsigned total;
+	unsigned counts[4];                   /* by class: running, starting, pending, failing */
+	size_t n;                             /* lines shown */
+	struct replstate_entry e[REPLSTATE_ENTRIES_MAX];
+};
+
+/* FNV-1a of the service name. */
+uint32_t replstate_hash(const char *service);
+/* "running", "created", ... (dockerd's state names); NULL outside the table. */
+const char *replstate_state_name(enum replstate_state s);
+/* The state of a name, or -1. */
+int replstate_state_of(const char *name);
+enum replstate_class replstate_class_of(enum replstate_state s);
+
+/*
+ * Summarise n replicas (in any order) into out (at least REPLSTATE_MAX + 1 bytes, NUL-ended);
+ * returns its length. Reasons are cut to REPLSTATE_REASON_MAX bytes and bytes other than
+ * printable ASCII become '?'; a reason of a running or starting replica is left out.
+ * At most REPLSTATE_TOTAL_MAX replicas are counted.
+ */
+size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, size_t outlen);
+
+/* Parse a member's summary (untrusted): 0, or -1 with a sentence in err and *rs unspecified.
+ * Refused: more than REPLSTATE_MAX bytes, any byte outside printable ASCII and newline, a
+ * field out of range, counts that do not add up (more in a class than total, more lines of
+ * a class than its count), a replica shown twice, a reason on a state that has none. */
+int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,153 @@
+/* test_replstate.c: the replica-state summary: round trips, what does not fit, hostile input. */
+#include <stdio.h>
+#include <string.h>
+
+#include "replstate.h"
+#include "tap.h"
+
+static struct replstate_entry ent(const char *svc, unsigned r, enum replstate_state st,
+                                  unsigned restarts, int64_t since, const char *why)
+{
+	struct replstate_entry e = {.hash = replstate_hash(svc), .replica = r, .state = st,
+	                            .restarts = restarts, .since = since};
+	size_t n = strlen(why) < REPLSTATE_REASON_MAX ? strlen(why) : REPLSTATE_REASON_MAX;
+	memcpy(e.reason, why, n);
+	e.reason[n] = '\0';
+	return e;
+}
+
+static int refused(const char *s, const char *want)
+{
+	struct replstate rs;
+	char err[256] = "";
+	int rc = replstate_decode(s, strlen(s), &rs, err, sizeof err);
+	if (rc == 0 || !strstr(err, want)) {
+		printf("#   '%s': rc %d, err '%s' (want '%s')\n", s, rc, err, want);
+		return 0;
+	}
+	return 1;
+}
+
+static void round_trip(void)
+{
+	struct replstate_entry v[] = {
+	    ent("web", 0, RS_RUNNING, 0, 1700000000, "ignored for running"),
+	    ent("web", 1, RS_CRASHLOOP, 3, 1700000100, "crash loop: exit 1, next restart in 16 s"),
+	    ent("db", 0, RS_PENDING, 0, 0, "pull of nosuch:1 failed: manifest unknown"),
+	    ent("db", 1, RS_CREATED, 0, 1700000050, ""),
+	};
+	char out[REPLSTATE_MAX + 1];
+	size_t len = replstate_encode(v, 4, out, sizeof out);
+	is_int(len, strlen(out), "length returned");
+	ok(strncmp(out, "R1 1700000000 4 1 1 1 1\n", 24) == 0, "header: base, total, counts: %.23s", out);
+	struct replstate rs;
+	char err[256];
+	is_int(replstate_decode(out, len, &rs, err, sizeof err), 0, "decodes its own output");
+	is_int(rs.total, 4, "total");
+	is_int(rs.n, 4, "every replica shown");
+	is_int(rs.e[0].state, RS_CRASHLOOP, "failing first");
+	is_str(rs.e[0].reason, "crash loop: exit 1, next restart in 16 s", "reason kept");
+	is_int(rs.e[0].since, 1700000100, "since restored from the base");
+	is_int(rs.e[0].restarts, 3, "restarts");
+	is_int(rs.e[0].hash, replstate_hash("web"), "hash");
+	is_int(rs.e[1].state, RS_PENDING, "then pending");
+	is_int(rs.e[1].since, 0, "unknown since stays unknown");
+	is_str(rs.e[1].reason, "pull of nosuch:1 failed: manifest unknown", "pending reason");
+	is_int(rs.e[3].state, RS_RUNNING, "running last");
+	is_str(rs.e[3].reason, "", "no reason on a running replica");
+	is_int(replstate_hash(""), 0x811c9dc5u, "FNV-1a of nothing");
+	is_int(replstate_hash("a"), 0xe40c292cu, "FNV-1a of a");
+	is_str(replstate_state_name(RS_CRASHLOOP), "crashloop", "state name");
+	is_int(replstate_state_of("exited"), RS_EXITED, "state of a name");
+	is_int(replstate_state_of("sleeping"), -1, "unknown name");
+}
+
+static void truncation(void)
+{
+	struct replstate_entry v[200];
+	char name[16], why[200];
+	memset(why, 'x', sizeof why - 1);
+	why[sizeof why - 1] = '\0';
+	why[3] = '\n';
+	why[4] = (char)0xc3;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "svc%d", i);
+		v[i] = ent(name, (unsigned)i, i % 10 == 0 ? RS_EXITED : RS_RUNNING, 1, 1700000000 + i, why);
+	}
+	char out[REPLSTATE_MAX + 1];
+	size_t len = replstate_encode(v, 200, out, sizeof out);
+	ok(len <= REPLSTATE_MAX, "200 replicas fit in %d bytes: %zu", REPLSTATE_MAX, len);
+	struct replstate rs;
+	char err[256];
+	is_int(replstate_decode(out, len, &rs, err, sizeof err), 0, "decodes: %s", err);
+	is_int(rs.total, 200, "the total still counts every replica");
+	is_int(rs.counts[RSC_RUNNING], 180, "running count");
+	is_int(rs.counts[RSC_FAILING], 20, "failing count");
+	ok(rs.n > 0 && rs.n < 200, "only what fits is listed (%zu)", rs.n);
+	is_int(rs.e[0].state, RS_EXITED, "failing ones first");
+	is_int(strlen(rs.e[0].reason), REPLSTATE_REASON_MAX, "reason cut at %d", REPLSTATE_REASON_MAX);
+	ok(rs.e[0].reason[3] == '?' && rs.e[0].reason[4] == '?', "newline and non-ASCII replaced");
+	char small[40];
+	len = replstate_encode(v, 200, small, sizeof small);
+	ok(len < sizeof small && replstate_decode(small, len, &rs, err, sizeof err) == 0 && rs.n == 0,
+	   "a small buffer gets the counts only: '%s'", small);
+	is_int(replstate_encode(v, 0, out, sizeof out), strlen("R1 0 0 0 0 0 0"), "nothing to say");
+	is_str(out, "R1 0 0 0 0 0 0", "an empty server");
+}
+
+static void hostile(void)
+{
+	char big[REPLSTATE_MAX + 20];
+	memset(big, ' ', sizeof big - 1);
+	memcpy(big, "R1 0 0 0 0 0 0", 14);
+	big[sizeof big - 1] = '\0';
+	ok(refused(big, "limit is 512"), "oversized");
+	ok(refused("", "no R1"), "empty");
+	ok(refused("R2 0 0 0 0 0 0", "no R1"), "another version");
+	ok(refused("R1 0 1 0 0 0 0\n0000000g 0 r 0 -", "hex"), "bad hash");
+	ok(refused("R1 0 1 1 0 0 0\n0000000A 0 r 0 -", "hex"), "upper-case hash");
+	ok(refused("R1 0 3 1 1 1 1", "add up"), "counts over the total (lying counts)");
+	ok(refused("R1 0 2 1 0 0 0\n00000001 0 r 0 -\n00000002 0 r 0 -", "more running"),
+	   "more running lines than counted");
+	ok(refused("R1 0 2 2 0 0 0\n00000001 0 r 0 -\n00000001 0 r 0 -", "twice"), "a replica twice");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 q 0 -", "unknown state"), "unknown state");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 100000 r 0 -", "replica index"), "replica too big");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 01 r 0 -", "replica index"), "leading zero");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 -1 r 0 -", "replica index"), "a sign");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r 99999999999 -", "restart"), "restarts overflow");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r 0 -\n", "hex"), "a trailing newline");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r 0 - why", "reason on a running"), "reason on running");
+	ok(refused("R1 0 1 0 0 0 1\n00000001 0 e 0 - bad\tbyte", "printable"), "a control byte");
+	struct replstate one;
+	const char *sp = "R1 0 1 0 0 0 1\n00000001 0 e 0 -  ";
+	ok(replstate_decode(sp, strlen(sp), &one, NULL, 0) == 0 && strcmp(one.e[0].reason, " ") == 0,
+	   "a reason of one space is a reason");
+	ok(refused("R1 0 1 0 0 0 1\n00000001 0 e 0 - ", "junk"), "an empty reason");
+	ok(refused("R1 4102444800 1 0 0 0 1\n00000001 0 e 0 1", "since"), "since past 2100");
+	ok(refused("R1 0 16385 0 0 0 0", "total"), "total over the limit");
+	ok(refused("R1 0 1 0 0 0 0 7", "junk"), "junk after counts");
+	ok(refused("R1 0 1 0 0 0 0\n00000001  0 x 0 -", "replica index"), "double space");
+	char many[REPLSTATE_MAX + 32];
+	int off = snprintf(many, sizeof many, "R1 0 40 40 0 0 0");
+	for (int i = 0; i < REPLSTATE_ENTRIES_MAX; i++)
+		off += snprintf(many + off, sizeof many - (size_t)off, "\n%08x 0 r 0 -", i);
+	struct replstate full;
+	char ferr[128];
+	ok(off <= REPLSTATE_MAX && replstate_decode(many, (size_t)off, &full, ferr, sizeof ferr) == 0 &&
+	   full.n == REPLSTATE_ENTRIES_MAX, "the most lines that fit decode (%d bytes)", off);
+	snprintf(many + off, sizeof many - (size_t)off, "\n%08x 0 r 0 -", 999);
+	ok(refused(many, "limit is 512"), "one more line does not fit");
+	struct replstate rs;
+	char err[128];
+	const char *ok1 = "R1 1700000000 2 1 0 0 0\n00000001 7 r 4 5\n00000002 3 x 0 -";
+	is_int(replstate_decode(ok1, strlen(ok1), &rs, err, sizeof err), 0, "the 'other' class: %s", err);
+	is_int(rs.e[0].since, 1700000005, "offset added to base");
+}
+
+int main(void)
+{
+	round_trip();
+	truncation();
+	hostile();
+	return done_testing();
+}
