@@ -323,6 +323,50 @@ static json_t *strv_json(char **v, size_t n)
 	return a;
 }
 
+/* The identity variables set in every replica by docker_spec_create. */
+static const char *const identity_vars[] = {"CANTEEN_SERVICE", "CANTEEN_REPLICA", "CANTEEN_NODE"};
+
+static int is_identity_var(const char *kv)
+{
+	for (size_t i = 0; i < sizeof identity_vars / sizeof identity_vars[0]; i++) {
+		size_t n = strlen(identity_vars[i]);
+		if (strncmp(kv, identity_vars[i], n) == 0 && kv[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* The service's env, then who the replica is: CANTEEN_SERVICE, CANTEEN_REPLICA and
+ * CANTEEN_NODE, which the service's own entries of those names do not override. */
+static json_t *env_json(const struct docker_spec *s, const char *node)
+{
+	json_t *a = json_array();
+	char v[3][DOCKER_SERVICE_MAX + 32];
+	snprintf(v[0], sizeof v[0], "%s=%s", identity_vars[0], s->service);
+	snprintf(v[1], sizeof v[1], "%s=%u", identity_vars[1], s->replica);
+	snprintf(v[2], sizeof v[2], "%s=%s", identity_vars[2], node);
+	for (size_t i = 0; a && i < s->nenv; i++)
+		if (!is_identity_var(s->env[i]) && json_array_append_new(a, json_string(s->env[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	for (size_t i = 0; a && i < 3; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* SERVICE-REPLICA, the service's name cut so that the whole is a DNS label (63 bytes). */
+static void hostname_of(const struct docker_spec *s, char *out, size_t outlen)
+{
+	char idx[16];
+	int n = snprintf(idx, sizeof idx, "%u", s->replica);
+	int keep = 63 - 1 - n;
+	snprintf(out, outlen, "%.*s-%s", keep, s->service, idx);
+}
+
 /* The node policy's hardening into HostConfig hc. 0, or -1 when out of memory. */
 static int harden(json_t *hc, const struct docker_policy *p)
 {
@@ -385,8 +429,10 @@ json_t *docker_spec_create(const struct docker_spec *s, const struct docker_crea
 	      json_object_set(hc, "RestartPolicy", restart);
 	if (!bad && x->policy)
 		bad = harden(hc, x->policy) < 0;
-	bad = bad || add_str(body, "Image", s->image) ||
-	      json_object_set_new(body, "Env", strv_json(s->env, s->nenv)) ||
+	char host[64];
+	hostname_of(s, host, sizeof host);
+	bad = bad || add_str(body, "Image", s->image) || add_str(body, "Hostname", host) ||
+	      json_object_set_new(body, "Env", env_json(s, x->node)) ||
 	      json_object_set(body, "Labels", labels) ||
 	      json_object_set(body, "ExposedPorts", exposed) || json_object_set(body, "HostConfig", hc);
 	if (!bad && s->ncommand > 0)

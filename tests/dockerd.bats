@@ -103,9 +103,10 @@ subscribe_events() {
 		false
 	}
 	for r in 0 1 2 3 4; do
-		out=$(dk inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .HostConfig.PortBindings}} {{index .Config.Labels "io.canteen.service"}} {{index .Config.Labels "io.canteen.replica"}} {{index .Config.Labels "io.canteen.generation"}} {{index .Config.Labels "io.canteen.node"}} {{json .Config.Cmd}} {{json .Config.Env}}' "canteen.$SVC.$r")
+		out=$(dk inspect --format '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .HostConfig.PortBindings}} {{index .Config.Labels "io.canteen.service"}} {{index .Config.Labels "io.canteen.replica"}} {{index .Config.Labels "io.canteen.generation"}} {{index .Config.Labels "io.canteen.node"}} {{json .Config.Cmd}} {{json .Config.Env}} {{.Config.Hostname}}' "canteen.$SVC.$r")
 		echo "$out"
-		[ "$out" = "250000000 67108864 {\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"${ports[r]}\"}]} $SVC $r 1 $NODE [\"sleep\",\"3600\"] [\"CANTEEN_TEST=1\"]" ]
+		# Each replica knows who it is: the identity variables and SERVICE-REPLICA as hostname.
+		[ "$out" = "250000000 67108864 {\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"${ports[r]}\"}]} $SVC $r 1 $NODE [\"sleep\",\"3600\"] [\"CANTEEN_TEST=1\",\"CANTEEN_SERVICE=$SVC\",\"CANTEEN_REPLICA=$r\",\"CANTEEN_NODE=$NODE\"] $SVC-$r" ]
 	done
 	# The same set again changes nothing.
 	before=$(ids_and_starts)

@@ -213,6 +213,32 @@ static void test_desired(void)
 		       strstr(text, "\"io.canteen.generation\":\"3\"") &&
 		       strstr(text, "\"Cmd\":[\"sleep\",\"9\"]") && strstr(text, "\"Image\":\"busybox:1\""),
 		   "create body: %s", text ? text : "(null)");
+		char want[256];
+		snprintf(want, sizeof want, "\"CANTEEN_SERVICE=web\",\"CANTEEN_REPLICA=%u\",\"CANTEEN_NODE=%s\"]",
+		         s->replica, NODE);
+		ok(text && strstr(text, want), "the replica's identity ends its env: %s", want);
+		snprintf(want, sizeof want, "\"Hostname\":\"web-%u\"", s->replica);
+		ok(text && strstr(text, want), "its hostname is SERVICE-REPLICA: %s", want);
+		free(text);
+		json_decref(body);
+		/* A service cannot pass itself off as another through its env; a long name is cut
+		 * so that the hostname stays one DNS label. */
+		struct docker_spec t = *s;
+		char *env[] = {"CANTEEN_SERVICE=evil", "KEEP=1", "CANTEEN_NODE=0xbad"};
+		t.env = env;
+		t.nenv = 3;
+		memset(t.service, 'a', 63);
+		t.service[63] = '\0';
+		t.replica = 12345;
+		body = docker_spec_create_body(&t, NODE, NULL);
+		text = json_dumps(body, JSON_COMPACT);
+		ok(text && !strstr(text, "evil") && !strstr(text, "0xbad") && strstr(text, "\"KEEP=1\""),
+		   "the service's own CANTEEN_SERVICE and CANTEEN_NODE are dropped, other entries kept");
+		json_t *h = json_object_get(body, "Hostname");
+		ok(json_is_string(h) && json_string_length(h) == 63 &&
+		       strcmp(json_string_value(h) + 57, "-12345") == 0,
+		   "a 63-byte name with replica 12345: hostname cut to 63 bytes (%s)",
+		   h ? json_string_value(h) : "none");
 		free(text);
 		json_decref(body);
 		char name[DOCKER_NAME_MAX];
