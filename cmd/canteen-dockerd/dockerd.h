@@ -61,6 +61,8 @@ struct image {
 	char last_status[128];
 	uint64_t last_emit;
 	char why[256];                   /* Docker's word on the last failed pull ("" none yet) */
+	int turn;                        /* imgx.c: 0 the first source of image_source, 1 the second */
+	int fetching;                    /* imgx.c: a fetch from peers is under way */
 	struct image *next;
 };
 
@@ -68,6 +70,8 @@ struct op;
 struct link;
 struct logjob;
 struct serve;
+struct fetch;
+struct iserve;
 
 /* An admitted server as chain.sock says: the channel's peers. */
 struct dd_peer {
@@ -130,6 +134,14 @@ struct dd {
 	uint64_t reap_timer;
 	uint8_t *plain;                    /* CHAN_FRAME_MAX: a frame's payload */
 	uint8_t *wire;                     /* CHAN_WIRE_MAX: a frame being sealed */
+
+	/* Images from peers (imgx.c). */
+	int image_source;                  /* enum img_source, from canteen.conf's image_source */
+	struct fetch *fetches;             /* images being fetched from peers */
+	struct iserve *iserves;            /* image exports served to peers */
+	unsigned niserves;
+	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */
+	uint64_t avoid_until[64];
 };
 
 /*

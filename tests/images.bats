@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# images.bats: images from peers on isolated hosts (own dockerd each, no registry reachable):
+# a node lacking a service's image fetches it over the channel from a peer that holds it,
+# an image pinned by ID is checked after the load and a peer that served a wrong one avoided.
+# needs: docker
+
+load lib/common
+load lib/cluster
+load lib/isolated
+
+setup_file() {
+	load lib/common
+	load lib/cluster
+	load lib/isolated
+	# Test mode of canteen-dockerd: "NODE REF" here makes NODE serve REF whatever it is asked.
+	export CANTEEN_TEST_WRONG_IMAGE_FILE=$BATS_FILE_TMPDIR/wrong-image
+	up_isolated 3
+}
+
+teardown_file() {
+	load lib/common
+	load lib/cluster
+	load lib/isolated
+	[ -f "$BATS_FILE_TMPDIR/up/up.json" ] || return 0
+	iso_env
+	"$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1
+}
+
+setup() {
+	iso_env
+}
+
+# mkimage I NAME MARK: a new image NAME on node I's dockerd only, its own ID (a file MARK in it).
+mkimage() {
+	dk "$1" rm -f mk >/dev/null 2>&1 || true
+	dk "$1" run --name mk canteen/demo:1 /bin/busybox sh -c "echo $3 > /mark" >/dev/null
+	dk "$1" commit mk "$2" >/dev/null
+	dk "$1" rm -f mk >/dev/null
+}
+
+@test "images: an image only node 1 holds: nodes 2 and 3 fetch it from node 1 and all 3 replicas run" {
+	mkimage 1 canteen-img/only1:1 only1
+	for i in 2 3; do ! dk "$i" image inspect canteen-img/only1:1 >/dev/null 2>&1; done
+	# A published port: one replica per node.
+	cli service deploy only1 --image canteen-img/only1:1 --replicas 3 --cpu 50m --mem 16M \
+		--port 8082:80 -- /bin/busybox httpd -f -p 80 -h /www
+	wait_until 120 bash -c '[ "$(running_set only1 | wc -l)" -eq 3 ]'
+	id=$(dk 1 image inspect -f '{{.Id}}' canteen-img/only1:1)
+	for i in 2 3; do
+		[ "$(dk "$i" image inspect -f '{{.Id}}' canteen-img/only1:1)" = "$id" ]
+		grep -q "pulled canteen-img/only1:1" "$UP/node$i/node.log"
+	done
+	cli service rm only1
+	wait_until 60 bash -c '[ -z "$(running_set only1)" ]'
+}
+
+@test "images: a peer serving another image for a pinned ID is rejected by the digest check, avoided, and the image comes from another peer" {
+	mkimage 2 canteen-img/pin:1 pinned
+	mkimage 2 canteen-img/evil:1 evil
+	id=$(dk 2 image inspect -f '{{.Id}}' canteen-img/pin:1)
+	# Node 2 holds the pinned image but answers with another one.
+	echo "$(node_addr 2) canteen-img/evil:1" > "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+	cli service deploy pin --image "$id" --replicas 3 --cpu 50m --mem 16M \
+		--port 8083:80 -- /bin/busybox httpd -f -p 80 -h /www
+	# Nodes 1 and 3 load what node 2 sent, find it is not the ID asked for, and remove it.
+	for i in 1 3; do
+		wait_until 60 grep -qi "image $id from $(node_addr 2): the loaded image is not the one asked for" "$UP/node$i/node.log"
+		wait_until 30 bash -c "! dk $i image inspect canteen-img/evil:1 >/dev/null 2>&1"
+		! dk "$i" image inspect "$id" >/dev/null 2>&1
+	done
+	# Only node 2's replica runs.
+	[ "$(running_set pin | wc -l)" -eq 1 ]
+	# Node 1 gets the true image by other means; node 3 then fetches it from node 1, not node 2.
+	dk 2 save canteen-img/pin:1 | dk 1 load >/dev/null
+	wait_until 120 bash -c '[ "$(running_set pin | wc -l)" -eq 3 ]'
+	[ "$(dk 3 image inspect -f '{{.Id}}' "$id")" = "$id" ]
+	! dk 3 image inspect canteen-img/evil:1 >/dev/null 2>&1
+	grep -qi "image $id: peer $(node_addr 2) avoided" "$UP/node3/node.log"
+	rm -f "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+	cli service rm pin
+	wait_until 60 bash -c '[ -z "$(running_set pin)" ]'
+}
