@@ -80,3 +80,33 @@ mkimage() {
 	cli service rm pin
 	wait_until 60 bash -c '[ -z "$(running_set pin)" ]'
 }
+
+# probe_image MODE I [FLAGS...]: chan_probe asking node I's channel for an image, from the lab.
+probe_image() {
+	local m=$1 i=$2 port; shift 2
+	port=$(sed -n 's/^swim_bind *= *.*:\([0-9]*\)$/\1/p' "$UP/node$i/canteen.conf")
+	[ -n "$port" ] || port=7946
+	in_ns "$TBIN/chan_probe" "$m" --endpoint "$(jq -r ".nodes[$((i - 1))].ip" "$UP/up.json"):$port" \
+		--peer "$(node_addr "$i")" --peer-key "$("$TBIN/swim_tool" pubkey "$UP/node$i/swim.key")" "$@"
+}
+
+@test "images: an admitted member gets an image's export over the channel; a stranger is refused before its request is read" {
+	# Node 1's identity: node 2 streams Docker's export of the demo image (a tar with its manifest).
+	probe_image logs 2 --self "$(node_addr 1)" --key "$UP/node1/swim.key" --image canteen/demo:1 \
+		> "$BATS_TEST_TMPDIR/demo.tar"
+	tar -tf "$BATS_TEST_TMPDIR/demo.tar" | grep -qx manifest.json
+	# An image node 2 lacks: an end with Docker's error, nothing else.
+	run probe_image logs 2 --self "$(node_addr 1)" --key "$UP/node1/swim.key" --image canteen-img/none:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'"error"'* ]]
+	# A stranger: a fresh key and an address the chain never admitted.
+	"$BIN/canteen" node keygen --swim-key "$BATS_TEST_TMPDIR/stranger" > /dev/null
+	served=$(grep -c "serving it to a peer" "$UP/node2/node.log")
+	run probe_image refused 2 --self 0x00000000000000000000000000000000000000aa \
+		--key "$BATS_TEST_TMPDIR/stranger" --image canteen/demo:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == refused* ]]
+	wait_until 10 grep -qi "channel from 0x0*aa refused or failed: not an admitted server" "$UP/node2/node.log"
+	[ "$(grep -c "serving it to a peer" "$UP/node2/node.log")" -eq "$served" ]
+}
