@@ -110,3 +110,37 @@ probe_image() {
 	wait_until 10 grep -qi "channel from 0x0*aa refused or failed: not an admitted server" "$UP/node2/node.log"
 	[ "$(grep -c "serving it to a peer" "$UP/node2/node.log")" -eq "$served" ]
 }
+
+@test "images: canteen images says which server holds which image, over every admitted server; bad requests change nothing" {
+	mkimage 3 canteen-img/census:1 census
+	run cli --json images canteen-img/census:1 canteen/demo:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+	for i in 1 2 3; do
+		held=$(echo "$output" | jq -r --arg n "$(node_addr "$i" | tr A-F a-f)" \
+			'select((.node | ascii_downcase) == $n) | .images | sort | join(",")')
+		if [ "$i" -eq 3 ]; then [ "$held" = "canteen-img/census:1,canteen/demo:1" ]
+		else [ "$held" = "canteen/demo:1" ]; fi
+	done
+	# Without arguments: the images of the contract's services (web's demo image), as a table.
+	run cli images
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^canteen/demo:1 ')" -eq 1 ]
+	[ "$(echo "$output" | grep '^canteen/demo:1 ' | grep -o '0x' | wc -l)" -eq 3 ]
+	# A reference that is not one is refused by the CLI; malformed requests by canteen-dockerd.
+	run cli images 'not an image!'
+	[ "$status" -eq 2 ]
+	sock=$(node_run 1)/dockerd.sock
+	for bad in '{"op":"images","images":"x"}' '{"op":"images","images":[1]}' \
+		'{"op":"images"}' "{\"op\":\"images\",\"images\":[$(printf '"a:%s",' $(seq 1 70))\"a:0\"]}"; do
+		run "$TBIN/ipc_tool" request "$sock" "$bad"
+		echo "$bad -> $output"
+		[[ "$output" == *'"error"'* ]]
+	done
+	# canteen-dockerd still answers.
+	run cli --json images canteen/demo:1
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+}

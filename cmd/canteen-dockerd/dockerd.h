@@ -71,6 +71,8 @@ struct link;
 struct logjob;
 struct serve;
 struct fetch;
+struct census;
+struct canswer;
 struct iserve;
 
 /* An admitted server as chain.sock says: the channel's peers. */
@@ -140,6 +142,8 @@ struct dd {
 	struct fetch *fetches;             /* images being fetched from peers */
 	struct iserve *iserves;            /* image exports served to peers */
 	unsigned niserves;
+	struct census *censuses;           /* census.c: dockerd.sock "images" requests */
+	struct canswer *canswers;          /* census.c: peers' "images?" being answered */
 	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */
 	uint64_t avoid_until[64];
 };

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "errf.h"
+#include "census.h"
 #include "imgx.h"
 #include "link.h"
 #include "log.h"
@@ -141,6 +142,7 @@ void link_close(struct link *k, const char *why)
 		k->dd->nlinks_in--;
 	logs_on_close(k->dd, k, why);
 	imgx_on_close(k->dd, k, why);
+	census_on_close(k->dd, k, why);
 	dd_reap_soon(k->dd);
 }
 
@@ -163,6 +165,7 @@ static void reap(struct loop *l, void *arg)
 	}
 	logs_reap(dd);
 	imgx_reap(dd);
+	census_reap(dd);
 }
 
 void dd_reap_soon(struct dd *dd)
@@ -365,6 +368,7 @@ static void got_reply(struct link *k)
 	arm(k, k->nstreams ? 0 : LINK_IDLE_MS);
 	logs_on_open(dd, k);
 	imgx_on_open(dd, k);
+	census_on_open(dd, k);
 }
 
 /* ---- reading ---- */
@@ -392,7 +396,8 @@ static void got_frame(struct link *k)
 		link_close(k, err);
 		return;
 	}
-	if (type != CHAN_PING && !imgx_on_frame(dd, k, type, stream, dd->plain, plen))
+	if (type != CHAN_PING && !imgx_on_frame(dd, k, type, stream, dd->plain, plen) &&
+	    !census_on_frame(dd, k, type, stream, dd->plain, plen))
 		logs_on_frame(dd, k, type, stream, dd->plain, plen);
 }
 
@@ -581,6 +586,7 @@ void chan_stop(struct dd *dd)
 	reap(dd->loop, dd);
 	logs_free(dd);
 	imgx_free(dd);
+	census_free(dd);
 	if (dd->chan_fd >= 0) {
 		loop_del_fd(dd->loop, dd->chan_fd);
 		close(dd->chan_fd);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dockerd.h"
+#include "census.h"
 #include "flags.h"
 #include "imgx.h"
 #include "link.h"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	else {
 		logs_free(&dd);
 		imgx_free(&dd);
+		census_free(&dd);
 	}
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
