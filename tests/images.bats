@@ -30,6 +30,10 @@ setup() {
 	iso_env
 }
 
+teardown() {
+	rm -f "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+}
+
 # mkimage I NAME MARK: a new image NAME on node I's dockerd only, its own ID (a file MARK in it).
 mkimage() {
 	dk "$1" rm -f mk >/dev/null 2>&1 || true
@@ -72,7 +76,8 @@ mkimage() {
 	[ "$(running_set pin | wc -l)" -eq 1 ]
 	# Node 1 gets the true image by other means; node 3 then fetches it from node 1, not node 2.
 	dk 2 save canteen-img/pin:1 | dk 1 load >/dev/null
-	wait_until 120 bash -c '[ "$(running_set pin | wc -l)" -eq 3 ]'
+	# (Each node asks again after its back-off, up to 60 s.)
+	wait_until 180 bash -c '[ "$(running_set pin | wc -l)" -eq 3 ]'
 	[ "$(dk 3 image inspect -f '{{.Id}}' "$id")" = "$id" ]
 	! dk 3 image inspect canteen-img/evil:1 >/dev/null 2>&1
 	grep -qi "image $id: peer $(node_addr 2) avoided" "$UP/node3/node.log"

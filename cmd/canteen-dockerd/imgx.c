@@ -282,6 +282,10 @@ static void fetch_finish(struct fetch *f, int ok)
 	if (!img)
 		return;
 	img->fetching = 0;
+	if (ok && !f->peer_hex[0]) {
+		image_pulled(dd, img);
+		return;
+	}
 	if (ok) {
 		emit(dd, "image.transfer",
 		     json_pack("{s:s,s:s,s:s,s:I,s:I}", "image", f->ref, "status", "done", "peer",
@@ -485,6 +489,20 @@ static void fetch_next(struct fetch *f)
 	fetch_finish(f, 0);
 }
 
+/* Before the peers: Docker may hold it by now (loaded by hand, or by another service's fetch). */
+static void local_done(struct docker *d, int status, const char *body, size_t len,
+                       const char *err, void *arg)
+{
+	(void)d, (void)body, (void)len, (void)err;
+	struct fetch *f = arg;
+	f->check = NULL;
+	if (status == 200) {
+		log_info("image %s: Docker holds it now", f->ref);
+		fetch_finish(f, 1);
+	} else
+		fetch_next(f);
+}
+
 static int peers_usable(struct dd *dd, const char *ref)
 {
 	/* A repository digest (name@sha256:) is not kept by save and load: it could not be checked. */
@@ -530,7 +548,13 @@ void image_get(struct dd *dd, struct image *img)
 	f->nextf = dd->fetches;
 	dd->fetches = f;
 	log_info("image %s: asking peers", img->ref);
-	fetch_next(f);
+	char en[3 * DOCKER_IMAGE_MAX], path[3 * DOCKER_IMAGE_MAX + 32];
+	if (docker_urlencode(f->ref, en, sizeof en) == 0) {
+		snprintf(path, sizeof path, "/images/%s/json", en);
+		f->check = docker_request(dd->dk, "GET", path, NULL, 10000, NULL, local_done, f);
+	}
+	if (!f->check)
+		fetch_next(f);
 }
 
 /* ---- what the links deliver ---- */
