@@ -72,8 +72,11 @@ mkimage() {
 		wait_until 30 bash -c "! dk $i image inspect canteen-img/evil:1 >/dev/null 2>&1"
 		! dk "$i" image inspect "$id" >/dev/null 2>&1
 	done
-	# Only node 2's replica runs.
-	[ "$(running_set pin | wc -l)" -eq 1 ]
+	# Only node 2's replica runs (node 2 may still be starting it).
+	wait_until 60 bash -c "running_set pin | grep -qi '$(node_addr 2)'"
+	echo "running: $(running_set pin)"
+	! running_set pin | grep -qi "$(node_addr 1)"
+	! running_set pin | grep -qi "$(node_addr 3)"
 	# Node 1 gets the true image by other means; node 3 then fetches it from node 1, not node 2.
 	dk 2 save canteen-img/pin:1 | dk 1 load >/dev/null
 	# (Each node asks again after its back-off, up to 60 s.)
