@@ -72,6 +72,8 @@ static const struct conf_key keys[] = {
 	{S(policy_cap_drop)},
 	{S(policy_read_only)},
 	{D(pull_timeout_ms, 1000, 86400000)},
+	{S(image_source)},
+	{U(image_uploads, 1, 64)},
 };
 
 void conf_defaults(struct conf *c)
@@ -105,6 +107,8 @@ void conf_defaults(struct conf *c)
 	str_copy(c->policy_cap_drop, sizeof c->policy_cap_drop, "NET_RAW,MKNOD,SYS_CHROOT,AUDIT_WRITE");
 	str_copy(c->policy_read_only, sizeof c->policy_read_only, "no");
 	c->pull_timeout_ms = 600000;
+	str_copy(c->image_source, sizeof c->image_source, "peers_first");
+	c->image_uploads = 2;
 }
 
 static const struct conf_key *find_key(const char *name)

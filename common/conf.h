@@ -71,6 +71,8 @@ struct conf {
 	char policy_cap_drop[CONF_STR_MAX]; /* "NET_RAW,MKNOD,SYS_CHROOT,AUDIT_WRITE"; "none" */
 	char policy_read_only[8];           /* "no"; "yes": read-only root filesystem */
 	uint64_t pull_timeout_ms;           /* 600000: a pull taking longer is aborted */
+	char image_source[CONF_STR_MAX];    /* peers_first | registry_first | peers_only | registry_only */
+	uint64_t image_uploads;             /* 2: image exports served to peers at once */
 };
 
 void conf_defaults(struct conf *c);

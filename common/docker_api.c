@@ -21,6 +21,12 @@ struct docker_req {
 	int dead;             /* finished or cancelled: freed when no dispatch is running */
 	int paused;           /* write_cb paused the transfer: the buffer was full */
 	int held;             /* on_data took less than offered: nothing more until docker_resume */
+	char *up;             /* docker_upload: body bytes not yet sent (DOCKER_STREAM_BUF) */
+	size_t up_len;
+	int up_eof;           /* the body is complete */
+	int up_paused;        /* read_cb paused the upload: nothing to send yet */
+	docker_room_cb on_room;
+	int want_room;        /* read_cb made room: on_room is told from pump */
 	docker_line_cb on_line;
 	docker_data_cb on_data;
 	docker_done_cb done;
@@ -100,6 +106,7 @@ struct docker *docker_new(struct loop *l, const char *sock, char *err, size_t er
 
 static void req_free(struct docker_req *r)
 {
+	free(r->up);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	free(r->buf);
@@ -252,6 +259,87 @@ struct docker_req *docker_stream(struct docker *d, const char *path, docker_data
 	return r;
 }
 
+/* The upload's next body bytes: pause while none are buffered and the body is not complete. */
+static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct docker_req *r = userdata;
+	size_t n = size * nmemb;
+	if (r->up_len == 0) {
+		if (r->up_eof)
+			return 0;
+		r->up_paused = 1;
+		return CURL_READFUNC_PAUSE;
+	}
+	if (n > r->up_len)
+		n = r->up_len;
+	memcpy(ptr, r->up, n);
+	memmove(r->up, r->up + n, r->up_len - n);
+	r->up_len -= n;
+	if (r->on_room)
+		r->want_room = 1;
+	return n;
+}
+
+struct docker_req *docker_upload(struct docker *d, const char *path, docker_line_cb on_line,
+                                 docker_room_cb on_room, docker_done_cb done, void *arg)
+{
+	struct docker_req *r = docker_request(d, "POST", path, NULL, 0, on_line, done, arg);
+	if (!r)
+		return NULL;
+	r->up = malloc(DOCKER_STREAM_BUF);
+	struct curl_slist *h = curl_slist_append(r->headers, "Content-Type: application/x-tar");
+	if (h)
+		r->headers = curl_slist_append(h, "Transfer-Encoding: chunked");
+	if (!r->up || !h || !r->headers) {
+		docker_cancel(d, r);
+		return NULL;
+	}
+	r->on_room = on_room;
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, -1L);
+	curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
+	return r;
+}
+
+static void upload_wake(struct docker_req *r)
+{
+	if (r->up_paused) {
+		r->up_paused = 0;
+		curl_easy_pause(r->easy, CURLPAUSE_CONT);
+	}
+}
+
+size_t docker_upload_write(struct docker *d, struct docker_req *r, const void *data, size_t len)
+{
+	(void)d;
+	if (!r || r->dead || !r->up || r->up_eof)
+		return 0;
+	size_t room = DOCKER_STREAM_BUF - r->up_len;
+	if (len > room)
+		len = room;
+	memcpy(r->up + r->up_len, data, len);
+	r->up_len += len;
+	if (len)
+		upload_wake(r);
+	return len;
+}
+
+size_t docker_upload_room(const struct docker_req *r)
+{
+	return r && !r->dead && r->up ? DOCKER_STREAM_BUF - r->up_len : 0;
+}
+
+void docker_upload_end(struct docker *d, struct docker_req *r)
+{
+	(void)d;
+	if (!r || r->dead || !r->up)
+		return;
+	r->up_eof = 1;
+	upload_wake(r);
+}
+
 /* Hand complete lines of a stream to its callback; stops if the request dies. */
 static void deliver_lines(struct docker *d, struct docker_req *r)
 {
@@ -348,11 +436,16 @@ static void pump(void *arg)
 {
 	struct docker *d = arg;
 	d->depth++;
-	for (struct docker_req *r = d->reqs; r; r = r->next)
+	for (struct docker_req *r = d->reqs; r; r = r->next) {
+		if (!r->dead && r->want_room) {
+			r->want_room = 0;
+			r->on_room(d, r->arg);
+		}
 		if (!r->dead && r->on_line)
 			deliver_lines(d, r);
 		else if (!r->dead && r->on_data && !r->held)
 			deliver_data(d, r);
+	}
 	struct docker_req *r;
 	CURLcode rc;
 	while ((r = curl_loop_next_done(&d->cl, &rc)))

@@ -55,6 +55,19 @@ struct docker_req *docker_request(struct docker *d, const char *method, const ch
  */
 struct docker_req *docker_stream(struct docker *d, const char *path, docker_data_cb on_data,
                                  docker_done_cb done, void *arg);
+/* An upload's buffer has room again (called from the loop, never from inside a write). */
+typedef void (*docker_room_cb)(struct docker *d, void *arg);
+/*
+ * A POST whose body is streamed (chunked, application/x-tar: an image load) as the caller
+ * writes it: docker_upload_write takes what fits in DOCKER_STREAM_BUF and on_room says when
+ * more fits; docker_upload_end completes the body. The answer goes to on_line and done as for
+ * docker_request. Returns as docker_request.
+ */
+struct docker_req *docker_upload(struct docker *d, const char *path, docker_line_cb on_line,
+                                 docker_room_cb on_room, docker_done_cb done, void *arg);
+size_t docker_upload_write(struct docker *d, struct docker_req *r, const void *data, size_t len);
+size_t docker_upload_room(const struct docker_req *r);
+void docker_upload_end(struct docker *d, struct docker_req *r);
 /* Offer a held stream's bytes again, and let the transfer go on once they are taken. */
 void docker_resume(struct docker *d, struct docker_req *r);
 /* Abort without calling done. Safe from inside any callback of this client. */

@@ -64,16 +64,14 @@ setup() {
 	wait_until 30 matches 1 web 3
 }
 
-@test "isolated: a node whose dockerd lacks the image: its replica is pending with Docker's pull error, the others run" {
-	# The image exists on nodes 1 and 2 only; no registry is reachable from any namespace.
-	dk 1 tag canteen/demo:1 canteen-iso/only12:1
-	dk 2 tag canteen/demo:1 canteen-iso/only12:1
+@test "isolated: an image no node holds: the replicas are pending with Docker's pull error" {
+	# No node has the image (a node lacking one another holds fetches it: images.bats); no
+	# registry is reachable from any namespace.
 	# A published port: one replica per node, so node 3 gets one.
 	cli service deploy lack --image canteen-iso/only12:1 --replicas 3 --cpu 50m --mem 16M \
 		--port 8081:80 -- /bin/busybox httpd -f -p 80 -h /www
 	wait_until 60 bash -c '[ "$(placed_set 1 lack | wc -l)" -eq 3 ]'
-	wait_until 60 bash -c '[ "$(running_set lack | wc -l)" -eq 2 ]'
-	! running_set lack | grep -q "$(node_addr 3)"
+	[ -z "$(running_set lack)" ]
 	# What Docker itself says about that pull, from node 3's namespace.
 	run dk 3 pull canteen-iso/only12:1
 	[ "$status" -ne 0 ]

@@ -68,6 +68,8 @@ struct image {
 	uint64_t last_emit;
 	char why[256];                   /* Docker's word on the last failed pull ("" none yet) */
 	uint64_t pull_start;      /* loop time the pull in flight began; 0 when none */
+	int turn;                        /* imgx.c: 0 the first source of image_source, 1 the second */
+	int fetching;                    /* imgx.c: a fetch from peers is under way */
 	struct image *next;
 };
 
@@ -75,6 +77,10 @@ struct op;
 struct link;
 struct logjob;
 struct serve;
+struct fetch;
+struct census;
+struct canswer;
+struct iserve;
 
 /* An admitted server as chain.sock says: the channel's peers. */
 struct dd_peer {
@@ -155,6 +161,16 @@ struct dd {
 	uint64_t meta_at, meta_timer;    /* loop time of the last set_meta; the pending one */
 	uint64_t meta_sends;             /* set_meta requests sent */
 	int meta_warned;                 /* a refusal was logged (until one is accepted) */
+
+	/* Images from peers (imgx.c). */
+	int image_source;                  /* enum img_source, from canteen.conf's image_source */
+	struct fetch *fetches;             /* images being fetched from peers */
+	struct iserve *iserves;            /* image exports served to peers */
+	unsigned niserves;
+	struct census *censuses;           /* census.c: dockerd.sock "images" requests */
+	struct canswer *canswers;          /* census.c: peers' "images?" being answered */
+	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */
+	uint64_t avoid_until[64];
 };
 
 /*

@@ -12,6 +12,8 @@
 #include <sodium.h>
 
 #include "errf.h"
+#include "census.h"
+#include "imgx.h"
 #include "link.h"
 #include "log.h"
 #include "parse.h"
@@ -139,6 +141,8 @@ void link_close(struct link *k, const char *why)
 	if (k->server)
 		k->dd->nlinks_in--;
 	logs_on_close(k->dd, k, why);
+	imgx_on_close(k->dd, k, why);
+	census_on_close(k->dd, k, why);
 	dd_reap_soon(k->dd);
 }
 
@@ -160,6 +164,8 @@ static void reap(struct loop *l, void *arg)
 			pp = &k->next;
 	}
 	logs_reap(dd);
+	imgx_reap(dd);
+	census_reap(dd);
 }
 
 void dd_reap_soon(struct dd *dd)
@@ -261,6 +267,7 @@ static void flush(struct link *k)
 	if (k->above_high && link_queued(k) <= LINK_OUTQ_HIGH / 2 && k->state == L_OPEN) {
 		k->above_high = 0;
 		logs_on_drain(k->dd, k);
+		imgx_on_drain(k->dd, k);
 	}
 }
 
@@ -360,6 +367,8 @@ static void got_reply(struct link *k)
 		return;
 	arm(k, k->nstreams ? 0 : LINK_IDLE_MS);
 	logs_on_open(dd, k);
+	imgx_on_open(dd, k);
+	census_on_open(dd, k);
 }
 
 /* ---- reading ---- */
@@ -387,7 +396,8 @@ static void got_frame(struct link *k)
 		link_close(k, err);
 		return;
 	}
-	if (type != CHAN_PING)
+	if (type != CHAN_PING && !imgx_on_frame(dd, k, type, stream, dd->plain, plen) &&
+	    !census_on_frame(dd, k, type, stream, dd->plain, plen))
 		logs_on_frame(dd, k, type, stream, dd->plain, plen);
 }
 
@@ -575,6 +585,8 @@ void chan_stop(struct dd *dd)
 		loop_timer_cancel(dd->loop, dd->reap_timer);
 	reap(dd->loop, dd);
 	logs_free(dd);
+	imgx_free(dd);
+	census_free(dd);
 	if (dd->chan_fd >= 0) {
 		loop_del_fd(dd->loop, dd->chan_fd);
 		close(dd->chan_fd);

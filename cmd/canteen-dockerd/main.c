@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "dockerd.h"
-#include "link.h"
+#include "census.h"
 #include "flags.h"
+#include "imgx.h"
+#include "link.h"
 #include "log.h"
 #include "node_id.h"
 #include "parse.h"
@@ -61,6 +63,13 @@ static int configure(const struct flag_values *v, struct dd *dd)
 		log_warnx("%s", err);
 		return -1;
 	}
+	enum img_source src;
+	if (imgx_source_parse(cf->image_source, &src) < 0) {
+		log_warnx("image_source '%s' is not one of peers_first, registry_first, peers_only, "
+		          "registry_only", cf->image_source);
+		return -1;
+	}
+	dd->image_source = (int)src;
 	unsigned char addr[16];
 	if (cf->advertise_addr[0] && inet_pton(AF_INET, cf->advertise_addr, addr) != 1 &&
 	    inet_pton(AF_INET6, cf->advertise_addr, addr) != 1) {
@@ -168,8 +177,11 @@ int main(int argc, char **argv)
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
-	else
+	else {
 		logs_free(&dd);
+		imgx_free(&dd);
+		census_free(&dd);
+	}
 	rstate_stop(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);

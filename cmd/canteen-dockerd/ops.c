@@ -9,6 +9,7 @@
 #include "log.h"
 #include "ops.h"
 #include "parse.h"
+#include "imgx.h"
 #include "pull.h"
 #include "reconcile.h"
 #include "slots.h"
@@ -288,7 +289,7 @@ static void op_answer(struct dd *dd, struct op *o, int status, const char *body,
 		if (ok)
 			created(dd, o, body, len);
 		else if (status == 404)
-			ops_pull(dd, image_missing(dd, o->image));
+			image_get(dd, image_missing(dd, o->image));
 		else if (status == 409) {
 			struct slot *s = slot_get(dd, o->service, o->replica);
 			log_warnx("name of %s.%u is taken (%s); using a node-specific name", o->service,

@@ -4,6 +4,7 @@
 
 #include "dockerd.h"
 #include "emit.h"
+#include "imgx.h"
 #include "log.h"
 #include "parse.h"
 #include "pull.h"
@@ -71,7 +72,12 @@ void image_pulled(struct dd *dd, struct image *img)
 void image_failed(struct dd *dd, struct image *img, const char *why)
 {
 	pull_ended(dd, img, 0);
-	uint64_t delay = backoff_next(&img->fails, DD_BACKOFF_MIN_MS, DD_BACKOFF_MAX_MS);
+	/* With two sources, the second is tried at once; after both, the back-off. */
+	int two = dd->image_source == SRC_PEERS_FIRST || dd->image_source == SRC_REGISTRY_FIRST;
+	uint64_t delay = two && img->turn == 0
+	                     ? 0
+	                     : backoff_next(&img->fails, DD_BACKOFF_MIN_MS, DD_BACKOFF_MAX_MS);
+	img->turn = two ? !img->turn : 0;
 	img->state = IMG_FAILED;
 	str_copy(img->why, sizeof img->why, why);
 	img->retry_at = loop_now(dd->loop) + delay;

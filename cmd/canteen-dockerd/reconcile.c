@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dockerd.h"
+#include "imgx.h"
 #include "log.h"
 #include "ops.h"
 #include "pull.h"
@@ -41,7 +42,7 @@ static int image_waiting(struct dd *dd, const char *ref)
 		return 0;
 	uint64_t now = loop_now(dd->loop);
 	if (img->state == IMG_FAILED && now >= img->retry_at)
-		ops_pull(dd, img);
+		image_get(dd, img);
 	else if (img->state == IMG_FAILED)
 		reconcile_soon(dd, img->retry_at - now);
 	return 1;

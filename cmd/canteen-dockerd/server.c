@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "census.h"
 #include "dockerd.h"
 #include "emit.h"
 #include "link.h"
@@ -160,6 +161,8 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		json_decref(s);
 	} else if (strcmp(op, "logs") == 0) {
 		logs_op(dd, c, msg);
+	} else if (strcmp(op, "images") == 0) {
+		census_op(dd, c, msg);
 	} else if (strcmp(op, "state") == 0) {
 		json_t *s = snapshot(dd, "state");
 		ipc_reply(c, msg, s);
@@ -172,13 +175,14 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 			ipc_reply_error(c, msg, "out of memory");
 		json_decref(s);
 	} else
-		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, logs, ps, subscribe, state, stats)", op);
+		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, images, logs, ps, subscribe, state, stats)", op);
 }
 
 static void on_close(struct ipc_conn *c, void *arg)
 {
 	struct dd *dd = arg;
 	logs_conn_closed(dd, c);
+	census_conn_closed(dd, c);
 	if (ipc_conn_get_data(c) != SCHED_MARK)
 		return;
 	if (--dd->sched_conns == 0)

@@ -29,6 +29,7 @@ static const struct subcommand subcommands[] = {
 	{"members", cmd_members, "members           SWIM membership as seen here", USAGE_MEMBERS},
 	{"ps", cmd_ps, "ps                every replica: node, state, restarts, age, reason", USAGE_PS},
 	{"logs", cmd_logs, "logs SERVICE [--follow]  replicas' output, from any server", USAGE_LOGS},
+	{"images", cmd_images, "images [IMAGE...]  which server holds which image", USAGE_IMAGES},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
 	{"metrics", cmd_metrics, "metrics [--textfile PATH [--interval D]]   Prometheus text",
 	 USAGE_METRICS},

@@ -18,7 +18,9 @@
 
 /*
  * chan_probe MODE --endpoint IP:PORT [--self ADDR --peer ADDR --peer-key HEX --key FILE]
- *                 [--service S --replica N --tail N --follow-ms MS]
+ *                 [--service S --replica N --tail N --follow-ms MS] [--image REF]
+ * With --image, the request (logs and refused modes) is {"op":"image","image":REF}: logs then
+ * prints the image's export (a tar archive).
  * Modes (exit 0 when the outcome is the one named, 1 otherwise, with a line on stderr):
  *   logs      handshake, ask for logs, print the output until the end (or --follow-ms)
  *   hello     handshake only: "open" on stdout
@@ -39,7 +41,7 @@
  */
 
 static struct {
-	const char *endpoint, *self, *peer, *peer_key, *key, *service;
+	const char *endpoint, *self, *peer, *peer_key, *key, *service, *image;
 	long replica, tail, follow_ms, count;
 } o = {.replica = 0, .tail = -1, .follow_ms = 0, .count = 1};
 
@@ -158,9 +160,14 @@ static int send_req_on(int fd, struct chan_sess *s, uint32_t id, uint8_t *wire_o
 {
 	char req[512];
 	static uint8_t wire[CHAN_WIRE_MAX];
-	int n = snprintf(req, sizeof req,
-	                 "{\"op\":\"logs\",\"service\":\"%s\",\"replica\":%ld,\"follow\":%s,\"tail\":%ld}",
-	                 o.service ? o.service : "web", o.replica, o.follow_ms ? "true" : "false", o.tail);
+	int n = o.image
+	            ? snprintf(req, sizeof req, "{\"op\":\"image\",\"image\":\"%s\"}", o.image)
+	            : snprintf(req, sizeof req,
+	                       "{\"op\":\"logs\",\"service\":\"%s\",\"replica\":%ld,\"follow\":%s,\"tail\":%ld}",
+	                       o.service ? o.service : "web", o.replica, o.follow_ms ? "true" : "false",
+	                       o.tail);
+	if (n < 0 || (size_t)n >= sizeof req)
+		return -1;
 	size_t w = chan_seal(s, CHAN_REQ, id, (const uint8_t *)req, (size_t)n, wire);
 	if (wire_out) {
 		memcpy(wire_out, wire, w);
@@ -392,6 +399,7 @@ int main(int argc, char **argv)
 	    {"key", required_argument, NULL, 'k'},      {"service", required_argument, NULL, 'S'},
 	    {"replica", required_argument, NULL, 'r'},  {"tail", required_argument, NULL, 't'},
 	    {"follow-ms", required_argument, NULL, 'f'}, {"count", required_argument, NULL, 'n'},
+	    {"image", required_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0}};
 	int ch;
 	if (sodium_init() < 0)
@@ -408,6 +416,7 @@ int main(int argc, char **argv)
 		case 't': o.tail = strtol(optarg, NULL, 10); break;
 		case 'f': o.follow_ms = strtol(optarg, NULL, 10); break;
 		case 'n': o.count = strtol(optarg, NULL, 10); break;
+		case 'i': o.image = optarg; break;
 		default: return 2;
 		}
 	}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# images.bats: images from peers on isolated hosts (own dockerd each, no registry reachable):
+# a node lacking a service's image fetches it over the channel from a peer that holds it,
+# an image pinned by ID is checked after the load and a peer that served a wrong one avoided.
+# needs: docker
+
+load lib/common
+load lib/cluster
+load lib/isolated
+
+setup_file() {
+	load lib/common
+	load lib/cluster
+	load lib/isolated
+	# Test mode of canteen-dockerd: "NODE REF" here makes NODE serve REF whatever it is asked.
+	export CANTEEN_TEST_WRONG_IMAGE_FILE=$BATS_FILE_TMPDIR/wrong-image
+	up_isolated 3
+}
+
+teardown_file() {
+	load lib/common
+	load lib/cluster
+	load lib/isolated
+	[ -f "$BATS_FILE_TMPDIR/up/up.json" ] || return 0
+	iso_env
+	"$BIN/canteen" down > "$BATS_FILE_TMPDIR/down.log" 2>&1
+}
+
+setup() {
+	iso_env
+}
+
+teardown() {
+	rm -f "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+}
+
+# mkimage I NAME MARK: a new image NAME on node I's dockerd only, its own ID (a file MARK in it).
+mkimage() {
+	dk "$1" rm -f mk >/dev/null 2>&1 || true
+	dk "$1" run --name mk canteen/demo:1 /bin/busybox sh -c "echo $3 > /mark" >/dev/null
+	dk "$1" commit mk "$2" >/dev/null
+	dk "$1" rm -f mk >/dev/null
+}
+
+@test "images: an image only node 1 holds: nodes 2 and 3 fetch it from node 1 and all 3 replicas run" {
+	mkimage 1 canteen-img/only1:1 only1
+	for i in 2 3; do ! dk "$i" image inspect canteen-img/only1:1 >/dev/null 2>&1; done
+	# A published port: one replica per node.
+	cli service deploy only1 --image canteen-img/only1:1 --replicas 3 --cpu 50m --mem 16M \
+		--port 8082:80 -- /bin/busybox httpd -f -p 80 -h /www
+	wait_until 120 bash -c '[ "$(running_set only1 | wc -l)" -eq 3 ]'
+	id=$(dk 1 image inspect -f '{{.Id}}' canteen-img/only1:1)
+	for i in 2 3; do
+		[ "$(dk "$i" image inspect -f '{{.Id}}' canteen-img/only1:1)" = "$id" ]
+		grep -q "pulled canteen-img/only1:1" "$UP/node$i/node.log"
+	done
+	cli service rm only1
+	wait_until 60 bash -c '[ -z "$(running_set only1)" ]'
+}
+
+@test "images: a peer serving another image for a pinned ID is rejected by the digest check, avoided, and the image comes from another peer" {
+	mkimage 2 canteen-img/pin:1 pinned
+	mkimage 2 canteen-img/evil:1 evil
+	id=$(dk 2 image inspect -f '{{.Id}}' canteen-img/pin:1)
+	# Node 2 holds the pinned image but answers with another one.
+	echo "$(node_addr 2) canteen-img/evil:1" > "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+	cli service deploy pin --image "$id" --replicas 3 --cpu 50m --mem 16M \
+		--port 8083:80 -- /bin/busybox httpd -f -p 80 -h /www
+	# Nodes 1 and 3 load what node 2 sent, find it is not the ID asked for, and remove it.
+	for i in 1 3; do
+		wait_until 60 grep -qi "image $id from $(node_addr 2): the loaded image is not the one asked for" "$UP/node$i/node.log"
+		wait_until 30 bash -c "! dk $i image inspect canteen-img/evil:1 >/dev/null 2>&1"
+		! dk "$i" image inspect "$id" >/dev/null 2>&1
+	done
+	# Only node 2's replica runs (node 2 may still be starting it).
+	wait_until 60 bash -c "running_set pin | grep -qi '$(node_addr 2)'"
+	echo "running: $(running_set pin)"
+	! running_set pin | grep -qi "$(node_addr 1)"
+	! running_set pin | grep -qi "$(node_addr 3)"
+	# Node 1 gets the true image by other means; node 3 then fetches it from node 1, not node 2.
+	dk 2 save canteen-img/pin:1 | dk 1 load >/dev/null
+	# (Each node asks again after its back-off, up to 60 s.)
+	wait_until 180 bash -c '[ "$(running_set pin | wc -l)" -eq 3 ]'
+	[ "$(dk 3 image inspect -f '{{.Id}}' "$id")" = "$id" ]
+	! dk 3 image inspect canteen-img/evil:1 >/dev/null 2>&1
+	grep -qi "image $id: peer $(node_addr 2) avoided" "$UP/node3/node.log"
+	rm -f "$CANTEEN_TEST_WRONG_IMAGE_FILE"
+	cli service rm pin
+	wait_until 60 bash -c '[ -z "$(running_set pin)" ]'
+}
+
+# probe_image MODE I [FLAGS...]: chan_probe asking node I's channel for an image, from the lab.
+probe_image() {
+	local m=$1 i=$2 port; shift 2
+	port=$(sed -n 's/^swim_bind *= *.*:\([0-9]*\)$/\1/p' "$UP/node$i/canteen.conf")
+	[ -n "$port" ] || port=7946
+	in_ns "$TBIN/chan_probe" "$m" --endpoint "$(jq -r ".nodes[$((i - 1))].ip" "$UP/up.json"):$port" \
+		--peer "$(node_addr "$i")" --peer-key "$("$TBIN/swim_tool" pubkey "$UP/node$i/swim.key")" "$@"
+}
+
+@test "images: an admitted member gets an image's export over the channel; a stranger is refused before its request is read" {
+	# Node 1's identity: node 2 streams Docker's export of the demo image (a tar with its manifest).
+	probe_image logs 2 --self "$(node_addr 1)" --key "$UP/node1/swim.key" --image canteen/demo:1 \
+		> "$BATS_TEST_TMPDIR/demo.tar"
+	tar -tf "$BATS_TEST_TMPDIR/demo.tar" | grep -qx manifest.json
+	# An image node 2 lacks: an end with Docker's error, nothing else.
+	run probe_image logs 2 --self "$(node_addr 1)" --key "$UP/node1/swim.key" --image canteen-img/none:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'"error"'* ]]
+	# A stranger: a fresh key and an address the chain never admitted.
+	"$BIN/canteen" node keygen --swim-key "$BATS_TEST_TMPDIR/stranger" > /dev/null
+	served=$(grep -c "serving it to a peer" "$UP/node2/node.log")
+	run probe_image refused 2 --self 0x00000000000000000000000000000000000000aa \
+		--key "$BATS_TEST_TMPDIR/stranger" --image canteen/demo:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == refused* ]]
+	wait_until 10 grep -qi "channel from 0x0*aa refused or failed: not an admitted server" "$UP/node2/node.log"
+	[ "$(grep -c "serving it to a peer" "$UP/node2/node.log")" -eq "$served" ]
+}
+
+@test "images: canteen images says which server holds which image, over every admitted server; bad requests change nothing" {
+	mkimage 3 canteen-img/census:1 census
+	run cli --json images canteen-img/census:1 canteen/demo:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+	for i in 1 2 3; do
+		held=$(echo "$output" | jq -r --arg n "$(node_addr "$i" | tr A-F a-f)" \
+			'select((.node | ascii_downcase) == $n) | .images | sort | join(",")')
+		if [ "$i" -eq 3 ]; then [ "$held" = "canteen-img/census:1,canteen/demo:1" ]
+		else [ "$held" = "canteen/demo:1" ]; fi
+	done
+	# Without arguments: the images of the contract's services (web's demo image), as a table.
+	run cli images
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^canteen/demo:1 ')" -eq 1 ]
+	[ "$(echo "$output" | grep '^canteen/demo:1 ' | grep -o '0x' | wc -l)" -eq 3 ]
+	# A reference that is not one is refused by the CLI; malformed requests by canteen-dockerd.
+	run cli images 'not an image!'
+	[ "$status" -eq 2 ]
+	sock=$(node_run 1)/dockerd.sock
+	for bad in '{"op":"images","images":"x"}' '{"op":"images","images":[1]}' \
+		'{"op":"images"}' "{\"op\":\"images\",\"images\":[$(printf '"a:%s",' $(seq 1 70))\"a:0\"]}"; do
+		run "$TBIN/ipc_tool" request "$sock" "$bad"
+		echo "$bad -> $output"
+		[[ "$output" == *'"error"'* ]]
+	done
+	# canteen-dockerd still answers.
+	run cli --json images canteen/demo:1
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+}
