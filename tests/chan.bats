@@ -86,9 +86,13 @@ cluster_up() {
 	[ "$R3" != null ]
 }
 
-# The container behind a host name printed in a line belongs to node I (Docker's own label).
+# The running container whose hostname (SERVICE-REPLICA) is printed in a line belongs to
+# node I (Docker's own label).
 host_is_on() { # HOSTNAME I
-	[ "$(docker inspect -f '{{index .Config.Labels "io.canteen.node"}}' "$1")" = "${ADDR[$2]}" ]
+	local nodes
+	nodes=$(docker ps -q | xargs -r docker inspect -f '{{.Config.Hostname}} {{index .Config.Labels "io.canteen.node"}}' |
+		awk -v h="$1" '$1 == h { print $2 }' | sort -u)
+	[ "$nodes" = "${ADDR[$2]}" ]
 }
 
 @test "canteen logs --follow on node 1 shows the lines of a replica that runs on node 3, prefixed with replica and node; --tail and --since" {

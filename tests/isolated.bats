@@ -123,10 +123,15 @@ setup() {
 	wait_until 60 matches 1 web 3
 	[ "$(placed_set 1 fo)" = "$(cat "$BATS_FILE_TMPDIR/fo.before")" ]
 	[ "$(placed_set 1 web)" = "$(cat "$BATS_FILE_TMPDIR/web.before")" ]
-	for i in 1 2 3; do
-		[ "$(dk "$i" ps -q --filter label=io.canteen.service=fo | wc -l)" -eq 1 ]
-		[ "$(dk "$i" ps -q --filter label=io.canteen.service=web | wc -l)" -eq 1 ]
-	done
+	# One container of each service on each host (a hand-over in progress may briefly show two).
+	one_each() {
+		local i
+		for i in 1 2 3; do
+			[ "$(dk "$i" ps -q --filter label=io.canteen.service=fo | wc -l)" -eq 1 ] || return 1
+			[ "$(dk "$i" ps -q --filter label=io.canteen.service=web | wc -l)" -eq 1 ] || return 1
+		done
+	}
+	wait_until 30 one_each
 	ip=$(jq -r '.nodes[2].ip' "$UP/up.json")
 	wait_until 30 in_ns curl -sf --max-time 2 "http://$ip:8080/"
 }

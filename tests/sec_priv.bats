@@ -29,6 +29,7 @@ setup_file() {
 		rundir = $PD/run
 		rpc_url = $ANVIL_URL
 		contract = $CONTRACT
+		chain_id = 31337
 		key_file = $PD/eth.key
 		swim_key_file = $PD/swim.key
 		swim_bind = 127.0.0.1:$SWIM_PORT
