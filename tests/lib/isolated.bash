@@ -90,8 +90,28 @@ iso_spawn() {
 restart_node() {
 	local nd=$UP/node$1 pid argv=()
 	mapfile -t argv < <(jq -r ".nodes[$(($1 - 1))].dockerd_argv[]" "$UP/up.json")
-	pid=$(iso_spawn "$1" "$nd/dockerd.log" "${argv[@]}")
-	wait_until 60 dk "$1" version
+	# A reboot empties /run: the killed dockerd's pidfile goes (its pid may have been reused
+	# by then, and dockerd refuses to start over a live one).
+	local k
+	for ((k = 0; k + 1 < ${#argv[@]}; k++)); do
+		[ "${argv[k]}" != --pidfile ] || rm -f "${argv[k + 1]}"
+	done
+	# Twice at most: a dockerd spawned right after the kill once stayed silent, its log empty
+	# (seen in 2 of about 12 runs, cause not found); the second start answered.
+	local try
+	for try in 1 2; do
+		pid=$(iso_spawn "$1" "$nd/dockerd.log" "${argv[@]}")
+		wait_until 60 dk "$1" version && break
+		echo "node $1's dockerd (pid $pid, start $try) did not answer; the end of its log:" >&2
+		tail -n 30 "$nd/dockerd.log" >&2
+		grep -E '^(State|PPid)' "/proc/$pid/status" >&2 2>/dev/null || echo "pid $pid is gone" >&2
+		cat "$(iso_cg "$1")/freezer.state" "$(iso_cg "$1")/host/freezer.state" >&2 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+		[ "$try" = 1 ] || return 1
+		for ((k = 0; k + 1 < ${#argv[@]}; k++)); do
+			[ "${argv[k]}" != --pidfile ] || rm -f "${argv[k + 1]}"
+		done
+	done
 	set_pid ".nodes[$(($1 - 1))].dockerd_pid" "$pid"
 	pid=$(iso_spawn "$1" "$nd/node.log" "$BIN/canteen-init" -f "$nd/init.conf" -c "$nd/canteen.conf" --grace 5s)
 	wait_until 10 runs "$pid" "$BIN/canteen-init" && set_pid ".nodes[$(($1 - 1))].init_pid" "$pid"
