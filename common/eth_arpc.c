@@ -8,8 +8,10 @@
 #include <curl/curl.h>
 
 #include "curl_loop.h"
+#include "eth_header.h"
 #include "eth_rpc.h"
 #include "eth_rpc_int.h"
+#include "loop.h"
 
 struct arpc_job {
 	struct eth_arpc *a;
@@ -35,6 +37,8 @@ struct qcall;
 struct quorum_ep {
 	struct eth_arpc *a;
 	enum eth_arpc_health health; /* last reported (UP also before any report) */
+	uint64_t set_aside_until;    /* monotonic ms: proven to lie, its answers not counted */
+	char lie[300];               /* what proved it */
 };
 
 struct eth_arpc {
@@ -244,10 +248,12 @@ static int submit(struct eth_arpc *a, size_t n, const char *const *methods, json
 /* ---- the quorum client: the same calls to every endpoint, answers compared ---- */
 
 enum qkind { QK_HEAD, QK_BLOCK, QK_LOGS, QK_WHOLE };
-enum qstate { QA_PENDING, QA_RESULT, QA_ERROR, QA_DOWN };
+/* QA_LIE: an answer of an endpoint proven to lie, not counted. */
+enum qstate { QA_PENDING, QA_RESULT, QA_ERROR, QA_DOWN, QA_LIE };
 
 struct qans {
 	enum qstate state;
+	int header;   /* QK_BLOCK results: eth_header_check's verdict (1 the hash is the header's) */
 	json_t *res;  /* QA_RESULT: the answer */
 	json_t *key;  /* QA_RESULT: what is compared (answer_key) */
 	struct eth_rpc_err err; /* QA_ERROR, QA_DOWN */
@@ -471,6 +477,11 @@ static enum eth_arpc_health fared(const struct qcall *c, size_t ep, enum eth_arp
 {
 	char got[96], want[96];
 	int agreed = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ans[ep * c->n + i].state == QA_LIE) {
+			snprintf(why, len, "%s", c->q->eps[ep].lie);
+			return ETH_ARPC_LIED;
+		}
 	for (size_t i = 0; i < c->n; i++) {
 		const struct qans *x = &c->ans[ep * c->n + i];
 		if (x->state == QA_DOWN) {
@@ -518,7 +529,8 @@ static void report_health(struct qcall *c)
 		struct quorum_ep *p = &q->eps[ep];
 		enum eth_arpc_health was = p->health, h = fared(c, ep, was, why, sizeof why);
 		p->health = h;
-		if (h == was || (h == ETH_ARPC_UP && was == ETH_ARPC_DISAGREE) || !q->report)
+		if (h == was || (h == ETH_ARPC_UP && (was == ETH_ARPC_DISAGREE || was == ETH_ARPC_LIED)) ||
+		    !q->report)
 			continue;
 		if (h == ETH_ARPC_UP)
 			snprintf(why, sizeof why, "answers again");
@@ -565,6 +577,51 @@ static void qcall_check(struct qcall *c)
 	}
 }
 
+/* Whether endpoint ep is set aside for a proven lie. */
+static int set_aside(const struct eth_arpc *q, size_t ep)
+{
+	return q->eps[ep].set_aside_until > mono_ms();
+}
+
+/* Set endpoint ep aside for ETH_ARPC_LIAR_HOLD_MS: none of its answers count, in this call
+ * or in any other still open. */
+static void set_liar(struct eth_arpc *q, size_t ep, const char *what, const char *why)
+{
+	struct quorum_ep *p = &q->eps[ep];
+	p->set_aside_until = mono_ms() + ETH_ARPC_LIAR_HOLD_MS;
+	snprintf(p->lie, sizeof p->lie, "proven wrong: its %.40s answer: %.200s", what, why);
+	for (struct qcall *o = q->qcalls; o; o = o->next)
+		for (size_t i = 0; i < o->n; i++)
+			if (o->ans[ep * o->n + i].state == QA_RESULT)
+				o->ans[ep * o->n + i].state = QA_LIE;
+}
+
+/* A block whose hash is not the hash of its header is a lie we can prove, but only where
+ * another endpoint's block of that call is its header's hash: a chain whose headers this
+ * code cannot recompute (another layout) then proves nothing against anyone. */
+static void prove(struct qcall *c)
+{
+	struct eth_arpc *q = c->q;
+	for (size_t i = 0; i < c->n; i++) {
+		int verified = 0;
+		if (c->kind[i] != QK_BLOCK)
+			continue;
+		for (size_t ep = 0; ep < q->neps && !verified; ep++) {
+			const struct qans *x = &c->ans[ep * c->n + i];
+			verified = (x->state == QA_RESULT || x->state == QA_LIE) && x->header == 1;
+		}
+		for (size_t ep = 0; verified && ep < q->neps; ep++) {
+			const struct qans *x = &c->ans[ep * c->n + i];
+			char why[300];
+			if (x->state != QA_RESULT || json_is_null(x->res) || x->header == 1)
+				continue;
+			if (eth_header_check(x->res, why, sizeof why) == -1)
+				snprintf(why, sizeof why, "a block whose header cannot be hashed where others' can");
+			set_liar(q, ep, c->what[i], why);
+		}
+	}
+}
+
 /* One endpoint's answers to call c (results NULL: all failed with e). */
 static void leg_done(struct qleg *lg, json_t **results, const struct eth_rpc_err *errs,
                      const struct eth_rpc_err *e)
@@ -574,8 +631,12 @@ static void leg_done(struct qleg *lg, json_t **results, const struct eth_rpc_err
 		struct qans *x = &c->ans[lg->ep * c->n + i];
 		const struct eth_rpc_err *why = results ? &errs[i] : e;
 		if (results && results[i] && (x->key = answer_key(c->kind[i], results[i]))) {
-			x->state = QA_RESULT;
+			x->state = set_aside(c->q, lg->ep) ? QA_LIE : QA_RESULT;
 			x->res = json_incref(results[i]);
+			if (c->kind[i] == QK_BLOCK && !json_is_null(results[i])) {
+				char unused[300];
+				x->header = eth_header_check(results[i], unused, sizeof unused);
+			}
 			continue;
 		}
 		if (results && results[i]) {
@@ -588,6 +649,7 @@ static void leg_done(struct qleg *lg, json_t **results, const struct eth_rpc_err
 		x->state = x->err.kind == ETH_RPC_TRANSPORT || x->err.kind == ETH_RPC_HTTP ? QA_DOWN : QA_ERROR;
 	}
 	c->pending--;
+	prove(c);
 	qcall_check(c);
 }
 

@@ -129,9 +129,14 @@ size_t eth_arpc_pending(const struct eth_arpc *a);
  * (its answer differed from the quorum's, or no quorum agreed and its answer was one of
  * several, or it answered something malformed), UP (it answered after DOWN); shown is
  * its redacted URL, why one sentence. Agreeing again after DISAGREE is not reported.
+ * LIED: the endpoint answered a block whose "hash" is not the hash of its header (the
+ * header's fields recomputed, eth_header.h) while another endpoint's block in the same
+ * call was its header's; none of its answers count for ETH_ARPC_LIAR_HOLD_MS, so the
+ * others can make a quorum without it (with a quorum of 1, the one honest endpoint left).
  */
 #define ETH_ARPC_MAX_ENDPOINTS 16
-enum eth_arpc_health { ETH_ARPC_UP, ETH_ARPC_DOWN, ETH_ARPC_DISAGREE };
+#define ETH_ARPC_LIAR_HOLD_MS (10 * 60 * 1000)
+enum eth_arpc_health { ETH_ARPC_UP, ETH_ARPC_DOWN, ETH_ARPC_DISAGREE, ETH_ARPC_LIED };
 typedef void (*eth_arpc_report_cb)(size_t endpoint, const char *shown, enum eth_arpc_health h,
                                    const char *why, void *arg);
 struct eth_arpc *eth_arpc_new_quorum(struct loop *l, const char *const *urls, size_t n,

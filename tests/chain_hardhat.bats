@@ -331,3 +331,22 @@ scale_all() {
 	# and the CLI agrees with chainwatch
 	[ "$(ct --contract "$c" --json service ls | jq -r .name | sort | tr '\n' ' ')" = "branch keep " ]
 }
+
+@test "on hardhat too: with rpc_quorum 1, a liar about block hashes is proven wrong from hardhat's headers and the honest state is followed" {
+	local c honest liar st
+	c=$(ct contract deploy)
+	ct --contract "$c" service deploy solo --image busybox:1 --replicas 2 > /dev/null
+	start_proxy honest && honest=$PROXY_URL
+	start_proxy liar --lie && liar=$PROXY_URL
+	start_bg cw canteen-chainwatch -c /dev/null --chain-id 31337 --rpc "$honest,$liar" --rpc-quorum 1 \
+		--contract "$c" -d "$RUN" --poll 100ms --confirmations 0 --rpc-timeout 2s --stdout
+	wait_until 30 has_line 'select(.type == "snapshot.end")' || { cat "$BATS_TEST_TMPDIR/cw.log"; false; }
+	has_line "select(.type == \"rpc.disagree\" and .endpoint == \"$liar\" and .proven == true)"
+	events | jq -s -e '[.[] | select(.type == "service")] | map(.service.name) == ["solo"]' > /dev/null
+	# the block followed is hardhat's own, hash and all
+	st=$(sock_request "$RUN/chain.sock" '{"op":"state"}')
+	[ "$(echo "$st" | jq -r .block_hash)" = \
+		"$(hh_rpc eth_getBlockByNumber "[\"$(printf '0x%x' "$(echo "$st" | jq .block)")\",false]" | jq -r .result.hash)" ]
+	ct --contract "$c" service scale solo 3 > /dev/null
+	wait_until 30 has_line 'select(.type == "service.upsert" and .service.replicas == 3)'
+}

@@ -80,9 +80,9 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 	wait_until 10 has quorum ".type == \"rpc.down\" and .endpoint == \"$dead\""
 	lines quorum | jq -c 'select(.type | startswith("rpc."))'
 	[ "$(count quorum '.type | startswith("rpc.")')" = 2 ]
-	has quorum '.type == "rpc.disagree" and (.error | test("where a quorum answered"))'
+	has quorum '.type == "rpc.disagree" and .proven == true and (.error | test("is not the keccak of its header"))'
 	health_is quorum "$h1" up && health_is quorum "$h2" up
-	health_is quorum "$liar" disagree && health_is quorum "$dead" down
+	health_is quorum "$liar" lied && health_is quorum "$dead" down
 	# and it keeps following: a change arrives from logs, as the honest chain has it
 	ct service scale web 5 > /dev/null
 	wait_until 20 has quorum '.type == "service.upsert" and .service.name == "web" and .service.replicas == 5'
@@ -91,26 +91,73 @@ health_is() { stats "$1" | jq -e --arg e "$2" --arg h "$3" '.endpoints | map(sel
 	[ "$(count quorum '.type == "service.upsert"')" = 1 ]
 }
 
-@test "one honest, one liar, one dead (default quorum 2 of 3): the liar is never followed, both reported" {
+@test "one honest, one liar, one dead (default quorum 2 of 3): the liar is proven wrong, nothing is followed without a quorum, both reported" {
 	h1=$(proxy honest1)
 	liar=$(proxy liar --lie)
 	dead=http://127.0.0.1:$(free_port)
 	watch three "$h1,$liar,$dead"
-	# no quorum: no state at all (never the liar's), the endpoints' health in stats and the log
+	# the liar's blocks are not their headers' hashes: set aside; the honest one alone is
+	# not a quorum of 2: no state at all (never the liar's), the health in stats and the log
 	wait_until 20 health_is three "$dead" down || { cat "$BATS_TEST_TMPDIR/three.log"; false; }
-	wait_until 20 health_is three "$liar" disagree
-	health_is three "$h1" disagree
+	wait_until 20 health_is three "$liar" lied
+	health_is three "$h1" up
 	stats three | jq -e '.ready == false and .quorum == 2' > /dev/null
-	wait_until 20 grep -q "no quorum on eth_getBlockByNumber" "$BATS_TEST_TMPDIR/three.log"
+	wait_until 20 grep -q "only 1 of 3 endpoints answered eth_getBlockByNumber alike (quorum 2)" "$BATS_TEST_TMPDIR/three.log"
 	grep -q "rpc $dead down" "$BATS_TEST_TMPDIR/three.log"
-	grep -q "rpc $liar disagrees" "$BATS_TEST_TMPDIR/three.log"
+	grep -q "rpc $liar lied: proven wrong: its eth_getBlockByNumber answer: the block's hash 0x[0-9a-f]* is not the keccak of its header" "$BATS_TEST_TMPDIR/three.log"
 	run lines three
 	[ -z "$output" ]
-	# rpc_quorum 1 does not make a tie a quorum: still nothing followed
+}
+
+@test "one honest, one liar, one dead, rpc_quorum 1: exactly the honest state; the liar proven wrong and the dead reported" {
+	h1=$(proxy honest1)
+	liar=$(proxy liar --lie)
+	dead=http://127.0.0.1:$(free_port)
+	watch ref "$ANVIL_URL"
 	watch one "$h1,$liar,$dead" --rpc-quorum 1
-	wait_until 20 grep -q "no quorum on eth_getBlockByNumber" "$BATS_TEST_TMPDIR/one.log"
-	run lines one
+	wait_until 20 has ref '.type == "snapshot.end"'
+	wait_until 30 has one '.type == "snapshot.end"' || { cat "$BATS_TEST_TMPDIR/one.log"; false; }
+	want=$(snapshot_of ref | jq -c 'del(.block, .block_hash)')
+	got=$(snapshot_of one | jq -c 'del(.block, .block_hash)')
+	echo "want $want"; echo "got  $got"
+	[ "$got" = "$want" ]
+	[ "$(snapshot_of one | jq -c '.services | map(.name) | sort')" = '["db","web"]' ]
+	# the block it follows is the honest chain's, hash and all
+	[ "$(snapshot_of one | jq -r .block_hash)" = "$(cast block "$(snapshot_of one | jq -r .block)" -f hash -r "$ANVIL_URL")" ]
+	wait_until 10 has one ".type == \"rpc.disagree\" and .endpoint == \"$liar\" and .proven == true"
+	wait_until 10 has one ".type == \"rpc.down\" and .endpoint == \"$dead\""
+	lines one | jq -c 'select(.type | startswith("rpc."))'
+	[ "$(count one '.type | startswith("rpc.")')" = 2 ]
+	has one '.type == "rpc.disagree" and (.error | test("is not the keccak of its header"))'
+	health_is one "$h1" up && health_is one "$liar" lied && health_is one "$dead" down
+	# it keeps following the honest chain, and only it
+	ct service scale web 4 > /dev/null
+	wait_until 20 has one '.type == "service.upsert" and .service.name == "web" and .service.replicas == 4'
+	[ "$(count one '.type == "service.upsert"')" = 1 ]
+	[ "$(count one '.type == "snapshot.end"')" = 1 ]
+	! grep -q "no quorum" "$BATS_TEST_TMPDIR/one.log"
+}
+
+@test "rpc_quorum 1 and a liar no header shows (true blocks, empty record pages): a tie is never followed" {
+	h1=$(proxy honest1)
+	liar=$(proxy liar --lie-calls)
+	watch tie "$h1,$liar" --rpc-quorum 1
+	wait_until 20 grep -q "no quorum on eth_call" "$BATS_TEST_TMPDIR/tie.log" || { cat "$BATS_TEST_TMPDIR/tie.log"; false; }
+	wait_until 10 health_is tie "$liar" disagree
+	run lines tie
 	[ -z "$output" ]
+}
+
+@test "headers canteen cannot hash (a field missing on every endpoint) prove nobody wrong: two such endpoints still make a quorum" {
+	a=$(proxy a --drop-block-field requestsHash)
+	b=$(proxy b --drop-block-field requestsHash)
+	watch ref "$ANVIL_URL"
+	watch odd "$a,$b"
+	wait_until 20 has ref '.type == "snapshot.end"'
+	wait_until 30 has odd '.type == "snapshot.end"' || { cat "$BATS_TEST_TMPDIR/odd.log"; false; }
+	[ "$(snapshot_of odd | jq -c 'del(.block, .block_hash)')" = "$(snapshot_of ref | jq -c 'del(.block, .block_hash)')" ]
+	[ "$(count odd '.type | startswith("rpc.")')" = 0 ]
+	health_is odd "$a" up && health_is odd "$b" up
 }
 
 @test "the dead endpoint comes back: rpc.up for it" {

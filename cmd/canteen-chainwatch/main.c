@@ -103,15 +103,20 @@ static int configure(const struct flag_values *v, struct conf *cf, struct chainw
 /* ---- endpoints ---- */
 
 static const char *const health_names[] = {
-	[ETH_ARPC_UP] = "up", [ETH_ARPC_DOWN] = "down", [ETH_ARPC_DISAGREE] = "disagree"};
+	[ETH_ARPC_UP] = "up", [ETH_ARPC_DOWN] = "down", [ETH_ARPC_DISAGREE] = "disagree",
+	[ETH_ARPC_LIED] = "lied"};
 
+/* rpc.up, rpc.down, or rpc.disagree (with "proven":true for an endpoint caught lying). */
 static void publish_endpoint(struct chainwatch *cw, const struct cw_endpoint *ep)
 {
 	char type[24];
-	snprintf(type, sizeof type, "rpc.%s", health_names[ep->health]);
+	int lied = ep->health == ETH_ARPC_LIED;
+	snprintf(type, sizeof type, "rpc.%s", lied ? "disagree" : health_names[ep->health]);
 	json_t *ev = json_pack("{s:s, s:s}", "type", type, "endpoint", ep->shown);
 	if (ev && ep->health != ETH_ARPC_UP)
 		json_object_set_new(ev, "error", json_string(ep->why));
+	if (ev && lied)
+		json_object_set_new(ev, "proven", json_true());
 	cw_publish(cw, ev);
 }
 
@@ -131,7 +136,8 @@ static void on_endpoint(size_t i, const char *shown, enum eth_arpc_health h, con
 	if (h == ETH_ARPC_UP)
 		log_info("rpc %s: %s", ep->shown, why);
 	else
-		log_warnx("rpc %s %s: %s", ep->shown, h == ETH_ARPC_DOWN ? "down" : "disagrees", why);
+		log_warnx("rpc %s %s: %s", ep->shown,
+		          h == ETH_ARPC_DOWN ? "down" : h == ETH_ARPC_LIED ? "lied" : "disagrees", why);
 	if (cw->st.valid)
 		publish_endpoint(cw, ep);
 }

@@ -6,7 +6,8 @@
 #   rpc_proxy.py --upstream URL --port-file FILE [--drop-send | --drop-send-first N |
 #                --delay-send MS | --hang |
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
-#                --drop-receipts N | --lie | --max-log-range N | --drop-log-topic HEX]
+#                --drop-receipts N | --lie | --lie-calls | --max-log-range N |
+#                --drop-log-topic HEX | --drop-block-field NAME]
 #                [--port N] [--record FILE]
 #
 # --record FILE: append the method of every call forwarded, one a line.
@@ -23,6 +24,13 @@
 # --lie: every block hash (blocks, logs) comes back reversed, consistently, and every
 # eth_call with arguments (a page of records) answers an empty list; version() and the
 # rest are honest, so a client of this endpoint alone sees a plausible, wrong chain.
+# Its blocks' hashes are not the hashes of their headers, which a client can check.
+#
+# --drop-block-field NAME: blocks come without their field NAME (a header layout the
+# client cannot hash, as a chain with fields of its own would give).
+#
+# --lie-calls: only the eth_call part of --lie (blocks and logs true): a lie about state
+# that no block header shows.
 import argparse
 import json
 import os
@@ -56,11 +64,12 @@ def lie(method, ans, call=None):
     """Rewrite one answer object the way the chosen lie says."""
     if "result" not in ans:
         return ans
-    if opts.lie:
+    if opts.lie or opts.lie_calls:
         r = ans["result"]
-        if method in ("eth_getBlockByNumber", "eth_getBlockByHash") and isinstance(r, dict):
+        blocks = not opts.lie_calls
+        if blocks and method in ("eth_getBlockByNumber", "eth_getBlockByHash") and isinstance(r, dict):
             r["hash"] = fake_hash(r.get("hash"))
-        elif method == "eth_getLogs" and isinstance(r, list):
+        elif blocks and method == "eth_getLogs" and isinstance(r, list):
             for lg in r:
                 if isinstance(lg, dict):
                     lg["blockHash"] = fake_hash(lg.get("blockHash"))
@@ -69,6 +78,9 @@ def lie(method, ans, call=None):
             data = params[0].get("data") or params[0].get("input") or ""
             if len(data) > 10:
                 ans["result"] = EMPTY_LIST
+    if opts.drop_block_field and method in ("eth_getBlockByNumber", "eth_getBlockByHash") \
+            and isinstance(ans["result"], dict):
+        ans["result"].pop(opts.drop_block_field, None)
     if opts.chain_id is not None and method == "eth_chainId":
         ans["result"] = hex(opts.chain_id)
     if opts.fee is not None:
@@ -200,7 +212,8 @@ class Handler(BaseHTTPRequestHandler):
                     x["result"] = [lg for lg in x["result"]
                                    if (lg.get("topics") or [""])[0].lower() != opts.drop_log_topic.lower()]
             ans = json.dumps(a).encode()
-        if opts.chain_id is not None or opts.fee is not None or opts.lie:
+        if opts.chain_id is not None or opts.fee is not None or opts.lie or opts.lie_calls \
+                or opts.drop_block_field:
             a = json.loads(ans)
             if isinstance(a, list):
                 a = [lie(methods.get(x.get("id")), x, by_id.get(x.get("id"))) for x in a]
@@ -229,6 +242,8 @@ def main():
     p.add_argument("--stale-nonce", action="store_true")
     p.add_argument("--drop-receipts", type=int, default=0)
     p.add_argument("--lie", action="store_true")
+    p.add_argument("--lie-calls", action="store_true")
+    p.add_argument("--drop-block-field")
     p.add_argument("--max-log-range", type=int, default=0)
     p.add_argument("--drop-log-topic")
     p.add_argument("--port", type=int, default=0)
