@@ -376,6 +376,17 @@ static int cmp_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+static int set_aside(const struct eth_arpc *q, size_t ep);
+
+/* Endpoints yet to answer call i whose answer would count (none set aside for a lie). */
+static size_t open_legs(const struct qcall *c, size_t i)
+{
+	size_t m = 0;
+	for (size_t ep = 0; ep < c->q->neps; ep++)
+		m += c->ans[ep * c->n + i].state == QA_PENDING && !set_aside(c->q, ep);
+	return m;
+}
+
 /* The answer to call i a quorum gave (borrowed), or NULL while there is none: the most
  * endpoints alike, at least quorum, and more than any other answer could still gather. */
 static json_t *decide(struct qcall *c, size_t i)
@@ -416,7 +427,7 @@ static json_t *decide(struct qcall *c, size_t i)
 		    (m = alike(c, i, ep)) > s)
 			s = m;
 	}
-	if (w < q->quorum || w <= s + c->pending)
+	if (w < q->quorum || w <= s + open_legs(c, i))
 		return NULL;
 	c->win[i] = k;
 	return c->ans[best * c->n + i].res;
