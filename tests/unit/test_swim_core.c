@@ -603,6 +603,37 @@ static void test_reply_amplification(void)
 	for (int j = 0; j < nn; j++)
 		b += sent_since(start, 0, j, NULL);
 	ok(b <= SWIM_REPLY_MAX, "40 ping-reqs in one packet: %zu bytes sent", b);
+	/* Claims that we are suspect or dead are answered straight back to the teller: 42 of
+	 * them with 20 pings in one packet still cause one packet's worth in all, and one
+	 * refutation (one incarnation step) per packet, however many claims it holds. */
+	for (int round = 0; round < 2; round++) {
+		off = 0;
+		uint64_t inc = inc_of(0, 0);
+		for (int i = 0; i < 20; i++)
+			swim_wire_probe(body, sizeof body, &off, SWIM_MSG_PING, (uint32_t)(100 + i));
+		for (int i = 0; i < 22; i++)
+			swim_wire_suspect_dead(body, sizeof body, &off, i % 2 ? SWIM_MSG_DEAD : SWIM_MSG_SUSPECT,
+			                       nodes[0].addr, inc, nodes[evil].addr);
+		start = nq;
+		inject(0, evil, body, off);
+		b = 0;
+		size_t alive = 0;
+		for (int j = 0; j < nn; j++)
+			b += sent_since(start, 0, j, NULL);
+		for (size_t i = start; i < nq; i++) {
+			if (q[i].from != 0 || swim_wire_decode(q[i].body, q[i].len, &decoded, NULL, 0) < 0)
+				continue;
+			for (size_t k = 0; k < decoded.nmsg; k++)
+				alive += decoded.msg[k].type == SWIM_MSG_ALIVE &&
+				         memcmp(decoded.msg[k].e.addr, nodes[0].addr, SWIM_ADDR_LEN) == 0 && q[i].to == evil;
+		}
+		ok(b <= SWIM_REPLY_MAX,
+		   "round %d: 42 claims that we are suspect or dead with 20 pings: %zu bytes sent (%zu "
+		   "alive of ours to the teller, gossip included)", round, b, alive);
+		ok(inc_of(0, 0) <= inc + 1, "round %d: our incarnation rose by at most one (%llu -> %llu)", round,
+		   (unsigned long long)inc, (unsigned long long)inc_of(0, 0));
+		now += cfg.probe_interval_ms;
+	}
 	run_until(now + 5000);
 	ok(converged(), "the cluster is unaffected");
 }
