@@ -101,7 +101,7 @@ services_state() { sock_request "$RUN/chain.sock" '{"op":"state"}' | jq -c '.ser
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"image reference longer than 255 bytes"* ]]
 	# ... the contract takes it (up to 512 bytes): sent with cast.
-	send_as 0 "$C" "$SIG_ADD" "(big,$img,[sh],[A=1],3,100,64,[],0,0,false,[])" > /dev/null
+	send_as 0 "$C" "$SIG_ADD" "(big,$img,[sh],[A=1],3,100,64,[],0,0,false,[],[])" > /dev/null
 	ct --contract "$C" service deploy fine --image canteen-test:1 --replicas 2 > /dev/null
 	daemons "$C"
 	wait_until 30 eval 'ct --contract "$C" service ls | grep -q "pending: 3 rejected: image reference longer than 255 bytes"'

@@ -33,7 +33,7 @@ DEV_ADDRS=(
 )
 
 # ABI signatures of the contract's calls, for cast.
-SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[])'
+SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],(string[],uint32,uint32,uint32,uint8,bool,uint16,uint32,uint8,uint16,string[],bool,uint32,bool)[])'
 # What the contract holds of a service (version 4 keeps the spec in logs only).
 STATE_T='(bool,uint64,uint32,bytes20)'
 NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
@@ -182,7 +182,7 @@ error_selector() {
 
 # spec NAME [IMAGE [REPLICAS]]: a cast tuple literal for a ServiceSpec.
 spec() {
-	echo "(${1:-\"\"},${2:-busybox:1},[sh,-c,sleep 1000],[A=1],${3:-1},100,64,[(8080,80,0)],0,0,false,[])"
+	echo "(${1:-\"\"},${2:-busybox:1},[sh,-c,sleep 1000],[A=1],${3:-1},100,64,[(8080,80,0)],0,0,false,[],[])"
 }
 
 # add_services_batch CONTRACT FROM_INDEX PREFIX COUNT [START]: add COUNT services named
