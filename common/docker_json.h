@@ -19,6 +19,7 @@
 #define DOCKER_LABEL_NODE "io.canteen.node"
 #define DOCKER_LABEL_SPEC "io.canteen.spec"   /* docker_spec_hash of what the container runs */
 #define DOCKER_LABEL_CLUSTER "io.canteen.cluster" /* docker_cluster_id: chain id and contract */
+#define DOCKER_LABEL_VOLUME "io.canteen.volume"   /* a replica's named volume: its NAME */
 #define DOCKER_CLUSTER_MAX 72                 /* "<chain_id>:0x<40 hex>" and its NUL */
 #define DOCKER_SPEC_HASH_LEN 32               /* hex digits */
 
