@@ -36,6 +36,10 @@ enum docker_state {
 	DOCKER_EXITED, DOCKER_DEAD
 };
 
+/* A container's State.Health.Status; DOCKER_HEALTH_NONE: no health check (or not known). */
+enum docker_health { DOCKER_HEALTH_NONE, DOCKER_HEALTH_STARTING, DOCKER_HEALTH_HEALTHY,
+                     DOCKER_HEALTH_UNHEALTHY };
+
 /* The canteen labels of a container; labels_ok is 0 when any is missing or malformed. */
 struct docker_labels {
 	int labels_ok;
@@ -52,6 +56,7 @@ struct docker_ctr {
 	char id[DOCKER_ID_LEN + 1];
 	char name[DOCKER_NAME_MAX];      /* without the leading '/' */
 	enum docker_state state;
+	enum docker_health health;       /* from Status: "Up 3 s (healthy)", "(health: starting)" */
 	int64_t created;                 /* unix seconds */
 	struct docker_labels labels;
 };
@@ -62,6 +67,7 @@ struct docker_event {
 	char id[DOCKER_ID_LEN + 1];
 	char name[DOCKER_NAME_MAX];
 	int exit_code;                   /* -1 when absent */
+	enum docker_health health;       /* "health_status: healthy" etc.; NONE for other actions */
 	int64_t time_ns;
 	struct docker_labels labels;
 };
@@ -95,5 +101,7 @@ int docker_parse_progress(const char *line, size_t len, struct docker_progress *
 
 int docker_valid_id(const char *s);
 const char *docker_state_name(enum docker_state s);
+/* "", "starting", "healthy", "unhealthy" (replstate.h's names). */
+const char *docker_health_name(enum docker_health h);
 
 #endif

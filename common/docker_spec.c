@@ -197,7 +197,7 @@ int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b)
 		    a->ports[i].container != b->ports[i].container ||
 		    strcmp(a->ports[i].proto, b->ports[i].proto))
 			return 0;
-	const struct docker_health *ha = &a->health, *hb = &b->health;
+	const struct docker_healthcheck *ha = &a->health, *hb = &b->health;
 	if (ha->interval_ms != hb->interval_ms || ha->timeout_ms != hb->timeout_ms ||
 	    ha->start_period_ms != hb->start_period_ms || ha->retries != hb->retries ||
 	    ha->disabled != hb->disabled || a->read_only != b->read_only || a->nvolumes != b->nvolumes)
@@ -356,7 +356,7 @@ void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN
 		hash_str(&st, num);
 	}
 	/* Version 5's options only when given: a container made before them keeps its hash. */
-	const struct docker_health *hc = &s->health;
+	const struct docker_healthcheck *hc = &s->health;
 	if (hc->ncmd || hc->interval_ms || hc->timeout_ms || hc->start_period_ms || hc->retries ||
 	    hc->disabled || s->nvolumes || s->read_only) {
 		snprintf(num, sizeof num, "v5/%zu", hc->ncmd);
@@ -464,7 +464,7 @@ static int harden(json_t *hc, const struct docker_policy *p)
 /* Docker's Healthcheck of s, or NULL (none given; *bad on no memory). Durations in ns. */
 static json_t *healthcheck_json(const struct docker_spec *s, int *bad)
 {
-	const struct docker_health *h = &s->health;
+	const struct docker_healthcheck *h = &s->health;
 	if (!h->ncmd && !h->interval_ms && !h->timeout_ms && !h->start_period_ms && !h->retries &&
 	    !h->disabled)
 		return NULL;

@@ -18,7 +18,7 @@ struct docker_port {
 };
 
 /* A service's health check (rec.h's "health"); all zero: none given. */
-struct docker_health {
+struct docker_healthcheck {
 	char **cmd;                 /* as on chain: CMD args, or "CMD-SHELL" and a command */
 	size_t ncmd;                /* 0: the image's own HEALTHCHECK */
 	uint64_t interval_ms, timeout_ms, start_period_ms; /* 0: Docker's default */
@@ -39,7 +39,7 @@ struct docker_spec {
 	uint64_t cpu_millis, mem_mib; /* 0: no limit */
 	struct docker_port ports[REC_MAX_PORTS];
 	size_t nports;
-	struct docker_health health;
+	struct docker_healthcheck health;
 	struct rec_volume volumes[REC_MAX_VOLUMES]; /* named volumes of this replica */
 	size_t nvolumes;
 	int read_only;              /* read-only root filesystem */

@@ -78,6 +78,20 @@ static void test_list(void)
 		   "bad list %zu refused (%s)", i, err);
 	ok(docker_parse_list("[]", 2, 10, &v, &n, err, sizeof err) == 0 && n == 0, "empty list");
 	free(v);
+	/* the health Docker appends to Status, only of running containers */
+	const char *hb = "[{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 3 minutes (healthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 1 second (health: starting)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 2 hours (unhealthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 2 hours\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"exited\",\"Status\":\"Exited (1) (unhealthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":7}]";
+	ok(docker_parse_list(hb, strlen(hb), 10, &v, &n, err, sizeof err) == 0 && n == 6, "health list: %s", err);
+	if (n == 6)
+		ok(v[0].health == DOCKER_HEALTH_HEALTHY && v[1].health == DOCKER_HEALTH_STARTING &&
+		       v[2].health == DOCKER_HEALTH_UNHEALTHY && v[3].health == DOCKER_HEALTH_NONE &&
+		       v[4].health == DOCKER_HEALTH_NONE && v[5].health == DOCKER_HEALTH_NONE,
+		   "health from Status");
+	free(v);
 }
 
 static void test_event(void)
@@ -98,6 +112,19 @@ static void test_event(void)
 	is_int(docker_parse_event(exec, strlen(exec), &ev, err, sizeof err), 1, "exec event");
 	is_str(ev.action, "exec_start", "action cut at the colon");
 	is_int(ev.exit_code, -1, "no exit code");
+	const char *hs = "{\"Type\":\"container\",\"Action\":\"health_status: unhealthy\",\"Actor\":"
+	                 "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	is_int(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err), 1, "health event");
+	ok(strcmp(ev.action, "health_status") == 0 && ev.health == DOCKER_HEALTH_UNHEALTHY,
+	   "health_status: unhealthy");
+	hs = "{\"Type\":\"container\",\"Action\":\"health_status: healthy\",\"Actor\":"
+	     "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	ok(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err) == 1 && ev.health == DOCKER_HEALTH_HEALTHY,
+	   "health_status: healthy");
+	hs = "{\"Type\":\"container\",\"Action\":\"health_status: bogus\",\"Actor\":"
+	     "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	ok(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err) == 1 && ev.health == DOCKER_HEALTH_NONE,
+	   "an unknown health: none");
 	const char *net = "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"x\"}}";
 	is_int(docker_parse_event(net, strlen(net), &ev, err, sizeof err), 0, "network event ignored");
 	const char *noid = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"zz\"}}";
