@@ -455,3 +455,26 @@ spec5() {
 	wait_until 20 running_is 1
 	[ "$(dk inspect --format '{{json .Config.Healthcheck.Test}}' "canteen.$SVC.0")" = '["NONE"]' ]
 }
+
+# ps_has JQ-CONDITION: some container in dockerd's ps answers to it.
+ps_has() { ps_json | jq -e ".containers[] | select($1)" > /dev/null; }
+
+@test "dockerd: health: a replica whose check passes is healthy; one whose check fails is unhealthy, then restarted with the back-off" {
+	start_dd
+	start_feed
+	subscribe_events
+	local hc='{cmd: ["CMD-SHELL", "test -f /tmp/ok"], interval_ms: 300, timeout_ms: 1000, retries: 1}'
+	send_set "$(spec 0 1 - '["sh","-c","touch /tmp/ok; exec sleep 3600"]' | jq -c ". + {health: $hc}")" \
+		"$(spec 1 1 - '["sleep","3600"]' | jq -c ". + {health: $hc}")"
+	wait_until 20 running_is 2
+	# dockerd says each replica's health as Docker finds it
+	wait_until 20 ps_has '.replica == 0 and .health == "healthy"'
+	wait_until 30 ps_has '.replica == 1 and .restarts >= 1'
+	wait_until 5 jq -e 'select(.type == "container.health" and .replica == 1 and .health == "unhealthy")' "$BATS_TEST_TMPDIR/events.log"
+	grep -q 'unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd.log"
+	# the healthy one is never restarted
+	[ "$(ps_json | jq '.containers[] | select(.replica == 0) | .restarts')" = 0 ]
+	# it keeps failing: restarted again, after the back-off
+	wait_until 30 ps_has '.replica == 1 and .restarts >= 2'
+	ps_json | jq -c '.containers[] | [.replica, .state, .health, .restarts, .reason]'
+}
