@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "ipc.h"
 #include "parse.h"
+#include "rview.h"
 #include "sockets.h"
 #include "tty.h"
 
@@ -671,7 +672,33 @@ static void fmt_placed(const json_t *sum, char *placed, size_t plen, char *why, 
 	}
 }
 
-static void print_service_row(const json_t *s, const json_t *sum)
+/* Replicas of service name running and healthy (-1: none has a health check), cluster-wide
+ * as this server knows them: the placement, its dockerd and the members' summaries. */
+struct svc_health {
+	long long running, healthy;
+};
+
+static struct svc_health count_health(json_t *placement, struct rview *rv, const char *name)
+{
+	struct svc_health h = {0, -1};
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(placement, "assignments"), i, a) {
+		const char *s = json_string_value(json_object_get(a, "service"));
+		const char *node = json_string_value(json_object_get(a, "node"));
+		if (!s || !node || strcmp(s, name) != 0)
+			continue;
+		struct rview_state st;
+		rview_lookup(rv, s, json_integer_value(json_object_get(a, "replica")), node, &st);
+		h.running += rview_running(&st);
+		if (st.health && h.healthy < 0)
+			h.healthy = 0;
+		h.healthy += st.health && strcmp(st.health, "healthy") == 0 && rview_running(&st);
+	}
+	return h;
+}
+
+static void print_service_row(const json_t *s, const json_t *sum, const struct svc_health *h)
 {
 	char ports[256] = "", cpu[32];
 	size_t n = 0, i;
@@ -686,12 +713,17 @@ static void print_service_row(const json_t *s, const json_t *sum)
 		n += (size_t)w;
 	}
 	char placed[32], why[256], name[TTY_FIELD_MAX], image[TTY_FIELD_MAX], strategy[64];
+	char running[24] = "-", healthy[24] = "-";
 	fmt_placed(sum, placed, sizeof placed, why, sizeof why);
+	if (h && sum)
+		snprintf(running, sizeof running, "%lld", h->running);
+	if (h && sum && h->healthy >= 0)
+		snprintf(healthy, sizeof healthy, "%lld", h->healthy);
 	chain_fmt_cpu(json_integer_value(json_object_get(s, "cpu_millis")), cpu, sizeof cpu);
-	printf("%-24s  %-30s  %8lld  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
+	printf("%-24s  %-30s  %8lld  %7s  %7s  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
 	       tty_esc(json_string_value(json_object_get(s, "name")), name, sizeof name),
 	       tty_esc(json_string_value(json_object_get(s, "image")), image, sizeof image),
-	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, cpu,
+	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, running, healthy, cpu,
 	       (long long)json_integer_value(json_object_get(s, "mem_mib")), n ? ports : "-",
 	       (long long)json_integer_value(json_object_get(s, "priority")),
 	       tty_esc(json_string_value(json_object_get(s, "strategy")), strategy, sizeof strategy),
@@ -727,23 +759,41 @@ static int service_ls(struct cli *cli)
 	char why[700] = "";
 	int ret = service_ls_run(cli, &all, &summary, why, sizeof why);
 	if (ret == CLI_OK && !cli->json)
-		printf("%-24s  %-30s  %8s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
-		       "PLACED", "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
+		printf("%-24s  %-30s  %8s  %7s  %7s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE",
+		       "REPLICAS", "PLACED", "RUNNING", "HEALTHY", "CPU", "MEM", "PORTS", "PRIORITY",
+		       "STRATEGY", "GEN");
 	size_t i;
-	json_t *s;
+	json_t *s, *placement = NULL;
+	struct rview rv;
+	memset(&rv, 0, sizeof rv);
+	if (summary) { /* running and healthy: the placement, with every replica's state */
+		char path[600], err[256];
+		cli_sock_path(cli, SOCK_SCHED, path, sizeof path);
+		placement = rview_ask(path, "placement", "placement", 3000, err, sizeof err);
+		rview_load(cli, &rv);
+	}
 	json_array_foreach(all, i, s) {
-		json_t *sum = summary_of(summary, json_string_value(json_object_get(s, "name")));
+		const char *name = json_string_value(json_object_get(s, "name"));
+		json_t *sum = summary_of(summary, name);
+		struct svc_health h = count_health(placement, &rv, name ? name : "");
 		if (cli->json) {
 			if (sum) {
 				json_object_set(s, "placed", json_object_get(sum, "placed"));
 				json_object_set(s, "pending", json_object_get(sum, "pending"));
 				json_object_set(s, "reasons", json_object_get(sum, "reasons"));
 			}
+			if (sum && placement) {
+				json_object_set_new(s, "running", json_integer(h.running));
+				if (h.healthy >= 0)
+					json_object_set_new(s, "healthy", json_integer(h.healthy));
+			}
 			chain_print_json(s);
 		} else {
-			print_service_row(s, sum);
+			print_service_row(s, sum, placement ? &h : NULL);
 		}
 	}
+	rview_free(&rv);
+	json_decref(placement);
 	/* Without a scheduler PLACED is "-": say why, once, beside the table. */
 	if (ret == CLI_OK && !cli->json && !summary && json_array_size(all) > 0)
 		cli_err("PLACED is unknown: %s; give the run directory with --rundir DIR", why);

@@ -44,7 +44,7 @@
 #define USAGE_PS "usage: canteen ps [--service NAME] [--json]"
 #define USAGE_IMAGES "usage: canteen images [--json] [IMAGE...]"
 #define USAGE_LOGS "usage: canteen logs SERVICE [--replica N] [--follow] [--since DURATION] [--tail N|all]"
-#define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--watch]"
+#define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--all] [--watch]"
 #define USAGE_METRICS \
 	"usage: canteen metrics [--timeout DURATION] [--textfile PATH [--interval DURATION]]"
 #define USAGE_UP "usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--isolated] [--dir DIR]"
