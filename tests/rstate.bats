@@ -3,6 +3,7 @@
 # SWIM metadata, read back by canteen ps on another server; hostile summaries refused.
 # needs: docker
 load lib/common
+load lib/anvil
 load swim
 load sched
 
@@ -15,6 +16,7 @@ setup() {
 
 teardown() {
 	stop_started
+	stop_anvil
 	if grep -l 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log 2>/dev/null; then
 		grep -h -A20 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log
 		san_failed=1
@@ -186,11 +188,21 @@ eps_are() { [ "$(eps "${@:2}" | tr '\n' ' ')" = "$1" ]; }
 	[[ "$output" == *"$a1"*running*healthy* ]]
 	# endpoints: the ready replica (nodes 2 and 3 run nothing: unknown, not listed)
 	wait_until 10 eps_are "127.0.0.1:$p " "${SVC}h"
+	# service ls: the service on a real chain; RUNNING and HEALTHY from the replica states
+	start_anvil
+	local ct=("$BIN/canteen" -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" --rundir "$BATS_TEST_TMPDIR/cli1")
+	ct+=(--contract "$(deploy_canteen 0)")
+	"${ct[@]}" service deploy "${SVC}h" --image "$IMG" --replicas 3 --health-cmd 'test -f /tmp/ok' > /dev/null
+	[ "$("${ct[@]}" --json service ls | jq -c '[.placed, .running, .healthy]')" = '[3,1,1]' ]
+	run "${ct[@]}" service ls
+	[[ "${lines[0]}" == *PLACED*RUNNING*HEALTHY* ]]
+	[[ "${lines[1]}" =~ \ 3\/3\ +1\ +1\  ]]
 	# node 1's replica fails its check: unhealthy, out of endpoints, restarted
 	cid=$(docker ps -q --filter "label=io.canteen.node=$a1" --filter "label=io.canteen.service=${SVC}h")
 	docker exec "$cid" rm /tmp/ok
 	wait_until 10 row_is 3 "${SVC}h" "$a1" '.health == "unhealthy" or .state != "running"'
 	wait_until 10 eps_are "" "${SVC}h"
+	wait_until 10 bash -c "\"\${@}\" --json service ls | jq -e '.healthy == 0'" _ "${ct[@]}"
 	wait_until 30 row_is 1 "${SVC}h" "$a1" '.restarts >= 1'
 	grep -q 'is unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd1.log"
 	# restarted, its command makes the file again: healthy and listed again
