@@ -283,10 +283,11 @@ lax_contract_bin() {
 	if [ ! -s "$d/Canteen.bin" ]; then
 		mkdir -p "$d"
 		sed -e 's/if (c < lo || c > 0x7e) return false;/lo; c;/' \
+			-e 's/if or(lt(c, lo), gt(c, 0x7e)) { bad := 1 }/if or(lt(c, lo), gt(c, 0x7e)) { }/' \
 			-e 's/MAX_ENDPOINT = 64;/MAX_ENDPOINT = 255;/' -e 's/MAX_LABELS = 16;/MAX_LABELS = 32;/' \
 			-e 's/MAX_LABEL_LEN = 64;/MAX_LABEL_LEN = 256;/' "$TOP/contracts/Canteen.sol" > "$d/Lax.sol"
 		local want
-		for want in 'lo; c;' 'MAX_ENDPOINT = 255;' 'MAX_LABELS = 32;' 'MAX_LABEL_LEN = 256;'; do
+		for want in 'lo; c;' 'gt(c, 0x7e)) { }' 'MAX_ENDPOINT = 255;' 'MAX_LABELS = 32;' 'MAX_LABEL_LEN = 256;'; do
 			grep -qF "$want" "$d/Lax.sol" ||
 				{ echo "lax_contract_bin: the contract's record rules moved ($want)" >&2; return 1; }
 		done
