@@ -215,14 +215,13 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 	char err[256];
 	uint64_t v;
 	int ch, ret = CLI_OK;
-	json_t *health_args = NULL, *volumes = NULL;
 	optind = 0;
 	opterr = 0;
 	while (ret == CLI_OK && (ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		json_t *item = NULL, **list = NULL;
 		err[0] = '\0';
 		if (ch >= OPT_HEALTH_CMD) {
-			ret = parse_option_flag(a, ch, &health_args, &volumes);
+			ret = parse_option_flag(a, ch, &a->health_args, &a->volumes);
 			continue;
 		}
 		switch (ch) {
@@ -296,16 +295,14 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 		}
 	}
 	json_t *hc = a->opts ? json_object_get(a->opts, "healthCmd") : NULL;
-	if (ret == CLI_OK && health_args && hc)
+	if (ret == CLI_OK && a->health_args && hc)
 		ret = usage_err("%s", "give --health-cmd, --health-arg or --no-healthcheck, not two of them");
-	if (ret == CLI_OK && health_args) {
-		opt_set(a, "healthCmd", json_incref(health_args));
+	if (ret == CLI_OK && a->health_args) {
+		opt_set(a, "healthCmd", json_incref(a->health_args));
 		opt_set(a, "noHealthcheck", json_false());
 	}
-	if (ret == CLI_OK && volumes)
-		opt_set(a, "volumes", json_incref(volumes));
-	json_decref(health_args);
-	json_decref(volumes);
+	if (ret == CLI_OK && a->volumes)
+		opt_set(a, "volumes", json_incref(a->volumes));
 	if (ret != CLI_OK)
 		return ret;
 	if (optind < argc) {
@@ -460,6 +457,8 @@ void service_cmd_free(struct service_cmd *s)
 	json_decref(s->args.selector);
 	json_decref(s->args.command);
 	json_decref(s->args.opts);
+	json_decref(s->args.health_args);
+	json_decref(s->args.volumes);
 	memset(&s->args, 0, sizeof s->args);
 }
 
