@@ -29,6 +29,8 @@ setup() {
 }
 
 @test "system: canteen up brings 3 nodes and a sample service that answers on its endpoints" {
+	# endpoints lists ready replicas: the others' states reach node 1 within a second or two
+	wait_until 15 bash -c '[ "$(at 1 endpoints web | wc -l)" -eq 3 ]'
 	run at 1 endpoints web
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
