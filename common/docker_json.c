@@ -153,6 +153,26 @@ out:
 	return rc;
 }
 
+const char *docker_health_name(enum docker_health h)
+{
+	static const char *const names[] = {"", "starting", "healthy", "unhealthy"};
+	return (unsigned)h < sizeof names / sizeof names[0] ? names[h] : "";
+}
+
+/* The health Docker appends to a listing's Status ("Up 2 minutes (healthy)"). */
+static enum docker_health status_health(const char *status)
+{
+	if (!status)
+		return DOCKER_HEALTH_NONE;
+	if (strstr(status, "(unhealthy)"))
+		return DOCKER_HEALTH_UNHEALTHY;
+	if (strstr(status, "(healthy)"))
+		return DOCKER_HEALTH_HEALTHY;
+	if (strstr(status, "(health: starting)"))
+		return DOCKER_HEALTH_STARTING;
+	return DOCKER_HEALTH_NONE;
+}
+
 static int ctr_parse(const json_t *o, struct docker_ctr *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -177,6 +197,8 @@ static int ctr_parse(const json_t *o, struct docker_ctr *c, char *err, size_t er
 	}
 	if (json_is_integer(created))
 		c->created = (int64_t)json_integer_value(created);
+	if (c->state == DOCKER_RUNNING)
+		c->health = status_health(get_str(o, "Status"));
 	labels_parse(json_object_get(o, "Labels"), &c->labels);
 	return 0;
 }
@@ -246,6 +268,15 @@ int docker_parse_event(const char *line, size_t len, struct docker_event *ev, ch
 		alen = sizeof e.action - 1;
 	memcpy(e.action, action, alen);
 	e.action[alen] = '\0';
+	if (strcmp(e.action, "health_status") == 0) {
+		const char *h = action + strcspn(action, ":");
+		h += *h == ':' ? 1 : 0;
+		h += *h == ' ' ? 1 : 0;
+		e.health = strcmp(h, "healthy") == 0     ? DOCKER_HEALTH_HEALTHY
+		           : strcmp(h, "unhealthy") == 0 ? DOCKER_HEALTH_UNHEALTHY
+		           : strcmp(h, "starting") == 0  ? DOCKER_HEALTH_STARTING
+		                                         : DOCKER_HEALTH_NONE;
+	}
 	const char *name = get_str(attrs, "name");
 	if (name)
 		str_copy(e.name, sizeof e.name, name);

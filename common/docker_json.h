@@ -19,6 +19,7 @@
 #define DOCKER_LABEL_NODE "io.canteen.node"
 #define DOCKER_LABEL_SPEC "io.canteen.spec"   /* docker_spec_hash of what the container runs */
 #define DOCKER_LABEL_CLUSTER "io.canteen.cluster" /* docker_cluster_id: chain id and contract */
+#define DOCKER_LABEL_VOLUME "io.canteen.volume"   /* a replica's named volume: its NAME */
 #define DOCKER_CLUSTER_MAX 72                 /* "<chain_id>:0x<40 hex>" and its NUL */
 #define DOCKER_SPEC_HASH_LEN 32               /* hex digits */
 
@@ -34,6 +35,10 @@ enum docker_state {
 	DOCKER_CREATED, DOCKER_RESTARTING, DOCKER_RUNNING, DOCKER_REMOVING, DOCKER_PAUSED,
 	DOCKER_EXITED, DOCKER_DEAD
 };
+
+/* A container's State.Health.Status; DOCKER_HEALTH_NONE: no health check (or not known). */
+enum docker_health { DOCKER_HEALTH_NONE, DOCKER_HEALTH_STARTING, DOCKER_HEALTH_HEALTHY,
+                     DOCKER_HEALTH_UNHEALTHY };
 
 /* The canteen labels of a container; labels_ok is 0 when any is missing or malformed. */
 struct docker_labels {
@@ -51,6 +56,7 @@ struct docker_ctr {
 	char id[DOCKER_ID_LEN + 1];
 	char name[DOCKER_NAME_MAX];      /* without the leading '/' */
 	enum docker_state state;
+	enum docker_health health;       /* from Status: "Up 3 s (healthy)", "(health: starting)" */
 	int64_t created;                 /* unix seconds */
 	struct docker_labels labels;
 };
@@ -61,6 +67,7 @@ struct docker_event {
 	char id[DOCKER_ID_LEN + 1];
 	char name[DOCKER_NAME_MAX];
 	int exit_code;                   /* -1 when absent */
+	enum docker_health health;       /* "health_status: healthy" etc.; NONE for other actions */
 	int64_t time_ns;
 	struct docker_labels labels;
 };
@@ -94,5 +101,7 @@ int docker_parse_progress(const char *line, size_t len, struct docker_progress *
 
 int docker_valid_id(const char *s);
 const char *docker_state_name(enum docker_state s);
+/* "", "starting", "healthy", "unhealthy" (replstate.h's names). */
+const char *docker_health_name(enum docker_health h);
 
 #endif

@@ -46,8 +46,25 @@ void docker_spec_free(struct docker_spec *s)
 {
 	strv_free(s->command, s->ncommand);
 	strv_free(s->env, s->nenv);
-	s->command = s->env = NULL;
-	s->ncommand = s->nenv = 0;
+	strv_free(s->health.cmd, s->health.ncmd);
+	s->command = s->env = s->health.cmd = NULL;
+	s->ncommand = s->nenv = s->health.ncmd = 0;
+}
+
+int docker_spec_health_given(const struct docker_spec *s)
+{
+	return !s->health.disabled && s->health.ncmd > 0;
+}
+
+void docker_volume_name(const char *cluster, const char *service, unsigned replica,
+                        const char *name, char *out, size_t outlen)
+{
+	unsigned char h[6];
+	char hex[13];
+	const char *c = cluster ? cluster : "none";
+	crypto_generichash(h, sizeof h, (const unsigned char *)c, strlen(c), NULL, 0);
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	snprintf(out, outlen, "canteen.%s.%s.%u.%s", hex, service, replica, name);
 }
 
 /* A JSON array of strings (rec_run_check has checked it) into a vector owned by the caller. */
@@ -105,6 +122,30 @@ static void ports_decode(const json_t *a, struct docker_spec *s)
 	}
 }
 
+/* health, volumes and read_only (rec_run_check has checked them) into s; frees s on error. */
+static int options_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen)
+{
+	json_t *h = json_object_get(o, "health"), *v;
+	size_t i;
+	s->health.interval_ms = (uint64_t)json_integer_value(json_object_get(h, "interval_ms"));
+	s->health.timeout_ms = (uint64_t)json_integer_value(json_object_get(h, "timeout_ms"));
+	s->health.start_period_ms = (uint64_t)json_integer_value(json_object_get(h, "start_period_ms"));
+	s->health.retries = (unsigned)json_integer_value(json_object_get(h, "retries"));
+	s->health.disabled = json_is_true(json_object_get(h, "disabled"));
+	s->read_only = json_is_true(json_object_get(o, "read_only"));
+	json_array_foreach(json_object_get(o, "volumes"), i, v) {
+		if (i >= REC_MAX_VOLUMES)
+			break;
+		rec_volume_parse(json_string_value(v), json_string_length(v), &s->volumes[i], NULL, 0);
+		s->nvolumes = i + 1;
+	}
+	if (strv_decode(json_object_get(h, "cmd"), &s->health.cmd, &s->health.ncmd, err, errlen) < 0) {
+		docker_spec_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
@@ -132,7 +173,7 @@ int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t
 		docker_spec_free(s);
 		return -1;
 	}
-	return 0;
+	return options_decode(o, s, err, errlen);
 }
 
 static int strv_equal(char **a, size_t na, char **b, size_t nb)
@@ -156,8 +197,19 @@ int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b)
 		    a->ports[i].container != b->ports[i].container ||
 		    strcmp(a->ports[i].proto, b->ports[i].proto))
 			return 0;
+	const struct docker_healthcheck *ha = &a->health, *hb = &b->health;
+	if (ha->interval_ms != hb->interval_ms || ha->timeout_ms != hb->timeout_ms ||
+	    ha->start_period_ms != hb->start_period_ms || ha->retries != hb->retries ||
+	    ha->disabled != hb->disabled || a->read_only != b->read_only || a->nvolumes != b->nvolumes)
+		return 0;
+	for (size_t i = 0; i < a->nvolumes; i++)
+		if (strcmp(a->volumes[i].name, b->volumes[i].name) ||
+		    strcmp(a->volumes[i].path, b->volumes[i].path) ||
+		    a->volumes[i].read_only != b->volumes[i].read_only)
+			return 0;
 	return strv_equal(a->command, a->ncommand, b->command, b->ncommand) &&
-	       strv_equal(a->env, a->nenv, b->env, b->nenv);
+	       strv_equal(a->env, a->nenv, b->env, b->nenv) &&
+	       strv_equal(ha->cmd, ha->ncmd, hb->cmd, hb->ncmd);
 }
 
 void docker_desired_free(struct docker_desired *d)
@@ -303,6 +355,24 @@ void docker_spec_hash(const struct docker_spec *s, char out[DOCKER_SPEC_HASH_LEN
 		snprintf(num, sizeof num, "%u:%u/%s", s->ports[i].host, s->ports[i].container, s->ports[i].proto);
 		hash_str(&st, num);
 	}
+	/* Version 5's options only when given: a container made before them keeps its hash. */
+	const struct docker_healthcheck *hc = &s->health;
+	if (hc->ncmd || hc->interval_ms || hc->timeout_ms || hc->start_period_ms || hc->retries ||
+	    hc->disabled || s->nvolumes || s->read_only) {
+		snprintf(num, sizeof num, "v5/%zu", hc->ncmd);
+		hash_str(&st, num);
+		for (size_t i = 0; i < hc->ncmd; i++)
+			hash_str(&st, hc->cmd[i]);
+		snprintf(num, sizeof num, "%llu/%llu/%llu/%u/%d/%d/%zu", (unsigned long long)hc->interval_ms,
+		         (unsigned long long)hc->timeout_ms, (unsigned long long)hc->start_period_ms,
+		         hc->retries, hc->disabled, s->read_only, s->nvolumes);
+		hash_str(&st, num);
+		for (size_t i = 0; i < s->nvolumes; i++) {
+			hash_str(&st, s->volumes[i].name);
+			hash_str(&st, s->volumes[i].path);
+			hash_str(&st, s->volumes[i].read_only ? "ro" : "rw");
+		}
+	}
 	crypto_generichash_final(&st, h, sizeof h);
 	sodium_bin2hex(out, DOCKER_SPEC_HASH_LEN + 1, h, sizeof h);
 }
@@ -391,6 +461,65 @@ static int harden(json_t *hc, const struct docker_policy *p)
 	return bad ? -1 : 0;
 }
 
+/* Docker's Healthcheck of s, or NULL (none given; *bad on no memory). Durations in ns. */
+static json_t *healthcheck_json(const struct docker_spec *s, int *bad)
+{
+	const struct docker_healthcheck *h = &s->health;
+	if (!h->ncmd && !h->interval_ms && !h->timeout_ms && !h->start_period_ms && !h->retries &&
+	    !h->disabled)
+		return NULL;
+	json_t *o = json_object(), *test = json_array();
+	int b = !o || !test;
+	if (h->disabled) {
+		b = b || json_array_append_new(test, json_string("NONE"));
+	} else if (h->ncmd) {
+		int shell = strcmp(h->cmd[0], "CMD-SHELL") == 0;
+		b = b || (!shell && json_array_append_new(test, json_string("CMD")));
+		for (size_t i = 0; !b && i < h->ncmd; i++)
+			b = json_array_append_new(test, json_string(h->cmd[i])) < 0;
+	} /* else []: the image's test, with these timings */
+	const struct {
+		const char *key;
+		uint64_t ms;
+	} d[] = {{"Interval", h->interval_ms}, {"Timeout", h->timeout_ms}, {"StartPeriod", h->start_period_ms}};
+	for (size_t i = 0; !b && i < 3; i++)
+		if (d[i].ms)
+			b = json_object_set_new(o, d[i].key, json_integer((json_int_t)(d[i].ms * 1000000))) < 0;
+	if (!b && h->retries)
+		b = json_object_set_new(o, "Retries", json_integer(h->retries)) < 0;
+	b = b || json_object_set(o, "Test", test) < 0;
+	json_decref(test);
+	if (b) {
+		json_decref(o);
+		*bad = 1;
+		return NULL;
+	}
+	return o;
+}
+
+/* HostConfig.Mounts: each named volume of s, created by Docker at the container's
+ * creation when missing, with its labels. NULL on no memory. */
+static json_t *mounts_json(const struct docker_spec *s, const char *cluster)
+{
+	json_t *a = json_array();
+	char rep[16], vol[256];
+	snprintf(rep, sizeof rep, "%u", s->replica);
+	for (size_t i = 0; a && i < s->nvolumes; i++) {
+		const struct rec_volume *v = &s->volumes[i];
+		docker_volume_name(cluster, s->service, s->replica, v->name, vol, sizeof vol);
+		json_t *m = json_pack("{s:s, s:s, s:s, s:b, s:{s:{s:s, s:s, s:s, s:s}}}", "Type", "volume",
+		                      "Source", vol, "Target", v->path, "ReadOnly", v->read_only,
+		                      "VolumeOptions", "Labels", DOCKER_LABEL_CLUSTER,
+		                      cluster ? cluster : "none", DOCKER_LABEL_SERVICE, s->service,
+		                      DOCKER_LABEL_REPLICA, rep, DOCKER_LABEL_VOLUME, v->name);
+		if (!m || json_array_append_new(a, m) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
                                 const char *host_ip)
 {
@@ -427,8 +556,15 @@ json_t *docker_spec_create(const struct docker_spec *s, const struct docker_crea
 	      json_object_set_new(hc, "Memory", json_integer((json_int_t)(s->mem_mib * 1024 * 1024))) ||
 	      json_object_set(hc, "PortBindings", bindings) ||
 	      json_object_set(hc, "RestartPolicy", restart);
+	if (!bad && s->read_only)
+		bad = json_object_set_new(hc, "ReadonlyRootfs", json_true()) < 0;
+	if (!bad && s->nvolumes)
+		bad = json_object_set_new(hc, "Mounts", mounts_json(s, x->cluster)) < 0;
 	if (!bad && x->policy)
 		bad = harden(hc, x->policy) < 0;
+	json_t *health = bad ? NULL : healthcheck_json(s, &bad);
+	if (health)
+		bad = json_object_set_new(body, "Healthcheck", health) < 0;
 	char host[64];
 	hostname_of(s, host, sizeof host);
 	bad = bad || add_str(body, "Image", s->image) || add_str(body, "Hostname", host) ||

@@ -17,6 +17,15 @@ struct docker_port {
 	char proto[4];              /* "tcp" or "udp" */
 };
 
+/* A service's health check (rec.h's "health"); all zero: none given. */
+struct docker_healthcheck {
+	char **cmd;                 /* as on chain: CMD args, or "CMD-SHELL" and a command */
+	size_t ncmd;                /* 0: the image's own HEALTHCHECK */
+	uint64_t interval_ms, timeout_ms, start_period_ms; /* 0: Docker's default */
+	unsigned retries;           /* 0: Docker's default */
+	int disabled;               /* the image's HEALTHCHECK off */
+};
+
 /* One container canteen-sched wants on this node. Strings are owned by the spec. */
 struct docker_spec {
 	char service[DOCKER_SERVICE_MAX];
@@ -30,7 +39,15 @@ struct docker_spec {
 	uint64_t cpu_millis, mem_mib; /* 0: no limit */
 	struct docker_port ports[REC_MAX_PORTS];
 	size_t nports;
+	struct docker_healthcheck health;
+	struct rec_volume volumes[REC_MAX_VOLUMES]; /* named volumes of this replica */
+	size_t nvolumes;
+	int read_only;              /* read-only root filesystem */
 };
+
+/* Has s a health check of its own, or the image's (disabled: no)? As far as the spec
+ * knows: the image's HEALTHCHECK is Docker's to tell (State.Health). */
+int docker_spec_health_given(const struct docker_spec *s);
 
 /* A spec refused by validation or by the node's policy: the service (as far as it is
  * printable) and why. */
@@ -96,6 +113,11 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
  * contract is not a 0x address. */
 int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t outlen,
                       char *err, size_t errlen);
+/* The Docker volume of a replica's named volume: canteen.<h>.<service>.<replica>.<name>,
+ * h the first 12 hex digits of the BLAKE2b hash of the cluster id (NULL: "none"), so
+ * that two clusters on one Docker never share one; '.' appears in no part. */
+void docker_volume_name(const char *cluster, const char *service, unsigned replica,
+                        const char *name, char *out, size_t outlen);
 /* The container name canteen.<service>.<replica>. */
 void docker_spec_name(const char *service, unsigned replica, char *out, size_t outlen);
 

@@ -950,7 +950,7 @@ int ipc_sync_read(struct ipc_sync *s, json_t **out, int timeout_ms, char *err, s
 			uint64_t now = mono_ms();
 			if (now >= deadline) {
 				errf(err, errlen, "timed out waiting for an answer");
-				return -1;
+				return IPC_SYNC_TIMEOUT;
 			}
 			wait = (int)(deadline - now);
 		}

@@ -111,8 +111,10 @@ int ipc_client_send(struct ipc_client *c, json_t *msg);
  * Blocking helpers for the CLI and tests (never inside a daemon's loop).
  * ipc_sync_connect returns a connected fd or -1 with err filled.
  * ipc_sync_read reads one line (bounded) and parses it; returns 1 with *out owned
- * by the caller, 0 on EOF, -1 on error or timeout (timeout_ms < 0: wait forever).
+ * by the caller, 0 on EOF, -1 on error, IPC_SYNC_TIMEOUT (-2) on timeout, after which
+ * the connection may be read again (timeout_ms < 0: wait forever).
  */
+#define IPC_SYNC_TIMEOUT (-2)
 struct ipc_sync;
 struct ipc_sync *ipc_sync_connect(const char *path, char *err, size_t errlen);
 int ipc_sync_send(struct ipc_sync *s, json_t *msg, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 
 static const char *const strategy_names[REC_NSTRATEGIES] = {"spread", "roundrobin", "binpack"};
 static const char *const proto_names[REC_NPROTOS] = {"tcp", "udp"};
+static const char *const failure_names[REC_NFAILURES] = {"pause", "rollback"};
 
 const char *rec_strategy_name(long s)
 {
@@ -35,6 +36,21 @@ int rec_proto_parse(const char *s, int *out)
 {
 	for (int i = 0; s && i < REC_NPROTOS; i++)
 		if (strcmp(s, proto_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *rec_failure_name(long f)
+{
+	return f >= 0 && f < REC_NFAILURES ? failure_names[f] : NULL;
+}
+
+int rec_failure_parse(const char *s, int *out)
+{
+	for (int i = 0; s && i < REC_NFAILURES; i++)
+		if (strcmp(s, failure_names[i]) == 0) {
 			*out = i;
 			return 0;
 		}
@@ -120,6 +136,54 @@ int rec_env_ok(const char *e)
 		if (!is_alnum(*p) && *p != '_')
 			return 0;
 	return 1;
+}
+
+int rec_volume_parse(const char *s, size_t n, struct rec_volume *out, char *err, size_t errlen)
+{
+	static const char want[] = "must be NAME:/path[:ro], NAME [a-z0-9][a-z0-9_-]{0,31}";
+	if (!s || n > REC_MAX_VOLUME_LEN)
+		return errf(err, errlen, "volume is longer than %d bytes", REC_MAX_VOLUME_LEN);
+	size_t k = 0;
+	for (; k < n && k <= REC_MAX_VOLUME_NAME && s[k] != ':'; k++)
+		if (!(is_lower_alnum(s[k]) || (k > 0 && (s[k] == '-' || s[k] == '_'))))
+			return errf(err, errlen, "volume %s", want);
+	if (k == 0 || k > REC_MAX_VOLUME_NAME || k + 1 >= n || s[k] != ':' || s[k + 1] != '/')
+		return errf(err, errlen, "volume %s", want);
+	size_t end = n;
+	int ro = 0;
+	if (end - k > 4 && memcmp(s + end - 3, ":ro", 3) == 0) {
+		end -= 3;
+		ro = 1;
+	}
+	if (end - k < 3)
+		return errf(err, errlen, "volume path must be \"/\" and more");
+	for (size_t j = k + 1; j < end; j++)
+		if (s[j] < '!' || s[j] > '~' || s[j] == ':')
+			return errf(err, errlen, "volume path must be printable ASCII without spaces or ':'");
+	if (out) {
+		memcpy(out->name, s, k);
+		out->name[k] = '\0';
+		memcpy(out->path, s + k + 1, end - k - 1);
+		out->path[end - k - 1] = '\0';
+		out->read_only = ro;
+	}
+	return 0;
+}
+
+int rec_volume_path_check(const char *path, char *err, size_t errlen)
+{
+	size_t n = strlen(path);
+	if (n < 2 || path[0] != '/' || path[n - 1] == '/')
+		return errf(err, errlen, "volume path %s must be absolute, not \"/\", and not end in \"/\"", path);
+	for (const char *c = path + 1;;) {
+		const char *e = strchr(c, '/');
+		size_t cl = e ? (size_t)(e - c) : strlen(c);
+		if (cl == 0 || (cl == 1 && c[0] == '.') || (cl == 2 && c[0] == '.' && c[1] == '.'))
+			return errf(err, errlen, "volume path %s has an empty, \".\" or \"..\" component", path);
+		if (!e)
+			return 0;
+		c = e + 1;
+	}
 }
 
 /* path-component: [a-z0-9]+ ( (\.|_|__|-+) [a-z0-9]+ )* */
@@ -357,6 +421,102 @@ static int ports_check(const json_t *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every key of o is one of keys (NULL-terminated). */
+static int keys_known(const json_t *o, const char *what, const char *const *keys, char *err,
+                      size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v) {
+		size_t i = 0;
+		while (keys[i] && strcmp(keys[i], k) != 0)
+			i++;
+		if (!keys[i])
+			return errf(err, errlen, "\"%s\" has an unknown key \"%.32s\"", what, k);
+	}
+	return 0;
+}
+
+static int health_check(const json_t *s, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"cmd", "interval_ms", "timeout_ms", "start_period_ms",
+	                                   "retries", "disabled", NULL};
+	json_t *h = json_object_get(s, "health");
+	if (!h)
+		return 0;
+	if (!json_is_object(h))
+		return errf(err, errlen, "\"health\" must be an object");
+	if (keys_known(h, "health", keys, err, errlen) < 0 ||
+	    items_check(h, "cmd", REC_MAX_ITEMS, REC_MAX_ITEM_LEN, 0, err, errlen) < 0 ||
+	    int_field(h, "interval_ms", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
+	    int_field(h, "timeout_ms", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
+	    int_field(h, "start_period_ms", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
+	    int_field(h, "retries", 0, REC_U8_MAX, 0, err, errlen) < 0 ||
+	    bool_field(h, "disabled", 0, err, errlen) < 0)
+		return -1;
+	if (json_is_true(json_object_get(h, "disabled")) && json_array_size(json_object_get(h, "cmd")))
+		return errf(err, errlen, "a health check cannot be disabled and have a command");
+	return 0;
+}
+
+static int update_check(const json_t *s, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"parallelism", "delay_ms", "failure_action",
+	                                   "max_failure_permille", NULL};
+	json_t *u = json_object_get(s, "update"), *fa;
+	int k;
+	if (!u)
+		return 0;
+	if (!json_is_object(u))
+		return errf(err, errlen, "\"update\" must be an object");
+	if (keys_known(u, "update", keys, err, errlen) < 0 ||
+	    int_field(u, "parallelism", 0, REC_U16_MAX, 0, err, errlen) < 0 ||
+	    int_field(u, "delay_ms", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
+	    int_field(u, "max_failure_permille", 0, REC_MAX_PERMILLE, 0, err, errlen) < 0)
+		return -1;
+	if ((fa = json_object_get(u, "failure_action")) && rec_failure_parse(json_string_value(fa), &k) < 0)
+		return errf(err, errlen, "update failure_action must be pause or rollback");
+	return 0;
+}
+
+/* "volumes": the contract's grammar, at most REC_MAX_VOLUMES, no path twice. */
+static int volumes_check(const json_t *s, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(s, "volumes"), *v;
+	size_t i, n;
+	struct rec_volume vol[REC_MAX_VOLUMES];
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return errf(err, errlen, "\"volumes\" must be an array of strings");
+	if (json_array_size(a) > REC_MAX_VOLUMES)
+		return errf(err, errlen, "\"volumes\" has %zu items, more than %d", json_array_size(a),
+		            REC_MAX_VOLUMES);
+	json_array_foreach(a, i, v) {
+		char why[160];
+		const char *str = str_of(v, &n);
+		if (!str)
+			return errf(err, errlen, "volumes[%zu] is not a string without NUL bytes", i);
+		if (rec_volume_parse(str, n, &vol[i], why, sizeof why) < 0)
+			return errf(err, errlen, "volumes[%zu]: %s", i, why);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(vol[k].path, vol[i].path) == 0)
+				return errf(err, errlen, "volumes[%zu]: path %s is mounted twice", i, vol[i].path);
+	}
+	return 0;
+}
+
+/* Version 5's options within the contract's rules. */
+static int options_check(const json_t *s, char *err, size_t errlen)
+{
+	if (health_check(s, err, errlen) < 0 || update_check(s, err, errlen) < 0 ||
+	    volumes_check(s, err, errlen) < 0 || bool_field(s, "stateful", 0, err, errlen) < 0 ||
+	    int_field(s, "failover_after_s", 0, REC_U32_MAX, 0, err, errlen) < 0 ||
+	    bool_field(s, "read_only", 0, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int rec_node_check(const json_t *n, char *err, size_t errlen)
 {
 	size_t len;
@@ -402,7 +562,8 @@ int rec_service_check(const json_t *s, char *err, size_t errlen)
 	    bool_field(s, "exclusive", 0, why, sizeof why) < 0 ||
 	    items_check(s, "command", REC_MAX_ITEMS, REC_MAX_ITEM_LEN, 0, why, sizeof why) < 0 ||
 	    items_check(s, "env", REC_MAX_ITEMS, REC_MAX_ITEM_LEN, 1, why, sizeof why) < 0 ||
-	    ports_check(s, why, sizeof why) < 0 || labels_check(s, "selector", why, sizeof why) < 0)
+	    ports_check(s, why, sizeof why) < 0 || labels_check(s, "selector", why, sizeof why) < 0 ||
+	    options_check(s, why, sizeof why) < 0)
 		return errf(err, errlen, "service %s: %s", name, why);
 	return 0;
 }
@@ -425,6 +586,30 @@ static int ports_run_check(const json_t *a, char *err, size_t errlen)
 				return errf(err, errlen, "container port %lld/%s is mapped twice",
 				            json_integer_value(json_object_get(p, "container")), pp ? pp : "tcp");
 		}
+	}
+	return 0;
+}
+
+/* What Docker can run of health, volumes and read_only (the contract's rules first). */
+static int options_run_check(const json_t *o, char *err, size_t errlen)
+{
+	if (health_check(o, err, errlen) < 0 || volumes_check(o, err, errlen) < 0 ||
+	    bool_field(o, "read_only", 0, err, errlen) < 0)
+		return -1;
+	json_t *cmd = json_object_get(json_object_get(o, "health"), "cmd"), *v;
+	size_t i, n = json_array_size(cmd);
+	const char *first = json_string_value(json_array_get(cmd, 0));
+	if (n > 0 && strcmp(first, "CMD-SHELL") == 0) {
+		if (n != 2 || json_string_length(json_array_get(cmd, 1)) == 0)
+			return errf(err, errlen, "a CMD-SHELL health check is one non-empty shell command");
+	} else if (n > 0 && !*first) {
+		return errf(err, errlen, "the health check's program is empty");
+	}
+	json_array_foreach(json_object_get(o, "volumes"), i, v) {
+		struct rec_volume vol;
+		rec_volume_parse(json_string_value(v), json_string_length(v), &vol, NULL, 0);
+		if (rec_volume_path_check(vol.path, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -453,9 +638,9 @@ int rec_run_check(const json_t *o, char *err, size_t errlen)
 	if (mem != 0 && mem < REC_RUN_MEM_MIB_MIN)
 		return errf(err, errlen, "memory %lld MiB is below Docker's minimum of %d MiB",
 		            (long long)mem, REC_RUN_MEM_MIB_MIN);
-	if (ports_check(o, err, errlen) < 0)
+	if (ports_check(o, err, errlen) < 0 || ports_run_check(json_object_get(o, "ports"), err, errlen) < 0)
 		return -1;
-	return ports_run_check(json_object_get(o, "ports"), err, errlen);
+	return options_run_check(o, err, errlen);
 }
 
 int rec_replicas_check(long long n, char *err, size_t errlen)
@@ -588,8 +773,109 @@ json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 	return o;
 }
 
-/* A ServiceSpec tuple (12 items; more are ignored) and its generation into a SERVICE. */
-static json_t *service_of(const struct abi_value *t, json_t *gen, char *err, size_t errlen)
+/* Set key to v (stolen) in o unless v is NULL (then *bad); a default (0, false, empty)
+ * is left out, so that a record without options and one with every option at its
+ * default are the same object. */
+static void set_unless_default(json_t *o, const char *key, json_t *v, int *bad)
+{
+	if (!v) {
+		*bad = 1;
+		return;
+	}
+	if ((json_is_integer(v) && json_integer_value(v) == 0) || json_is_false(v) ||
+	    (json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0) ||
+	    (json_is_string(v) && strcmp(json_string_value(v), "pause") == 0)) {
+		json_decref(v);
+		return;
+	}
+	if (json_object_set_new(o, key, v) < 0)
+		*bad = 1;
+}
+
+static json_t *abi_bool_json(const struct abi_value *v)
+{
+	int overflow;
+	uint64_t x = abi_get_u64(v, &overflow);
+	return overflow || x > 1 ? NULL : json_boolean(x);
+}
+
+/* The Options tuple (version 5) into svc's keys. 0, or -1 when a word is out of range. */
+static int options_of(const struct abi_value *opt, json_t *svc)
+{
+	int bad = 0, overflow;
+	struct abi_value *const *it = opt->items;
+	json_t *h = json_object(), *u = json_object();
+	if (opt->kind != ABI_TUPLE || opt->n != 14 || !h || !u) {
+		json_decref(h);
+		json_decref(u);
+		return -1;
+	}
+	set_unless_default(h, "cmd", abi_str_list(it[0]), &bad);
+	set_unless_default(h, "interval_ms", abi_uint_json(it[1], UINT32_MAX), &bad);
+	set_unless_default(h, "timeout_ms", abi_uint_json(it[2], UINT32_MAX), &bad);
+	set_unless_default(h, "start_period_ms", abi_uint_json(it[3], UINT32_MAX), &bad);
+	set_unless_default(h, "retries", abi_uint_json(it[4], UINT8_MAX), &bad);
+	set_unless_default(h, "disabled", abi_bool_json(it[5]), &bad);
+	set_unless_default(u, "parallelism", abi_uint_json(it[6], UINT16_MAX), &bad);
+	set_unless_default(u, "delay_ms", abi_uint_json(it[7], UINT32_MAX), &bad);
+	uint64_t fa = abi_get_u64(it[8], &overflow);
+	const char *fname = overflow ? NULL : rec_failure_name((long)(fa > 255 ? 255 : fa));
+	set_unless_default(u, "failure_action", fname ? json_string(fname) : NULL, &bad);
+	set_unless_default(u, "max_failure_permille", abi_uint_json(it[9], UINT16_MAX), &bad);
+	set_unless_default(svc, "health", h, &bad);
+	set_unless_default(svc, "update", u, &bad);
+	set_unless_default(svc, "volumes", abi_str_list(it[10]), &bad);
+	set_unless_default(svc, "stateful", abi_bool_json(it[11]), &bad);
+	set_unless_default(svc, "failover_after_s", abi_uint_json(it[12], UINT32_MAX), &bad);
+	set_unless_default(svc, "read_only", abi_bool_json(it[13]), &bad);
+	return bad ? -1 : 0;
+}
+
+int rec_options_record(const json_t *opt, json_t *svc, char *err, size_t errlen)
+{
+	static const char *const names[14] = {
+		"healthCmd", "healthIntervalMs", "healthTimeoutMs", "healthStartPeriodMs",
+		"healthRetries", "noHealthcheck", "updateParallelism", "updateDelayMs",
+		"updateFailureAction", "updateMaxFailurePermille", "volumes", "stateful",
+		"failoverAfterS", "readOnly"};
+	static const char *const hkeys[] = {"cmd", "interval_ms", "timeout_ms", "start_period_ms",
+	                                    "retries", "disabled"};
+	static const char *const ukeys[] = {"parallelism", "delay_ms", "failure_action",
+	                                    "max_failure_permille"};
+	static const char *const skeys[] = {"volumes", "stateful", "failover_after_s", "read_only"};
+	int bad = 0;
+	json_t *h = json_object(), *u = json_object();
+	if (!json_is_object(opt) || json_object_size(opt) != 14 || !h || !u)
+		bad = 1;
+	for (size_t i = 0; !bad && i < 14; i++) {
+		json_t *v = json_object_get(opt, names[i]);
+		if (!v) {
+			bad = 1;
+			break;
+		}
+		if (i == 8) { /* the failure action by name */
+			const char *fa = json_is_integer(v) ? rec_failure_name((long)json_integer_value(v)) : NULL;
+			v = fa ? json_string(fa) : NULL;
+		} else {
+			v = json_deep_copy(v);
+		}
+		set_unless_default(i < 6 ? h : i < 10 ? u : svc,
+		                   i < 6 ? hkeys[i] : i < 10 ? ukeys[i - 6] : skeys[i - 10], v, &bad);
+	}
+	if (!bad) {
+		set_unless_default(svc, "health", h, &bad);
+		set_unless_default(svc, "update", u, &bad);
+	} else {
+		json_decref(h);
+		json_decref(u);
+	}
+	return bad ? errf(err, errlen, "service options are not the contract's Options") : 0;
+}
+
+/* A ServiceSpec tuple (12 items, and Options at 12 when opts) and its generation into a
+ * SERVICE. */
+static json_t *service_of(const struct abi_value *t, json_t *gen, int opts, char *err,
+                          size_t errlen)
 {
 	static const char *const keys[] = {"name", "image", "command", "env", "replicas",
 	                                   "cpu_millis", "mem_mib", "ports", "priority", "strategy",
@@ -613,6 +899,16 @@ static json_t *service_of(const struct abi_value *t, json_t *gen, char *err, siz
 	                  json_boolean(t->items[10]->word[31] != 0), abi_kv_object(t->items[11]), gen};
 	json_t *o = object_of(keys, vals, 13);
 	char why[200];
+	const struct abi_value *ol = opts ? t->items[12] : NULL;
+	if (o && ol && ol->n > 1) {
+		errf(err, errlen, "service %s: more than one options tuple", abi_get_str(name));
+		json_decref(o);
+		return NULL;
+	}
+	if (o && ol && ol->n == 1 && options_of(ol->items[0], o) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (!o || rec_service_check(o, why, sizeof why) < 0) {
 		if (o)
 			errf(err, errlen, "%s", why);
@@ -630,13 +926,13 @@ json_t *rec_service_from_abi(const struct abi_value *t, char *err, size_t errlen
 		errf(err, errlen, "service record has the wrong shape");
 		return NULL;
 	}
-	return service_of(t, abi_uint_json(t->items[12], REC_MAX_GENERATION), err, errlen);
+	return service_of(t, abi_uint_json(t->items[12], REC_MAX_GENERATION), 0, err, errlen);
 }
 
 json_t *rec_service_from_spec(const struct abi_value *t, uint64_t generation, char *err,
                               size_t errlen)
 {
-	if (t->kind != ABI_TUPLE || t->n != 12) {
+	if (t->kind != ABI_TUPLE || t->n != 13) {
 		errf(err, errlen, "service spec has the wrong shape");
 		return NULL;
 	}
@@ -644,7 +940,7 @@ json_t *rec_service_from_spec(const struct abi_value *t, uint64_t generation, ch
 		errf(err, errlen, "service generation out of range");
 		return NULL;
 	}
-	return service_of(t, json_integer((json_int_t)generation), err, errlen);
+	return service_of(t, json_integer((json_int_t)generation), 1, err, errlen);
 }
 
 json_t *rec_decode_page(int services, const uint8_t *data, size_t len, size_t *raw,

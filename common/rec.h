@@ -32,12 +32,19 @@
 #define REC_MAX_LABEL_LEN 64    /* one "k=v", printable ASCII (0x20..0x7e) */
 #define REC_MAX_PORTS 32
 #define REC_MAX_PAGE 1000
+#define REC_MAX_VOLUMES 8        /* named volumes of one service (version 5) */
+#define REC_MAX_VOLUME_LEN 160   /* one "NAME:/path[:ro]" */
+#define REC_MAX_VOLUME_NAME 32   /* [a-z0-9][a-z0-9_-]{0,31} */
+#define REC_MAX_PERMILLE 1000    /* update max failure ratio, per mille */
 
 enum rec_strategy { REC_SPREAD = 0, REC_ROUNDROBIN = 1, REC_BINPACK = 2, REC_NSTRATEGIES };
 enum rec_proto { REC_TCP = 0, REC_UDP = 1, REC_NPROTOS };
+enum rec_failure { REC_FAILURE_PAUSE = 0, REC_FAILURE_ROLLBACK = 1, REC_NFAILURES };
 
 /* Widths of the contract's integer fields. */
 #define REC_U32_MAX 4294967295LL
+#define REC_U16_MAX 65535LL
+#define REC_U8_MAX 255LL
 #define REC_I32_MIN (-2147483647LL - 1)
 #define REC_I32_MAX 2147483647LL
 #define REC_MAX_GENERATION (1LL << 53) /* uint64 on chain; past 2^53 a JSON reader may round */
@@ -58,6 +65,9 @@ int rec_strategy_parse(const char *s, int *out);
 /* "tcp", "udp"; NULL when out of range. */
 const char *rec_proto_name(long p);
 int rec_proto_parse(const char *s, int *out);
+/* The update failure action: "pause", "rollback"; NULL when out of range. */
+const char *rec_failure_name(long f);
+int rec_failure_parse(const char *s, int *out);
 
 /* ---- grammars ---- */
 /* [a-z0-9][a-z0-9-]{0,62} (n bytes of s). 1 or 0. */
@@ -83,17 +93,34 @@ int rec_image_parts(const char *ref, size_t *namelen, const char **tag, size_t *
 /* An environment entry a server can run: NAME=value, NAME = [A-Za-z_][A-Za-z0-9_]*. */
 int rec_env_ok(const char *s);
 
+/* A named volume "NAME:/path[:ro]" (version 5), split. */
+struct rec_volume {
+	char name[REC_MAX_VOLUME_NAME + 1];
+	char path[REC_MAX_VOLUME_LEN];
+	int read_only;
+};
+/* The contract's grammar: NAME [a-z0-9][a-z0-9_-]{0,31}, ":", a path of "/" and at least
+ * one more byte of 0x21..0x7e but ':', then ":ro" or nothing; at most REC_MAX_VOLUME_LEN
+ * bytes. 0 and *out (may be NULL), or -1 with err. */
+int rec_volume_parse(const char *s, size_t n, struct rec_volume *out, char *err, size_t errlen);
+/* The run rule on a volume's path: no empty, "." or ".." component, no "/" at the end. */
+int rec_volume_path_check(const char *path, char *err, size_t errlen);
+
 /* ---- records (the chain.sock interface objects) ---- */
 /*
  * A NODE object {address, endpoint, swim_pubkey, cpu_millis, mem_mib, labels, active}
  * or a SERVICE object {name, image, command, env, replicas, cpu_millis, mem_mib, ports,
- * priority, strategy, exclusive, selector, generation} within the contract's rules.
+ * priority, strategy, exclusive, selector, generation} within the contract's rules;
+ * version 5's options are keys present only when not at their default:
+ *   health {cmd, interval_ms, timeout_ms, start_period_ms, retries, disabled},
+ *   update {parallelism, delay_ms, failure_action, max_failure_permille},
+ *   volumes ["NAME:/path[:ro]"], stateful, failover_after_s, read_only.
  */
 int rec_node_check(const json_t *node, char *err, size_t errlen);
 int rec_service_check(const json_t *svc, char *err, size_t errlen);
 /*
  * The run rules on what a container runs: image, command, env, cpu_millis, mem_mib,
- * ports of o, which is a SERVICE object or one container of canteen-dockerd's desired
+ * ports, health, volumes, read_only of o, which is a SERVICE object or one container of canteen-dockerd's desired
  * set (the same keys). Checked in that order; the first broken rule is the reason.
  */
 int rec_run_check(const json_t *o, char *err, size_t errlen);
@@ -114,9 +141,16 @@ int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
 #define REC_NODE_ABI "(address,string,bytes32,uint32,uint32,string[],bool)"
 #define REC_SERVICE_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
                         "(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)"
-/* The ServiceSpec an admin sends (contract version 4 keeps it in ServiceUpserted's log). */
+/* The ServiceSpec an admin sends (contract version 4 keeps it in ServiceUpserted's log;
+ * version 5 adds its Options, none or one). */
+#define REC_OPTIONS_ABI "(string[],uint32,uint32,uint32,uint8,bool,uint16,uint32,uint8,uint16," \
+                        "string[],bool,uint32,bool)"
 #define REC_SPEC_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
-                     "(uint16,uint16,uint8)[],int32,uint8,bool,string[])"
+                     "(uint16,uint16,uint8)[],int32,uint8,bool,string[]," REC_OPTIONS_ABI "[])"
+
+/* An Options object as the contract's JSON ABI names it (healthCmd, healthIntervalMs, ...,
+ * readOnly: all 14) into svc's SERVICE keys, defaults left out as the decoder does. */
+int rec_options_record(const json_t *opt, json_t *svc, char *err, size_t errlen);
 
 /* A decoded Node / Service tuple into the NODE / SERVICE object (owned by the caller),
  * checked with rec_node_check / rec_service_check; NULL with err otherwise. */

@@ -24,6 +24,31 @@ static const struct {
 	[RS_PAUSED] = {'z', "paused", RSC_OTHER},
 };
 
+static const struct {
+	char code;
+	const char *name;
+} healths[RH_NHEALTH] = {
+	[RH_NONE] = {0, ""},
+	[RH_STARTING] = {'~', "starting"},
+	[RH_HEALTHY] = {'+', "healthy"},
+	[RH_UNHEALTHY] = {'!', "unhealthy"},
+};
+
+const char *replstate_health_name(enum replstate_health h)
+{
+	return (unsigned)h < RH_NHEALTH ? healths[h].name : NULL;
+}
+
+int replstate_health_of(const char *name)
+{
+	if (strcmp(name, "none") == 0)
+		return RH_NONE;
+	for (int i = 0; i < RH_NHEALTH; i++)
+		if (strcmp(healths[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 uint32_t replstate_hash(const char *service)
 {
 	uint32_t h = 2166136261u;
@@ -56,12 +81,22 @@ static int has_reason(enum replstate_state s)
 	return c == RSC_PENDING || c == RSC_FAILING;
 }
 
-/* Lines go out failing first, then pending, starting, other, running. */
-static int rank(enum replstate_state s)
+/* Lines go out failing (and unhealthy) first, then pending, starting, other, running. */
+static int rank(const struct replstate_entry *e)
 {
 	static const int by_class[] = {[RSC_FAILING] = 0, [RSC_PENDING] = 1, [RSC_STARTING] = 2,
 	                               [RSC_OTHER] = 3, [RSC_RUNNING] = 4};
-	return by_class[replstate_class_of(s)];
+	if (e->state == RS_RUNNING && e->health == RH_UNHEALTHY)
+		return 0;
+	return by_class[replstate_class_of(e->state)];
+}
+
+/* The health code of e ("" unless running with a health check). */
+static const char *health_code(const struct replstate_entry *e, char buf[2])
+{
+	buf[0] = e->state == RS_RUNNING && (unsigned)e->health < RH_NHEALTH ? healths[e->health].code : 0;
+	buf[1] = '\0';
+	return buf;
 }
 
 static int line_of(const struct replstate_entry *e, int64_t base, char *out, size_t outlen)
@@ -78,8 +113,9 @@ static int line_of(const struct replstate_entry *e, int64_t base, char *out, siz
 	}
 	unsigned replica = e->replica > REPLSTATE_REPLICA_MAX ? REPLSTATE_REPLICA_MAX : e->replica;
 	unsigned restarts = e->restarts > REPLSTATE_RESTARTS_MAX ? REPLSTATE_RESTARTS_MAX : e->restarts;
-	return snprintf(out, outlen, "\n%08x %u %c %u %s%s", (unsigned)e->hash, replica,
-	                states[e->state].code, restarts, since, why);
+	char hc[2];
+	return snprintf(out, outlen, "\n%08x %u %c%s %u %s%s", (unsigned)e->hash, replica,
+	                states[e->state].code, health_code(e, hc), restarts, since, why);
 }
 
 size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, size_t outlen)
@@ -107,7 +143,7 @@ size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, si
 	size_t off = (size_t)len, shown = 0, counted = 0;
 	for (int r = 0; r <= 4; r++)
 		for (size_t i = 0; i < n && counted < total; i++) {
-			if ((unsigned)v[i].state >= RS_NSTATES || rank(v[i].state) != r)
+			if ((unsigned)v[i].state >= RS_NSTATES || rank(&v[i]) != r)
 				continue;
 			counted++;
 			char line[REPLSTATE_REASON_MAX + 96];
@@ -173,7 +209,16 @@ static int decode_line(const char *p, const char *end, int64_t base, struct repl
 	if (st < 0)
 		return errf(err, errlen, "unknown state code '%c'", p[1]);
 	e->state = (enum replstate_state)st;
+	e->health = RH_NONE;
 	p += 2;
+	for (int i = 1; p < end && *p != ' ' && i < RH_NHEALTH; i++)
+		if (healths[i].code == *p) {
+			if (e->state != RS_RUNNING)
+				return errf(err, errlen, "a health on a %s replica", states[st].name);
+			e->health = (enum replstate_health)i;
+			p++;
+			break;
+		}
 	if (field(&p, end, REPLSTATE_RESTARTS_MAX, &v) < 0)
 		return errf(err, errlen, "a restart count is missing or over %u", REPLSTATE_RESTARTS_MAX);
 	e->restarts = (unsigned)v;

@@ -14,7 +14,8 @@
  *   <hash> <replica> <state> <restarts> <since>[ <reason>]      one line per replica shown
  *
  * hash: 8 lowercase hex digits, replstate_hash of the service name; state: one letter of
- * replstate_state_name's table; since: seconds after base (unix seconds) of the last state
+ * replstate_state_name's table, followed for a running replica whose container has a health
+ * check (its own or its image's) by '+' healthy, '!' unhealthy or '~' starting; since: seconds after base (unix seconds) of the last state
  * change, or "-" when unknown; reason: only for pending and failing states. The counts cover
  * every replica of the server; lines are written while they fit in REPLSTATE_MAX bytes
  * (failing and pending ones first), so a server with more replicas still says how many it
@@ -33,6 +34,9 @@ enum replstate_state {
 	RS_REMOVING, RS_PAUSED, RS_NSTATES
 };
 
+/* Docker's State.Health.Status of a running container; RH_NONE: no health check. */
+enum replstate_health { RH_NONE, RH_STARTING, RH_HEALTHY, RH_UNHEALTHY, RH_NHEALTH };
+
 /* What the counts of the first line group states into. */
 enum replstate_class { RSC_RUNNING, RSC_STARTING, RSC_PENDING, RSC_FAILING, RSC_OTHER };
 
@@ -40,6 +44,7 @@ struct replstate_entry {
 	uint32_t hash;
 	unsigned replica;
 	enum replstate_state state;
+	enum replstate_health health;         /* RH_NONE unless running */
 	unsigned restarts;
 	int64_t since;                        /* unix seconds; 0 when unknown */
 	char reason[REPLSTATE_REASON_MAX + 1]; /* "" when none */
@@ -59,6 +64,10 @@ const char *replstate_state_name(enum replstate_state s);
 /* The state of a name, or -1. */
 int replstate_state_of(const char *name);
 enum replstate_class replstate_class_of(enum replstate_state s);
+/* "", "starting", "healthy", "unhealthy"; NULL outside the table. */
+const char *replstate_health_name(enum replstate_health h);
+/* The health of a name ("" or "none": RH_NONE), or -1. */
+int replstate_health_of(const char *name);
 
 /*
  * Summarise n replicas (in any order) into out (at least REPLSTATE_MAX + 1 bytes, NUL-ended);

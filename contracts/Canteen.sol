@@ -8,6 +8,10 @@ pragma solidity 0.8.28;
 /// with an index map and swap-and-pop removal, and every string and array has a bounded
 /// length.
 ///
+/// Version 5 adds to ServiceSpec its Options (none or one): a health check, an update
+/// policy, named volumes, stateful failover and a read-only root filesystem (issues 15
+/// and 17); nothing else changed.
+///
 /// Version 4: services are kept in logs, not in storage. Storage holds per service only
 /// what the contract itself checks, in one slot: its generation (which survives removal,
 /// so a name's generations are never reused), its replicas, and the first 20 bytes of
@@ -37,12 +41,18 @@ contract Canteen {
     uint256 public constant MAX_LABEL_LEN = 64;  // one "k=v", printable ASCII
     uint256 public constant MAX_PORTS = 32;
     uint256 public constant MAX_PAGE = 1000;
+    uint256 public constant MAX_VOLUMES = 8;       // named volumes of one service
+    uint256 public constant MAX_VOLUME_LEN = 160;  // one "NAME:/path[:ro]"
+    uint256 public constant MAX_VOLUME_NAME = 32;  // [a-z0-9][a-z0-9_-]{0,31}
+    uint256 public constant MAX_PERMILLE = 1000;   // updateMaxFailurePermille
 
     uint8 public constant STRATEGY_SPREAD = 0;
     uint8 public constant STRATEGY_ROUNDROBIN = 1;
     uint8 public constant STRATEGY_BINPACK = 2;
     uint8 public constant PROTO_TCP = 0;
     uint8 public constant PROTO_UDP = 1;
+    uint8 public constant FAILURE_PAUSE = 0;
+    uint8 public constant FAILURE_ROLLBACK = 1;
 
     struct Port {
         uint16 host;
@@ -60,6 +70,28 @@ contract Canteen {
         bool active;
     }
 
+    /// Version 5's settings of a service; a spec carries none (every field's default, at
+    /// the gas of two words) or one.
+    struct Options {
+        // health: Docker's healthcheck (empty healthCmd: the image's own HEALTHCHECK applies)
+        string[] healthCmd;        // run as CMD args; ["CMD-SHELL", cmd] runs cmd in a shell
+        uint32 healthIntervalMs;   // 0: Docker's default
+        uint32 healthTimeoutMs;    // 0: Docker's default
+        uint32 healthStartPeriodMs;
+        uint8 healthRetries;       // 0: Docker's default
+        bool noHealthcheck;        // disable the image's HEALTHCHECK (healthCmd must be empty)
+        // update policy (stored and shown)
+        uint16 updateParallelism;  // replicas replaced at once; 0: all
+        uint32 updateDelayMs;      // between batches
+        uint8 updateFailureAction; // FAILURE_PAUSE or FAILURE_ROLLBACK
+        uint16 updateMaxFailurePermille; // at most MAX_PERMILLE
+        // storage and identity
+        string[] volumes;          // "NAME:/abs/path[:ro]", at most MAX_VOLUMES, no path twice
+        bool stateful;             // a replica waits failoverAfterS before moving off a dead server
+        uint32 failoverAfterS;     // 0: never
+        bool readOnly;             // read-only root filesystem
+    }
+
     /// What an admin submits; the stored record adds the generation.
     struct ServiceSpec {
         string name;        // [a-z0-9][a-z0-9-]{0,62}
@@ -74,6 +106,7 @@ contract Canteen {
         uint8 strategy;     // STRATEGY_*
         bool exclusive;     // only on a side that sees a majority of active nodes
         string[] selector;  // node label constraints "k=v"
+        Options[] options;  // version 5: none (every default) or one
     }
 
     /// What the contract holds of a service (serviceState, serviceStates).
@@ -107,6 +140,10 @@ contract Canteen {
     error InvalidStrategy(uint8 strategy);
     error InvalidResources();
     error PageTooLarge(uint256 limit, uint256 max);
+    error InvalidHealth();                 // noHealthcheck with a healthCmd
+    error InvalidUpdatePolicy(uint8 failureAction, uint16 maxFailurePermille);
+    error InvalidVolume(uint256 item);     // not NAME:/path[:ro]
+    error VolumePathTwice(uint256 item);   // its path is an earlier item's
 
     // ---- events ----
     event OwnershipTransferStarted(address indexed owner, address indexed pendingOwner);
@@ -159,9 +196,9 @@ contract Canteen {
 
     /// The interface version clients check before they act (version 1 had no version();
     /// version 3 added generations to service changes and ServiceScaled; version 4 keeps
-    /// services in logs).
+    /// services in logs; version 5 adds health, update policy, volumes, stateful, readOnly).
     function version() external pure returns (uint256) {
-        return 4;
+        return 5;
     }
 
     modifier onlyOwner() {
@@ -428,7 +465,7 @@ contract Canteen {
         if (spec.strategy > STRATEGY_BINPACK) revert InvalidStrategy(spec.strategy);
         if (spec.command.length > MAX_ITEMS) revert TooManyItems("command", MAX_ITEMS);
         for (uint256 i = 0; i < spec.command.length; ) {
-            if (bytes(spec.command[i]).length > MAX_ITEM_LEN) revert StringTooLong("command", MAX_ITEM_LEN);
+            if (_item(spec.command, i).length > MAX_ITEM_LEN) revert StringTooLong("command", MAX_ITEM_LEN);
             unchecked { ++i; }
         }
         _checkKeyValues(F_ENV, spec.env, MAX_ITEMS, MAX_ITEM_LEN, 0);
@@ -450,6 +487,73 @@ contract Canteen {
                 revert InvalidPort(uint16(host), uint16(cont), uint8(proto));
             unchecked { ++i; }
         }
+        // options is most often empty: its length word, read directly, costs least (an
+        // offset past the call reads as 0; the followers' decoder refuses such a record)
+        uint256 nopt;
+        assembly {
+            nopt := calldataload(add(spec, calldataload(add(spec, 384))))
+        }
+        if (nopt > 0) _checkOptions(spec.options);
+    }
+
+    /// Version 5's fields. The scalars not read here (durations, counts, flags) are, like
+    /// cpuMillis, checked by the followers' decoder: a word wider than its type is a record
+    /// no client made, and is left out.
+    function _checkOptions(Options[] calldata options) private pure {
+        if (options.length > 1) revert TooManyItems("options", 1);
+        Options calldata o = options[0];
+        string[] calldata hc = o.healthCmd;
+        if (hc.length > 0) {
+            if (o.noHealthcheck) revert InvalidHealth();
+            if (hc.length > MAX_ITEMS) revert TooManyItems("healthCmd", MAX_ITEMS);
+            for (uint256 i = 0; i < hc.length; ) {
+                if (_item(hc, i).length > MAX_ITEM_LEN) revert StringTooLong("healthCmd", MAX_ITEM_LEN);
+                unchecked { ++i; }
+            }
+        }
+        uint8 fa = o.updateFailureAction;
+        uint16 pm = o.updateMaxFailurePermille;
+        if (fa > FAILURE_ROLLBACK || pm > MAX_PERMILLE) revert InvalidUpdatePolicy(fa, pm);
+        if (o.volumes.length > 0) _checkVolumes(o.volumes);
+    }
+
+    /// "NAME:/path[:ro]": NAME [a-z0-9][a-z0-9_-]{0,31}, path "/" and at least one more
+    /// byte of 0x21..0x7e but ':'; no path twice.
+    function _checkVolumes(string[] calldata vols) private pure {
+        if (vols.length > MAX_VOLUMES) revert TooManyItems("volumes", MAX_VOLUMES);
+        bytes32[] memory paths = new bytes32[](vols.length);
+        for (uint256 i = 0; i < vols.length; ) {
+            bytes calldata b = _item(vols, i);
+            if (b.length > MAX_VOLUME_LEN) revert StringTooLong("volumes", MAX_VOLUME_LEN);
+            uint256 k = 0;
+            while (k < b.length && k <= MAX_VOLUME_NAME) {
+                uint8 c = _at(b, k);
+                if (c == 0x3a) break;
+                bool ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+                          (k > 0 && (c == 0x2d || c == 0x5f));
+                if (!ok) revert InvalidVolume(i);
+                unchecked { ++k; }
+            }
+            // k: the first ':'; the path starts after it
+            if (k == 0 || k > MAX_VOLUME_NAME || k + 1 >= b.length || _at(b, k) != 0x3a ||
+                _at(b, k + 1) != 0x2f) revert InvalidVolume(i);
+            uint256 end = b.length;
+            if (end - k > 4 && _at(b, end - 3) == 0x3a && _at(b, end - 2) == 0x72 && _at(b, end - 1) == 0x6f)
+                end -= 3;
+            if (end - k < 3) revert InvalidVolume(i); // ":/" and one more byte at least
+            for (uint256 j = k + 1; j < end; ) {
+                uint8 c = _at(b, j);
+                if (c < 0x21 || c > 0x7e || c == 0x3a) revert InvalidVolume(i);
+                unchecked { ++j; }
+            }
+            bytes32 h = keccak256(b[k + 1:end]);
+            for (uint256 j = 0; j < i; ) {
+                if (paths[j] == h) revert VolumePathTwice(i);
+                unchecked { ++j; }
+            }
+            paths[i] = h;
+            unchecked { ++i; }
+        }
     }
 
     function _checkName(string calldata name) private pure {
@@ -460,6 +564,21 @@ contract Canteen {
             bool ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || (c == "-" && i > 0);
             if (!ok) revert InvalidName(name);
             unchecked { ++i; }
+        }
+    }
+
+    /// items[i] for i < items.length (the callers' loops bound i), read as the ABI lays it
+    /// out (an offset from the list's first item, then length and bytes): Solidity's checked
+    /// access costs several hundred gas an item. Reverts when the item runs past the call.
+    function _item(string[] calldata items, uint256 i) private pure returns (bytes calldata b) {
+        assembly {
+            let off := calldataload(add(items.offset, shl(5, i)))
+            if gt(off, calldatasize()) { revert(0, 0) }
+            let p := add(items.offset, off)
+            let n := calldataload(p)
+            if or(gt(n, calldatasize()), gt(add(add(p, 32), n), calldatasize())) { revert(0, 0) }
+            b.offset := add(p, 32)
+            b.length := n
         }
     }
 
@@ -501,14 +620,26 @@ contract Canteen {
                              uint256 maxLen, uint8 lo) private pure {
         if (items.length > maxItems) revert TooManyItems(_fieldName(field), maxItems);
         for (uint256 i = 0; i < items.length; ) {
-            bytes calldata b = bytes(items[i]);
+            bytes calldata b = _item(items, i);
             if (b.length > maxLen) revert StringTooLong(_fieldName(field), maxLen);
-            uint256 eq = 0;
-            while (eq < b.length && _at(b, eq) != 0x3d) {
-                unchecked { ++eq; }
+            // the first "=" (at == b.length: none), and whether a byte is outside [lo, 0x7e]
+            // when lo is not 0: byte loops in assembly cost a third of Solidity's
+            uint256 at;
+            uint256 bad;
+            assembly {
+                let end := add(b.offset, b.length)
+                let p := b.offset
+                for {} and(lt(p, end), iszero(eq(byte(0, calldataload(p)), 0x3d))) {} { p := add(p, 1) }
+                at := sub(p, b.offset)
+                if lo {
+                    for { p := b.offset } lt(p, end) { p := add(p, 1) } {
+                        let c := byte(0, calldataload(p))
+                        if or(lt(c, lo), gt(c, 0x7e)) { bad := 1 }
+                    }
+                }
             }
-            if (eq == 0 || eq == b.length) revert InvalidKeyValue(_fieldName(field), items[i]);
-            if (lo != 0 && !_printable(b, lo)) revert NotPrintable(_fieldName(field), i);
+            if (at == 0 || at == b.length) revert InvalidKeyValue(_fieldName(field), items[i]);
+            if (bad != 0) revert NotPrintable(_fieldName(field), i);
             unchecked { ++i; }
         }
     }

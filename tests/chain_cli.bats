@@ -131,6 +131,72 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	[ -z "$(ct --json service ls)" ]
 }
 
+@test "service options (contract v5): deploy sets each, update keeps what it does not give, ls --json shows them" {
+	run ct service deploy db --image busybox:1 --health-cmd 'test -f /tmp/ok' --health-interval 2s \
+		--health-timeout 1500ms --health-start-period 1m --health-retries 4 --update-parallelism 2 \
+		--update-delay 10s --update-failure-action rollback --update-max-failure-ratio 0.25 \
+		--volume data:/var/lib/db --volume conf:/etc/db:ro --stateful --failover-after 5m --read-only
+	[ "$status" -eq 0 ]
+	local s
+	s=$(ct --json service ls | jq -c 'select(.name == "db")')
+	echo "$s"
+	[ "$(echo "$s" | jq -c .health)" = '{"cmd":["CMD-SHELL","test -f /tmp/ok"],"interval_ms":2000,"timeout_ms":1500,"start_period_ms":60000,"retries":4}' ]
+	[ "$(echo "$s" | jq -c .update)" = '{"parallelism":2,"delay_ms":10000,"failure_action":"rollback","max_failure_permille":250}' ]
+	[ "$(echo "$s" | jq -c '[.volumes, .stateful, .failover_after_s, .read_only]')" = '[["data:/var/lib/db","conf:/etc/db:ro"],true,300,true]' ]
+	# an update that gives other flags keeps the options; one that gives options keeps the rest
+	run ct service update db --image busybox:2
+	[ "$status" -eq 0 ]
+	[ "$(ct --json service ls | jq -c 'select(.name == "db") | [.image, .health.retries, .volumes[1], .read_only]')" = '["busybox:2",4,"conf:/etc/db:ro",true]' ]
+	run ct service update db --health-arg /bin/check --health-arg --quick --no-read-only --volume data:/data
+	[ "$status" -eq 0 ]
+	s=$(ct --json service ls | jq -c 'select(.name == "db")')
+	[ "$(echo "$s" | jq -c '[.image, .health.cmd, .health.interval_ms, .volumes, .read_only, .stateful]')" = '["busybox:2",["/bin/check","--quick"],2000,["data:/data"],null,true]' ]
+	run ct service update db --no-healthcheck
+	[ "$status" -eq 0 ]
+	[ "$(ct --json service ls | jq -c 'select(.name == "db") | .health')" = '{"interval_ms":2000,"timeout_ms":1500,"start_period_ms":60000,"retries":4,"disabled":true}' ]
+	# a service without options costs what it did: the spec carries an empty Options list
+	run ct service deploy plain --image busybox:1 --health-retries 0 --no-stateful
+	[ "$status" -eq 0 ]
+	[ "$(ct --json service ls | jq -c 'select(.name == "plain") | [.health, .update, .volumes, .stateful]')" = '[null,null,null,null]' ]
+	d=$(cast logs --rpc-url "$ANVIL_URL" --json --from-block 0 --address "$CANTEEN_CONTRACT" \
+		"$(cast keccak 'ServiceUpserted(bytes32,uint64,bytes)')" "$(cast keccak plain)" | jq -r '.[-1].data')
+	[ "$(upsert_spec "$d" | tail -n 1)" = '[]' ]
+	ct service rm db > /dev/null
+	ct service rm plain > /dev/null
+}
+
+@test "bad service options are refused before sending, naming the limit" {
+	local args want before
+	before=$(cast nonce --rpc-url "$ANVIL_URL" "$(addr_of 0)")
+	while IFS='|' read -r args want; do
+		eval "run ct $args"
+		echo "$args -> $status: $output"
+		[ "$status" -eq 2 ]
+		[[ "${lines[0]}" == *"$want"* ]]
+	done <<-'EOF'
+		service deploy web --image x --health-interval 5x|--health-interval needs a duration
+		service deploy web --image x --health-timeout 50d|up to 4294967295 ms
+		service deploy web --image x --health-retries 256|--health-retries
+		service deploy web --image x --health-cmd ''|--health-cmd needs a shell command
+		service deploy web --image x --health-cmd 'true' --health-arg x|not two of them
+		service deploy web --image x --health-arg ''|the program must be 1 to 1024 bytes
+		service deploy web --image x --update-parallelism 65536|--update-parallelism
+		service deploy web --image x --update-failure-action retry|pause or rollback
+		service deploy web --image x --update-max-failure-ratio 1.5|ratio from 0 to 1
+		service deploy web --image x --update-max-failure-ratio 0.1234|ratio from 0 to 1
+		service deploy web --image x --volume data|--volume: volume must be NAME:/path[:ro]
+		service deploy web --image x --volume Data:/x|--volume: volume must be NAME:/path[:ro]
+		service deploy web --image x --volume data:relative|--volume: volume must be NAME:/path[:ro]
+		service deploy web --image x --volume data:/|--volume: volume path must be "/" and more
+		service deploy web --image x --volume data:/a/../b|has an empty, "." or ".." component
+		service deploy web --image x --volume data:/a/|must be absolute, not "/", and not end in "/"
+		service deploy web --image x --volume a:/d --volume b:/d:ro|volumes[1]: path /d is mounted twice
+		service deploy web --image x --volume a:/1 --volume a:/2 --volume a:/3 --volume a:/4 --volume a:/5 --volume a:/6 --volume a:/7 --volume a:/8 --volume a:/9|more than 8 volumes
+		service deploy web --image x --failover-after 1500ms|in whole seconds
+	EOF
+	[ "$(cast nonce --rpc-url "$ANVIL_URL" "$(addr_of 0)")" = "$before" ]
+}
+
 @test "contract refusals come back as one readable sentence with the error's name" {
 	run ct --key-file "$ANVIL_KEYS/key9" service deploy evil --image x
 	[ "$status" -eq 1 ]

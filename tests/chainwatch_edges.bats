@@ -26,7 +26,14 @@ has_event() { events | jq -s -e "map(select($1)) | length > 0" > /dev/null; }
 at_head() { state_has ".block >= $(block_number)"; }
 
 # The contract's records at BLOCK as cast decodes them, mapped to the chain.sock shapes.
-KV='def kv: map(capture("^(?<k>[^=]+)=(?<v>.*)$") | {(.k): .v}) | add // {};'
+KV='def kv: map(capture("^(?<k>[^=]+)=(?<v>.*)$") | {(.k): .v}) | add // {};
+def nodef: with_entries(select(.value != 0 and .value != false and .value != [] and .value != {} and .value != null));
+def opts: if length == 0 then {} else .[0] as $o | {
+	health: ({cmd: $o[0], interval_ms: $o[1], timeout_ms: $o[2], start_period_ms: $o[3], retries: $o[4],
+		disabled: $o[5]} | nodef),
+	update: ({parallelism: $o[6], delay_ms: $o[7], failure_action: (if $o[8] == 1 then "rollback" else null end),
+		max_failure_permille: $o[9]} | nodef),
+	volumes: $o[10], stateful: $o[11], failover_after_s: $o[12], read_only: $o[13]} | nodef end;'
 UPSERTED=$(cast keccak 'ServiceUpserted(bytes32,uint64,bytes)')
 oracle_services() {
 	local c=$1 blk=$2 name d st
@@ -43,7 +50,7 @@ oracle_services() {
 		cpu_millis: .[5], mem_mib: .[6],
 		ports: (.[7] | map({host: .[0], container: .[1], proto: (if .[2] == 1 then "udp" else "tcp" end)})),
 		priority: .[8], strategy: (["spread", "roundrobin", "binpack"][.[9]]), exclusive: .[10],
-		selector: (.[11] | kv), generation: .[12]}) | sort_by(.name)'
+		selector: (.[11] | kv), generation: .[13]} + (.[12] | opts)) | sort_by(.name)'
 }
 oracle_nodes() {
 	cast call --json --rpc-url "$ANVIL_URL" --block "$2" "$1" \
@@ -70,23 +77,27 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	register 1 127.0.0.2:7946 '[zone=a,disk=ssd]'
 	register 2 '[::1]:7946' '[]'
 	send_as 0 "$C" 'approveNode(address)' "$(addr_of 1)" > /dev/null
-	send_as 0 "$C" "$SIG_ADD" '(web,registry.local/web@sha256:00ff,[sh,-c,echo "hi there"],[A=1,B=x=y,GREETING=grüße],3,250,128,[(8080,80,0),(5353,53,1)],-7,2,true,[zone=a])' > /dev/null
-	send_as 0 "$C" "$SIG_ADD" '(db,postgres:16,[],[],1,2000,4096,[],2147483647,1,false,[disk=ssd,zone=a])' > /dev/null
-	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:1,[sleep,1000],[],4294967295,1,1,[(65535,1,1)],-2147483648,0,false,[])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(web,registry.local/web@sha256:00ff,[sh,-c,echo "hi there"],[A=1,B=x=y,GREETING=grüße],3,250,128,[(8080,80,0),(5353,53,1)],-7,2,true,[zone=a],[])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(db,postgres:16,[],[],1,2000,4096,[],2147483647,1,false,[disk=ssd,zone=a],[])' > /dev/null
+	# version 5's options: some at their default, some at the edge of their type
+	send_as 0 "$C" "$SIG_ADD" '(st,busybox:1,[],[],2,100,64,[],0,0,false,[],[([CMD-SHELL,test -f /tmp/ok],4294967295,0,1,255,false,65535,0,1,1000,[data:/var/lib/x,c:/etc/c:ro],true,4294967295,true)])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(nohc,busybox:1,[],[],1,100,64,[],0,0,false,[],[([],0,0,0,0,true,0,7,0,0,[],false,0,false)])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(zero,busybox:1,[],[],1,100,64,[],0,0,false,[],[([],0,0,0,0,false,0,0,0,0,[],false,0,false)])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:1,[sleep,1000],[],4294967295,1,1,[(65535,1,1)],-2147483648,0,false,[],[])' > /dev/null
 	cw "$C"
 	wait_until 20 at_head
 	run same_as_cast "$C"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	state_has '(.services | length) == 3 and (.nodes | length) == 1'
+	state_has '(.services | length) == 6 and (.nodes | length) == 1'
 	# The same again after every kind of change has come in through the logs.
-	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[])' "$(gen_of "$C" web)" > /dev/null
+	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[],[])' "$(gen_of "$C" web)" > /dev/null
 	send_as 0 "$C" "$SIG_SCALE" db 3 "$(gen_of "$C" db)" > /dev/null
 	send_as 0 "$C" "$SIG_RM" x-1 "$(gen_of "$C" x-1)" > /dev/null
 	send_as 0 "$C" 'approveNode(address)' "$(addr_of 2)" > /dev/null
 	send_as 0 "$C" 'revokeNode(address)' "$(addr_of 1)" > /dev/null
 	register 3 127.0.0.4:7946 '[k=v]'
-	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:3,[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	send_as 0 "$C" "$SIG_ADD" '(x-1,busybox:3,[],[],1,100,64,[],0,0,false,[],[])' > /dev/null
 	wait_until 20 at_head
 	run same_as_cast "$C"
 	echo "$output"
@@ -215,7 +226,7 @@ raw_register() {
 	local env tmpl phex i n d namehex
 	# 64 environment entries of 200 bytes (version 3 could not read 100 of these in one call)
 	env=$(for i in $(seq -w 1 64); do printf 'K%s=%0198d,' "$i" 0; done)
-	tmpl=$(cast calldata "$SIG_ADD" "(big-00,busybox:1,[],[${env%,}],1,100,64,[],0,0,false,[])")
+	tmpl=$(cast calldata "$SIG_ADD" "(big-00,busybox:1,[],[${env%,}],1,100,64,[],0,0,false,[],[])")
 	phex=$(printf 'big-' | od -An -tx1 | tr -d ' \n')
 	for ((i = 0; i < 40; i++)); do
 		printf -v n '%02d' "$i"

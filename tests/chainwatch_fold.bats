@@ -91,7 +91,7 @@ cast_states() {
 	[ "$(echo "$late" | jq -r '.services | map(select(.name == "f-00000"))[0] | "\(.generation) \(.replicas)"')" = "4 1" ]
 	[ "$(echo "$late" | jq -r '.services | map(select(.name == "f-00001"))[0] | "\(.generation) \(.replicas)"')" = "2 3" ]
 	# a record's fields, decoded by cast from the log the contract's hash points at
-	[ "$(record_of "$C" f-00001)" = '("f-00001", "busybox:1", ["sh", "-c", "sleep 1000"], ["A=1"], 3, 100, 64, [(8080, 80, 0)], 0, 0, false, [], 2)' ]
+	[ "$(record_of "$C" f-00001)" = '("f-00001", "busybox:1", ["sh", "-c", "sleep 1000"], ["A=1"], 3, 100, 64, [(8080, 80, 0)], 0, 0, false, [], [], 2)' ]
 	[ "$(echo "$late" | jq -c '.services | map(select(.name == "f-00001"))[0] | [.image, .command, .env, .ports]')" = \
 		'["busybox:1",["sh","-c","sleep 1000"],["A=1"],[{"host":8080,"container":80,"proto":"tcp"}]]' ]
 	# the live follower's own changes came as events, and the CLI reads the same

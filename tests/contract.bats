@@ -157,21 +157,58 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 @test "replicas, strings, lists, env, ports and strategy are validated" {
 	refused 'InvalidReplicas()' $OWNER "$C" "$SIG_ADD" "$(spec zero busybox 0)"
 	refused 'InvalidReplicas()' $OWNER "$C" "$SIG_SCALE" web 0 "$(gen_of "$C" web)"
-	refused 'EmptyField(string)' $OWNER "$C" "$SIG_ADD" '(noimg,"",[],[],1,1,1,[],0,0,false,[])'
+	refused 'EmptyField(string)' $OWNER "$C" "$SIG_ADD" '(noimg,"",[],[],1,1,1,[],0,0,false,[],[])'
 	img=$(printf 'i%.0s' {1..513})
 	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(spec longimg "$img")"
 	arg=$(printf 'c%.0s' {1..1025})
-	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "(longarg,img,[$arg],[],1,1,1,[],0,0,false,[])"
+	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "(longarg,img,[$arg],[],1,1,1,[],0,0,false,[],[])"
 	many=$(printf 'x,%.0s' {1..64})x
-	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "(manyargs,img,[$many],[],1,1,1,[],0,0,false,[])"
-	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badenv,img,[],[NOEQUALS],1,1,1,[],0,0,false,[])'
-	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badsel,img,[],[],1,1,1,[],0,0,false,[zone])'
-	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badport,img,[],[],1,1,1,[(0,80,0)],0,0,false,[])'
-	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badproto,img,[],[],1,1,1,[(80,80,2)],0,0,false,[])'
-	refused 'InvalidStrategy(uint8)' $OWNER "$C" "$SIG_ADD" '(badstrat,img,[],[],1,1,1,[],0,3,false,[])'
+	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "(manyargs,img,[$many],[],1,1,1,[],0,0,false,[],[])"
+	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badenv,img,[],[NOEQUALS],1,1,1,[],0,0,false,[],[])'
+	refused 'InvalidKeyValue(string,string)' $OWNER "$C" "$SIG_ADD" '(badsel,img,[],[],1,1,1,[],0,0,false,[zone],[])'
+	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badport,img,[],[],1,1,1,[(0,80,0)],0,0,false,[],[])'
+	refused 'InvalidPort(uint16,uint16,uint8)' $OWNER "$C" "$SIG_ADD" '(badproto,img,[],[],1,1,1,[(80,80,2)],0,0,false,[],[])'
+	refused 'InvalidStrategy(uint8)' $OWNER "$C" "$SIG_ADD" '(badstrat,img,[],[],1,1,1,[],0,3,false,[],[])'
 	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_SCALE" nosuch 1 0
 	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_RM" nosuch 0
 	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_UPDATE" "$(spec nosuch)" 0
+}
+
+@test "version 5: options (health, update policy, volumes, stateful, read-only) are validated and logged as sent" {
+	[ "$(call "$C" 'version()(uint256)')" = 5 ]
+	base='(NAME,img:1,[],[],1,1,1,[],0,0,false,[],[OPTS])'
+	o() { local n=$1; shift; local b=${base/NAME/$n}; echo "${b/OPTS/$*}"; }
+	ok='([CMD-SHELL,test -f /tmp/ok],5000,2000,10000,3,false,2,1000,1,250,[data:/var/lib/db,conf:/etc/db:ro],true,300,true)'
+	r=$(send_as $OWNER "$C" "$SIG_ADD" "$(o v5ok "$ok")")
+	gas addService.options "$r"
+	[ "$(upsert_spec "$(echo "$r" | jq -r '.logs[0].data')" | tail -n 1)" = '[(["CMD-SHELL", "test -f /tmp/ok"], 5000, 2000, 10000 [1e4], 3, false, 2, 1000, 1, 250, ["data:/var/lib/db", "conf:/etc/db:ro"], true, 300, true)]' ]
+	# every field at its default, spelled out: accepted too
+	send_as $OWNER "$C" "$SIG_ADD" "$(o v5zero '([],0,0,0,0,false,0,0,0,0,[],false,0,false)')" > /dev/null
+	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(o v5two "$ok,$ok")"
+	refused 'InvalidHealth()' $OWNER "$C" "$SIG_ADD" "$(o v5h '([true],0,0,0,0,true,0,0,0,0,[],false,0,false)')"
+	arg=$(printf 'c%.0s' {1..1025})
+	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(o v5h "([$arg],0,0,0,0,false,0,0,0,0,[],false,0,false)")"
+	many=$(printf 'x,%.0s' {1..64})x
+	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(o v5h "([$many],0,0,0,0,false,0,0,0,0,[],false,0,false)")"
+	refused 'InvalidUpdatePolicy(uint8,uint16)' $OWNER "$C" "$SIG_ADD" "$(o v5u '([],0,0,0,0,false,0,0,2,0,[],false,0,false)')"
+	refused 'InvalidUpdatePolicy(uint8,uint16)' $OWNER "$C" "$SIG_ADD" "$(o v5u '([],0,0,0,0,false,0,0,0,1001,[],false,0,false)')"
+	vol() { o v5v "([],0,0,0,0,false,0,0,0,0,[$1],false,0,false)"; }
+	for bad in 'data' 'data:' 'data:/' 'data:rel/path' ':/x' 'Data:/x' '-d:/x' 'd d:/x' 'd:/a b' 'd:/x:rw' 'd:/:ro' \
+		"$(printf 'n%.0s' {1..33}):/x"; do
+		refused 'InvalidVolume(uint256)' $OWNER "$C" "$SIG_ADD" "$(vol "$bad")" || { echo "accepted volume $bad"; false; }
+	done
+	long=/$(printf 'p%.0s' {1..160})
+	refused 'StringTooLong(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(vol "d:$long")"
+	nine=$(for i in $(seq 9); do printf 'v%d:/p%d,' "$i" "$i"; done)
+	refused 'TooManyItems(string,uint256)' $OWNER "$C" "$SIG_ADD" "$(vol "${nine%,}")"
+	refused 'VolumePathTwice(uint256)' $OWNER "$C" "$SIG_ADD" "$(vol 'a:/data,b:/data:ro')"
+	run send_as $OWNER "$C" "$SIG_ADD" "$(vol 'a:/data,b:/data:ro')"
+	[[ "$output" == *"$(error_selector 'VolumePathTwice(uint256)')$(printf '%064x' 1)"* ]]
+	# at the edges: a 32-byte name, "_" and "-" after the first byte, ":ro" kept apart
+	send_as $OWNER "$C" "$SIG_ADD" "$(o v5edge "([],0,0,0,0,false,0,0,0,0,[$(printf 'n%.0s' {1..32}):/x,a_b-c:/y:ro,z:/ro],false,0,false)")" > /dev/null
+	# an update is checked the same way
+	refused 'InvalidVolume(uint256)' $OWNER "$C" "$SIG_UPDATE" "$(vol 'd:/')" 1
+	[ "$(state_of "$C" v5two)" = '(false, 0, 0, 0x0000000000000000000000000000000000000000)' ]
 }
 
 @test "add and update emit the spec bytes whose hash the contract keeps, scale and rm the name and generation; generations are never reused" {
@@ -181,13 +218,13 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	key=$(cast keccak ev)
 	# held_hash DATA: the spec hash the contract keeps for a ServiceUpserted's data
 	held_hash() { h=$(cast keccak "$(cast decode-abi 'f()(uint64,bytes)' "$1" | tail -n 1)"); echo "${h:0:42}"; }
-	r=$(send_as $OWNER "$C" "$SIG_ADD" '(ev,img:1,[run,--fast],[K=V,X=Y],3,250,128,[(8081,81,0),(5353,53,1)],7,2,true,[zone=b])')
+	r=$(send_as $OWNER "$C" "$SIG_ADD" '(ev,img:1,[run,--fast],[K=V,X=Y],3,250,128,[(8081,81,0),(5353,53,1)],7,2,true,[zone=b],[])')
 	[ "$(echo "$r" | jq '.logs | length')" = 1 ]
 	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_up" ]
 	[ "$(echo "$r" | jq -r '.logs[0].topics[1]')" = "$key" ]
 	d=$(echo "$r" | jq -r '.logs[0].data')
 	[ "$(cast decode-abi 'f()(uint64,bytes)' "$d" | head -n 1)" = 1 ]
-	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"ev" "img:1" ["run", "--fast"] ["K=V", "X=Y"] 3 250 128 [(8081, 81, 0), (5353, 53, 1)] 7 2 true ["zone=b"] ' ]
+	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"ev" "img:1" ["run", "--fast"] ["K=V", "X=Y"] 3 250 128 [(8081, 81, 0), (5353, 53, 1)] 7 2 true ["zone=b"] [] ' ]
 	[ "$(state_of "$C" ev)" = "(true, 1, 3, $(held_hash "$d"))" ]
 
 	r=$(send_as $OWNER "$C" "$SIG_SCALE" ev 9 1)
@@ -199,10 +236,10 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	run record_of "$C" ev
 	[[ "$output" == '("ev", "img:1", ["run", "--fast"], ["K=V", "X=Y"], 9, 250,'*', 2)' ]]
 
-	r=$(send_as $OWNER "$C" "$SIG_UPDATE" '(ev,img:2,[],[],4,100,64,[],1,0,false,[])' 2)
+	r=$(send_as $OWNER "$C" "$SIG_UPDATE" '(ev,img:2,[],[],4,100,64,[],1,0,false,[],[])' 2)
 	gas updateService "$r"
 	d=$(echo "$r" | jq -r '.logs[0].data')
-	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"ev" "img:2" [] [] 4 100 64 [] 1 0 false [] ' ]
+	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"ev" "img:2" [] [] 4 100 64 [] 1 0 false [] [] ' ]
 	[ "$(state_of "$C" ev)" = "(true, 3, 4, $(held_hash "$d"))" ]
 
 	r=$(send_as $OWNER "$C" "$SIG_RM" ev 3)
@@ -221,14 +258,14 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 @test "a spec encoded unusually (offsets out of order, bytes after it) is hashed and logged as sent, and decodes the same" {
 	c=$(deploy_canteen $OWNER)
 	# cast's encoding of the spec, with 64 bytes appended to the call: part of the spec bytes
-	data=$(cast calldata "$SIG_ADD" '(odd,img:1,[a],[K=V],1,1,1,[],0,0,false,[])')$(printf '%0128x' 7)
+	data=$(cast calldata "$SIG_ADD" '(odd,img:1,[a],[K=V],1,1,1,[],0,0,false,[],[])')$(printf '%0128x' 7)
 	r=$(cast send --rpc-url "$ANVIL_URL" --private-key "$(key_of $OWNER)" --json "$c" "$data")
 	d=$(echo "$r" | jq -r '.logs[0].data')
 	b=$(cast decode-abi 'f()(uint64,bytes)' "$d" | tail -n 1)
 	[ "0x${data:74}" = "$b" ]
 	h=$(cast keccak "$b")
 	[ "$(state_of "$c" odd)" = "(true, 1, 1, ${h:0:42})" ]
-	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"odd" "img:1" ["a"] ["K=V"] 1 1 1 [] 0 0 false [] ' ]
+	[ "$(upsert_spec "$d" | tr '\n' ' ')" = '"odd" "img:1" ["a"] ["K=V"] 1 1 1 [] 0 0 false [] [] ' ]
 }
 
 @test "node events: upsert carries the full record, revoke emits a removal" {
@@ -271,7 +308,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 }
 
 # The issue's typical service: 3 replicas, 2 ports, 2 env, a selector, a command.
-TYPICAL='(NAME,registry.local/web:1.4.2,[/bin/web,--port,80],[MODE=prod,LOG=info],3,500,256,[(8080,80,0),(8443,443,0)],0,0,false,[zone=a])'
+TYPICAL='(NAME,registry.local/web:1.4.2,[/bin/web,--port,80],[MODE=prod,LOG=info],3,500,256,[(8080,80,0),(8443,443,0)],0,0,false,[zone=a],[])'
 
 @test "gas: a typical deploy <= 150k, update <= 60k, scale <= 40k, the same (1%) with 1 and with 500 services" {
 	c500=$(cat "$BATS_FILE_TMPDIR/c500")

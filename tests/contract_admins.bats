@@ -60,7 +60,7 @@ record() { record_of "$C" "$1"; }
 	grep -q '^web updated (transaction 0x' "$BATS_TEST_TMPDIR/b.log"
 	# the record has both: replicas 9 and priority 77, two generations on
 	run record web
-	[[ "$output" == '("web", "busybox:1", [], [], 9, 100, 64, [], 77, 0, false, [], 3)' ]]
+	[[ "$output" == '("web", "busybox:1", [], [], 9, 100, 64, [], 77, 0, false, [], [], 3)' ]]
 }
 
 @test "a change sent on a record that another change then overtook is re-read and resent" {
@@ -78,7 +78,7 @@ record() { record_of "$C" "$1"; }
 	grep -qx 'exit 0' "$BATS_TEST_TMPDIR/a.log"
 	grep -q 'note: service db was changed by someone else meanwhile' "$BATS_TEST_TMPDIR/a.log"
 	run record db
-	[[ "$output" == '("db", "busybox:2", [], [], 2, 100, 64, [], 0, 0, false, [], 2)' ]]
+	[[ "$output" == '("db", "busybox:2", [], [], 2, 100, 64, [], 0, 0, false, [], [], 2)' ]]
 }
 
 @test "scale and rm carry the generation they read, and succeed on a busy service" {
@@ -92,7 +92,7 @@ record() { record_of "$C" "$1"; }
 	grep -qx 'exit 0' "$BATS_TEST_TMPDIR/a.log"
 	grep -qx 'exit 0' "$BATS_TEST_TMPDIR/b.log"
 	run record q
-	[[ "$output" == '("q", "busybox:1", [], [], 5, 100, 64, [], 3, 0, false, [], 3)' ]]
+	[[ "$output" == '("q", "busybox:1", [], [], 5, 100, 64, [], 3, 0, false, [], [], 3)' ]]
 	rpc evm_setAutomine '[true]' > /dev/null
 	run ct service rm q
 	[ "$status" -eq 0 ]

@@ -28,6 +28,8 @@ teardown() {
 		ids=$(docker ps -aq --filter "label=io.canteen.node=$n" 2>/dev/null)
 		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
 	done
+	vols=$(docker volume ls -q --filter "label=io.canteen.service=$SVC" 2>/dev/null)
+	[ -z "$vols" ] || docker volume rm $vols >/dev/null 2>&1 || true
 	if [ -n "${PRIV:-}" ]; then
 		stop_private_dockerd
 		rm -rf "$PRIV" 2>/dev/null || true
@@ -395,4 +397,84 @@ stop_private_dockerd() {
 	sleep 1
 	running_is 3
 	[ "$(grep -c '^canteen-dockerd: created' "$BATS_TEST_TMPDIR/dd.log")" -eq 3 ]
+}
+
+# spec5 REPLICA GENERATION COMMAND-JSON: spec with version 5's options (health, a volume, read-only root).
+spec5() {
+	spec "$1" "$2" - "$3" | jq -c '. + {health: {cmd: ["CMD-SHELL", "test -d /data"], interval_ms: 1000,
+		timeout_ms: 900, start_period_ms: 200, retries: 2}, volumes: ["data:/data", "conf:/conf:ro"], read_only: true}'
+}
+
+@test "dockerd: version 5 options reach Docker: healthcheck, read-only root, a named volume per replica kept across a replacement" {
+	start_dd
+	start_feed
+	send_set "$(spec5 0 1 '["sleep","3600"]')" "$(spec5 1 1 '["sleep","3600"]')"
+	wait_until 20 running_is 2
+	out=$(dk inspect --format '{{json .Config.Healthcheck}} {{.HostConfig.ReadonlyRootfs}}' "canteen.$SVC.0")
+	echo "$out"
+	[ "$out" = '{"Test":["CMD-SHELL","test -d /data"],"Interval":1000000000,"Timeout":900000000,"StartPeriod":200000000,"Retries":2} true' ]
+	dk inspect --format '{{json .Mounts}}' "canteen.$SVC.0" | jq -c 'sort_by(.Destination)[] | [.Type, .Destination, .RW]' > "$BATS_TEST_TMPDIR/m"
+	cat "$BATS_TEST_TMPDIR/m"
+	[ "$(cat "$BATS_TEST_TMPDIR/m" | tr '\n' ' ')" = '["volume","/conf",false] ["volume","/data",true] ' ]
+	v0=$(dk inspect --format '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "canteen.$SVC.0")
+	v1=$(dk inspect --format '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "canteen.$SVC.1")
+	echo "volumes $v0 $v1"
+	[[ "$v0" == canteen.*".$SVC.0.data" ]] && [[ "$v1" == canteen.*".$SVC.1.data" ]]
+	# the volume is labelled with whose it is
+	[ "$(dk volume inspect --format '{{index .Labels "io.canteen.service"}} {{index .Labels "io.canteen.replica"}} {{index .Labels "io.canteen.volume"}} {{index .Labels "io.canteen.cluster"}}' "$v0")" = "$SVC 0 data 0:none" ]
+	# the root is read-only, the volume is not, a :ro volume is not either
+	! dk exec "canteen.$SVC.0" sh -c 'echo x > /rootfile'
+	! dk exec "canteen.$SVC.0" sh -c 'echo x > /conf/f'
+	dk exec "canteen.$SVC.0" sh -c 'echo kept > /data/f'
+	# replica 1 has a volume of its own
+	! dk exec "canteen.$SVC.1" test -e /data/f
+	# Docker runs the health check: healthy
+	wait_until 20 bash -c "[ \"\$(DOCKER_HOST=unix://$DOCKER_SOCK docker inspect --format '{{.State.Health.Status}}' canteen.$SVC.0)\" = healthy ]"
+	# an update that changes the container replaces it; the replica keeps its data
+	old=$(dk inspect --format '{{.Id}}' "canteen.$SVC.0")
+	send_set "$(spec5 0 2 '["sleep","3601"]')" "$(spec5 1 2 '["sleep","3601"]')"
+	wait_until 30 bash -c "[ \$(docker ps -q --filter label=io.canteen.node=$NODE --filter label=io.canteen.generation=2 --filter status=running | wc -l) -eq 2 ] && [ \$(docker ps -aq --filter label=io.canteen.node=$NODE | wc -l) -eq 2 ]"
+	[ "$(dk inspect --format '{{.Id}}' "canteen.$SVC.0")" != "$old" ]
+	[ "$(dk exec "canteen.$SVC.0" cat /data/f)" = kept ]
+	# the options are in the spec hash: dropping read_only replaces the container again
+	old=$(dk inspect --format '{{.Id}}' "canteen.$SVC.0")
+	send_set "$(spec5 0 3 '["sleep","3601"]' | jq -c 'del(.read_only)')"
+	wait_until 30 bash -c "[ \"\$(DOCKER_HOST=unix://$DOCKER_SOCK docker inspect --format '{{.HostConfig.ReadonlyRootfs}} {{index .Config.Labels \"io.canteen.generation\"}}' canteen.$SVC.0 2>/dev/null)\" = 'false 3' ]"
+	[ "$(dk exec "canteen.$SVC.0" cat /data/f)" = kept ]
+	dk exec "canteen.$SVC.0" sh -c 'echo x > /rootfile'
+}
+
+@test "dockerd: --no-healthcheck is Test NONE; a spec breaking the run rules on options never reaches Docker" {
+	start_dd
+	start_feed
+	run send_set "$(spec 0 1 | jq -c '. + {health: {disabled: true}}')" \
+		"$(spec 1 1 | jq -c '. + {volumes: ["d:/a/../etc"]}')" \
+		"$(spec 2 1 | jq -c '. + {health: {cmd: ["CMD-SHELL", "a", "b"]}}')"
+	echo "$output"
+	[[ "$output" == *'component'* ]] && [[ "$output" == *'one non-empty shell command'* ]]
+	wait_until 20 running_is 1
+	[ "$(dk inspect --format '{{json .Config.Healthcheck.Test}}' "canteen.$SVC.0")" = '["NONE"]' ]
+}
+
+# ps_has JQ-CONDITION: some container in dockerd's ps answers to it.
+ps_has() { ps_json | jq -e ".containers[] | select($1)" > /dev/null; }
+
+@test "dockerd: health: a replica whose check passes is healthy; one whose check fails is unhealthy, then restarted with the back-off" {
+	start_dd
+	start_feed
+	subscribe_events
+	local hc='{cmd: ["CMD-SHELL", "test -f /tmp/ok"], interval_ms: 300, timeout_ms: 1000, retries: 1}'
+	send_set "$(spec 0 1 - '["sh","-c","touch /tmp/ok; exec sleep 3600"]' | jq -c ". + {health: $hc}")" \
+		"$(spec 1 1 - '["sleep","3600"]' | jq -c ". + {health: $hc}")"
+	wait_until 20 running_is 2
+	# dockerd says each replica's health as Docker finds it
+	wait_until 20 ps_has '.replica == 0 and .health == "healthy"'
+	wait_until 30 ps_has '.replica == 1 and .restarts >= 1'
+	wait_until 5 jq -e 'select(.type == "container.health" and .replica == 1 and .health == "unhealthy")' "$BATS_TEST_TMPDIR/events.log"
+	grep -q 'unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd.log"
+	# the healthy one is never restarted
+	[ "$(ps_json | jq '.containers[] | select(.replica == 0) | .restarts')" = 0 ]
+	# it keeps failing: restarted again, after the back-off
+	wait_until 30 ps_has '.replica == 1 and .restarts >= 2'
+	ps_json | jq -c '.containers[] | [.replica, .state, .health, .restarts, .reason]'
 }

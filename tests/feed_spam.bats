@@ -169,7 +169,7 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	# could not be sent.
 	cmd=$(for i in $(seq 1 64); do printf '%0500d,' 0; done | tr 0 '\001')
 	for i in 1 2 3 4 5 6; do
-		raw_send "$(addr_of 0)" "$(cast calldata "$SIG_ADD" "(big-$i,busybox:1,[${cmd%,}],[],1,100,64,[],0,0,false,[])")"
+		raw_send "$(addr_of 0)" "$(cast calldata "$SIG_ADD" "(big-$i,busybox:1,[${cmd%,}],[],1,100,64,[],0,0,false,[],[])")"
 	done
 	SW=$BATS_TEST_TMPDIR/sw
 	mkdir -p "$SW"

@@ -88,8 +88,16 @@ services_state() { sock_request "$RUN/chain.sock" '{"op":"state"}' | jq -c '.ser
 	done < "$BATS_TEST_TMPDIR/taken"
 	# and what sched hands to dockerd, through dockerd's decoder: nothing refused.
 	feed "$RUN/dockerd.sock" '{"op":"last_desired"}' | jq -c '.desired.containers[] |
-		{name: .service, image, command, env, cpu_millis, mem_mib, ports, generation, replicas: 1}' |
+		{name: .service, image, command, env, cpu_millis, mem_mib, ports, generation, replicas: 1} +
+		({health, volumes, read_only} | with_entries(select(.value != null)))' |
 		"$TBIN/rec_tool" dockerd | sort | uniq -c | tee /dev/stderr | { ! grep -v ' ok$'; }
+	# version 5's options that make the container reach dockerd as the record has them
+	opts='o: ({health, volumes, read_only} | with_entries(select(.value != null)))'
+	grep -v 'run:' "$BATS_TEST_TMPDIR/taken" | cut -f1 | jq -c "{name, $opts}" | sort > "$BATS_TEST_TMPDIR/want_opts"
+	feed "$RUN/dockerd.sock" '{"op":"last_desired"}' | jq -c ".desired.containers[] | {name: .service, $opts}" |
+		sort -u > "$BATS_TEST_TMPDIR/got_opts"
+	echo "# containers with options: $(grep -c '"o":{"' "$BATS_TEST_TMPDIR/got_opts")" >&3
+	[ -z "$(comm -13 "$BATS_TEST_TMPDIR/want_opts" "$BATS_TEST_TMPDIR/got_opts")" ]
 }
 
 @test "a record no server can run, forced onto the chain with cast: canteen service ls says why" {
@@ -101,7 +109,7 @@ services_state() { sock_request "$RUN/chain.sock" '{"op":"state"}' | jq -c '.ser
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"image reference longer than 255 bytes"* ]]
 	# ... the contract takes it (up to 512 bytes): sent with cast.
-	send_as 0 "$C" "$SIG_ADD" "(big,$img,[sh],[A=1],3,100,64,[],0,0,false,[])" > /dev/null
+	send_as 0 "$C" "$SIG_ADD" "(big,$img,[sh],[A=1],3,100,64,[],0,0,false,[],[])" > /dev/null
 	ct --contract "$C" service deploy fine --image canteen-test:1 --replicas 2 > /dev/null
 	daemons "$C"
 	wait_until 30 eval 'ct --contract "$C" service ls | grep -q "pending: 3 rejected: image reference longer than 255 bytes"'

@@ -3,6 +3,7 @@
 # SWIM metadata, read back by canteen ps on another server; hostile summaries refused.
 # needs: docker
 load lib/common
+load lib/anvil
 load swim
 load sched
 
@@ -15,6 +16,7 @@ setup() {
 
 teardown() {
 	stop_started
+	stop_anvil
 	if grep -l 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log 2>/dev/null; then
 		grep -h -A20 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log
 		san_failed=1
@@ -151,4 +153,79 @@ row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 	# Everything else was untouched: node 1's own replica, its daemons.
 	row_is 1 "${SVC}w" "${ADDR[1]}" '.state == "running"'
 	for p in swim1 swim2 sched1 dd1; do kill -0 "$(cat "$BATS_TEST_TMPDIR/$p.pid")"; done
+}
+
+# cli_dir I SERVICES_JSON: a run directory for the CLI on node I whose chain.sock answers
+# "state" with the scripted chain's nodes and services; prints its path.
+cli_dir() {
+	local d=$BATS_TEST_TMPDIR/cli$1 s
+	mkdir -p "$d"
+	for s in sched dockerd swim; do ln -sf "$SW/r$1/$s.sock" "$d/$s.sock"; done
+	if [ ! -S "$d/chain.sock" ]; then
+		feed_start "cchain$1" "$d/chain.sock"
+		feed "$d/chain.sock" "{\"op\":\"set\",\"snapshot\":{\"type\":\"state\",\"nodes\":[$(node_json "${ADDR[1]}"),$(node_json "${ADDR[2]}"),$(node_json "${ADDR[3]}")],\"services\":[$2]}}" | grep -q ok
+	fi
+	echo "$d"
+}
+eps() { "$BIN/canteen" --rundir "$BATS_TEST_TMPDIR/cli1" endpoints "$@"; }
+eps_are() { [ "$(eps "${@:2}" | tr '\n' ' ')" = "$1" ]; }
+
+@test "health: a replica is ready only when healthy: endpoints lists it, ps shows its health on every server; a failing check takes it out, restarts it, and it comes back" {
+	local p svc; p=$(free_port)
+	# one canteen-dockerd (node 1): every replica publishing one host port on this one machine
+	svc=$(spec "${SVC}h" 3 "$IMG" '["sh","-c","touch /tmp/ok; exec sleep 1000"]' |
+		jq -c --argjson p "$p" '.ports = [{host: $p, container: 80, proto: "tcp"}] |
+			.health = {cmd: ["CMD-SHELL", "test -f /tmp/ok"], interval_ms: 300, retries: 1}')
+	cluster 240 "$svc" "1"
+	cli_dir 1 "$svc" > /dev/null
+	a1=${ADDR[1]}
+	# It becomes healthy; node 3 sees it through node 1's summary.
+	wait_until 30 row_is 1 "${SVC}h" "$a1" '.state == "running" and .health == "healthy"'
+	wait_until 10 row_is 3 "${SVC}h" "$a1" '.state == "running" and .health == "healthy"'
+	row_is 1 "${SVC}h" "${ADDR[2]}" '.state == "unknown" and .health == null'
+	run "$BIN/canteen" --rundir "$SW/r3" ps --service "${SVC}h"
+	[[ "${lines[0]}" == *STATE*HEALTH*RESTARTS* ]]
+	[[ "$output" == *"$a1"*running*healthy* ]]
+	# endpoints: the ready replica (nodes 2 and 3 run nothing: unknown, not listed)
+	wait_until 10 eps_are "127.0.0.1:$p " "${SVC}h"
+	# service ls: the service on a real chain; RUNNING and HEALTHY from the replica states
+	start_anvil
+	local ct=("$BIN/canteen" -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" --rundir "$BATS_TEST_TMPDIR/cli1")
+	ct+=(--contract "$(deploy_canteen 0)")
+	"${ct[@]}" service deploy "${SVC}h" --image "$IMG" --replicas 3 --health-cmd 'test -f /tmp/ok' > /dev/null
+	[ "$("${ct[@]}" --json service ls | jq -c '[.placed, .running, .healthy]')" = '[3,1,1]' ]
+	run "${ct[@]}" service ls
+	[[ "${lines[0]}" == *PLACED*RUNNING*HEALTHY* ]]
+	[[ "${lines[1]}" =~ \ 3\/3\ +1\ +1\  ]]
+	# node 1's replica fails its check: unhealthy, out of endpoints, restarted
+	cid=$(docker ps -q --filter "label=io.canteen.node=$a1" --filter "label=io.canteen.service=${SVC}h")
+	docker exec "$cid" rm /tmp/ok
+	wait_until 10 row_is 3 "${SVC}h" "$a1" '.health == "unhealthy" or .state != "running"'
+	wait_until 10 eps_are "" "${SVC}h"
+	wait_until 10 bash -c "\"\${@}\" --json service ls | jq -e '.healthy == 0'" _ "${ct[@]}"
+	wait_until 30 row_is 1 "${SVC}h" "$a1" '.restarts >= 1'
+	grep -q 'is unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd1.log"
+	# restarted, its command makes the file again: healthy and listed again
+	wait_until 30 row_is 1 "${SVC}h" "$a1" '.state == "running" and .health == "healthy"'
+	wait_until 10 eps_are "127.0.0.1:$p " "${SVC}h"
+	# --all lists every running replica, healthy or not
+	eps_are "127.0.0.1:$p " --all "${SVC}h"
+}
+
+@test "endpoints --watch follows readiness: a replica that turns unhealthy leaves the list, and comes back" {
+	local p svc; p=$(free_port)
+	svc=$(spec "${SVC}w" 3 "$IMG" '["sh","-c","touch /tmp/ok; exec sleep 1000"]' |
+		jq -c --argjson p "$p" '.ports = [{host: $p, container: 80, proto: "tcp"}] |
+			.health = {cmd: ["CMD-SHELL", "test -f /tmp/ok"], interval_ms: 300, retries: 1}')
+	cluster 250 "$svc" "1"
+	cli_dir 1 "$svc" > /dev/null
+	a1=${ADDR[1]}
+	wait_until 30 row_is 1 "${SVC}w" "$a1" '.state == "running" and .health == "healthy"'
+	start_bg watch "$BIN/canteen" --rundir "$BATS_TEST_TMPDIR/cli1" endpoints --watch "${SVC}w"
+	wait_until 10 grep -qx "127.0.0.1:$p" "$BATS_TEST_TMPDIR/watch.log" || { cat -A "$BATS_TEST_TMPDIR/watch.log"; eps "${SVC}w"; false; }
+	docker exec "$(docker ps -q --filter "label=io.canteen.node=$a1" --filter "label=io.canteen.service=${SVC}w")" rm /tmp/ok
+	# an empty list (a blank line ends each list), then the replica again
+	wait_until 20 bash -c "grep -c . '$BATS_TEST_TMPDIR/watch.log' | grep -qx 2 && tail -n 2 '$BATS_TEST_TMPDIR/watch.log' | head -n 1 | grep -qx '127.0.0.1:$p'"
+	awk 'BEGIN { RS = "" } { print NR ": " $0 }' "$BATS_TEST_TMPDIR/watch.log"
+	[ "$(awk 'BEGIN { RS = ""; n = 0 } { n++ } END { print n }' "$BATS_TEST_TMPDIR/watch.log")" -ge 2 ]
 }

@@ -218,7 +218,7 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -c '^{')" -eq 0 ]
 	# A service whose image names an escape, and the events that carry it.
-	send_as 0 "$c" "$SIG_ADD" $'("web","busybox:1\e[5m",[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	send_as 0 "$c" "$SIG_ADD" $'("web","busybox:1\e[5m",[],[],1,100,64,[],0,0,false,[],[])' > /dev/null
 	run ct service ls
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -234,7 +234,7 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 	# stranger's node is not approved, so it is not in chainwatch's feed at all).
 	start_bg events "$BIN/canteen" -c /dev/null --rundir "$d" events --no-head
 	wait_until 10 grep -q snapshot.end "$BATS_TEST_TMPDIR/events.log"
-	send_as 0 "$c" "$SIG_ADD" $'("web2","busybox:2\e[?1049h",[],[],1,100,64,[],0,0,false,[])' > /dev/null
+	send_as 0 "$c" "$SIG_ADD" $'("web2","busybox:2\e[?1049h",[],[],1,100,64,[],0,0,false,[],[])' > /dev/null
 	wait_until 20 grep -q 'web2' "$BATS_TEST_TMPDIR/events.log"
 	cat "$BATS_TEST_TMPDIR/events.log"
 	no_esc "$(cat "$BATS_TEST_TMPDIR/events.log")"

@@ -29,6 +29,8 @@ setup() {
 }
 
 @test "system: canteen up brings 3 nodes and a sample service that answers on its endpoints" {
+	# endpoints lists ready replicas: the others' states reach node 1 within a second or two
+	wait_until 15 bash -c '[ "$(at 1 endpoints web | wc -l)" -eq 3 ]'
 	run at 1 endpoints web
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
@@ -181,6 +183,35 @@ setup() {
 	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "big") | .placed == 4 and .pending == 0'
 	cli service rm big
 	wait_until 60 bash -c '[ -z "$(running_set big)" ]'
+}
+
+@test "system: a service with a health check, a volume and a read-only root (contract v5): Docker runs it so, ps and service ls show it healthy, its data outlives an update" {
+	cli service deploy st --image canteen/demo:1 --replicas 2 --cpu 50m --mem 16M \
+		--health-cmd 'test -f /data/ok' --health-interval 500ms --health-retries 1 \
+		--volume data:/data --read-only -- /bin/busybox sh -c 'touch /data/ok; exec /bin/busybox sleep 100000'
+	wait_until 60 matches 1 st 2
+	for id in $(docker ps -q --filter label=io.canteen.service=st); do
+		out=$(docker inspect --format '{{json .Config.Healthcheck.Test}} {{.HostConfig.ReadonlyRootfs}} {{range .Mounts}}{{.Destination}} {{.RW}} {{.Name}}{{end}}' "$id")
+		echo "$out"
+		[[ "$out" == '["CMD-SHELL","test -f /data/ok"] true /data true canteen.'*".st."[01]".data" ]]
+		! docker exec "$id" /bin/busybox touch /rootfile
+	done
+	wait_until 30 bash -c "[ \"\$(at 1 --json ps | jq -r 'select(.service == \"st\") | .health' | sort -u)\" = healthy ]"
+	wait_until 30 bash -c "cli --rundir '$(node_run 1)' --json service ls | jq -e 'select(.name == \"st\") | .running == 2 and .healthy == 2'"
+	# a file written before an update is still there after it (same replica, same server)
+	id0=$(docker ps -q --filter label=io.canteen.service=st --filter label=io.canteen.replica=0)
+	docker exec "$id0" /bin/busybox sh -c 'echo kept > /data/f'
+	gen=$(placed_gen 1 st)
+	cli service update st --env X=1
+	wait_until 60 bash -c "[ \"\$(running_gens st | awk -v g=$gen '\$1 > g' | wc -l)\" -eq 2 ]"
+	# the new generation's replica 0 (the old one may still be on its way out)
+	id0=$(docker ps -q --filter label=io.canteen.service=st --filter label=io.canteen.replica=0 \
+		--filter "label=io.canteen.generation=$(placed_gen 1 st)")
+	[ "$(echo "$id0" | wc -w)" -eq 1 ]
+	[ "$(docker exec "$id0" /bin/busybox cat /data/f)" = kept ]
+	cli service rm st
+	wait_until 60 bash -c '[ -z "$(running_set st)" ]'
+	docker volume rm $(docker volume ls -q --filter label=io.canteen.service=st) > /dev/null
 }
 
 @test "system: removing the service removes every container" {

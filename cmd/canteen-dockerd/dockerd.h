@@ -21,6 +21,7 @@
 #define DD_HEALTHY_MS 60000             /* running this long resets the back-off */
 #define DD_CRASHLOOP_FAILS 2            /* consecutive quick deaths that make a crash loop */
 #define DD_RESYNC_MS 30000              /* full re-list, in case an event was lost */
+#define DD_RESYNC_SOON_MS 1000          /* a re-list after a start: its health (image HEALTHCHECK) */
 
 /* A container with our node label, as Docker last told us. */
 struct ctr {
@@ -34,6 +35,7 @@ struct ctr {
 	uint64_t started_mono;    /* loop time we saw it start; 0 when unknown */
 	int64_t since;            /* unix seconds of the last state change */
 	int oom;                  /* Docker said it ran out of memory (before its death) */
+	enum docker_health health; /* State.Health.Status while running (NONE: no check) */
 	struct ctr *next;
 };
 
@@ -51,6 +53,7 @@ struct slot {
 	uint64_t replace_after;   /* loop time before which its replacement does not begin */
 	int exit_code;            /* of its last death (-1: none or unknown) */
 	int oom;                  /* its last death followed Docker's "oom" */
+	int unhealthy;            /* we stopped it for being unhealthy (until healthy again) */
 	uint64_t delay_ms;        /* the back-off set at its last death or failure */
 	char why[160];            /* its last failed create/start ("" none): a pending reason */
 	struct slot *next;

@@ -110,6 +110,14 @@ static void on_resync(struct loop *l, void *arg)
 		list_containers(dd);
 }
 
+void engine_resync_soon(struct dd *dd)
+{
+	if (dd->dk_state != DK_READY || !dd->resync_timer)
+		return; /* a listing is under way (or Docker is away) */
+	loop_timer_cancel(dd->loop, dd->resync_timer);
+	dd->resync_timer = loop_timer_add(dd->loop, DD_RESYNC_SOON_MS, on_resync, dd);
+}
+
 static void on_list(struct docker *d, int status, const char *body, size_t len,
                     const char *err, void *arg)
 {

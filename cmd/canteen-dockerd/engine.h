@@ -6,5 +6,7 @@
 
 /* Docker went away: drop what is in flight and reconnect with back-off. */
 void engine_lost(struct dd *dd, const char *why);
+/* List the containers within DD_RESYNC_SOON_MS (a container just started: its health). */
+void engine_resync_soon(struct dd *dd);
 
 #endif

@@ -14,7 +14,7 @@
 #include "reconcile.h"
 #include "slots.h"
 
-enum op_kind { OP_CREATE, OP_START, OP_STOP, OP_DELETE, OP_RENAME, OP_PULL };
+enum op_kind { OP_CREATE, OP_START, OP_STOP, OP_DELETE, OP_RENAME, OP_PULL, OP_HALT };
 
 struct op {
 	struct dd *dd;
@@ -158,6 +158,17 @@ void ops_remove(struct dd *dd, struct ctr *c)
 	set_busy(dd, c->lab.labels_ok ? c->lab.service : NULL, c->lab.replica, c, 1);
 	if (op_send(o, "DELETE", path, NULL, 60000) < 0)
 		set_busy(dd, c->lab.labels_ok ? c->lab.service : NULL, c->lab.replica, c, 0);
+}
+
+void ops_halt(struct dd *dd, struct ctr *c)
+{
+	char path[160];
+	uint64_t t = (dd->conf.stop_grace_ms + 999) / 1000;
+	struct op *o = op_new(dd, OP_HALT, c->id, c->lab.service, c->lab.replica);
+	snprintf(path, sizeof path, "/containers/%s/stop?t=%llu", c->id, (unsigned long long)t);
+	set_busy(dd, c->lab.service, c->lab.replica, c, 1);
+	if (op_send(o, "POST", path, NULL, t * 1000 + 60000) < 0)
+		set_busy(dd, c->lab.service, c->lab.replica, c, 0);
 }
 
 void ops_rename(struct dd *dd, struct ctr *c)
@@ -325,6 +336,10 @@ static void op_answer(struct dd *dd, struct op *o, int status, const char *body,
 		if (!ok && c)
 			c->removing = 0;
 		if (!ok)
+			op_failed(dd, o, "stop", msg);
+		break;
+	case OP_HALT: /* its "die" event restarts it with the crash back-off */
+		if (!ok && status != 304 && status != 404)
 			op_failed(dd, o, "stop", msg);
 		break;
 	case OP_DELETE:

@@ -11,7 +11,9 @@
 void ops_create(struct dd *dd, const struct docker_spec *s, struct slot *sl);
 void ops_start(struct dd *dd, struct ctr *c);
 void ops_remove(struct dd *dd, struct ctr *c);   /* stopped first if it runs */
-void ops_rename(struct dd *dd, struct ctr *c);   /* to <name>.g<generation>, freeing its name */
+void ops_rename(struct dd *dd, struct ctr *c);
+/* Stop it to restart it (an unhealthy container): its death is handled as a crash. */
+void ops_halt(struct dd *dd, struct ctr *c);   /* to <name>.g<generation>, freeing its name */
 void ops_pull(struct dd *dd, struct image *img);
 
 #endif

@@ -21,7 +21,13 @@ const char *rstate_reason(struct dd *dd, const struct ctr *c, char *buf, size_t 
 	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
 	if (!s)
 		return NULL;
-	if (strcmp(state, "crashloop") == 0 && s->exit_code >= 0)
+	if (strcmp(state, "crashloop") == 0 && s->unhealthy)
+		snprintf(buf, len, "crash loop: unhealthy, next restart in %llu s",
+		         (unsigned long long)((s->delay_ms + 999) / 1000));
+	else if (strcmp(state, "restarting") == 0 && s->unhealthy)
+		snprintf(buf, len, "unhealthy: restart in %llu s",
+		         (unsigned long long)((s->delay_ms + 999) / 1000));
+	else if (strcmp(state, "crashloop") == 0 && s->exit_code >= 0)
 		snprintf(buf, len, "crash loop: exit %d%s, next restart in %llu s", s->exit_code,
 		         oom_text(s->oom), (unsigned long long)((s->delay_ms + 999) / 1000));
 	else if ((strcmp(state, "restarting") == 0 || strcmp(state, "exited") == 0 ||
@@ -83,6 +89,10 @@ static void from_ctr(struct dd *dd, const struct ctr *c, struct replstate_entry 
 	e->state = st < 0 ? RS_DEAD : (enum replstate_state)st;
 	e->restarts = s ? s->restarts : 0;
 	e->since = c->since;
+	static const enum replstate_health of[] = {
+	    [DOCKER_HEALTH_NONE] = RH_NONE, [DOCKER_HEALTH_STARTING] = RH_STARTING,
+	    [DOCKER_HEALTH_HEALTHY] = RH_HEALTHY, [DOCKER_HEALTH_UNHEALTHY] = RH_UNHEALTHY};
+	e->health = e->state == RS_RUNNING && (unsigned)c->health < 4 ? of[c->health] : RH_NONE;
 	const char *r = rstate_reason(dd, c, why, sizeof why);
 	(void)str_copy(e->reason, sizeof e->reason, r ? r : "");
 }

@@ -19,11 +19,15 @@ static json_t *ps_row(struct dd *dd, const struct ctr *c)
 	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
 	char buf[256];
 	const char *why = rstate_reason(dd, c, buf, sizeof buf);
-	return json_pack("{s:s,s:i,s:I,s:s,s:I,s:i,s:s,s:s,s:s,s:s*}", "service", c->lab.service,
-	                 "replica", (int)c->lab.replica, "generation", (json_int_t)c->lab.generation,
-	                 "state", ctr_state_name(dd, c), "since", (json_int_t)c->since, "restarts",
-	                 s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name,
-	                 "reason", why);
+	json_t *row = json_pack("{s:s,s:i,s:I,s:s,s:I,s:i,s:s,s:s,s:s,s:s*}", "service", c->lab.service,
+	                        "replica", (int)c->lab.replica, "generation", (json_int_t)c->lab.generation,
+	                        "state", ctr_state_name(dd, c), "since", (json_int_t)c->since, "restarts",
+	                        s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name,
+	                        "reason", why);
+	/* a running container's health check result ("starting", "healthy", "unhealthy") */
+	if (row && c->state == DOCKER_RUNNING && !c->removing && c->health != DOCKER_HEALTH_NONE)
+		json_object_set_new(row, "health", json_string(docker_health_name(c->health)));
+	return row;
 }
 
 /* Every container of ours, and every desired replica that has none yet ("pending"). */

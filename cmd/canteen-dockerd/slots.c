@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "dockerd.h"
+#include "engine.h"
+#include "ops.h"
 #include "emit.h"
 #include "log.h"
 #include "parse.h"
@@ -138,11 +140,43 @@ const char *ctr_state_name(struct dd *dd, const struct ctr *c)
 	return docker_state_name(c->state);
 }
 
+/* Has the desired spec of c's replica a health check of its own? */
+static int own_health_check(struct dd *dd, const struct ctr *c)
+{
+	for (size_t i = 0; dd->have_desired && i < dd->desired.n; i++) {
+		const struct docker_spec *s = &dd->desired.specs[i];
+		if (s->replica == c->lab.replica && strcmp(s->service, c->lab.service) == 0)
+			return docker_spec_health_given(s);
+	}
+	return 0;
+}
+
+/* Docker says c's health is h: recorded and published; an unhealthy container of ours is
+ * stopped, and its death restarts it with the crash back-off. */
+static void ctr_health(struct dd *dd, struct ctr *c, enum docker_health h)
+{
+	if (c->state != DOCKER_RUNNING || c->health == h)
+		return;
+	c->health = h;
+	json_t *ev = ctr_fields(c);
+	json_object_set_new(ev, "health", json_string(docker_health_name(h)));
+	emit(dd, "container.health", ev);
+	struct slot *s = c->lab.labels_ok ? slot_get(dd, c->lab.service, c->lab.replica) : NULL;
+	if (h == DOCKER_HEALTH_HEALTHY && s)
+		s->unhealthy = 0;
+	if (h != DOCKER_HEALTH_UNHEALTHY || c->busy || c->removing || !s)
+		return;
+	log_warnx("%s is unhealthy: restarting it", c->name);
+	s->unhealthy = 1;
+	ops_halt(dd, c);
+}
+
 /* A container of ours died on its own: schedule its restart with back-off. */
 static void died(struct dd *dd, struct ctr *c, int exit_code)
 {
 	uint64_t now = loop_now(dd->loop);
 	c->since = (int64_t)time(NULL);
+	c->health = DOCKER_HEALTH_NONE;
 	json_t *ev = ctr_fields(c);
 	json_object_set_new(ev, "exit_code", json_integer(exit_code));
 	emit(dd, "container.died", ev);
@@ -174,6 +208,9 @@ void ctr_started(struct dd *dd, struct ctr *c)
 	c->state = DOCKER_RUNNING;
 	c->started_mono = loop_now(dd->loop);
 	c->since = (int64_t)time(NULL);
+	/* Its own check starts as "starting"; an image's HEALTHCHECK shows in the listing. */
+	c->health = own_health_check(dd, c) ? DOCKER_HEALTH_STARTING : DOCKER_HEALTH_NONE;
+	engine_resync_soon(dd);
 	struct slot *s = c->lab.labels_ok ? slot_find(dd, c->lab.service, c->lab.replica) : NULL;
 	if (s)
 		s->why[0] = '\0';
@@ -203,6 +240,8 @@ void ctrs_on_event(struct dd *dd, const struct docker_event *ev)
 		ctr_gone(dd, c);
 	} else if (strcmp(ev->action, "rename") == 0 && ev->name[0]) {
 		str_copy(c->name, sizeof c->name, ev->name);
+	} else if (strcmp(ev->action, "health_status") == 0 && ev->health != DOCKER_HEALTH_NONE) {
+		ctr_health(dd, c, ev->health);
 	} else if (strcmp(ev->action, "oom") == 0) {
 		log_warnx("%s ran out of memory", c->name);
 		c->oom = 1;
@@ -249,6 +288,8 @@ void ctrs_on_listing(struct dd *dd, struct docker_ctr *v, size_t n)
 			                                  v[i].state == DOCKER_DEAD))
 				died(dd, c, -1);
 		}
+		if (!c->busy && v[i].state == DOCKER_RUNNING && v[i].health != DOCKER_HEALTH_NONE)
+			ctr_health(dd, c, v[i].health); /* a health_status event missed */
 		c->seen = 1;
 	}
 	if (unlabeled != dd->unlabeled)

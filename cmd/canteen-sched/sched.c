@@ -236,12 +236,18 @@ static json_t *spec_for(json_t *svc, const char *name, uint32_t replica)
 	}
 	json_t *cmd = json_object_get(svc, "command"), *env = json_object_get(svc, "env");
 	json_t *gen = json_object_get(svc, "generation");
-	return json_pack("{s:s,s:I,s:I,s:O,s:o,s:o,s:O,s:O,s:o}", "service", name, "replica",
+	json_t *spec = json_pack("{s:s,s:I,s:I,s:O,s:o,s:o,s:O,s:O,s:o}", "service", name, "replica",
 	                 (json_int_t)replica, "generation", gen ? json_integer_value(gen) : 0, "image",
 	                 json_object_get(svc, "image"), "command", cmd ? json_incref(cmd) : json_array(),
 	                 "env", env ? json_incref(env) : json_array(), "cpu_millis",
 	                 json_object_get(svc, "cpu_millis"), "mem_mib", json_object_get(svc, "mem_mib"),
 	                 "ports", ports);
+	/* What of version 5's options the container itself is made with (absent: default). */
+	static const char *const pass[] = {"health", "volumes", "read_only"};
+	for (size_t k = 0; spec && k < sizeof pass / sizeof pass[0]; k++)
+		if (json_object_get(svc, pass[k]))
+			json_object_set(spec, pass[k], json_object_get(svc, pass[k]));
+	return spec;
 }
 
 /* Replica of svc into PLACEMENT's pending list, while the list has room. */

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "ipc.h"
 #include "parse.h"
+#include "rview.h"
 #include "sockets.h"
 #include "tty.h"
 
@@ -54,6 +55,134 @@ static int parse_priority(const char *s, json_int_t *out)
 	return 0;
 }
 
+/* "0.25" (at most three decimals, 0 to 1) into per mille. */
+static int parse_ratio_permille(const char *s, uint64_t *out)
+{
+	char err[64], frac[4] = "000";
+	uint64_t whole, f = 0;
+	const char *dot = strchr(s, '.');
+	char head[24];
+	size_t hl = dot ? (size_t)(dot - s) : strlen(s);
+	if (hl == 0 || hl >= sizeof head)
+		return -1;
+	memcpy(head, s, hl);
+	head[hl] = '\0';
+	if (parse_u64(head, 0, 1, &whole, err, sizeof err) < 0)
+		return -1;
+	if (dot) {
+		size_t fl = strlen(dot + 1);
+		if (fl == 0 || fl > 3)
+			return -1;
+		memcpy(frac, dot + 1, fl);
+		if (parse_u64(frac, 0, 999, &f, err, sizeof err) < 0)
+			return -1;
+	}
+	*out = whole * 1000 + f;
+	return *out <= REC_MAX_PERMILLE ? 0 : -1;
+}
+
+/* The long flags of version 5's options (no short form). */
+enum {
+	OPT_HEALTH_CMD = 256, OPT_HEALTH_ARG, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT,
+	OPT_HEALTH_START, OPT_HEALTH_RETRIES, OPT_NO_HEALTHCHECK, OPT_UPD_PAR, OPT_UPD_DELAY,
+	OPT_UPD_ACTION, OPT_UPD_RATIO, OPT_VOLUME, OPT_STATEFUL, OPT_NO_STATEFUL, OPT_FAILOVER,
+	OPT_READ_ONLY, OPT_NO_READ_ONLY,
+};
+
+/* Set the Options field key of a to v (stolen). */
+static void opt_set(struct service_args *a, const char *key, json_t *v)
+{
+	if (!a->opts)
+		a->opts = json_object();
+	json_object_set_new(a->opts, key, v);
+}
+
+/* A duration flag into a whole number of ms (div 1: ms, 1000: s) within uint32. */
+static int opt_duration(struct service_args *a, const char *flag, const char *key, uint64_t div)
+{
+	char err[128];
+	uint64_t ms;
+	if (parse_duration_ms(optarg, &ms, err, sizeof err) < 0 || ms % div || ms / div > REC_U32_MAX) {
+		cli_err("--%s needs a duration like 500ms, 30s or 5m%s, up to %lld %s, got '%s'", flag,
+		        div > 1 ? " in whole seconds" : "", REC_U32_MAX, div > 1 ? "s" : "ms", optarg);
+		fprintf(stderr, "%s\n", USAGE_SERVICE);
+		return CLI_USAGE;
+	}
+	opt_set(a, key, json_integer((json_int_t)(ms / div)));
+	return CLI_OK;
+}
+
+/* Version 5's option flag ch into a.opts. CLI_OK or CLI_USAGE (printed). */
+static int parse_option_flag(struct service_args *a, int ch, json_t **health_args, json_t **volumes)
+{
+	char err[256];
+	uint64_t v;
+	int k;
+	switch (ch) {
+	case OPT_HEALTH_CMD:
+		if (!*optarg || strlen(optarg) > REC_MAX_ITEM_LEN)
+			return usage_err("--health-cmd needs a shell command of 1 to 1024 bytes, got '%s'", optarg);
+		opt_set(a, "healthCmd", json_pack("[s,s]", "CMD-SHELL", optarg));
+		opt_set(a, "noHealthcheck", json_false());
+		return CLI_OK;
+	case OPT_HEALTH_ARG:
+		if (strlen(optarg) > REC_MAX_ITEM_LEN || (!*health_args && !*optarg))
+			return usage_err("--health-arg: the program must be 1 to 1024 bytes, an argument at most 1024, got '%s'", optarg);
+		if (!*health_args)
+			*health_args = json_array();
+		if (json_array_size(*health_args) >= REC_MAX_ITEMS)
+			return usage_err("--health-arg: more than 64 of them at '%s'", optarg);
+		json_array_append_new(*health_args, json_string(optarg));
+		return CLI_OK;
+	case OPT_NO_HEALTHCHECK:
+		opt_set(a, "healthCmd", json_array());
+		opt_set(a, "noHealthcheck", json_true());
+		return CLI_OK;
+	case OPT_HEALTH_INTERVAL: return opt_duration(a, "health-interval", "healthIntervalMs", 1);
+	case OPT_HEALTH_TIMEOUT: return opt_duration(a, "health-timeout", "healthTimeoutMs", 1);
+	case OPT_HEALTH_START: return opt_duration(a, "health-start-period", "healthStartPeriodMs", 1);
+	case OPT_UPD_DELAY: return opt_duration(a, "update-delay", "updateDelayMs", 1);
+	case OPT_FAILOVER: return opt_duration(a, "failover-after", "failoverAfterS", 1000);
+	case OPT_HEALTH_RETRIES:
+		if (parse_u64(optarg, 0, REC_U8_MAX, &v, err, sizeof err) < 0)
+			return usage_err("--health-retries: %s", err);
+		opt_set(a, "healthRetries", json_integer((json_int_t)v));
+		return CLI_OK;
+	case OPT_UPD_PAR:
+		if (parse_u64(optarg, 0, REC_U16_MAX, &v, err, sizeof err) < 0)
+			return usage_err("--update-parallelism: %s", err);
+		opt_set(a, "updateParallelism", json_integer((json_int_t)v));
+		return CLI_OK;
+	case OPT_UPD_ACTION:
+		if (rec_failure_parse(optarg, &k) < 0)
+			return usage_err("--update-failure-action is pause or rollback, not '%s'", optarg);
+		opt_set(a, "updateFailureAction", json_integer(k));
+		return CLI_OK;
+	case OPT_UPD_RATIO:
+		if (parse_ratio_permille(optarg, &v) < 0)
+			return usage_err("--update-max-failure-ratio needs a ratio from 0 to 1 with at most 3 decimals, got '%s'", optarg);
+		opt_set(a, "updateMaxFailurePermille", json_integer((json_int_t)v));
+		return CLI_OK;
+	case OPT_VOLUME: {
+		struct rec_volume vol;
+		if (rec_volume_parse(optarg, strlen(optarg), &vol, err, sizeof err) < 0 ||
+		    rec_volume_path_check(vol.path, err, sizeof err) < 0)
+			return usage_err("--volume: %s", err);
+		if (!*volumes)
+			*volumes = json_array();
+		if (json_array_size(*volumes) >= REC_MAX_VOLUMES)
+			return usage_err("--volume: more than 8 volumes at '%s'", optarg);
+		json_array_append_new(*volumes, json_string(optarg));
+		return CLI_OK;
+	}
+	case OPT_STATEFUL:
+	case OPT_NO_STATEFUL: opt_set(a, "stateful", json_boolean(ch == OPT_STATEFUL)); return CLI_OK;
+	case OPT_READ_ONLY:
+	case OPT_NO_READ_ONLY: opt_set(a, "readOnly", json_boolean(ch == OPT_READ_ONLY)); return CLI_OK;
+	default: return usage_err("unknown flag or missing value: '%s'", "?");
+	}
+}
+
 /* The flags in argv (after NAME) into a. CLI_OK or CLI_USAGE (printed). */
 static int parse_flags(struct service_args *a, int argc, char **argv)
 {
@@ -63,16 +192,38 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},     {"env", required_argument, NULL, 'e'},
 		{"priority", required_argument, NULL, 'P'}, {"strategy", required_argument, NULL, 's'},
 		{"exclusive", no_argument, NULL, 'x'},      {"no-exclusive", no_argument, NULL, 'X'},
-		{"selector", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
+		{"selector", required_argument, NULL, 'l'},
+		{"health-cmd", required_argument, NULL, OPT_HEALTH_CMD},
+		{"health-arg", required_argument, NULL, OPT_HEALTH_ARG},
+		{"health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL},
+		{"health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT},
+		{"health-start-period", required_argument, NULL, OPT_HEALTH_START},
+		{"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
+		{"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
+		{"update-parallelism", required_argument, NULL, OPT_UPD_PAR},
+		{"update-delay", required_argument, NULL, OPT_UPD_DELAY},
+		{"update-failure-action", required_argument, NULL, OPT_UPD_ACTION},
+		{"update-max-failure-ratio", required_argument, NULL, OPT_UPD_RATIO},
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"stateful", no_argument, NULL, OPT_STATEFUL},
+		{"no-stateful", no_argument, NULL, OPT_NO_STATEFUL},
+		{"failover-after", required_argument, NULL, OPT_FAILOVER},
+		{"read-only", no_argument, NULL, OPT_READ_ONLY},
+		{"no-read-only", no_argument, NULL, OPT_NO_READ_ONLY},
+		{NULL, 0, NULL, 0},
 	};
 	char err[256];
 	uint64_t v;
-	int ch;
+	int ch, ret = CLI_OK;
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while (ret == CLI_OK && (ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		json_t *item = NULL, **list = NULL;
 		err[0] = '\0';
+		if (ch >= OPT_HEALTH_CMD) {
+			ret = parse_option_flag(a, ch, &a->health_args, &a->volumes);
+			continue;
+		}
 		switch (ch) {
 		case 'i':
 			if (rec_image_check(optarg, strlen(optarg), err, sizeof err) < 0)
@@ -133,7 +284,9 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 			a->exclusive = ch == 'x';
 			a->given |= SVC_EXCLUSIVE;
 			break;
-		default: return usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
+		default:
+			ret = usage_err("unknown flag or missing value: '%s'", argv[optind - 1]);
+			continue;
 		}
 		if (list) {
 			if (!*list)
@@ -141,6 +294,17 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 			json_array_append_new(*list, item);
 		}
 	}
+	json_t *hc = a->opts ? json_object_get(a->opts, "healthCmd") : NULL;
+	if (ret == CLI_OK && a->health_args && hc)
+		ret = usage_err("%s", "give --health-cmd, --health-arg or --no-healthcheck, not two of them");
+	if (ret == CLI_OK && a->health_args) {
+		opt_set(a, "healthCmd", json_incref(a->health_args));
+		opt_set(a, "noHealthcheck", json_false());
+	}
+	if (ret == CLI_OK && a->volumes)
+		opt_set(a, "volumes", json_incref(a->volumes));
+	if (ret != CLI_OK)
+		return ret;
 	if (optind < argc) {
 		/* getopt stops at "--" (consumed) or at the first non-flag. */
 		if (strcmp(argv[optind - 1], "--") != 0)
@@ -150,6 +314,30 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 			json_array_append_new(a->command, json_string(argv[i]));
 	}
 	return CLI_OK;
+}
+
+/* Options with every field at its default (the contract's names). Owned by the caller. */
+static json_t *options_default(void)
+{
+	return json_pack("{s:[], s:i, s:i, s:i, s:i, s:b, s:i, s:i, s:i, s:i, s:[], s:b, s:i, s:b}",
+	                 "healthCmd", "healthIntervalMs", 0, "healthTimeoutMs", 0,
+	                 "healthStartPeriodMs", 0, "healthRetries", 0, "noHealthcheck", 0,
+	                 "updateParallelism", 0, "updateDelayMs", 0, "updateFailureAction", 0,
+	                 "updateMaxFailurePermille", 0, "volumes", "stateful", 0, "failoverAfterS", 0,
+	                 "readOnly", 0);
+}
+
+/* The options the flags give over spec's: none when every field is at its default (a
+ * spec without options costs two words of gas, with them fifteen and more). */
+static void options_apply(json_t *spec, const json_t *given)
+{
+	json_t *cur = json_array_get(json_object_get(spec, "options"), 0);
+	json_t *o = cur ? json_deep_copy(cur) : options_default(), *probe = json_object();
+	json_object_update(o, (json_t *)given);
+	int none = probe && rec_options_record(o, probe, NULL, 0) == 0 && json_object_size(probe) == 0;
+	json_object_set_new(spec, "options", none ? json_array() : json_pack("[O]", o));
+	json_decref(probe);
+	json_decref(o);
 }
 
 /* Write the fields a gives over spec (a ServiceSpec object, the contract's field names). */
@@ -177,15 +365,17 @@ static void spec_apply(json_t *spec, const struct service_args *a)
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		if (lists[i].list)
 			json_object_set_new(spec, lists[i].key, json_deep_copy(lists[i].list));
+	if (a->opts)
+		options_apply(spec, a->opts);
 }
 
 /* The ServiceSpec a deploy sends: the defaults, then the flags. Owned by the caller. */
 static json_t *deploy_spec(const struct service_cmd *s)
 {
-	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[]}",
+	json_t *spec = json_pack("{s:s, s:s, s:[], s:[], s:i, s:i, s:i, s:[], s:i, s:i, s:b, s:[], s:[]}",
 	                         "name", s->name, "image", "", "command", "env", "replicas", 1,
 	                         "cpuMillis", 100, "memMiB", 64, "ports", "priority", 0, "strategy", 0,
-	                         "exclusive", 0, "selector");
+	                         "exclusive", 0, "selector", "options");
 	if (spec)
 		spec_apply(spec, &s->args);
 	return spec;
@@ -228,7 +418,7 @@ static json_t *spec_record(const json_t *spec)
 		}
 	}
 	const char *strategy = rec_strategy_name((long)json_integer_value(json_object_get(spec, "strategy")));
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:s, s:O, s:o}",
+	json_t *rec = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:s, s:O, s:o}",
 	                 "name", json_object_get(spec, "name"), "image", json_object_get(spec, "image"),
 	                 "command", json_object_get(spec, "command"), "env", json_object_get(spec, "env"),
 	                 "replicas", json_object_get(spec, "replicas"),
@@ -237,13 +427,19 @@ static json_t *spec_record(const json_t *spec)
 	                 "priority", json_object_get(spec, "priority"),
 	                 "strategy", strategy ? strategy : "?",
 	                 "exclusive", json_object_get(spec, "exclusive"), "selector", sel);
+	json_t *opt = json_array_get(json_object_get(spec, "options"), 0);
+	if (rec && opt && rec_options_record(opt, rec, NULL, 0) < 0) {
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
 }
 
 /* The whole record under the contract's rules and the run rules (rec.h), before any gas
  * is spent: what the contract would take but no server could run is refused here. */
 static int spec_ok(const json_t *spec)
 {
-	char err[300];
+	char err[300] = "the record does not fit the contract's ServiceSpec";
 	json_t *rec = spec_record(spec);
 	int ok = rec && rec_service_check(rec, err, sizeof err) == 0 &&
 	         rec_service_runnable(rec, err, sizeof err) == 0;
@@ -260,6 +456,9 @@ void service_cmd_free(struct service_cmd *s)
 	json_decref(s->args.env);
 	json_decref(s->args.selector);
 	json_decref(s->args.command);
+	json_decref(s->args.opts);
+	json_decref(s->args.health_args);
+	json_decref(s->args.volumes);
 	memset(&s->args, 0, sizeof s->args);
 }
 
@@ -472,7 +671,33 @@ static void fmt_placed(const json_t *sum, char *placed, size_t plen, char *why, 
 	}
 }
 
-static void print_service_row(const json_t *s, const json_t *sum)
+/* Replicas of service name running and healthy (-1: none has a health check), cluster-wide
+ * as this server knows them: the placement, its dockerd and the members' summaries. */
+struct svc_health {
+	long long running, healthy;
+};
+
+static struct svc_health count_health(json_t *placement, struct rview *rv, const char *name)
+{
+	struct svc_health h = {0, -1};
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(placement, "assignments"), i, a) {
+		const char *s = json_string_value(json_object_get(a, "service"));
+		const char *node = json_string_value(json_object_get(a, "node"));
+		if (!s || !node || strcmp(s, name) != 0)
+			continue;
+		struct rview_state st;
+		rview_lookup(rv, s, json_integer_value(json_object_get(a, "replica")), node, &st);
+		h.running += rview_running(&st);
+		if (st.health && h.healthy < 0)
+			h.healthy = 0;
+		h.healthy += st.health && strcmp(st.health, "healthy") == 0 && rview_running(&st);
+	}
+	return h;
+}
+
+static void print_service_row(const json_t *s, const json_t *sum, const struct svc_health *h)
 {
 	char ports[256] = "", cpu[32];
 	size_t n = 0, i;
@@ -487,12 +712,17 @@ static void print_service_row(const json_t *s, const json_t *sum)
 		n += (size_t)w;
 	}
 	char placed[32], why[256], name[TTY_FIELD_MAX], image[TTY_FIELD_MAX], strategy[64];
+	char running[24] = "-", healthy[24] = "-";
 	fmt_placed(sum, placed, sizeof placed, why, sizeof why);
+	if (h && sum)
+		snprintf(running, sizeof running, "%lld", h->running);
+	if (h && sum && h->healthy >= 0)
+		snprintf(healthy, sizeof healthy, "%lld", h->healthy);
 	chain_fmt_cpu(json_integer_value(json_object_get(s, "cpu_millis")), cpu, sizeof cpu);
-	printf("%-24s  %-30s  %8lld  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
+	printf("%-24s  %-30s  %8lld  %7s  %7s  %7s  %6s  %7lldM  %-16s  %8lld  %-10s  %-4lld %s\n",
 	       tty_esc(json_string_value(json_object_get(s, "name")), name, sizeof name),
 	       tty_esc(json_string_value(json_object_get(s, "image")), image, sizeof image),
-	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, cpu,
+	       (long long)json_integer_value(json_object_get(s, "replicas")), placed, running, healthy, cpu,
 	       (long long)json_integer_value(json_object_get(s, "mem_mib")), n ? ports : "-",
 	       (long long)json_integer_value(json_object_get(s, "priority")),
 	       tty_esc(json_string_value(json_object_get(s, "strategy")), strategy, sizeof strategy),
@@ -528,23 +758,41 @@ static int service_ls(struct cli *cli)
 	char why[700] = "";
 	int ret = service_ls_run(cli, &all, &summary, why, sizeof why);
 	if (ret == CLI_OK && !cli->json)
-		printf("%-24s  %-30s  %8s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE", "REPLICAS",
-		       "PLACED", "CPU", "MEM", "PORTS", "PRIORITY", "STRATEGY", "GEN");
+		printf("%-24s  %-30s  %8s  %7s  %7s  %7s  %6s  %8s  %-16s  %8s  %-10s  %s\n", "NAME", "IMAGE",
+		       "REPLICAS", "PLACED", "RUNNING", "HEALTHY", "CPU", "MEM", "PORTS", "PRIORITY",
+		       "STRATEGY", "GEN");
 	size_t i;
-	json_t *s;
+	json_t *s, *placement = NULL;
+	struct rview rv;
+	memset(&rv, 0, sizeof rv);
+	if (summary) { /* running and healthy: the placement, with every replica's state */
+		char path[600], err[256];
+		cli_sock_path(cli, SOCK_SCHED, path, sizeof path);
+		placement = rview_ask(path, "placement", "placement", 3000, err, sizeof err);
+		rview_load(cli, &rv);
+	}
 	json_array_foreach(all, i, s) {
-		json_t *sum = summary_of(summary, json_string_value(json_object_get(s, "name")));
+		const char *name = json_string_value(json_object_get(s, "name"));
+		json_t *sum = summary_of(summary, name);
+		struct svc_health h = count_health(placement, &rv, name ? name : "");
 		if (cli->json) {
 			if (sum) {
 				json_object_set(s, "placed", json_object_get(sum, "placed"));
 				json_object_set(s, "pending", json_object_get(sum, "pending"));
 				json_object_set(s, "reasons", json_object_get(sum, "reasons"));
 			}
+			if (sum && placement) {
+				json_object_set_new(s, "running", json_integer(h.running));
+				if (h.healthy >= 0)
+					json_object_set_new(s, "healthy", json_integer(h.healthy));
+			}
 			chain_print_json(s);
 		} else {
-			print_service_row(s, sum);
+			print_service_row(s, sum, placement ? &h : NULL);
 		}
 	}
+	rview_free(&rv);
+	json_decref(placement);
 	/* Without a scheduler PLACED is "-": say why, once, beside the table. */
 	if (ret == CLI_OK && !cli->json && !summary && json_array_size(all) > 0)
 		cli_err("PLACED is unknown: %s; give the run directory with --rundir DIR", why);

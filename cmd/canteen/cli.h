@@ -27,8 +27,14 @@
 #define USAGE_SERVICE \
 	"usage: canteen service deploy NAME --image REF [--replicas N] [--cpu CPU] [--mem SIZE]\n" \
 	"           [--port HOST:CONTAINER[/udp]]... [--env K=V]... [--priority P]\n" \
-	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]... [-- CMD...]\n" \
-	"       canteen service update NAME [the same flags; lists given replace the old ones]\n" \
+	"           [--strategy spread|roundrobin|binpack] [--exclusive] [--selector K=V]...\n" \
+	"           [--health-cmd SHELL-CMD | --health-arg ARG... | --no-healthcheck]\n" \
+	"           [--health-interval D] [--health-timeout D] [--health-start-period D] [--health-retries N]\n" \
+	"           [--update-parallelism N] [--update-delay D] [--update-failure-action pause|rollback]\n" \
+	"           [--update-max-failure-ratio R] [--volume NAME:/PATH[:ro]]... [--stateful]\n" \
+	"           [--failover-after D] [--read-only] [-- CMD...]\n" \
+	"       canteen service update NAME [the same flags; lists given replace the old ones;\n" \
+	"           --no-stateful, --no-read-only undo]\n" \
 	"       canteen service scale NAME REPLICAS\n" \
 	"       canteen service rm NAME\n" \
 	"       canteen service ls"
@@ -38,7 +44,7 @@
 #define USAGE_PS "usage: canteen ps [--service NAME] [--json]"
 #define USAGE_IMAGES "usage: canteen images [--json] [IMAGE...]"
 #define USAGE_LOGS "usage: canteen logs SERVICE [--replica N] [--follow] [--since DURATION] [--tail N|all]"
-#define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--watch]"
+#define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--all] [--watch]"
 #define USAGE_METRICS \
 	"usage: canteen metrics [--timeout DURATION] [--textfile PATH [--interval DURATION]]"
 #define USAGE_UP "usage: canteen up [--nodes N] [--detach] [--fast] [--no-sample] [--isolated] [--dir DIR]"

@@ -99,6 +99,10 @@ struct service_args {
 	/* Owned arrays, NULL when not given: a list given replaces the whole list. ports holds
 	 * {"host","container","proto"} objects, the others strings. */
 	json_t *ports, *env, *selector, *command;
+	/* Version 5's Options fields the flags set (the contract's names), NULL when none;
+	 * the fields not given keep the record's value (an update) or their default. */
+	json_t *opts;
+	json_t *health_args, *volumes; /* --health-arg, --volume while parsing (owned) */
 };
 
 enum service_op { SERVICE_DEPLOY, SERVICE_UPDATE, SERVICE_SCALE, SERVICE_RM, SERVICE_LS };

@@ -1,4 +1,4 @@
-/* endpoints.c: `canteen endpoints SERVICE [--watch]`: host:port of each placed replica, for scripts. */
+/* endpoints.c: `canteen endpoints SERVICE [--all] [--watch]`: host:port of each ready replica, for scripts. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "ipc.h"
 #include "parse.h"
+#include "rview.h"
 #include "sockets.h"
 #include "tty.h"
 
@@ -36,13 +37,17 @@ static json_t *find_by(json_t *arr, const char *key, const char *value)
 	return NULL;
 }
 
+#define EP_POLL_MS 1000 /* --watch: how often readiness is read again between placements */
+
 /*
  * The endpoints of service from a placement (sched) and the desired state (chain):
- * one per placed replica and published host port, the host being the node's SWIM
- * endpoint host (canteen up sets advertise_addr to the same address).
+ * one per placed replica that is ready (running, and healthy when it has a health check;
+ * with all, running) and published host port, the host being the node's SWIM endpoint
+ * host (canteen up sets advertise_addr to the same address).
  * Returns the number found (into *out, owned), or -1 if the service is unknown.
  */
-static int collect(json_t *placement, json_t *state, const char *service, struct ep **out)
+static int collect(json_t *placement, json_t *state, struct rview *rv, int all,
+                   const char *service, struct ep **out)
 {
 	json_t *svc = find_by(json_object_get(state, "services"), "name", service);
 	if (!svc)
@@ -64,6 +69,10 @@ static int collect(json_t *placement, json_t *state, const char *service, struct
 		char host[256];
 		uint16_t swim_port;
 		if (!endpoint || parse_hostport(endpoint, host, sizeof host, &swim_port, NULL, 0) < 0)
+			continue;
+		struct rview_state st;
+		rview_lookup(rv, s, json_integer_value(json_object_get(a, "replica")), node, &st);
+		if (all ? !rview_running(&st) : !rview_ready(&st))
 			continue;
 		json_array_foreach(ports, k, p) {
 			if (n == cap)
@@ -127,14 +136,15 @@ static json_t *placement_of(json_t *m)
 
 int cmd_endpoints(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"watch", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
-	int watch = 0, ch;
-	while ((ch = getopt_long(argc, argv, "+w", opts, NULL)) != -1) {
-		if (ch != 'w') {
+	static const struct option opts[] = {{"watch", no_argument, NULL, 'w'},
+	                                     {"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
+	int watch = 0, all = 0, ch;
+	while ((ch = getopt_long(argc, argv, "+wa", opts, NULL)) != -1) {
+		if (ch != 'w' && ch != 'a') {
 			cli_err(USAGE_ENDPOINTS);
 			return CLI_USAGE;
 		}
-		watch = 1;
+		*(ch == 'w' ? &watch : &all) = 1;
 	}
 	if (optind != argc - 1) {
 		cli_err(USAGE_ENDPOINTS);
@@ -151,7 +161,7 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 	}
 	int rc = CLI_FAIL;
 	struct ipc_sync *sub = NULL;
-	json_t *msg = NULL;
+	json_t *msg = NULL, *placement = NULL;
 	struct ep *last = NULL;
 	int last_n = -1;
 	if (!watch) {
@@ -168,7 +178,14 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 	}
 	for (;;) {
 		struct ep *eps = NULL;
-		int n = collect(placement_of(msg), state, service, &eps);
+		struct rview rv;
+		if (msg) {
+			json_decref(placement);
+			placement = json_incref(placement_of(msg));
+		}
+		rview_load(cli, &rv);
+		int n = collect(placement, state, &rv, all, service, &eps);
+		rview_free(&rv);
 		json_decref(msg);
 		msg = NULL;
 		if (n < 0) {
@@ -189,9 +206,13 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 			rc = CLI_OK;
 			goto out;
 		}
-		/* Re-read the desired state too: ports or nodes may have changed with it. */
+		/* Re-read the desired state too: ports or nodes may have changed with it; and
+		 * readiness every EP_POLL_MS, which changes without a new placement. */
 		for (;;) {
-			if (ipc_sync_read(sub, &msg, -1, err, sizeof err) != 1) {
+			int r = ipc_sync_read(sub, &msg, EP_POLL_MS, err, sizeof err);
+			if (r == IPC_SYNC_TIMEOUT)
+				break;
+			if (r != 1) {
 				cli_err("%s: %s", sched, err);
 				goto out;
 			}
@@ -209,6 +230,7 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv)
 	}
 out:
 	free(last);
+	json_decref(placement);
 	json_decref(msg);
 	json_decref(state);
 	ipc_sync_close(sub);

@@ -33,7 +33,7 @@ DEV_ADDRS=(
 )
 
 # ABI signatures of the contract's calls, for cast.
-SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[])'
+SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],(string[],uint32,uint32,uint32,uint8,bool,uint16,uint32,uint8,uint16,string[],bool,uint32,bool)[])'
 # What the contract holds of a service (version 4 keeps the spec in logs only).
 STATE_T='(bool,uint64,uint32,bytes20)'
 NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
@@ -182,7 +182,7 @@ error_selector() {
 
 # spec NAME [IMAGE [REPLICAS]]: a cast tuple literal for a ServiceSpec.
 spec() {
-	echo "(${1:-\"\"},${2:-busybox:1},[sh,-c,sleep 1000],[A=1],${3:-1},100,64,[(8080,80,0)],0,0,false,[])"
+	echo "(${1:-\"\"},${2:-busybox:1},[sh,-c,sleep 1000],[A=1],${3:-1},100,64,[(8080,80,0)],0,0,false,[],[])"
 }
 
 # add_services_batch CONTRACT FROM_INDEX PREFIX COUNT [START]: add COUNT services named
@@ -283,10 +283,11 @@ lax_contract_bin() {
 	if [ ! -s "$d/Canteen.bin" ]; then
 		mkdir -p "$d"
 		sed -e 's/if (c < lo || c > 0x7e) return false;/lo; c;/' \
+			-e 's/if or(lt(c, lo), gt(c, 0x7e)) { bad := 1 }/if or(lt(c, lo), gt(c, 0x7e)) { }/' \
 			-e 's/MAX_ENDPOINT = 64;/MAX_ENDPOINT = 255;/' -e 's/MAX_LABELS = 16;/MAX_LABELS = 32;/' \
 			-e 's/MAX_LABEL_LEN = 64;/MAX_LABEL_LEN = 256;/' "$TOP/contracts/Canteen.sol" > "$d/Lax.sol"
 		local want
-		for want in 'lo; c;' 'MAX_ENDPOINT = 255;' 'MAX_LABELS = 32;' 'MAX_LABEL_LEN = 256;'; do
+		for want in 'lo; c;' 'gt(c, 0x7e)) { }' 'MAX_ENDPOINT = 255;' 'MAX_LABELS = 32;' 'MAX_LABEL_LEN = 256;'; do
 			grep -qF "$want" "$d/Lax.sol" ||
 				{ echo "lax_contract_bin: the contract's record rules moved ($want)" >&2; return 1; }
 		done

@@ -19,9 +19,11 @@
 static int limits(void)
 {
 	printf("MAX_NAME %d\nMAX_IMAGE %d\nMAX_ENDPOINT %d\nMAX_ITEMS %d\nMAX_ITEM_LEN %d\n"
-	       "MAX_LABELS %d\nMAX_LABEL_LEN %d\nMAX_PORTS %d\nMAX_PAGE %d\n",
+	       "MAX_LABELS %d\nMAX_LABEL_LEN %d\nMAX_PORTS %d\nMAX_PAGE %d\n"
+	       "MAX_VOLUMES %d\nMAX_VOLUME_LEN %d\nMAX_VOLUME_NAME %d\nMAX_PERMILLE %d\n",
 	       REC_MAX_NAME, REC_MAX_IMAGE, REC_MAX_ENDPOINT, REC_MAX_ITEMS, REC_MAX_ITEM_LEN,
-	       REC_MAX_LABELS, REC_MAX_LABEL_LEN, REC_MAX_PORTS, REC_MAX_PAGE);
+	       REC_MAX_LABELS, REC_MAX_LABEL_LEN, REC_MAX_PORTS, REC_MAX_PAGE, REC_MAX_VOLUMES,
+	       REC_MAX_VOLUME_LEN, REC_MAX_VOLUME_NAME, REC_MAX_PERMILLE);
 	for (int i = 0; rec_strategy_name(i); i++) {
 		char up[32];
 		size_t k = 0;
@@ -32,6 +34,8 @@ static int limits(void)
 	}
 	for (int i = 0; rec_proto_name(i); i++)
 		printf("PROTO_%s %d\n", i == REC_TCP ? "TCP" : "UDP", i);
+	for (int i = 0; rec_failure_name(i); i++)
+		printf("FAILURE_%s %d\n", i == REC_FAILURE_PAUSE ? "PAUSE" : "ROLLBACK", i);
 	return 0;
 }
 
@@ -80,6 +84,11 @@ static void dockerd_one(json_t *svc)
 	                         json_object_get(svc, "command"), "env", json_object_get(svc, "env"),
 	                         "cpu_millis", json_object_get(svc, "cpu_millis"), "mem_mib",
 	                         json_object_get(svc, "mem_mib"), "ports", json_object_get(svc, "ports"));
+	/* what reaches the container of version 5's options (canteen-sched passes them on) */
+	static const char *const pass[] = {"health", "volumes", "read_only"};
+	for (size_t i = 0; spec && i < sizeof pass / sizeof pass[0]; i++)
+		if (json_object_get(svc, pass[i]))
+			json_object_set(spec, pass[i], json_object_get(svc, pass[i]));
 	json_t *msg = json_pack("{s:s,s:s,s:[o]}", "op", "desired", "node", node, "containers", spec);
 	if (!msg || docker_desired_decode(msg, node, &d, err, sizeof err) < 0)
 		printf("refused whole: %s\n", msg ? err : "cannot build");
@@ -109,6 +118,12 @@ struct gen {
 	long long replicas, cpu, mem, prio;
 	int strategy, exclusive;
 	int ports[40][3], nports;
+	/* version 5's options: emitted when opts */
+	int opts;
+	char *hcmd[70], *vols[12];
+	int nhcmd, nvols;
+	long long hint, htimeout, hstart, hretries, upar, udelay, ufa, uperm, failover;
+	int hdisabled, stateful, ro;
 };
 
 static char *rep(char c, size_t n, const char *prefix, const char *suffix)
@@ -124,8 +139,42 @@ static char *rep(char c, size_t n, const char *prefix, const char *suffix)
 }
 
 /* One change of a valid record toward (or past) one limit. */
+static void mutate_options(struct gen *g, int i)
+{
+	static const char *const bad_vols[] = {"data", "d:", "d:/", "d:rel", ":/x", "D:/x", "-d:/x",
+	                                       "d:/a b", "d:/x:rw", "d:/:ro", "d:/x/..", "d://x",
+	                                       "d:/x/", "d:/./x"};
+	char b[64];
+	g->opts = 1;
+	switch (pick(14)) {
+	case 0: g->hcmd[g->nhcmd++] = strdup("CMD-SHELL"); g->hcmd[g->nhcmd++] = strdup("test -f /tmp/ok"); break;
+	case 1: g->hcmd[g->nhcmd++] = strdup("CMD-SHELL"); if (pick(2)) g->hcmd[g->nhcmd++] = strdup("a"); g->hcmd[g->nhcmd++] = strdup(pick(2) ? "b" : ""); break;
+	case 2: while (g->nhcmd < REC_MAX_ITEMS + (int)pick(2)) g->hcmd[g->nhcmd++] = strdup("h"); break;
+	case 3: g->hcmd[g->nhcmd++] = rep('y', REC_MAX_ITEM_LEN - 1 + pick(2), "", ""); break;
+	case 4: g->hcmd[g->nhcmd++] = strdup(pick(2) ? "true" : ""); g->hdisabled = (int)pick(2); break;
+	case 5: g->hint = REC_U32_MAX; g->htimeout = pick(2) ? 1 : 0; g->hstart = 7; g->hretries = 255; break;
+	case 6: g->hdisabled = 1; break;
+	case 7: g->ufa = (int)pick(3); g->uperm = REC_MAX_PERMILLE + (int)pick(2); g->upar = 65535; g->udelay = REC_U32_MAX; break;
+	case 8: /* many volumes */
+		while (g->nvols < REC_MAX_VOLUMES + (int)pick(2)) {
+			snprintf(b, sizeof b, "v%d:/p%d%s", g->nvols, g->nvols, pick(2) ? ":ro" : "");
+			g->vols[g->nvols++] = strdup(b);
+		}
+		break;
+	case 9: g->vols[g->nvols++] = strdup(bad_vols[pick(sizeof bad_vols / sizeof bad_vols[0])]); break;
+	case 10: g->vols[g->nvols++] = strdup("a:/same"); g->vols[g->nvols++] = strdup(pick(2) ? "b:/same:ro" : "b:/other"); break;
+	case 11: g->vols[g->nvols++] = rep('n', REC_MAX_VOLUME_NAME - 1 + pick(2), "", ":/x"); break;
+	case 12: g->vols[g->nvols++] = rep('p', REC_MAX_VOLUME_LEN - 3 + pick(2), "d:/", ""); break;
+	default: g->stateful = 1; g->failover = REC_U32_MAX - (int)pick(2) * i; g->ro = 1; break;
+	}
+}
+
 static void mutate(struct gen *g, int i)
 {
+	if (pick(3) == 0) {
+		mutate_options(g, i);
+		return;
+	}
 	switch (pick(24)) {
 	case 0: snprintf(g->name, sizeof g->name, "%0*d", REC_MAX_NAME, i); break;
 	case 1: snprintf(g->name, sizeof g->name, "%0*d", REC_MAX_NAME + 1, i); break;
@@ -192,8 +241,8 @@ static void mutate(struct gen *g, int i)
 static void put_list(FILE *t, char **v, int n)
 {
 	fputc('[', t);
-	for (int i = 0; i < n; i++)
-		fprintf(t, "%s%s", i ? "," : "", v[i]);
+	for (int i = 0; i < n; i++) /* an empty item is quoted: [] would be no item */
+		fprintf(t, "%s%s", i ? "," : "", *v[i] ? v[i] : "\"\"");
 	fputc(']', t);
 }
 
@@ -216,7 +265,16 @@ static void emit(const struct gen *g)
 		printf("%s(%d,%d,%d)", i ? "," : "", g->ports[i][0], g->ports[i][1], g->ports[i][2]);
 	printf("],%lld,%d,%s,", g->prio, g->strategy, g->exclusive ? "true" : "false");
 	put_list(stdout, (char **)g->sel, g->nsel);
-	fputc(')', stdout);
+	if (g->opts) {
+		printf(",[(");
+		put_list(stdout, (char **)g->hcmd, g->nhcmd);
+		printf(",%lld,%lld,%lld,%lld,%s,%lld,%lld,%lld,%lld,", g->hint, g->htimeout, g->hstart,
+		       g->hretries, g->hdisabled ? "true" : "false", g->upar, g->udelay, g->ufa, g->uperm);
+		put_list(stdout, (char **)g->vols, g->nvols);
+		printf(",%s,%lld,%s)])", g->stateful ? "true" : "false", g->failover, g->ro ? "true" : "false");
+	} else {
+		printf(",[])");
+	}
 	/* The SERVICE record, as chain.sock would carry it (generation aside). */
 	json_t *ports = json_array(), *sel = json_object();
 	for (int i = 0; i < g->nports; i++) {
@@ -241,6 +299,41 @@ static void emit(const struct gen *g)
 	                      json_list((char **)g->env, g->nenv), "replicas", g->replicas, "cpu_millis",
 	                      g->cpu, "mem_mib", g->mem, "ports", ports, "priority", g->prio, "strategy",
 	                      st ? st : "?", "exclusive", g->exclusive, "selector", sel, "generation", 1);
+	/* the options as the decoder gives them: only keys not at their default */
+	json_t *h = json_object(), *u = json_object();
+	if (g->nhcmd)
+		json_object_set_new(h, "cmd", json_list((char **)g->hcmd, g->nhcmd));
+	const long long hv[] = {g->hint, g->htimeout, g->hstart, g->hretries};
+	const char *const hk[] = {"interval_ms", "timeout_ms", "start_period_ms", "retries"};
+	for (int k = 0; k < 4; k++)
+		if (hv[k])
+			json_object_set_new(h, hk[k], json_integer(hv[k]));
+	if (g->hdisabled)
+		json_object_set_new(h, "disabled", json_true());
+	if (g->upar)
+		json_object_set_new(u, "parallelism", json_integer(g->upar));
+	if (g->udelay)
+		json_object_set_new(u, "delay_ms", json_integer(g->udelay));
+	if (g->ufa) {
+		const char *fa = rec_failure_name((long)g->ufa);
+		json_object_set_new(u, "failure_action", json_string(fa ? fa : "?"));
+	}
+	if (g->uperm)
+		json_object_set_new(u, "max_failure_permille", json_integer(g->uperm));
+	if (json_object_size(h))
+		json_object_set(o, "health", h);
+	if (json_object_size(u))
+		json_object_set(o, "update", u);
+	json_decref(h);
+	json_decref(u);
+	if (g->nvols)
+		json_object_set_new(o, "volumes", json_list((char **)g->vols, g->nvols));
+	if (g->stateful)
+		json_object_set_new(o, "stateful", json_true());
+	if (g->failover)
+		json_object_set_new(o, "failover_after_s", json_integer(g->failover));
+	if (g->ro)
+		json_object_set_new(o, "read_only", json_true());
 	char *s = json_dumps(o, JSON_COMPACT);
 	printf("\t%s\n", s ? s : "{}");
 	free(s);
@@ -272,6 +365,10 @@ static int gen(unsigned long long seed, int n)
 			free(g.env[k]);
 		for (int k = 0; k < g.nsel; k++)
 			free(g.sel[k]);
+		for (int k = 0; k < g.nhcmd; k++)
+			free(g.hcmd[k]);
+		for (int k = 0; k < g.nvols; k++)
+			free(g.vols[k]);
 	}
 	return 0;
 }

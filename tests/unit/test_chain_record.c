@@ -89,6 +89,21 @@ int main(void)
 	is_int(json_integer_value(json_object_get(p1, "container")), 53, "container port");
 	is_int(json_integer_value(json_object_get(svc, "generation")), 1, "generation");
 	is_int(json_integer_value(json_object_get(ev, "block")) > 0, 1, "block number");
+	/* version 5's options: the keys not at their default */
+	json_t *h = json_object_get(svc, "health"), *u = json_object_get(svc, "update");
+	is_str(json_string_value(json_array_get(json_object_get(h, "cmd"), 1)), "test -f /tmp/ok",
+	       "health cmd");
+	is_int(json_integer_value(json_object_get(h, "interval_ms")), 5000, "health interval");
+	is_int(json_integer_value(json_object_get(h, "retries")), 3, "health retries");
+	ok(!json_object_get(h, "start_period_ms") && !json_object_get(h, "disabled"),
+	   "defaults are left out");
+	is_str(sfield(u, "failure_action"), "rollback", "failure action by name");
+	is_int(json_integer_value(json_object_get(u, "max_failure_permille")), 250, "max failure permille");
+	is_str(json_string_value(json_array_get(json_object_get(svc, "volumes"), 1)), "conf:/etc/db:ro",
+	       "volumes");
+	ok(json_is_true(json_object_get(svc, "stateful")) && json_is_true(json_object_get(svc, "read_only")),
+	   "stateful, read_only");
+	is_int(json_integer_value(json_object_get(svc, "failover_after_s")), 300, "failover_after_s");
 
 	ok(json_object_get(cw.st.services, "ev") != NULL && json_object_get(cw.st.svc_meta, "ev") != NULL,
 	   "the upsert is folded into the state");

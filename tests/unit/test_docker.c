@@ -5,6 +5,7 @@
 
 #include "docker_api.h"
 #include "docker_json.h"
+#include "docker_policy.h"
 #include "docker_spec.h"
 #include "tap.h"
 
@@ -77,6 +78,20 @@ static void test_list(void)
 		   "bad list %zu refused (%s)", i, err);
 	ok(docker_parse_list("[]", 2, 10, &v, &n, err, sizeof err) == 0 && n == 0, "empty list");
 	free(v);
+	/* the health Docker appends to Status, only of running containers */
+	const char *hb = "[{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 3 minutes (healthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 1 second (health: starting)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 2 hours (unhealthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":\"Up 2 hours\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"exited\",\"Status\":\"Exited (1) (unhealthy)\"},"
+	                 "{\"Id\":\"" ID64 "\",\"State\":\"running\",\"Status\":7}]";
+	ok(docker_parse_list(hb, strlen(hb), 10, &v, &n, err, sizeof err) == 0 && n == 6, "health list: %s", err);
+	if (n == 6)
+		ok(v[0].health == DOCKER_HEALTH_HEALTHY && v[1].health == DOCKER_HEALTH_STARTING &&
+		       v[2].health == DOCKER_HEALTH_UNHEALTHY && v[3].health == DOCKER_HEALTH_NONE &&
+		       v[4].health == DOCKER_HEALTH_NONE && v[5].health == DOCKER_HEALTH_NONE,
+		   "health from Status");
+	free(v);
 }
 
 static void test_event(void)
@@ -97,6 +112,19 @@ static void test_event(void)
 	is_int(docker_parse_event(exec, strlen(exec), &ev, err, sizeof err), 1, "exec event");
 	is_str(ev.action, "exec_start", "action cut at the colon");
 	is_int(ev.exit_code, -1, "no exit code");
+	const char *hs = "{\"Type\":\"container\",\"Action\":\"health_status: unhealthy\",\"Actor\":"
+	                 "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	is_int(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err), 1, "health event");
+	ok(strcmp(ev.action, "health_status") == 0 && ev.health == DOCKER_HEALTH_UNHEALTHY,
+	   "health_status: unhealthy");
+	hs = "{\"Type\":\"container\",\"Action\":\"health_status: healthy\",\"Actor\":"
+	     "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	ok(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err) == 1 && ev.health == DOCKER_HEALTH_HEALTHY,
+	   "health_status: healthy");
+	hs = "{\"Type\":\"container\",\"Action\":\"health_status: bogus\",\"Actor\":"
+	     "{\"ID\":\"" ID64 "\",\"Attributes\":{}}}";
+	ok(docker_parse_event(hs, strlen(hs), &ev, err, sizeof err) == 1 && ev.health == DOCKER_HEALTH_NONE,
+	   "an unknown health: none");
 	const char *net = "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"x\"}}";
 	is_int(docker_parse_event(net, strlen(net), &ev, err, sizeof err), 0, "network event ignored");
 	const char *noid = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"zz\"}}";
@@ -270,6 +298,145 @@ static void test_desired(void)
 	}
 }
 
+/* Version 5's options: decoded, refused by the run rules, in the hash, in the create body. */
+static void test_options(void)
+{
+	char err[512], h0[DOCKER_SPEC_HASH_LEN + 1], h1[DOCKER_SPEC_HASH_LEN + 1];
+	struct docker_desired d;
+	json_t *m = load(
+	    "{\"op\":\"desired\",\"node\":\"" NODE "\",\"containers\":["
+	    "{\"service\":\"db\",\"replica\":2,\"generation\":1,\"image\":\"b\","
+	    "\"health\":{\"cmd\":[\"CMD-SHELL\",\"test -f /tmp/ok\"],\"interval_ms\":1500,"
+	    "\"timeout_ms\":2000,\"start_period_ms\":3,\"retries\":4},"
+	    "\"volumes\":[\"data:/var/lib/db\",\"conf:/etc/db:ro\"],\"read_only\":true},"
+	    "{\"service\":\"plain\",\"replica\":0,\"generation\":1,\"image\":\"b\"},"
+	    "{\"service\":\"plain0\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"read_only\":false,"
+	    "\"volumes\":[],\"health\":{}},"
+	    "{\"service\":\"args\",\"replica\":0,\"generation\":1,\"image\":\"b\","
+	    "\"health\":{\"cmd\":[\"/bin/check\",\"-q\"]}},"
+	    "{\"service\":\"off\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"health\":{\"disabled\":true,"
+	    "\"retries\":2}},"
+	    "{\"service\":\"v1\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"volumes\":[\"d:/a/../b\"]},"
+	    "{\"service\":\"v2\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"volumes\":[\"d:/a\",\"e:/a:ro\"]},"
+	    "{\"service\":\"v3\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"volumes\":[\"D:/a\"]},"
+	    "{\"service\":\"h1\",\"replica\":0,\"generation\":1,\"image\":\"b\","
+	    "\"health\":{\"cmd\":[\"CMD-SHELL\",\"a\",\"b\"]}},"
+	    "{\"service\":\"h2\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"health\":{\"cmd\":[\"\"]}},"
+	    "{\"service\":\"h3\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"health\":{\"cmd\":[\"x\"],"
+	    "\"disabled\":true}},"
+	    "{\"service\":\"h4\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"health\":{\"retries\":256}},"
+	    "{\"service\":\"h5\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"health\":{\"bogus\":1}},"
+	    "{\"service\":\"r\",\"replica\":0,\"generation\":1,\"image\":\"b\",\"read_only\":1}]}");
+	ok(m && docker_desired_decode(m, NODE, &d, err, sizeof err) == 0, "options set decodes: %s", err);
+	is_int(d.n, 5, "five specs with options accepted");
+	is_int(d.nrejects, 9, "nine refused by the run rules");
+	const char *why[] = {"component", "mounted twice", "NAME:/path", "one non-empty shell command",
+	                     "program is empty", "disabled and have a command", "retries", "unknown key",
+	                     "read_only"};
+	for (size_t i = 0; i < d.nrejects && i < 9; i++)
+		ok(strstr(d.rejects[i].error, why[i]) != NULL, "refused %s: %s", d.rejects[i].service,
+		   d.rejects[i].error);
+	if (d.n == 5) {
+		const struct docker_spec *s = &d.specs[0];
+		ok(s->health.ncmd == 2 && s->health.interval_ms == 1500 && s->health.retries == 4 &&
+		       s->nvolumes == 2 && s->volumes[1].read_only && s->read_only &&
+		       strcmp(s->volumes[0].path, "/var/lib/db") == 0 && docker_spec_health_given(s),
+		   "options decoded");
+		struct docker_create_ctx x = {.node = NODE, .cluster = "31337:0xabc"};
+		json_t *body = docker_spec_create(s, &x);
+		char *text = json_dumps(json_object_get(body, "Healthcheck"), JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(text, "{\"Interval\":1500000000,\"Retries\":4,\"StartPeriod\":3000000,"
+		             "\"Test\":[\"CMD-SHELL\",\"test -f /tmp/ok\"],\"Timeout\":2000000000}",
+		       "Healthcheck in ns, the shell form as is");
+		free(text);
+		json_t *hc = json_object_get(body, "HostConfig");
+		ok(json_is_true(json_object_get(hc, "ReadonlyRootfs")), "ReadonlyRootfs");
+		char vol[256];
+		docker_volume_name("31337:0xabc", "db", 2, "conf", vol, sizeof vol);
+		ok(strncmp(vol, "canteen.", 8) == 0 && strlen(vol) == 8 + 12 + strlen(".db.2.conf") &&
+		       strcmp(vol + 20, ".db.2.conf") == 0, "volume name %s", vol);
+		json_t *m1 = json_array_get(json_object_get(hc, "Mounts"), 1);
+		ok(strcmp(json_string_value(json_object_get(m1, "Source")), vol) == 0 &&
+		       strcmp(json_string_value(json_object_get(m1, "Target")), "/etc/db") == 0 &&
+		       json_is_true(json_object_get(m1, "ReadOnly")) &&
+		       strcmp(json_string_value(json_object_get(m1, "Type")), "volume") == 0,
+		   "a volume mount, read-only");
+		json_t *lab = json_object_get(json_object_get(m1, "VolumeOptions"), "Labels");
+		text = json_dumps(lab, JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(text, "{\"io.canteen.cluster\":\"31337:0xabc\",\"io.canteen.replica\":\"2\","
+		             "\"io.canteen.service\":\"db\",\"io.canteen.volume\":\"conf\"}",
+		       "the volume's labels");
+		free(text);
+		json_decref(body);
+		char other[256];
+		docker_volume_name("31337:0xabd", "db", 2, "conf", other, sizeof other);
+		ok(strcmp(vol, other) != 0, "another cluster, another volume");
+		docker_volume_name(NULL, "db", 3, "conf", other, sizeof other);
+		ok(strcmp(vol + 20, other + 20) != 0, "another replica, another volume");
+
+		/* no options, or every option at its default: no Healthcheck, no Mounts, same hash */
+		body = docker_spec_create(&d.specs[1], &x);
+		hc = json_object_get(body, "HostConfig");
+		ok(!json_object_get(body, "Healthcheck") && !json_object_get(hc, "Mounts") &&
+		       !json_object_get(hc, "ReadonlyRootfs"), "no options: none in the body");
+		json_decref(body);
+		docker_spec_hash(&d.specs[1], h0);
+		docker_spec_hash(&d.specs[2], h1);
+		is_str(h0, h1, "options at their default leave the hash alone");
+		/* the hash of a spec without options is the one of the code before them */
+		is_str(h0, "b175fe46092f23729aca2517c109a9d8", "hash unchanged for old specs");
+
+		body = docker_spec_create(&d.specs[3], &x);
+		text = json_dumps(json_object_get(body, "Healthcheck"), JSON_COMPACT);
+		is_str(text, "{\"Test\":[\"CMD\",\"/bin/check\",\"-q\"]}", "CMD form");
+		free(text);
+		json_decref(body);
+		body = docker_spec_create(&d.specs[4], &x);
+		text = json_dumps(json_object_get(body, "Healthcheck"), JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(text, "{\"Retries\":2,\"Test\":[\"NONE\"]}", "--no-healthcheck: Test NONE");
+		free(text);
+		json_decref(body);
+		ok(!docker_spec_health_given(&d.specs[4]) && !docker_spec_health_given(&d.specs[1]),
+		   "health given: only with a command");
+
+		/* the node's policy_read_only still makes every root read-only, with /tmp */
+		struct docker_policy pol;
+		memset(&pol, 0, sizeof pol);
+		pol.read_only = 1;
+		struct docker_create_ctx xp = {.node = NODE, .cluster = "31337:0xabc", .policy = &pol};
+		for (int k = 0; k < 2; k++) {
+			body = docker_spec_create(&d.specs[k], &xp);
+			hc = json_object_get(body, "HostConfig");
+			ok(json_is_true(json_object_get(hc, "ReadonlyRootfs")) &&
+			       json_object_get(json_object_get(hc, "Tmpfs"), "/tmp") &&
+			       json_array_size(json_object_get(hc, "Mounts")) == (k ? 0u : 2u),
+			   "policy_read_only over spec %d: read-only root, /tmp tmpfs, its volumes", k);
+			json_decref(body);
+		}
+
+		/* every option is in the hash and in the comparison */
+		struct docker_spec t = d.specs[0];
+		docker_spec_hash(&t, h0);
+		const char *what[] = {"interval", "retries", "volume path", "volume ro", "read_only", "cmd"};
+		for (int k = 0; k < 6; k++) {
+			t = d.specs[0];
+			char *cmd2[] = {"CMD-SHELL", "test -f /tmp/no"};
+			switch (k) {
+			case 0: t.health.interval_ms++; break;
+			case 1: t.health.retries++; break;
+			case 2: t.volumes[0].path[1] = 'X'; break;
+			case 3: t.volumes[0].read_only = 1; break;
+			case 4: t.read_only = 0; break;
+			default: t.health.cmd = cmd2; break;
+			}
+			docker_spec_hash(&t, h1);
+			ok(strcmp(h0, h1) != 0 && !docker_spec_same(&t, &d.specs[0]), "%s changes the hash", what[k]);
+		}
+	}
+	docker_desired_free(&d);
+	json_decref(m);
+}
+
 int main(void)
 {
 	test_version();
@@ -278,5 +445,6 @@ int main(void)
 	test_small_answers();
 	test_images();
 	test_desired();
+	test_options();
 	return done_testing();
 }

@@ -62,6 +62,37 @@ static void round_trip(void)
 	is_int(replstate_state_of("sleeping"), -1, "unknown name");
 }
 
+/* Health rides on running replicas only, as one character after the state. */
+static void health(void)
+{
+	struct replstate_entry v[] = {
+	    ent("web", 0, RS_RUNNING, 0, 1700000000, ""), ent("web", 1, RS_RUNNING, 2, 1700000000, ""),
+	    ent("web", 2, RS_RUNNING, 0, 1700000000, ""), ent("web", 3, RS_RUNNING, 0, 1700000000, ""),
+	    ent("web", 4, RS_EXITED, 1, 1700000000, "exited 1"),
+	};
+	v[0].health = RH_HEALTHY;
+	v[1].health = RH_UNHEALTHY;
+	v[2].health = RH_STARTING;
+	v[4].health = RH_UNHEALTHY; /* not running: not said */
+	char out[REPLSTATE_MAX + 1];
+	size_t len = replstate_encode(v, 5, out, sizeof out);
+	struct replstate rs;
+	char err[200] = "";
+	ok(replstate_decode(out, len, &rs, err, sizeof err) == 0 && rs.n == 5, "health round trip: %s", err);
+	ok(strstr(out, " r! ") && strstr(out, " r+ ") && strstr(out, " r~ ") && strstr(out, " r 0") &&
+	   !strstr(out, "e!"), "codes: %s", out);
+	ok(rs.e[0].replica == 1 && rs.e[0].health == RH_UNHEALTHY && rs.e[1].replica == 4,
+	   "the unhealthy one is listed with the failing ones, first");
+	int seen[5] = {0};
+	for (size_t i = 0; i < rs.n; i++)
+		seen[rs.e[i].replica] = (int)rs.e[i].health + 1;
+	ok(seen[0] == RH_HEALTHY + 1 && seen[2] == RH_STARTING + 1 && seen[3] == RH_NONE + 1 &&
+	   seen[4] == RH_NONE + 1, "each replica's health");
+	is_str(replstate_health_name(RH_UNHEALTHY), "unhealthy", "health name");
+	ok(replstate_health_of("healthy") == RH_HEALTHY && replstate_health_of("none") == RH_NONE &&
+	   replstate_health_of("bogus") < 0, "health by name");
+}
+
 static void truncation(void)
 {
 	struct replstate_entry v[200];
@@ -118,6 +149,9 @@ static void hostile(void)
 	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r 0 -\n", "hex"), "a trailing newline");
 	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r 0 - why", "reason on a running"), "reason on running");
 	ok(refused("R1 0 1 0 0 0 1\n00000001 0 e 0 - bad\tbyte", "printable"), "a control byte");
+	ok(refused("R1 0 1 0 0 0 1\n00000001 0 e! 0 -", "health on a exited"), "health on an exited replica");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r+! 0 -", "restart count"), "two health codes");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0 r? 0 -", "restart count"), "an unknown health code");
 	struct replstate one;
 	const char *sp = "R1 0 1 0 0 0 1\n00000001 0 e 0 -  ";
 	ok(replstate_decode(sp, strlen(sp), &one, NULL, 0) == 0 && strcmp(one.e[0].reason, " ") == 0,
@@ -147,6 +181,7 @@ static void hostile(void)
 int main(void)
 {
 	round_trip();
+	health();
 	truncation();
 	hostile();
 	return done_testing();
