@@ -109,6 +109,19 @@ static void iserve_end(struct iserve *s, const char *error)
 	dd_reap_soon(s->dd);
 }
 
+/* Frame data onto the link; -1 when the link refused some (closing, or its queue full). */
+static int iserve_send(struct iserve *s, const char *data, size_t len)
+{
+	size_t off = 0;
+	while (off < len && !s->dead && link_is_open(s->link)) {
+		size_t n = len - off < CHAN_FRAME_MAX ? len - off : CHAN_FRAME_MAX;
+		if (link_send(s->link, CHAN_DATA, s->stream, data + off, n) < 0)
+			return -1;
+		off += n;
+	}
+	return off == len ? 0 : -1;
+}
+
 static size_t iserve_data(struct docker *d, const char *data, size_t len, void *arg)
 {
 	(void)d;
@@ -117,27 +130,27 @@ static size_t iserve_data(struct docker *d, const char *data, size_t len, void *
 		return len;
 	if (link_queued(s->link) > LINK_OUTQ_HIGH)
 		return 0; /* held until the peer reads: imgx_on_drain resumes it */
-	size_t off = 0;
-	while (off < len && !s->dead && link_is_open(s->link)) {
-		size_t n = len - off < CHAN_FRAME_MAX ? len - off : CHAN_FRAME_MAX;
-		if (link_send(s->link, CHAN_DATA, s->stream, data + off, n) < 0)
-			break;
-		off += n;
-	}
+	iserve_send(s, data, len);
 	return len;
 }
 
 static void iserve_done(struct docker *d, int status, const char *body, size_t len,
                         const char *err, void *arg)
 {
+	(void)d;
 	struct iserve *s = arg;
 	char msg[256];
 	s->dreq = NULL;
 	if (s->dead)
 		return;
 	if (status >= 200 && status < 300) {
-		if (len)
-			iserve_data(d, body, len, s);
+		/* What Docker sent after the stream was last held (at most DOCKER_STREAM_BUF):
+		 * queued whatever the watermark, since nothing resumes a finished transfer; a
+		 * link that cannot take it ends the stream with an error, never short. */
+		if (len && s->link && link_is_open(s->link) && iserve_send(s, body, len) < 0) {
+			iserve_end(s, "the link could not take the end of the export");
+			return;
+		}
 		iserve_end(s, NULL);
 		return;
 	}
