@@ -296,11 +296,12 @@ static void free_rows(struct sched_row *rows, size_t n)
 	free(rows);
 }
 
-/* The summary's services as JSON (owned by the caller), built when asked for. */
-static json_t *summary_json(const struct sched *s)
+/* The summary's services from offset on, limit of them at most, as JSON (owned by the
+ * caller), built when asked for. */
+static json_t *summary_json(const struct sched *s, size_t offset, size_t limit)
 {
 	json_t *svcs = json_array();
-	for (size_t i = 0; svcs && i < s->nrows; i++) {
+	for (size_t i = offset; svcs && i < s->nrows && i - offset < limit; i++) {
 		const struct sched_row *row = &s->rows[i];
 		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", row->name, "replicas",
 		                      (json_int_t)(row->placed + row->pending), "placed",
@@ -512,9 +513,22 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		if (a)
 			json_object_set_new(a, "type", json_string("placement"));
 	} else if (strcmp(op, "summary") == 0) {
-		a = json_pack("{s:s,s:s,s:o}", "type", "summary", "hash",
+		/* In pages when asked: at 10,000 services the whole summary is longer than the
+		 * line a client reads (bench/scale-chain). */
+		json_t *off = json_object_get(msg, "offset"), *lim = json_object_get(msg, "limit");
+		if ((off && (!json_is_integer(off) || json_integer_value(off) < 0)) ||
+		    (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		             json_integer_value(lim) > SCHED_SUMMARY_PAGE))) {
+			ipc_reply_error(c, msg, "summary: \"offset\" must be an integer from 0 and \"limit\" "
+			                "one from 1 to %d", SCHED_SUMMARY_PAGE);
+			return;
+		}
+		a = json_pack("{s:s,s:s,s:o,s:I}", "type", "summary", "hash",
 		              s->placement ? json_string_value(json_object_get(s->placement, "hash")) : "",
-		              "services", summary_json(s));
+		              "services",
+		              summary_json(s, off ? (size_t)json_integer_value(off) : 0,
+		                           lim ? (size_t)json_integer_value(lim) : s->nrows),
+		              "total", (json_int_t)s->nrows);
 	} else if (strcmp(op, "status") == 0) {
 		size_t n, sv, m;
 		place_state_counts(s->st, &n, &sv, &m);

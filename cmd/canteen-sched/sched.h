@@ -13,6 +13,7 @@
 
 #define SCHED_PATH_MAX 108
 #define SCHED_LIST_MAX 20000 /* assignments listed in a placement message at most */
+#define SCHED_SUMMARY_PAGE 1000 /* services in one page of the summary at most ("limit") */
 
 /* One service's line of the summary, kept as numbers: at 10,000 services the summary as
  * JSON objects took 12 MiB, twice over while the next one was built (bench/scale-chain). */

@@ -6,6 +6,7 @@
 
 #include "chain.h"
 #include "cmd.h"
+#include "errf.h"
 #include "ipc.h"
 #include "parse.h"
 #include "sockets.h"
@@ -499,6 +500,54 @@ static void print_service_row(const json_t *s, const json_t *sum)
 	       (long long)json_integer_value(json_object_get(s, "generation")), why);
 }
 
+/* canteen-sched's summary, page by page (one answer of 10,000 services is longer than a
+ * line ipc_request reads), as one {"services":[...]} (owned by the caller; NULL and err on
+ * failure). Read again from the start when the placement changed between pages. */
+static int summary_pages(const char *path, json_t **summary, char *err, size_t errlen)
+{
+	enum { PAGE = 1000, TRIES = 3 };
+	*summary = NULL;
+	for (int t = 0; t < TRIES; t++) {
+		json_t *all = json_array(), *ans = NULL;
+		char hash[80] = "";
+		json_int_t off = 0, total = 0;
+		int ok = all != NULL, moved = 0;
+		while (ok) {
+			json_t *req = json_pack("{s:s,s:I,s:i}", "op", "summary", "offset", off, "limit", PAGE);
+			ok = req && ipc_request(path, req, &ans, 3000, err, errlen) == 0;
+			json_decref(req);
+			if (!ok)
+				break;
+			json_t *page = json_object_get(ans, "services");
+			const char *h = json_string_value(json_object_get(ans, "hash"));
+			size_t n = json_array_size(page);
+			total = json_integer_value(json_object_get(ans, "total"));
+			if (!json_is_array(page) || !h) {
+				errf(err, errlen, "a summary without services or hash");
+				ok = 0;
+			} else if (off > 0 && strcmp(h, hash) != 0) {
+				moved = 1;
+			} else {
+				snprintf(hash, sizeof hash, "%s", h);
+				json_array_extend(all, page);
+				off += (json_int_t)n;
+			}
+			json_decref(ans);
+			ans = NULL;
+			if (moved || n == 0 || off >= total)
+				break;
+		}
+		if (ok && !moved) {
+			*summary = json_pack("{s:s,s:o}", "hash", hash, "services", all);
+			return *summary ? 0 : errf(err, errlen, "out of memory");
+		}
+		json_decref(all);
+		if (!ok)
+			return -1;
+	}
+	return errf(err, errlen, "the placement kept changing while its summary was read");
+}
+
 int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *why, size_t whylen)
 {
 	struct chain c;
@@ -511,14 +560,10 @@ int service_ls_run(struct cli *cli, json_t **services, json_t **summary, char *w
 	if (ret != CLI_OK)
 		return ret;
 	/* Placed and pending come from this server's canteen-sched, when it runs. */
-	char path[600], err[256];
-	json_t *req = json_pack("{s:s}", "op", "summary");
+	char path[600], err[256] = "";
 	cli_sock_path(cli, SOCK_SCHED, path, sizeof path);
-	if (ipc_request(path, req, summary, 3000, err, sizeof err) < 0) {
-		*summary = NULL;
+	if (summary_pages(path, summary, err, sizeof err) < 0)
 		snprintf(why, whylen, "no canteen-sched answers at %s (%s)", path, err);
-	}
-	json_decref(req);
 	return CLI_OK;
 }
 
