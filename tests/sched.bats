@@ -115,6 +115,19 @@ setup_one() {
 	[[ "$output" == *'"name":"web"'*'"replicas":3'* ]]
 }
 
+@test "the summary in pages (offset, limit; 10,000 services are longer than a client's line); bad bounds refused" {
+	setup_one
+	[ "$(sched_req "$R" '{"op":"summary","offset":1,"limit":1}' | jq -c '[.total, (.services | map(.name))]')" = '[2,["worker"]]' ]
+	[ "$(sched_req "$R" '{"op":"summary","offset":0,"limit":1000}' | jq -c '.services | map(.name)')" = '["web","worker"]' ]
+	[ "$(sched_req "$R" '{"op":"summary","offset":5,"limit":1}' | jq -c '[.total, .services]')" = '[2,[]]' ]
+	for bad in '"offset":-1' '"limit":0' '"limit":1001' '"offset":"1"' '"limit":1.5'; do
+		run sched_req "$R" "{\"op\":\"summary\",$bad}"
+		[[ "$output" == *'"error"'*'one from 1 to 1000'* ]]
+	done
+	# without bounds: every service, as before
+	[ "$(sched_req "$R" '{"op":"summary"}' | jq -c '[.total, (.services | length)]')" = '[2,2]' ]
+}
+
 @test "chainwatch and dockerd going away: last state kept, desired set sent again on return" {
 	setup_one
 	h0=$(hash_of "$R")

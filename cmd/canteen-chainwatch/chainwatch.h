@@ -17,6 +17,7 @@
 #define CW_RANGE_MAX 5000      /* blocks per eth_getLogs */
 #define CW_LOGS_TARGET 2000    /* logs per eth_getLogs the range adapts toward */
 #define CW_SNAP_RANGE 10000    /* blocks per eth_getLogs of a snapshot's fold, at most */
+#define CW_SNAP_RANGE_FIRST 1  /* blocks of a fold's first eth_getLogs: it grows from there */
 #define CW_MAX_WAITING 64
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 #define CW_NTOPICS 5           /* the contract's record events chainwatch follows */

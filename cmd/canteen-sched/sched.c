@@ -259,12 +259,14 @@ static void list_pending(json_t *pend, const char *svc, json_int_t replica, cons
 }
 
 /* One more replica pending for why (a reason name, or "rejected: ..."). */
-static void count_pending(json_t *reasons, json_t *pend, const char *svc, size_t replica,
+static void count_pending(json_t **reasons, json_t *pend, const char *svc, size_t replica,
                           const char *why)
 {
 	list_pending(pend, svc, (json_int_t)replica, why);
-	json_t *c = json_object_get(reasons, why);
-	json_object_set_new(reasons, why, json_integer(c ? json_integer_value(c) + 1 : 1));
+	if (!*reasons && !(*reasons = json_object()))
+		return;
+	json_t *c = json_object_get(*reasons, why);
+	json_object_set_new(*reasons, why, json_integer(c ? json_integer_value(c) + 1 : 1));
 }
 
 /* dockerd refused replica k of name when it was last sent: "rejected: why" into buf. */
@@ -280,17 +282,50 @@ static const char *refused_reason(const struct sched *s, const char *name, size_
 	return buf;
 }
 
-static json_t *summary_row(const char *name, size_t placed, size_t pending, json_t *reasons,
-                           const char *strategy, json_int_t priority, json_int_t generation)
+static void set_row(struct sched_row *row, const char *name, size_t placed, size_t pending,
+                    json_t *reasons, const char *strategy, json_int_t priority,
+                    json_int_t generation)
 {
-	return json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", name, "replicas",
-	                 (json_int_t)(placed + pending), "placed", (json_int_t)placed, "pending",
-	                 (json_int_t)pending, "reasons", reasons, "strategy", strategy, "priority",
-	                 priority, "generation", generation);
+	snprintf(row->name, sizeof row->name, "%s", name);
+	snprintf(row->strategy, sizeof row->strategy, "%s", strategy);
+	row->placed = placed;
+	row->pending = pending;
+	row->reasons = reasons;
+	row->priority = priority;
+	row->generation = generation;
 }
 
-/* Services no server can run (place_state_rejected): every replica pending, with why. */
-static size_t add_rejected(struct sched *s, json_t *pend, json_t *svcs)
+static void free_rows(struct sched_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(rows[i].reasons);
+	free(rows);
+}
+
+/* The summary's services from offset on, limit of them at most, as JSON (owned by the
+ * caller), built when asked for. */
+static json_t *summary_json(const struct sched *s, size_t offset, size_t limit)
+{
+	json_t *svcs = json_array();
+	for (size_t i = offset; svcs && i < s->nrows && i - offset < limit; i++) {
+		const struct sched_row *row = &s->rows[i];
+		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:o,s:s,s:I,s:I}", "name", row->name, "replicas",
+		                      (json_int_t)(row->placed + row->pending), "placed",
+		                      (json_int_t)row->placed, "pending", (json_int_t)row->pending,
+		                      "reasons", row->reasons ? json_deep_copy(row->reasons) : json_object(),
+		                      "strategy", row->strategy, "priority", row->priority, "generation",
+		                      row->generation);
+		if (!o || json_array_append_new(svcs, o) < 0) {
+			json_decref(svcs);
+			return NULL;
+		}
+	}
+	return svcs;
+}
+
+/* Services no server can run (place_state_rejected): every replica pending, with why;
+ * one row each, from rows on. */
+static size_t add_rejected(struct sched *s, json_t *pend, struct sched_row *rows)
 {
 	const char *name;
 	json_t *why;
@@ -302,27 +337,33 @@ static size_t add_rejected(struct sched *s, json_t *pend, json_t *svcs)
 		snprintf(reason, sizeof reason, "rejected: %s", json_string_value(why));
 		for (json_int_t k = 0; k < n && json_array_size(pend) < SCHED_LIST_MAX; k++)
 			list_pending(pend, name, k, reason);
-		json_object_set_new(reasons, reason, json_integer(n));
+		if (reasons)
+			json_object_set_new(reasons, reason, json_integer(n));
 		const char *strategy = json_string_value(json_object_get(svc, "strategy"));
-		json_array_append_new(svcs, summary_row(name, 0, (size_t)n, reasons,
-		                                        strategy ? strategy : "spread",
-		                                        json_integer_value(json_object_get(svc, "priority")),
-		                                        json_integer_value(json_object_get(svc, "generation"))));
+		set_row(rows++, name, 0, (size_t)n, reasons, strategy ? strategy : "spread",
+		        json_integer_value(json_object_get(svc, "priority")),
+		        json_integer_value(json_object_get(svc, "generation")));
 		total += (size_t)n;
 	}
 	return total;
 }
 
-/* PLACEMENT, the summary and this node's desired set from one result. */
+/* PLACEMENT, the summary's rows (*nrows) and this node's desired set from one result. */
 static int build(struct sched *s, const struct place_result *r, json_t **placement,
-                 json_t **summary, json_t **desired)
+                 struct sched_row **rows, size_t *nrows, json_t **desired)
 {
+	*placement = *desired = NULL;
+	*nrows = r->nservices + json_object_size(place_state_rejected(s->st));
+	*rows = calloc(*nrows ? *nrows : 1, sizeof **rows);
+	if (!*rows) {
+		*nrows = 0;
+		return -1;
+	}
 	json_t *assign = json_array(), *pend = json_array(), *mine = json_array();
-	json_t *svcs = json_array();
 	int truncated = r->nslots > SCHED_LIST_MAX;
 	for (size_t i = 0; i < r->nservices; i++) {
 		const struct place_service *ps = r->services[i];
-		json_t *svc = place_state_service(s->st, ps->name), *reasons = json_object();
+		json_t *svc = place_state_service(s->st, ps->name), *reasons = NULL;
 		size_t placed = 0, pending = 0;
 		for (size_t k = 0; k < r->first[i + 1] - r->first[i]; k++) {
 			const struct place_slot *sl = &r->slots[r->first[i] + k];
@@ -339,28 +380,26 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 				/* Placed here, but this server's dockerd refused it: say so. */
 				if (me && refused_reason(s, ps->name, k, why, sizeof why)) {
 					pending++;
-					count_pending(reasons, pend, ps->name, k, why);
+					count_pending(&reasons, pend, ps->name, k, why);
 				} else {
 					placed++;
 				}
 			} else {
 				pending++;
-				count_pending(reasons, pend, ps->name, k, place_reason_str(sl->reason));
+				count_pending(&reasons, pend, ps->name, k, place_reason_str(sl->reason));
 			}
 		}
-		json_array_append_new(svcs, summary_row(ps->name, placed, pending, reasons,
-		                                        place_strategy_str(ps->strategy), ps->priority,
-		                                        (json_int_t)ps->generation));
+		set_row(&(*rows)[i], ps->name, placed, pending, reasons, place_strategy_str(ps->strategy),
+		        ps->priority, (json_int_t)ps->generation);
 	}
-	size_t rejected = add_rejected(s, pend, svcs);
+	size_t rejected = add_rejected(s, pend, *rows + r->nservices);
 	*placement = json_pack("{s:s,s:b,s:o,s:o,s:I,s:I}", "hash", r->hash_hex, "ready", 1,
 	                       "assignments", assign, "pending", pend, "placed", (json_int_t)r->placed,
 	                       "pending_count", (json_int_t)(r->pending + rejected));
 	if (*placement && truncated)
 		json_object_set_new(*placement, "truncated", json_true());
-	*summary = svcs;
 	*desired = json_pack("{s:s,s:s,s:o}", "op", "desired", "node", s->node, "containers", mine);
-	return *placement && *summary && *desired ? 0 : -1;
+	return *placement && *desired ? 0 : -1;
 }
 
 static void recompute(struct loop *l, void *arg)
@@ -368,7 +407,9 @@ static void recompute(struct loop *l, void *arg)
 	struct sched *s = arg;
 	struct place_input in;
 	struct place_result *r = NULL;
-	json_t *placement = NULL, *summary = NULL, *desired = NULL;
+	json_t *placement = NULL, *desired = NULL;
+	struct sched_row *rows = NULL;
+	size_t nrows = 0;
 	char err[256];
 	(void)l;
 	s->timer = 0;
@@ -399,7 +440,7 @@ static void recompute(struct loop *l, void *arg)
 		log_warnx("placement failed, keeping the last one: %s", err);
 		goto done;
 	}
-	if (build(s, r, &placement, &summary, &desired) < 0) {
+	if (build(s, r, &placement, &rows, &nrows, &desired) < 0) {
 		log_warnx("placement: out of memory building messages");
 		goto done;
 	}
@@ -422,10 +463,13 @@ static void recompute(struct loop *l, void *arg)
 		}
 	}
 	json_decref(s->placement);
-	json_decref(s->summary);
+	free_rows(s->rows, s->nrows);
 	s->placement = placement;
-	s->summary = summary;
-	placement = summary = NULL;
+	s->rows = rows;
+	s->nrows = nrows;
+	placement = NULL;
+	rows = NULL;
+	nrows = 0;
 	/* Sent when it changed, or again while dockerd has not acknowledged it. */
 	if (!s->desired || !json_equal(s->desired, desired) || !s->desired_sent || !s->desired_acked) {
 		json_decref(s->desired);
@@ -435,7 +479,7 @@ static void recompute(struct loop *l, void *arg)
 	}
 done:
 	json_decref(placement);
-	json_decref(summary);
+	free_rows(rows, nrows);
 	json_decref(desired);
 	place_result_free(r);
 }
@@ -475,9 +519,22 @@ static void on_sched_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		if (a)
 			json_object_set_new(a, "type", json_string("placement"));
 	} else if (strcmp(op, "summary") == 0) {
-		a = json_pack("{s:s,s:s,s:O}", "type", "summary", "hash",
+		/* In pages when asked: at 10,000 services the whole summary is longer than the
+		 * line a client reads (bench/scale-chain). */
+		json_t *off = json_object_get(msg, "offset"), *lim = json_object_get(msg, "limit");
+		if ((off && (!json_is_integer(off) || json_integer_value(off) < 0)) ||
+		    (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		             json_integer_value(lim) > SCHED_SUMMARY_PAGE))) {
+			ipc_reply_error(c, msg, "summary: \"offset\" must be an integer from 0 and \"limit\" "
+			                "one from 1 to %d", SCHED_SUMMARY_PAGE);
+			return;
+		}
+		a = json_pack("{s:s,s:s,s:o,s:I}", "type", "summary", "hash",
 		              s->placement ? json_string_value(json_object_get(s->placement, "hash")) : "",
-		              "services", s->summary ? s->summary : json_array());
+		              "services",
+		              summary_json(s, off ? (size_t)json_integer_value(off) : 0,
+		                           lim ? (size_t)json_integer_value(lim) : s->nrows),
+		              "total", (json_int_t)s->nrows);
 	} else if (strcmp(op, "status") == 0) {
 		size_t n, sv, m;
 		place_state_counts(s->st, &n, &sv, &m);
@@ -547,7 +604,7 @@ void sched_stop(struct sched *s)
 	place_state_free(s->st);
 	place_cache_free(s->cache);
 	json_decref(s->placement);
-	json_decref(s->summary);
+	free_rows(s->rows, s->nrows);
 	json_decref(s->desired);
 	json_decref(s->refused);
 }

@@ -9,9 +9,21 @@
 #include "loop.h"
 #include "place.h"
 #include "place_state.h"
+#include "rec.h"
 
 #define SCHED_PATH_MAX 108
 #define SCHED_LIST_MAX 20000 /* assignments listed in a placement message at most */
+#define SCHED_SUMMARY_PAGE 1000 /* services in one page of the summary at most ("limit") */
+
+/* One service's line of the summary, kept as numbers: at 10,000 services the summary as
+ * JSON objects took 12 MiB, twice over while the next one was built (bench/scale-chain). */
+struct sched_row {
+	char name[REC_MAX_NAME + 1];
+	char strategy[16];
+	size_t placed, pending;
+	json_t *reasons;                  /* reason -> replicas pending for it; NULL: none */
+	json_int_t priority, generation;
+};
 
 struct sched {
 	struct loop *loop;
@@ -28,7 +40,8 @@ struct sched {
 	uint64_t startup_timer;           /* end of the start-up settle time, 0 once over */
 	int settled;                      /* start-up: everyone heard from, or settle time over */
 	json_t *placement;                /* PLACEMENT of the last computation */
-	json_t *summary;                  /* per-service counts of the last computation */
+	struct sched_row *rows;           /* per-service counts of the last computation */
+	size_t nrows;
 	json_t *desired;                  /* last desired set for this node */
 	int desired_sent;                 /* desired was sent on the current dockerd connection */
 	int desired_acked;                /* and answered ok */

@@ -8,9 +8,12 @@
 #                --chain-id N | --fee WEI | --huge BYTES | --fail-send-first N | --stale-nonce |
 #                --drop-receipts N | --lie | --lie-calls | --max-log-range N |
 #                --drop-log-topic HEX | --drop-block-field NAME]
-#                [--port N] [--record FILE]
+#                [--port N] [--record FILE] [--record-logs FILE]
 #
 # --record FILE: append the method of every call forwarded, one a line.
+#
+# --record-logs FILE: append, for every eth_getLogs answered, the number of logs and the
+# blocks asked for ("N FROM-TO", decimal), one a line.
 #
 # --max-log-range N: refuse an eth_getLogs over more than N blocks with a provider's
 # error (-32005), as hosted endpoints do; "eth_getLogs refused" goes to --record.
@@ -205,6 +208,15 @@ class Handler(BaseHTTPRequestHandler):
                 return
         if is_send and opts.delay_send:
             time.sleep(opts.delay_send / 1000.0)
+        if opts.record_logs:
+            a = json.loads(ans)
+            with sends_lock, open(opts.record_logs, "a") as f:
+                for x in (a if isinstance(a, list) else [a]):
+                    c = by_id.get(x.get("id")) or {}
+                    if c.get("method") == "eth_getLogs" and isinstance(x.get("result"), list):
+                        q = c["params"][0]
+                        f.write("%d %d-%d\n" % (len(x["result"]), int(q["fromBlock"], 16),
+                                                int(q["toBlock"], 16)))
         if opts.drop_log_topic:
             a = json.loads(ans)
             for x in (a if isinstance(a, list) else [a]):
@@ -248,6 +260,7 @@ def main():
     p.add_argument("--drop-log-topic")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--record")
+    p.add_argument("--record-logs")
     opts = p.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
