@@ -58,6 +58,54 @@ mkimage() {
 	wait_until 60 bash -c '[ -z "$(running_set only1)" ]'
 }
 
+# node_of ADDRESS: the index (1..3) of the node with that address.
+node_of() {
+	local i
+	for i in 1 2 3; do [ "$(node_addr "$i")" != "$1" ] || { echo "$i"; return 0; }; done
+	return 1
+}
+
+# Before the digest test: the peer that test serves a wrong image from is avoided for 10
+# minutes afterwards, and this test needs every survivor as a source.
+@test "images: failover of a service whose image no survivor had: pending with Docker's pull error while no live peer holds it, then the replacement's image comes from the peer that has it" {
+	for i in 1 2 3; do mkimage "$i" canteen-img/fo:1 "fo$i"; done
+	cli service deploy imgfo --image canteen-img/fo:1 --replicas 1 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
+	wait_until 60 bash -c '[ "$(running_set imgfo | wc -l)" -eq 1 ]'
+	r=$(node_of "$(running_set imgfo | cut -d' ' -f2)")
+	# Only the server that runs it keeps the image.
+	for i in 1 2 3; do [ "$i" = "$r" ] || dk "$i" rmi canteen-img/fo:1 > /dev/null; done
+	kill_node "$r"
+	# The replacement: placed on a survivor f that lacks the image; no live peer holds it and
+	# no registry answers, so it is pending with the pull's real reason.
+	live=1; [ "$r" != 1 ] || live=2
+	wait_until 60 bash -c "[ -n \"\$(placed_set $live imgfo | grep -v $(node_addr "$r"))\" ]"
+	f=$(node_of "$(placed_set "$live" imgfo | cut -d' ' -f2)")
+	[ "$f" != "$r" ]
+	reason() {
+		at "$f" --json ps | jq -r --arg n "$(node_addr "$f")" \
+			'select(.service == "imgfo" and .node == $n) | "\(.state) \(.reason)"'
+	}
+	export f
+	wait_until 60 bash -c "$(declare -f reason node_addr node_run at); reason | grep -q '^pending pull of canteen-img/fo:1 failed: '"
+	echo "reason: $(reason)"
+	[ -z "$(running_set imgfo)" ]
+	# The other survivor gets the image (and says so in its metadata): f fetches it from there.
+	s=$((6 - r - f))
+	mkimage "$s" canteen-img/fo:1 "fo-late"
+	id=$(dk "$s" image inspect -f '{{.Id}}' canteen-img/fo:1)
+	wait_until 120 bash -c '[ "$(running_set imgfo | wc -l)" -eq 1 ]' ||
+		{ grep -h 'canteen-img/fo\|asking\|peer' "$UP/node$f/node.log" | tail -40; grep -h 'canteen-img/fo' "$UP/node$s/node.log"; false; }
+	[ "$(node_of "$(running_set imgfo | cut -d' ' -f2)")" = "$f" ]
+	[ "$(dk "$f" image inspect -f '{{.Id}}' canteen-img/fo:1)" = "$id" ]
+	grep -q "image canteen-img/fo:1: serving it to a peer" "$UP/node$s/node.log"
+	grep -q "pulled canteen-img/fo:1" "$UP/node$f/node.log"
+	# The killed server boots again for the tests below (they need all three).
+	cli service rm imgfo
+	restart_node "$r"
+	wait_until 60 bash -c "[ \"\$(member_state 1 $r)\" = alive ] && [ \"\$(member_state $r 1)\" = alive ]"
+	wait_until 60 bash -c '[ -z "$(running_set imgfo)" ]'
+}
+
 @test "images: a peer serving another image for a pinned ID is rejected by the digest check, avoided, and the image comes from another peer" {
 	mkimage 2 canteen-img/pin:1 pinned
 	mkimage 2 canteen-img/evil:1 evil
@@ -153,43 +201,3 @@ probe_image() {
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
 }
 
-# node_of ADDRESS: the index (1..3) of the node with that address.
-node_of() {
-	local i
-	for i in 1 2 3; do [ "$(node_addr "$i")" != "$1" ] || { echo "$i"; return 0; }; done
-	return 1
-}
-
-@test "images: failover of a service whose image no survivor had: pending with Docker's pull error while no live peer holds it, then the replacement's image comes from the peer that has it" {
-	for i in 1 2 3; do mkimage "$i" canteen-img/fo:1 "fo$i"; done
-	cli service deploy imgfo --image canteen-img/fo:1 --replicas 1 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
-	wait_until 60 bash -c '[ "$(running_set imgfo | wc -l)" -eq 1 ]'
-	r=$(node_of "$(running_set imgfo | cut -d' ' -f2)")
-	# Only the server that runs it keeps the image.
-	for i in 1 2 3; do [ "$i" = "$r" ] || dk "$i" rmi canteen-img/fo:1 > /dev/null; done
-	kill_node "$r"
-	# The replacement: placed on a survivor f that lacks the image; no live peer holds it and
-	# no registry answers, so it is pending with the pull's real reason.
-	live=1; [ "$r" != 1 ] || live=2
-	wait_until 60 bash -c "[ -n \"\$(placed_set $live imgfo | grep -v $(node_addr "$r"))\" ]"
-	f=$(node_of "$(placed_set "$live" imgfo | cut -d' ' -f2)")
-	[ "$f" != "$r" ]
-	reason() {
-		at "$f" --json ps | jq -r --arg n "$(node_addr "$f")" \
-			'select(.service == "imgfo" and .node == $n) | "\(.state) \(.reason)"'
-	}
-	export f
-	wait_until 60 bash -c "$(declare -f reason node_addr node_run at); reason | grep -q '^pending pull of canteen-img/fo:1 failed: '"
-	echo "reason: $(reason)"
-	[ -z "$(running_set imgfo)" ]
-	# The other survivor gets the image (and says so in its metadata): f fetches it from there.
-	s=$((6 - r - f))
-	mkimage "$s" canteen-img/fo:1 "fo-late"
-	id=$(dk "$s" image inspect -f '{{.Id}}' canteen-img/fo:1)
-	wait_until 120 bash -c '[ "$(running_set imgfo | wc -l)" -eq 1 ]' ||
-		{ grep -h 'canteen-img/fo\|asking\|peer' "$UP/node$f/node.log" | tail -40; grep -h 'canteen-img/fo' "$UP/node$s/node.log"; false; }
-	[ "$(node_of "$(running_set imgfo | cut -d' ' -f2)")" = "$f" ]
-	[ "$(dk "$f" image inspect -f '{{.Id}}' canteen-img/fo:1)" = "$id" ]
-	grep -q "image canteen-img/fo:1: serving it to a peer" "$UP/node$s/node.log"
-	grep -q "pulled canteen-img/fo:1" "$UP/node$f/node.log"
-}
