@@ -74,6 +74,7 @@ static const struct conf_key keys[] = {
 	{D(pull_timeout_ms, 1000, 86400000)},
 	{S(image_source)},
 	{U(image_uploads, 1, 64)},
+	{U(image_upload_kib_s, 0, 16777216)},
 };
 
 void conf_defaults(struct conf *c)

@@ -73,6 +73,7 @@ struct conf {
 	uint64_t pull_timeout_ms;           /* 600000: a pull taking longer is aborted */
 	char image_source[CONF_STR_MAX];    /* peers_first | registry_first | peers_only | registry_only */
 	uint64_t image_uploads;             /* 2: image exports served to peers at once */
+	uint64_t image_upload_kib_s;        /* 0: no cap; KiB/s of all image exports served together */
 };
 
 void conf_defaults(struct conf *c);

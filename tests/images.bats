@@ -201,3 +201,48 @@ probe_image() {
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
 }
 
+
+# dockerd_of I: the pid of node I's canteen-dockerd.
+dockerd_of() {
+	local p
+	for p in $(iso_procs "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" != canteen-dockerd ] || { echo "$p"; return 0; }
+	done
+	return 1
+}
+export -f dockerd_of
+
+@test "images: image_upload_kib_s caps what a server sends to its peers" {
+	# A 4 MiB image of random bytes (no compression helps) on node 1.
+	dk 1 rm -f mk >/dev/null 2>&1 || true
+	dk 1 run --name mk canteen/demo:1 /bin/busybox sh -c 'dd if=/dev/urandom of=/big bs=1024 count=4096 2>/dev/null'
+	dk 1 commit mk canteen-img/big:1 >/dev/null
+	dk 1 rm -f mk >/dev/null
+	# Node 2's identity fetches node 1's export over the channel, uncapped, then capped.
+	fetch() {
+		local t0 ms
+		t0=$(now_ms)
+		probe_image logs 1 --self "$(node_addr 2)" --key "$UP/node2/swim.key" --image canteen-img/big:1 \
+			> "$BATS_TEST_TMPDIR/big.tar" || return 1
+		ms=$(( $(now_ms) - t0 ))
+		tar -tf "$BATS_TEST_TMPDIR/big.tar" | grep -qx manifest.json || return 1
+		echo "$ms"
+	}
+	free_ms=$(fetch)
+	size=$(stat -c %s "$BATS_TEST_TMPDIR/big.tar")
+	# Node 1's canteen-dockerd again with a cap of 1 MiB/s (canteen-init restarts it).
+	echo "image_upload_kib_s = 1024" >> "$UP/node1/canteen.conf"
+	old=$(dockerd_of 1)
+	kill -KILL "$old"
+	wait_until 30 bash -c "p=\$(dockerd_of 1) && [ \"\$p\" != $old ]"
+	wait_until 30 sock_request "$(node_run 1)/dockerd.sock" '{"op":"stats"}'
+	wait_until 30 fetch > /dev/null # its channel listens again
+	capped_ms=$(fetch)
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/big.tar")" -eq "$size" ]
+	# At most 1 MiB/s after a quarter second's burst.
+	min=$(( (size - 256 * 1024) * 1000 / (1024 * 1024) ))
+	echo "# an export of $size bytes: $free_ms ms uncapped, $capped_ms ms at 1024 KiB/s (no less than $min ms allowed)" >&3
+	[ "$capped_ms" -ge "$min" ]
+	[ "$capped_ms" -le $(( min * 2 + 3000 )) ]
+	[ "$free_ms" -lt "$min" ]
+}

@@ -170,6 +170,9 @@ struct dd {
 	struct fetch *fetches;             /* images being fetched from peers */
 	struct iserve *iserves;            /* image exports served to peers */
 	unsigned niserves;
+	int64_t upload_tokens;             /* image_upload_kib_s's bucket, in bytes (may owe) */
+	uint64_t upload_refilled;          /* loop time of its last refill */
+	uint64_t upload_timer;             /* held exports resume when it fires; 0: none */
 	struct census *censuses;           /* census.c: dockerd.sock "images" requests */
 	struct canswer *canswers;          /* census.c: peers' "images?" being answered */
 	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */

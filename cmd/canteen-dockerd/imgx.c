@@ -122,16 +122,82 @@ static int iserve_send(struct iserve *s, const char *data, size_t len)
 	return off == len ? 0 : -1;
 }
 
+/*
+ * The upload cap (image_upload_kib_s): one token bucket over every export this server
+ * serves, refilled at the rate and holding at most a quarter of a second's worth (at least
+ * a frame). An export with no token left is held (Docker's transfer paused) until a timer
+ * resumes the held ones.
+ */
+static int64_t upload_rate(const struct dd *dd)
+{
+	return (int64_t)dd->conf.image_upload_kib_s * 1024;
+}
+
+static int64_t upload_burst(const struct dd *dd)
+{
+	int64_t b = upload_rate(dd) / 4;
+	return b < CHAN_FRAME_MAX ? CHAN_FRAME_MAX : b;
+}
+
+static void upload_refill(struct dd *dd)
+{
+	uint64_t now = mono_ms(), dt = now - dd->upload_refilled; /* the clock, not the iteration's */
+	if (dd->upload_refilled == 0 || dt > 1000)
+		dt = 1000; /* the bucket is full after a quarter of a second anyway */
+	dd->upload_refilled = now;
+	dd->upload_tokens += (int64_t)dt * upload_rate(dd) / 1000;
+	if (dd->upload_tokens > upload_burst(dd))
+		dd->upload_tokens = upload_burst(dd);
+}
+
+static void upload_resume(struct loop *l, void *arg)
+{
+	(void)l;
+	struct dd *dd = arg;
+	dd->upload_timer = 0;
+	for (struct iserve *s = dd->iserves; s; s = s->next)
+		if (!s->dead && s->dreq)
+			docker_resume(dd->dk, s->dreq);
+}
+
+/* Resume the held exports once the bucket holds a twentieth of a second's worth again
+ * (at least 1 KiB, at most a frame): a low cap sends small pieces often rather than a
+ * frame after a silence the peer would take for a stall. */
+static void upload_wait(struct dd *dd)
+{
+	if (dd->upload_timer)
+		return;
+	int64_t want = upload_rate(dd) / 20;
+	want = want < 1024 ? 1024 : want > CHAN_FRAME_MAX ? CHAN_FRAME_MAX : want;
+	int64_t owed = want - dd->upload_tokens;
+	uint64_t ms = owed > 0 ? (uint64_t)(owed * 1000 / upload_rate(dd)) + 1 : 1;
+	dd->upload_timer = loop_timer_add(dd->loop, ms, upload_resume, dd);
+}
+
 static size_t iserve_data(struct docker *d, const char *data, size_t len, void *arg)
 {
 	(void)d;
 	struct iserve *s = arg;
+	struct dd *dd = s->dd;
+	size_t n = len;
 	if (s->dead || !s->link || !link_is_open(s->link))
 		return len;
 	if (link_queued(s->link) > LINK_OUTQ_HIGH)
 		return 0; /* held until the peer reads: imgx_on_drain resumes it */
-	iserve_send(s, data, len);
-	return len;
+	if (upload_rate(dd) > 0) {
+		upload_refill(dd);
+		if (dd->upload_tokens <= 0) {
+			upload_wait(dd);
+			return 0;
+		}
+		if ((int64_t)n > dd->upload_tokens)
+			n = (size_t)dd->upload_tokens;
+		dd->upload_tokens -= (int64_t)n;
+		if (n < len)
+			upload_wait(dd);
+	}
+	iserve_send(s, data, n);
+	return n;
 }
 
 static void iserve_done(struct docker *d, int status, const char *body, size_t len,
@@ -147,6 +213,10 @@ static void iserve_done(struct docker *d, int status, const char *body, size_t l
 		/* What Docker sent after the stream was last held (at most DOCKER_STREAM_BUF):
 		 * queued whatever the watermark, since nothing resumes a finished transfer; a
 		 * link that cannot take it ends the stream with an error, never short. */
+		if (len && upload_rate(s->dd) > 0) { /* owed: the next exports wait for it */
+			upload_refill(s->dd);
+			s->dd->upload_tokens -= (int64_t)len;
+		}
 		if (len && s->link && link_is_open(s->link) && iserve_send(s, body, len) < 0) {
 			iserve_end(s, "the link could not take the end of the export");
 			return;
@@ -713,5 +783,8 @@ void imgx_free(struct dd *dd)
 		}
 	for (struct iserve *s = dd->iserves; s; s = s->next)
 		s->dead = 1;
+	if (dd->upload_timer)
+		loop_timer_cancel(dd->loop, dd->upload_timer);
+	dd->upload_timer = 0;
 	imgx_reap(dd);
 }
