@@ -609,7 +609,9 @@ static void set_liar(struct eth_arpc *q, size_t ep, const char *what, const char
 
 /* A block whose hash is not the hash of its header is a lie we can prove, but only where
  * another endpoint's block of that call is its header's hash: a chain whose headers this
- * code cannot recompute (another layout) then proves nothing against anyone. */
+ * code cannot recompute (another layout) then proves nothing against anyone. A block this
+ * code cannot hash at all (a field missing or named otherwise) proves nothing either: an
+ * honest provider may word its answer differently. */
 static void prove(struct qcall *c)
 {
 	struct eth_arpc *q = c->q;
@@ -624,10 +626,9 @@ static void prove(struct qcall *c)
 		for (size_t ep = 0; verified && ep < q->neps; ep++) {
 			const struct qans *x = &c->ans[ep * c->n + i];
 			char why[300];
-			if (x->state != QA_RESULT || json_is_null(x->res) || x->header == 1)
+			if (x->state != QA_RESULT || json_is_null(x->res) || x->header != 0 ||
+			    eth_header_check(x->res, why, sizeof why) != 0)
 				continue;
-			if (eth_header_check(x->res, why, sizeof why) == -1)
-				snprintf(why, sizeof why, "a block whose header cannot be hashed where others' can");
 			set_liar(q, ep, c->what[i], why);
 		}
 	}
