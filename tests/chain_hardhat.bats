@@ -60,7 +60,7 @@ mined_ok() {
 	r=$(hh_receipt "$1")
 	echo "receipt of $1: $r"
 	[ "$(echo "$r" | jq -r .status)" = 0x1 ] &&
-		echo "$r" | jq -e --arg c "${2:-$CANTEEN_CONTRACT}" '[.logs[] | select(.address == $c)] | length > 0' > /dev/null
+		echo "$r" | jqe --arg c "${2:-$CANTEEN_CONTRACT}" '[.logs[] | select(.address == $c)] | length > 0' > /dev/null
 }
 
 # watch CONTRACT: canteen-chainwatch --stdout on hardhat into $BATS_TEST_TMPDIR/cw.log.
@@ -75,7 +75,7 @@ steps() {
 		"\(.type) \(.node.address // .address // .service.name // .name) \(if .node then .node.active elif .service then .service.generation else "" end)"'
 }
 state() { sock_request "$RUN/chain.sock" '{"op":"state"}'; }
-state_has() { state | jq -e "$1" > /dev/null; }
+state_has() { state | jqe "$1" > /dev/null; }
 
 # admin NAME KEY_INDEX ARGS...: a canteen CLI in the background; its output and exit status
 # go to NAME.log ("exit N" last).

@@ -62,7 +62,7 @@ saved_state() {
 		and (.nodes | length) == 1'
 	run "$TBIN/ipc_tool" subscribe "$RUN/chain.sock" 4 5000
 	[ "$status" -eq 0 ]
-	echo "$output" | head -1 | jq -e '.type == "snapshot.begin" and .cached == true' > /dev/null
+	echo "$output" | head -1 | jqe '.type == "snapshot.begin" and .cached == true' > /dev/null
 	[ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "snapshot.begin node service snapshot.end " ]
 	wait_until 10 log_has cw2 "serving the state saved at block"
 	thaw

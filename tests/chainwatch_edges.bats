@@ -190,7 +190,7 @@ raw_register() {
 	args=$(cast abi-encode 'f(bytes,bytes32,uint32,uint32,string[])' "$2" \
 		"0x$(printf '%02x' "$1")$(printf 'cd%.0s' {1..31})" 1000 1024 '[]')
 	rpc eth_sendTransaction "[{\"from\":\"$(addr_of "$1")\",\"to\":\"$C\",\"gas\":\"0x200000\",\"data\":\"$sel${args#0x}\"}]" |
-		jq -e .result > /dev/null
+		jqe .result > /dev/null
 	[ "$(cast call --rpc-url "$ANVIL_URL" "$C" 'nodeCount()(uint256)')" -gt 0 ]
 }
 
@@ -233,7 +233,7 @@ raw_register() {
 		namehex=$phex
 		for ((d = 0; d < 2; d++)); do namehex+=3${n:d:1}; done
 		rpc eth_sendTransaction "[{\"from\":\"$(addr_of 0)\",\"to\":\"$C\",\"gas\":\"0x1c9c380\",\"data\":\"${tmpl/${phex}3030/$namehex}\"}]" |
-			jq -e .result > /dev/null
+			jqe .result > /dev/null
 	done
 	[ "$(call "$C" 'serviceCount()(uint256)')" = 40 ]
 	cw "$C"

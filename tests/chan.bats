@@ -32,7 +32,7 @@ ct() { canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$C" "$@"; }
 placed_is() { answer_is "$1/sched.sock" '{"op":"placement"}' .placed "$2"; }
 running_on() { # I: node I's dockerd runs a container of $SVC
 	"$TBIN/ipc_tool" request "$SW/r$1/dockerd.sock" '{"op":"ps"}' |
-		jq -e --arg s "$SVC" '[.containers[] | select(.service == $s and .state == "running")] | length > 0'
+		jqe --arg s "$SVC" '[.containers[] | select(.service == $s and .state == "running")] | length > 0'
 }
 replica_on() { # I: the replica the placement puts on node I
 	"$TBIN/ipc_tool" request "$SW/r1/sched.sock" '{"op":"placement"}' |

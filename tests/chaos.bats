@@ -46,7 +46,7 @@ record() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	j=$output
-	ok() { jq -e "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
+	ok() { jqe "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
 	ok '.samples == 40'
 	ok '.availability.web == (37 / 40) and .longest_outage_s.web == 3'
 	ok '.outages == [{"service": "web", "at_s": 5, "s": 3}]'
@@ -94,9 +94,9 @@ record() {
 	cat "$d/soak.log"
 	j=$(tail -n1 "$d/result.json")
 	echo "# $j" >&3
-	ok() { jq -e "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
+	ok() { jqe "$1" <<< "$j" >/dev/null || { echo "failed: $1"; return 1; }; }
 	# An observer that could not look for more than 5 s (an overloaded machine) proves nothing.
-	if jq -e '.observer_max_gap_s > 5' <<< "$j" >/dev/null; then
+	if jqe '.observer_max_gap_s > 5' <<< "$j" >/dev/null; then
 		skip "the observer stalled for $(jq .observer_max_gap_s <<< "$j") s: machine overloaded"
 	fi
 	ok '.samples >= '"$dur"

@@ -113,13 +113,13 @@ subscribe_events() {
 	# The same set again changes nothing.
 	before=$(ids_and_starts)
 	run send_set "${set[@]}"
-	ps_json | jq -e '.containers | length == 5 and all(.state == "running")'
+	ps_json | jqe '.containers | length == 5 and all(.state == "running")'
 	[ "$(ids_and_starts)" = "$before" ]
 	run send_set "${set[0]}" "${set[1]}"
 	wait_until 15 running_is 2
 	dk inspect "canteen.$SVC.0" "canteen.$SVC.1" >/dev/null
 	! dk inspect "canteen.$SVC.2" >/dev/null 2>&1
-	ps_json | jq -e '.containers | length == 2'
+	ps_json | jqe '.containers | length == 2'
 }
 
 @test "dockerd: a generation bump replaces replicas one at a time, new before old without ports" {
@@ -182,7 +182,7 @@ subscribe_events() {
 	start_feed
 	run send_set "$(spec 0 3 "$p0")" "$(spec 1 3)" "$(spec 2 3)"
 	[[ "$output" == *'"type":"ok"'* ]]
-	ps_json | jq -e '.containers | length == 3 and all(.state == "running")'
+	ps_json | jqe '.containers | length == 3 and all(.state == "running")'
 	[ "$(ids_and_starts)" = "$after" ]
 }
 
@@ -215,9 +215,9 @@ subscribe_events() {
 	dk kill "canteen.$SVC.0" >/dev/null
 	wait_until 2 bash -c "[ \"\$(docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' $id)\" = 'true 0' ]"
 	# Same container, started again, counted.
-	ps_json | jq -e --arg s "$SVC" '.containers[] | select(.service == $s and .replica == 0) | .restarts == 1 and .state == "running"'
+	ps_json | jqe --arg s "$SVC" '.containers[] | select(.service == $s and .replica == 0) | .restarts == 1 and .state == "running"'
 	# The crashing one: a crash loop with growing delays, not a hot loop.
-	wait_until 10 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jq -e --arg s $SVC '.containers[] | select(.service == \$s and .replica == 1) | .state == \"crashloop\"'"
+	wait_until 10 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jqe --arg s $SVC '.containers[] | select(.service == \$s and .replica == 1) | .state == \"crashloop\"'"
 	sleep 3   # a hot loop would restart it dozens of times in this window
 	n=$(ps_json | jq --arg s "$SVC" '.containers[] | select(.service == $s and .replica == 1) | .restarts')
 	echo "restarts after ~5 s: $n"
@@ -240,7 +240,7 @@ subscribe_events() {
 	[ "$(ids_and_starts)" = "$before" ]
 	start_feed
 	send_set "$(spec 0 1)" "$(spec 1 1)" "$(spec 2 1)"
-	ps_json | jq -e '.containers | length == 3 and all(.state == "running" and .restarts == 0)'
+	ps_json | jqe '.containers | length == 3 and all(.state == "running" and .restarts == 0)'
 	[ "$(ids_and_starts)" = "$before" ]
 	running_is 3
 }
@@ -257,7 +257,7 @@ subscribe_events() {
 	dk kill "$id" >/dev/null
 	start_dd
 	wait_until 5 grep -q '2 containers of node' "$BATS_TEST_TMPDIR/dd.log"
-	wait_until 5 bash -c "ps_json() { \"$TBIN/ipc_tool\" request \"$SOCK\" '{\"op\":\"ps\"}'; }; ps_json | jq -e '.containers | length == 2'"
+	wait_until 5 bash -c "ps_json() { \"$TBIN/ipc_tool\" request \"$SOCK\" '{\"op\":\"ps\"}'; }; ps_json | jqe '.containers | length == 2'"
 	[ "$(dk inspect --format '{{.State.Running}}' "$id")" = false ]
 	! grep -q "started canteen.$SVC.1" <(sed -n '/Docker is ready/,$p' "$BATS_TEST_TMPDIR/dd.log")
 	# The desired set still has it: started again, the same container.
@@ -277,7 +277,7 @@ subscribe_events() {
 	# A stray container with our node label appears; sched is away, so it stays.
 	dk run -d --name "canteen.$SVC.9" --label "io.canteen.node=$NODE" --label io.canteen.cluster=0:none --label "io.canteen.service=$SVC" \
 		--label io.canteen.replica=9 --label io.canteen.generation=1 "$IMG" sleep 3600 >/dev/null
-	wait_until 5 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jq -e '.containers | length == 2'"
+	wait_until 5 bash -c "'$TBIN/ipc_tool' request '$SOCK' '{\"op\":\"ps\"}' | jqe '.containers | length == 2'"
 	sleep 1
 	running_is 2
 	start_feed
@@ -317,7 +317,7 @@ subscribe_events() {
 	)
 	run send_set "${bad[@]}" "$(spec 3 1)"
 	echo "$output"
-	echo "$output" | jq -e '.type == "ok" and .accepted == 1 and (.rejected | length) == 6'
+	echo "$output" | jqe '.type == "ok" and .accepted == 1 and (.rejected | length) == 6'
 	for s in Bad_Name "${SVC}img" "${SVC}port" "${SVC}mem" "${SVC}cpu" "${SVC}env"; do
 		wait_until 5 grep -q "\"type\":\"error\".*\"service\":\"$s\"\\|\"service\":\"$s\".*\"type\":\"error\"" "$BATS_TEST_TMPDIR/events.log"
 	done
@@ -344,12 +344,12 @@ subscribe_events() {
 	send_set "$bad" "$(spec 1 1)"
 	wait_until 20 running_is 1
 	wait_until 10 grep -q "\"service\":\"${SVC}pull\".*pull of 127.0.0.1:1/canteen-none:1 failed\|pull of 127.0.0.1:1/canteen-none:1 failed.*\"service\":\"${SVC}pull\"" "$BATS_TEST_TMPDIR/events.log"
-	ps_json | jq -e --arg s "${SVC}pull" '.containers[] | select(.service == $s) | .state == "pending"'
+	ps_json | jqe --arg s "${SVC}pull" '.containers[] | select(.service == $s) | .state == "pending"'
 	# Docker's own words (its answer to the pull, not "no message") reach the log, the error
 	# event and the pending replica's reason.
 	grep -q 'pull of 127.0.0.1:1/canteen-none:1 failed: .*connection refused' "$BATS_TEST_TMPDIR/dd.log"
 	grep "\"service\":\"${SVC}pull\"" "$BATS_TEST_TMPDIR/events.log" | grep -q 'connection refused'
-	ps_json | jq -e --arg s "${SVC}pull" '.containers[] | select(.service == $s) |
+	ps_json | jqe --arg s "${SVC}pull" '.containers[] | select(.service == $s) |
 		.reason | startswith("pull of 127.0.0.1:1/canteen-none:1 failed: ") and contains("connection refused")'
 	# It is retried with back-off: a second attempt within a few seconds.
 	wait_until 10 bash -c "[ \$(grep -c 'pulling 127.0.0.1:1/canteen-none:1' '$BATS_TEST_TMPDIR/dd.log') -ge 2 ]"
@@ -390,7 +390,7 @@ stop_private_dockerd() {
 	wait_until 20 running_is 3
 	stop_private_dockerd
 	wait_until 10 grep -q 'Docker is unreachable' "$BATS_TEST_TMPDIR/dd.log"
-	ps_json | jq -e '.containers | length == 3'
+	ps_json | jqe '.containers | length == 3'
 	start_private_dockerd
 	wait_until 30 running_is 3
 	# Converged: the same three containers restarted, none created twice.
@@ -457,7 +457,7 @@ spec5() {
 }
 
 # ps_has JQ-CONDITION: some container in dockerd's ps answers to it.
-ps_has() { ps_json | jq -e ".containers[] | select($1)" > /dev/null; }
+ps_has() { ps_json | jqe ".containers[] | select($1)" > /dev/null; }
 
 @test "dockerd: health: a replica whose check passes is healthy; one whose check fails is unhealthy, then restarted with the back-off" {
 	start_dd
@@ -470,7 +470,7 @@ ps_has() { ps_json | jq -e ".containers[] | select($1)" > /dev/null; }
 	# dockerd says each replica's health as Docker finds it
 	wait_until 20 ps_has '.replica == 0 and .health == "healthy"'
 	wait_until 30 ps_has '.replica == 1 and .restarts >= 1'
-	wait_until 5 jq -e 'select(.type == "container.health" and .replica == 1 and .health == "unhealthy")' "$BATS_TEST_TMPDIR/events.log"
+	wait_until 5 bash -c 'jqe "select(.type == \"container.health\" and .replica == 1 and .health == \"unhealthy\")" < "$1"' _ "$BATS_TEST_TMPDIR/events.log"
 	grep -q 'unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd.log"
 	# the healthy one is never restarted
 	[ "$(ps_json | jq '.containers[] | select(.replica == 0) | .restarts')" = 0 ]

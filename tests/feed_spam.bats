@@ -27,11 +27,11 @@ stranger() { rpc eth_accounts '[]' | jq -r ".result[$1]"; }
 raw_send() {
 	local a h
 	a=$(rpc eth_sendTransaction "[{\"from\":\"$1\",\"to\":\"$C\",\"gas\":\"0x1c9c380\",\"data\":\"$2\"}]")
-	h=$(echo "$a" | jq -er .result) || { echo "raw_send from $1: $a"; return 1; }
+	h=$(echo "$a" | jqe -r .result) || { echo "raw_send from $1: $a"; return 1; }
 	wait_until 10 mined "$h" || { echo "raw_send from $1: no receipt for $h"; return 1; }
 	[ "$(rpc eth_getTransactionReceipt "[\"$h\"]" | jq -r .result.status)" = 0x1 ]
 }
-mined() { rpc eth_getTransactionReceipt "[\"$1\"]" | jq -e .result.status > /dev/null; }
+mined() { rpc eth_getTransactionReceipt "[\"$1\"]" | jqe .result.status > /dev/null; }
 # max_labels N BYTE: N labels "kNN=" + BYTE repeated to 256 bytes (version 1 limits, lax_contract_bin).
 max_labels() {
 	local i out="" v
@@ -183,11 +183,11 @@ sched_ready() { "$TBIN/ipc_tool" request "$1/sched.sock" '{"op":"status"}' | jq 
 	# Too big for one answer line: the "state" request says so, and how to read it.
 	run sock_request "$RUN/chain.sock" '{"op":"state","id":4}'
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.type == "error" and .id == 4 and (.error | test("more than one line.*subscribe"))'
+	echo "$output" | jqe '.type == "error" and .id == 4 and (.error | test("more than one line.*subscribe"))'
 	run "$TBIN/ipc_tool" subscribe "$RUN/chain.sock" 9 5000
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e -s 'map(.type) == ["snapshot.begin", "node"] + [range(6) | "service"] + ["snapshot.end"]'
-	echo "$output" | jq -e -s '.[0].nodes == 1 and .[0].services == 6 and .[-1].nodes == 1 and .[-1].services == 6
+	echo "$output" | jqe -s 'map(.type) == ["snapshot.begin", "node"] + [range(6) | "service"] + ["snapshot.end"]'
+	echo "$output" | jqe -s '.[0].nodes == 1 and .[0].services == 6 and .[-1].nodes == 1 and .[-1].services == 6
 		and .[0].seq == .[-1].seq'
 	[ "$(echo "$output" | wc -c)" -gt $((1024 * 1024)) ]
 	[ "$(echo "$output" | awk '{ if (length($0) > m) m = length($0) } END { print m }')" -lt $((300 * 1024)) ]

@@ -86,7 +86,7 @@ row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 	a3=${ADDR[3]}
 	# Node 3's own view first (its canteen-dockerd), then node 1's, from the gossiped summary.
 	wait_until 30 row_is 3 "${SVC}crash" "$a3" '.state == "crashloop"'
-	row 3 "${SVC}crash" "$a3" | jq -e '.reason | test("^crash loop: exit 1, next restart in [0-9]+ s$")'
+	row 3 "${SVC}crash" "$a3" | jqe '.reason | test("^crash loop: exit 1, next restart in [0-9]+ s$")'
 	wait_until 30 row_is 3 "${SVC}crash" "$a3" '.reason == "crash loop: exit 1, next restart in 8 s"'
 	# Node 1 shows the same state and reason within 2 s.
 	t0=$(now_ms)
@@ -113,7 +113,7 @@ row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 	kill -KILL "$(cat "$BATS_TEST_TMPDIR/swim3.pid")" "$(cat "$BATS_TEST_TMPDIR/dd3.pid")" "$(cat "$BATS_TEST_TMPDIR/sched3.pid")"
 	wait_until 15 row_is 1 "${SVC}crash" "$a3" '.state == "unknown" and .reason == "its server is dead"'
 	row_is 1 "${SVC}pull" "$a3" '.state == "unknown" and .age_s >= 0'
-	! psj 1 | jq -e --arg n "$a3" 'select(.node == $n and .state != "unknown")' || false
+	! psj 1 | jqe --arg n "$a3" 'select(.node == $n and .state != "unknown")' || false
 }
 
 @test "canteen-dockerd publishes at most one summary per 500 ms however fast its replicas change" {
@@ -202,7 +202,7 @@ eps_are() { [ "$(eps "${@:2}" | tr '\n' ' ')" = "$1" ]; }
 	docker exec "$cid" rm /tmp/ok
 	wait_until 10 row_is 3 "${SVC}h" "$a1" '.health == "unhealthy" or .state != "running"'
 	wait_until 10 eps_are "" "${SVC}h"
-	wait_until 10 bash -c "\"\${@}\" --json service ls | jq -e '.healthy == 0'" _ "${ct[@]}"
+	wait_until 10 bash -c "\"\${@}\" --json service ls | jqe '.healthy == 0'" _ "${ct[@]}"
 	wait_until 30 row_is 1 "${SVC}h" "$a1" '.restarts >= 1'
 	grep -q 'is unhealthy: restarting it' "$BATS_TEST_TMPDIR/dd1.log"
 	# restarted, its command makes the file again: healthy and listed again

@@ -245,6 +245,6 @@ setup_one() {
 	big=$(svc_json big 2 | jq -c --arg i "$(printf 'a%.0s' {1..300})" '.image = $i')
 	publish "$R/chain.sock" "{\"type\":\"service.upsert\",\"service\":$big}"
 	wait "$pid"
-	tail -n 1 "$BATS_TEST_TMPDIR/sub" | jq -e --arg h "$h" '.type == "placement" and .hash == $h and
+	tail -n 1 "$BATS_TEST_TMPDIR/sub" | jqe --arg h "$h" '.type == "placement" and .hash == $h and
 		([.pending[] | select(.service == "big" and .reason == "rejected: image reference longer than 255 bytes")] | length) == 2'
 }

@@ -248,7 +248,7 @@ no_esc() { ! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\\|\x
 	wait_until 15 swim_converged 2
 	run swim_req 2 '{"op":"set_meta","meta":"a\u001b[2J\u001b]2;owned\u0007b\r\nc"}'
 	[[ "$output" != *error* ]]
-	meta_has_esc() { swim_req 1 '{"op":"members"}' | jq -e '.members[] | select(.meta != null) | .meta | test("\u001b")'; }
+	meta_has_esc() { swim_req 1 '{"op":"members"}' | jqe '.members[] | select(.meta != null) | .meta | test("\u001b")'; }
 	wait_until 10 meta_has_esc
 	run "$BIN/canteen" --rundir "$SW/r1" members
 	echo "$output"

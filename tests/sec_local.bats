@@ -34,7 +34,7 @@ chain_appears() {
 	ANVIL_URL=http://127.0.0.1:$CW_PORT
 	wait_until 20 rpc eth_chainId '[]'
 	[ "$(deploy_canteen 0)" = "$CW_CONTRACT" ]
-	wait_until 20 bash -c "$TBIN/ipc_tool request $RUN/chain.sock '{\"op\":\"state\"}' | jq -e '.type == \"state\"'"
+	wait_until 20 bash -c "$TBIN/ipc_tool request $RUN/chain.sock '{\"op\":\"state\"}' | jqe '.type == \"state\"'"
 }
 
 # cw_still_serves: no sanitizer report, alive, and a new subscriber gets its snapshot.
@@ -61,7 +61,7 @@ cw_still_serves() {
 	start_bg deaf "$TBIN/ipc_tool" deaf "$RUN/chain.sock" 120
 	wait_until 5 grep -q deaf "$BATS_TEST_TMPDIR/deaf.log"
 	# answered after the deaf subscribe was read (it was sent before this connection)
-	sock_request "$RUN/chain.sock" '{"op":"stats"}' | jq -e '.ready == false'
+	sock_request "$RUN/chain.sock" '{"op":"stats"}' | jqe '.ready == false'
 	chain_appears
 	cw_still_serves
 }
@@ -103,7 +103,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 	echo "# canteen-swim used $((t1 - t0)) ticks while 60 clients held its descriptors" >&3
 	(( t1 - t0 < 100 ))
 	# the connections are gone: a new client is answered
-	wait_until 10 bash -c "$TBIN/ipc_tool request $SW/r1/swim.sock '{\"op\":\"stats\"}' | jq -e '.type == \"stats\"'"
+	wait_until 10 bash -c "$TBIN/ipc_tool request $SW/r1/swim.sock '{\"op\":\"stats\"}' | jqe '.type == \"stats\"'"
 	kill -0 "$pid"
 }
 
@@ -114,9 +114,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 	wait_until 20 grep -q 'opened 1024 of 1024' "$BATS_TEST_TMPDIR/flood.log"
 	# connect() returns once a connection is queued: the server may still be accepting
 	# the flood, and a client may meet a full backlog meanwhile; poll for the answer.
-	wait_until 20 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jq -e '.error == \"too many connections\"'"
+	wait_until 20 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jqe '.error == \"too many connections\"'"
 	kill "$(pid_of flood)"
-	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jq -e '.conns == 1'"
+	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/t.sock '{\"op\":\"ping\"}' | jqe '.conns == 1'"
 }
 
 # swim1_cmd DIR: the command line of member 1 of swim_setup with run directory DIR.
@@ -172,6 +172,6 @@ swim1_cmd() {
 	mk_rundir "$RUN/sched" > /dev/null
 	start_bg sched "$BIN/canteen-sched" -d "$RUN/sched" --node 0x1111111111111111111111111111111111111111 \
 		--chain-sock "$RUN/chain.sock" --swim-sock "$SEC_DIR/run/swim.sock"
-	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/sched/sched.sock '{\"op\":\"status\"}' | jq -e '.chain'"
-	sock_request "$RUN/sched/sched.sock" '{"op":"status"}' | jq -e '.swim == false'
+	wait_until 10 bash -c "$TBIN/ipc_tool request $RUN/sched/sched.sock '{\"op\":\"status\"}' | jqe '.chain'"
+	sock_request "$RUN/sched/sched.sock" '{"op":"status"}' | jqe '.swim == false'
 }

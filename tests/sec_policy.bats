@@ -117,7 +117,7 @@ count_node() { docker ps -aq --filter "label=io.canteen.node=$NODE" "$@" | wc -l
 	run send_set feed "$(spec "${SVC}cpu" - "$IMG" 4000 64)" "$(spec "${SVC}mem" - "$IMG" 250 1024)" \
 		"$(spec "${SVC}port" "$port")" "$(spec "${SVC}zero" - "$IMG" 0 0)" "$(spec "${SVC}fit" - "$IMG" 500 200)"
 	echo "$output"
-	echo "$output" | jq -e --arg s "$SVC" --arg p "$port" '.accepted == 2 and ([.rejected[] | [.service, .error]] | sort) == ([
+	echo "$output" | jqe --arg s "$SVC" --arg p "$port" '.accepted == 2 and ([.rejected[] | [.service, .error]] | sort) == ([
 		[$s + "cpu", "by node policy (cpu_millis 4000 is above policy_max_cpu_millis 1000)"],
 		[$s + "mem", "by node policy (mem_mib 1024 is above policy_max_mem_mib 256)"],
 		[$s + "port", "by node policy (host port \($p)/tcp is outside policy_ports none)"]] | sort)'
@@ -136,7 +136,7 @@ count_node() { docker ps -aq --filter "label=io.canteen.node=$NODE" "$@" | wc -l
 		policy_default_mem_mib=128 policy_ports=none)"
 	start_feed feed2 "$RUN"
 	run send_set feed2 "$(spec "${SVC}zero" - "$IMG" 0 0)" "$(spec "${SVC}fit" - "$IMG" 500 200)"
-	echo "$output" | jq -e '.accepted == 1 and .rejected[0].error == "by node policy (mem_mib 200 is above policy_max_mem_mib 150)"'
+	echo "$output" | jqe '.accepted == 1 and .rejected[0].error == "by node policy (mem_mib 200 is above policy_max_mem_mib 150)"'
 	wait_until 15 gone "canteen.${SVC}fit.0"
 	[ "$(docker inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.${SVC}zero.0")" = "$zero" ]
 	# A policy dockerd cannot make sense of stops it at start, as a configuration error.
@@ -251,5 +251,5 @@ cluster_of() { docker inspect --format '{{index .Config.Labels "io.canteen.clust
 	wait_until 15 gone "canteen.$SVC.0"
 	[ "$(docker inspect --format '{{.Id}} {{.State.StartedAt}}' "canteen.${SVC}old.0")" = "$old" ]
 	running "canteen.${SVC}old.0"
-	"$TBIN/ipc_tool" request "$SOCK" '{"op":"ps"}' | jq -e '.containers | length == 0'
+	"$TBIN/ipc_tool" request "$SOCK" '{"op":"ps"}' | jqe '.containers | length == 0'
 }

@@ -117,7 +117,7 @@ dockerd_is() {
 }
 self_alive() {
 	canteen --rundir "$RUN" members --json |
-		jq -e --arg a "$ADDR" 'select(.address == $a and .state == "alive")' > /dev/null
+		jqe --arg a "$ADDR" 'select(.address == $a and .state == "alive")' > /dev/null
 }
 running_here() { [ -n "$(docker ps -q --filter "label=io.canteen.node=$ADDR")" ]; }
 

@@ -81,7 +81,7 @@ swim_tool_pub() { "$TBIN/swim_tool" pubkey "$1"; }
 	run "$BIN/canteen" --rundir "$SW/r1" members --json
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 2 ]
-	echo "${lines[0]}" | jq -e '.address and .endpoint and .state and (.incarnation|type=="number") and has("meta")'
+	echo "${lines[0]}" | jqe '.address and .endpoint and .state and (.incarnation|type=="number") and has("meta")'
 	run "$BIN/canteen" --rundir "$BATS_TEST_TMPDIR/nowhere" members
 	[ "$status" -eq 1 ]
 	run "$BIN/canteen" members extra

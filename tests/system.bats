@@ -180,13 +180,13 @@ setup() {
 	run cli --rundir "$(node_run 1)" service ls
 	echo "$output"
 	[[ "$output" == *"big "*" 3/4 "*"pending: 1 insufficient cpu"* ]]
-	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "big") | .placed == 3 and .pending == 1'
+	cli --rundir "$(node_run 1)" --json service ls | jqe 'select(.name == "big") | .placed == 3 and .pending == 1'
 	# canteen up --nodes 4 adds a node to the running cluster: the pending replica goes there.
 	"$BIN/canteen" up --nodes 4 --fast --detach
 	wait_until 60 matches 1 big 4
 	wait_until 60 matches 4 big 4
 	[ "$(running_set big | grep -c "$(node_addr 4)")" -eq 1 ]
-	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "big") | .placed == 4 and .pending == 0'
+	cli --rundir "$(node_run 1)" --json service ls | jqe 'select(.name == "big") | .placed == 4 and .pending == 0'
 	cli service rm big
 	wait_until 60 bash -c '[ -z "$(running_set big)" ]'
 }
@@ -203,7 +203,7 @@ setup() {
 		! docker exec "$id" /bin/busybox touch /rootfile
 	done
 	wait_until 30 bash -c "[ \"\$(at 1 --json ps | jq -r 'select(.service == \"st\") | .health' | sort -u)\" = healthy ]"
-	wait_until 30 bash -c "cli --rundir '$(node_run 1)' --json service ls | jq -e 'select(.name == \"st\") | .running == 2 and .healthy == 2'"
+	wait_until 30 bash -c "cli --rundir '$(node_run 1)' --json service ls | jqe 'select(.name == \"st\") | .running == 2 and .healthy == 2'"
 	# a file written before an update is still there after it (same replica, same server)
 	id0=$(docker ps -q --filter label=io.canteen.service=st --filter label=io.canteen.replica=0)
 	docker exec "$id0" /bin/busybox sh -c 'echo kept > /data/f'

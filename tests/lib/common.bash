@@ -11,6 +11,17 @@ for _d in "$TOP"/tests/node/node_modules/@foundry-rs/*-*/bin; do
 done
 unset _d
 
+# jqe ARGS...: `jq -e ARGS` on stdin that fails when stdin is empty: jq 1.6 (Debian's)
+# exits 0 on no input at all, so `sock_request ... | jq -e EXPR` passed whenever the socket
+# did not answer (a wait on a daemon not yet listening ended at once). Exported for bash -c.
+jqe() {
+	local in
+	in=$(cat; echo .) && in=${in%.}
+	[[ $in =~ [^[:space:]] ]] || { echo "jqe: no input" >&2; return 4; }
+	printf '%s' "$in" | jq -e "$@"
+}
+export -f jqe
+
 # wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds or the deadline passes.
 wait_until() {
 	local limit=$1; shift
