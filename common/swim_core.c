@@ -342,6 +342,8 @@ void swim_suspicion_bounds(const struct swim_config *cfg, size_t n, uint64_t *mi
 	double scale = n > 1 ? log10((double)n) : 0.0;
 	if (scale < 1.0)
 		scale = 1.0;
+	if (scale > SWIM_SUSPICION_SCALE_MAX)
+		scale = SWIM_SUSPICION_SCALE_MAX;
 	*min = (uint64_t)(cfg->suspicion_min_mult * scale * (double)swim_period(cfg, n));
 	*max = *min * (cfg->suspicion_max_mult ? cfg->suspicion_max_mult : 1);
 }

@@ -57,6 +57,15 @@ _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body f
  */
 #define SWIM_FULL_PERIOD_N 20     /* members: from this many on, the full probe_interval_ms */
 #define SWIM_PERIOD_FLOOR_MS 200  /* ms: the shortest period scaling may give */
+/*
+ * The suspicion minimum grows with log10 n (SWIM/Lifeguard: time for a refutation to
+ * spread), up to this factor (about 32 members). Past it the refutation does not need
+ * gossip's depth: every member holding a suspicion tells the suspect directly, twice
+ * (swim_suspicion_check), and the suspect answers each straight back, so the time a live
+ * member needs to refute is a few round trips whatever n. Uncapped, 1,000 members waited
+ * 9 s (3 x 3 periods) before declaring a crashed member dead.
+ */
+#define SWIM_SUSPICION_SCALE_MAX 1.5
 
 #define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */
 

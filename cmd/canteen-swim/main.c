@@ -40,7 +40,7 @@ static const struct flag rows[F_N] = {
 	[F_INDIRECT_CHECKS] = {"indirect-checks", 0, "N", "indirect_checks",
 	                       "members asked to probe indirectly (default 3)", 0},
 	[F_SUSPICION_MIN_MULT] = {"suspicion-min-mult", 0, "N", "suspicion_min_mult",
-	                          "minimum suspicion, in periods x log10(n) (default 3)", 0},
+	                          "minimum suspicion, in periods x log10(n) within [1, 1.5] (default 3)", 0},
 	[F_SUSPICION_MAX_MULT] = {"suspicion-max-mult", 0, "N", "suspicion_max_mult",
 	                          "maximum suspicion, as a multiple of the minimum (default 6)", 0},
 	[F_RETRANSMIT_MULT] = {"retransmit-mult", 0, "N", "retransmit_mult",

@@ -207,11 +207,15 @@ static void test_suspicion_math(void)
 	uint64_t min, max;
 	swim_suspicion_bounds(&cfg, 20, &min, &max);
 	is_int(min, 5204, "min suspicion for 20 members: 4 x log10 20 x 1s");
+	swim_suspicion_bounds(&cfg, 31, &min, &max);
+	is_int(min, 5965, "31 members: 4 x log10 31 x 1s, under the cap");
 	swim_suspicion_bounds(&cfg, 10, &min, &max);
 	is_int(min, 2000, "min suspicion for 10 members: 4 x max(1, log10 10) x the 500ms period");
 	is_int(max, 12000, "max = 6 x min");
 	swim_suspicion_bounds(&cfg, 100, &min, &max);
-	is_int(min, 8000, "100 members: 4 x log10(100) x 1s");
+	is_int(min, 6000, "100 members: 4 x 1.5 (log10 n capped) x 1s");
+	swim_suspicion_bounds(&cfg, 1000, &min, &max);
+	is_int(min, 6000, "1,000 members: the same cap");
 	swim_suspicion_bounds(&cfg, 5, &min, &max);
 	is_int(min, 1000, "5 members: 4 x 1 x the 250ms period of 5 members");
 	is_int(swim_suspicion_timeout(4000, 24000, 0, 3), 24000, "no confirmations: max");
