@@ -246,3 +246,31 @@ export -f dockerd_of
 	[ "$capped_ms" -le $(( min * 2 + 3000 )) ]
 	[ "$free_ms" -lt "$min" ]
 }
+
+@test "images: a holder with no upload slot free is asked again soon, never given up for the registry" {
+	# After the cap test: node 1 holds canteen-img/big:1 (4 MiB) and sends 1 MiB/s. With one
+	# upload slot, the first of nodes 2 and 3 to ask takes it for about 4 s; the other hears
+	# "too many image uploads" and asks the peers again every 250 ms until node 1 or the
+	# node that has loaded meanwhile serves it. No pull counts as failed on the way (the
+	# code before gave up on the peers, tried the registry and backed off).
+	dk 1 image inspect canteen-img/big:1 > /dev/null
+	for i in 2 3; do ! dk "$i" image inspect canteen-img/big:1 > /dev/null 2>&1; done
+	echo "image_uploads = 1" >> "$UP/node1/canteen.conf"
+	old=$(dockerd_of 1)
+	kill -KILL "$old"
+	wait_until 30 bash -c "p=\$(dockerd_of 1) && [ \"\$p\" != $old ]"
+	wait_until 30 sock_request "$(node_run 1)/dockerd.sock" '{"op":"stats"}'
+	wait_until 30 eval 'probe_image logs 1 --self "$(node_addr 2)" --key "$UP/node2/swim.key" --image canteen/demo:1 > /dev/null'
+	for i in 2 3; do wc -l < "$UP/node$i/node.log" > "$BATS_TEST_TMPDIR/from$i"; done
+	cli service deploy big --image canteen-img/big:1 --replicas 3 --cpu 50m --mem 16M \
+		--port 8083:80 -- /bin/busybox httpd -f -p 80 -h /www
+	wait_until 120 bash -c '[ "$(running_set big | wc -l)" -eq 3 ]'
+	since() { tail -n +"$(( $(cat "$BATS_TEST_TMPDIR/from$1") + 1 ))" "$UP/node$1/node.log"; }
+	for i in 2 3; do since "$i" | grep -E "big:1|uploads" || true; done
+	# someone was told node 1 was busy, and nobody counted a failed pull
+	since 2 | cat - <(since 3) | grep -q "too many image uploads at once"
+	! since 2 | cat - <(since 3) | grep -q "pull of canteen-img/big:1 failed"
+	for i in 2 3; do since "$i" | grep -q "pulled canteen-img/big:1"; done
+	cli service rm big
+	wait_until 60 bash -c '[ -z "$(running_set big)" ]'
+}

@@ -73,6 +73,7 @@ struct image {
 	uint64_t pull_start;      /* loop time the pull in flight began; 0 when none */
 	int turn;                        /* imgx.c: 0 the first source of image_source, 1 the second */
 	int fetching;                    /* imgx.c: a fetch from peers is under way */
+	uint64_t busy_since;             /* imgx.c: loop time a holder first said it was busy; 0 */
 	struct image *next;
 };
 

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "pull.h"
 #include "rec.h"
+#include "reconcile.h"
 
 #define IMGX_LOADED_MAX 8        /* images one load names that we remember, to remove them */
 
@@ -20,7 +21,8 @@
 struct fetch {
 	struct dd *dd;
 	char ref[DOCKER_IMAGE_MAX];
-	size_t next;                  /* index in dd->peers of the next peer to ask */
+	size_t start, asked;          /* the walk: dd->peers[(start + asked) % npeers] next */
+	int busy;                     /* a peer of this walk had no upload slot free */
 	uint8_t peer[SWIM_ADDR_LEN];
 	char peer_hex[43];
 	struct link *link;
@@ -295,7 +297,7 @@ static void serve_image(struct dd *dd, struct link *k, uint32_t stream, json_t *
 		return;
 	}
 	if (link_nstreams(k) >= LINK_STREAMS_MAX || dd->niserves >= dd->conf.image_uploads) {
-		end_now(k, stream, "too many image uploads at once: try again later");
+		end_now(k, stream, IMGX_BUSY);
 		return;
 	}
 	char swap[DOCKER_IMAGE_MAX];
@@ -377,6 +379,19 @@ static void fetch_finish(struct fetch *f, int ok)
 		image_pulled(dd, img);
 		return;
 	}
+	uint64_t now = loop_now(dd->loop);
+	if (!f->busy)
+		img->busy_since = 0;
+	else if (!img->busy_since)
+		img->busy_since = now;
+	if (f->busy && now - img->busy_since < IMGX_BUSY_WAIT_MS) {
+		/* A holder is only busy: its slot frees when an upload ends, and those that have
+		 * loaded meanwhile serve too. Ask again soon, neither the registry nor a back-off. */
+		img->state = IMG_FAILED;
+		img->retry_at = now + IMGX_BUSY_RETRY_MS;
+		reconcile_soon(dd, IMGX_BUSY_RETRY_MS);
+		return;
+	}
 	char why[300];
 	snprintf(why, sizeof why, "from peers: %s", f->why[0] ? f->why : "no admitted peer to ask");
 	log_warnx("image %s: %s", f->ref, why);
@@ -390,7 +405,10 @@ static void fetch_finish(struct fetch *f, int ok)
 static void fetch_failed(struct fetch *f, const char *why)
 {
 	log_warnx("image %s from %s: %s", f->ref, f->peer_hex, why);
-	str_copy(f->why, sizeof f->why, why);
+	if (strcmp(why, IMGX_BUSY) == 0)
+		f->busy = 1;
+	else
+		str_copy(f->why, sizeof f->why, why); /* "busy" is no reason to show a user */
 	emit(f->dd, "image.transfer", json_pack("{s:s,s:s,s:s,s:s}", "image", f->ref, "status",
 	                                        "failed", "peer", f->peer_hex, "error", why));
 	fetch_detach(f);
@@ -546,13 +564,16 @@ static void fetch_send(struct fetch *f)
 		fetch_failed(f, "cannot start Docker's load");
 }
 
-/* Ask the next admitted peer (not us, not avoided); none left: the fetch failed. */
+/* Ask the next admitted peer (not us, not avoided); none left: the fetch failed. The walk
+ * starts past us in the peer list, which every server holds in the same order, so the
+ * servers fetching one image at once ask different peers first rather than all the first
+ * one (whose upload slots they would fill while the others' loaded copies sat idle). */
 static void fetch_next(struct fetch *f)
 {
 	struct dd *dd = f->dd;
 	char err[256];
-	while (f->next < dd->npeers) {
-		const struct dd_peer *p = &dd->peers[f->next++];
+	while (f->asked < dd->npeers) {
+		const struct dd_peer *p = &dd->peers[(f->start + f->asked++) % dd->npeers];
 		if (memcmp(p->addr, dd->self, SWIM_ADDR_LEN) == 0 || avoided(dd, p->addr))
 			continue;
 		memcpy(f->peer, p->addr, SWIM_ADDR_LEN);
@@ -625,7 +646,9 @@ void image_get(struct dd *dd, struct image *img)
 	}
 	f->dd = dd;
 	str_copy(f->ref, sizeof f->ref, img->ref);
-	f->next = 0;
+	for (size_t i = 0; i < dd->npeers; i++)
+		if (memcmp(dd->peers[i].addr, dd->self, SWIM_ADDR_LEN) == 0)
+			f->start = i + 1;
 	img->state = IMG_PULLING;
 	img->fetching = 1;
 	f->nextf = dd->fetches;
