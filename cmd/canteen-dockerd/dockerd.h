@@ -84,6 +84,7 @@ struct fetch;
 struct census;
 struct canswer;
 struct iserve;
+struct volq;
 
 /* An admitted server as chain.sock says: the channel's peers. */
 struct dd_peer {
@@ -174,6 +175,7 @@ struct dd {
 	uint64_t upload_refilled;          /* loop time of its last refill */
 	uint64_t upload_timer;             /* held exports resume when it fires; 0: none */
 	struct census *censuses;           /* census.c: dockerd.sock "images" requests */
+	struct volq *volqs;                /* volumes.c: dockerd.sock volume requests */
 	struct canswer *canswers;          /* census.c: peers' "images?" being answered */
 	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */
 	uint64_t avoid_until[64];

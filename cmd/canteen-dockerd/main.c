@@ -17,6 +17,7 @@
 #include "priv.h"
 #include "rstate.h"
 #include "sockets.h"
+#include "volumes.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
 enum { F_CONFIG, F_RUNDIR, F_NODE, F_DOCKER_HOST, F_ADVERTISE_ADDR, F_STOP_GRACE, F_PARALLEL,
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
 		census_free(&dd);
 	}
 	rstate_stop(&dd);
+	volumes_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);
