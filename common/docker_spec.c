@@ -525,6 +525,17 @@ static json_t *mounts_json(const struct docker_spec *s, const char *cluster, con
 	return a;
 }
 
+/* The peers file's directory, read-only at /run/canteen; its path is no part of the spec
+ * hash, and its content changes without a new container. 0, or -1 on no memory. */
+static int add_peers_mount(json_t *mounts, const char *dir, const char *service)
+{
+	char src[4096];
+	if ((size_t)snprintf(src, sizeof src, "%s/%s", dir, service) >= sizeof src)
+		return -1;
+	return json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source",
+	                                                src, "Target", "/run/canteen", "ReadOnly", 1));
+}
+
 json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
                                 const char *host_ip)
 {
@@ -563,8 +574,11 @@ json_t *docker_spec_create(const struct docker_spec *s, const struct docker_crea
 	      json_object_set(hc, "RestartPolicy", restart);
 	if (!bad && s->read_only)
 		bad = json_object_set_new(hc, "ReadonlyRootfs", json_true()) < 0;
-	if (!bad && s->nvolumes)
-		bad = json_object_set_new(hc, "Mounts", mounts_json(s, x->cluster, x->node)) < 0;
+	if (!bad && (s->nvolumes || x->peers_dir)) {
+		json_t *m = mounts_json(s, x->cluster, x->node);
+		bad = !m || (x->peers_dir && add_peers_mount(m, x->peers_dir, s->service) < 0) ||
+		      json_object_set_new(hc, "Mounts", m) < 0;
+	}
 	if (!bad && x->policy)
 		bad = harden(hc, x->policy) < 0;
 	json_t *health = bad ? NULL : healthcheck_json(s, &bad);

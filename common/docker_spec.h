@@ -102,6 +102,8 @@ struct docker_create_ctx {
 	const char *cluster;                 /* the io.canteen.cluster label; NULL: none */
 	const char *host_ip;                 /* published ports bind to it; NULL or "": Docker's default */
 	const struct docker_policy *policy;  /* hardening (docker_policy.h); NULL: none */
+	const char *peers_dir;               /* peers_dir/SERVICE is bound read-only at
+	                                      * /run/canteen (the peers file); NULL: none */
 };
 /* The body of POST /containers/create (new reference). */
 json_t *docker_spec_create(const struct docker_spec *s, const struct docker_create_ctx *x);

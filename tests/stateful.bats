@@ -67,6 +67,14 @@ export -f cid log_of node_of
 		[ "$(log_of $k)" = "$(node_of $k) $k" ]
 		log_of $k > "$BATS_FILE_TMPDIR/first.$k"
 	done
+	# Each replica knows who it is and where the others run: the peers file, read-only.
+	want=$(running_set db)
+	for k in 0 1 2; do
+		docker exec "$(cid $k)" /bin/busybox sh -c 'echo "$CANTEEN_SERVICE $CANTEEN_REPLICA $(/bin/busybox hostname)"' |
+			grep -qx "db $k db-$k"
+		wait_until 10 bash -c "[ \"\$(docker exec \$(cid $k) /bin/busybox cat /run/canteen/peers)\" = \"$want\" ]"
+		! docker exec "$(cid $k)" /bin/busybox sh -c 'echo x > /run/canteen/peers'
+	done
 	gen=$(placed_gen 1 db)
 	cli service update db --env X=1
 	wait_until 60 bash -c "[ \"\$(running_gens db | awk -v g=$gen '\$1 > g' | wc -l)\" -eq 3 ]"
@@ -107,6 +115,9 @@ export -f cid log_of node_of
 	addr=$(node_addr 3)
 	k=$(running_set db | awk -v a="$addr" '$2 == a { print $1 }')
 	[ -n "$k" ]
+	j=$(( (k + 1) % 3 ))
+	jid=$(cid $j)
+	docker exec "$jid" /bin/busybox cat /run/canteen/peers | grep -qx "$k $addr"
 	t0=$(now_ms)
 	kill_node 3
 	wait_until 90 bash -c "[ -n \"\$(node_of $k)\" ] && [ \"\$(node_of $k)\" != $addr ]"
@@ -114,6 +125,10 @@ export -f cid log_of node_of
 	echo "# stateful failover: node killed -> replica $k running elsewhere in $took ms (failover-after 25 s)" >&3
 	[ "$took" -ge 25000 ]
 	other=$(node_of "$k")
+	# The other replicas' peers file says where it runs now (their containers unchanged).
+	j=$(( (k + 1) % 3 ))
+	[ "$(cid $j)" = "$jid" ]
+	wait_until 10 bash -c "docker exec \$(cid $j) /bin/busybox cat /run/canteen/peers | grep -qx '$k $other'"
 	# A new, empty volume there: only this start's line.
 	wait_until 10 bash -c "[ \"\$(log_of $k | wc -l)\" -eq 1 ]"
 	[ "$(log_of "$k")" = "$other $k" ]

@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "priv.h"
 #include "rstate.h"
+#include "peerfile.h"
 #include "sockets.h"
 #include "volumes.h"
 
@@ -175,6 +176,7 @@ int main(int argc, char **argv)
 		log_info("channel on TCP %s, admitted servers from %s", dd.conf.swim_bind, dd.chain_sock);
 	engine_start(&dd);
 	rstate_start(&dd);
+	peerfile_start(&dd);
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
@@ -184,6 +186,7 @@ int main(int argc, char **argv)
 		census_free(&dd);
 	}
 	rstate_stop(&dd);
+	peerfile_stop(&dd);
 	volumes_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);

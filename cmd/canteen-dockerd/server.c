@@ -7,6 +7,7 @@
 #include "emit.h"
 #include "link.h"
 #include "log.h"
+#include "peerfile.h"
 #include "volumes.h"
 #include "pull.h"
 #include "reconcile.h"
@@ -137,6 +138,7 @@ static void op_desired(struct dd *dd, struct ipc_conn *c, json_t *msg)
 	docker_desired_free(&dd->desired);
 	dd->desired = d;
 	dd->have_desired = 1;
+	peerfile_update(dd);
 	json_t *ans = json_pack("{s:s,s:i,s:o}", "type", "ok", "accepted", (int)d.n, "rejected",
 	                        rejected);
 	ipc_reply(c, msg, ans);

@@ -375,6 +375,18 @@ static void test_options(void)
 		docker_volume_name("31337:0xabc", "0x2222222222222222222222222222222222222222", "db", 2,
 		                   "conf", other, sizeof other);
 		ok(strcmp(vol, other) != 0, "another node, another volume (one Docker for two nodes)");
+		/* The peers file's directory: bound read-only at /run/canteen, out of the hash. */
+		struct docker_create_ctx xpeers = x;
+		xpeers.peers_dir = "/run/canteen/peers";
+		body = docker_spec_create(s, &xpeers);
+		json_t *ms = json_object_get(json_object_get(body, "HostConfig"), "Mounts");
+		json_t *pm = json_array_get(ms, json_array_size(ms) - 1);
+		text = json_dumps(pm, JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(text, "{\"ReadOnly\":true,\"Source\":\"/run/canteen/peers/db\",\"Target\":\"/run/canteen\","
+		             "\"Type\":\"bind\"}", "the peers directory, read-only");
+		free(text);
+		ok(json_array_size(ms) == s->nvolumes + 1, "after the volumes");
+		json_decref(body);
 		docker_volume_name(NULL, NODE, "db", 3, "conf", other, sizeof other);
 		ok(strcmp(vol + 20, other + 20) != 0, "another replica, another volume");
 
