@@ -16,10 +16,12 @@ setup_file() {
 teardown_file() {
 	load lib/common
 	load lib/cluster
+	local up=$BATS_FILE_TMPDIR/up cl
+	cl="$(sed -n 's/^chain_id = //p' "$up/node1/canteen.conf"):$(jq -r .contract "$up/up.json" | tr A-F a-f)"
 	down_cluster
-	for s in db vp; do
-		docker volume ls -q --filter "label=io.canteen.service=$s" | xargs -r docker volume rm > /dev/null 2>&1 || true
-	done
+	# This cluster's volumes only (other runs may share this Docker).
+	docker volume ls -q --filter "label=io.canteen.cluster=$cl" | xargs -r docker volume rm > /dev/null 2>&1 || true
+	docker volume rm canteen-test-foreign canteen-test-plain > /dev/null 2>&1 || true
 }
 
 setup() {
