@@ -56,13 +56,17 @@ int docker_spec_health_given(const struct docker_spec *s)
 	return !s->health.disabled && s->health.ncmd > 0;
 }
 
-void docker_volume_name(const char *cluster, const char *service, unsigned replica,
-                        const char *name, char *out, size_t outlen)
+void docker_volume_name(const char *cluster, const char *node, const char *service,
+                        unsigned replica, const char *name, char *out, size_t outlen)
 {
 	unsigned char h[6];
 	char hex[13];
-	const char *c = cluster ? cluster : "none";
-	crypto_generichash(h, sizeof h, (const unsigned char *)c, strlen(c), NULL, 0);
+	const char *c = cluster ? cluster : "none", *n = node ? node : "";
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, (const unsigned char *)c, strlen(c) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)n, strlen(n));
+	crypto_generichash_final(&st, h, sizeof h);
 	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
 	snprintf(out, outlen, "canteen.%s.%s.%u.%s", hex, service, replica, name);
 }
@@ -499,25 +503,37 @@ static json_t *healthcheck_json(const struct docker_spec *s, int *bad)
 
 /* HostConfig.Mounts: each named volume of s, created by Docker at the container's
  * creation when missing, with its labels. NULL on no memory. */
-static json_t *mounts_json(const struct docker_spec *s, const char *cluster)
+static json_t *mounts_json(const struct docker_spec *s, const char *cluster, const char *node)
 {
 	json_t *a = json_array();
 	char rep[16], vol[256];
 	snprintf(rep, sizeof rep, "%u", s->replica);
 	for (size_t i = 0; a && i < s->nvolumes; i++) {
 		const struct rec_volume *v = &s->volumes[i];
-		docker_volume_name(cluster, s->service, s->replica, v->name, vol, sizeof vol);
-		json_t *m = json_pack("{s:s, s:s, s:s, s:b, s:{s:{s:s, s:s, s:s, s:s}}}", "Type", "volume",
-		                      "Source", vol, "Target", v->path, "ReadOnly", v->read_only,
+		docker_volume_name(cluster, node, s->service, s->replica, v->name, vol, sizeof vol);
+		json_t *m = json_pack("{s:s, s:s, s:s, s:b, s:{s:{s:s, s:s, s:s, s:s, s:s}}}", "Type",
+		                      "volume", "Source", vol, "Target", v->path, "ReadOnly", v->read_only,
 		                      "VolumeOptions", "Labels", DOCKER_LABEL_CLUSTER,
 		                      cluster ? cluster : "none", DOCKER_LABEL_SERVICE, s->service,
-		                      DOCKER_LABEL_REPLICA, rep, DOCKER_LABEL_VOLUME, v->name);
+		                      DOCKER_LABEL_REPLICA, rep, DOCKER_LABEL_VOLUME, v->name,
+		                      DOCKER_LABEL_NODE, node ? node : "");
 		if (!m || json_array_append_new(a, m) < 0) {
 			json_decref(a);
 			return NULL;
 		}
 	}
 	return a;
+}
+
+/* The peers file's directory, read-only at /run/canteen; its path is no part of the spec
+ * hash, and its content changes without a new container. 0, or -1 on no memory. */
+static int add_peers_mount(json_t *mounts, const char *dir, const char *service)
+{
+	char src[4096];
+	if ((size_t)snprintf(src, sizeof src, "%s/%s", dir, service) >= sizeof src)
+		return -1;
+	return json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source",
+	                                                src, "Target", "/run/canteen", "ReadOnly", 1));
 }
 
 json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
@@ -558,8 +574,11 @@ json_t *docker_spec_create(const struct docker_spec *s, const struct docker_crea
 	      json_object_set(hc, "RestartPolicy", restart);
 	if (!bad && s->read_only)
 		bad = json_object_set_new(hc, "ReadonlyRootfs", json_true()) < 0;
-	if (!bad && s->nvolumes)
-		bad = json_object_set_new(hc, "Mounts", mounts_json(s, x->cluster)) < 0;
+	if (!bad && (s->nvolumes || x->peers_dir)) {
+		json_t *m = mounts_json(s, x->cluster, x->node);
+		bad = !m || (x->peers_dir && add_peers_mount(m, x->peers_dir, s->service) < 0) ||
+		      json_object_set_new(hc, "Mounts", m) < 0;
+	}
 	if (!bad && x->policy)
 		bad = harden(hc, x->policy) < 0;
 	json_t *health = bad ? NULL : healthcheck_json(s, &bad);

@@ -102,6 +102,8 @@ struct docker_create_ctx {
 	const char *cluster;                 /* the io.canteen.cluster label; NULL: none */
 	const char *host_ip;                 /* published ports bind to it; NULL or "": Docker's default */
 	const struct docker_policy *policy;  /* hardening (docker_policy.h); NULL: none */
+	const char *peers_dir;               /* peers_dir/SERVICE is bound read-only at
+	                                      * /run/canteen (the peers file); NULL: none */
 };
 /* The body of POST /containers/create (new reference). */
 json_t *docker_spec_create(const struct docker_spec *s, const struct docker_create_ctx *x);
@@ -114,10 +116,11 @@ json_t *docker_spec_create_body(const struct docker_spec *s, const char *node,
 int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t outlen,
                       char *err, size_t errlen);
 /* The Docker volume of a replica's named volume: canteen.<h>.<service>.<replica>.<name>,
- * h the first 12 hex digits of the BLAKE2b hash of the cluster id (NULL: "none"), so
- * that two clusters on one Docker never share one; '.' appears in no part. */
-void docker_volume_name(const char *cluster, const char *service, unsigned replica,
-                        const char *name, char *out, size_t outlen);
+ * h the first 12 hex digits of the BLAKE2b hash of the cluster id (NULL: "none"), a NUL
+ * and the node's address (NULL: ""), so that two clusters, or two nodes of one cluster,
+ * on one Docker never share one; '.' appears in no part. */
+void docker_volume_name(const char *cluster, const char *node, const char *service,
+                        unsigned replica, const char *name, char *out, size_t outlen);
 /* The container name canteen.<service>.<replica>. */
 void docker_spec_name(const char *service, unsigned replica, char *out, size_t outlen);
 

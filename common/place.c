@@ -544,6 +544,18 @@ static int pin_usable(const struct place_ctx *c, uint32_t p)
 	       (!c->has_selector || c->ns[p].elig_stamp == c->serial);
 }
 
+/* Whether a replica of the current service whose reference node is p stays on p although
+ * p is not live: the service is stateful and p has been dead for less than its hold. The
+ * room it takes there was the reference's, where every pinned replica fitted; no strategy
+ * places anything on a node that is not live, so nothing else competes for it. */
+static int pin_held(const struct place_ctx *c, uint32_t p)
+{
+	if (p == PLACE_NONE || c->ns[p].usable || !c->svc->hold_s)
+		return 0;
+	const struct place_node *n = c->res->nodes[p];
+	return n->active && !n->live && n->dead_s < c->svc->hold_s;
+}
+
 /*
  * Replicas whose reference node (the placement with every active node live) is usable
  * and fits stay there, whatever the strategy: a death moves the dead node's replicas
@@ -561,6 +573,10 @@ static int place_one_service(struct place_ctx *c, struct place_slot *slots,
 		return run_strategy(c, slots);
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		uint32_t p = ref[r].node;
+		if (pin_held(c, p)) {
+			slots[r] = (struct place_slot){p, PLACE_OK};
+			continue;
+		}
 		if (!pin_usable(c, p))
 			continue;
 		c->ns[p].res_cpu -= s->cpu_millis;
@@ -569,6 +585,8 @@ static int place_one_service(struct place_ctx *c, struct place_slot *slots,
 	size_t left = 0;
 	for (uint32_t r = 0; r < s->replicas; r++) {
 		uint32_t p = ref[r].node;
+		if (slots[r].node != PLACE_NONE)
+			continue; /* held on its dead node */
 		if (!pin_usable(c, p) || !node_fits(c, p)) {
 			left++;
 			continue;

@@ -51,6 +51,8 @@ struct place_node {
 	size_t nlabels;
 	int active;                 /* approved in the contract */
 	int live;                   /* alive or suspect in the membership */
+	uint32_t dead_s;            /* not live: for how long, in whole seconds, as the caller
+	                             * counts it (canteen-sched(8)); not in the cache key */
 };
 
 struct place_service {
@@ -65,6 +67,8 @@ struct place_service {
 	const struct place_label *selector; /* every key=value must be a label of the node */
 	size_t nselector;
 	uint64_t generation;
+	uint32_t hold_s;            /* stateful: a replica whose reference node is active, not
+	                             * live and dead_s < hold_s stays there (0: moves at once) */
 };
 
 struct place_input {

@@ -6,12 +6,15 @@
 #include "errf.h"
 #include "place_state.h"
 #include "rec.h"
+#include "replstate.h"
 
 struct place_state {
 	json_t *nodes;      /* address -> NODE */
 	json_t *services;   /* name -> SERVICE */
 	json_t *members;    /* address -> "alive" | "suspect" | "dead" | "left" */
 	json_t *held;       /* address -> true: kept from before a snapshot that omitted it */
+	json_t *metas;      /* address -> its metadata (canteen-dockerd's replica states) */
+	int meta_changed;   /* some member's metadata changed since place_state_meta_changed */
 	json_t *rejected;   /* name -> why no server can run it (rec_service_runnable) */
 	char self[64];      /* this node (place_state_set_self): always live */
 	int have_chain, have_swim;
@@ -22,6 +25,7 @@ struct place_state {
 	char snap_why[256];
 	/* place_state_input's arrays */
 	struct place_node *in_nodes;
+	size_t in_nnodes;
 	struct place_service *in_svcs;
 	struct place_label *in_labels;
 	struct place_port *in_ports;
@@ -36,8 +40,10 @@ struct place_state *place_state_new(void)
 	st->services = json_object();
 	st->members = json_object();
 	st->held = json_object();
+	st->metas = json_object();
 	st->rejected = json_object();
-	if (!st->nodes || !st->services || !st->members || !st->held || !st->rejected) {
+	if (!st->nodes || !st->services || !st->members || !st->held || !st->rejected ||
+	    !st->metas) {
 		place_state_free(st);
 		return NULL;
 	}
@@ -63,6 +69,7 @@ void place_state_free(struct place_state *st)
 	json_decref(st->nodes);
 	json_decref(st->services);
 	json_decref(st->members);
+	json_decref(st->metas);
 	json_decref(st->held);
 	json_decref(st->rejected);
 	json_decref(st->snap_nodes);
@@ -277,6 +284,23 @@ int place_state_chain(struct place_state *st, json_t *msg, char *err, size_t err
 	return -1;
 }
 
+/* Keep a member's metadata (a string of at most REPLSTATE_MAX bytes, else none). */
+static void meta_set(struct place_state *st, const char *a, json_t *meta)
+{
+	json_t *old = json_object_get(st->metas, a);
+	if (!json_is_string(meta) || json_string_length(meta) > REPLSTATE_MAX)
+		meta = NULL;
+	if (!old && !meta)
+		return;
+	if (old && meta && json_equal(old, meta))
+		return;
+	st->meta_changed = 1;
+	if (meta)
+		json_object_set(st->metas, a, meta);
+	else
+		json_object_del(st->metas, a);
+}
+
 static int member_set(struct place_state *st, json_t *m, char *err, size_t errlen)
 {
 	if (place_state_check_member(m, err, errlen) < 0)
@@ -285,6 +309,7 @@ static int member_set(struct place_state *st, json_t *m, char *err, size_t errle
 	const char *s = json_string_value(json_object_get(m, "state"));
 	const char *old = json_string_value(json_object_get(st->members, a));
 	json_object_del(st->held, a); /* swim speaks for it again */
+	meta_set(st, a, json_object_get(m, "meta"));
 	if (old && strcmp(old, s) == 0)
 		return 0;
 	json_object_set_new(st->members, a, json_string(s));
@@ -326,6 +351,15 @@ int place_state_swim(struct place_state *st, json_t *msg, char *err, size_t errl
 		const char *k;
 		json_object_foreach(tmp, k, v)
 			json_object_set(mem, k, json_object_get(v, "state"));
+		json_t *gone = json_object();
+		json_object_foreach(st->metas, k, v)
+			if (gone && !json_object_get(tmp, k))
+				json_object_set_new(gone, k, json_true());
+		json_object_foreach(gone, k, v)
+			meta_set(st, k, NULL);
+		json_decref(gone);
+		json_object_foreach(tmp, k, v)
+			meta_set(st, k, json_object_get(v, "meta"));
 		json_decref(tmp);
 		/* A restarted canteen-swim has heard from nobody yet: members it omits that
 		 * were alive or suspect keep that state until it reports them or the caller
@@ -507,6 +541,9 @@ int place_state_input(struct place_state *st, struct place_input *in)
 		s->priority = int_or(v, "priority", 0);
 		s->generation = (uint64_t)int_or(v, "generation", 0);
 		s->exclusive = json_is_true(json_object_get(v, "exclusive"));
+		/* A stateful service's replicas wait for a dead server (canteen-sched(8)). */
+		if (json_is_true(json_object_get(v, "stateful")))
+			s->hold_s = (uint32_t)int_or(v, "failover_after_s", 0);
 		s->strategy = PLACE_SPREAD;
 		if (strategy)
 			rec_strategy_parse(strategy, &s->strategy);
@@ -525,10 +562,53 @@ int place_state_input(struct place_state *st, struct place_input *in)
 		s->nports = (size_t)(port - s->ports);
 	}
 	in->nodes = st->in_nodes;
-	in->nnodes = nn;
+	in->nnodes = st->in_nnodes = nn;
 	in->services = st->in_svcs;
 	in->nservices = i;
 	return 0;
+}
+
+int place_state_meta_changed(struct place_state *st)
+{
+	int c = st->meta_changed;
+	st->meta_changed = 0;
+	return c;
+}
+
+/* States in which a server still has the replica's container. */
+static int holds_container(enum replstate_state s)
+{
+	return s == RS_RUNNING || s == RS_CREATED || s == RS_RESTARTING || s == RS_CRASHLOOP ||
+	       s == RS_PAUSED || s == RS_REMOVING;
+}
+
+json_t *place_state_claims(const struct place_state *st)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+	if (!out)
+		return NULL;
+	json_object_foreach(st->metas, k, v) {
+		struct replstate rs;
+		if (!is_live(st, k) || strcmp(k, st->self) == 0 ||
+		    replstate_decode(json_string_value(v), json_string_length(v), &rs, NULL, 0) < 0)
+			continue;
+		for (size_t i = 0; i < rs.n; i++) {
+			char key[32];
+			if (!holds_container(rs.e[i].state))
+				continue;
+			snprintf(key, sizeof key, "%08x/%u", (unsigned)rs.e[i].hash, rs.e[i].replica);
+			if (!json_object_get(out, key) || strcmp(k, json_string_value(json_object_get(out, key))) < 0)
+				json_object_set_new(out, key, json_string(k));
+		}
+	}
+	return out;
+}
+
+struct place_node *place_state_nodes(struct place_state *st, size_t *n)
+{
+	*n = st->in_nodes ? st->in_nnodes : 0;
+	return st->in_nodes;
 }
 
 const json_t *place_state_rejected(const struct place_state *st)

@@ -58,6 +58,24 @@ void place_state_set_self(struct place_state *st, const char *address);
  */
 int place_state_input(struct place_state *st, struct place_input *in);
 
+/* The nodes of the last place_state_input (*n of them), writable so that the caller can
+ * set what the state does not know (dead_s, a matter of the caller's clock). */
+struct place_node *place_state_nodes(struct place_state *st, size_t *n);
+
+/* Whether some member's metadata changed since the last call (then cleared). Metadata
+ * alone does not change the placement: place_state_swim returns 0 for it. */
+int place_state_meta_changed(struct place_state *st);
+
+/*
+ * The replicas other live members say they hold a container of (running, created,
+ * restarting, crash-looping, paused or being removed), from their metadata
+ * (canteen-dockerd's replica states, replstate.h): an object "HASH/REPLICA" -> address
+ * (HASH: replstate_hash of the service as 8 hex digits; of two holders, the lower
+ * address), owned by the caller; NULL on no memory. A summary that does not list every
+ * replica of its server names only those it lists.
+ */
+json_t *place_state_claims(const struct place_state *st);
+
 /* The validated SERVICE object of that name (borrowed), or NULL. */
 json_t *place_state_service(const struct place_state *st, const char *name);
 /* Counts for logs: nodes, services, members. */

@@ -415,7 +415,7 @@ spec5() {
 	[ "$out" = '{"Test":["CMD-SHELL","test -d /data"],"Interval":1000000000,"Timeout":900000000,"StartPeriod":200000000,"Retries":2} true' ]
 	dk inspect --format '{{json .Mounts}}' "canteen.$SVC.0" | jq -c 'sort_by(.Destination)[] | [.Type, .Destination, .RW]' > "$BATS_TEST_TMPDIR/m"
 	cat "$BATS_TEST_TMPDIR/m"
-	[ "$(cat "$BATS_TEST_TMPDIR/m" | tr '\n' ' ')" = '["volume","/conf",false] ["volume","/data",true] ' ]
+	[ "$(cat "$BATS_TEST_TMPDIR/m" | tr '\n' ' ')" = '["volume","/conf",false] ["volume","/data",true] ["bind","/run/canteen",false] ' ]
 	v0=$(dk inspect --format '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "canteen.$SVC.0")
 	v1=$(dk inspect --format '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "canteen.$SVC.1")
 	echo "volumes $v0 $v1"

@@ -85,6 +85,7 @@ struct fetch;
 struct census;
 struct canswer;
 struct iserve;
+struct volq;
 
 /* An admitted server as chain.sock says: the channel's peers. */
 struct dd_peer {
@@ -175,6 +176,11 @@ struct dd {
 	uint64_t upload_refilled;          /* loop time of its last refill */
 	uint64_t upload_timer;             /* held exports resume when it fires; 0: none */
 	struct census *censuses;           /* census.c: dockerd.sock "images" requests */
+	struct volq *volqs;                /* volumes.c: dockerd.sock volume requests */
+	/* peerfile.c: rundir/peers/SERVICE/peers from canteen-sched's placement */
+	char peers_dir[CONF_STR_MAX + 16]; /* "" when off */
+	struct ipc_client *sched;
+	json_t *assignments;               /* the last placement's, checked */
 	struct canswer *canswers;          /* census.c: peers' "images?" being answered */
 	uint8_t avoid[64][SWIM_ADDR_LEN];  /* peers that served a wrong image (IMGX_AVOID_MAX) */
 	uint64_t avoid_until[64];

@@ -16,7 +16,9 @@
 #include "parse.h"
 #include "priv.h"
 #include "rstate.h"
+#include "peerfile.h"
 #include "sockets.h"
+#include "volumes.h"
 
 /* The flag table: one row per flag, indexed by this enum. */
 enum { F_CONFIG, F_RUNDIR, F_NODE, F_DOCKER_HOST, F_ADVERTISE_ADDR, F_STOP_GRACE, F_PARALLEL,
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 		log_info("channel on TCP %s, admitted servers from %s", dd.conf.swim_bind, dd.chain_sock);
 	engine_start(&dd);
 	rstate_start(&dd);
+	peerfile_start(&dd);
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
@@ -183,6 +186,8 @@ int main(int argc, char **argv)
 		census_free(&dd);
 	}
 	rstate_stop(&dd);
+	peerfile_stop(&dd);
+	volumes_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);

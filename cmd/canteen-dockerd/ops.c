@@ -118,7 +118,8 @@ void ops_create(struct dd *dd, const struct docker_spec *s, struct slot *sl)
 	char name[DOCKER_NAME_MAX], ename[3 * DOCKER_NAME_MAX], path[512];
 	slot_name(dd, s->service, s->replica, name, sizeof name);
 	struct docker_create_ctx x = {.node = dd->node, .cluster = dd->cluster,
-	                              .host_ip = dd->conf.advertise_addr, .policy = &dd->policy};
+	                              .host_ip = dd->conf.advertise_addr, .policy = &dd->policy,
+	                              .peers_dir = dd->peers_dir[0] ? dd->peers_dir : NULL};
 	json_t *body = docker_spec_create(s, &x);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);

@@ -97,10 +97,33 @@ static void from_ctr(struct dd *dd, const struct ctr *c, struct replstate_entry 
 	(void)str_copy(e->reason, sizeof e->reason, r ? r : "");
 }
 
+/* Containers of ours of replicas no longer desired here that still run (or are being
+ * stopped and removed): listed as they are until they are gone, so that another server
+ * given the replica sees it still runs here (canteen-sched(8), stateful services). */
+static size_t add_leaving(struct dd *dd, struct replstate_entry *v, size_t n, size_t cap)
+{
+	json_t *want = json_object();
+	char key[DOCKER_SERVICE_MAX + 16];
+	for (size_t i = 0; want && i < dd->desired.n; i++) {
+		snprintf(key, sizeof key, "%s/%u", dd->desired.specs[i].service, dd->desired.specs[i].replica);
+		json_object_set_new(want, key, json_true());
+	}
+	for (const struct ctr *c = dd->ctrs; want && c && n < cap; c = c->next) {
+		if (!c->lab.labels_ok || ctr_of(dd, c->lab.service, c->lab.replica) != c ||
+		    c->state == DOCKER_EXITED || c->state == DOCKER_DEAD)
+			continue;
+		snprintf(key, sizeof key, "%s/%u", c->lab.service, c->lab.replica);
+		if (!json_object_get(want, key))
+			from_ctr(dd, c, &v[n++]);
+	}
+	json_decref(want);
+	return n;
+}
+
 /* Every desired replica (and every refused one) as it is now; the caller frees *out. */
 static size_t collect(struct dd *dd, struct replstate_entry **out)
 {
-	size_t cap = dd->have_desired ? dd->desired.n + dd->desired.nrejects : dd->nctrs, n = 0;
+	size_t cap = dd->have_desired ? dd->desired.n + dd->desired.nrejects + dd->nctrs : dd->nctrs, n = 0;
 	if (cap > REPLSTATE_TOTAL_MAX)
 		cap = REPLSTATE_TOTAL_MAX;
 	struct replstate_entry *v = calloc(cap ? cap : 1, sizeof *v);
@@ -140,6 +163,7 @@ static size_t collect(struct dd *dd, struct replstate_entry **out)
 		e->state = RS_PENDING;
 		(void)str_copy(e->reason, sizeof e->reason, rstate_reject_reason(r, why, sizeof why));
 	}
+	n = add_leaving(dd, v, n, cap);
 	*out = v;
 	return n;
 }

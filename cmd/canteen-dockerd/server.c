@@ -7,6 +7,8 @@
 #include "emit.h"
 #include "link.h"
 #include "log.h"
+#include "peerfile.h"
+#include "volumes.h"
 #include "pull.h"
 #include "reconcile.h"
 #include "rstate.h"
@@ -136,6 +138,7 @@ static void op_desired(struct dd *dd, struct ipc_conn *c, json_t *msg)
 	docker_desired_free(&dd->desired);
 	dd->desired = d;
 	dd->have_desired = 1;
+	peerfile_update(dd);
 	json_t *ans = json_pack("{s:s,s:i,s:o}", "type", "ok", "accepted", (int)d.n, "rejected",
 	                        rejected);
 	ipc_reply(c, msg, ans);
@@ -167,6 +170,8 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 		logs_op(dd, c, msg);
 	} else if (strcmp(op, "images") == 0) {
 		census_op(dd, c, msg);
+	} else if (strcmp(op, "volumes") == 0 || strcmp(op, "volume.prune") == 0) {
+		volumes_op(dd, c, msg, op[6] == '.');
 	} else if (strcmp(op, "state") == 0) {
 		json_t *s = snapshot(dd, "state");
 		ipc_reply(c, msg, s);
@@ -179,7 +184,7 @@ static void on_msg(struct ipc_conn *c, json_t *msg, void *arg)
 			ipc_reply_error(c, msg, "out of memory");
 		json_decref(s);
 	} else
-		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, images, logs, ps, subscribe, state, stats)", op);
+		ipc_reply_error(c, msg, "unknown op '%.64s' (desired, images, logs, ps, subscribe, state, stats, volumes, volume.prune)", op);
 }
 
 static void on_close(struct ipc_conn *c, void *arg)
@@ -187,6 +192,7 @@ static void on_close(struct ipc_conn *c, void *arg)
 	struct dd *dd = arg;
 	logs_conn_closed(dd, c);
 	census_conn_closed(dd, c);
+	volumes_conn_closed(dd, c);
 	if (ipc_conn_get_data(c) != SCHED_MARK)
 		return;
 	if (--dd->sched_conns == 0)

@@ -6,10 +6,18 @@
 
 #include "log.h"
 #include "rec.h"
+#include "replstate.h"
 #include "sched.h"
 #include "sockets.h"
 
 static void recompute(struct loop *l, void *arg);
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static uint64_t mono_us(void)
 {
@@ -107,6 +115,10 @@ static void on_swim_msg(struct ipc_client *c, json_t *msg, void *arg)
 		loop_timer_cancel(s->loop, s->settle_timer);
 		s->settle_timer = 0;
 	}
+	/* A server's replica states changed: a replica of ours that waits for another
+	 * server to stop it may go now. */
+	if (place_state_meta_changed(s->st) && s->waiting)
+		changed(s);
 	if (rc > 0)
 		changed(s);
 }
@@ -348,6 +360,55 @@ static size_t add_rejected(struct sched *s, json_t *pend, struct sched_row *rows
 	return total;
 }
 
+/*
+ * A stateful replica placed here that another live server still holds a container of, by
+ * that server's replica states (canteen-sched(8)): its address, or NULL. Views of a
+ * death differ between servers by a few seconds, so a server coming back may be given a
+ * replica back while the server that took it over still runs it: this one waits until
+ * that one has stopped it. *claims is built on first use (owned by the caller).
+ */
+static const char *claimed_elsewhere(const struct sched *s, json_t **claims, const json_t *svc,
+                                     const char *name, size_t k)
+{
+	char key[32];
+	if (!json_is_true(json_object_get(svc, "stateful")))
+		return NULL;
+	if (!*claims && !(*claims = place_state_claims(s->st)))
+		return NULL;
+	snprintf(key, sizeof key, "%08x/%zu", (unsigned)replstate_hash(name), k);
+	return json_string_value(json_object_get(*claims, key));
+}
+
+static void hold_over(struct loop *l, void *arg)
+{
+	struct sched *s = arg;
+	(void)l;
+	s->hold_timer = 0;
+	changed(s);
+}
+
+/* Fill in how long each dead server has been dead, keep the table on disk when it
+ * changed, and arm a recompute for when the next hold ends. */
+static void count_deaths(struct sched *s, const struct place_input *in)
+{
+	size_t n;
+	struct place_node *nodes = place_state_nodes(s->st, &n);
+	uint64_t now = mono_us() / 1000u;
+	char err[256];
+	int rc = place_dead_update(s->dead, nodes, n, now);
+	if (rc < 0)
+		log_warnx("out of memory counting how long servers are dead: counting from now");
+	if (rc > 0 && place_dead_save(s->dead, s->dead_path, wall_ms(), now, err, sizeof err) < 0)
+		log_warnx("%s", err);
+	if (s->hold_timer) {
+		loop_timer_cancel(s->loop, s->hold_timer);
+		s->hold_timer = 0;
+	}
+	uint64_t next = place_dead_next_ms(s->dead, nodes, n, in->services, in->nservices, now);
+	if (next && !(s->hold_timer = loop_timer_add(s->loop, next, hold_over, s)))
+		log_warnx("cannot arm the hold timer (out of memory)");
+}
+
 /* PLACEMENT, the summary's rows (*nrows) and this node's desired set from one result. */
 static int build(struct sched *s, const struct place_result *r, json_t **placement,
                  struct sched_row **rows, size_t *nrows, json_t **desired)
@@ -360,7 +421,9 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 		return -1;
 	}
 	json_t *assign = json_array(), *pend = json_array(), *mine = json_array();
+	json_t *claims = NULL;
 	int truncated = r->nslots > SCHED_LIST_MAX;
+	s->waiting = 0;
 	for (size_t i = 0; i < r->nservices; i++) {
 		const struct place_service *ps = r->services[i];
 		json_t *svc = place_state_service(s->st, ps->name), *reasons = NULL;
@@ -375,10 +438,15 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 					json_array_append_new(assign, json_pack("{s:s,s:I,s:s,s:I}", "service", ps->name,
 					                                        "replica", (json_int_t)k, "node", node,
 					                                        "generation", (json_int_t)ps->generation));
-				if (me && svc)
+				const char *other = me && svc ? claimed_elsewhere(s, &claims, svc, ps->name, k) : NULL;
+				if (other) {
+					snprintf(why, sizeof why, "waiting for %s to stop it", other);
+					s->waiting++;
+				} else if (me && svc) {
 					json_array_append_new(mine, spec_for(svc, ps->name, (uint32_t)k));
+				}
 				/* Placed here, but this server's dockerd refused it: say so. */
-				if (me && refused_reason(s, ps->name, k, why, sizeof why)) {
+				if (other || (me && refused_reason(s, ps->name, k, why, sizeof why))) {
 					pending++;
 					count_pending(&reasons, pend, ps->name, k, why);
 				} else {
@@ -392,6 +460,7 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 		set_row(&(*rows)[i], ps->name, placed, pending, reasons, place_strategy_str(ps->strategy),
 		        ps->priority, (json_int_t)ps->generation);
 	}
+	json_decref(claims);
 	size_t rejected = add_rejected(s, pend, *rows + r->nservices);
 	*placement = json_pack("{s:s,s:b,s:o,s:o,s:I,s:I}", "hash", r->hash_hex, "ready", 1,
 	                       "assignments", assign, "pending", pend, "placed", (json_int_t)r->placed,
@@ -432,6 +501,7 @@ static void recompute(struct loop *l, void *arg)
 		log_warnx("placement failed: out of memory");
 		goto done;
 	}
+	count_deaths(s, &in);
 	uint64_t t0 = mono_us();
 	int prc = place_compute_cached(&in, s->cache, &r, err, sizeof err);
 	s->compute_us += mono_us() - t0;
@@ -570,6 +640,14 @@ int sched_start(struct sched *s, char *err, size_t errlen)
 		return -1;
 	}
 	place_state_set_self(s->st, s->node);
+	if (!(s->dead = place_dead_new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(s->dead_path, sizeof s->dead_path, "%s/sched.dead", s->conf.rundir);
+	char why[512];
+	if (place_dead_load(s->dead, s->dead_path, wall_ms(), mono_us() / 1000u, why, sizeof why) < 0)
+		log_warnx("%s: counting dead servers' time from now", why);
 	s->settled = s->conf.membership_settle_ms == 0;
 	if (!s->settled) {
 		s->startup_timer = loop_timer_add(s->loop, s->conf.membership_settle_ms, startup_settled, s);
@@ -597,6 +675,9 @@ void sched_stop(struct sched *s)
 		loop_timer_cancel(s->loop, s->settle_timer);
 	if (s->startup_timer)
 		loop_timer_cancel(s->loop, s->startup_timer);
+	if (s->hold_timer)
+		loop_timer_cancel(s->loop, s->hold_timer);
+	place_dead_free(s->dead);
 	ipc_client_free(s->chain);
 	ipc_client_free(s->swim);
 	ipc_client_free(s->dockerd);

@@ -8,6 +8,7 @@
 #include "ipc.h"
 #include "loop.h"
 #include "place.h"
+#include "place_dead.h"
 #include "place_state.h"
 #include "rec.h"
 
@@ -46,6 +47,10 @@ struct sched {
 	int desired_sent;                 /* desired was sent on the current dockerd connection */
 	int desired_acked;                /* and answered ok */
 	json_t *refused;                  /* "service/replica" -> dockerd's reason, last answer */
+	struct place_dead *dead;          /* since when each dead server is dead (stateful holds) */
+	char dead_path[CONF_STR_MAX + 32]; /* where that table is kept: rundir/sched.dead */
+	uint64_t hold_timer;              /* recompute when the next stateful hold ends, 0 if none */
+	size_t waiting;                   /* replicas of ours waiting for another server to stop them */
 	uint64_t computations;            /* placements computed */
 	uint64_t compute_us;              /* time spent computing them (and failed ones), microseconds */
 	uint64_t failures;                /* placements that failed */

@@ -13,6 +13,8 @@
 #include "sockets.h"
 #include "tty.h"
 
+#define SVC_FAILOVER_DEFAULT_S 300 /* seconds --stateful waits for a dead server unless told */
+
 static int usage_err(const char *fmt, const char *arg)
 {
 	cli_err(fmt, arg);
@@ -304,6 +306,10 @@ static int parse_flags(struct service_args *a, int argc, char **argv)
 	}
 	if (ret == CLI_OK && a->volumes)
 		opt_set(a, "volumes", json_incref(a->volumes));
+	/* --stateful alone waits 5 minutes for a dead server (canteen.1). */
+	if (ret == CLI_OK && a->opts && json_is_true(json_object_get(a->opts, "stateful")) &&
+	    !json_object_get(a->opts, "failoverAfterS"))
+		opt_set(a, "failoverAfterS", json_integer(SVC_FAILOVER_DEFAULT_S));
 	if (ret != CLI_OK)
 		return ret;
 	if (optind < argc) {

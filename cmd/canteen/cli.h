@@ -44,6 +44,7 @@
 #define USAGE_PS "usage: canteen ps [--service NAME] [--json]"
 #define USAGE_IMAGES "usage: canteen images [--json] [IMAGE...]"
 #define USAGE_LOGS "usage: canteen logs SERVICE [--replica N] [--follow] [--since DURATION] [--tail N|all]"
+#define USAGE_VOLUME "usage: canteen volume ls [--json]\n       canteen volume prune [--service NAME] [--yes]"
 #define USAGE_ENDPOINTS "usage: canteen endpoints SERVICE [--all] [--watch]"
 #define USAGE_METRICS \
 	"usage: canteen metrics [--timeout DURATION] [--textfile PATH [--interval DURATION]]"
@@ -76,6 +77,7 @@ int cmd_endpoints(struct cli *cli, int argc, char **argv); /* system */
 int cmd_logs(struct cli *cli, int argc, char **argv);      /* sched + dockerd (channel) */
 int cmd_metrics(struct cli *cli, int argc, char **argv);   /* every daemon */
 int cmd_images(struct cli *cli, int argc, char **argv);    /* chain + dockerd (channel) */
+int cmd_volume(struct cli *cli, int argc, char **argv);    /* dockerd */
 int cmd_up(struct cli *cli, int argc, char **argv);        /* system */
 int cmd_down(struct cli *cli, int argc, char **argv);      /* system */
 /* "canteen node keygen [--swim-key FILE] [--eth-key FILE]": cmd_node (chain) calls this; swim

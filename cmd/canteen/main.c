@@ -30,6 +30,7 @@ static const struct subcommand subcommands[] = {
 	{"ps", cmd_ps, "ps                every replica: node, state, restarts, age, reason", USAGE_PS},
 	{"logs", cmd_logs, "logs SERVICE [--follow]  replicas' output, from any server", USAGE_LOGS},
 	{"images", cmd_images, "images [IMAGE...]  which server holds which image", USAGE_IMAGES},
+	{"volume", cmd_volume, "volume ls|prune   this server's replica volumes", USAGE_VOLUME},
 	{"endpoints", cmd_endpoints, "endpoints SERVICE [--watch]", USAGE_ENDPOINTS},
 	{"metrics", cmd_metrics, "metrics [--textfile PATH [--interval D]]   Prometheus text",
 	 USAGE_METRICS},

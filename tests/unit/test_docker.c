@@ -352,7 +352,7 @@ static void test_options(void)
 		json_t *hc = json_object_get(body, "HostConfig");
 		ok(json_is_true(json_object_get(hc, "ReadonlyRootfs")), "ReadonlyRootfs");
 		char vol[256];
-		docker_volume_name("31337:0xabc", "db", 2, "conf", vol, sizeof vol);
+		docker_volume_name("31337:0xabc", NODE, "db", 2, "conf", vol, sizeof vol);
 		ok(strncmp(vol, "canteen.", 8) == 0 && strlen(vol) == 8 + 12 + strlen(".db.2.conf") &&
 		       strcmp(vol + 20, ".db.2.conf") == 0, "volume name %s", vol);
 		json_t *m1 = json_array_get(json_object_get(hc, "Mounts"), 1);
@@ -363,15 +363,31 @@ static void test_options(void)
 		   "a volume mount, read-only");
 		json_t *lab = json_object_get(json_object_get(m1, "VolumeOptions"), "Labels");
 		text = json_dumps(lab, JSON_COMPACT | JSON_SORT_KEYS);
-		is_str(text, "{\"io.canteen.cluster\":\"31337:0xabc\",\"io.canteen.replica\":\"2\","
-		             "\"io.canteen.service\":\"db\",\"io.canteen.volume\":\"conf\"}",
+		is_str(text, "{\"io.canteen.cluster\":\"31337:0xabc\",\"io.canteen.node\":\"" NODE "\","
+		             "\"io.canteen.replica\":\"2\",\"io.canteen.service\":\"db\","
+		             "\"io.canteen.volume\":\"conf\"}",
 		       "the volume's labels");
 		free(text);
 		json_decref(body);
 		char other[256];
-		docker_volume_name("31337:0xabd", "db", 2, "conf", other, sizeof other);
+		docker_volume_name("31337:0xabd", NODE, "db", 2, "conf", other, sizeof other);
 		ok(strcmp(vol, other) != 0, "another cluster, another volume");
-		docker_volume_name(NULL, "db", 3, "conf", other, sizeof other);
+		docker_volume_name("31337:0xabc", "0x2222222222222222222222222222222222222222", "db", 2,
+		                   "conf", other, sizeof other);
+		ok(strcmp(vol, other) != 0, "another node, another volume (one Docker for two nodes)");
+		/* The peers file's directory: bound read-only at /run/canteen, out of the hash. */
+		struct docker_create_ctx xpeers = x;
+		xpeers.peers_dir = "/run/canteen/peers";
+		body = docker_spec_create(s, &xpeers);
+		json_t *ms = json_object_get(json_object_get(body, "HostConfig"), "Mounts");
+		json_t *pm = json_array_get(ms, json_array_size(ms) - 1);
+		text = json_dumps(pm, JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(text, "{\"ReadOnly\":true,\"Source\":\"/run/canteen/peers/db\",\"Target\":\"/run/canteen\","
+		             "\"Type\":\"bind\"}", "the peers directory, read-only");
+		free(text);
+		ok(json_array_size(ms) == s->nvolumes + 1, "after the volumes");
+		json_decref(body);
+		docker_volume_name(NULL, NODE, "db", 3, "conf", other, sizeof other);
 		ok(strcmp(vol + 20, other + 20) != 0, "another replica, another volume");
 
 		/* no options, or every option at its default: no Healthcheck, no Mounts, same hash */

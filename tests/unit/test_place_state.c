@@ -1,11 +1,13 @@
 /* test_place_state.c: decoding chain.sock and swim.sock messages into placement inputs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ipc.h"
 #include "place.h"
 #include "place_state.h"
 #include "rec.h"
+#include "replstate.h"
 #include "tap.h"
 
 #define A1 "0x1111111111111111111111111111111111111111"
@@ -152,6 +154,49 @@ static void test_snapshot_lines(void)
 	place_state_free(st);
 }
 
+/* Who else holds a container of a replica, from the members' replica states. */
+static void test_claims(void)
+{
+	struct place_state *st = place_state_new();
+	char err[512], meta[REPLSTATE_MAX + 1], line[2048];
+	struct replstate_entry e[2] = {
+		{.hash = replstate_hash("db"), .replica = 1, .state = RS_RUNNING},
+		{.hash = replstate_hash("db"), .replica = 2, .state = RS_EXITED}};
+	replstate_encode(e, 2, meta, sizeof meta);
+	json_t *jm = json_string(meta);
+	char *qm = json_dumps(jm, JSON_ENCODE_ANY);
+	place_state_set_self(st, A1);
+	snprintf(line, sizeof line, "{\"type\":\"snapshot\",\"seq\":1,\"self\":\"" A1 "\",\"members\":["
+	         "{\"address\":\"" A2 "\",\"endpoint\":\"x\",\"state\":\"alive\",\"incarnation\":1,\"meta\":%s},"
+	         "{\"address\":\"" A1 "\",\"endpoint\":\"x\",\"state\":\"alive\",\"incarnation\":1,\"meta\":%s}]}",
+	         qm, qm);
+	is_int(swim(st, line, err, sizeof err), 1, "snapshot with replica states applied %s", err);
+	ok(place_state_meta_changed(st) && !place_state_meta_changed(st), "metadata change seen once");
+	json_t *c = place_state_claims(st);
+	char k1[32], k2[32];
+	snprintf(k1, sizeof k1, "%08x/1", (unsigned)replstate_hash("db"));
+	snprintf(k2, sizeof k2, "%08x/2", (unsigned)replstate_hash("db"));
+	is_str(json_string_value(json_object_get(c, k1)), A2, "db/1 running on A2: claimed by A2 (not by self)");
+	ok(!json_object_get(c, k2), "db/2 exited: not claimed");
+	json_decref(c);
+	snprintf(line, sizeof line, "{\"type\":\"member.dead\",\"seq\":2,\"member\":{\"address\":\"" A2
+	         "\",\"endpoint\":\"x\",\"state\":\"dead\",\"incarnation\":1,\"meta\":%s}}", qm);
+	swim(st, line, err, sizeof err);
+	c = place_state_claims(st);
+	ok(c && json_object_size(c) == 0, "a dead member claims nothing");
+	json_decref(c);
+	snprintf(line, sizeof line, "{\"type\":\"member.alive\",\"seq\":3,\"member\":{\"address\":\"" A2
+	         "\",\"endpoint\":\"x\",\"state\":\"alive\",\"incarnation\":2,\"meta\":\"R1 junk\"}}");
+	swim(st, line, err, sizeof err);
+	c = place_state_claims(st);
+	ok(c && json_object_size(c) == 0 && place_state_meta_changed(st),
+	   "malformed replica states claim nothing");
+	json_decref(c);
+	free(qm);
+	json_decref(jm);
+	place_state_free(st);
+}
+
 int main(void)
 {
 	char err[512];
@@ -284,5 +329,6 @@ int main(void)
 	   !rec_address_ok("0x111111111111111111111111111111111111111G"), "address check");
 	place_state_free(st);
 	test_snapshot_lines();
+	test_claims();
 	return done_testing();
 }
