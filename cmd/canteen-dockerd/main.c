@@ -15,6 +15,7 @@
 #include "node_id.h"
 #include "parse.h"
 #include "priv.h"
+#include "rollout.h"
 #include "rstate.h"
 #include "sockets.h"
 
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
 	dd.loop = loop_new();
 	if (!dd.loop)
 		fatal("loop_new");
+	rollout_init(&dd);
 	if (loop_signal(dd.loop, SIGTERM, on_term, NULL) < 0 ||
 	    loop_signal(dd.loop, SIGINT, on_term, NULL) < 0)
 		fatal("signals");
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
 		census_free(&dd);
 	}
 	rstate_stop(&dd);
+	rollout_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);
