@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 		log_info("channel on TCP %s, admitted servers from %s", dd.conf.swim_bind, dd.chain_sock);
 	engine_start(&dd);
 	rstate_start(&dd);
+	rollout_start(&dd);
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);

@@ -1,4 +1,5 @@
 /* rollout.c: health-gated rolling updates, decided by every server from the same shared facts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 #include "reconcile.h"
 #include "rollout.h"
 #include "slots.h"
+#include "sockets.h"
 
 /* A service's policy as chain.sock said it. */
 struct ro_svc {
@@ -45,6 +47,7 @@ struct rollout {
 	struct ro_member *members;
 	size_t nmembers;
 	char self[43];
+	struct ipc_client *chain;   /* our own chain.sock client while the channel (peers.c) is off */
 	unsigned refused_logged;    /* summaries refused and logged (a few, then quiet) */
 };
 
@@ -59,6 +62,7 @@ void rollout_free(struct dd *dd)
 {
 	if (!dd->ro)
 		return;
+	ipc_client_free(dd->ro->chain);
 	free(dd->ro->svcs);
 	free(dd->ro->members);
 	free(dd->ro);
@@ -134,6 +138,34 @@ void rollout_on_chain(struct dd *dd, const char *type, json_t *msg)
 	} else
 		return;
 	reconcile_soon(dd, 0);
+}
+
+static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
+{
+	(void)c;
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (type)
+		rollout_on_chain(arg, type, msg);
+}
+
+static void on_chain_state(struct ipc_client *c, int connected, void *arg)
+{
+	(void)arg;
+	json_t *req = connected ? json_pack("{s:s}", "op", "subscribe") : NULL;
+	if (req && ipc_client_send(c, req) < 0)
+		log_warnx("chain.sock: cannot subscribe for the update policies");
+	json_decref(req);
+}
+
+void rollout_start(struct dd *dd)
+{
+	char path[CONF_STR_MAX + 32];
+	if (dd->chain)
+		return; /* peers.c's client passes the services on */
+	snprintf(path, sizeof path, "%s/" SOCK_CHAIN, dd->conf.rundir);
+	dd->ro->chain = ipc_client_new(dd->loop, path, on_chain_msg, on_chain_state, dd);
+	if (!dd->ro->chain)
+		fatal("out of memory");
 }
 
 struct ro_policy rollout_policy(struct dd *dd, const char *service)

@@ -20,6 +20,8 @@ enum ro_gate { RO_OPEN, RO_WAIT, RO_PAUSED };
 
 void rollout_init(struct dd *dd);
 void rollout_free(struct dd *dd);
+/* Without the channel (peers.c's chain.sock client), subscribe to rundir/chain.sock ourselves. */
+void rollout_start(struct dd *dd);
 
 /* A chain.sock message (snapshot lines, service.upsert, service.remove): keep the policies. */
 void rollout_on_chain(struct dd *dd, const char *type, json_t *msg);
