@@ -470,7 +470,7 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 		enum service_op op;
 	} ops[] = {
 		{"deploy", SERVICE_DEPLOY}, {"update", SERVICE_UPDATE}, {"scale", SERVICE_SCALE},
-		{"rm", SERVICE_RM},         {"ls", SERVICE_LS},
+		{"rm", SERVICE_RM},         {"ls", SERVICE_LS}, {"rollback", SERVICE_ROLLBACK},
 	};
 	char what[32], err[128];
 	size_t i;
@@ -510,6 +510,10 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 		if (argc != 2)
 			ret = usage_err("%s", "service rm needs one NAME");
 		break;
+	case SERVICE_ROLLBACK:
+		if (argc != 2)
+			ret = usage_err("%s", "service rollback needs one NAME");
+		break;
 	case SERVICE_LS: break;
 	}
 	if (ret != CLI_OK)
@@ -532,10 +536,12 @@ static int change_args(const struct service_cmd *s, json_t *rec, json_t **args)
 		return CLI_FAIL;
 	}
 	switch (s->op) {
+	case SERVICE_ROLLBACK:
 	case SERVICE_UPDATE:
 		spec = json_deep_copy(rec);
 		json_object_del(spec, "generation");
-		spec_apply(spec, &s->args);
+		if (s->op == SERVICE_UPDATE)
+			spec_apply(spec, &s->args);
 		if (!spec_ok(spec)) {
 			json_decref(spec);
 			return CLI_USAGE;
@@ -556,6 +562,8 @@ static int read_base(struct chain *c, const struct service_cmd *s, json_t **rec)
 	*rec = NULL;
 	if (s->op == SERVICE_UPDATE)
 		return chain_service_read(c, s->name, rec);
+	if (s->op == SERVICE_ROLLBACK)
+		return chain_service_read_prev(c, s->name, rec);
 	int ret = chain_service_generation(c, s->name, &gen);
 	if (ret == CLI_OK)
 		*rec = json_pack("{s:I}", "generation", gen);
@@ -614,7 +622,8 @@ static int service_change(struct cli *cli, const struct service_cmd *s, const ch
 int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done *out)
 {
 	static const char *fns[] = {[SERVICE_DEPLOY] = "addService", [SERVICE_UPDATE] = "updateService",
-	                            [SERVICE_SCALE] = "scaleService", [SERVICE_RM] = "removeService"};
+	                            [SERVICE_SCALE] = "scaleService", [SERVICE_RM] = "removeService",
+	                            [SERVICE_ROLLBACK] = "updateService"};
 	struct eth_receipt rc;
 	json_t *spec;
 	int ret;
@@ -626,6 +635,7 @@ int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done 
 		ret = chain_transact(cli, fns[s->op], json_pack("[o]", spec), &rc);
 		break;
 	case SERVICE_UPDATE:
+	case SERVICE_ROLLBACK:
 	case SERVICE_SCALE:
 	case SERVICE_RM: ret = service_change(cli, s, fns[s->op], &rc); break;
 	default:
@@ -875,7 +885,7 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 	struct chain_done d;
 	static const char *done[] = {
 		[SERVICE_DEPLOY] = "deployed", [SERVICE_UPDATE] = "updated", [SERVICE_SCALE] = "scaled",
-		[SERVICE_RM] = "removed",
+		[SERVICE_RM] = "removed", [SERVICE_ROLLBACK] = "rolled_back",
 	};
 	if (argc < 2) {
 		fprintf(stderr, "%s\n", USAGE_SERVICE);
@@ -894,7 +904,8 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 		chain_print_json(j);
 		json_decref(j);
 	} else if (ret == CLI_OK) {
-		printf("%s %s (transaction %s)\n", s.name, done[s.op], d.tx);
+		printf("%s %s (transaction %s)\n", s.name,
+		       s.op == SERVICE_ROLLBACK ? "rolled back" : done[s.op], d.tx);
 	}
 	return ret;
 }
