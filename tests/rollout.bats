@@ -3,6 +3,7 @@
 # real canteen-dockerd on the real Docker, a scripted chain): batches, pause, a lying member.
 # needs: docker
 load lib/common
+load lib/anvil
 load swim
 load sched
 
@@ -19,6 +20,7 @@ setup() {
 
 teardown() {
 	stop_started
+	stop_anvil
 	swim_netns_cleanup
 	if grep -l 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log 2>/dev/null; then
 		grep -h -A20 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR"/*.log
@@ -138,7 +140,21 @@ past() { [ "$(now_ms)" -ge "$1" ]; }
 	[ -n "$(docker ps -aq --filter label=io.canteen.service=$SVC --filter label=io.canteen.replica=0 --filter label=io.canteen.generation=2)" ]
 	echo "# max down $(max_down) over $(wc -l < "$BATS_TEST_TMPDIR/sampler.log") samples" >&3
 	[ "$(max_down)" -le 1 ]
+	# service ls on node 1 (the same service at generation 2 on a real chain) shows the pause.
+	local d=$BATS_TEST_TMPDIR/cli1 sk
+	mkdir -p "$d"
+	for sk in sched dockerd swim; do ln -sf "$SW/r1/$sk.sock" "$d/$sk.sock"; done
+	start_anvil
+	CT=("$BIN/canteen" -c /dev/null --rpc "$ANVIL_URL" --key-file "$ANVIL_KEYS/key0" --rundir "$d")
+	CT+=(--contract "$(deploy_canteen 0)")
+	"${CT[@]}" service deploy "$SVC" --image "$IMG" --replicas 4 --update-parallelism 1 > /dev/null
+	"${CT[@]}" service update "$SVC" --env X=2 > /dev/null
+	wait_until 20 ls_says '.rollout == {"state":"paused","updated":1,"failed":1}'
+	run "${CT[@]}" service ls
+	echo "$output"
+	[[ "$output" == *"rollout paused: 1/4 updated, 1 failed"* ]]
 }
+ls_says() { "${CT[@]}" --json service ls | jq -e "$1" > /dev/null; }
 
 @test "rollout: a member that lies (every replica ready at the new generation) cannot make another server start a batch early" {
 	local u='{"parallelism":1}'
