@@ -164,6 +164,9 @@ ls_says() { "${CT[@]}" --json service ls | jq -e "$1" > /dev/null; }
 	[ "$n" -ge 2 ]
 	wait_until 60 count_is healthy_at 1 "$n"
 	h=$(fnv1a "$SVC")
+	# Garbage first: refused by canteen-dockerd (logged), nothing else changes.
+	swim_req 2 "{\"op\":\"set_meta\",\"meta\":\"R2 0 1 1 0 0 0\\n$h 0 r 0 -\"}" | grep -q ok
+	wait_until 10 grep -q "replica states refused: a generation is missing" "$BATS_TEST_TMPDIR/dd1.log"
 	swim_req 2 "{\"op\":\"set_meta\",\"meta\":\"R2 0 4 4 0 0 0\\n$h 0 2 r+ 0 -\\n$h 1 2 r+ 0 -\\n$h 2 2 r+ 0 -\\n$h 3 2 r+ 0 -\"}" | grep -q ok
 	sample "$n"
 	wait_until 5 grep -q . "$BATS_TEST_TMPDIR/sampler.log"
