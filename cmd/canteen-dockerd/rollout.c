@@ -49,6 +49,7 @@ struct rollout {
 	char self[43];
 	struct ipc_client *chain;   /* our own chain.sock client while the channel (peers.c) is off */
 	unsigned refused_logged;    /* summaries refused and logged (a few, then quiet) */
+	uint64_t gated_at;          /* loop time a gate last held a replica back; 0: never */
 };
 
 void rollout_init(struct dd *dd)
@@ -253,7 +254,9 @@ int rollout_on_swim(struct dd *dd, const char *type, json_t *msg)
 		member_upsert(ro, json_object_get(msg, "member"));
 	} else
 		return 0;
-	reconcile_soon(dd, 0);
+	/* Others' news matter only to a gate holding a replica back (set again at each pass). */
+	if (ro->gated_at && loop_now(dd->loop) - ro->gated_at < RO_RECHECK_WINDOW_MS)
+		reconcile_soon(dd, RO_RECHECK_MS);
 	return 1;
 }
 
@@ -382,6 +385,8 @@ enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slo
 		waiting += f == RF_NOT_READY;
 	}
 	/* Failed ones over the ratio stop the rollout whatever else is still under way. */
+	if (first && (failed || waiting))
+		dd->ro->gated_at = loop_now(dd->loop);
 	if (first && (uint64_t)failed * 1000 > (uint64_t)p.max_failure_permille * first) {
 		announce_pause(dd, s, failed, first);
 		sl->gate_at = 0;
@@ -399,6 +404,7 @@ enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slo
 		sl->gate_gen = s->generation;
 	}
 	if (now < sl->gate_at + p.delay_ms) {
+		dd->ro->gated_at = now;
 		reconcile_soon(dd, sl->gate_at + p.delay_ms - now);
 		return RO_WAIT;
 	}

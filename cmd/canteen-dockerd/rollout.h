@@ -6,6 +6,8 @@
 
 #define RO_POLICIES_MAX 16384   /* services whose update policy is kept (REC_SNAP_MAX_RECORDS) */
 #define RO_MEMBERS_MAX 4096     /* members whose summaries are kept (DD_PEERS_MAX) */
+#define RO_RECHECK_MS 100       /* a member's news -> a reconcile pass, coalesced this long */
+#define RO_RECHECK_WINDOW_MS 60000 /* ... while a gate held a replica back this recently */
 
 /* A service's update policy as chain.sock says (the contract's defaults when it says nothing). */
 struct ro_policy {
