@@ -161,6 +161,7 @@ static void reconcile(struct dd *dd)
 	if (!dd->have_desired)
 		return;
 	int may_remove = dd_may_remove(dd);
+	rollout_pass(dd);
 	for (size_t i = 0; i < dd->desired.n && room(dd); i++)
 		reconcile_spec(dd, &dd->desired.specs[i], may_remove);
 	if (!may_remove)

@@ -50,6 +50,12 @@ struct rollout {
 	struct ipc_client *chain;   /* our own chain.sock client while the channel (peers.c) is off */
 	unsigned refused_logged;    /* summaries refused and logged (a few, then quiet) */
 	uint64_t gated_at;          /* loop time a gate last held a replica back; 0: never */
+	/* The facts of one service's replicas 0 .. nfacts-1, for one generation and one pass:
+	 * every gate of the pass reads them, none recomputes them. */
+	char c_service[DOCKER_SERVICE_MAX];
+	uint64_t c_gen, c_pass, pass;
+	unsigned nfacts, capfacts;
+	unsigned char *facts;
 };
 
 void rollout_init(struct dd *dd)
@@ -64,6 +70,7 @@ void rollout_free(struct dd *dd)
 	if (!dd->ro)
 		return;
 	ipc_client_free(dd->ro->chain);
+	free(dd->ro->facts);
 	free(dd->ro->svcs);
 	free(dd->ro->members);
 	free(dd->ro);
@@ -370,17 +377,48 @@ static void announce_pause(struct dd *dd, const struct docker_spec *s, unsigned 
 	                                     updated));
 }
 
+void rollout_pass(struct dd *dd)
+{
+	dd->ro->pass++;
+}
+
+/* Replica k of s's service against s's generation, computed once per pass. */
+static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned k)
+{
+	struct rollout *ro = dd->ro;
+	if (ro->c_pass != ro->pass || ro->c_gen != s->generation || strcmp(ro->c_service, s->service)) {
+		ro->c_pass = ro->pass;
+		ro->c_gen = s->generation;
+		(void)str_copy(ro->c_service, sizeof ro->c_service, s->service);
+		ro->nfacts = 0;
+	}
+	while (ro->nfacts <= k) {
+		if (ro->nfacts == ro->capfacts) {
+			unsigned cap = ro->capfacts ? ro->capfacts * 2 : 64;
+			unsigned char *v = realloc(ro->facts, cap);
+			if (!v)
+				fatal("out of memory");
+			ro->facts = v;
+			ro->capfacts = cap;
+		}
+		unsigned j = ro->nfacts;
+		const struct docker_spec *mine = ours(dd, s->service, j);
+		ro->facts[j] = (unsigned char)(mine && mine->generation == s->generation ? local_fact(dd, mine)
+		                               : mine ? RF_NOT_READY
+		                                      : peer_fact(ro, replstate_hash(s->service), j,
+		                                                  s->generation));
+		ro->nfacts++;
+	}
+	return (enum ro_fact)ro->facts[k];
+}
+
 enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slot *sl)
 {
 	struct ro_policy p = rollout_policy(dd, s->service);
 	unsigned first = p.parallelism ? s->replica / p.parallelism * p.parallelism : 0;
 	unsigned failed = 0, waiting = 0;
-	uint32_t hash = replstate_hash(s->service);
 	for (unsigned k = 0; k < first; k++) {
-		const struct docker_spec *mine = ours(dd, s->service, k);
-		enum ro_fact f = mine && mine->generation == s->generation ? local_fact(dd, mine)
-		                 : mine ? RF_NOT_READY
-		                        : peer_fact(dd->ro, hash, k, s->generation);
+		enum ro_fact f = fact_at(dd, s, k);
 		failed += f == RF_FAILED;
 		waiting += f == RF_NOT_READY;
 	}

@@ -35,6 +35,9 @@ void rollout_subscribe(struct dd *dd);
 /* The policy of a service: from chain.sock, or parallelism 1, no delay, pause, 0 when unknown. */
 struct ro_policy rollout_policy(struct dd *dd, const char *service);
 
+/* A reconcile pass begins: what the gates learnt in the last one is old. */
+void rollout_pass(struct dd *dd);
+
 /*
  * May desired replica s (of this server), whose container runs an older generation, be
  * replaced now? RO_OPEN: yes; RO_WAIT: not yet (a reconcile is scheduled when only a delay is
