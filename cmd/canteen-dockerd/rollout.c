@@ -50,6 +50,7 @@ struct rollout {
 	struct ipc_client *chain;   /* our own chain.sock client while the channel (peers.c) is off */
 	unsigned refused_logged;    /* summaries refused and logged (a few, then quiet) */
 	uint64_t gated_at;          /* loop time a gate last held a replica back; 0: never */
+	struct replstate rs;        /* a member's summary being decoded */
 	/* The facts of one service's replicas 0 .. nfacts-1, for one generation and one pass:
 	 * every gate of the pass reads them, none recomputes them. */
 	char c_service[DOCKER_SERVICE_MAX];
@@ -198,25 +199,25 @@ static struct ro_member *member_find(struct rollout *ro, const char *addr)
 /* Its summary (untrusted) into m; a refused one leaves m with nothing to say. */
 static void member_meta(struct rollout *ro, struct ro_member *m, const char *meta)
 {
-	static struct replstate rs; /* large; the loop is single-threaded */
+	struct replstate *rs = &ro->rs;
 	char err[256];
 	m->n = 0;
 	if (!meta)
 		return;
-	if (replstate_decode(meta, strlen(meta), &rs, err, sizeof err) < 0) {
+	if (replstate_decode(meta, strlen(meta), rs, err, sizeof err) < 0) {
 		if (ro->refused_logged < 16 && ++ro->refused_logged)
 			log_warnx("member %s: replica states refused: %s", m->addr, err);
 		return;
 	}
-	for (size_t i = 0; i < rs.n; i++) {
-		const struct replstate_entry *e = &rs.e[i];
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct replstate_entry *e = &rs->e[i];
 		m->e[i] = (struct ro_ent){.hash = e->hash, .replica = e->replica,
 		                          .generation = e->generation, .state = e->state,
 		                          .health = e->health,
 		                          .failed_pending = e->state == RS_PENDING &&
 		                                            strstr(e->reason, "failed") != NULL};
 	}
-	m->n = rs.n;
+	m->n = rs->n;
 }
 
 /* A MEMBER object (untrusted): kept, or updated. */
