@@ -61,7 +61,6 @@ static const struct conf_key keys[] = {
 	{S(docker_host)},
 	{S(advertise_addr)},
 	{D(stop_grace_ms, 0, 3600000)},
-	{D(update_stagger_ms, 0, 600000)},
 	{S(policy_ports)},
 	{S(policy_images)},
 	{U(policy_max_cpu_millis, 0, 4294967295u)},
@@ -102,7 +101,6 @@ void conf_defaults(struct conf *c)
 	c->membership_settle_ms = 5000;
 	str_copy(c->docker_host, sizeof c->docker_host, "/var/run/docker.sock");
 	c->stop_grace_ms = 10000;
-	c->update_stagger_ms = 2000;
 	str_copy(c->policy_ports, sizeof c->policy_ports, "1024-65535");
 	c->policy_pids_limit = 4096;
 	str_copy(c->policy_cap_drop, sizeof c->policy_cap_drop, "NET_RAW,MKNOD,SYS_CHROOT,AUDIT_WRITE");
@@ -122,10 +120,17 @@ static const struct conf_key *find_key(const char *name)
 
 int conf_known(const char *key) { return find_key(key) != NULL; }
 
+/* Keys of earlier versions that mean nothing now: accepted and ignored, so that a file
+ * written for them still loads (canteen.conf(5), OBSOLETE KEYS). */
+static const char *const obsolete[] = {"update_stagger_ms"};
+
 int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct conf_key *k = find_key(key);
 	char why[256];
+	for (size_t i = 0; !k && i < sizeof obsolete / sizeof obsolete[0]; i++)
+		if (strcmp(key, obsolete[i]) == 0)
+			return 0;
 	if (!k) {
 		snprintf(err, errlen, "unknown key '%s'", key);
 		return -1;

@@ -59,7 +59,6 @@ struct conf {
 	char docker_host[CONF_STR_MAX];     /* unix:///var/run/docker.sock or a path */
 	char advertise_addr[CONF_STR_MAX];  /* host IP that published ports bind to */
 	uint64_t stop_grace_ms;             /* 10000 */
-	uint64_t update_stagger_ms;         /* 2000: replica r replaced min(r, 15) times this late */
 	/* dockerd: node policy, which no contract overrides (docker_policy.h checks and applies it) */
 	char policy_ports[CONF_STR_MAX];    /* "1024-65535": host ports a service may publish */
 	char policy_images[1536];           /* "": any image; else patterns, comma-separated */

@@ -114,7 +114,8 @@ static int line_of(const struct replstate_entry *e, int64_t base, char *out, siz
 	unsigned replica = e->replica > REPLSTATE_REPLICA_MAX ? REPLSTATE_REPLICA_MAX : e->replica;
 	unsigned restarts = e->restarts > REPLSTATE_RESTARTS_MAX ? REPLSTATE_RESTARTS_MAX : e->restarts;
 	char hc[2];
-	return snprintf(out, outlen, "\n%08x %u %c%s %u %s%s", (unsigned)e->hash, replica,
+	unsigned long long gen = e->generation > (uint64_t)REPLSTATE_GEN_MAX ? 0 : e->generation;
+	return snprintf(out, outlen, "\n%08x %u %llu %c%s %u %s%s", (unsigned)e->hash, replica, gen,
 	                states[e->state].code, health_code(e, hc), restarts, since, why);
 }
 
@@ -133,7 +134,7 @@ size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, si
 			base = v[i].since;
 	}
 	size_t cap = outlen - 1 < REPLSTATE_MAX ? outlen - 1 : REPLSTATE_MAX;
-	int len = snprintf(out, outlen, "R1 %lld %u %u %u %u %u", (long long)base, total,
+	int len = snprintf(out, outlen, "R2 %lld %u %u %u %u %u", (long long)base, total,
 	                   counts[RSC_RUNNING], counts[RSC_STARTING], counts[RSC_PENDING],
 	                   counts[RSC_FAILING]);
 	if (len < 0 || (size_t)len > cap) {
@@ -185,8 +186,8 @@ static int field(const char **p, const char *end, uint64_t max, uint64_t *out)
 	return num(p, end, max, out);
 }
 
-static int decode_line(const char *p, const char *end, int64_t base, struct replstate_entry *e,
-                       char *err, size_t errlen)
+static int decode_line(const char *p, const char *end, int64_t base, int version,
+                       struct replstate_entry *e, char *err, size_t errlen)
 {
 	uint64_t v;
 	e->hash = 0;
@@ -200,6 +201,9 @@ static int decode_line(const char *p, const char *end, int64_t base, struct repl
 	if (field(&p, end, REPLSTATE_REPLICA_MAX, &v) < 0)
 		return errf(err, errlen, "a replica index is missing or over %d", REPLSTATE_REPLICA_MAX);
 	e->replica = (unsigned)v;
+	e->generation = 0;
+	if (version >= 2 && field(&p, end, (uint64_t)REPLSTATE_GEN_MAX, &e->generation) < 0)
+		return errf(err, errlen, "a generation is missing or over 2^53");
 	if (end - p < 2 || p[0] != ' ')
 		return errf(err, errlen, "a state is missing");
 	int st = -1;
@@ -245,12 +249,13 @@ static int decode_line(const char *p, const char *end, int64_t base, struct repl
 	return 0;
 }
 
-static int decode_head(const char **p, const char *end, int64_t *base, struct replstate *rs,
-                       char *err, size_t errlen)
+static int decode_head(const char **p, const char *end, int64_t *base, int *version,
+                       struct replstate *rs, char *err, size_t errlen)
 {
 	uint64_t v, sum = 0;
-	if (end - *p < 2 || memcmp(*p, "R1", 2) != 0)
-		return errf(err, errlen, "not a replica-state summary (no R1)");
+	if (end - *p < 2 || (memcmp(*p, "R1", 2) != 0 && memcmp(*p, "R2", 2) != 0))
+		return errf(err, errlen, "not a replica-state summary (no R1 or R2)");
+	*version = (*p)[1] - '0';
 	*p += 2;
 	if (field(p, end, REPLSTATE_SINCE_MAX, &v) < 0)
 		return errf(err, errlen, "the base time is missing or out of range");
@@ -276,6 +281,7 @@ int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err,
 {
 	const char *p = s, *end = s + len;
 	int64_t base = 0;
+	int version = 0;
 	unsigned seen[5] = {0};
 	if (len > REPLSTATE_MAX)
 		return errf(err, errlen, "a summary of %zu bytes; the limit is %d", len, REPLSTATE_MAX);
@@ -283,7 +289,7 @@ int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err,
 		if ((s[i] < 0x20 || s[i] >= 0x7f) && s[i] != '\n')
 			return errf(err, errlen, "byte %zu is not printable ASCII", i);
 	memset(rs, 0, sizeof *rs);
-	if (decode_head(&p, end, &base, rs, err, errlen) < 0)
+	if (decode_head(&p, end, &base, &version, rs, err, errlen) < 0)
 		return -1;
 	while (p < end) {
 		p++; /* the newline */
@@ -293,7 +299,7 @@ int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err,
 		if (rs->n >= REPLSTATE_ENTRIES_MAX)
 			return errf(err, errlen, "more than %d replicas listed", REPLSTATE_ENTRIES_MAX);
 		struct replstate_entry *e = &rs->e[rs->n];
-		if (decode_line(p, eol, base, e, err, errlen) < 0)
+		if (decode_line(p, eol, base, version, e, err, errlen) < 0)
 			return -1;
 		for (size_t i = 0; i < rs->n; i++)
 			if (rs->e[i].hash == e->hash && rs->e[i].replica == e->replica)

@@ -10,8 +10,13 @@
  * other member, and canteen ps reads it back with the names it knows from the placement.
  * Printable ASCII and newlines only (it travels as a JSON string):
  *
- *   R1 <base> <total> <running> <starting> <pending> <failing>
- *   <hash> <replica> <state> <restarts> <since>[ <reason>]      one line per replica shown
+ *   R2 <base> <total> <running> <starting> <pending> <failing>
+ *   <hash> <replica> <generation> <state> <restarts> <since>[ <reason>]   one line per replica
+ *
+ * generation: of the desired spec the replica's container runs (the spec's own generation when
+ * the container runs what it asks for, as after a scale; the container's otherwise), 0 when
+ * unknown; peers' canteen-dockerd read it to gate a rolling update (rollout.c). A summary of
+ * the previous version, R1 (no generation field), still decodes, with every generation 0.
  *
  * hash: 8 lowercase hex digits, replstate_hash of the service name; state: one letter of
  * replstate_state_name's table, followed for a running replica whose container has a health
@@ -23,11 +28,12 @@
  */
 #define REPLSTATE_MAX 512           /* bytes: SWIM_META_MAX (swim_wire.h) */
 #define REPLSTATE_REASON_MAX 120    /* bytes of a reason kept (longer ones are cut) */
-#define REPLSTATE_ENTRIES_MAX 29    /* lines: (512 - 14) / 17, the shortest header and line */
+#define REPLSTATE_ENTRIES_MAX 29    /* lines: (512 - 14) / 17, the shortest header and R1 line */
 #define REPLSTATE_TOTAL_MAX 16384   /* replicas one server may claim (DD_CTRS_MAX) */
 #define REPLSTATE_REPLICA_MAX 99999 /* a replica index (REC_RUN_REPLICAS_MAX - 1) */
 #define REPLSTATE_RESTARTS_MAX 999999999u
 #define REPLSTATE_SINCE_MAX 4102444800 /* unix seconds: 2100-01-01 */
+#define REPLSTATE_GEN_MAX (1LL << 53) /* a generation (REC_MAX_GENERATION) */
 
 enum replstate_state {
 	RS_RUNNING, RS_CREATED, RS_PENDING, RS_RESTARTING, RS_CRASHLOOP, RS_EXITED, RS_DEAD,
@@ -43,6 +49,7 @@ enum replstate_class { RSC_RUNNING, RSC_STARTING, RSC_PENDING, RSC_FAILING, RSC_
 struct replstate_entry {
 	uint32_t hash;
 	unsigned replica;
+	uint64_t generation;                  /* 0 when unknown */
 	enum replstate_state state;
 	enum replstate_health health;         /* RH_NONE unless running */
 	unsigned restarts;

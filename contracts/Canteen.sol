@@ -81,7 +81,7 @@ contract Canteen {
         uint8 healthRetries;       // 0: Docker's default
         bool noHealthcheck;        // disable the image's HEALTHCHECK (healthCmd must be empty)
         // update policy (stored and shown)
-        uint16 updateParallelism;  // replicas replaced at once; 0: all
+        uint16 updateParallelism;  // replicas replaced at once; 0: the default (1)
         uint32 updateDelayMs;      // between batches
         uint8 updateFailureAction; // FAILURE_PAUSE or FAILURE_ROLLBACK
         uint16 updateMaxFailurePermille; // at most MAX_PERMILLE

@@ -131,6 +131,38 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	[ -z "$(ct --json service ls)" ]
 }
 
+@test "service rollback: the previous spec again through an update (replicas kept); refused clearly when there is none" {
+	run ct service deploy rb --image busybox:1 --replicas 2 --env A=1 -- sleep 100
+	[ "$status" -eq 0 ]
+	run ct service rollback rb
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"service rb has no previous spec to roll back to"* ]]
+	[ "$(ct --json service ls | jq -r 'select(.name == "rb") | .generation')" = 1 ]
+	run ct service update rb --image busybox:2 --env B=2 --update-parallelism 1
+	[ "$status" -eq 0 ]
+	run ct service scale rb 4
+	[ "$status" -eq 0 ]
+	run ct service rollback rb
+	[ "$status" -eq 0 ]
+	[[ "$output" == "rb rolled back (transaction 0x"* ]]
+	s=$(ct --json service ls | jq -c 'select(.name == "rb")')
+	echo "$s"
+	[ "$(echo "$s" | jq -r '"\(.image) \(.replicas) \(.generation) \(.update.parallelism)"')" = "busybox:1 4 4 null" ]
+	[ "$(echo "$s" | jq -c .env)" = '["A=1"]' ]
+	# Rolled back once more: the spec before is now the update's.
+	run ct --json service rollback rb
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .rolled_back)" = true ]
+	[ "$(ct --json service ls | jq -r 'select(.name == "rb") | "\(.image) \(.replicas) \(.update.parallelism)"')" = "busybox:2 4 1" ]
+	run ct service rollback nosuch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"there is no service nosuch"* ]]
+	run ct service rollback
+	[ "$status" -eq 2 ]
+	run ct service rm rb
+	[ "$status" -eq 0 ]
+}
+
 @test "service options (contract v5): deploy sets each, update keeps what it does not give, ls --json shows them" {
 	run ct service deploy db --image busybox:1 --health-cmd 'test -f /tmp/ok' --health-interval 2s \
 		--health-timeout 1500ms --health-start-period 1m --health-retries 4 --update-parallelism 2 \

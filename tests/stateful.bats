@@ -63,7 +63,7 @@ export -f cid log_of node_of
 		--volume data:/data --stateful --failover-after 25s -- \
 		/bin/busybox sh -c 'echo "$CANTEEN_NODE $CANTEEN_REPLICA" >> /data/log; exec /bin/busybox sleep 100000'
 	wait_until 60 matches 1 db 3
-	cli --rundir "$(node_run 1)" --json service ls | jq -e 'select(.name == "db") | .stateful == true and .failover_after_s == 25'
+	cli --rundir "$(node_run 1)" --json service ls | jqe 'select(.name == "db") | .stateful == true and .failover_after_s == 25'
 	for k in 0 1 2; do
 		wait_until 10 bash -c "[ \"\$(log_of $k | wc -l)\" -eq 1 ]"
 		[ "$(log_of $k)" = "$(node_of $k) $k" ]
@@ -163,7 +163,7 @@ export -f cid log_of node_of
 	run at 1 volume ls --json
 	[ "$status" -eq 0 ]
 	echo "$output"
-	echo "$output" | jq -e -s --arg k "$k" 'map(select(.service == "vp")) | length == 1 and
+	echo "$output" | jqe -s --arg k "$k" 'map(select(.service == "vp")) | length == 1 and
 		.[0].replica == ($k | tonumber) and .[0].volume == "data" and .[0].used == true and
 		.[0].replica_here == true'
 	! echo "$output" | grep -q canteen-test-
@@ -175,20 +175,20 @@ export -f cid log_of node_of
 	run at 1 volume prune --yes --service vp
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"no unused volume"* ]]
-	at 1 volume ls --json | jq -e -s 'map(select(.service == "vp")) | length == 1'
+	at 1 volume ls --json | jqe -s 'map(select(.service == "vp")) | length == 1'
 	# A forged request for a volume that is not this cluster's, or in use: refused.
 	used=$(at 1 volume ls --json | jq -r 'select(.service == "vp") | .name')
 	cl=$(docker volume inspect --format '{{index .Labels "io.canteen.cluster"}}' "$used")
 	run "$TBIN/ipc_tool" request "$(node_run 1)/dockerd.sock" \
 		"{\"op\":\"volume.prune\",\"names\":[\"canteen-test-foreign\",\"canteen-test-plain\",\"$used\"]}"
 	echo "$output"
-	echo "$output" | jq -e '.removed == [] and (.refused | length) == 3'
+	echo "$output" | jqe '.removed == [] and (.refused | length) == 3'
 	run "$TBIN/ipc_tool" request "$(node_run 1)/dockerd.sock" '{"op":"volume.prune","names":[]}'
 	[[ "$output" == *"names"* ]]
 	# The service removed: unused now; prune removes it, the others stay.
 	cli service rm vp
 	wait_until 60 bash -c '[ -z "$(running_set vp)" ]'
-	wait_until 30 bash -c "at 1 volume ls --json | jq -e -s 'map(select(.service == \"vp\" and .used == false)) | length == 1'"
+	wait_until 30 bash -c "at 1 volume ls --json | jqe -s 'map(select(.service == \"vp\" and .used == false)) | length == 1'"
 	run at 1 volume prune --yes --service vp
 	echo "$output"
 	[ "$status" -eq 0 ]

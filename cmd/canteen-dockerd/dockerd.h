@@ -49,8 +49,8 @@ struct slot {
 	unsigned restarts;        /* restarts we made */
 	unsigned fails;           /* consecutive deaths within DD_HEALTHY_MS of a start */
 	uint64_t restart_at;      /* loop time before which we do not (re)start it */
-	uint64_t replace_gen;     /* the generation replace_after was set for */
-	uint64_t replace_after;   /* loop time before which its replacement does not begin */
+	uint64_t gate_gen;        /* the generation gate_at was set for (rollout.c) */
+	uint64_t gate_at;         /* loop time its batch's gate was first seen open; 0: closed */
 	int exit_code;            /* of its last death (-1: none or unknown) */
 	int oom;                  /* its last death followed Docker's "oom" */
 	int unhealthy;            /* we stopped it for being unhealthy (until healthy again) */
@@ -86,6 +86,7 @@ struct census;
 struct canswer;
 struct iserve;
 struct volq;
+struct rollout;
 
 /* An admitted server as chain.sock says: the channel's peers. */
 struct dd_peer {
@@ -166,6 +167,7 @@ struct dd {
 	uint64_t meta_at, meta_timer;    /* loop time of the last set_meta; the pending one */
 	uint64_t meta_sends;             /* set_meta requests sent */
 	int meta_warned;                 /* a refusal was logged (until one is accepted) */
+	struct rollout *ro;              /* rollout.c: update policies, the members' summaries */
 
 	/* Images from peers (imgx.c). */
 	int image_source;                  /* enum img_source, from canteen.conf's image_source */

@@ -15,6 +15,7 @@
 #include "node_id.h"
 #include "parse.h"
 #include "priv.h"
+#include "rollout.h"
 #include "rstate.h"
 #include "peerfile.h"
 #include "sockets.h"
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	dd.loop = loop_new();
 	if (!dd.loop)
 		fatal("loop_new");
+	rollout_init(&dd);
 	if (loop_signal(dd.loop, SIGTERM, on_term, NULL) < 0 ||
 	    loop_signal(dd.loop, SIGINT, on_term, NULL) < 0)
 		fatal("signals");
@@ -177,6 +179,7 @@ int main(int argc, char **argv)
 	engine_start(&dd);
 	rstate_start(&dd);
 	peerfile_start(&dd);
+	rollout_start(&dd);
 	rc = loop_run(dd.loop);
 	if (dd.chan_on)
 		chan_stop(&dd);
@@ -188,6 +191,7 @@ int main(int argc, char **argv)
 	rstate_stop(&dd);
 	peerfile_stop(&dd);
 	volumes_free(&dd);
+	rollout_free(&dd);
 	ipc_server_free(dd.srv);
 	docker_free(dd.dk);
 	reconcile_free(&dd);

@@ -5,6 +5,7 @@
 #include "link.h"
 #include "log.h"
 #include "rec.h"
+#include "rollout.h"
 
 const struct dd_peer *peer_find(const struct dd *dd, const uint8_t addr[SWIM_ADDR_LEN])
 {
@@ -118,6 +119,7 @@ static void on_chain_msg(struct ipc_client *c, json_t *msg, void *arg)
 	const char *type = json_string_value(json_object_get(msg, "type"));
 	if (!type)
 		return;
+	rollout_on_chain(dd, type, msg); /* the services' update policies */
 	if (strcmp(type, "snapshot.begin") == 0) {
 		snap_drop(dd);
 		dd->snap_open = 1;

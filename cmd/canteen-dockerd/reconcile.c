@@ -2,11 +2,13 @@
 #include <string.h>
 
 #include "dockerd.h"
+#include "emit.h"
 #include "imgx.h"
 #include "log.h"
 #include "ops.h"
 #include "pull.h"
 #include "reconcile.h"
+#include "rollout.h"
 #include "rstate.h"
 #include "slots.h"
 
@@ -24,14 +26,6 @@ static int ctr_alive(const struct ctr *c)
 static int rank(const struct ctr *c)
 {
 	return c->state == DOCKER_RUNNING ? 3 : c->state == DOCKER_CREATED ? 2 : 1;
-}
-
-static int service_replacing(struct dd *dd, const char *service, const struct slot *except)
-{
-	for (struct slot *s = dd->slots; s; s = s->next)
-		if (s != except && s->replacing && strcmp(s->service, service) == 0)
-			return 1;
-	return 0;
 }
 
 /* Is the image still to be pulled? A failed pull is tried again once its back-off is over. */
@@ -128,25 +122,17 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 		ops_create(dd, s, sl);
 		return;
 	}
-	/* Only older generations here: a rolling replacement, one replica of a service at a time. */
-	if (!may_remove || (!sl->replacing && service_replacing(dd, s->service, sl)))
+	/* Only older generations here: a rolling replacement, batch by batch (rollout.c). */
+	if (!may_remove || (!sl->replacing && rollout_gate(dd, s, sl) != RO_OPEN))
 		return;
-	/* Across servers, replicas are replaced in turn: replica r waits min(r, 15) staggers. */
 	if (!sl->replacing) {
-		uint64_t now = loop_now(dd->loop);
-		if (sl->replace_gen != s->generation || !sl->replace_after) {
-			sl->replace_gen = s->generation;
-			sl->replace_after = now + (uint64_t)(s->replica < 15 ? s->replica : 15) *
-			                              dd->conf.update_stagger_ms;
-		}
-		if (now < sl->replace_after) {
-			reconcile_soon(dd, sl->replace_after - now);
-			return;
-		}
-	}
-	if (!sl->replacing)
 		log_info("replacing %s.%u: generation %llu -> %llu", s->service, s->replica,
 		         (unsigned long long)other->lab.generation, (unsigned long long)s->generation);
+		emit(dd, "rollout.replace", json_pack("{s:s,s:i,s:I,s:I}", "service", s->service,
+		                                      "replica", s->replica, "from",
+		                                      (json_int_t)other->lab.generation, "generation",
+		                                      (json_int_t)s->generation));
+	}
 	sl->replacing = 1;
 	if (s->nports > 0)
 		ops_remove(dd, other);       /* the ports are the old one's until it is gone */
@@ -175,6 +161,7 @@ static void reconcile(struct dd *dd)
 	if (!dd->have_desired)
 		return;
 	int may_remove = dd_may_remove(dd);
+	rollout_pass(dd);
 	for (size_t i = 0; i < dd->desired.n && room(dd); i++)
 		reconcile_spec(dd, &dd->desired.specs[i], may_remove);
 	if (!may_remove)

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "parse.h"
 #include "pull.h"
+#include "rollout.h"
 #include "rstate.h"
 #include "slots.h"
 #include "sockets.h"
@@ -89,6 +90,7 @@ static void from_ctr(struct dd *dd, const struct ctr *c, struct replstate_entry 
 	e->state = st < 0 ? RS_DEAD : (enum replstate_state)st;
 	e->restarts = s ? s->restarts : 0;
 	e->since = c->since;
+	e->generation = c->lab.generation;
 	static const enum replstate_health of[] = {
 	    [DOCKER_HEALTH_NONE] = RH_NONE, [DOCKER_HEALTH_STARTING] = RH_STARTING,
 	    [DOCKER_HEALTH_HEALTHY] = RH_HEALTHY, [DOCKER_HEALTH_UNHEALTHY] = RH_UNHEALTHY};
@@ -141,13 +143,19 @@ static size_t collect(struct dd *dd, struct replstate_entry **out)
 		const struct docker_spec *s = &dd->desired.specs[i];
 		const struct ctr *c = ctr_of(dd, s->service, s->replica);
 		if (c) {
-			from_ctr(dd, c, &v[n++]);
+			char spec[DOCKER_SPEC_HASH_LEN + 1];
+			docker_spec_hash(s, spec);
+			from_ctr(dd, c, &v[n]);
+			/* What runs the desired spec runs its generation (as after a scale). */
+			v[n++].generation = c->lab.generation == s->generation || strcmp(c->lab.spec, spec) == 0
+			                        ? s->generation : c->lab.generation;
 			continue;
 		}
 		struct slot *sl = slot_find(dd, s->service, s->replica);
 		struct replstate_entry *e = &v[n++];
 		e->hash = replstate_hash(s->service);
 		e->replica = s->replica;
+		e->generation = s->generation;
 		e->state = RS_PENDING;
 		e->restarts = sl ? sl->restarts : 0;
 		const char *r = rstate_pending_reason(dd, s, why, sizeof why);
@@ -204,6 +212,8 @@ static void on_msg(struct ipc_client *c, json_t *msg, void *arg)
 {
 	struct dd *dd = arg;
 	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (type && rollout_on_swim(dd, type, msg))
+		return;
 	if (type && strcmp(type, "ok") == 0) {
 		ipc_client_backoff_reset(c);
 		dd->meta_warned = 0;
@@ -223,8 +233,10 @@ static void on_state(struct ipc_client *c, int connected, void *arg)
 	(void)c;
 	struct dd *dd = arg;
 	dd->meta_ok = 0; /* a restarted canteen-swim has no metadata of ours */
-	if (connected)
+	if (connected) {
+		rollout_subscribe(dd);
 		rstate_touch(dd);
+	}
 }
 
 void rstate_start(struct dd *dd)

@@ -81,6 +81,10 @@ int chain_services(struct chain *c, json_t **out);
  * pending block (*spec owned): its logs (by nameHash) folded and checked at the latest
  * block, and a scale waiting in the pool applied; CHAIN_PENDING when an update waits. */
 int chain_service_read(struct chain *c, const char *name, json_t **spec);
+/* The same for the spec before it: the one of the ServiceUpserted before the last (or before
+ * the update waiting in the pool), with the current replicas and generation; CLI_FAIL
+ * (printed) when the service was never updated since it was last deployed. */
+int chain_service_read_prev(struct chain *c, const char *name, json_t **spec);
 /* The service's generation at the pending block; CLI_FAIL (printed) when there is none. */
 int chain_service_generation(struct chain *c, const char *name, json_int_t *gen);
 /* Wait up to ms for a new block: CLI_OK, or CLI_FAIL when none came. */

@@ -28,10 +28,11 @@ static int deploy_block(struct chain *c, const char *tag, uint64_t *out)
 }
 
 /* Logs of the service events (of one name when key is set) in [from, to] into f; for each
- * ServiceUpserted of key, its spec bytes into last_spec. Ranges of at most
+ * ServiceUpserted of key, its spec bytes into last_spec (and what last_spec held into
+ * prev_spec, when given; a ServiceRemoved empties both). Ranges of at most
  * CHAIN_LOG_RANGE blocks, halved when the endpoint refuses one, grown back after. */
 static int fold_logs(struct chain *c, struct rec_fold *f, uint64_t from, uint64_t to,
-                     const uint8_t *key, struct eth_buf *last_spec)
+                     const uint8_t *key, struct eth_buf *last_spec, struct eth_buf *prev_spec)
 {
 	uint8_t topics[REC_FOLD_NEVENTS][32];
 	char t[REC_FOLD_NEVENTS][67], k[67], a[43], q1[24], q2[24], err[256];
@@ -77,7 +78,16 @@ static int fold_logs(struct chain *c, struct rec_fold *f, uint64_t from, uint64_
 			                            sizeof err) < 0) {
 				cli_err("warning: ignoring a log: %s", err);
 			} else if (!bad) {
+				if (ch.kind == REC_FOLD_REMOVE && last_spec && prev_spec) {
+					eth_buf_reset(last_spec);
+					eth_buf_reset(prev_spec);
+				}
 				if (ch.kind == REC_FOLD_UPSERT && last_spec) {
+					if (prev_spec) {
+						eth_buf_reset(prev_spec);
+						if (last_spec->len)
+							eth_buf_put(prev_spec, last_spec->p, last_spec->len);
+					}
 					/* The spec bytes are data's second value: offset, length, bytes. */
 					eth_buf_reset(last_spec);
 					uint64_t len = 0;
@@ -152,7 +162,7 @@ int chain_services(struct chain *c, json_t **out)
 		rc = deploy_block(c, tag, &from);
 	}
 	if (rc == CLI_OK)
-		rc = fold_logs(c, &f, from, block, NULL, NULL);
+		rc = fold_logs(c, &f, from, block, NULL, NULL, NULL);
 	if (rc == CLI_OK)
 		rc = chain_view(c, "serviceCount", json_array(), tag, &res);
 	if (rc == CLI_OK && json_integer_value(json_array_get(res, 0)) != (json_int_t)json_object_size(f.meta)) {
@@ -276,11 +286,12 @@ static int pending_spec(struct chain *c, const char *want, struct eth_buf *out)
 	return found;
 }
 
-int chain_service_read(struct chain *c, const char *name, json_t **spec)
+/* chain_service_read, or with prev set chain_service_read_prev. */
+static int service_read(struct chain *c, const char *name, int prev, json_t **spec)
 {
 	struct rec_fold f;
 	struct eth_rpc_err e;
-	struct eth_buf last;
+	struct eth_buf last, before;
 	uint64_t block, from;
 	uint8_t key[32];
 	char tag[24], hash[43], phash[43];
@@ -289,6 +300,7 @@ int chain_service_read(struct chain *c, const char *name, json_t **spec)
 	*spec = NULL;
 	eth_keccak256(name, strlen(name), key);
 	eth_buf_init(&last);
+	eth_buf_init(&before);
 	if (rec_fold_init(&f) < 0)
 		return CLI_FAIL;
 	int rc = eth_block_number(c->rpc, &block, &e) < 0 ? chain_fail(c, "eth_blockNumber", &e) : CLI_OK;
@@ -303,7 +315,7 @@ int chain_service_read(struct chain *c, const char *name, json_t **spec)
 		rc = CLI_FAIL;
 	}
 	if (rc == CLI_OK)
-		rc = fold_logs(c, &f, from, block, key, &last);
+		rc = fold_logs(c, &f, from, block, key, &last, &before);
 	if (rc == CLI_OK) {
 		json_t *names = json_pack("[s]", name);
 		rc = check_states(c, &f, names, tag);
@@ -313,14 +325,30 @@ int chain_service_read(struct chain *c, const char *name, json_t **spec)
 		rc = service_state(c, name, "pending", &pexists, &pgen, &preps, phash);
 	/* An update waits in the pool: its spec is in no log yet, but in the transaction
 	 * (checked by the hash the pending state holds); else wait for it to be mined. */
-	if (rc == CLI_OK && pexists && pgen != gen && strcasecmp(phash, hash) != 0 &&
-	    pending_spec(c, phash, &last) < 0)
-		rc = CHAIN_PENDING;
+	if (rc == CLI_OK && pexists && pgen != gen && strcasecmp(phash, hash) != 0) {
+		struct eth_buf pend;
+		eth_buf_init(&pend);
+		if (pending_spec(c, phash, &pend) < 0) {
+			rc = CHAIN_PENDING;
+		} else {
+			eth_buf_reset(&before);
+			if (last.len)
+				eth_buf_put(&before, last.p, last.len);
+			eth_buf_reset(&last);
+			eth_buf_put(&last, pend.p, pend.len);
+		}
+		eth_buf_free(&pend);
+	}
 	if (rc == CLI_OK && !pexists) {
 		cli_err("there is no service %s (a removal waits in the pool)", name);
 		rc = CLI_FAIL;
 	}
-	if (rc == CLI_OK && !(*spec = spec_json(c, &last))) {
+	if (rc == CLI_OK && prev && before.len == 0) {
+		cli_err("service %s has no previous spec to roll back to (not updated since it was deployed)",
+		        name);
+		rc = CLI_FAIL;
+	}
+	if (rc == CLI_OK && !(*spec = spec_json(c, prev ? &before : &last))) {
 		cli_err("the spec of service %s in the logs does not decode", name);
 		rc = CLI_FAIL;
 	}
@@ -330,8 +358,19 @@ int chain_service_read(struct chain *c, const char *name, json_t **spec)
 		json_object_set_new(*spec, "generation", json_integer(pgen));
 	}
 	eth_buf_free(&last);
+	eth_buf_free(&before);
 	rec_fold_free(&f);
 	return rc;
+}
+
+int chain_service_read(struct chain *c, const char *name, json_t **spec)
+{
+	return service_read(c, name, 0, spec);
+}
+
+int chain_service_read_prev(struct chain *c, const char *name, json_t **spec)
+{
+	return service_read(c, name, 1, spec);
 }
 
 int chain_wait_block(struct chain *c, uint64_t ms)

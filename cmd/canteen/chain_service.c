@@ -476,7 +476,7 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 		enum service_op op;
 	} ops[] = {
 		{"deploy", SERVICE_DEPLOY}, {"update", SERVICE_UPDATE}, {"scale", SERVICE_SCALE},
-		{"rm", SERVICE_RM},         {"ls", SERVICE_LS},
+		{"rm", SERVICE_RM},         {"ls", SERVICE_LS}, {"rollback", SERVICE_ROLLBACK},
 	};
 	char what[32], err[128];
 	size_t i;
@@ -516,6 +516,10 @@ int service_parse(struct service_cmd *s, int argc, char **argv)
 		if (argc != 2)
 			ret = usage_err("%s", "service rm needs one NAME");
 		break;
+	case SERVICE_ROLLBACK:
+		if (argc != 2)
+			ret = usage_err("%s", "service rollback needs one NAME");
+		break;
 	case SERVICE_LS: break;
 	}
 	if (ret != CLI_OK)
@@ -538,10 +542,12 @@ static int change_args(const struct service_cmd *s, json_t *rec, json_t **args)
 		return CLI_FAIL;
 	}
 	switch (s->op) {
+	case SERVICE_ROLLBACK:
 	case SERVICE_UPDATE:
 		spec = json_deep_copy(rec);
 		json_object_del(spec, "generation");
-		spec_apply(spec, &s->args);
+		if (s->op == SERVICE_UPDATE)
+			spec_apply(spec, &s->args);
 		if (!spec_ok(spec)) {
 			json_decref(spec);
 			return CLI_USAGE;
@@ -562,6 +568,8 @@ static int read_base(struct chain *c, const struct service_cmd *s, json_t **rec)
 	*rec = NULL;
 	if (s->op == SERVICE_UPDATE)
 		return chain_service_read(c, s->name, rec);
+	if (s->op == SERVICE_ROLLBACK)
+		return chain_service_read_prev(c, s->name, rec);
 	int ret = chain_service_generation(c, s->name, &gen);
 	if (ret == CLI_OK)
 		*rec = json_pack("{s:I}", "generation", gen);
@@ -620,7 +628,8 @@ static int service_change(struct cli *cli, const struct service_cmd *s, const ch
 int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done *out)
 {
 	static const char *fns[] = {[SERVICE_DEPLOY] = "addService", [SERVICE_UPDATE] = "updateService",
-	                            [SERVICE_SCALE] = "scaleService", [SERVICE_RM] = "removeService"};
+	                            [SERVICE_SCALE] = "scaleService", [SERVICE_RM] = "removeService",
+	                            [SERVICE_ROLLBACK] = "updateService"};
 	struct eth_receipt rc;
 	json_t *spec;
 	int ret;
@@ -632,6 +641,7 @@ int service_run(struct cli *cli, const struct service_cmd *s, struct chain_done 
 		ret = chain_transact(cli, fns[s->op], json_pack("[o]", spec), &rc);
 		break;
 	case SERVICE_UPDATE:
+	case SERVICE_ROLLBACK:
 	case SERVICE_SCALE:
 	case SERVICE_RM: ret = service_change(cli, s, fns[s->op], &rc); break;
 	default:
@@ -684,6 +694,9 @@ static void fmt_placed(const json_t *sum, char *placed, size_t plen, char *why, 
  * as this server knows them: the placement, its dockerd and the members' summaries. */
 struct svc_health {
 	long long running, healthy;
+	long long placed, updated, failed; /* replicas placed; of them at the placement's
+	                                     * generation (as their servers say), and failed so */
+	long long old;                     /* known to run an older generation */
 };
 
 /* Running and healthy replicas of every service in the placement, in one pass (owned by
@@ -698,10 +711,20 @@ static json_t *health_index(json_t *placement, struct rview *rv)
 		if (!out || !s || !node)
 			continue;
 		json_t *c = json_object_get(out, s);
-		if (!c && json_object_set_new(out, s, c = json_pack("[I,I]", (json_int_t)0, (json_int_t)-1)) < 0)
+		if (!c && json_object_set_new(out, s, c = json_pack("[I,I,I,I,I,I]", (json_int_t)0, (json_int_t)-1,
+		                                                    (json_int_t)0, (json_int_t)0, (json_int_t)0,
+		                                                    (json_int_t)0)) < 0)
 			continue;
 		struct rview_state st;
 		rview_lookup(rv, s, json_integer_value(json_object_get(a, "replica")), node, &st);
+		json_int_t gen = json_integer_value(json_object_get(a, "generation"));
+		int at_gen = gen > 0 && st.generation == gen;
+		json_integer_set(json_array_get(c, 2), json_integer_value(json_array_get(c, 2)) + 1);
+		json_integer_set(json_array_get(c, 3), json_integer_value(json_array_get(c, 3)) + at_gen);
+		json_integer_set(json_array_get(c, 4),
+		                 json_integer_value(json_array_get(c, 4)) + (at_gen && rview_failed(&st)));
+		json_integer_set(json_array_get(c, 5), json_integer_value(json_array_get(c, 5)) +
+		                                           (st.generation > 0 && st.generation < gen));
 		json_int_t running = json_integer_value(json_array_get(c, 0)) + rview_running(&st);
 		json_int_t healthy = json_integer_value(json_array_get(c, 1));
 		if (st.health && healthy < 0)
@@ -715,13 +738,31 @@ static json_t *health_index(json_t *placement, struct rview *rv)
 
 static struct svc_health health_of(json_t *health, const char *name)
 {
-	struct svc_health h = {0, -1};
+	struct svc_health h = {0, -1, 0, 0, 0, 0};
 	json_t *c = name ? json_object_get(health, name) : NULL;
 	if (c) {
 		h.running = json_integer_value(json_array_get(c, 0));
 		h.healthy = json_integer_value(json_array_get(c, 1));
+		h.placed = json_integer_value(json_array_get(c, 2));
+		h.updated = json_integer_value(json_array_get(c, 3));
+		h.failed = json_integer_value(json_array_get(c, 4));
+		h.old = json_integer_value(json_array_get(c, 5));
 	}
 	return h;
+}
+
+/* The rollout as the replicas' states tell (canteen-dockerd(8), Rolling updates): "paused"
+ * when the failed ones are over the service's ratio, "updating" while a replica is known to
+ * run an older generation, "done"; NULL when nothing is placed. */
+static const char *rollout_state(const json_t *s, const struct svc_health *h)
+{
+	json_int_t permille = json_integer_value(json_object_get(json_object_get(s, "update"),
+	                                                         "max_failure_permille"));
+	if (!h || h->placed == 0)
+		return NULL;
+	if (h->failed * 1000 > permille * h->updated)
+		return "paused";
+	return h->old > 0 ? "updating" : "done";
 }
 
 static void print_service_row(const json_t *s, const json_t *sum, const struct svc_health *h)
@@ -741,6 +782,12 @@ static void print_service_row(const json_t *s, const json_t *sum, const struct s
 	char placed[32], why[256], name[TTY_FIELD_MAX], image[TTY_FIELD_MAX], strategy[64];
 	char running[24] = "-", healthy[24] = "-";
 	fmt_placed(sum, placed, sizeof placed, why, sizeof why);
+	const char *ro = sum ? rollout_state(s, h) : NULL;
+	if (ro && strcmp(ro, "done") != 0) {
+		size_t k = strlen(why);
+		snprintf(why + k, sizeof why - k, "%srollout %s: %lld/%lld updated, %lld failed",
+		         k ? "; " : "", ro, h->updated, h->placed, h->failed);
+	}
 	if (h && sum)
 		snprintf(running, sizeof running, "%lld", h->running);
 	if (h && sum && h->healthy >= 0)
@@ -857,6 +904,11 @@ static int service_ls(struct cli *cli)
 				json_object_set_new(s, "running", json_integer(h.running));
 				if (h.healthy >= 0)
 					json_object_set_new(s, "healthy", json_integer(h.healthy));
+				const char *ro = rollout_state(s, &h);
+				if (ro)
+					json_object_set_new(s, "rollout", json_pack("{s:s,s:I,s:I}", "state", ro,
+					                                            "updated", (json_int_t)h.updated,
+					                                            "failed", (json_int_t)h.failed));
 			}
 			chain_print_json(s);
 		} else {
@@ -881,7 +933,7 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 	struct chain_done d;
 	static const char *done[] = {
 		[SERVICE_DEPLOY] = "deployed", [SERVICE_UPDATE] = "updated", [SERVICE_SCALE] = "scaled",
-		[SERVICE_RM] = "removed",
+		[SERVICE_RM] = "removed", [SERVICE_ROLLBACK] = "rolled_back",
 	};
 	if (argc < 2) {
 		fprintf(stderr, "%s\n", USAGE_SERVICE);
@@ -900,7 +952,8 @@ int cmd_service(struct cli *cli, int argc, char **argv)
 		chain_print_json(j);
 		json_decref(j);
 	} else if (ret == CLI_OK) {
-		printf("%s %s (transaction %s)\n", s.name, done[s.op], d.tx);
+		printf("%s %s (transaction %s)\n", s.name,
+		       s.op == SERVICE_ROLLBACK ? "rolled back" : done[s.op], d.tx);
 	}
 	return ret;
 }

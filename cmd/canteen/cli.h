@@ -36,6 +36,7 @@
 	"       canteen service update NAME [the same flags; lists given replace the old ones;\n" \
 	"           --no-stateful, --no-read-only undo]\n" \
 	"       canteen service scale NAME REPLICAS\n" \
+	"       canteen service rollback NAME\n" \
 	"       canteen service rm NAME\n" \
 	"       canteen service ls"
 #define USAGE_EVENTS "usage: canteen events [--count N] [--no-head]"

@@ -105,7 +105,7 @@ struct service_args {
 	json_t *health_args, *volumes; /* --health-arg, --volume while parsing (owned) */
 };
 
-enum service_op { SERVICE_DEPLOY, SERVICE_UPDATE, SERVICE_SCALE, SERVICE_RM, SERVICE_LS };
+enum service_op { SERVICE_DEPLOY, SERVICE_UPDATE, SERVICE_SCALE, SERVICE_RM, SERVICE_LS, SERVICE_ROLLBACK };
 struct service_cmd {
 	enum service_op op;
 	char name[REC_MAX_NAME + 1];

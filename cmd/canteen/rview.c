@@ -165,8 +165,48 @@ static void from_member(struct rview_state *r, struct rview_member *m, const cha
 	r->health = e->health != RH_NONE ? replstate_health_name(e->health) : NULL;
 }
 
+static void rview_lookup_state(struct rview *v, const char *service, json_int_t replica,
+                               const char *node, struct rview_state *r);
+
+/* The generation node's summary gives (service, replica); 0 when it says none. */
+static long long gen_of(struct rview *v, const char *service, json_int_t replica, const char *node)
+{
+	struct rview_member *m = member_of(v, node);
+	if (!m || !m->meta)
+		return 0;
+	if (!m->decoded)
+		m->decoded = replstate_decode(m->meta, strlen(m->meta), &m->rs, m->err, sizeof m->err) < 0 ? -1 : 1;
+	uint32_t h = replstate_hash(service);
+	for (size_t i = 0; m->decoded > 0 && i < m->rs.n; i++)
+		if (m->rs.e[i].hash == h && m->rs.e[i].replica == replica)
+			return (long long)m->rs.e[i].generation;
+	return 0;
+}
+
 void rview_lookup(struct rview *v, const char *service, json_int_t replica, const char *node,
                   struct rview_state *r)
+{
+	rview_lookup_state(v, service, replica, node, r);
+	long long g = r->state && strcmp(r->state, "unknown") != 0 ? gen_of(v, service, replica, node) : 0;
+	if (g > 0) /* what its server publishes counts a container a scale kept as current */
+		r->generation = g;
+}
+
+int rview_failed(const struct rview_state *s)
+{
+	static const char *const failing[] = {"exited", "dead", "restarting", "crashloop"};
+	if (!s->state)
+		return 0;
+	for (size_t i = 0; i < sizeof failing / sizeof failing[0]; i++)
+		if (strcmp(s->state, failing[i]) == 0)
+			return 1;
+	if (rview_running(s))
+		return s->health && strcmp(s->health, "unhealthy") == 0;
+	return strcmp(s->state, "pending") == 0 && s->reason && strstr(s->reason, "failed");
+}
+
+static void rview_lookup_state(struct rview *v, const char *service, json_int_t replica,
+                               const char *node, struct rview_state *r)
 {
 	memset(r, 0, sizeof *r);
 	r->restarts = -1;
@@ -177,6 +217,7 @@ void rview_lookup(struct rview *v, const char *service, json_int_t replica, cons
 		r->health = json_string_value(json_object_get(dr, "health"));
 		r->restarts = json_integer_value(json_object_get(dr, "restarts"));
 		r->since = json_integer_value(json_object_get(dr, "since"));
+		r->generation = json_integer_value(json_object_get(dr, "generation"));
 		return;
 	}
 	from_member(r, member_of(v, node), service, replica);

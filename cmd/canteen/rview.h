@@ -32,6 +32,7 @@ struct rview_state {
 	const char *health;          /* "starting", "healthy", "unhealthy"; NULL: no check or unknown */
 	long long restarts;          /* -1 unknown */
 	long long since;             /* unix seconds; 0 unknown */
+	long long generation;        /* of the spec it runs, from its server's summary; 0 unknown */
 	char note[RVIEW_NOTE_MAX];
 	char rs_state[16], rs_reason[REPLSTATE_REASON_MAX + 1];
 };
@@ -46,6 +47,9 @@ void rview_lookup(struct rview *v, const char *service, json_int_t replica, cons
 /* Ready: running, and healthy when its container has a health check. */
 int rview_ready(const struct rview_state *s);
 int rview_running(const struct rview_state *s);
+/* Failed as canteen-dockerd's rollout counts it: exited, dead, restarting, in a crash loop,
+ * running unhealthy, or pending after a refused pull or create. */
+int rview_failed(const struct rview_state *s);
 /* One request to a socket; the answer if its type is want, else NULL with err. */
 json_t *rview_ask(const char *path, const char *op, const char *want, int timeout_ms, char *err,
                   size_t errlen);

@@ -39,6 +39,8 @@ int main(void)
 	is_int(c.stop_grace_ms, 1500, "fractional seconds");
 
 	ok(load_text(&c, "rpc_url = x\nbogus_key = 1\n", err, sizeof err) < 0, "unknown key refused");
+	ok(load_text(&c, "rpc_url = x\nupdate_stagger_ms = 2s\n", err, sizeof err) == 0,
+	   "an obsolete key (update_stagger_ms) is accepted and ignored: %s", err);
 	ok(strstr(err, ":2:") && strstr(err, "bogus_key"), "error names line 2 and the key: %s", err);
 	ok(strstr(err, path) != NULL, "error names the file");
 	ok(load_text(&c, "confirmations = many\n", err, sizeof err) < 0 && strstr(err, ":1:"),

@@ -39,7 +39,7 @@ static void round_trip(void)
 	char out[REPLSTATE_MAX + 1];
 	size_t len = replstate_encode(v, 4, out, sizeof out);
 	is_int(len, strlen(out), "length returned");
-	ok(strncmp(out, "R1 1700000000 4 1 1 1 1\n", 24) == 0, "header: base, total, counts: %.23s", out);
+	ok(strncmp(out, "R2 1700000000 4 1 1 1 1\n", 24) == 0, "header: base, total, counts: %.23s", out);
 	struct replstate rs;
 	char err[256];
 	is_int(replstate_decode(out, len, &rs, err, sizeof err), 0, "decodes its own output");
@@ -122,8 +122,8 @@ static void truncation(void)
 	len = replstate_encode(v, 200, small, sizeof small);
 	ok(len < sizeof small && replstate_decode(small, len, &rs, err, sizeof err) == 0 && rs.n == 0,
 	   "a small buffer gets the counts only: '%s'", small);
-	is_int(replstate_encode(v, 0, out, sizeof out), strlen("R1 0 0 0 0 0 0"), "nothing to say");
-	is_str(out, "R1 0 0 0 0 0 0", "an empty server");
+	is_int(replstate_encode(v, 0, out, sizeof out), strlen("R2 0 0 0 0 0 0"), "nothing to say");
+	is_str(out, "R2 0 0 0 0 0 0", "an empty server");
 }
 
 static void hostile(void)
@@ -134,7 +134,7 @@ static void hostile(void)
 	big[sizeof big - 1] = '\0';
 	ok(refused(big, "limit is 512"), "oversized");
 	ok(refused("", "no R1"), "empty");
-	ok(refused("R2 0 0 0 0 0 0", "no R1"), "another version");
+	ok(refused("R3 0 0 0 0 0 0", "no R1 or R2"), "another version");
 	ok(refused("R1 0 1 0 0 0 0\n0000000g 0 r 0 -", "hex"), "bad hash");
 	ok(refused("R1 0 1 1 0 0 0\n0000000A 0 r 0 -", "hex"), "upper-case hash");
 	ok(refused("R1 0 3 1 1 1 1", "add up"), "counts over the total (lying counts)");
@@ -178,9 +178,35 @@ static void hostile(void)
 	is_int(rs.e[0].since, 1700000005, "offset added to base");
 }
 
+/* R2 carries each replica's generation; R1 (the previous version) still decodes, with 0. */
+static void generations(void)
+{
+	struct replstate_entry v[] = {ent("web", 0, RS_RUNNING, 0, 1700000000, ""),
+	                              ent("web", 1, RS_PENDING, 0, 0, "pulling x")};
+	v[0].generation = 9007199254740992ULL; /* 2^53, the largest */
+	v[1].generation = 7;
+	char out[REPLSTATE_MAX + 1], err[200] = "";
+	size_t len = replstate_encode(v, 2, out, sizeof out);
+	struct replstate rs;
+	ok(replstate_decode(out, len, &rs, err, sizeof err) == 0 && rs.n == 2, "R2 round trip: %s", err);
+	ok(rs.e[0].generation == 7 && rs.e[1].generation == 9007199254740992ULL, "generations kept: %s", out);
+	v[0].generation = 9007199254740993ULL; /* past 2^53: said as unknown */
+	len = replstate_encode(v, 2, out, sizeof out);
+	ok(replstate_decode(out, len, &rs, err, sizeof err) == 0 && rs.e[1].generation == 0,
+	   "a generation past 2^53 goes out as 0: %s", out);
+	const char *r1 = "R1 1700000000 1 1 0 0 0\n00000001 7 r+ 4 5";
+	ok(replstate_decode(r1, strlen(r1), &rs, err, sizeof err) == 0 && rs.n == 1 &&
+	   rs.e[0].generation == 0 && rs.e[0].health == RH_HEALTHY, "an R1 summary decodes, generation 0");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 r 0 -", "generation"), "R2 without a generation");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 9007199254740993 r 0 -", "generation"), "R2 generation past 2^53");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 07 r 0 -", "generation"), "R2 generation with a leading zero");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 -1 r 0 -", "generation"), "R2 negative generation");
+}
+
 int main(void)
 {
 	round_trip();
+	generations();
 	health();
 	truncation();
 	hostile();
