@@ -226,7 +226,7 @@ static void member_upsert(struct rollout *ro, json_t *mj)
 	const char *addr = json_string_value(json_object_get(mj, "address"));
 	const char *state = json_string_value(json_object_get(mj, "state"));
 	json_t *meta = json_object_get(mj, "meta");
-	if (!addr || strlen(addr) != 42 || !state || (meta && !json_is_string(meta) && !json_is_null(meta)))
+	if (!addr || !rec_address_ok(addr) || !state || (meta && !json_is_string(meta) && !json_is_null(meta)))
 		return;
 	if (strcasecmp(addr, ro->self) == 0)
 		return; /* our own replicas are judged from Docker's word, not our summary */
@@ -252,7 +252,7 @@ int rollout_on_swim(struct dd *dd, const char *type, json_t *msg)
 	struct rollout *ro = dd->ro;
 	if (strcmp(type, "snapshot") == 0) {
 		const char *self = json_string_value(json_object_get(msg, "self"));
-		(void)str_copy(ro->self, sizeof ro->self, self && strlen(self) == 42 ? self : "");
+		(void)str_copy(ro->self, sizeof ro->self, self && rec_address_ok(self) ? self : "");
 		ro->nmembers = 0;
 		size_t i;
 		json_t *m;
