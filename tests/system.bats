@@ -199,7 +199,8 @@ setup() {
 	for id in $(docker ps -q --filter label=io.canteen.service=st); do
 		out=$(docker inspect --format '{{json .Config.Healthcheck.Test}} {{.HostConfig.ReadonlyRootfs}} {{range .Mounts}}{{.Destination}} {{.RW}} {{.Name}}{{end}}' "$id")
 		echo "$out"
-		[[ "$out" == '["CMD-SHELL","test -f /data/ok"] true /data true canteen.'*".st."[01]".data" ]]
+		# the replica's volume, and the peers file's directory, read-only (Docker lists mounts by path)
+		[[ "$out" == '["CMD-SHELL","test -f /data/ok"] true /data true canteen.'*".st."[01]".data/run/canteen false " ]]
 		! docker exec "$id" /bin/busybox touch /rootfile
 	done
 	wait_until 30 bash -c "[ \"\$(at 1 --json ps | jq -r 'select(.service == \"st\") | .health' | sort -u)\" = healthy ]"
