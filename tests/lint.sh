@@ -32,4 +32,11 @@ done
 for p in canteen.conf.5 canteen-events.7; do [ -f man/$p ] || missing="$missing $p"; done
 if [ -z "$missing" ]; then echo "ok $n - every program, the config file and the event schema have a man page"
 else echo "not ok $n - missing man pages:$missing"; fi
+n=$((n + 1))
+# jq 1.6 exits 0 on no input at all: a test piping a daemon's answer into `jq -e` passes when
+# the daemon did not answer. tests/lib/common.bash's jqe fails on no input (-s and -n read
+# none as [] or null, which the expression then judges).
+jqbad=$(grep -nE 'jq -e(r|c)* ' tests/*.bats tests/lib/*.bash 2>/dev/null | grep -vE 'jq -e(r|c)* -[sn]|^[^:]*:[0-9]+:[[:space:]]*#|printf .* \| jq -e "\$@"')
+if [ -z "$jqbad" ]; then echo "ok $n - tests use jqe, not jq -e, on answers that may be missing"
+else echo "not ok $n - jq -e in tests (use jqe):"; echo "$jqbad" | sed 's/^/#   /'; fi
 echo "1..$n"
