@@ -73,6 +73,11 @@ static int state_parse(const char *s, enum docker_state *out)
 	return -1;
 }
 
+static int spec_hash_ok(const char *h)
+{
+	return strlen(h) == DOCKER_SPEC_HASH_LEN && strspn(h, "0123456789abcdef") == DOCKER_SPEC_HASH_LEN;
+}
+
 /* The canteen labels from a string map (Labels, or an event's Attributes). */
 static void labels_parse(const json_t *map, struct docker_labels *l)
 {
@@ -87,9 +92,11 @@ static void labels_parse(const json_t *map, struct docker_labels *l)
 	const char *cluster = get_str(map, DOCKER_LABEL_CLUSTER);
 	if (node && rec_address_ok(node))
 		str_copy(l->node, sizeof l->node, node);
-	if (spec && strlen(spec) == DOCKER_SPEC_HASH_LEN &&
-	    strspn(spec, "0123456789abcdef") == DOCKER_SPEC_HASH_LEN)
+	const char *back = get_str(map, DOCKER_LABEL_ROLLBACK);
+	if (spec && spec_hash_ok(spec))
 		str_copy(l->spec, sizeof l->spec, spec);
+	if (back && spec_hash_ok(back))
+		str_copy(l->rollback, sizeof l->rollback, back);
 	/* Only ever compared whole with our own id: any printable value that fits is kept. */
 	int printable = cluster != NULL;
 	for (const char *p = cluster; printable && *p; p++)

@@ -20,6 +20,8 @@
 #define DOCKER_LABEL_SPEC "io.canteen.spec"   /* docker_spec_hash of what the container runs */
 #define DOCKER_LABEL_CLUSTER "io.canteen.cluster" /* docker_cluster_id: chain id and contract */
 #define DOCKER_LABEL_VOLUME "io.canteen.volume"   /* a replica's named volume: its NAME */
+#define DOCKER_LABEL_ROLLBACK "io.canteen.rollback" /* docker_spec_hash of the spec whose failed
+                                                     * rollout this container's spec replaced */
 #define DOCKER_CLUSTER_MAX 72                 /* "<chain_id>:0x<40 hex>" and its NUL */
 #define DOCKER_SPEC_HASH_LEN 32               /* hex digits */
 
@@ -49,6 +51,7 @@ struct docker_labels {
 	char node[DOCKER_NODE_LEN + 1];
 	char spec[DOCKER_SPEC_HASH_LEN + 1]; /* empty when absent or malformed (older containers) */
 	char cluster[DOCKER_CLUSTER_MAX];    /* empty when absent or malformed (older containers) */
+	char rollback[DOCKER_SPEC_HASH_LEN + 1]; /* empty unless a rolled-back container's */
 };
 
 /* One row of GET /containers/json?all=1. */

@@ -561,6 +561,8 @@ json_t *docker_spec_create(const struct docker_spec *s, const struct docker_crea
 	      add_str(labels, DOCKER_LABEL_GENERATION, gen) || add_str(labels, DOCKER_LABEL_NODE, x->node);
 	if (!bad && x->cluster)
 		bad = add_str(labels, DOCKER_LABEL_CLUSTER, x->cluster);
+	if (!bad && s->rollback_of[0])
+		bad = add_str(labels, DOCKER_LABEL_ROLLBACK, s->rollback_of);
 	for (size_t i = 0; !bad && i < s->nports; i++) {
 		snprintf(key, sizeof key, "%u/%s", s->ports[i].container, s->ports[i].proto);
 		snprintf(hp, sizeof hp, "%u", s->ports[i].host);
@@ -622,4 +624,30 @@ int docker_cluster_id(const char *contract, uint64_t chain_id, char *out, size_t
 	if (w < 0 || (size_t)w >= outlen)
 		return errf(err, errlen, "cluster id does not fit");
 	return 0;
+}
+
+json_t *docker_spec_of_service(const json_t *svc, const char *name, uint32_t replica)
+{
+	json_t *ports = json_array(), *p;
+	size_t i;
+	json_array_foreach(json_object_get(svc, "ports"), i, p) {
+		const char *proto = json_string_value(json_object_get(p, "proto"));
+		json_array_append_new(ports, json_pack("{s:O,s:O,s:s}", "host", json_object_get(p, "host"),
+		                                       "container", json_object_get(p, "container"),
+		                                       "proto", proto ? proto : "tcp"));
+	}
+	json_t *cmd = json_object_get(svc, "command"), *env = json_object_get(svc, "env");
+	json_t *gen = json_object_get(svc, "generation");
+	json_t *spec = json_pack("{s:s,s:I,s:I,s:O,s:o,s:o,s:O,s:O,s:o}", "service", name, "replica",
+	                 (json_int_t)replica, "generation", gen ? json_integer_value(gen) : 0, "image",
+	                 json_object_get(svc, "image"), "command", cmd ? json_incref(cmd) : json_array(),
+	                 "env", env ? json_incref(env) : json_array(), "cpu_millis",
+	                 json_object_get(svc, "cpu_millis"), "mem_mib", json_object_get(svc, "mem_mib"),
+	                 "ports", ports);
+	/* What of version 5's options the container itself is made with (absent: default). */
+	static const char *const pass[] = {"health", "volumes", "read_only"};
+	for (size_t k = 0; spec && k < sizeof pass / sizeof pass[0]; k++)
+		if (json_object_get(svc, pass[k]))
+			json_object_set(spec, pass[k], json_object_get(svc, pass[k]));
+	return spec;
 }

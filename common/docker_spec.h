@@ -43,6 +43,9 @@ struct docker_spec {
 	struct rec_volume volumes[REC_MAX_VOLUMES]; /* named volumes of this replica */
 	size_t nvolumes;
 	int read_only;              /* read-only root filesystem */
+	/* Set by canteen-dockerd, never decoded: the docker_spec_hash of the spec whose failed
+	 * rollout this one returns from (the io.canteen.rollback label); "" otherwise. */
+	char rollback_of[DOCKER_SPEC_HASH_LEN + 1];
 };
 
 /* Has s a health check of its own, or the image's (disabled: no)? As far as the spec
@@ -86,6 +89,9 @@ void docker_desired_free(struct docker_desired *d);
  * same sentences); 0, or -1 with err (s then holds nothing to free). */
 int docker_spec_decode(const json_t *o, struct docker_spec *s, char *err, size_t errlen);
 void docker_spec_free(struct docker_spec *s);
+/* The SPEC object of replica `replica` of a SERVICE record (rec.h; checked by the caller) named
+ * name, as canteen-sched sends it (docker_spec_decode reads it back); NULL when out of memory. */
+json_t *docker_spec_of_service(const json_t *svc, const char *name, uint32_t replica);
 /* Do two specs ask for the same container (everything but the generation)? */
 int docker_spec_same(const struct docker_spec *a, const struct docker_spec *b);
 /* What a container runs (image, command, env, limits, ports), hashed to DOCKER_SPEC_HASH_LEN

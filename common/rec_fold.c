@@ -102,6 +102,43 @@ static int decode_upsert(const struct abi_value *v, const uint8_t hash[32], stru
 	return rc;
 }
 
+/* What a container of a service runs: the keys the previous record keeps. */
+static const char *const run_keys[] = {"image", "command", "env", "cpu_millis", "mem_mib",
+                                       "ports", "health", "volumes", "read_only"};
+
+static int runs_same(const json_t *a, const json_t *b)
+{
+	for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++) {
+		const json_t *x = json_object_get(a, run_keys[i]), *y = json_object_get(b, run_keys[i]);
+		if ((x || y) && !(x && y && json_equal(x, y)))
+			return 0;
+	}
+	return 1;
+}
+
+/* An upsert's "previous": what the record before it ran, with its generation, when this
+ * one runs something else; else the record before's own "previous" (a change of replicas,
+ * priority or placement keeps the version to return to). */
+static int add_previous(const struct rec_fold *f, json_t *svc)
+{
+	const json_t *old = json_object_get(f->services, json_string_value(json_object_get(svc, "name")));
+	if (!old)
+		return 0;
+	if (runs_same(old, svc)) {
+		json_t *keep = json_object_get(old, "previous");
+		return keep ? json_object_set(svc, "previous", keep) : 0;
+	}
+	json_t *prev = json_pack("{s:O}", "generation", json_object_get(old, "generation"));
+	for (size_t i = 0; prev && i < sizeof run_keys / sizeof run_keys[0]; i++) {
+		json_t *v = json_object_get(old, run_keys[i]);
+		if (v && json_object_set(prev, run_keys[i], v) < 0) {
+			json_decref(prev);
+			prev = NULL;
+		}
+	}
+	return prev ? json_object_set_new(svc, "previous", prev) : -1;
+}
+
 /* ServiceScaled: the record the fold holds, with the new replicas and generation. */
 static int decode_scale(const struct rec_fold *f, struct rec_fold_change *c, char *err, size_t errlen)
 {
@@ -148,7 +185,14 @@ int rec_fold_decode(const struct rec_fold *f, const uint8_t (*topics)[32], size_
 	if (!t || abi_decode(t, data, len, &v, err, errlen) < 0)
 		goto out;
 	switch (c->kind) {
-	case REC_FOLD_UPSERT: rc = decode_upsert(v, topics[1], c, err, errlen); break;
+	case REC_FOLD_UPSERT:
+		rc = decode_upsert(v, topics[1], c, err, errlen);
+		if (rc == 0 && c->service && add_previous(f, c->service) < 0) {
+			rc = errf(err, errlen, "out of memory");
+			json_decref(c->service);
+			c->service = NULL;
+		}
+		break;
 	case REC_FOLD_SCALE:
 		if (take_name(v->items[0], topics[1], c, err, errlen) < 0)
 			break;

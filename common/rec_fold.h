@@ -54,6 +54,11 @@ void rec_fold_topics(uint8_t topics[REC_FOLD_NEVENTS][32]);
 int rec_fold_decode(const struct rec_fold *f, const uint8_t (*topics)[32], size_t ntopics,
                     const uint8_t *data, size_t len, struct rec_fold_change *c, char *err,
                     size_t errlen);
+/* An upsert's record carries "previous" (canteen-events(7)): the generation and the run keys
+ * (image, command, env, cpu_millis, mem_mib, ports, health, volumes, read_only) of the record
+ * before it when those differ, else the record before's own "previous"; absent for a
+ * service's first record. canteen-dockerd returns to it when a rollout fails (rollback). */
+
 /* Apply a decoded change; takes c->service. 0, or -1 when out of memory. */
 int rec_fold_apply(struct rec_fold *f, struct rec_fold_change *c);
 void rec_fold_change_free(struct rec_fold_change *c);

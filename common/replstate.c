@@ -115,8 +115,9 @@ static int line_of(const struct replstate_entry *e, int64_t base, char *out, siz
 	unsigned restarts = e->restarts > REPLSTATE_RESTARTS_MAX ? REPLSTATE_RESTARTS_MAX : e->restarts;
 	char hc[2];
 	unsigned long long gen = e->generation > (uint64_t)REPLSTATE_GEN_MAX ? 0 : e->generation;
-	return snprintf(out, outlen, "\n%08x %u %llu %c%s %u %s%s", (unsigned)e->hash, replica, gen,
-	                states[e->state].code, health_code(e, hc), restarts, since, why);
+	return snprintf(out, outlen, "\n%08x %u %llu%s %c%s %u %s%s", (unsigned)e->hash, replica, gen,
+	                e->rolled_back && gen ? "^" : "", states[e->state].code, health_code(e, hc),
+	                restarts, since, why);
 }
 
 size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, size_t outlen)
@@ -204,6 +205,13 @@ static int decode_line(const char *p, const char *end, int64_t base, int version
 	e->generation = 0;
 	if (version >= 2 && field(&p, end, (uint64_t)REPLSTATE_GEN_MAX, &e->generation) < 0)
 		return errf(err, errlen, "a generation is missing or over 2^53");
+	e->rolled_back = 0;
+	if (version >= 2 && p < end && *p == '^') {
+		if (e->generation == 0)
+			return errf(err, errlen, "a rollback of generation 0");
+		e->rolled_back = 1;
+		p++;
+	}
 	if (end - p < 2 || p[0] != ' ')
 		return errf(err, errlen, "a state is missing");
 	int st = -1;

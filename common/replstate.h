@@ -15,7 +15,9 @@
  *
  * generation: of the desired spec the replica's container runs (the spec's own generation when
  * the container runs what it asks for, as after a scale; the container's otherwise), 0 when
- * unknown; peers' canteen-dockerd read it to gate a rolling update (rollout.c). A summary of
+ * unknown, followed by '^' when the replica was rolled back: generation's rollout failed and
+ * the container runs the service's previous spec instead (canteen-dockerd(8), rollback);
+ * peers' canteen-dockerd read it to gate a rolling update (rollout.c). A summary of
  * the previous version, R1 (no generation field), still decodes, with every generation 0.
  *
  * hash: 8 lowercase hex digits, replstate_hash of the service name; state: one letter of
@@ -50,6 +52,7 @@ struct replstate_entry {
 	uint32_t hash;
 	unsigned replica;
 	uint64_t generation;                  /* 0 when unknown */
+	int rolled_back;                      /* runs the spec before generation's, whose rollout failed */
 	enum replstate_state state;
 	enum replstate_health health;         /* RH_NONE unless running */
 	unsigned restarts;

@@ -68,6 +68,7 @@ state_has() { state | jq -en "input | ($1)" > /dev/null 2>&1; } # no answer is n
 	ct --contract "$c" service deploy web --image busybox:1 --replicas 2 --port 8080:80 -- sleep 1000 > /dev/null
 	ct --contract "$c" service scale web 4 > /dev/null
 	ct --contract "$c" service update web --image busybox:2 > /dev/null
+	ct --contract "$c" service update web --priority 5 > /dev/null
 	ct --contract "$c" service rm web > /dev/null
 	# a stranger is refused with a readable error, and nothing is emitted for it
 	run canteen -c /dev/null --rpc "$ANVIL_URL" --contract "$c" --key-file "$ANVIL_KEYS/key4" \
@@ -82,6 +83,7 @@ node.upsert $(addr_of 3) true
 service.upsert web 1
 service.upsert web 2
 service.upsert web 3
+service.upsert web 4
 service.remove web "
 	run steps
 	echo "$output"
@@ -93,6 +95,14 @@ service.remove web "
 		and .service.ports == [{"host":8080,"container":80,"proto":"tcp"}] and .service.command == ["sleep","1000"]
 		and .service.strategy == "spread" and .service.exclusive == false)'
 	has_line 'select(.type == "service.upsert" and .service.generation == 3 and .service.image == "busybox:2")'
+	# "previous": what the record before ran (generation 2: busybox:1), absent until the
+	# image or command changes; a change of priority keeps the version to return to
+	has_line 'select(.type == "service.upsert" and .service.generation == 2 and (.service | has("previous") | not))'
+	has_line 'select(.type == "service.upsert" and .service.generation == 3 and .service.previous ==
+		{"generation":2,"image":"busybox:1","command":["sleep","1000"],"env":[],"cpu_millis":100,"mem_mib":64,
+		 "ports":[{"host":8080,"container":80,"proto":"tcp"}]})'
+	has_line 'select(.type == "service.upsert" and .service.generation == 4 and .service.priority == 5 and
+		.service.previous.generation == 2 and .service.previous.image == "busybox:1")'
 	# (a snapshot's seq is on its begin and end lines, the same: counted once)
 	[ "$(events | jq -s '[.[] | select(.type | IN("snapshot.begin", "node", "service") | not) | .seq] |
 		. == (sort | unique) and length > 7 and all(. != null)')" = true ]

@@ -97,15 +97,20 @@ done
 EOF
 	start_bg sampler bash "$BATS_TEST_TMPDIR/sample.sh"
 }
+# sampled_cluster FIRST_OCTET UPDATE_JSON: the three-server cluster with the service at generation
+# 1 (OLD, 4 replicas), all healthy, and Docker's view sampled from then on.
+sampled_cluster() {
+	cluster "$1" "$(svc 1 "$OLD" "$2")" "1 2 3"
+	wait_until 60 count_is healthy_at 1 4
+	sample 4
+	wait_until 5 grep -q . "$BATS_TEST_TMPDIR/sampler.log"
+}
 max_down() { awk '$1 > m { m = $1 } END { print m + 0 }' "$BATS_TEST_TMPDIR/sampler.log"; }
 past() { [ "$(now_ms)" -ge "$1" ]; }
 
 @test "rollout: an update to a healthy version goes batch by batch (parallelism 1): never more than 1 replica down, in Docker's view" {
 	local u='{"parallelism":1}'
-	cluster 215 "$(svc 1 "$OLD" "$u")" "1 2 3"
-	wait_until 60 count_is healthy_at 1 4
-	sample 4
-	wait_until 5 grep -q . "$BATS_TEST_TMPDIR/sampler.log"
+	sampled_cluster 215 "$u"
 	update "$(svc 2 "$SLOW" "$u")"
 	wait_until 90 count_is healthy_at 2 4
 	wait_until 20 bash -c "[ -z \"\$(docker ps -aq --filter label=io.canteen.service=$SVC --filter label=io.canteen.generation=1)\" ]"
@@ -123,10 +128,7 @@ past() { [ "$(now_ms)" -ge "$1" ]; }
 
 @test "rollout: an update whose health check fails pauses after the first batch; the other replicas keep the old version, at most 1 down" {
 	local u='{"parallelism":1,"failure_action":"pause"}'
-	cluster 225 "$(svc 1 "$OLD" "$u")" "1 2 3"
-	wait_until 60 count_is healthy_at 1 4
-	sample 4
-	wait_until 5 grep -q . "$BATS_TEST_TMPDIR/sampler.log"
+	sampled_cluster 225 "$u"
 	update "$(svc 2 "$SICK" "$u")"
 	# A server that reaches replica 1's gate sees replica 0 failed: paused, and said so.
 	wait_until 30 grep -q "rollout of $SVC generation 2 paused: 1 of 1 updated replicas failed" "$BATS_TEST_TMPDIR"/dd*.log
@@ -149,7 +151,7 @@ past() { [ "$(now_ms)" -ge "$1" ]; }
 	CT+=(--contract "$(deploy_canteen 0)")
 	"${CT[@]}" service deploy "$SVC" --image "$IMG" --replicas 4 --update-parallelism 1 > /dev/null
 	"${CT[@]}" service update "$SVC" --env X=2 > /dev/null
-	wait_until 20 ls_says '.rollout == {"state":"paused","updated":1,"failed":1}'
+	wait_until 20 ls_says '.rollout == {"state":"paused","updated":1,"failed":1,"rolled_back":0}'
 	run "${CT[@]}" service ls
 	echo "$output"
 	[[ "$output" == *"rollout paused: 1/4 updated, 1 failed"* ]]
@@ -190,10 +192,7 @@ not_alive() { [ "$(swim_state "$1" "${ADDR[$2]}")" != alive ]; }
 
 @test "rollout: a partition during an update: each side waits for the replicas it cannot see; healed, one rollout completes, never more than 1 down" {
 	local u='{"parallelism":1}'
-	NETNS=1 cluster 245 "$(svc 1 "$OLD" "$u")" "1 2 3"
-	wait_until 60 count_is healthy_at 1 4
-	sample 4
-	wait_until 5 grep -q . "$BATS_TEST_TMPDIR/sampler.log"
+	NETNS=1 sampled_cluster 245 "$u"
 	cut3
 	wait_until 30 not_alive 1 3
 	wait_until 30 not_alive 3 1
@@ -208,6 +207,77 @@ not_alive() { [ "$(swim_state "$1" "${ADDR[$2]}")" != alive ]; }
 	echo "# max down $(max_down) over $(wc -l < "$BATS_TEST_TMPDIR/sampler.log") samples" >&3
 	[ "$(max_down)" -le 1 ]
 }
+
+# svcp GENERATION COMMAND_JSON UPDATE_JSON PREVIOUS_COMMAND_JSON: svc with the "previous" the
+# chain's fold gives an update (canteen-events(7)): generation - 1 running PREVIOUS_COMMAND.
+svcp() {
+	svc "$1" "$2" "$3" | jq -c --argjson p "$4" --arg i "$IMG" --argjson h "$HEALTH" \
+		'.previous = {generation: (.generation - 1), image: $i, command: $p, env: [], cpu_millis: 50,
+		              mem_mib: 16, ports: [], health: $h}'
+}
+# Fails on replicas 2 and up only (never healthy there): replicas 0 and 1 update healthily first.
+BAD2='["sh","-c","if [ \"$CANTEEN_REPLICA\" -ge 2 ]; then exec sleep 1004; fi; touch /tmp/ok; exec sleep 1003"]'
+
+# rows: every container of the service: replica generation rollback-label health-status id.
+rows() {
+	docker ps -a --filter "label=io.canteen.service=$SVC" --format \
+		'{{.Label "io.canteen.replica"}} {{.Label "io.canteen.generation"}} {{if .Label "io.canteen.rollback"}}back{{else}}-{{end}} {{if eq .State "running"}}{{.Status}}{{else}}{{.State}}{{end}} {{.ID}}' |
+		sed 's/Up [^(]*(\([a-z]*\))/\1/' | sort
+}
+# all_back: each replica has exactly one container, healthy, running the old command (a
+# generation 1 container or a rolled-back one), and none of generation 2 runs the new one.
+all_back() {
+	local out r
+	out=$(rows)
+	[ "$(echo "$out" | grep -c .)" -eq 4 ] || return 1
+	for r in 0 1 2 3; do
+		echo "$out" | grep -Eq "^$r (1 -|2 back) healthy " || return 1
+	done
+}
+
+@test "rollout: failure action rollback: a generation failing on replica 2 returns every replica to the old spec, healthy ones one at a time; it stays back; the next updates go through" {
+	local u='{"parallelism":1,"failure_action":"rollback"}'
+	sampled_cluster 165 "$u"
+	update "$(svcp 2 "$BAD2" "$u" "$OLD")"
+	# Replicas 0 and 1 update and are healthy; replica 2 never is: every server rolls back.
+	wait_until 60 grep -q "rollout of $SVC generation 2 failed: rolling back to the spec of generation 1" "$BATS_TEST_TMPDIR"/dd*.log
+	wait_until 60 all_back
+	rows
+	# Replicas 0, 1 and 2 had reached generation 2: they were rolled back (the label); replica
+	# 3 never left generation 1.
+	for r in 0 1 2; do rows | grep -q "^$r 2 back healthy "; done
+	rows | grep -q "^3 1 - healthy "
+	# canteen ps on node 1 says which replicas were rolled back, its own (from its dockerd)
+	# and the others' (from their summaries)
+	local d=$BATS_TEST_TMPDIR/cli1 sk
+	mkdir -p "$d"
+	for sk in sched dockerd swim; do ln -sf "$SW/r1/$sk.sock" "$d/$sk.sock"; done
+	wait_until 10 ps_says '[.[] | select(.rolled_back == true) | .replica] | sort == [0,1,2]'
+	"$BIN/canteen" -c /dev/null --rundir "$d" ps --service "$SVC" | grep -c "rolled back: runs the spec before"
+	grep -h 'rolled back: the previous spec' "$BATS_TEST_TMPDIR"/dd*.log
+	[ "$(grep -h "replacing $SVC\.[0-2]: generation 2 -> 2 (rolled back: the previous spec)" "$BATS_TEST_TMPDIR"/dd*.log | wc -l)" -eq 3 ]
+	echo "# max down $(max_down) over $(wc -l < "$BATS_TEST_TMPDIR/sampler.log") samples" >&3
+	[ "$(max_down)" -le 1 ]
+	# It stays back: 10 s on, the same containers (no flapping between the two specs).
+	local before
+	before=$(rows)
+	wait_until 12 past $(( $(now_ms) + 10000 ))
+	[ "$(rows)" = "$before" ]
+	# Every server's summary says so (the '^' of a rolled-back line), read back from swim.
+	swim_req 1 '{"op":"members"}' | jq -r '.members[].meta // empty' | grep -q "^$(fnv1a "$SVC") [0-2] 2^ r+ "
+	# canteen service rollback records the return on chain (generation 3 = the old spec, its
+	# previous the failed one): nothing is replaced.
+	update "$(svcp 3 "$OLD" "$u" "$BAD2")"
+	wait_until 12 past $(( $(now_ms) + 5000 ))
+	[ "$(rows | awk '{ print $1, $5 }')" = "$(echo "$before" | awk '{ print $1, $5 }')" ]
+	# A later healthy update (previous: the old spec) rolls out batch by batch to the end.
+	update "$(svcp 4 "$SLOW" "$u" "$OLD")"
+	wait_until 90 count_is healthy_at 4 4
+	echo "# max down $(max_down) over $(wc -l < "$BATS_TEST_TMPDIR/sampler.log") samples" >&3
+	[ "$(max_down)" -le 1 ]
+}
+
+ps_says() { "$BIN/canteen" -c /dev/null --rundir "$BATS_TEST_TMPDIR/cli1" ps --json --service "$SVC" | jq -s -e "$1" > /dev/null; }
 
 # fnv1a NAME: the service hash of common/replstate.c, 8 hex digits.
 fnv1a() {

@@ -104,7 +104,8 @@ row_is() { [ "$(row "$1" "$2" "$3" | jq -r "$4")" = true ]; }
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *SERVICE*REPLICA*NODE*STATE*RESTARTS*AGE*REASON* ]]
 	[ "${#lines[@]}" -eq 4 ]
-	[[ "$output" == *"$a3"*crashloop*"crash loop: exit 1, next restart in 8 s"* ]]
+	# (the back-off may have doubled since: 8 s, then 16 s)
+	[[ "$output" =~ $a3\ +crashloop\ .*crash\ loop:\ exit\ 1,\ next\ restart\ in\ (8|16|32)\ s ]]
 	run "$BIN/canteen" --rundir "$SW/r1" ps --service nosuch
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no replica of service 'nosuch'"* ]]

@@ -29,6 +29,7 @@ struct op {
 	int restart;                    /* a start of a container that ran before */
 	uint64_t generation;            /* create: the generation and spec hash it was made from */
 	char spec[DOCKER_SPEC_HASH_LEN + 1];
+	char rollback[DOCKER_SPEC_HASH_LEN + 1]; /* create: its io.canteen.rollback label, or "" */
 	struct docker_req *req;         /* the request, until op_done */
 	uint64_t timer;                 /* pull: pull_timeout_ms, then it is aborted */
 };
@@ -133,6 +134,7 @@ void ops_create(struct dd *dd, const struct docker_spec *s, struct slot *sl)
 	str_copy(o->image, sizeof o->image, s->image);
 	o->generation = s->generation;
 	docker_spec_hash(s, o->spec);
+	str_copy(o->rollback, sizeof o->rollback, s->rollback_of);
 	sl->busy = 1;
 	if (op_send(o, "POST", path, text, 60000) < 0)
 		sl->busy = 0;
@@ -274,6 +276,7 @@ static void created(struct dd *dd, struct op *o, const char *body, size_t len)
 	str_copy(lab.node, sizeof lab.node, dd->node);
 	str_copy(lab.spec, sizeof lab.spec, o->spec);
 	str_copy(lab.cluster, sizeof lab.cluster, dd->cluster);
+	str_copy(lab.rollback, sizeof lab.rollback, o->rollback);
 	lab.generation = o->generation;
 	struct ctr *c = ctr_find(dd, id);
 	if (!c) {

@@ -73,11 +73,15 @@ static void revive(struct dd *dd, struct ctr *c, struct slot *sl)
 }
 
 /* One desired replica: create, start, restart or replace what it needs. */
-static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_remove)
+static void reconcile_spec(struct dd *dd, const struct docker_spec *want, int may_remove)
 {
-	struct slot *sl = slot_get(dd, s->service, s->replica);
+	struct slot *sl = slot_get(dd, want->service, want->replica);
 	if (sl->busy)
 		return;
+	/* What it is to run: want, or the previous spec when want's rollout failed. */
+	struct docker_spec tmp;
+	const struct docker_spec *s = rollout_spec(dd, want, &tmp);
+	int back = s != want;
 	struct ctr *cur = NULL, *other = NULL;
 	char name[DOCKER_NAME_MAX], spec[DOCKER_SPEC_HASH_LEN + 1];
 	slot_name(dd, s->service, s->replica, name, sizeof name);
@@ -90,8 +94,9 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 			return;
 		if (!ctr_alive(c))
 			continue;
-		/* A new generation that runs the same thing (a scale, say) keeps the container. */
-		int current = c->lab.generation == s->generation || strcmp(c->lab.spec, spec) == 0;
+		/* A new generation that runs the same thing (a scale, say) keeps the container; in a
+		 * rollback only what runs the previous spec is current. */
+		int current = (!back && c->lab.generation == s->generation) || strcmp(c->lab.spec, spec) == 0;
 		if (current && (!cur || rank(c) > rank(cur))) {
 			if (cur)
 				other = cur;
@@ -122,16 +127,19 @@ static void reconcile_spec(struct dd *dd, const struct docker_spec *s, int may_r
 		ops_create(dd, s, sl);
 		return;
 	}
-	/* Only older generations here: a rolling replacement, batch by batch (rollout.c). */
-	if (!may_remove || (!sl->replacing && rollout_gate(dd, s, sl) != RO_OPEN))
+	/* Only older generations here: a rolling replacement, batch by batch (rollout.c); or
+	 * the failed generation's, rolled back. */
+	if (!may_remove || (!sl->replacing && (back ? rollout_rollback_gate(dd, want, s, other)
+	                                            : rollout_gate(dd, s, sl)) != RO_OPEN))
 		return;
 	if (!sl->replacing) {
-		log_info("replacing %s.%u: generation %llu -> %llu", s->service, s->replica,
-		         (unsigned long long)other->lab.generation, (unsigned long long)s->generation);
-		emit(dd, "rollout.replace", json_pack("{s:s,s:i,s:I,s:I}", "service", s->service,
+		log_info("replacing %s.%u: generation %llu -> %llu%s", s->service, s->replica,
+		         (unsigned long long)other->lab.generation, (unsigned long long)s->generation,
+		         back ? " (rolled back: the previous spec)" : "");
+		emit(dd, "rollout.replace", json_pack("{s:s,s:i,s:I,s:I,s:b}", "service", s->service,
 		                                      "replica", s->replica, "from",
 		                                      (json_int_t)other->lab.generation, "generation",
-		                                      (json_int_t)s->generation));
+		                                      (json_int_t)s->generation, "rollback", back));
 	}
 	sl->replacing = 1;
 	if (s->nports > 0)

@@ -4,7 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "docker_policy.h"
 #include "emit.h"
+#include "errf.h"
 #include "log.h"
 #include "parse.h"
 #include "pull.h"
@@ -20,6 +22,12 @@ struct ro_svc {
 	struct ro_policy p;
 	int stale;                  /* not (yet) in the snapshot being read */
 	uint64_t paused_gen;        /* the generation whose pause was announced; 0: none */
+	unsigned replicas;          /* of the record */
+	struct docker_spec *prev;   /* the record's "previous" (replica 0), when the failure action
+	                             * is rollback and it is within the rules; NULL otherwise */
+	char prev_hash[DOCKER_SPEC_HASH_LEN + 1];
+	char back_hash[DOCKER_SPEC_HASH_LEN + 1]; /* the spec found failed and rolled back from
+	                             * (kept: a replica being replaced says nothing meanwhile) */
 };
 
 /* What one replica line of a member's summary says, as much as the gate needs. */
@@ -30,6 +38,7 @@ struct ro_ent {
 	enum replstate_state state;
 	enum replstate_health health;
 	int failed_pending;         /* pending with a failure for its reason (a pull, a create) */
+	int rolled_back;
 };
 
 enum ro_live { RO_GONE, RO_SUSPECT, RO_ALIVE };
@@ -43,7 +52,7 @@ struct ro_member {
 
 struct rollout {
 	struct ro_svc *svcs;
-	size_t nsvcs;
+	size_t nsvcs, capsvcs;
 	struct ro_member *members;
 	size_t nmembers;
 	char self[43];
@@ -57,6 +66,9 @@ struct rollout {
 	uint64_t c_gen, c_pass, pass;
 	unsigned nfacts, capfacts;
 	unsigned char *facts;
+	int c_failed;               /* the generation failed (gen_failed), -1: not worked out yet */
+	unsigned nback;             /* rollback facts (back_at) of replicas 0 .. nback-1 */
+	unsigned char *back;        /* capfacts of them */
 };
 
 void rollout_init(struct dd *dd)
@@ -66,12 +78,24 @@ void rollout_init(struct dd *dd)
 		fatal("out of memory");
 }
 
+static void svc_prev_drop(struct ro_svc *s)
+{
+	if (s->prev)
+		docker_spec_free(s->prev);
+	free(s->prev);
+	s->prev = NULL;
+	s->prev_hash[0] = '\0';
+}
+
 void rollout_free(struct dd *dd)
 {
 	if (!dd->ro)
 		return;
 	ipc_client_free(dd->ro->chain);
+	for (size_t i = 0; i < dd->ro->nsvcs; i++)
+		svc_prev_drop(&dd->ro->svcs[i]);
 	free(dd->ro->facts);
+	free(dd->ro->back);
 	free(dd->ro->svcs);
 	free(dd->ro->members);
 	free(dd->ro);
@@ -88,8 +112,54 @@ static struct ro_svc *svc_find(struct rollout *ro, const char *name)
 	return NULL;
 }
 
+/* A new, zeroed policy at the end of the table (grown by doubling), or NULL when full. */
+static struct ro_svc *svc_append(struct rollout *ro)
+{
+	if (ro->nsvcs == RO_POLICIES_MAX)
+		return NULL;
+	if (ro->nsvcs == ro->capsvcs) {
+		size_t cap = ro->capsvcs ? ro->capsvcs * 2 : 16;
+		struct ro_svc *v = realloc(ro->svcs, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		ro->svcs = v;
+		ro->capsvcs = cap;
+	}
+	struct ro_svc *s = &ro->svcs[ro->nsvcs++];
+	memset(s, 0, sizeof *s);
+	return s;
+}
+
+/* A record's "previous" (from chain.sock: checked here as any spec) into *out (owned): 0, or
+ * -1 with err. */
+static int prev_decode(const struct docker_policy *policy, const char *name, json_t *pj,
+                       struct docker_spec **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!json_is_object(pj))
+		return errf(err, errlen, "not an object");
+	json_t *sj = docker_spec_of_service(pj, name, 0);
+	struct docker_spec *d = calloc(1, sizeof *d);
+	int rc = !sj ? errf(err, errlen, "a key is missing")
+	       : !d  ? errf(err, errlen, "out of memory")
+	             : docker_spec_decode(sj, d, err, errlen);
+	json_decref(sj);
+	/* The node's policy as on the desired set (its limits filled in): the same hash as the
+	 * containers made from this spec when it was the desired one. */
+	if (rc == 0 && docker_policy_check(policy, d, err, errlen) < 0) {
+		docker_spec_free(d);
+		rc = -1;
+	}
+	if (rc < 0) {
+		free(d);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
 /* A SERVICE object: its update policy (the contract's defaults for keys left out). */
-static void svc_upsert(struct rollout *ro, json_t *svc)
+static void svc_upsert(struct rollout *ro, const struct docker_policy *policy, json_t *svc)
 {
 	char err[256];
 	const char *name = json_string_value(json_object_get(svc, "name"));
@@ -105,27 +175,35 @@ static void svc_upsert(struct rollout *ro, json_t *svc)
 	if (fs && rec_failure_parse(fs, &fa) < 0)
 		fa = REC_FAILURE_PAUSE;
 	p.rollback = fa == REC_FAILURE_ROLLBACK;
+	json_t *pj = p.rollback ? json_object_get(svc, "previous") : NULL;
+	struct docker_spec *prev = NULL;
+	if (pj && prev_decode(policy, name, pj, &prev, err, sizeof err) < 0)
+		log_warnx("service %s: its previous spec is refused (%s); a failed rollout pauses", name, err);
 	struct ro_svc *s = svc_find(ro, name);
-	if (!s) {
-		if (ro->nsvcs == RO_POLICIES_MAX)
-			return;
-		struct ro_svc *v = realloc(ro->svcs, (ro->nsvcs + 1) * sizeof *v);
-		if (!v)
-			return;
-		ro->svcs = v;
-		s = &ro->svcs[ro->nsvcs++];
-		memset(s, 0, sizeof *s);
+	if (!s && (s = svc_append(ro)) != NULL)
 		(void)str_copy(s->name, sizeof s->name, name);
+	if (!s) {
+		if (prev)
+			docker_spec_free(prev);
+		free(prev);
+		return;
 	}
+	svc_prev_drop(s);
+	s->prev = prev;
+	if (prev)
+		docker_spec_hash(prev, s->prev_hash);
 	s->p = p;
+	s->replicas = (unsigned)json_integer_value(json_object_get(svc, "replicas"));
 	s->stale = 0;
 }
 
 static void svc_remove(struct rollout *ro, const char *name)
 {
 	struct ro_svc *s = name ? svc_find(ro, name) : NULL;
-	if (s)
+	if (s) {
+		svc_prev_drop(s);
 		*s = ro->svcs[--ro->nsvcs];
+	}
 }
 
 void rollout_on_chain(struct dd *dd, const char *type, json_t *msg)
@@ -135,14 +213,15 @@ void rollout_on_chain(struct dd *dd, const char *type, json_t *msg)
 		for (size_t i = 0; i < ro->nsvcs; i++)
 			ro->svcs[i].stale = 1;
 	} else if (strcmp(type, "service") == 0 || strcmp(type, "service.upsert") == 0) {
-		svc_upsert(ro, json_object_get(msg, "service"));
+		svc_upsert(ro, &dd->policy, json_object_get(msg, "service"));
 	} else if (strcmp(type, "service.remove") == 0) {
 		svc_remove(ro, json_string_value(json_object_get(msg, "name")));
 	} else if (strcmp(type, "snapshot.end") == 0) {
 		for (size_t i = 0; i < ro->nsvcs;)
-			if (ro->svcs[i].stale)
+			if (ro->svcs[i].stale) {
+				svc_prev_drop(&ro->svcs[i]);
 				ro->svcs[i] = ro->svcs[--ro->nsvcs];
-			else
+			} else
 				i++;
 	} else
 		return;
@@ -213,7 +292,7 @@ static void member_meta(struct rollout *ro, struct ro_member *m, const char *met
 		const struct replstate_entry *e = &rs->e[i];
 		m->e[i] = (struct ro_ent){.hash = e->hash, .replica = e->replica,
 		                          .generation = e->generation, .state = e->state,
-		                          .health = e->health,
+		                          .health = e->health, .rolled_back = e->rolled_back,
 		                          .failed_pending = e->state == RS_PENDING &&
 		                                            strstr(e->reason, "failed") != NULL};
 	}
@@ -295,6 +374,8 @@ static enum ro_fact local_fact(struct dd *dd, const struct docker_spec *want)
 		    strcmp(c->lab.service, want->service) != 0 ||
 		    (c->lab.generation != want->generation && strcmp(c->lab.spec, spec) != 0))
 			continue;
+		if (strcmp(c->lab.rollback, spec) == 0)
+			return RF_FAILED; /* rolled back from it: the rollout failed */
 		if (c->state == DOCKER_RUNNING &&
 		    (c->health == DOCKER_HEALTH_HEALTHY ||
 		     (c->health == DOCKER_HEALTH_NONE && !docker_spec_health_given(want))))
@@ -317,6 +398,8 @@ static enum ro_fact entry_fact(const struct ro_ent *e, uint64_t gen)
 {
 	if (e->generation != gen)
 		return RF_NOT_READY;
+	if (e->rolled_back)
+		return RF_FAILED;
 	if (e->state == RS_RUNNING && (e->health == RH_NONE || e->health == RH_HEALTHY))
 		return RF_READY;
 	if ((e->state == RS_RUNNING && e->health == RH_UNHEALTHY) || e->failed_pending ||
@@ -383,6 +466,17 @@ void rollout_pass(struct dd *dd)
 	dd->ro->pass++;
 }
 
+static void facts_grow(struct rollout *ro)
+{
+	unsigned cap = ro->capfacts ? ro->capfacts * 2 : 64;
+	unsigned char *v = realloc(ro->facts, cap), *b = v ? realloc(ro->back, cap) : NULL;
+	if (!v || !b)
+		fatal("out of memory");
+	ro->facts = v;
+	ro->back = b;
+	ro->capfacts = cap;
+}
+
 /* Replica k of s's service against s's generation, computed once per pass. */
 static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned k)
 {
@@ -391,17 +485,12 @@ static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned
 		ro->c_pass = ro->pass;
 		ro->c_gen = s->generation;
 		(void)str_copy(ro->c_service, sizeof ro->c_service, s->service);
-		ro->nfacts = 0;
+		ro->nfacts = ro->nback = 0;
+		ro->c_failed = -1;
 	}
 	while (ro->nfacts <= k) {
-		if (ro->nfacts == ro->capfacts) {
-			unsigned cap = ro->capfacts ? ro->capfacts * 2 : 64;
-			unsigned char *v = realloc(ro->facts, cap);
-			if (!v)
-				fatal("out of memory");
-			ro->facts = v;
-			ro->capfacts = cap;
-		}
+		if (ro->nfacts == ro->capfacts)
+			facts_grow(ro);
 		unsigned j = ro->nfacts;
 		const struct docker_spec *mine = ours(dd, s->service, j);
 		ro->facts[j] = (unsigned char)(mine && mine->generation == s->generation ? local_fact(dd, mine)
@@ -447,6 +536,153 @@ enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slo
 		dd->ro->gated_at = now;
 		reconcile_soon(dd, sl->gate_at + p.delay_ms - now);
 		return RO_WAIT;
+	}
+	return RO_OPEN;
+}
+
+/* ---- rollback ---- */
+
+/*
+ * Has the rollout of s's generation failed? Failed replicas (rolled-back ones count: their
+ * rollout failed) over the ratio of the replicas up to the end of some batch, the last
+ * batch included. Worked out once per pass and service.
+ */
+static int gen_failed(struct dd *dd, const struct docker_spec *s, const struct ro_svc *sv)
+{
+	struct rollout *ro = dd->ro;
+	(void)fact_at(dd, s, 0); /* the pass's cache for s's service and generation */
+	if (ro->c_failed >= 0)
+		return ro->c_failed;
+	unsigned par = sv->p.parallelism ? sv->p.parallelism : 1, failed = 0, n = sv->replicas;
+	ro->c_failed = 0;
+	for (unsigned k = 0; k < n && !ro->c_failed; k++) {
+		failed += fact_at(dd, s, k) == RF_FAILED;
+		unsigned b = k + 1;
+		if ((b % par == 0 || b == n) && failed &&
+		    (uint64_t)failed * 1000 > (uint64_t)sv->p.max_failure_permille * b)
+			ro->c_failed = 1;
+	}
+	return ro->c_failed;
+}
+
+/* Where a replica stands in a rollback from generation G's spec (hash x) to the previous. */
+enum ro_back { RB_DOWN, RB_READY_NEW, RB_READY_BACK };
+
+static int ctr_ready(const struct ctr *c)
+{
+	return c->state == DOCKER_RUNNING &&
+	       (c->health == DOCKER_HEALTH_HEALTHY || c->health == DOCKER_HEALTH_NONE);
+}
+
+/* Our replica r: what its best container runs. */
+static enum ro_back local_back(struct dd *dd, const char *service, unsigned r, uint64_t gen,
+                               const char *x)
+{
+	enum ro_back b = RB_DOWN;
+	for (struct ctr *c = dd->ctrs; c; c = c->next) {
+		if (!c->lab.labels_ok || c->removing || c->lab.replica != r ||
+		    strcmp(c->lab.service, service) != 0 || !ctr_ready(c))
+			continue;
+		int is_new = strcmp(c->lab.rollback, x) != 0 &&
+		             (strcmp(c->lab.spec, x) == 0 || c->lab.generation == gen);
+		if (!is_new)
+			return RB_READY_BACK;
+		b = RB_READY_NEW;
+	}
+	return b;
+}
+
+/* Another server's replica r, from the live members' summaries: ready back only when an
+ * alive member says so and no live member says otherwise (as peer_fact). */
+static enum ro_back peer_back(struct rollout *ro, uint32_t hash, unsigned r, uint64_t gen)
+{
+	int back = 0, fresh = 0, down = 0;
+	for (size_t i = 0; i < ro->nmembers; i++) {
+		const struct ro_member *m = &ro->members[i];
+		if (m->live == RO_GONE)
+			continue;
+		for (size_t k = 0; k < m->n; k++) {
+			const struct ro_ent *e = &m->e[k];
+			if (e->hash != hash || e->replica != r)
+				continue;
+			int ready = e->state == RS_RUNNING && (e->health == RH_NONE || e->health == RH_HEALTHY);
+			if (!ready || m->live != RO_ALIVE)
+				down = 1;
+			else if (e->rolled_back || e->generation != gen)
+				back = 1;
+			else
+				fresh = 1;
+		}
+	}
+	return down ? RB_DOWN : fresh ? RB_READY_NEW : back ? RB_READY_BACK : RB_DOWN;
+}
+
+static enum ro_back back_at(struct dd *dd, const struct docker_spec *s, const char *x, unsigned k)
+{
+	struct rollout *ro = dd->ro;
+	(void)fact_at(dd, s, k); /* the cache for this pass, service and generation; room for k */
+	while (ro->nback <= k) {
+		unsigned j = ro->nback++;
+		const struct docker_spec *mine = ours(dd, s->service, j);
+		ro->back[j] = (unsigned char)(mine ? local_back(dd, s->service, j, s->generation, x)
+		                                   : peer_back(ro, replstate_hash(s->service), j,
+		                                               s->generation));
+	}
+	return (enum ro_back)ro->back[k];
+}
+
+static void announce_rollback(struct dd *dd, const struct docker_spec *s, struct ro_svc *sv)
+{
+	log_warnx("rollout of %s generation %llu failed: rolling back to the spec of generation %llu",
+	          s->service, (unsigned long long)s->generation,
+	          (unsigned long long)sv->prev->generation);
+	emit(dd, "rollout.rollback", json_pack("{s:s,s:I,s:I}", "service", s->service, "generation",
+	                                       (json_int_t)s->generation, "to",
+	                                       (json_int_t)sv->prev->generation));
+}
+
+const struct docker_spec *rollout_spec(struct dd *dd, const struct docker_spec *s,
+                                       struct docker_spec *tmp)
+{
+	struct ro_svc *sv = svc_find(dd->ro, s->service);
+	char x[DOCKER_SPEC_HASH_LEN + 1];
+	if (!sv || !sv->p.rollback || !sv->prev || s->replica >= sv->replicas)
+		return s;
+	docker_spec_hash(s, x);
+	if (strcmp(x, sv->prev_hash) == 0)
+		return s;
+	/* Once found failed, this spec stays rolled back here: the facts that showed it may go
+	 * while replicas are replaced; the others learn it from the rolled-back replicas. */
+	if (strcmp(x, sv->back_hash) != 0) {
+		if (!gen_failed(dd, s, sv))
+			return s;
+		memcpy(sv->back_hash, x, sizeof sv->back_hash);
+		announce_rollback(dd, s, sv);
+	}
+	*tmp = *sv->prev; /* its strings stay sv->prev's: tmp is never freed */
+	(void)str_copy(tmp->service, sizeof tmp->service, s->service);
+	tmp->replica = s->replica;
+	tmp->generation = s->generation;
+	memcpy(tmp->rollback_of, x, sizeof tmp->rollback_of);
+	return tmp;
+}
+
+enum ro_gate rollout_rollback_gate(struct dd *dd, const struct docker_spec *want,
+                                   const struct docker_spec *back, const struct ctr *old)
+{
+	if (!ctr_ready(old))
+		return RO_OPEN; /* down already: back at once */
+	struct ro_svc *sv = svc_find(dd->ro, want->service);
+	unsigned par = sv && sv->p.parallelism ? sv->p.parallelism : 1;
+	unsigned n = sv ? sv->replicas : 0, first = want->replica / par * par;
+	for (unsigned k = 0; k < n; k++) {
+		if (k >= first && k - first < par)
+			continue; /* its own batch */
+		enum ro_back b = back_at(dd, want, back->rollback_of, k);
+		if (b == RB_DOWN || (k < first && b != RB_READY_BACK)) {
+			dd->ro->gated_at = loop_now(dd->loop);
+			return RO_WAIT;
+		}
 	}
 	return RO_OPEN;
 }

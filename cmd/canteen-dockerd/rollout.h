@@ -45,4 +45,24 @@ void rollout_pass(struct dd *dd);
  */
 enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slot *sl);
 
+/*
+ * The spec desired replica s is to run now: s, or, when its service's failure action is
+ * rollback, it has a previous spec and the rollout of s's generation failed (the ratio, with
+ * rolled-back replicas counting as failed), the previous spec as replica s->replica of
+ * s->generation with rollback_of set to s's hash, built in *tmp (not to be freed; valid
+ * until the next chain.sock message). The first time for a generation it logs and emits
+ * rollout.rollback.
+ */
+const struct docker_spec *rollout_spec(struct dd *dd, const struct docker_spec *s,
+                                       struct docker_spec *tmp);
+
+/*
+ * May old, a container of desired replica want that runs the failed generation's spec, be
+ * replaced by back (rollout_spec's rollback) now? At once when old is not ready; otherwise
+ * when every replica outside want's batch is running and ready, and every one of a lower
+ * batch runs the previous spec: a rollback takes down no more replicas at once than an update.
+ */
+enum ro_gate rollout_rollback_gate(struct dd *dd, const struct docker_spec *want,
+                                   const struct docker_spec *back, const struct ctr *old);
+
 #endif

@@ -147,8 +147,13 @@ static size_t collect(struct dd *dd, struct replstate_entry **out)
 			docker_spec_hash(s, spec);
 			from_ctr(dd, c, &v[n]);
 			/* What runs the desired spec runs its generation (as after a scale). */
-			v[n++].generation = c->lab.generation == s->generation || strcmp(c->lab.spec, spec) == 0
-			                        ? s->generation : c->lab.generation;
+			v[n].generation = c->lab.generation == s->generation || strcmp(c->lab.spec, spec) == 0
+			                      ? s->generation : c->lab.generation;
+			/* Rolled back from this very spec (after a scale too): of its generation, back. */
+			v[n].rolled_back = strcmp(c->lab.rollback, spec) == 0;
+			if (v[n].rolled_back)
+				v[n].generation = s->generation;
+			n++;
 			continue;
 		}
 		struct slot *sl = slot_find(dd, s->service, s->replica);

@@ -26,6 +26,9 @@ static json_t *ps_row(struct dd *dd, const struct ctr *c)
 	                        "state", ctr_state_name(dd, c), "since", (json_int_t)c->since, "restarts",
 	                        s ? (int)s->restarts : 0, "id", c->id, "node", dd->node, "name", c->name,
 	                        "reason", why);
+	/* rolled back: it runs the spec before its generation's, whose rollout failed */
+	if (row && c->lab.rollback[0])
+		json_object_set_new(row, "rolled_back", json_true());
 	/* a running container's health check result ("starting", "healthy", "unhealthy") */
 	if (row && c->state == DOCKER_RUNNING && !c->removing && c->health != DOCKER_HEALTH_NONE)
 		json_object_set_new(row, "health", json_string(docker_health_name(c->health)));

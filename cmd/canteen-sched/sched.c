@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "docker_spec.h"
 #include "log.h"
 #include "rec.h"
 #include "replstate.h"
@@ -236,32 +237,6 @@ static void on_dockerd_state(struct ipc_client *c, int up, void *arg)
 
 /* ---- building messages ---- */
 
-static json_t *spec_for(json_t *svc, const char *name, uint32_t replica)
-{
-	json_t *ports = json_array(), *p;
-	size_t i;
-	json_array_foreach(json_object_get(svc, "ports"), i, p) {
-		const char *proto = json_string_value(json_object_get(p, "proto"));
-		json_array_append_new(ports, json_pack("{s:O,s:O,s:s}", "host", json_object_get(p, "host"),
-		                                       "container", json_object_get(p, "container"),
-		                                       "proto", proto ? proto : "tcp"));
-	}
-	json_t *cmd = json_object_get(svc, "command"), *env = json_object_get(svc, "env");
-	json_t *gen = json_object_get(svc, "generation");
-	json_t *spec = json_pack("{s:s,s:I,s:I,s:O,s:o,s:o,s:O,s:O,s:o}", "service", name, "replica",
-	                 (json_int_t)replica, "generation", gen ? json_integer_value(gen) : 0, "image",
-	                 json_object_get(svc, "image"), "command", cmd ? json_incref(cmd) : json_array(),
-	                 "env", env ? json_incref(env) : json_array(), "cpu_millis",
-	                 json_object_get(svc, "cpu_millis"), "mem_mib", json_object_get(svc, "mem_mib"),
-	                 "ports", ports);
-	/* What of version 5's options the container itself is made with (absent: default). */
-	static const char *const pass[] = {"health", "volumes", "read_only"};
-	for (size_t k = 0; spec && k < sizeof pass / sizeof pass[0]; k++)
-		if (json_object_get(svc, pass[k]))
-			json_object_set(spec, pass[k], json_object_get(svc, pass[k]));
-	return spec;
-}
-
 /* Replica of svc into PLACEMENT's pending list, while the list has room. */
 static void list_pending(json_t *pend, const char *svc, json_int_t replica, const char *why)
 {
@@ -443,7 +418,7 @@ static int build(struct sched *s, const struct place_result *r, json_t **placeme
 					snprintf(why, sizeof why, "waiting for %s to stop it", other);
 					s->waiting++;
 				} else if (me && svc) {
-					json_array_append_new(mine, spec_for(svc, ps->name, (uint32_t)k));
+					json_array_append_new(mine, docker_spec_of_service(svc, ps->name, (uint32_t)k));
 				}
 				/* Placed here, but this server's dockerd refused it: say so. */
 				if (other || (me && refused_reason(s, ps->name, k, why, sizeof why))) {

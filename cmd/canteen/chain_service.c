@@ -697,6 +697,7 @@ struct svc_health {
 	long long placed, updated, failed; /* replicas placed; of them at the placement's
 	                                     * generation (as their servers say), and failed so */
 	long long old;                     /* known to run an older generation */
+	long long rolled;                  /* rolled back (of the updated ones) */
 };
 
 /* Running and healthy replicas of every service in the placement, in one pass (owned by
@@ -711,9 +712,9 @@ static json_t *health_index(json_t *placement, struct rview *rv)
 		if (!out || !s || !node)
 			continue;
 		json_t *c = json_object_get(out, s);
-		if (!c && json_object_set_new(out, s, c = json_pack("[I,I,I,I,I,I]", (json_int_t)0, (json_int_t)-1,
+		if (!c && json_object_set_new(out, s, c = json_pack("[I,I,I,I,I,I,I]", (json_int_t)0, (json_int_t)-1,
 		                                                    (json_int_t)0, (json_int_t)0, (json_int_t)0,
-		                                                    (json_int_t)0)) < 0)
+		                                                    (json_int_t)0, (json_int_t)0)) < 0)
 			continue;
 		struct rview_state st;
 		rview_lookup(rv, s, json_integer_value(json_object_get(a, "replica")), node, &st);
@@ -725,6 +726,8 @@ static json_t *health_index(json_t *placement, struct rview *rv)
 		                 json_integer_value(json_array_get(c, 4)) + (at_gen && rview_failed(&st)));
 		json_integer_set(json_array_get(c, 5), json_integer_value(json_array_get(c, 5)) +
 		                                           (st.generation > 0 && st.generation < gen));
+		json_integer_set(json_array_get(c, 6),
+		                 json_integer_value(json_array_get(c, 6)) + (at_gen && st.rolled_back));
 		json_int_t running = json_integer_value(json_array_get(c, 0)) + rview_running(&st);
 		json_int_t healthy = json_integer_value(json_array_get(c, 1));
 		if (st.health && healthy < 0)
@@ -738,7 +741,7 @@ static json_t *health_index(json_t *placement, struct rview *rv)
 
 static struct svc_health health_of(json_t *health, const char *name)
 {
-	struct svc_health h = {0, -1, 0, 0, 0, 0};
+	struct svc_health h = {0, -1, 0, 0, 0, 0, 0};
 	json_t *c = name ? json_object_get(health, name) : NULL;
 	if (c) {
 		h.running = json_integer_value(json_array_get(c, 0));
@@ -747,19 +750,23 @@ static struct svc_health health_of(json_t *health, const char *name)
 		h.updated = json_integer_value(json_array_get(c, 3));
 		h.failed = json_integer_value(json_array_get(c, 4));
 		h.old = json_integer_value(json_array_get(c, 5));
+		h.rolled = json_integer_value(json_array_get(c, 6));
 	}
 	return h;
 }
 
-/* The rollout as the replicas' states tell (canteen-dockerd(8), Rolling updates): "paused"
- * when the failed ones are over the service's ratio, "updating" while a replica is known to
- * run an older generation, "done"; NULL when nothing is placed. */
+/* The rollout as the replicas' states tell (canteen-dockerd(8), Rolling updates): "rolled
+ * back" when a replica runs the previous spec because the rollout failed, "paused" when the
+ * failed ones are over the service's ratio, "updating" while a replica is known to run an
+ * older generation, "done"; NULL when nothing is placed. */
 static const char *rollout_state(const json_t *s, const struct svc_health *h)
 {
 	json_int_t permille = json_integer_value(json_object_get(json_object_get(s, "update"),
 	                                                         "max_failure_permille"));
 	if (!h || h->placed == 0)
 		return NULL;
+	if (h->rolled > 0)
+		return "rolled back";
 	if (h->failed * 1000 > permille * h->updated)
 		return "paused";
 	return h->old > 0 ? "updating" : "done";
@@ -785,8 +792,12 @@ static void print_service_row(const json_t *s, const json_t *sum, const struct s
 	const char *ro = sum ? rollout_state(s, h) : NULL;
 	if (ro && strcmp(ro, "done") != 0) {
 		size_t k = strlen(why);
-		snprintf(why + k, sizeof why - k, "%srollout %s: %lld/%lld updated, %lld failed",
-		         k ? "; " : "", ro, h->updated, h->placed, h->failed);
+		if (h->rolled > 0)
+			snprintf(why + k, sizeof why - k, "%srollout failed: %lld/%lld rolled back to the previous spec",
+			         k ? "; " : "", h->rolled, h->placed);
+		else
+			snprintf(why + k, sizeof why - k, "%srollout %s: %lld/%lld updated, %lld failed",
+			         k ? "; " : "", ro, h->updated, h->placed, h->failed);
 	}
 	if (h && sum)
 		snprintf(running, sizeof running, "%lld", h->running);
@@ -906,9 +917,10 @@ static int service_ls(struct cli *cli)
 					json_object_set_new(s, "healthy", json_integer(h.healthy));
 				const char *ro = rollout_state(s, &h);
 				if (ro)
-					json_object_set_new(s, "rollout", json_pack("{s:s,s:I,s:I}", "state", ro,
+					json_object_set_new(s, "rollout", json_pack("{s:s,s:I,s:I,s:I}", "state", ro,
 					                                            "updated", (json_int_t)h.updated,
-					                                            "failed", (json_int_t)h.failed));
+					                                            "failed", (json_int_t)h.failed,
+					                                            "rolled_back", (json_int_t)h.rolled));
 			}
 			chain_print_json(s);
 		} else {

@@ -51,6 +51,8 @@ static void print_json(const struct row *r, time_t now)
 	                      st->state, "health", st->health, "reason", st->reason);
 	if (o && st->restarts >= 0)
 		json_object_set_new(o, "restarts", json_integer(st->restarts));
+	if (o && st->rolled_back)
+		json_object_set_new(o, "rolled_back", json_true());
 	if (o && st->since > 0) {
 		json_object_set_new(o, "since", json_integer(st->since));
 		json_object_set_new(o, "age_s", json_integer(now > st->since ? now - st->since : 0));
@@ -81,12 +83,14 @@ static void print_rows(const struct cli *cli, const struct row *rows, size_t n)
 		if (st->restarts >= 0)
 			snprintf(restarts, sizeof restarts, "%lld", st->restarts);
 		age_of(st->since, now, age, sizeof age);
+		const char *reason = st->reason ? tty_esc(st->reason, why, sizeof why)
+		                     : st->rolled_back ? "rolled back: runs the spec before this generation's"
+		                                       : "";
 		printf("%-24s %-7" JSON_INTEGER_FORMAT " %-42s %-10s %-9s %-8s %-5s %s\n",
 		       tty_esc(r->service, svc, sizeof svc), r->replica,
 		       r->node ? tty_esc(r->node, node, sizeof node) : "-",
 		       st->state ? tty_esc(st->state, what, sizeof what) : "-",
-		       st->health ? tty_esc(st->health, health, sizeof health) : "-", restarts, age,
-		       st->reason ? tty_esc(st->reason, why, sizeof why) : "");
+		       st->health ? tty_esc(st->health, health, sizeof health) : "-", restarts, age, reason);
 	}
 }
 

@@ -168,28 +168,32 @@ static void from_member(struct rview_state *r, struct rview_member *m, const cha
 static void rview_lookup_state(struct rview *v, const char *service, json_int_t replica,
                                const char *node, struct rview_state *r);
 
-/* The generation node's summary gives (service, replica); 0 when it says none. */
-static long long gen_of(struct rview *v, const char *service, json_int_t replica, const char *node)
+/* The line node's summary gives (service, replica); NULL when it says none. */
+static const struct replstate_entry *entry_of(struct rview *v, const char *service,
+                                              json_int_t replica, const char *node)
 {
 	struct rview_member *m = member_of(v, node);
 	if (!m || !m->meta)
-		return 0;
+		return NULL;
 	if (!m->decoded)
 		m->decoded = replstate_decode(m->meta, strlen(m->meta), &m->rs, m->err, sizeof m->err) < 0 ? -1 : 1;
 	uint32_t h = replstate_hash(service);
 	for (size_t i = 0; m->decoded > 0 && i < m->rs.n; i++)
 		if (m->rs.e[i].hash == h && m->rs.e[i].replica == replica)
-			return (long long)m->rs.e[i].generation;
-	return 0;
+			return &m->rs.e[i];
+	return NULL;
 }
 
 void rview_lookup(struct rview *v, const char *service, json_int_t replica, const char *node,
                   struct rview_state *r)
 {
 	rview_lookup_state(v, service, replica, node, r);
-	long long g = r->state && strcmp(r->state, "unknown") != 0 ? gen_of(v, service, replica, node) : 0;
-	if (g > 0) /* what its server publishes counts a container a scale kept as current */
-		r->generation = g;
+	const struct replstate_entry *e = r->state && strcmp(r->state, "unknown") != 0
+	                                      ? entry_of(v, service, replica, node) : NULL;
+	if (e && e->generation > 0) { /* what its server publishes counts a container a scale kept as current */
+		r->generation = (long long)e->generation;
+		r->rolled_back = e->rolled_back;
+	}
 }
 
 int rview_failed(const struct rview_state *s)
@@ -218,6 +222,7 @@ static void rview_lookup_state(struct rview *v, const char *service, json_int_t 
 		r->restarts = json_integer_value(json_object_get(dr, "restarts"));
 		r->since = json_integer_value(json_object_get(dr, "since"));
 		r->generation = json_integer_value(json_object_get(dr, "generation"));
+		r->rolled_back = json_is_true(json_object_get(dr, "rolled_back"));
 		return;
 	}
 	from_member(r, member_of(v, node), service, replica);

@@ -33,6 +33,7 @@ struct rview_state {
 	long long restarts;          /* -1 unknown */
 	long long since;             /* unix seconds; 0 unknown */
 	long long generation;        /* of the spec it runs, from its server's summary; 0 unknown */
+	int rolled_back;             /* runs the spec before generation's (a failed rollout) */
 	char note[RVIEW_NOTE_MAX];
 	char rs_state[16], rs_reason[REPLSTATE_REASON_MAX + 1];
 };

@@ -203,10 +203,35 @@ static void generations(void)
 	ok(refused("R2 0 1 1 0 0 0\n00000001 0 -1 r 0 -", "generation"), "R2 negative generation");
 }
 
+/* A rolled-back replica: '^' after its generation; R1 and generation 0 have none. */
+static void rolled_back(void)
+{
+	struct replstate_entry v[] = {ent("web", 0, RS_RUNNING, 0, 1700000000, ""),
+	                              ent("web", 1, RS_RUNNING, 0, 1700000000, "")};
+	v[0].generation = 5;
+	v[0].rolled_back = 1;
+	v[1].generation = 5;
+	char out[REPLSTATE_MAX + 1], err[200] = "";
+	size_t len = replstate_encode(v, 2, out, sizeof out);
+	struct replstate rs;
+	ok(strstr(out, " 0 5^ r ") != NULL && strstr(out, " 1 5 r ") != NULL, "'^' on the rolled-back line only: %s", out);
+	ok(replstate_decode(out, len, &rs, err, sizeof err) == 0 && rs.n == 2, "round trip: %s", err);
+	ok((rs.e[0].replica == 0 ? rs.e[0].rolled_back && !rs.e[1].rolled_back
+	                         : rs.e[1].rolled_back && !rs.e[0].rolled_back), "rolled_back kept");
+	v[0].generation = 0; /* unknown generation: nothing to have rolled back from */
+	len = replstate_encode(v, 1, out, sizeof out);
+	ok(strchr(out, '^') == NULL, "no '^' with generation 0: %s", out);
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 0^ r 0 -", "rollback of generation 0"), "'^' on generation 0");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 4^^ r 0 -", "state"), "'^' twice");
+	ok(refused("R2 0 1 1 0 0 0\n00000001 0 ^4 r 0 -", "generation"), "'^' before the generation");
+	ok(refused("R1 0 1 1 0 0 0\n00000001 0^ r 0 -", "state"), "'^' in R1");
+}
+
 int main(void)
 {
 	round_trip();
 	generations();
+	rolled_back();
 	health();
 	truncation();
 	hostile();
