@@ -593,11 +593,13 @@ json_t *place_state_claims(const struct place_state *st)
 		if (!is_live(st, k) || strcmp(k, st->self) == 0 ||
 		    replstate_decode(json_string_value(v), json_string_length(v), &rs, NULL, 0) < 0)
 			continue;
-		for (size_t i = 0; i < rs.n; i++) {
+		for (size_t i = 0; i < replstate_len(&rs); i++) {
 			char key[32];
-			if (!holds_container(rs.e[i].state))
+			struct replstate_entry e;
+			replstate_at(&rs, i, &e);
+			if (!holds_container(e.state))
 				continue;
-			snprintf(key, sizeof key, "%08x/%u", (unsigned)rs.e[i].hash, rs.e[i].replica);
+			snprintf(key, sizeof key, "%08x/%u", (unsigned)e.hash, e.replica);
 			if (!json_object_get(out, key) || strcmp(k, json_string_value(json_object_get(out, key))) < 0)
 				json_object_set_new(out, key, json_string(k));
 		}

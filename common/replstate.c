@@ -1,5 +1,6 @@
 /* replstate.c: encode and strictly decode a server's replica-state summary (replstate.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errf.h"
@@ -120,6 +121,120 @@ static int line_of(const struct replstate_entry *e, int64_t base, char *out, siz
 	                restarts, since, why);
 }
 
+/* The lines of rank r among the first total valid entries of v, while they fit. */
+static void put_lines(const struct replstate_entry *v, size_t n, unsigned total, int r, int64_t base,
+                      char *out, size_t cap, size_t *off, size_t *shown)
+{
+	for (size_t i = 0, counted = 0; i < n && counted < total; i++) {
+		if ((unsigned)v[i].state >= RS_NSTATES)
+			continue;
+		counted++;
+		if (rank(&v[i]) != r)
+			continue;
+		char line[REPLSTATE_REASON_MAX + 96];
+		int k = line_of(&v[i], base, line, sizeof line);
+		if (*shown >= REPLSTATE_ENTRIES_MAX || k < 0 || *off + (size_t)k > cap)
+			continue; /* does not fit: the counts still tell */
+		memcpy(out + *off, line, (size_t)k);
+		*off += (size_t)k;
+		(*shown)++;
+	}
+}
+
+static unsigned long long gen_out(const struct replstate_entry *e)
+{
+	return e->generation > (uint64_t)REPLSTATE_GEN_MAX ? 0 : e->generation;
+}
+
+/* Group order: service, generation, rollback mark, health, replica. */
+static int group_cmp(const void *a, const void *b)
+{
+	const struct replstate_entry *x = *(const struct replstate_entry *const *)a;
+	const struct replstate_entry *y = *(const struct replstate_entry *const *)b;
+	unsigned long long gx = gen_out(x), gy = gen_out(y);
+	int rx = x->rolled_back && gx, ry = y->rolled_back && gy;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (gx != gy)
+		return gx < gy ? -1 : 1;
+	if (rx != ry)
+		return rx - ry;
+	if (x->health != y->health)
+		return (int)x->health - (int)y->health;
+	return x->replica < y->replica ? -1 : x->replica > y->replica;
+}
+
+static int same_group(const struct replstate_entry *x, const struct replstate_entry *y)
+{
+	return x->hash == y->hash && gen_out(x) == gen_out(y) &&
+	       (x->rolled_back && gen_out(x)) == (y->rolled_back && gen_out(y)) && x->health == y->health;
+}
+
+/* The running entries (rank 4) as group lines, while they fit: at most REPLSTATE_GROUPED_MAX
+ * replicas in all. */
+static void put_groups(const struct replstate_entry *v, size_t n, unsigned total, char *out,
+                       size_t cap, size_t *off)
+{
+	const struct replstate_entry **run = malloc((n ? n : 1) * sizeof *run);
+	size_t nrun = 0, listed = 0;
+	if (!run)
+		return; /* the counts still tell */
+	for (size_t i = 0, counted = 0; i < n && counted < total; i++) {
+		if ((unsigned)v[i].state >= RS_NSTATES)
+			continue;
+		counted++;
+		if (rank(&v[i]) == 4)
+			run[nrun++] = &v[i];
+	}
+	qsort(run, nrun, sizeof *run, group_cmp);
+	for (size_t i = 0; i < nrun && listed < REPLSTATE_GROUPED_MAX;) {
+		const struct replstate_entry *e = run[i];
+		char hc[2], line[REPLSTATE_MAX + 1];
+		unsigned long long gen = gen_out(e);
+		int k = snprintf(line, sizeof line, "\n=%08x %llu%s r%s ", (unsigned)e->hash, gen,
+		                 e->rolled_back && gen ? "^" : "", health_code(e, hc));
+		size_t len = (size_t)k, items = 0;
+		size_t j = i;
+		unsigned last = 0;
+		while (j < nrun && same_group(run[j], e) && listed < REPLSTATE_GROUPED_MAX) {
+			if (items && run[j]->replica <= last) { /* the same replica twice: once */
+				j++;
+				continue;
+			}
+			/* a run of consecutive indexes: a-b when 3 or more, as the limit allows */
+			size_t t = j;
+			while (t + 1 < nrun && same_group(run[t + 1], e) && run[t + 1]->replica == run[t]->replica + 1 &&
+			       listed + (t + 1 - j) + 1 <= REPLSTATE_GROUPED_MAX)
+				t++;
+			if (run[j]->replica > REPLSTATE_REPLICA_MAX)
+				break;
+			char tok[32];
+			int tk = t - j >= 2 ? snprintf(tok, sizeof tok, "%s%u-%u", items ? "," : "", run[j]->replica,
+			                               run[t]->replica)
+			                    : snprintf(tok, sizeof tok, "%s%u", items ? "," : "", run[j]->replica);
+			if (t - j < 2)
+				t = j;
+			if (tk < 0 || *off + len + (size_t)tk > cap || (t - j >= 2 && run[t]->replica > REPLSTATE_REPLICA_MAX))
+				break;
+			memcpy(line + len, tok, (size_t)tk);
+			len += (size_t)tk;
+			items++;
+			last = run[t]->replica;
+			listed += t - j + 1;
+			j = t + 1;
+		}
+		if (items) {
+			memcpy(out + *off, line, len);
+			*off += len;
+		}
+		/* the rest of this group did not fit: on to the next group */
+		while (j < nrun && same_group(run[j], e))
+			j++;
+		i = j;
+	}
+	free(run);
+}
+
 size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, size_t outlen)
 {
 	unsigned counts[5] = {0}, total = 0;
@@ -142,20 +257,26 @@ size_t replstate_encode(const struct replstate_entry *v, size_t n, char *out, si
 		out[0] = '\0';
 		return 0;
 	}
-	size_t off = (size_t)len, shown = 0, counted = 0;
-	for (int r = 0; r <= 4; r++)
-		for (size_t i = 0; i < n && counted < total; i++) {
-			if ((unsigned)v[i].state >= RS_NSTATES || rank(&v[i]) != r)
-				continue;
-			counted++;
+	size_t off = (size_t)len, shown = 0;
+	for (int r = 0; r <= 3; r++)
+		put_lines(v, n, total, r, base, out, cap, &off, &shown);
+	/* The running ones: a line each when they all fit, else grouped. */
+	size_t need = 0, nrun = 0;
+	for (size_t i = 0, counted = 0; i < n && counted < total; i++) {
+		if ((unsigned)v[i].state >= RS_NSTATES)
+			continue;
+		counted++;
+		if (rank(&v[i]) == 4) {
 			char line[REPLSTATE_REASON_MAX + 96];
 			int k = line_of(&v[i], base, line, sizeof line);
-			if (shown >= REPLSTATE_ENTRIES_MAX || k < 0 || off + (size_t)k > cap)
-				continue; /* does not fit: the counts still tell */
-			memcpy(out + off, line, (size_t)k);
-			off += (size_t)k;
-			shown++;
+			need += k > 0 ? (size_t)k : 0;
+			nrun++;
 		}
+	}
+	if (off + need <= cap && shown + nrun <= REPLSTATE_ENTRIES_MAX)
+		put_lines(v, n, total, 4, base, out, cap, &off, &shown);
+	else
+		put_groups(v, n, total, out, cap, &off);
 	out[off] = '\0';
 	return off;
 }
@@ -187,31 +308,117 @@ static int field(const char **p, const char *end, uint64_t max, uint64_t *out)
 	return num(p, end, max, out);
 }
 
+/* 8 lowercase hex digits at *p into *h. */
+static int hex8(const char **p, const char *end, uint32_t *h, char *err, size_t errlen)
+{
+	*h = 0;
+	for (int i = 0; i < 8; i++, (*p)++) {
+		int d = *p < end && **p >= '0' && **p <= '9' ? **p - '0'
+		        : *p < end && **p >= 'a' && **p <= 'f' ? **p - 'a' + 10 : -1;
+		if (d < 0)
+			return errf(err, errlen, "a service hash is not 8 lowercase hex digits");
+		*h = *h << 4 | (uint32_t)d;
+	}
+	return 0;
+}
+
+/* A generation and its rollback mark: " <gen>[^]". */
+static int gen_mark(const char **p, const char *end, uint64_t *gen, int *rolled_back, char *err,
+                    size_t errlen)
+{
+	if (field(p, end, (uint64_t)REPLSTATE_GEN_MAX, gen) < 0)
+		return errf(err, errlen, "a generation is missing or over 2^53");
+	*rolled_back = 0;
+	if (*p < end && **p == '^') {
+		if (*gen == 0)
+			return errf(err, errlen, "a rollback of generation 0");
+		*rolled_back = 1;
+		(*p)++;
+	}
+	return 0;
+}
+
+/* Is (hash, replica) shown already? */
+static int shown_twice(const struct replstate *rs, uint32_t hash, unsigned replica)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->e[i].hash == hash && rs->e[i].replica == replica)
+			return 1;
+	for (size_t i = 0; i < rs->ng; i++)
+		if (rs->g[i].hash == hash && rs->g[i].replica == replica)
+			return 1;
+	return 0;
+}
+
+/* A group line after its '=': its replicas into rs->g. */
+static int decode_group(const char *p, const char *end, struct replstate *rs, char *err,
+                        size_t errlen)
+{
+	struct replstate_brief b = {0};
+	uint64_t gen, a, z;
+	int rb, any = 0;
+	if (hex8(&p, end, &b.hash, err, errlen) < 0 || gen_mark(&p, end, &gen, &rb, err, errlen) < 0)
+		return -1;
+	b.generation = gen;
+	b.rolled_back = (unsigned char)rb;
+	if (end - p < 2 || p[0] != ' ' || p[1] != states[RS_RUNNING].code)
+		return errf(err, errlen, "a group line of a state other than running");
+	p += 2;
+	for (int i = 1; p < end && *p != ' ' && i < RH_NHEALTH; i++)
+		if (healths[i].code == *p) {
+			if (i == RH_UNHEALTHY)
+				return errf(err, errlen, "an unhealthy replica in a group line");
+			b.health = (unsigned char)i;
+			p++;
+			break;
+		}
+	if (p >= end || *p != ' ')
+		return errf(err, errlen, "a group line without replicas");
+	p++;
+	uint64_t prev = 0;
+	for (;;) {
+		if (num(&p, end, REPLSTATE_REPLICA_MAX, &a) < 0)
+			return errf(err, errlen, "a replica of a group line is missing or over %d", REPLSTATE_REPLICA_MAX);
+		z = a;
+		if (p < end && *p == '-') {
+			p++;
+			if (num(&p, end, REPLSTATE_REPLICA_MAX, &z) < 0 || z <= a)
+				return errf(err, errlen, "a range of a group line is not a-b with a < b");
+		}
+		if (any && a <= prev)
+			return errf(err, errlen, "the replicas of a group line are not in increasing order");
+		if (z - a + 1 > REPLSTATE_GROUPED_MAX - rs->ng)
+			return errf(err, errlen, "more than %d replicas in group lines", REPLSTATE_GROUPED_MAX);
+		for (uint64_t r = a; r <= z; r++) {
+			if (shown_twice(rs, b.hash, (unsigned)r))
+				return errf(err, errlen, "replica %u of service %08x listed twice", (unsigned)r,
+				            (unsigned)b.hash);
+			b.replica = (unsigned)r;
+			rs->g[rs->ng++] = b;
+		}
+		prev = z;
+		any = 1;
+		if (p == end)
+			return 0;
+		if (*p != ',')
+			return errf(err, errlen, "junk in a group line");
+		p++;
+	}
+}
+
 static int decode_line(const char *p, const char *end, int64_t base, int version,
                        struct replstate_entry *e, char *err, size_t errlen)
 {
 	uint64_t v;
-	e->hash = 0;
-	for (int i = 0; i < 8; i++, p++) {
-		int d = p < end && *p >= '0' && *p <= '9' ? *p - '0'
-		        : p < end && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
-		if (d < 0)
-			return errf(err, errlen, "a service hash is not 8 lowercase hex digits");
-		e->hash = e->hash << 4 | (uint32_t)d;
-	}
+	if (hex8(&p, end, &e->hash, err, errlen) < 0)
+		return -1;
 	if (field(&p, end, REPLSTATE_REPLICA_MAX, &v) < 0)
 		return errf(err, errlen, "a replica index is missing or over %d", REPLSTATE_REPLICA_MAX);
 	e->replica = (unsigned)v;
 	e->generation = 0;
-	if (version >= 2 && field(&p, end, (uint64_t)REPLSTATE_GEN_MAX, &e->generation) < 0)
-		return errf(err, errlen, "a generation is missing or over 2^53");
 	e->rolled_back = 0;
-	if (version >= 2 && p < end && *p == '^') {
-		if (e->generation == 0)
-			return errf(err, errlen, "a rollback of generation 0");
-		e->rolled_back = 1;
-		p++;
-	}
+	if (version >= 2 && gen_mark(&p, end, &e->generation, &e->rolled_back, err, errlen) < 0)
+		return -1;
 	if (end - p < 2 || p[0] != ' ')
 		return errf(err, errlen, "a state is missing");
 	int st = -1;
@@ -304,15 +511,24 @@ int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err,
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		if (!eol)
 			eol = end;
+		if (version >= 2 && p < eol && *p == '=') {
+			size_t before = rs->ng;
+			if (decode_group(p + 1, eol, rs, err, errlen) < 0)
+				return -1;
+			seen[RSC_RUNNING] += (unsigned)(rs->ng - before);
+			if (seen[RSC_RUNNING] > rs->counts[RSC_RUNNING])
+				return errf(err, errlen, "more running replicas listed than counted");
+			p = eol;
+			continue;
+		}
 		if (rs->n >= REPLSTATE_ENTRIES_MAX)
 			return errf(err, errlen, "more than %d replicas listed", REPLSTATE_ENTRIES_MAX);
 		struct replstate_entry *e = &rs->e[rs->n];
 		if (decode_line(p, eol, base, version, e, err, errlen) < 0)
 			return -1;
-		for (size_t i = 0; i < rs->n; i++)
-			if (rs->e[i].hash == e->hash && rs->e[i].replica == e->replica)
-				return errf(err, errlen, "replica %u of service %08x listed twice", e->replica,
-				            (unsigned)e->hash);
+		if (shown_twice(rs, e->hash, e->replica))
+			return errf(err, errlen, "replica %u of service %08x listed twice", e->replica,
+			            (unsigned)e->hash);
 		enum replstate_class c = replstate_class_of(e->state);
 		unsigned limit = c == RSC_OTHER ? rs->total - rs->counts[0] - rs->counts[1] -
 		                                      rs->counts[2] - rs->counts[3]
@@ -322,6 +538,43 @@ int replstate_decode(const char *s, size_t len, struct replstate *rs, char *err,
 			            states[e->state].name);
 		rs->n++;
 		p = eol;
+	}
+	return 0;
+}
+
+size_t replstate_len(const struct replstate *rs)
+{
+	return rs->n + rs->ng;
+}
+
+void replstate_at(const struct replstate *rs, size_t i, struct replstate_entry *out)
+{
+	if (i < rs->n) {
+		*out = rs->e[i];
+		return;
+	}
+	const struct replstate_brief *b = &rs->g[i - rs->n];
+	memset(out, 0, sizeof *out);
+	out->hash = b->hash;
+	out->replica = b->replica;
+	out->generation = b->generation;
+	out->rolled_back = b->rolled_back;
+	out->state = RS_RUNNING;
+	out->health = (enum replstate_health)b->health;
+	out->brief = 1;
+}
+
+int replstate_find(const struct replstate *rs, uint32_t hash, unsigned replica,
+                   struct replstate_entry *out)
+{
+	for (size_t i = 0; i < replstate_len(rs); i++) {
+		const int line = i < rs->n;
+		uint32_t h = line ? rs->e[i].hash : rs->g[i - rs->n].hash;
+		unsigned r = line ? rs->e[i].replica : rs->g[i - rs->n].replica;
+		if (h == hash && r == replica) {
+			replstate_at(rs, i, out);
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -27,10 +27,20 @@
  * every replica of the server; lines are written while they fit in REPLSTATE_MAX bytes
  * (failing and pending ones first), so a server with more replicas still says how many it
  * has and how they fare.
+ *
+ * When the running replicas' lines do not all fit, they go out grouped instead, without
+ * restarts and since (R2 only):
+ *
+ *   =<hash> <generation>[^] r[<health>] <replicas>
+ *
+ * one line per service, generation, rollback mark and health; replicas a comma-separated,
+ * strictly increasing list of indexes and ranges a-b (a < b), e.g. "0,3,6-9". A reader
+ * gets each as a running replica with restarts 0 and since unknown (replstate_at).
  */
 #define REPLSTATE_MAX 512           /* bytes: SWIM_META_MAX (swim_wire.h) */
 #define REPLSTATE_REASON_MAX 120    /* bytes of a reason kept (longer ones are cut) */
 #define REPLSTATE_ENTRIES_MAX 29    /* lines: (512 - 14) / 17, the shortest header and R1 line */
+#define REPLSTATE_GROUPED_MAX 256   /* replicas of group lines: (512 - 14) / 2 ("N,") and more */
 #define REPLSTATE_TOTAL_MAX 16384   /* replicas one server may claim (DD_CTRS_MAX) */
 #define REPLSTATE_REPLICA_MAX 99999 /* a replica index (REC_RUN_REPLICAS_MAX - 1) */
 #define REPLSTATE_RESTARTS_MAX 999999999u
@@ -53,6 +63,7 @@ struct replstate_entry {
 	unsigned replica;
 	uint64_t generation;                  /* 0 when unknown */
 	int rolled_back;                      /* runs the spec before generation's, whose rollout failed */
+	int brief;                            /* from a group line: restarts and since unknown */
 	enum replstate_state state;
 	enum replstate_health health;         /* RH_NONE unless running */
 	unsigned restarts;
@@ -60,12 +71,31 @@ struct replstate_entry {
 	char reason[REPLSTATE_REASON_MAX + 1]; /* "" when none */
 };
 
+/* A running replica of a group line. */
+struct replstate_brief {
+	uint32_t hash;
+	unsigned replica;
+	uint64_t generation;
+	unsigned char health, rolled_back;
+};
+
 struct replstate {
 	unsigned total;
 	unsigned counts[4];                   /* by class: running, starting, pending, failing */
-	size_t n;                             /* lines shown */
+	size_t n;                             /* lines shown, one replica each */
 	struct replstate_entry e[REPLSTATE_ENTRIES_MAX];
+	size_t ng;                            /* replicas of group lines */
+	struct replstate_brief g[REPLSTATE_GROUPED_MAX];
 };
+
+/* Replicas a decoded summary shows: rs->n lines, then rs->ng grouped ones. */
+size_t replstate_len(const struct replstate *rs);
+/* The i-th of them (i < replstate_len) as an entry (a grouped one: running, restarts 0,
+ * since 0, no reason). */
+void replstate_at(const struct replstate *rs, size_t i, struct replstate_entry *out);
+/* The replica (hash, replica) if rs shows it: into *out, 1; else 0. */
+int replstate_find(const struct replstate *rs, uint32_t hash, unsigned replica,
+                   struct replstate_entry *out);
 
 /* FNV-1a of the service name. */
 uint32_t replstate_hash(const char *service);

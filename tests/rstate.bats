@@ -230,3 +230,21 @@ eps_are() { [ "$(eps "${@:2}" | tr '\n' ' ')" = "$1" ]; }
 	awk 'BEGIN { RS = "" } { print NR ": " $0 }' "$BATS_TEST_TMPDIR/watch.log"
 	[ "$(awk 'BEGIN { RS = ""; n = 0 } { n++ } END { print n }' "$BATS_TEST_TMPDIR/watch.log")" -ge 2 ]
 }
+
+@test "a server with 32 replicas (more than 29 lines fit): ps on node 1 shows every one of node 3's running, from its grouped summary" {
+	# canteen-dockerd on node 3 only: 32 containers, not 96
+	cluster 175 "$(spec "${SVC}a" 48 "$IMG" '["sleep","1000"]'),$(spec "${SVC}b" 48 "$IMG" '["sleep","1001"]')" "3"
+	a3=${ADDR[3]}
+	n3=$(psj 1 | jq -s --arg n "$a3" '[.[] | select(.node == $n)] | length')
+	echo "# $n3 replicas placed on node 3" >&3
+	[ "$n3" -gt 29 ]
+	running3() { [ "$(psj 1 | jq -s --arg n "$a3" '[.[] | select(.node == $n and .state == "running" and .generation == 1)] | length')" -eq "$n3" ]; }
+	wait_until 120 running3
+	# Node 3's summary lists them in group lines ('=' lines), within 512 bytes.
+	m=$(meta_of 1 3)
+	echo "# node 3's summary: ${#m} bytes, $(echo "$m" | grep -c '^=') group lines" >&3
+	echo "$m" | grep -q "^=$(fnv1a "${SVC}a") 1 r "
+	[ "${#m}" -le 512 ]
+	# A grouped replica has no restart count or age to show: unknown, not 0.
+	psj 1 | jq -s -e --arg n "$a3" '[.[] | select(.node == $n)] | all(has("restarts") | not)' > /dev/null
+}

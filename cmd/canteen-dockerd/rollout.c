@@ -47,14 +47,15 @@ struct ro_member {
 	char addr[43];
 	enum ro_live live;
 	size_t n;                   /* 0 also when its summary is absent or refused */
-	struct ro_ent e[REPLSTATE_ENTRIES_MAX];
+	struct ro_ent *e;           /* n of them (room for cap), kept with the slot */
+	size_t cap;
 };
 
 struct rollout {
 	struct ro_svc *svcs;
 	size_t nsvcs, capsvcs;
 	struct ro_member *members;
-	size_t nmembers;
+	size_t nmembers, capmembers; /* slots up to capmembers keep their e buffers */
 	char self[43];
 	struct ipc_client *chain;   /* our own chain.sock client while the channel (peers.c) is off */
 	unsigned refused_logged;    /* summaries refused and logged (a few, then quiet) */
@@ -97,6 +98,8 @@ void rollout_free(struct dd *dd)
 	free(dd->ro->facts);
 	free(dd->ro->back);
 	free(dd->ro->svcs);
+	for (size_t i = 0; i < dd->ro->capmembers; i++)
+		free(dd->ro->members[i].e);
 	free(dd->ro->members);
 	free(dd->ro);
 	dd->ro = NULL;
@@ -288,15 +291,24 @@ static void member_meta(struct rollout *ro, struct ro_member *m, const char *met
 			log_warnx("member %s: replica states refused: %s", m->addr, err);
 		return;
 	}
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct replstate_entry *e = &rs->e[i];
-		m->e[i] = (struct ro_ent){.hash = e->hash, .replica = e->replica,
-		                          .generation = e->generation, .state = e->state,
-		                          .health = e->health, .rolled_back = e->rolled_back,
-		                          .failed_pending = e->state == RS_PENDING &&
-		                                            strstr(e->reason, "failed") != NULL};
+	size_t n = replstate_len(rs);
+	if (n > m->cap) {
+		struct ro_ent *v = realloc(m->e, n * sizeof *v);
+		if (!v)
+			return; /* out of memory: says nothing */
+		m->e = v;
+		m->cap = n;
 	}
-	m->n = rs->n;
+	for (size_t i = 0; i < n; i++) {
+		struct replstate_entry e;
+		replstate_at(rs, i, &e);
+		m->e[i] = (struct ro_ent){.hash = e.hash, .replica = e.replica,
+		                          .generation = e.generation, .state = e.state,
+		                          .health = e.health, .rolled_back = e.rolled_back,
+		                          .failed_pending = e.state == RS_PENDING &&
+		                                            strstr(e.reason, "failed") != NULL};
+	}
+	m->n = n;
 }
 
 /* A MEMBER object (untrusted): kept, or updated. */
@@ -313,12 +325,21 @@ static void member_upsert(struct rollout *ro, json_t *mj)
 	if (!m) {
 		if (ro->nmembers == RO_MEMBERS_MAX)
 			return;
-		struct ro_member *v = realloc(ro->members, (ro->nmembers + 1) * sizeof *v);
-		if (!v)
-			return;
-		ro->members = v;
+		if (ro->nmembers == ro->capmembers) {
+			size_t cap = ro->capmembers ? ro->capmembers * 2 : 16;
+			struct ro_member *v = realloc(ro->members, cap * sizeof *v);
+			if (!v)
+				return;
+			memset(v + ro->capmembers, 0, (cap - ro->capmembers) * sizeof *v);
+			ro->members = v;
+			ro->capmembers = cap;
+		}
 		m = &ro->members[ro->nmembers++];
+		struct ro_ent *keep = m->e;
+		size_t kcap = m->cap;
 		memset(m, 0, sizeof *m);
+		m->e = keep;
+		m->cap = kcap;
 		memcpy(m->addr, addr, 43);
 	}
 	m->live = strcmp(state, "alive") == 0 ? RO_ALIVE : strcmp(state, "suspect") == 0 ? RO_SUSPECT

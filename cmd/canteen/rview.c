@@ -132,15 +132,13 @@ static void from_member(struct rview_state *r, struct rview_member *m, const cha
 		unknown(r, 0, "its server's summary is refused: %s", m->err);
 		return;
 	}
-	uint32_t h = replstate_hash(service);
-	const struct replstate_entry *e = NULL;
-	for (size_t i = 0; i < m->rs.n && !e; i++)
-		if (m->rs.e[i].hash == h && m->rs.e[i].replica == replica)
-			e = &m->rs.e[i];
+	struct replstate_entry ent;
+	const struct replstate_entry *e =
+	    replstate_find(&m->rs, replstate_hash(service), (unsigned)replica, &ent) ? &ent : NULL;
 	if (!e) {
 		const struct replstate *s = &m->rs;
 		r->state = "unknown";
-		if (s->n < s->total)
+		if (replstate_len(s) < s->total)
 			snprintf(r->note, sizeof r->note,
 			         "not in its server's summary (%u replicas: %u running, %u starting, "
 			         "%u pending, %u failing)", s->total, s->counts[RSC_RUNNING],
@@ -152,7 +150,7 @@ static void from_member(struct rview_state *r, struct rview_member *m, const cha
 	}
 	snprintf(r->rs_state, sizeof r->rs_state, "%s", replstate_state_name(e->state));
 	memcpy(r->rs_reason, e->reason, sizeof r->rs_reason);
-	r->restarts = e->restarts;
+	r->restarts = e->brief ? -1 : (long long)e->restarts; /* a group line does not say */
 	r->since = e->since;
 	if (strcmp(st, "suspect") == 0) { /* perhaps cut off: never shown as running */
 		snprintf(r->note, sizeof r->note, "its server is suspect; it last said %s", r->rs_state);
@@ -168,28 +166,25 @@ static void from_member(struct rview_state *r, struct rview_member *m, const cha
 static void rview_lookup_state(struct rview *v, const char *service, json_int_t replica,
                                const char *node, struct rview_state *r);
 
-/* The line node's summary gives (service, replica); NULL when it says none. */
-static const struct replstate_entry *entry_of(struct rview *v, const char *service,
-                                              json_int_t replica, const char *node)
+/* What node's summary says of (service, replica), into *out: 1, or 0 when it says nothing. */
+static int entry_of(struct rview *v, const char *service, json_int_t replica, const char *node,
+                    struct replstate_entry *out)
 {
 	struct rview_member *m = member_of(v, node);
 	if (!m || !m->meta)
-		return NULL;
+		return 0;
 	if (!m->decoded)
 		m->decoded = replstate_decode(m->meta, strlen(m->meta), &m->rs, m->err, sizeof m->err) < 0 ? -1 : 1;
-	uint32_t h = replstate_hash(service);
-	for (size_t i = 0; m->decoded > 0 && i < m->rs.n; i++)
-		if (m->rs.e[i].hash == h && m->rs.e[i].replica == replica)
-			return &m->rs.e[i];
-	return NULL;
+	return m->decoded > 0 && replstate_find(&m->rs, replstate_hash(service), (unsigned)replica, out);
 }
 
 void rview_lookup(struct rview *v, const char *service, json_int_t replica, const char *node,
                   struct rview_state *r)
 {
 	rview_lookup_state(v, service, replica, node, r);
-	const struct replstate_entry *e = r->state && strcmp(r->state, "unknown") != 0
-	                                      ? entry_of(v, service, replica, node) : NULL;
+	struct replstate_entry ent;
+	const struct replstate_entry *e =
+	    r->state && strcmp(r->state, "unknown") != 0 && entry_of(v, service, replica, node, &ent) ? &ent : NULL;
 	if (e && e->generation > 0) { /* what its server publishes counts a container a scale kept as current */
 		r->generation = (long long)e->generation;
 		r->rolled_back = e->rolled_back;

@@ -1,5 +1,6 @@
 /* test_replstate.c: the replica-state summary: round trips, what does not fit, hostile input. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "replstate.h"
@@ -227,8 +228,81 @@ static void rolled_back(void)
 	ok(refused("R1 0 1 1 0 0 0\n00000001 0^ r 0 -", "state"), "'^' in R1");
 }
 
+/* More running replicas than lines fit: grouped, every one still shown. */
+static void grouped(void)
+{
+	struct replstate_entry v[80];
+	size_t n = 0;
+	for (unsigned r = 0; r < 60; r += 3) { /* web: 20 replicas, every third index, healthy */
+		v[n] = ent("web", r, RS_RUNNING, 2, 1700000000, "");
+		v[n].health = RH_HEALTHY;
+		v[n++].generation = 7;
+	}
+	for (unsigned r = 0; r < 40; r++) { /* db: 40 in a row */
+		v[n] = ent("db", 39 - r, RS_RUNNING, 0, 1700000000, "");
+		v[n++].generation = 2;
+	}
+	for (unsigned r = 0; r < 10; r++) { /* api: 10 rolled back */
+		v[n] = ent("api", r, RS_RUNNING, 0, 1700000000, "");
+		v[n].generation = 5;
+		v[n++].rolled_back = 1;
+	}
+	v[n] = ent("web", 60, RS_EXITED, 3, 1700000005, "exited 1");
+	v[n++].generation = 7;
+	char out[REPLSTATE_MAX + 1], err[200] = "", want[64];
+	size_t len = replstate_encode(v, n, out, sizeof out);
+	struct replstate rs;
+	struct replstate_entry e;
+	ok(len <= REPLSTATE_MAX, "71 replicas in %zu bytes", len);
+	is_int(replstate_decode(out, len, &rs, err, sizeof err), 0, "decodes: %s", err);
+	is_int(replstate_len(&rs), 71, "every replica shown (%zu lines, %zu grouped)", rs.n, rs.ng);
+	snprintf(want, sizeof want, "\n=%08x 2 r 0-39", (unsigned)replstate_hash("db"));
+	ok(strstr(out, want) != NULL, "a row of indexes as a range: %s", want);
+	snprintf(want, sizeof want, "\n=%08x 7 r+ 0,3,6,", (unsigned)replstate_hash("web"));
+	ok(strstr(out, want) != NULL, "others as a list: %s", want);
+	ok(replstate_find(&rs, replstate_hash("web"), 57, &e) && e.state == RS_RUNNING &&
+	   e.health == RH_HEALTHY && e.generation == 7 && e.brief && !e.rolled_back, "web 57: running, healthy, 7");
+	ok(!replstate_find(&rs, replstate_hash("web"), 56, &e), "web 56: not there");
+	ok(replstate_find(&rs, replstate_hash("db"), 39, &e) && e.generation == 2 && e.health == RH_NONE, "db 39");
+	ok(replstate_find(&rs, replstate_hash("api"), 3, &e) && e.rolled_back && e.generation == 5, "api 3: rolled back");
+	ok(replstate_find(&rs, replstate_hash("web"), 60, &e) && e.state == RS_EXITED && !e.brief &&
+	   strcmp(e.reason, "exited 1") == 0 && e.restarts == 3, "the failing one keeps its line and reason");
+	/* Fewer: a line each, as before. */
+	len = replstate_encode(v + n - 5, 5, out, sizeof out);
+	ok(strchr(out, '=') == NULL, "5 replicas: no group line");
+	/* 300 running in a row of one service: at most REPLSTATE_GROUPED_MAX listed, all decodable. */
+	struct replstate_entry *w = calloc(300, sizeof *w);
+	for (unsigned r = 0; r < 300; r++) {
+		w[r] = ent("big", r, RS_RUNNING, 0, 0, "");
+		w[r].generation = 1;
+	}
+	len = replstate_encode(w, 300, out, sizeof out);
+	is_int(replstate_decode(out, len, &rs, err, sizeof err), 0, "300: decodes: %s", err);
+	ok(rs.total == 300 && replstate_len(&rs) == REPLSTATE_GROUPED_MAX, "300: %zu of them listed, total 300",
+	   replstate_len(&rs));
+	free(w);
+	char hs[9];
+	snprintf(hs, sizeof hs, "%08x", 1u);
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 3,2", "increasing"), "group: decreasing");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 2,2", "increasing"), "group: twice");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 4-4", "a < b"), "group: a-a");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 5-4", "a < b"), "group: b < a");
+	ok(refused("R2 0 999 999 0 0 0\n=00000001 1 r 0-300", "more than 256"), "group: past the limit");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r! 1", "unhealthy"), "group: unhealthy");
+	ok(refused("R2 0 3 0 0 0 3\n=00000001 1 e 1", "other than running"), "group: exited");
+	ok(refused("R1 0 3 3 0 0 0\n=00000001 r 1", "hex"), "group: in R1");
+	ok(refused("R2 0 3 3 0 0 0\n00000001 1 1 r 0 -\n=00000001 1 r 0,1", "twice"), "group: a replica of a line");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 0-1\n=00000001 2 r 1", "twice"), "group: a replica of another group");
+	ok(refused("R2 0 3 2 0 0 0\n=00000001 1 r 0-2", "more running"), "group: more than counted");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r ", "missing"), "group: no replicas");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 1,", "missing"), "group: a trailing comma");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 1 r 1 x", "junk"), "group: junk");
+	ok(refused("R2 0 3 3 0 0 0\n=00000001 0^ r 1", "generation 0"), "group: rollback of 0");
+}
+
 int main(void)
 {
+	grouped();
 	round_trip();
 	generations();
 	rolled_back();
