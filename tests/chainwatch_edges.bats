@@ -59,12 +59,13 @@ oracle_nodes() {
 		cpu_millis: .[3], mem_mib: .[4], labels: (.[5] | kv), active: .[6]}) | map(select(.active)) | sort_by(.address)'
 }
 # same_as_cast CONTRACT: chainwatch's state equals the contract's at the state's block
-# (its approved nodes: the feed leaves pending ones out).
+# (its approved nodes: the feed leaves pending ones out; "previous" is chainwatch's own,
+# from the logs, checked on its own).
 same_as_cast() {
 	local st blk
 	st=$(state)
 	blk=$(echo "$st" | jq .block)
-	diff <(echo "$st" | jq -S '.services | sort_by(.name)') <(oracle_services "$1" "$blk") &&
+	diff <(echo "$st" | jq -S '.services | map(del(.previous)) | sort_by(.name)') <(oracle_services "$1" "$blk") &&
 	diff <(echo "$st" | jq -S '.nodes | sort_by(.address)') <(oracle_nodes "$1" "$blk")
 }
 
@@ -90,6 +91,8 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	echo "$output"
 	[ "$status" -eq 0 ]
 	state_has '(.services | length) == 6 and (.nodes | length) == 1'
+	# What web runs now (checked against cast above) becomes its "previous" on the update.
+	web1=$(state | jq -c '.services[] | select(.name == "web") | {generation, image, command, env, cpu_millis, mem_mib, ports}')
 	# The same again after every kind of change has come in through the logs.
 	send_as 0 "$C" "$SIG_UPDATE" '(web,busybox:2,[httpd,-f],[],5,500,256,[(9090,90,0)],1,0,false,[],[])' "$(gen_of "$C" web)" > /dev/null
 	send_as 0 "$C" "$SIG_SCALE" db 3 "$(gen_of "$C" db)" > /dev/null
@@ -102,6 +105,8 @@ register() { # KEY_INDEX ENDPOINT LABELS
 	run same_as_cast "$C"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	state_has ".services | map(select(.name == \"web\"))[0].previous == $web1"
+	state_has '.services | map(select(.name == "db"))[0] | has("previous") | not'
 	has_event '.type == "node.remove" and .address == "'"$(addr_of 1)"'"'
 	has_event '.type == "service.remove" and .name == "x-1"'
 	# x-1 came back with a generation after its removal's (1 added, 2 removed, 3 added).

@@ -35,6 +35,15 @@ static json_t *ask(struct cli *cli, json_t *req, const char *want)
 	return ans;
 }
 
+/* This server's volumes as canteen-dockerd lists them (its "volumes" answer), or NULL. */
+static json_t *ask_volumes(struct cli *cli)
+{
+	json_t *req = json_pack("{s:s}", "op", "volumes");
+	json_t *ans = req ? ask(cli, req, "volumes") : NULL;
+	json_decref(req);
+	return ans;
+}
+
 static void size_text(const json_t *v, char *out, size_t len)
 {
 	json_t *sz = json_object_get(v, "size");
@@ -79,9 +88,7 @@ static int volume_ls(struct cli *cli, int argc, char **argv)
 		cli_err("volume ls: unexpected argument '%s'\n" USAGE_VOLUME, argv[i]);
 		return CLI_USAGE;
 	}
-	json_t *req = json_pack("{s:s}", "op", "volumes");
-	json_t *ans = ask(cli, req, "volumes");
-	json_decref(req);
+	json_t *ans = ask_volumes(cli);
 	if (!ans)
 		return CLI_FAIL;
 	json_t *vols = json_object_get(ans, "volumes"), *v;
@@ -139,9 +146,7 @@ static int volume_prune(struct cli *cli, int argc, char **argv)
 		cli_err("%s", "volume prune: not on a terminal: give --yes to remove without asking");
 		return CLI_USAGE;
 	}
-	json_t *req = json_pack("{s:s}", "op", "volumes");
-	json_t *ans = ask(cli, req, "volumes");
-	json_decref(req);
+	json_t *ans = ask_volumes(cli);
 	if (!ans)
 		return CLI_FAIL;
 	json_t *names = json_array(), *unused = json_array(), *v;
@@ -170,7 +175,7 @@ static int volume_prune(struct cli *cli, int argc, char **argv)
 		}
 	}
 	/* canteen-dockerd looks again: a volume used meanwhile is refused, not removed. */
-	req = json_pack("{s:s,s:O}", "op", "volume.prune", "names", names);
+	json_t *req = json_pack("{s:s,s:O}", "op", "volume.prune", "names", names);
 	ans = ask(cli, req, "volume.prune");
 	json_decref(req);
 	if (!ans) {

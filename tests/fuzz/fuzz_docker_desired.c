@@ -40,7 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d.n + d.nrejects > DOCKER_SPECS_MAX)
 			abort();
 		for (size_t i = 0; i < d.n; i++) {
-			const struct docker_spec *s = &d.specs[i];
+			struct docker_spec *s = &d.specs[i];
+			/* Every other one as a rollback (rollout.c): its label is the hash given. */
+			if (pass == 1 && (i & 1))
+				docker_spec_hash(s, s->rollback_of);
 			char name[DOCKER_NAME_MAX], from[DOCKER_IMAGE_MAX], tag[DOCKER_IMAGE_MAX];
 			if (!rec_name_ok(s->service, strlen(s->service)) ||
 			    rec_image_check(s->image, strlen(s->image), NULL, 0) < 0 ||
@@ -57,6 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                              .host_ip = "127.0.0.1", .policy = p};
 			json_t *body = docker_spec_create(s, &x);
 			if (!body)
+				abort();
+			const char *rb = json_string_value(json_object_get(json_object_get(body, "Labels"),
+			                                                    DOCKER_LABEL_ROLLBACK));
+			if ((s->rollback_of[0] != 0) != (rb != NULL) || (rb && strcmp(rb, s->rollback_of) != 0))
 				abort();
 			json_decref(body);
 			if (!docker_spec_same(s, s))
