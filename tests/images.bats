@@ -241,7 +241,8 @@ saves() {
 		wait "${pids[1]}" || r3=$?
 		cat "$BATS_TEST_TMPDIR"/share*.err
 		# Each whole, neither refused as busy.
-		[ "$r2" -eq 0 ] && [ "$r3" -eq 0 ]
+		[ "$r2" -eq 0 ]
+		[ "$r3" -eq 0 ]
 		for i in 2 3; do tar -tf "$BATS_TEST_TMPDIR/share$i.tar" | grep -qx manifest.json; done
 		cmp "$BATS_TEST_TMPDIR/share2.tar" "$BATS_TEST_TMPDIR/share3.tar"
 		n=$(saves 1 "$t0")
