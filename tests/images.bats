@@ -212,6 +212,49 @@ dockerd_of() {
 }
 export -f dockerd_of
 
+# saves I SINCE: the exports (image saves) node I's Docker made since SINCE (seconds).
+saves() {
+	dk "$1" events --since "$2" --until "$(date +%s.%N)" --filter type=image \
+		--filter event=save --format '{{.Actor.ID}}' | grep -c . || true
+}
+
+@test "images: peers asking for an image at once share one export of Docker's, each gets it whole" {
+	# 32 MiB of random bytes on node 1: Docker's save prepares the archive before its first
+	# byte, so two requests arriving together both come before it.
+	dk 1 rm -f mk >/dev/null 2>&1 || true
+	dk 1 run --name mk canteen/demo:1 /bin/busybox sh -c 'dd if=/dev/urandom of=/big bs=1M count=32 2>/dev/null'
+	dk 1 commit mk canteen-img/share:1 >/dev/null
+	dk 1 rm -f mk >/dev/null
+	# Nodes 2 and 3's identities ask node 1 at once (again, up to 3 times, should one of them
+	# come after the export's first byte: it is then an export of its own).
+	shared=0
+	for try in 1 2 3; do
+		t0=$(date +%s.%N)
+		pids=()
+		for i in 2 3; do
+			probe_image logs 1 --self "$(node_addr "$i")" --key "$UP/node$i/swim.key" \
+				--image canteen-img/share:1 > "$BATS_TEST_TMPDIR/share$i.tar" 2> "$BATS_TEST_TMPDIR/share$i.err" &
+			pids+=($!)
+		done
+		r2=0 r3=0
+		wait "${pids[0]}" || r2=$?
+		wait "${pids[1]}" || r3=$?
+		cat "$BATS_TEST_TMPDIR"/share*.err
+		# Each whole, neither refused as busy.
+		[ "$r2" -eq 0 ]
+		[ "$r3" -eq 0 ]
+		for i in 2 3; do tar -tf "$BATS_TEST_TMPDIR/share$i.tar" | grep -qx manifest.json; done
+		cmp "$BATS_TEST_TMPDIR/share2.tar" "$BATS_TEST_TMPDIR/share3.tar"
+		n=$(saves 1 "$t0")
+		echo "try $try: $n export(s) by Docker for 2 peers"
+		[ "$n" -ge 1 ]
+		if [ "$n" -eq 1 ]; then shared=1; break; fi
+	done
+	[ "$shared" -eq 1 ]
+	grep -q "image canteen-img/share:1: serving it to a peer (sharing an export under way)" "$UP/node1/node.log"
+	dk 1 rmi canteen-img/share:1 >/dev/null
+}
+
 @test "images: image_upload_kib_s caps what a server sends to its peers" {
 	# A 4 MiB image of random bytes (no compression helps) on node 1.
 	dk 1 rm -f mk >/dev/null 2>&1 || true
@@ -249,10 +292,10 @@ export -f dockerd_of
 
 @test "images: a holder with no upload slot free is asked again soon, never given up for the registry" {
 	# After the cap test: node 1 holds canteen-img/big:1 (4 MiB) and sends 1 MiB/s. With one
-	# upload slot, the first of nodes 2 and 3 to ask takes it for about 4 s; the other hears
-	# "too many image uploads" and asks the peers again every 250 ms until node 1 or the
-	# node that has loaded meanwhile serves it. No pull counts as failed on the way (the
-	# code before gave up on the peers, tried the registry and backed off).
+	# upload slot, held by a reader that stopped after the first byte, nodes 2 and 3 hear
+	# "too many image uploads" and ask the peers again every 250 ms until node 1 (released)
+	# or the node that has loaded meanwhile serves it. No pull counts as failed on the way
+	# (the code before gave up on the peers, tried the registry and backed off).
 	dk 1 image inspect canteen-img/big:1 > /dev/null
 	for i in 2 3; do ! dk "$i" image inspect canteen-img/big:1 > /dev/null 2>&1; done
 	echo "image_uploads = 1" >> "$UP/node1/canteen.conf"
@@ -262,10 +305,20 @@ export -f dockerd_of
 	wait_until 30 sock_request "$(node_run 1)/dockerd.sock" '{"op":"stats"}'
 	wait_until 30 eval 'probe_image logs 1 --self "$(node_addr 2)" --key "$UP/node2/swim.key" --image canteen/demo:1 > /dev/null'
 	for i in 2 3; do wc -l < "$UP/node$i/node.log" > "$BATS_TEST_TMPDIR/from$i"; done
+	since() { tail -n +"$(( $(cat "$BATS_TEST_TMPDIR/from$1") + 1 ))" "$UP/node$1/node.log"; }
+	# The slot is taken first: a reader that stops after the export's first byte (until
+	# released) holds it. Requests after that first byte cannot share that export.
+	d=$BATS_TEST_TMPDIR
+	probe_image logs 1 --self "$(node_addr 3)" --key "$UP/node3/swim.key" --image canteen-img/big:1 |
+		bash -c "head -c 1 > $d/first; until [ -e $d/release ]; do sleep 0.1; done; cat > /dev/null" &
+	holder=$!
+	wait_until 30 test -s "$d/first"
 	cli service deploy big --image canteen-img/big:1 --replicas 3 --cpu 50m --mem 16M \
 		--port 8083:80 -- /bin/busybox httpd -f -p 80 -h /www
+	wait_until 60 bash -c "$(declare -f since); since 2 | cat - <(since 3) | grep -q 'too many image uploads at once'"
+	touch "$d/release"
+	wait "$holder" || true
 	wait_until 120 bash -c '[ "$(running_set big | wc -l)" -eq 3 ]'
-	since() { tail -n +"$(( $(cat "$BATS_TEST_TMPDIR/from$1") + 1 ))" "$UP/node$1/node.log"; }
 	for i in 2 3; do since "$i" | grep -E "big:1|uploads" || true; done
 	# someone was told node 1 was busy, and nobody counted a failed pull
 	since 2 | cat - <(since 3) | grep -q "too many image uploads at once"

@@ -41,12 +41,19 @@ struct fetch {
 	struct fetch *nextf;
 };
 
-/* An export served to a peer. */
+/*
+ * An export served to a peer. Peers that ask for an image whose export has not yet sent a
+ * byte share it (Docker's save prepares the whole archive before its first byte, the costly
+ * part): each is a receiver whose lead owns the Docker transfer, and every byte goes to all.
+ */
 struct iserve {
 	struct dd *dd;
-	struct link *link;
+	struct link *link;            /* NULL: this receiver's peer is gone */
 	uint32_t stream;
-	struct docker_req *dreq;
+	struct docker_req *dreq;      /* the export (a lead's only) */
+	struct iserve *lead;          /* NULL: this one owns the export */
+	char ref[DOCKER_IMAGE_MAX];
+	uint64_t sent;                /* bytes the export has produced (a lead's) */
 	int dead;
 	struct iserve *next;
 };
@@ -90,30 +97,70 @@ static void avoid(struct dd *dd, const uint8_t a[SWIM_ADDR_LEN])
 
 /* ---- serving ---- */
 
+/* The live receivers sharing lead's export, lead's own excluded. */
+static unsigned sharers(const struct iserve *lead)
+{
+	unsigned n = 0;
+	for (const struct iserve *s = lead->dd->iserves; s; s = s->next)
+		n += !s->dead && s->lead == lead;
+	return n;
+}
+
+/* This receiver's stream ends (error NULL: whole); its link forgets it. */
+static void receiver_end(struct iserve *s, const char *error)
+{
+	if (!s->link)
+		return;
+	json_t *e = error ? json_pack("{s:s}", "error", error) : json_object();
+	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	if (link_is_open(s->link))
+		link_send(s->link, CHAN_END, s->stream, t ? t : "{}", t ? strlen(t) : 2);
+	free(t);
+	json_decref(e);
+	link_streams(s->link, -1);
+	s->link = NULL;
+}
+
+/* The export is over: every receiver's stream ends with error (NULL: whole). */
+static void export_end(struct iserve *lead, const char *error)
+{
+	if (lead->dead)
+		return;
+	for (struct iserve *s = lead->dd->iserves; s; s = s->next)
+		if (!s->dead && s->lead == lead) {
+			receiver_end(s, error);
+			s->dead = 1;
+		}
+	lead->dead = 1;
+	lead->dd->niserves--;
+	if (lead->dreq)
+		docker_cancel(lead->dd->dk, lead->dreq);
+	lead->dreq = NULL;
+	receiver_end(lead, error);
+	dd_reap_soon(lead->dd);
+}
+
+/* One receiver is done with (its stream ended with error, or its peer went away): the
+ * export goes on while another receiver still wants it. */
 static void iserve_end(struct iserve *s, const char *error)
 {
 	if (s->dead)
 		return;
-	s->dead = 1;
-	s->dd->niserves--;
-	if (s->dreq)
-		docker_cancel(s->dd->dk, s->dreq);
-	s->dreq = NULL;
-	if (s->link) {
-		json_t *e = error ? json_pack("{s:s}", "error", error) : json_object();
-		char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-		if (link_is_open(s->link))
-			link_send(s->link, CHAN_END, s->stream, t ? t : "{}", t ? strlen(t) : 2);
-		free(t);
-		json_decref(e);
-		link_streams(s->link, -1);
+	struct iserve *lead = s->lead ? s->lead : s;
+	receiver_end(s, error);
+	if (s->lead) {
+		s->dead = 1;
+		dd_reap_soon(s->dd);
 	}
-	dd_reap_soon(s->dd);
+	if (!lead->dead && !lead->link && sharers(lead) == 0)
+		export_end(lead, NULL);
 }
 
-/* Frame data onto the link; -1 when the link refused some (closing, or its queue full). */
+/* Frame data onto s's link; -1 when the link refused some (closing, or its queue full). */
 static int iserve_send(struct iserve *s, const char *data, size_t len)
 {
+	if (!s->link)
+		return 0;
 	size_t off = 0;
 	while (off < len && !s->dead && link_is_open(s->link)) {
 		size_t n = len - off < CHAN_FRAME_MAX ? len - off : CHAN_FRAME_MAX;
@@ -176,29 +223,50 @@ static void upload_wait(struct dd *dd)
 	dd->upload_timer = loop_timer_add(dd->loop, ms, upload_resume, dd);
 }
 
+/* A receiver whose link is closing takes nothing more: its stream ends. */
+static int receiver_gone(struct iserve *s)
+{
+	return !s->link || !link_is_open(s->link);
+}
+
 static size_t iserve_data(struct docker *d, const char *data, size_t len, void *arg)
 {
 	(void)d;
-	struct iserve *s = arg;
-	struct dd *dd = s->dd;
+	struct iserve *lead = arg, *s;
+	struct dd *dd = lead->dd;
 	size_t n = len;
-	if (s->dead || !s->link || !link_is_open(s->link))
+	unsigned nrecv = 0;
+	if (lead->dead)
 		return len;
-	if (link_queued(s->link) > LINK_OUTQ_HIGH)
-		return 0; /* held until the peer reads: imgx_on_drain resumes it */
-	if (upload_rate(dd) > 0) {
+	/* Held until the slowest receiver reads: imgx_on_drain resumes it. */
+	for (s = dd->iserves; s; s = s->next)
+		if (!s->dead && (s == lead || s->lead == lead) && !receiver_gone(s)) {
+			if (link_queued(s->link) > LINK_OUTQ_HIGH)
+				return 0;
+			nrecv++;
+		}
+	if (nrecv == 0)
+		return len;
+	if (upload_rate(dd) > 0) { /* every receiver's copy counts */
 		upload_refill(dd);
 		if (dd->upload_tokens <= 0) {
 			upload_wait(dd);
 			return 0;
 		}
-		if ((int64_t)n > dd->upload_tokens)
-			n = (size_t)dd->upload_tokens;
-		dd->upload_tokens -= (int64_t)n;
+		if ((int64_t)(n * nrecv) > dd->upload_tokens)
+			n = (size_t)(dd->upload_tokens / nrecv);
+		if (n == 0) {
+			upload_wait(dd);
+			return 0;
+		}
+		dd->upload_tokens -= (int64_t)(n * nrecv);
 		if (n < len)
 			upload_wait(dd);
 	}
-	iserve_send(s, data, n);
+	lead->sent += n;
+	for (s = dd->iserves; s; s = s->next)
+		if (!s->dead && (s == lead || s->lead == lead) && !receiver_gone(s))
+			iserve_send(s, data, n);
 	return n;
 }
 
@@ -206,31 +274,34 @@ static void iserve_done(struct docker *d, int status, const char *body, size_t l
                         const char *err, void *arg)
 {
 	(void)d;
-	struct iserve *s = arg;
+	struct iserve *lead = arg;
+	struct dd *dd = lead->dd;
 	char msg[256];
-	s->dreq = NULL;
-	if (s->dead)
+	lead->dreq = NULL;
+	if (lead->dead)
 		return;
 	if (status >= 200 && status < 300) {
 		/* What Docker sent after the stream was last held (at most DOCKER_STREAM_BUF):
 		 * queued whatever the watermark, since nothing resumes a finished transfer; a
-		 * link that cannot take it ends the stream with an error, never short. */
-		if (len && upload_rate(s->dd) > 0) { /* owed: the next exports wait for it */
-			upload_refill(s->dd);
-			s->dd->upload_tokens -= (int64_t)len;
+		 * link that cannot take it ends that stream with an error, never short. */
+		for (struct iserve *s = dd->iserves; s; s = s->next) {
+			if (s->dead || (s != lead && s->lead != lead) || receiver_gone(s))
+				continue;
+			if (len && upload_rate(dd) > 0) { /* owed: the next exports wait for it */
+				upload_refill(dd);
+				dd->upload_tokens -= (int64_t)len;
+			}
+			if (len && iserve_send(s, body, len) < 0)
+				receiver_end(s, "the link could not take the end of the export");
 		}
-		if (len && s->link && link_is_open(s->link) && iserve_send(s, body, len) < 0) {
-			iserve_end(s, "the link could not take the end of the export");
-			return;
-		}
-		iserve_end(s, NULL);
+		export_end(lead, NULL);
 		return;
 	}
 	if (status == 0)
 		snprintf(msg, sizeof msg, "Docker: %s", err ? err : "transfer failed");
 	else
 		docker_parse_error(body, len, msg, sizeof msg);
-	iserve_end(s, msg);
+	export_end(lead, msg);
 }
 
 static void end_now(struct link *k, uint32_t stream, const char *error)
@@ -296,13 +367,23 @@ static void serve_image(struct dd *dd, struct link *k, uint32_t stream, json_t *
 		end_now(k, stream, "Docker is not reachable on this server");
 		return;
 	}
-	if (link_nstreams(k) >= LINK_STREAMS_MAX || dd->niserves >= dd->conf.image_uploads) {
+	if (link_nstreams(k) >= LINK_STREAMS_MAX) {
 		end_now(k, stream, IMGX_BUSY);
 		return;
 	}
 	char swap[DOCKER_IMAGE_MAX];
 	if (wrong_image(dd, swap, sizeof swap))
 		ref = swap;
+	/* An export of it that has not sent a byte yet: this peer gets it too, whole. */
+	struct iserve *lead = NULL;
+	for (struct iserve *l = dd->iserves; l && !lead; l = l->next)
+		if (!l->dead && !l->lead && l->dreq && l->sent == 0 && strcmp(l->ref, ref) == 0 &&
+		    sharers(l) + 1 < IMGX_SHARE_MAX)
+			lead = l;
+	if (!lead && dd->niserves >= dd->conf.image_uploads) {
+		end_now(k, stream, IMGX_BUSY);
+		return;
+	}
 	if (docker_urlencode(ref, en, sizeof en) < 0) {
 		end_now(k, stream, "image reference too long");
 		return;
@@ -316,13 +397,19 @@ static void serve_image(struct dd *dd, struct link *k, uint32_t stream, json_t *
 	s->dd = dd;
 	s->link = k;
 	s->stream = stream;
+	s->lead = lead;
+	str_copy(s->ref, sizeof s->ref, ref);
 	s->next = dd->iserves;
 	dd->iserves = s;
-	dd->niserves++;
 	link_streams(k, 1);
+	if (lead) {
+		log_info("image %s: serving it to a peer (sharing an export under way)", ref);
+		return;
+	}
+	dd->niserves++;
 	log_info("image %s: serving it to a peer", ref);
 	if (!(s->dreq = docker_stream(dd->dk, path, iserve_data, iserve_done, s)))
-		iserve_end(s, "cannot start a Docker request");
+		export_end(s, "cannot start a Docker request");
 }
 
 /* ---- fetching ---- */
@@ -749,9 +836,11 @@ void imgx_on_open(struct dd *dd, struct link *k)
 
 void imgx_on_drain(struct dd *dd, struct link *k)
 {
-	for (struct iserve *s = dd->iserves; s; s = s->next)
-		if (!s->dead && s->link == k && s->dreq)
-			docker_resume(dd->dk, s->dreq);
+	for (struct iserve *s = dd->iserves; s; s = s->next) {
+		struct iserve *lead = s->lead ? s->lead : s;
+		if (!s->dead && s->link == k && !lead->dead && lead->dreq)
+			docker_resume(dd->dk, lead->dreq);
+	}
 }
 
 void imgx_on_close(struct dd *dd, struct link *k, const char *why)

@@ -6,6 +6,7 @@
 
 #define IMGX_AVOID_MS (10 * 60 * 1000) /* a peer that served a wrong image is not asked for this long */
 #define IMGX_AVOID_MAX 64              /* peers remembered as avoided */
+#define IMGX_SHARE_MAX 8               /* peers one export streams to at once */
 /* A peer whose upload slots are all taken answers this (the text is the protocol: older
  * servers send it too). A fetch that found only busy holders asks the peers again after
  * IMGX_BUSY_RETRY_MS rather than turning to the registry and its back-off, for at most
