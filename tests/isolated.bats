@@ -205,6 +205,47 @@ once() {
 }
 export -f node_ip node_nsexec on_node side_runs once
 
+# sdb_log I: the file node I's replica of sdb appends a line to at each start, in its volume.
+sdb_log() { dk "$1" exec "$(dk "$1" ps -q --filter label=io.canteen.service=sdb)" /bin/busybox cat /data/log; }
+# twice SERVICE: replica indexes running on more than one server (each server's own dockerd).
+twice() { running_set "$1" | cut -d' ' -f1 | uniq -d; }
+export -f sdb_log twice
+
+@test "isolated: a stateful replica's server killed and booted within failover-after: nothing moved meanwhile, its replica is back on its own dockerd with its volume's data; never two at once" {
+	cli service deploy sdb --image canteen/demo:1 --replicas 3 --cpu 50m --mem 16M \
+		--volume data:/data --stateful --failover-after 120s -- \
+		/bin/busybox sh -c 'echo "$CANTEEN_NODE $CANTEEN_REPLICA" >> /data/log; exec /bin/busybox sleep 100000'
+	wait_until 60 matches 1 sdb 3
+	victim=2
+	addr=$(node_addr $victim)
+	wait_until 10 bash -c "[ \"\$(sdb_log $victim | wc -l)\" -eq 1 ]"
+	first=$(sdb_log $victim)
+	k=$(running_set sdb | awk -v a="$addr" '$2 == a { print $1 }')
+	[ -n "$k" ]
+	before=$(running_set sdb)
+	kill_node $victim
+	! dk $victim version
+	wait_until 30 bash -c "[ \"\$(member_state 1 $victim)\" = dead ]"
+	# Dead, but for less than failover-after: for 15 s its replica runs nowhere else, the
+	# others stay where they were, and no index ever runs twice.
+	hold_until=$(( $(now_ms) + 15000 ))
+	while [ "$(now_ms)" -lt "$hold_until" ]; do
+		[ "$(running_set sdb)" = "$(echo "$before" | grep -v " $addr\$")" ]
+		[ -z "$(twice sdb)" ]
+	done
+	at 1 --json ps | jq -r --arg n "$addr" 'select(.service == "sdb" and .node == $n) | .state' | grep -qx unknown
+	# Back with a fresh dockerd over its own data root: the replica on it again, with its data.
+	restart_node $victim
+	wait_until 90 matches 1 sdb 3
+	[ "$(running_set sdb)" = "$before" ]
+	[ -z "$(twice sdb)" ]
+	wait_until 10 bash -c "[ \"\$(sdb_log $victim | wc -l)\" -eq 2 ]"
+	[ "$(sdb_log $victim | head -n 1)" = "$first" ]
+	[ "$(sdb_log $victim | tail -n 1)" = "$addr $k" ]
+	cli service rm sdb
+	wait_until 60 bash -c '[ -z "$(running_set sdb)" ]'
+}
+
 @test "isolated: node 3 cut off: each side runs what it places over the members it sees, the exclusive one only on the majority; healed, exactly the placement, no replica twice" {
 	cli service deploy app --image canteen/demo:1 --replicas 3 --cpu 50m --mem 16M -- /bin/busybox sleep 100000
 	cli service deploy solo --image canteen/demo:1 --replicas 1 --cpu 50m --mem 16M --exclusive -- /bin/busybox sleep 100000
