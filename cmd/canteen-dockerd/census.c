@@ -199,12 +199,7 @@ static void answer(struct dd *dd, struct link *k, uint32_t stream, json_t *o)
 	} else
 		err[0] = '\0';
 	if (err[0]) {
-		json_t *e = json_pack("{s:s}", "error", err);
-		char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-		if (t)
-			link_send(k, CHAN_END, stream, t, strlen(t));
-		free(t);
-		json_decref(e);
+		link_end(k, stream, err);
 		return;
 	}
 	struct canswer *a = calloc(1, sizeof *a);
@@ -221,7 +216,7 @@ static void answer(struct dd *dd, struct link *k, uint32_t stream, json_t *o)
 	a->ck = check_start(dd, list, canswer_done, a);
 	json_decref(list);
 	if (!a->ck) {
-		link_send(k, CHAN_END, stream, "{\"error\":\"out of memory\"}", 24);
+		link_end(k, stream, "out of memory");
 		link_streams(k, -1);
 		a->dead = 1;
 		return;

@@ -111,12 +111,7 @@ static void receiver_end(struct iserve *s, const char *error)
 {
 	if (!s->link)
 		return;
-	json_t *e = error ? json_pack("{s:s}", "error", error) : json_object();
-	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	if (link_is_open(s->link))
-		link_send(s->link, CHAN_END, s->stream, t ? t : "{}", t ? strlen(t) : 2);
-	free(t);
-	json_decref(e);
+	link_end(s->link, s->stream, error);
 	link_streams(s->link, -1);
 	s->link = NULL;
 }
@@ -304,15 +299,6 @@ static void iserve_done(struct docker *d, int status, const char *body, size_t l
 	export_end(lead, msg);
 }
 
-static void end_now(struct link *k, uint32_t stream, const char *error)
-{
-	json_t *e = json_pack("{s:s}", "error", error);
-	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	if (t)
-		link_send(k, CHAN_END, stream, t, strlen(t));
-	free(t);
-	json_decref(e);
-}
 
 static struct iserve *iserve_find(struct dd *dd, struct link *k, uint32_t stream)
 {
@@ -356,19 +342,19 @@ static void serve_image(struct dd *dd, struct link *k, uint32_t stream, json_t *
 	json_error_t je;
 	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s}", "op", &op, "image", &ref) < 0) {
 		snprintf(err, sizeof err, "image: %s", je.text);
-		end_now(k, stream, err);
+		link_end(k, stream, err);
 		return;
 	}
 	if (rec_image_check(ref, strlen(ref), err, sizeof err) < 0) {
-		end_now(k, stream, err);
+		link_end(k, stream, err);
 		return;
 	}
 	if (dd->dk_state != DK_READY) {
-		end_now(k, stream, "Docker is not reachable on this server");
+		link_end(k, stream, "Docker is not reachable on this server");
 		return;
 	}
 	if (link_nstreams(k) >= LINK_STREAMS_MAX) {
-		end_now(k, stream, IMGX_BUSY);
+		link_end(k, stream, IMGX_BUSY);
 		return;
 	}
 	char swap[DOCKER_IMAGE_MAX];
@@ -381,17 +367,17 @@ static void serve_image(struct dd *dd, struct link *k, uint32_t stream, json_t *
 		    sharers(l) + 1 < IMGX_SHARE_MAX)
 			lead = l;
 	if (!lead && dd->niserves >= dd->conf.image_uploads) {
-		end_now(k, stream, IMGX_BUSY);
+		link_end(k, stream, IMGX_BUSY);
 		return;
 	}
 	if (docker_urlencode(ref, en, sizeof en) < 0) {
-		end_now(k, stream, "image reference too long");
+		link_end(k, stream, "image reference too long");
 		return;
 	}
 	snprintf(path, sizeof path, "/images/%s/get", en);
 	struct iserve *s = calloc(1, sizeof *s);
 	if (!s) {
-		end_now(k, stream, "out of memory");
+		link_end(k, stream, "out of memory");
 		return;
 	}
 	s->dd = dd;

@@ -248,6 +248,18 @@ int link_send(struct link *k, uint8_t type, uint32_t stream, const void *payload
 	return queue(k, wire, n);
 }
 
+void link_end(struct link *k, uint32_t stream, const char *error)
+{
+	if (!link_is_open(k))
+		return;
+	json_t *e = error ? json_pack("{s:s}", "error", error) : NULL;
+	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	link_send(k, CHAN_END, stream, t ? t : error ? "{\"error\":\"out of memory\"}" : "{}",
+	          t ? strlen(t) : error ? 24 : 2);
+	free(t);
+	json_decref(e);
+}
+
 static void flush(struct link *k)
 {
 	while (k->woff < k->wlen) {

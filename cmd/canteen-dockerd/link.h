@@ -32,6 +32,8 @@ uint32_t link_stream_new(struct link *k);
 /* Queue one frame. 0, or -1 when the link is closing or its queue would pass LINK_OUTQ_MAX
  * (the link is then closed). */
 int link_send(struct link *k, uint8_t type, uint32_t stream, const void *payload, size_t len);
+/* End a stream: CHAN_END with {"error":error}, or {} when error is NULL, if k is open. */
+void link_end(struct link *k, uint32_t stream, const char *error);
 size_t link_queued(const struct link *k);
 /* Stop (on) or resume reading k: its frames wait in the kernel and the peer is slowed. */
 void link_read_pause(struct link *k, int on);

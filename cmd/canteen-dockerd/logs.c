@@ -140,12 +140,7 @@ static void serve_end(struct serve *s, const char *error)
 		docker_cancel(s->dd->dk, s->dreq);
 	s->dreq = NULL;
 	if (s->link) {
-		json_t *e = error ? json_pack("{s:s}", "error", error) : json_object();
-		char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-		if (link_is_open(s->link))
-			link_send(s->link, CHAN_END, s->stream, t ? t : "{}", t ? strlen(t) : 2);
-		free(t);
-		json_decref(e);
+		link_end(s->link, s->stream, error);
 		link_streams(s->link, -1);
 	}
 	dd_reap_soon(s->dd);
@@ -210,16 +205,6 @@ static struct serve *serve_find(struct dd *dd, struct link *k, uint32_t stream)
 	return NULL;
 }
 
-static void end_now(struct link *k, uint32_t stream, const char *error)
-{
-	json_t *e = json_pack("{s:s}", "error", error);
-	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	if (t)
-		link_send(k, CHAN_END, stream, t, strlen(t));
-	free(t);
-	json_decref(e);
-}
-
 static void serve_req(struct dd *dd, struct link *k, uint32_t stream, const uint8_t *p,
                       size_t len)
 {
@@ -240,20 +225,20 @@ static void serve_req(struct dd *dd, struct link *k, uint32_t stream, const uint
 	}
 	const char *op = json_string_value(json_object_get(o, "op"));
 	if (!op || strcmp(op, "logs") != 0) {
-		end_now(k, stream, "unknown op (logs)");
+		link_end(k, stream, "unknown op (logs)");
 		goto out;
 	}
 	if (want_parse(o, &w, 1, NULL, err, sizeof err) < 0) {
-		end_now(k, stream, err);
+		link_end(k, stream, err);
 		goto out;
 	}
 	if (link_nstreams(k) >= LINK_STREAMS_MAX || dd->nserves >= LOGS_SERVES_MAX) {
-		end_now(k, stream, "too many streams open: try again later");
+		link_end(k, stream, "too many streams open: try again later");
 		goto out;
 	}
 	struct serve *s = calloc(1, sizeof *s);
 	if (!s) {
-		end_now(k, stream, "out of memory");
+		link_end(k, stream, "out of memory");
 		goto out;
 	}
 	s->dd = dd;

@@ -499,9 +499,9 @@ static void facts_grow(struct rollout *ro)
 }
 
 /* Replica k of s's service against s's generation, computed once per pass. */
-static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned k)
+/* The pass's cache is for s's service and generation from here on (emptied when it was not). */
+static void cache_for(struct rollout *ro, const struct docker_spec *s)
 {
-	struct rollout *ro = dd->ro;
 	if (ro->c_pass != ro->pass || ro->c_gen != s->generation || strcmp(ro->c_service, s->service)) {
 		ro->c_pass = ro->pass;
 		ro->c_gen = s->generation;
@@ -509,6 +509,12 @@ static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned
 		ro->nfacts = ro->nback = 0;
 		ro->c_failed = -1;
 	}
+}
+
+static enum ro_fact fact_at(struct dd *dd, const struct docker_spec *s, unsigned k)
+{
+	struct rollout *ro = dd->ro;
+	cache_for(ro, s);
 	while (ro->nfacts <= k) {
 		if (ro->nfacts == ro->capfacts)
 			facts_grow(ro);
@@ -571,7 +577,7 @@ enum ro_gate rollout_gate(struct dd *dd, const struct docker_spec *s, struct slo
 static int gen_failed(struct dd *dd, const struct docker_spec *s, const struct ro_svc *sv)
 {
 	struct rollout *ro = dd->ro;
-	(void)fact_at(dd, s, 0); /* the pass's cache for s's service and generation */
+	cache_for(ro, s);
 	if (ro->c_failed >= 0)
 		return ro->c_failed;
 	unsigned par = sv->p.parallelism ? sv->p.parallelism : 1, failed = 0, n = sv->replicas;
@@ -641,8 +647,10 @@ static enum ro_back peer_back(struct rollout *ro, uint32_t hash, unsigned r, uin
 static enum ro_back back_at(struct dd *dd, const struct docker_spec *s, const char *x, unsigned k)
 {
 	struct rollout *ro = dd->ro;
-	(void)fact_at(dd, s, k); /* the cache for this pass, service and generation; room for k */
+	cache_for(ro, s);
 	while (ro->nback <= k) {
+		if (ro->nback == ro->capfacts)
+			facts_grow(ro);
 		unsigned j = ro->nback++;
 		const struct docker_spec *mine = ours(dd, s->service, j);
 		ro->back[j] = (unsigned char)(mine ? local_back(dd, s->service, j, s->generation, x)
