@@ -13,15 +13,26 @@ struct swim_bcast_item {
 	uint8_t subject[SWIM_ADDR_LEN];
 	uint16_t len;
 	uint32_t transmits;
-	uint64_t id; /* insertion order: higher is newer */
+	uint64_t id;         /* insertion order: higher is newer */
+	uint32_t prev, next; /* in its level (transmits) list, newest first; or the free list */
+	uint32_t hnext;      /* next in its subject hash chain */
 	uint8_t msg[SWIM_BCAST_MSG_MAX];
 };
 
-/* Owned by its user; swim_bcast_free releases the items. */
+/* Owned by its user; swim_bcast_free releases the items. Items sit in a slot array (free
+ * slots chained), one list per transmission count, newest first, and a hash of subjects,
+ * so that a push and each item sent cost O(1) plus the list walk to its place, not a scan
+ * of the queue: at a cold start of 1,000 members every one of them has an item queued. */
 struct swim_bcast {
 	struct swim_bcast_item *items;
-	size_t n, cap, max;
+	size_t n, cap, max, top; /* live items, slots, most items, slots ever used */
 	uint64_t next_id;
+	uint32_t free;           /* first free slot below top */
+	uint32_t *hash;          /* hcap chain heads (power of two), keyed by hkey */
+	size_t hcap;
+	uint8_t hkey[16];
+	uint32_t *head, *tail;   /* per transmission count */
+	size_t nlevels;
 };
 
 void swim_bcast_init(struct swim_bcast *q, size_t max);

@@ -46,14 +46,25 @@ void swim_awareness(struct swim *s, int delta)
 int swim_health(const struct swim *s) { return s->awareness; }
 const struct swim_counters *swim_counters(const struct swim *s) { return &s->ctr; }
 
-/* Binary search; *pos is where addr is or would go. */
+static uint64_t addr_key(const uint8_t addr[SWIM_ADDR_LEN])
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | addr[i];
+	return k;
+}
+
+/* Binary search; *pos is where addr is or would go. The keys order members as memcmp does
+ * on their first 8 bytes; only an equal key needs the whole address. */
 static struct swim_member *lookup(const struct swim *s, const uint8_t addr[SWIM_ADDR_LEN],
                                   size_t *pos)
 {
 	size_t lo = 0, hi = s->n;
+	uint64_t k = addr_key(addr);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(s->m[mid]->addr, addr, SWIM_ADDR_LEN);
+		uint64_t mk = s->mkey[mid];
+		int c = mk < k ? -1 : mk > k ? 1 : memcmp(s->m[mid]->addr, addr, SWIM_ADDR_LEN);
 		if (c == 0) {
 			if (pos)
 				*pos = mid;
@@ -90,6 +101,10 @@ struct swim_member *swim_admit(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]
 		if (!nm)
 			return NULL;
 		s->m = nm;
+		uint64_t *nk = realloc(s->mkey, nc * sizeof *nk);
+		if (!nk)
+			return NULL;
+		s->mkey = nk;
 		s->cap = nc;
 	}
 	m = calloc(1, sizeof *m);
@@ -98,6 +113,8 @@ struct swim_member *swim_admit(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]
 	memcpy(m->addr, addr, SWIM_ADDR_LEN);
 	m->state = SWIM_UNKNOWN;
 	memmove(s->m + pos + 1, s->m + pos, (s->n - pos) * sizeof *s->m);
+	memmove(s->mkey + pos + 1, s->mkey + pos, (s->n - pos) * sizeof *s->mkey);
+	s->mkey[pos] = addr_key(addr);
 	s->m[pos] = m;
 	s->n++;
 	return m;
@@ -110,7 +127,10 @@ void swim_revoke(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
 	if (!m || m == s->self)
 		return;
 	swim_probe_forget(s, addr);
+	if (m->state == SWIM_SUSPECT)
+		s->nsuspect--;
 	memmove(s->m + pos, s->m + pos + 1, (s->n - pos - 1) * sizeof *s->m);
+	memmove(s->mkey + pos, s->mkey + pos + 1, (s->n - pos - 1) * sizeof *s->mkey);
 	s->n--;
 	free(m);
 }
@@ -155,6 +175,7 @@ void swim_free(struct swim *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->m[i]);
 	free(s->m);
+	free(s->mkey);
 	free(s->order);
 	swim_bcast_free(&s->bq);
 	free(s);
@@ -423,6 +444,7 @@ static int confirm_suspicion(struct swim_member *m, const uint8_t from[SWIM_ADDR
 static void set_state(struct swim *s, struct swim_member *m, int state, uint64_t inc)
 {
 	int old = m->state;
+	s->nsuspect += (state == SWIM_SUSPECT) - (old == SWIM_SUSPECT);
 	m->state = state;
 	m->incarnation = inc;
 	m->state_since = s->now;
@@ -430,7 +452,7 @@ static void set_state(struct swim *s, struct swim_member *m, int state, uint64_t
 	if (old == SWIM_UNKNOWN && state != SWIM_UNKNOWN)
 		s->learned++;
 	if (state != old && live(state) && !live(old) && m != s->self)
-		swim_probe_insert(s, m->addr);
+		swim_probe_insert(s, m);
 	if (state != old)
 		s->io.change(s->io.arg, m, old, 0);
 }

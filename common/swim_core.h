@@ -68,6 +68,8 @@ _Static_assert(SWIM_BODY_MAX + SWIM_PKT_OVERHEAD == SWIM_PKT_MAX, "a full body f
 #define SWIM_SUSPICION_SCALE_MAX 1.5
 
 #define SWIM_CATCHUP_IDLE 8        /* catch-up pulls that teach nothing before stopping (+ n/16) */
+#define SWIM_CATCHUP_PULLS 4       /* most catch-up pulls of each kind per probe interval */
+#define SWIM_CATCHUP_SPAN 128      /* one more pull of each kind per this many unknown */
 
 /* Lifeguard's k: independent confirmations that take a suspicion from its maximum timeout
  * down to its minimum (fewer when fewer than k + 2 members are live: n - 2). */
@@ -91,6 +93,7 @@ struct swim_member {
 	uint64_t susp_check;     /* when to tell the suspect directly (0: done), see swim_core.c */
 	uint64_t last_hint;      /* last time we told it how we see it */
 	uint64_t last_state_reply; /* last time we answered its push-pull (0: never) */
+	int in_round;            /* in the rest of this probe round (swim_probe.c) */
 	void *user;              /* the caller's, untouched here */
 };
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,37 +124,152 @@ void swim_keys_free(struct swim_keys *k)
 	k->sk = NULL;
 }
 
-int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
-                       const uint8_t self_addr[SWIM_ADDR_LEN], const uint8_t pk[SWIM_KEY_LEN],
-                       const uint8_t addr[SWIM_ADDR_LEN])
+/* The u-coordinates of small order, little-endian; bit 255 is ignored (RFC 7748), and 0,
+ * 1, p - 1, p and p + 1 (p = 2^255 - 19) are checked by rule in swim_pubkey_weak. */
+static const uint8_t order8[2][SWIM_KEY_LEN] = {
+	{0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
+	 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
+	{0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b,
+	 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57},
+};
+
+int swim_pubkey_weak(const uint8_t pk[SWIM_KEY_LEN])
 {
-	uint8_t *raw = sodium_malloc(crypto_box_BEFORENMBYTES);
-	int rc = -1;
+	uint8_t u[SWIM_KEY_LEN];
+	memcpy(u, pk, sizeof u);
+	u[31] &= 0x7f;
+	int zeros = 1, ffs = 1; /* bytes 1..30 all 0x00 / all 0xff */
+	for (int i = 1; i < 31; i++) {
+		zeros &= u[i] == 0x00;
+		ffs &= u[i] == 0xff;
+	}
+	if (zeros && u[31] == 0 && u[0] <= 1)
+		return 1; /* 0, 1 */
+	if (ffs && u[31] == 0x7f && u[0] >= 0xec && u[0] <= 0xee)
+		return 1; /* p - 1, p, p + 1 */
+	for (int k = 0; k < 2; k++)
+		if (memcmp(u, order8[k], sizeof u) == 0)
+			return 1;
+	return 0;
+}
+
+struct swim_key_slab {
+	struct swim_key_slab *next;
+	uint8_t *mem;       /* SWIM_KEY_SLAB keys, sodium_malloc'd */
+	uint64_t used[SWIM_KEY_SLAB / 64];
+	size_t n;
+};
+
+static uint8_t *slot_get(struct swim_key_pool *pool)
+{
+	struct swim_key_slab *s = pool->slabs;
+	while (s && s->n == SWIM_KEY_SLAB)
+		s = s->next;
+	if (!s) {
+		if (!(s = calloc(1, sizeof *s)))
+			return NULL;
+		if (!(s->mem = sodium_malloc((size_t)SWIM_KEY_SLAB * crypto_box_BEFORENMBYTES))) {
+			free(s);
+			return NULL;
+		}
+		s->next = pool->slabs;
+		pool->slabs = s;
+	}
+	for (size_t w = 0; w < SWIM_KEY_SLAB / 64; w++) {
+		if (s->used[w] == UINT64_MAX)
+			continue;
+		size_t b = 0;
+		while (s->used[w] >> b & 1)
+			b++;
+		s->used[w] |= (uint64_t)1 << b;
+		s->n++;
+		return s->mem + (w * 64 + b) * crypto_box_BEFORENMBYTES;
+	}
+	return NULL; /* not reached: n < SWIM_KEY_SLAB */
+}
+
+static void slot_put(struct swim_key_pool *pool, uint8_t *key)
+{
+	for (struct swim_key_slab **sp = &pool->slabs; *sp; sp = &(*sp)->next) {
+		struct swim_key_slab *s = *sp;
+		size_t size = (size_t)SWIM_KEY_SLAB * crypto_box_BEFORENMBYTES;
+		if (key < s->mem || key >= s->mem + size)
+			continue;
+		size_t i = (size_t)(key - s->mem) / crypto_box_BEFORENMBYTES;
+		sodium_memzero(key, crypto_box_BEFORENMBYTES);
+		s->used[i / 64] &= ~((uint64_t)1 << (i % 64));
+		if (--s->n == 0) {
+			*sp = s->next;
+			sodium_free(s->mem); /* wipes */
+			free(s);
+		}
+		return;
+	}
+}
+
+void swim_key_pool_free(struct swim_key_pool *pool)
+{
+	while (pool->slabs) {
+		struct swim_key_slab *s = pool->slabs;
+		pool->slabs = s->next;
+		sodium_free(s->mem);
+		free(s);
+	}
+}
+
+size_t swim_key_pool_count(const struct swim_key_pool *pool)
+{
+	size_t n = 0;
+	for (const struct swim_key_slab *s = pool->slabs; s; s = s->next)
+		n += s->n;
+	return n;
+}
+
+int swim_peer_key_init(struct swim_peer_key *p, struct swim_key_pool *pool,
+                       const struct swim_keys *self, const uint8_t self_addr[SWIM_ADDR_LEN],
+                       const uint8_t pk[SWIM_KEY_LEN], const uint8_t addr[SWIM_ADDR_LEN])
+{
 	memset(p, 0, sizeof *p);
 	memcpy(p->pk, pk, SWIM_KEY_LEN);
 	memcpy(p->addr, addr, SWIM_ADDR_LEN);
-	p->shared = sodium_malloc(crypto_box_BEFORENMBYTES);
-	if (!p->shared || !raw || crypto_box_beforenm(raw, pk, self->sk) != 0)
+	memcpy(p->self_addr, self_addr, SWIM_ADDR_LEN);
+	p->self = self;
+	p->pool = pool;
+	return swim_pubkey_weak(pk) ? -1 : 0;
+}
+
+int swim_peer_key_derive(struct swim_peer_key *p)
+{
+	if (p->shared)
+		return 0;
+	if (!p->self || !p->pool)
+		return -1;
+	uint8_t raw[crypto_box_BEFORENMBYTES], *key = slot_get(p->pool);
+	int rc = -1;
+	if (!key || crypto_box_beforenm(raw, p->pk, p->self->sk) != 0)
 		goto out;
-	int self_first = memcmp(self_addr, addr, SWIM_ADDR_LEN) < 0;
+	int self_first = memcmp(p->self_addr, p->addr, SWIM_ADDR_LEN) < 0;
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, raw, crypto_box_BEFORENMBYTES, crypto_box_BEFORENMBYTES);
 	crypto_generichash_update(&h, (const uint8_t *)"canteen-swim-v1", 15);
-	crypto_generichash_update(&h, self_first ? self_addr : addr, SWIM_ADDR_LEN);
-	crypto_generichash_update(&h, self_first ? addr : self_addr, SWIM_ADDR_LEN);
-	crypto_generichash_final(&h, p->shared, crypto_box_BEFORENMBYTES);
+	crypto_generichash_update(&h, self_first ? p->self_addr : p->addr, SWIM_ADDR_LEN);
+	crypto_generichash_update(&h, self_first ? p->addr : p->self_addr, SWIM_ADDR_LEN);
+	crypto_generichash_final(&h, key, crypto_box_BEFORENMBYTES);
 	sodium_memzero(&h, sizeof h);
+	p->shared = key;
+	key = NULL;
 	rc = 0;
 out:
-	sodium_free(raw);
-	if (rc < 0)
-		swim_peer_key_free(p);
+	sodium_memzero(raw, sizeof raw);
+	if (key)
+		slot_put(p->pool, key);
 	return rc;
 }
 
 void swim_peer_key_free(struct swim_peer_key *p)
 {
-	sodium_free(p->shared);
+	if (p->shared && p->pool)
+		slot_put(p->pool, p->shared);
 	p->shared = NULL;
 }
 
@@ -162,12 +278,12 @@ static int direction_bit(const uint8_t from[SWIM_ADDR_LEN], const uint8_t to[SWI
 	return memcmp(from, to, SWIM_ADDR_LEN) < 0 ? 0 : 1;
 }
 
-size_t swim_seal(const struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+size_t swim_seal(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
                  const uint8_t peer[SWIM_ADDR_LEN], uint64_t seq, const uint8_t *body,
                  size_t body_len, uint8_t *out)
 {
 	uint8_t plain[SWIM_PKT_MAX];
-	if (body_len > SWIM_BODY_MAX)
+	if (body_len > SWIM_BODY_MAX || swim_peer_key_derive(p) < 0)
 		return 0;
 	memcpy(out, magic, 3);
 	memcpy(out + 3, self, SWIM_ADDR_LEN);
@@ -230,6 +346,8 @@ enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_L
 	if ((nonce[0] & 1) != direction_bit(from, self))
 		return SWIM_DROP_DIRECTION;
 	size_t clen = len - SWIM_PKT_HDR;
+	if (swim_peer_key_derive(p) < 0)
+		return SWIM_DROP_AUTH;
 	if (crypto_box_open_easy_afternm(plain, pkt + SWIM_PKT_HDR, clen, nonce, p->shared) != 0)
 		return SWIM_DROP_AUTH;
 	size_t plen = clen - crypto_box_MACBYTES;

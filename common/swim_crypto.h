@@ -12,7 +12,8 @@
  *   magic "cs" (2) | version 2 (1) | sender address (20) | nonce (24) |
  *   crypto_box_afternm(seq u64 big-endian | body) (16-byte MAC + 8 + body)
  * The box uses the X25519 shared key of sender and recipient bound to both addresses,
- * precomputed once per peer (swim_peer_key_init).
+ * computed once per peer, when the first packet to or from it is sealed or opened (a
+ * member with 1,000 peers starts without 1,000 key agreements, about 30 us each).
  * Both directions of a pair share that key, so the low bit of nonce[0] says which way the
  * packet goes (0 when the sender's address sorts below the recipient's): a packet reflected
  * back at its sender fails that check, and flipping the bit breaks the MAC. The rest of the
@@ -36,16 +37,30 @@ struct swim_keys {
 	uint8_t *sk; /* sodium_malloc'd, SWIM_KEY_LEN */
 };
 
-/* One admitted peer's shared key (sodium_malloc'd) and its replay window. */
+/* Shared keys live in slabs of sodium_malloc'd memory (guard pages, locked, wiped when
+ * freed), SWIM_KEY_SLAB keys a slab: one allocation a key costs four pages and three
+ * system calls. Zero-initialise; swim_key_pool_free when done (after every key's free). */
+#define SWIM_KEY_SLAB 128
+struct swim_key_slab;
+struct swim_key_pool {
+	struct swim_key_slab *slabs;
+};
+
+/* A peer's replay window. */
 struct swim_replay {
 	uint64_t top;    /* highest seq accepted; 0 before the first */
 	uint64_t bits;   /* bit i: top - i was seen */
 };
 
+/* One admitted peer's key: its public key and address, ours, the shared key once derived
+ * (a slot of the pool), the replay window. */
 struct swim_peer_key {
 	uint8_t pk[SWIM_KEY_LEN];
 	uint8_t addr[SWIM_ADDR_LEN];
-	uint8_t *shared; /* crypto_box_BEFORENMBYTES, sodium_malloc'd */
+	uint8_t self_addr[SWIM_ADDR_LEN];
+	const struct swim_keys *self; /* must outlive this */
+	struct swim_key_pool *pool;   /* must outlive this */
+	uint8_t *shared;              /* crypto_box_BEFORENMBYTES in the pool; NULL until used */
 	struct swim_replay replay;
 };
 
@@ -60,18 +75,32 @@ int swim_keys_generate(const char *path, int force, uint8_t pk_out[SWIM_KEY_LEN]
 int swim_keys_load(const char *path, struct swim_keys *k, char *err, size_t errlen);
 void swim_keys_free(struct swim_keys *k);
 
-/* Precompute the key shared with peer (address addr, public key pk): the X25519 shared
- * secret hashed (BLAKE2b, keyed by it) with both addresses in order, so that a packet
- * cannot be relabelled as coming from another address even if that address registered
- * the same public key. 0 or -1 (weak key / no memory). */
-int swim_peer_key_init(struct swim_peer_key *p, const struct swim_keys *self,
-                       const uint8_t self_addr[SWIM_ADDR_LEN], const uint8_t pk[SWIM_KEY_LEN],
-                       const uint8_t addr[SWIM_ADDR_LEN]);
+/* 1 if pk is an X25519 public key of small order (the seven u-coordinates, with or
+ * without the ignored top bit, whose shared secret is zero whatever our secret): no key
+ * agreement with it is possible, so such a peer is refused before any is tried. */
+int swim_pubkey_weak(const uint8_t pk[SWIM_KEY_LEN]);
+
+/* Set up the key shared with peer (address addr, public key pk); the key itself is derived
+ * at first use (swim_peer_key_derive): the X25519 shared secret hashed (BLAKE2b, keyed by
+ * it) with both addresses in order, so that a packet cannot be relabelled as coming from
+ * another address even if that address registered the same public key. 0, or -1 for a
+ * weak key (swim_pubkey_weak). */
+int swim_peer_key_init(struct swim_peer_key *p, struct swim_key_pool *pool,
+                       const struct swim_keys *self, const uint8_t self_addr[SWIM_ADDR_LEN],
+                       const uint8_t pk[SWIM_KEY_LEN], const uint8_t addr[SWIM_ADDR_LEN]);
+/* Derive the shared key now if it is not yet: 0, or -1 (no memory, or the key agreement
+ * failed). swim_seal and swim_open call it. */
+int swim_peer_key_derive(struct swim_peer_key *p);
+/* Return the shared key's slot (wiped) to the pool. */
 void swim_peer_key_free(struct swim_peer_key *p);
+/* Free every slab; every key from the pool must have been freed. */
+void swim_key_pool_free(struct swim_key_pool *pool);
+/* Shared keys derived and not freed (for stats and tests). */
+size_t swim_key_pool_count(const struct swim_key_pool *pool);
 
 /* Seal body for the peer; writes the packet into out (cap >= SWIM_PKT_MAX). Returns its
- * length, or 0 if body is too long. */
-size_t swim_seal(const struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
+ * length, or 0 if body is too long or the shared key cannot be derived. */
+size_t swim_seal(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
                  const uint8_t peer[SWIM_ADDR_LEN], uint64_t seq, const uint8_t *body,
                  size_t body_len, uint8_t *out);
 
@@ -96,7 +125,7 @@ const char *swim_drop_name(int reason);
 enum swim_drop swim_packet_sender(const uint8_t *pkt, size_t len, uint8_t from[SWIM_ADDR_LEN]);
 /* Second step, for a known sender: check direction, open the box into body (cap >=
  * SWIM_PKT_MAX), check seq against now_us (our wall clock, microseconds) and the window,
- * and record it. body_len out. */
+ * and record it. body_len out. A shared key that cannot be derived fails as AUTH. */
 enum swim_drop swim_open(struct swim_peer_key *p, const uint8_t self[SWIM_ADDR_LEN],
                          const uint8_t *pkt, size_t len, uint64_t now_us, uint8_t *body,
                          size_t *body_len, uint64_t *seq);

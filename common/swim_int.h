@@ -24,7 +24,10 @@ struct swim {
 	struct swim_config cfg;
 	struct swim_io io;
 	struct swim_member **m; /* sorted by address */
+	uint64_t *mkey;         /* mkey[i]: m[i]'s first 8 address bytes, big-endian: the binary
+	                         * search reads this array, not each member */
 	size_t n, cap;
+	size_t nsuspect;        /* members in SWIM_SUSPECT (swim_next_deadline skips the scan) */
 	struct swim_member *self;
 	struct swim_bcast bq;
 	uint64_t rng, now;
@@ -73,7 +76,7 @@ void swim_reply_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
 void swim_ask_state(struct swim *s, const uint8_t to[SWIM_ADDR_LEN]);
 
 /* swim_probe.c */
-void swim_probe_insert(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
+void swim_probe_insert(struct swim *s, struct swim_member *m);
 void swim_probe_forget(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN]);
 void swim_probe_handle_ack(struct swim *s, const uint8_t from[SWIM_ADDR_LEN], uint32_t id);
 void swim_probe_handle_nack(struct swim *s, uint32_t id);

@@ -49,11 +49,15 @@ static void reshuffle(struct swim *s)
 {
 	s->norder = 0;
 	s->order_pos = 0;
+	for (size_t i = 0; i < s->n; i++)
+		s->m[i]->in_round = 0;
 	if (order_reserve(s, s->n) < 0)
 		return;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->m[i] != s->self && live(s->m[i]->state))
+		if (s->m[i] != s->self && live(s->m[i]->state)) {
 			memcpy(s->order[s->norder++], s->m[i]->addr, SWIM_ADDR_LEN);
+			s->m[i]->in_round = 1;
+		}
 	for (size_t i = s->norder; i > 1; i--) {
 		size_t j = (size_t)(swim_rand(s) % i);
 		uint8_t t[SWIM_ADDR_LEN];
@@ -63,31 +67,32 @@ static void reshuffle(struct swim *s)
 	}
 }
 
-/* A member that became live joins the rest of this round at a random place. */
-void swim_probe_insert(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
+/* A member that became live joins the rest of this round at a random place: it takes a
+ * random place among the rest, whose holder moves to the end (the rest stays a uniformly
+ * random order). in_round says it is there already, without a scan: in a cold start of
+ * 1,000 members every one of them arrives like this. */
+void swim_probe_insert(struct swim *s, struct swim_member *m)
 {
-	for (size_t i = s->order_pos; i < s->norder; i++)
-		if (memcmp(s->order[i], addr, SWIM_ADDR_LEN) == 0)
-			return;
-	if (order_reserve(s, s->norder + 1) < 0)
+	if (m->in_round || order_reserve(s, s->norder + 1) < 0)
 		return;
 	size_t span = s->norder - s->order_pos + 1;
 	size_t at = s->order_pos + (size_t)(swim_rand(s) % span);
-	memmove(s->order[at + 1], s->order[at], (s->norder - at) * sizeof *s->order);
-	memcpy(s->order[at], addr, SWIM_ADDR_LEN);
+	memcpy(s->order[s->norder], s->order[at], SWIM_ADDR_LEN);
+	memcpy(s->order[at], m->addr, SWIM_ADDR_LEN);
 	s->norder++;
+	m->in_round = 1;
 }
 
+/* Every place of addr in the list goes (revoked: it is no longer a member). */
 void swim_probe_forget(struct swim *s, const uint8_t addr[SWIM_ADDR_LEN])
 {
-	for (size_t i = 0; i < s->norder; i++) {
+	for (size_t i = s->norder; i-- > 0;) {
 		if (memcmp(s->order[i], addr, SWIM_ADDR_LEN) != 0)
 			continue;
 		memmove(s->order[i], s->order[i + 1], (s->norder - i - 1) * sizeof *s->order);
 		s->norder--;
 		if (i < s->order_pos)
 			s->order_pos--;
-		break;
 	}
 	if (s->probe.active && memcmp(s->probe.target, addr, SWIM_ADDR_LEN) == 0) {
 		s->probe.active = 0;
@@ -121,6 +126,8 @@ static void start_probe(struct swim *s)
 			continue;
 		}
 		struct swim_member *c = swim_find(s, s->order[s->order_pos++]);
+		if (c)
+			c->in_round = 0;
 		if (c && c != s->self && live(c->state))
 			m = c;
 	}
@@ -363,10 +370,15 @@ static int ok_unknown(const struct swim *s, const struct swim_member *m, const v
 /* Push-pull with one random member; the period grows with the cluster past 32 members.
  * Catching up (a late starter, whose join got a packet of state from each of a few seeds,
  * after the others' announcements were spent): while some admitted members are unknown,
- * every probe interval a pull (a request carrying only us, answered with one packet) from
- * a random alive member and one to a random unknown member (which, if it runs, answers
- * starting with itself). It stops after SWIM_CATCHUP_IDLE + n / 16 of them in a row taught
- * us nothing, so admitted servers that are off cost little. */
+ * every probe interval pulls (requests carrying only us, each answered with one packet):
+ * to up to SWIM_CATCHUP_PULLS random unknown members (which, if they run, answer starting
+ * with themselves: the last few missing are learnt that way), and from random alive
+ * members, one per SWIM_CATCHUP_SPAN unknown, at least one and at most SWIM_CATCHUP_PULLS,
+ * so that a member starting among 1,000 learns of them in seconds, not in the 30 s one
+ * window a second takes. Each answer is one packet
+ * and every member answers a given one at most once per probe interval. It stops after
+ * SWIM_CATCHUP_IDLE + n / 16 intervals in a row taught us nothing, so admitted servers
+ * that are off cost little. */
 static void pushpull_step(struct swim *s)
 {
 	if (!s->cfg.pushpull_interval_ms || s->now < s->next_pushpull)
@@ -383,16 +395,21 @@ static void pushpull_step(struct swim *s)
 	if (catching_up && s->cfg.probe_interval_ms < every)
 		every = s->cfg.probe_interval_ms;
 	s->next_pushpull = s->now + every;
-	struct swim_member *m = NULL;
-	if (catching_up && swim_pick(s, 1, ok_unknown, NULL, &m) == 1 && m)
-		swim_ask_state(s, m->addr);
-	m = NULL;
-	if (swim_pick(s, 1, ok_alive, NULL, &m) != 1 || !m)
+	struct swim_member *to[SWIM_CATCHUP_PULLS];
+	if (catching_up) {
+		size_t k = 1 + (s->n - n) / SWIM_CATCHUP_SPAN;
+		if (k > SWIM_CATCHUP_PULLS)
+			k = SWIM_CATCHUP_PULLS;
+		size_t got = swim_pick(s, SWIM_CATCHUP_PULLS, ok_unknown, NULL, to);
+		for (size_t i = 0; i < got; i++)
+			swim_ask_state(s, to[i]->addr);
+		got = swim_pick(s, k, ok_alive, NULL, to);
+		for (size_t i = 0; i < got; i++)
+			swim_ask_state(s, to[i]->addr);
 		return;
-	if (catching_up)
-		swim_ask_state(s, m->addr);
-	else
-		swim_send_state(s, m->addr, 1);
+	}
+	if (swim_pick(s, 1, ok_alive, NULL, to) == 1)
+		swim_send_state(s, to[0]->addr, 1);
 }
 
 static int ok_seed(const struct swim *s, const struct swim_member *m, const void *arg)
@@ -466,7 +483,9 @@ static void earliest(uint64_t *d, uint64_t t)
 
 uint64_t swim_next_deadline(const struct swim *s)
 {
-	uint64_t d = s->next_gossip;
+	/* Nothing to gossip, no gossip tick: an idle member wakes for its probes, not five
+	 * times a second (a broadcast queued meanwhile goes at once: next_gossip is past). */
+	uint64_t d = swim_bcast_len(&s->bq) || s->leaving ? s->next_gossip : UINT64_MAX;
 	if (s->leaving)
 		return d;
 	const struct swim_probe *p = &s->probe;
@@ -480,7 +499,7 @@ uint64_t swim_next_deadline(const struct swim *s)
 	for (size_t i = 0; i < SWIM_MAX_RELAYS; i++)
 		if (s->relays[i].active)
 			earliest(&d, s->relays[i].deadline);
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; s->nsuspect && i < s->n; i++)
 		if (s->m[i]->state == SWIM_SUSPECT && s->m[i]->susp_deadline) {
 			earliest(&d, s->m[i]->susp_deadline);
 			if (s->m[i]->susp_check)

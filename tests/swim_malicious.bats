@@ -113,3 +113,33 @@ inc_above() { [ "$(swim_inc "$1" "$2")" -gt "$3" ]; }
 	kill -0 "$(pid_of swim1)"
 	swim_converged 5
 }
+
+@test "records with small-order public keys are not admitted; packets claiming them are dropped" {
+	swim_setup 4 210
+	# Two strangers registered X25519 points of small order (any shared secret with them is
+	# zero): the zero point, and an order-8 point with the ignored top bit set.
+	weak1=0x$(head -c20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	weak2=0x$(head -c20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	printf '{"address":"%s","endpoint":"127.0.0.214:%s","pubkey":"%s"}\n' "$weak1" "$SWIM_PORT" \
+		0000000000000000000000000000000000000000000000000000000000000000 >> "$SW/peers"
+	printf '{"address":"%s","endpoint":"127.0.0.215:%s","pubkey":"%s"}\n' "$weak2" "$SWIM_PORT" \
+		e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880 >> "$SW/peers"
+	for i in 1 2 3; do swim_start $i; done
+	wait_until 15 swim_converged 3
+	for i in 1 2 3; do
+		[ "$(grep -c 'unusable public key; not admitted' "$BATS_TEST_TMPDIR/swim$i.log")" = 2 ]
+		swim_state_is "$i" "$weak1" none
+		swim_state_is "$i" "$weak2" none
+	done
+	# Packets sealed by a stranger under a claimed address: an unknown sender, dropped.
+	before=$(swim_stat 1 .drops.unknown_sender)
+	run "$TBIN/swim_tool" attack "$SW/k4" "$weak1" "$SW/peers" "${ADDR[1]}" \
+		"127.0.0.214:$SWIM_PORT" foreign "${ADDR[2]}"
+	[ "$status" -eq 0 ]
+	[ "$output" = no-reply ]
+	after=$(swim_stat 1 .drops.unknown_sender)
+	(( after > before ))
+	kill -0 "$(pid_of swim1)"
+	swim_converged 3
+	echo "# 2 weak keys refused on 3 members; member 1's unknown_sender drops $before -> $after" >&3
+}

@@ -157,9 +157,8 @@ static int peer_set(struct swimd *d, struct swim_member *m, const struct node_re
 	char hex[43], err[256];
 	swim_addr_hex(r->addr, hex);
 	if (rekey) {
-		if (p->key.shared)
-			swim_peer_key_free(&p->key);
-		if (swim_peer_key_init(&p->key, &d->keys, d->self, r->pubkey, r->addr) < 0) {
+		swim_peer_key_free(&p->key);
+		if (swim_peer_key_init(&p->key, &d->keypool, &d->keys, d->self, r->pubkey, r->addr) < 0) {
 			log_warnx("node %s: unusable public key; not admitted", hex);
 			free(p);
 			m->user = NULL;

@@ -108,7 +108,7 @@ static json_t *stats_json(struct swimd *d)
 	struct swim_counters zero = {0};
 	const struct swim_counters *c = d->swim ? swim_counters(d->swim) : &zero;
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:i, s:o, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	                 " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	                 "type", "stats", "packets_in", (json_int_t)d->st.packets_in, "bytes_in",
 	                 (json_int_t)d->st.bytes_in, "packets_out", (json_int_t)d->st.packets_out,
 	                 "bytes_out", (json_int_t)d->st.bytes_out, "send_errors",
@@ -122,7 +122,8 @@ static json_t *stats_json(struct swimd *d)
 	                 (json_int_t)c->joins, "paused", (json_int_t)c->paused, "replies_capped",
 	                 (json_int_t)c->replies_capped, "pushpulls_refused",
 	                 (json_int_t)c->pushpulls_refused, "gossip_ignored",
-	                 (json_int_t)c->gossip_ignored, "events", events);
+	                 (json_int_t)c->gossip_ignored, "shared_keys",
+	                 (json_int_t)swim_key_pool_count(&d->keypool), "events", events);
 }
 
 static void op_members(struct swimd *d, struct ipc_conn *c, json_t *req)

@@ -213,6 +213,7 @@ int main(int argc, char **argv)
 		ipc_client_free(d.chain);
 	admit_free(&d);
 	swim_free(d.swim);
+	swim_key_pool_free(&d.keypool);
 	swim_keys_free(&d.keys);
 	close(d.fd);
 	loop_free(d.loop);

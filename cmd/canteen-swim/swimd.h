@@ -43,6 +43,7 @@ struct swimd {
 	struct swim_config scfg;
 	struct swim *swim;            /* NULL until this node's own record is admitted */
 	struct swim_keys keys;
+	struct swim_key_pool keypool; /* every peer's shared key, derived at first use */
 	uint8_t self[SWIM_ADDR_LEN];  /* this node's address: node_name, or learnt (self_known) */
 	int self_known;               /* self is set: from node_name, or the admitted record
 	                               * holding our swim public key (never the Ethereum key) */

@@ -100,6 +100,7 @@ struct ctx {
 	struct sockaddr_storage to_sa;
 	socklen_t to_len;
 	struct swim_keys keys;
+	struct swim_key_pool pool;
 	struct swim_peer_key pk;
 	struct peerinfo from, to;
 	uint32_t probe;
@@ -194,10 +195,11 @@ static int attack(struct ctx *c, const char *kind, const char *victim)
 			randombytes_buf(fake, sizeof fake);
 		else
 			memcpy(fake, c->from.addr, sizeof fake);
-		if (swim_peer_key_init(&fp, &fk, fake, c->to.pk, c->to.addr) < 0)
+		if (swim_peer_key_init(&fp, &c->pool, &fk, fake, c->to.pk, c->to.addr) < 0)
 			return 1;
 		n = swim_seal(&fp, fake, c->to.addr, now_us(), body, blen, pkt);
 		swim_peer_key_free(&fp);
+		sodium_memzero(fsk, sizeof fsk);
 		send_report(c, pkt, n);
 	} else {
 		usage();
@@ -230,7 +232,7 @@ static int ctx_open(struct ctx *c, char **argv)
 		fprintf(stderr, "swim_tool: bind %s: %s\n", argv[4], strerror(errno));
 		return -1;
 	}
-	if (swim_peer_key_init(&c->pk, &c->keys, c->from.addr, c->to.pk, c->to.addr) < 0)
+	if (swim_peer_key_init(&c->pk, &c->pool, &c->keys, c->from.addr, c->to.pk, c->to.addr) < 0)
 		return -1;
 	return 0;
 }
@@ -238,6 +240,7 @@ static int ctx_open(struct ctx *c, char **argv)
 static void ctx_close(struct ctx *c)
 {
 	swim_peer_key_free(&c->pk);
+	swim_key_pool_free(&c->pool);
 	swim_keys_free(&c->keys);
 	if (c->fd >= 0)
 		close(c->fd);

@@ -66,6 +66,9 @@ static void test_key_files(struct swim_keys *a, struct swim_keys *b)
 	ok(swim_keys_load(px, &x, err, sizeof err) < 0, "missing file refused");
 }
 
+/* Every shared key of these tests comes from this pool (a test's own context). */
+static struct swim_key_pool pool;
+
 /* A wall clock in microseconds for the tests (2027). */
 #define T0 1800000000000000ULL
 
@@ -77,8 +80,8 @@ static void test_stale(struct swim_keys *a, struct swim_keys *b)
 	memset(A, 0x11, 20);
 	memset(B, 0x22, 20);
 	struct swim_peer_key ab, ba;
-	swim_peer_key_init(&ab, a, A, b->pk, B);
-	swim_peer_key_init(&ba, b, B, a->pk, A);
+	swim_peer_key_init(&ab, &pool, a, A, b->pk, B);
+	swim_peer_key_init(&ba, &pool, b, B, a->pk, A);
 	const uint8_t msg[] = "\x01\x00\x00\x00\x07";
 	uint8_t pkt[SWIM_PKT_MAX], body[SWIM_PKT_MAX];
 	size_t blen;
@@ -106,9 +109,9 @@ static void test_seal_open(struct swim_keys *a, struct swim_keys *b)
 	memset(B, 0x22, 20);
 	memset(C, 0x05, 20);
 	struct swim_peer_key ab, ba, ba2;
-	ok(swim_peer_key_init(&ab, a, A, b->pk, B) == 0, "a's shared key with b");
-	ok(swim_peer_key_init(&ba, b, B, a->pk, A) == 0, "b's shared key with a");
-	ok(swim_peer_key_init(&ba2, b, B, a->pk, A) == 0, "another copy for replays");
+	ok(swim_peer_key_init(&ab, &pool, a, A, b->pk, B) == 0, "a's shared key with b");
+	ok(swim_peer_key_init(&ba, &pool, b, B, a->pk, A) == 0, "b's shared key with a");
+	ok(swim_peer_key_init(&ba2, &pool, b, B, a->pk, A) == 0, "another copy for replays");
 
 	const uint8_t msg[] = "\x01\x00\x00\x00\x07";
 	uint8_t pkt[SWIM_PKT_MAX], body[SWIM_PKT_MAX], from[20];
@@ -148,13 +151,13 @@ static void test_seal_open(struct swim_keys *a, struct swim_keys *b)
 	struct swim_keys c = {.sk = csk};
 	memcpy(c.pk, cpk, 32);
 	struct swim_peer_key cb;
-	swim_peer_key_init(&cb, &c, A, b->pk, B);
+	swim_peer_key_init(&cb, &pool, &c, A, b->pk, B);
 	n = swim_seal(&cb, A, B, T0 + 300, msg, 5, pkt);
 	is_int(swim_open(&ba2, B, pkt, n, T0, body, &blen, &seq), SWIM_DROP_AUTH, "foreign key claiming a: MAC fails");
 	/* C registered a's public key under its own address: a's packets relabelled as C's
 	 * still fail, because the shared key is bound to the addresses. */
 	struct swim_peer_key bc;
-	swim_peer_key_init(&bc, b, B, a->pk, C);
+	swim_peer_key_init(&bc, &pool, b, B, a->pk, C);
 	n = swim_seal(&ab, A, B, T0 + 400, msg, 5, pkt);
 	memcpy(pkt + 3, C, 20);
 	is_int(swim_open(&bc, B, pkt, n, T0, body, &blen, &seq), SWIM_DROP_AUTH,
@@ -185,6 +188,94 @@ static void test_replay_window(void)
 	ok(!swim_replay_check(&r, 1001), "old ones now refused");
 }
 
+/* The shared key is derived at the first packet, not at admission, and lives in a slab:
+ * 300 peers cost nothing until they speak, then three slabs, freed as the keys go. */
+static void test_lazy_pool(struct swim_keys *a, struct swim_keys *b)
+{
+	enum { NP = 300 };
+	static struct swim_peer_key peers[NP];
+	uint8_t A[20], addr[20], pkt[SWIM_PKT_MAX], body[SWIM_PKT_MAX];
+	const uint8_t msg[] = "\x01\x00\x00\x00\x07";
+	memset(A, 0x11, 20);
+	int init_ok = 1;
+	for (int i = 0; i < NP; i++) {
+		memset(addr, 0x30, 20);
+		addr[0] = (uint8_t)(i >> 8);
+		addr[1] = (uint8_t)i;
+		init_ok &= swim_peer_key_init(&peers[i], &pool, a, A, b->pk, addr) == 0;
+	}
+	ok(init_ok && swim_key_pool_count(&pool) == 0, "300 peers set up, no key derived yet");
+	int sealed = 1;
+	for (int i = 0; i < NP; i++)
+		sealed &= swim_seal(&peers[i], A, peers[i].addr, T0 + (uint64_t)i, msg, 5, pkt) > 0;
+	ok(sealed, "a packet sealed to each");
+	is_int((long long)swim_key_pool_count(&pool), NP, "300 keys derived, one each");
+	/* The receiving side derives its key at the first packet it opens. */
+	struct swim_peer_key rx;
+	swim_peer_key_init(&rx, &pool, b, peers[7].addr, a->pk, A);
+	size_t n = swim_seal(&peers[7], A, peers[7].addr, T0 + 1000, msg, 5, pkt), blen;
+	uint64_t seq;
+	is_int(swim_open(&rx, peers[7].addr, pkt, n, T0, body, &blen, &seq), SWIM_DROP_NONE,
+	       "opened with a key derived on the way in");
+	ok(blen == 5 && memcmp(body, msg, 5) == 0, "body intact");
+	uint8_t *kept = peers[NP - 1].shared, copy[32];
+	memcpy(copy, kept, 32);
+	for (int i = 0; i < NP - 1; i++)
+		swim_peer_key_free(&peers[i]);
+	is_int((long long)swim_key_pool_count(&pool), 2, "freed keys leave the pool");
+	ok(memcmp(kept, copy, 32) == 0, "a key still held is untouched by the others' freeing");
+	swim_peer_key_free(&peers[NP - 1]);
+	swim_peer_key_free(&rx);
+	swim_peer_key_free(&rx); /* twice is harmless */
+	is_int((long long)swim_key_pool_count(&pool), 0, "every key back");
+	ok(pool.slabs == NULL, "empty slabs are returned to the system");
+}
+
+/* Small-order public keys give a zero shared secret whatever the secret key: refused at
+ * set-up by our own check, which agrees with libsodium's key agreement on every one of
+ * them and on random keys. */
+static void test_weak(struct swim_keys *a)
+{
+	static const char *hex[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	};
+	uint8_t A[20], B[20], pk[32], out[32];
+	memset(A, 0x11, 20);
+	memset(B, 0x22, 20);
+	int refused = 1, libsodium_fails = 1;
+	for (size_t i = 0; i < sizeof hex / sizeof *hex; i++)
+		for (int top = 0; top < 2; top++) {
+			sodium_hex2bin(pk, 32, hex[i], 64, NULL, NULL, NULL);
+			pk[31] = (uint8_t)(pk[31] | (top ? 0x80 : 0));
+			struct swim_peer_key p;
+			refused &= swim_pubkey_weak(pk) && swim_peer_key_init(&p, &pool, a, A, pk, B) < 0;
+			libsodium_fails &= crypto_box_beforenm(out, pk, a->sk) != 0;
+		}
+	ok(refused, "the 7 small-order keys, top bit clear or set, are refused");
+	ok(libsodium_fails, "libsodium's key agreement fails on each of the 14 as well");
+	int agree = 1;
+	for (int i = 0; i < 10000; i++) {
+		randombytes_buf(pk, 32);
+		if (i % 4 == 1) { /* near the rules' edges: one byte off */
+			sodium_hex2bin(pk, 32, hex[4 + i % 3], 64, NULL, NULL, NULL);
+			pk[1 + (size_t)i % 30] ^= (uint8_t)(1 + i % 255);
+		} else if (i % 4 == 2) {
+			memset(pk, 0, 32);
+			pk[(size_t)i % 32] = (uint8_t)(2 + i % 250);
+		}
+		agree &= swim_pubkey_weak(pk) == (crypto_box_beforenm(out, pk, a->sk) != 0);
+	}
+	ok(agree, "10,000 other keys (random, and one byte off the rules): our check and "
+	          "libsodium agree on every one");
+	ok(swim_pubkey_weak(a->pk) == 0, "a real public key is not weak");
+}
+
 int main(void)
 {
 	struct swim_keys a, b;
@@ -194,6 +285,9 @@ int main(void)
 	test_seal_open(&a, &b);
 	test_stale(&a, &b);
 	test_replay_window();
+	test_lazy_pool(&a, &b);
+	test_weak(&a);
+	swim_key_pool_free(&pool);
 	swim_keys_free(&a);
 	swim_keys_free(&b);
 	char cmd[128];

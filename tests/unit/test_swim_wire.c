@@ -217,11 +217,133 @@ static void test_bcast(void)
 	swim_bcast_free(&q);
 }
 
+/* The queue as first written: one array, every selection a scan. The real one must pick
+ * exactly the same items in the same order. */
+struct ref_item {
+	uint8_t subject[20], msg[64];
+	size_t len;
+	unsigned transmits;
+	uint64_t id;
+};
+struct ref_q {
+	struct ref_item it[64];
+	size_t n, max;
+	uint64_t next_id;
+};
+
+static void ref_remove(struct ref_q *r, size_t i) { r->it[i] = r->it[--r->n]; }
+
+static void ref_push(struct ref_q *r, const uint8_t *subject, const uint8_t *msg, size_t len)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (memcmp(r->it[i].subject, subject, 20) == 0) {
+			ref_remove(r, i);
+			break;
+		}
+	if (r->n == r->max) {
+		size_t w = 0;
+		for (size_t i = 1; i < r->n; i++)
+			if (r->it[i].transmits > r->it[w].transmits ||
+			    (r->it[i].transmits == r->it[w].transmits && r->it[i].id < r->it[w].id))
+				w = i;
+		ref_remove(r, w);
+	}
+	struct ref_item *it = &r->it[r->n++];
+	memcpy(it->subject, subject, 20);
+	memcpy(it->msg, msg, len);
+	it->len = len;
+	it->transmits = 0;
+	it->id = r->next_id++;
+}
+
+static size_t ref_fill(struct ref_q *r, uint8_t *buf, size_t cap, size_t *off, unsigned limit)
+{
+	uint8_t taken[64] = {0};
+	size_t sent = 0;
+	for (;;) {
+		size_t best = r->n;
+		for (size_t i = 0; i < r->n; i++) {
+			if (taken[i] || *off > cap || r->it[i].len > cap - *off)
+				continue;
+			if (best == r->n || r->it[i].transmits < r->it[best].transmits ||
+			    (r->it[i].transmits == r->it[best].transmits && r->it[i].id > r->it[best].id))
+				best = i;
+		}
+		if (best == r->n)
+			break;
+		taken[best] = 1;
+		memcpy(buf + *off, r->it[best].msg, r->it[best].len);
+		*off += r->it[best].len;
+		r->it[best].transmits++;
+		sent++;
+	}
+	for (size_t i = r->n; i-- > 0;)
+		if (r->it[i].transmits >= limit)
+			ref_remove(r, i);
+	return sent;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Random pushes (a few subjects, so replacements; a small maximum, so evictions) and
+ * fills (random room, a limit that moves up and down): the same bytes out every time. */
+static void test_bcast_model(void)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+#define RND() xorshift(&rng)
+	int same = 1;
+	size_t ops = 0, evict_runs = 0;
+	for (int run = 0; run < 40 && same; run++) {
+		struct swim_bcast q;
+		struct ref_q r = {.max = 4 + RND() % 60, .next_id = 1};
+		swim_bcast_init(&q, r.max);
+		unsigned subjects = 2 + (unsigned)(RND() % 90);
+		evict_runs += subjects > r.max;
+		for (int op = 0; op < 3000 && same; op++, ops++) {
+			if (RND() % 3) {
+				uint8_t subj[20] = {0}, msg[64];
+				size_t at = (size_t)(RND() % 20);
+				subj[at] = (uint8_t)(RND() % subjects);
+				size_t len = 1 + (size_t)(RND() % 60);
+				for (size_t i = 0; i < len; i++)
+					msg[i] = (uint8_t)RND();
+				ref_push(&r, subj, msg, len);
+				swim_bcast_push(&q, subj, msg, len);
+			} else {
+				uint8_t b1[512], b2[512];
+				size_t cap = (size_t)(RND() % 400), o0 = (size_t)(RND() % 4), o1 = o0, o2 = o0;
+				unsigned limit = 1 + (unsigned)(RND() % 8);
+				size_t s1 = ref_fill(&r, b1, cap, &o1, limit);
+				size_t s2 = swim_bcast_fill(&q, b2, cap, &o2, limit);
+				same = s1 == s2 && o1 == o2 && memcmp(b1 + o0, b2 + o0, o1 - o0) == 0;
+				if (!same)
+					diag("run %d op %d: cap %zu limit %u: %zu items %zu bytes, expected %zu %zu",
+					     run, op, cap, limit, s2, o2, s1, o1);
+			}
+			if (same && r.n != swim_bcast_len(&q)) {
+				diag("run %d op %d: %zu queued, expected %zu", run, op, swim_bcast_len(&q), r.n);
+				same = 0;
+			}
+		}
+		swim_bcast_free(&q);
+	}
+	ok(same, "40 random runs, %zu operations (%zu runs with evictions): the queue picks "
+	         "exactly what a full scan picks", ops, evict_runs);
+#undef RND
+}
+
 int main(void)
 {
 	test_round_trip();
 	test_rejects();
 	test_hex();
 	test_bcast();
+	test_bcast_model();
 	return done_testing();
 }
