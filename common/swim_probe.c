@@ -180,6 +180,14 @@ static void send_indirect(struct swim *s)
 	}
 	p->expected_nacks = (unsigned)got;
 	s->ctr.indirect += got;
+	/* And once more directly: on a lossy path a second try is worth more than a helper
+	 * (2 packets to get through, not 4). At 1% loss, loss alone then raises a suspicion
+	 * once in 41 million probes rather than once in 820,000: 1,000 members probing for 10
+	 * minutes (600,000 probes) expected 0.7 false suspicions, now 0.015. */
+	uint8_t body[SWIM_BODY_MAX];
+	size_t off = 0;
+	swim_wire_probe(body, sizeof body, &off, SWIM_MSG_PING, p->id);
+	swim_send(s, p->target, body, off, 1);
 }
 
 /* Lifeguard: a failed probe hurts our own health score only as far as helpers failed to
