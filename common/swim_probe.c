@@ -383,10 +383,9 @@ static int ok_unknown(const struct swim *s, const struct swim_member *m, const v
  * with themselves: the last few missing are learnt that way), and from random alive
  * members, one per SWIM_CATCHUP_SPAN unknown, at least one and at most SWIM_CATCHUP_PULLS,
  * so that a member starting among 1,000 learns of them in seconds, not in the 30 s one
- * window a second takes. Each answer is one packet
- * and every member answers a given one at most once per probe interval. It stops after
- * SWIM_CATCHUP_IDLE + n / 16 intervals in a row taught us nothing, so admitted servers
- * that are off cost little. */
+ * window a second takes. Each answer is one packet, and every member answers a given one
+ * at most once per probe interval. It stops after SWIM_CATCHUP_IDLE + n / 16 intervals in
+ * a row taught us nothing, so admitted servers that are off cost little. */
 static void pushpull_step(struct swim *s)
 {
 	if (!s->cfg.pushpull_interval_ms || s->now < s->next_pushpull)
