@@ -146,14 +146,20 @@ static void level_link(struct swim_bcast *q, uint32_t i)
 		q->items[it->next].prev = i;
 }
 
-static void remove_item(struct swim_bcast *q, uint32_t i)
+/* An item out of its level list leaves the hash and its slot goes to the free list. */
+static void release(struct swim_bcast *q, uint32_t i)
 {
-	level_unlink(q, i);
 	uint32_t *p = chain_of(q, i);
 	*p = q->items[i].hnext;
 	q->items[i].next = q->free;
 	q->free = i;
 	q->n--;
+}
+
+static void remove_item(struct swim_bcast *q, uint32_t i)
+{
+	level_unlink(q, i);
+	release(q, i);
 }
 
 static uint32_t slot_new(struct swim_bcast *q)
@@ -234,16 +240,10 @@ size_t swim_bcast_fill(struct swim_bcast *q, uint8_t *buf, size_t cap, size_t *o
 		uint32_t i = taken[k];
 		struct swim_bcast_item *it = &q->items[i];
 		it->transmits++;
-		if (it->transmits >= limit || levels_reserve(q, it->transmits) < 0) {
-			/* Already out of its level list: take it out of the hash and free it. */
-			uint32_t *p = chain_of(q, i);
-			*p = it->hnext;
-			it->next = q->free;
-			q->free = i;
-			q->n--;
-			continue;
-		}
-		level_link(q, i);
+		if (it->transmits >= limit || levels_reserve(q, it->transmits) < 0)
+			release(q, i); /* already out of its level list */
+		else
+			level_link(q, i);
 	}
 	/* Whatever reached a limit that has since come down leaves too. */
 	for (size_t l = limit; l < q->nlevels; l++)

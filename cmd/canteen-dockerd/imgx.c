@@ -299,7 +299,6 @@ static void iserve_done(struct docker *d, int status, const char *body, size_t l
 	export_end(lead, msg);
 }
 
-
 static struct iserve *iserve_find(struct dd *dd, struct link *k, uint32_t stream)
 {
 	for (struct iserve *s = dd->iserves; s; s = s->next)

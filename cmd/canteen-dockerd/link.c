@@ -252,10 +252,11 @@ void link_end(struct link *k, uint32_t stream, const char *error)
 {
 	if (!link_is_open(k))
 		return;
+	static const char oom[] = "{\"error\":\"out of memory\"}";
 	json_t *e = error ? json_pack("{s:s}", "error", error) : NULL;
 	char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	link_send(k, CHAN_END, stream, t ? t : error ? "{\"error\":\"out of memory\"}" : "{}",
-	          t ? strlen(t) : error ? 24 : 2);
+	const char *body = t ? t : error ? oom : "{}";
+	link_send(k, CHAN_END, stream, body, strlen(body));
 	free(t);
 	json_decref(e);
 }
