@@ -171,6 +171,8 @@ static int node_fits(struct place_ctx *c, uint32_t n)
 		return 0;
 	if (ns->svc_stamp == c->serial && ns->svc_count >= c->maxper)
 		return 0;
+	if (c->rr_on && ns->rr_count >= c->rr_cap)
+		return 0;
 	if (ns->free_cpu < s->cpu_millis || ns->free_mem < s->mem_mib)
 		return 0;
 	if (c->use_res && (ns->free_cpu - s->cpu_millis < ns->res_cpu ||
@@ -193,6 +195,8 @@ static int node_take(struct place_ctx *c, uint32_t n)
 		ns->svc_count = 0;
 	}
 	ns->svc_count++;
+	if (s->strategy == PLACE_ROUNDROBIN)
+		ns->rr_count++;
 	return s->nports ? place_ports_take(c, n) : 0;
 }
 
@@ -232,6 +236,17 @@ static void pend_rest(struct place_slot *slots, uint32_t from, uint32_t replicas
 
 
 #define WALK_CAP 1024 /* ring steps counted exactly; farther candidates rank by distance */
+
+/* roundrobin's bound: ceil(5/4 x the roundrobin replicas per usable node) */
+#define RR_BOUND_NUM 5
+#define RR_BOUND_DEN 4
+
+/* One try of a replica's walk: the per-node cap of its service, and whether
+ * roundrobin's bound applies. */
+struct cap_try {
+	uint32_t per;
+	int bound;
+};
 
 /*
  * Exact spread choice for a replica: among fitting eligible nodes, the least
@@ -346,8 +361,10 @@ static void ring_prefetch(const struct place_ctx *c, uint64_t sh, uint32_t r, ui
  * prefix, ceil((r + 1) / |E|) replicas a node, or if nothing fits that way under the
  * service's cap ceil(replicas / |E|). Replica r thus depends only on replicas 0..r (and
  * the pins): scaling up or down moves no replica that stays.
+ * balanced (roundrobin): both tries first count a node holding rr_cap roundrobin
+ * replicas as full, then the service's cap is tried without that bound.
  */
-static int spread_service(struct place_ctx *c, struct place_slot *slots)
+static int spread_service(struct place_ctx *c, struct place_slot *slots, int balanced)
 {
 	const struct place_service *s = c->svc;
 	uint64_t sh = place_hash_str(s->name);
@@ -365,16 +382,25 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots)
 		if (slots[r].node != PLACE_NONE)
 			continue;
 		uint32_t prefix = (uint32_t)(((uint64_t)r + c->nelig) / c->nelig);
+		/* The caps tried in turn: the prefix's, then the service's; a roundrobin
+		 * service tries both under its bound first, then the service's without it. */
+		struct cap_try tries[3];
+		int ntries = 0;
+		if (prefix < cap)
+			tries[ntries++] = (struct cap_try){prefix, balanced};
+		tries[ntries++] = (struct cap_try){cap, balanced};
+		if (balanced)
+			tries[ntries++] = (struct cap_try){cap, 0};
 		struct walk w;
 		rc = 1;
-		for (int pass = 0; pass < 2 && rc == 1; pass++) {
-			c->maxper = pass == 0 && prefix < cap ? prefix : cap;
+		for (int t = 0; t < ntries && rc == 1; t++) {
+			c->maxper = tries[t].per;
+			c->rr_on = tries[t].bound;
 			walk_start(c, &w, sh, r, scan_only);
 			rc = walk_settle(c, &w);
-			if (c->maxper == cap)
-				break;
 		}
 		c->maxper = cap;
+		c->rr_on = 0;
 		if (rc < 0)
 			return -1;
 		if (rc == 1) {
@@ -388,21 +414,6 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots)
 			return -1;
 	}
 	return 0;
-}
-
-static uint32_t roundrobin_pick(struct place_ctx *c)
-{
-	for (size_t t = 0; t < c->nusable; t++) {
-		size_t j = c->rr_cursor + t;
-		if (j >= c->nusable)
-			j -= c->nusable;
-		uint32_t n = c->usable[j];
-		if (node_fits(c, n)) {
-			c->rr_cursor = j + 1 == c->nusable ? 0 : j + 1;
-			return n;
-		}
-	}
-	return PLACE_NONE;
 }
 
 /* Binpack order: higher CPU utilisation first, then larger CPU capacity, then index. */
@@ -507,34 +518,11 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	return 0;
 }
 
-/* Round robin: the replicas not pinned, in index order, each on the first fitting node
- * from the shared cursor on. */
-static int roundrobin_service(struct place_ctx *c, struct place_slot *slots)
-{
-	const struct place_service *s = c->svc;
-	for (uint32_t r = 0; r < s->replicas; r++) {
-		if (slots[r].node != PLACE_NONE)
-			continue;
-		uint32_t n = roundrobin_pick(c);
-		if (n == PLACE_NONE) {
-			/* Nothing changed since: every later replica is pending for the same reason. */
-			pend_rest(slots, r, s->replicas, pending_reason(c));
-			return 0;
-		}
-		slots[r] = (struct place_slot){n, PLACE_OK};
-		if (node_take(c, n) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int run_strategy(struct place_ctx *c, struct place_slot *slots)
 {
 	if (c->svc->strategy == PLACE_BINPACK)
 		return binpack_service(c, slots);
-	if (c->svc->strategy == PLACE_SPREAD)
-		return spread_service(c, slots);
-	return roundrobin_service(c, slots);
+	return spread_service(c, slots, c->svc->strategy == PLACE_ROUNDROBIN);
 }
 
 /* Whether replica r's reference node p is one it may keep (usable and eligible). */
@@ -788,6 +776,15 @@ int place_run(const struct place_input *in, const struct place_result *ref, int 
 		goto done;
 	} else if (st < 0) {
 		goto nomem;
+	}
+	uint64_t rr_total = 0;
+	for (size_t i = 0; i < c.res->nservices; i++)
+		if (c.res->services[i]->strategy == PLACE_ROUNDROBIN)
+			rr_total += c.res->services[i]->replicas;
+	if (c.nusable) {
+		uint64_t b = (RR_BOUND_NUM * rr_total + RR_BOUND_DEN * c.nusable - 1) /
+		             (RR_BOUND_DEN * c.nusable);
+		c.rr_cap = b ? (uint32_t)b : 1;
 	}
 	if (ref && exact)
 		memcpy(c.res->slots, ref->slots, c.res->nslots * sizeof *c.res->slots);

@@ -13,6 +13,7 @@ struct place_nstate {
 	uint64_t res_cpu, res_mem;     /* held for pinned replicas of services not placed yet */
 	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
 	uint32_t elig_stamp;           /* matches the current service's selector */
+	uint32_t rr_count;             /* roundrobin replicas placed here */
 	uint8_t usable;                /* active and live */
 };
 
@@ -35,7 +36,8 @@ struct place_ctx {
 	/* host ports in use: open addressing set of (node, proto, port) + 1 */
 	uint64_t *ports;
 	size_t ports_cap, ports_len;
-	size_t rr_cursor;
+	uint32_t rr_cap;               /* roundrobin replicas a node holds at most (when rr_on) */
+	int rr_on;
 	/* the service being placed */
 	const struct place_service *svc;
 	uint32_t serial, maxper;

@@ -104,7 +104,7 @@ record() {
 	# Services with two replicas or more never lose them all at once, whatever the strategy:
 	# one node is faulty at a time, their replicas sit on different nodes, and a node's fault
 	# moves only its own replicas (canteen-sched(8): every strategy keeps a reference
-	# placement). A join would move roundrobin and binpack replicas; the soak has none.
+	# placement). A join would move binpack replicas; the soak has none.
 	ok '.availability_min.multi >= 0.999'
 	# A single replica on a node that is killed is down for one failover (SWIM declares the
 	# node dead, its replacement starts elsewhere), which is a few % of a short run: instead of

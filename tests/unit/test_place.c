@@ -287,9 +287,13 @@ static void test_rules(void)
 				on[n] += strcmp(slot_node(r, "many", k), few_nodes[n].address) == 0;
 		ok(on[0] <= 3 && on[1] <= 3 && on[2] <= 3 && on[0] + on[1] + on[2] == 8,
 		   "8 replicas on 3 nodes: at most ceil(8/3)=3 each (%zu %zu %zu)", on[0], on[1], on[2]);
-		is_str(slot_node(r, "rr", 0), few_nodes[0].address, "roundrobin starts at the lowest address");
-		is_str(slot_node(r, "rr", 1), few_nodes[1].address, "roundrobin moves on");
-		is_str(slot_node(r, "rr", 3), few_nodes[0].address, "roundrobin wraps");
+		size_t rr[3] = {0};
+		for (uint32_t k = 0; k < 5; k++)
+			for (int n = 0; n < 3; n++)
+				rr[n] += strcmp(slot_node(r, "rr", k), few_nodes[n].address) == 0;
+		ok(rr[0] <= 2 && rr[1] <= 2 && rr[2] <= 2 && rr[0] + rr[1] + rr[2] == 5,
+		   "roundrobin: 5 replicas on 3 nodes, at most ceil(5/4 x 5/3) = 2 each (%zu %zu %zu)",
+		   rr[0], rr[1], rr[2]);
 		ok(!tl_check(r, why, sizeof why), "few: invariants hold %s", why);
 		place_result_free(r);
 	}
@@ -443,6 +447,75 @@ static void test_priority_eviction(void)
 	}
 }
 
+/* roundrobin's bound: no node takes more than ceil(5/4 x the roundrobin replicas per
+ * usable node) while another fits; spread, with the same walks, has no such bound. */
+static void test_roundrobin_bound(void)
+{
+	enum { NODES = 12, SVCS = 240 };
+	static struct place_node nodes[NODES + 1];
+	static struct place_service svcs[SVCS + 1];
+	static char names[NODES + SVCS + 2][48];
+	static const struct place_label gpu[] = {{"gpu", "yes"}};
+	for (size_t i = 0; i < NODES; i++) {
+		snprintf(names[i], sizeof names[i], "0x%040zx", i * 0x1234567 + 1);
+		nodes[i] = (struct place_node){.address = names[i], .cpu_millis = 64000,
+		                              .mem_mib = 1 << 20, .active = 1, .live = 1};
+	}
+	nodes[3].labels = gpu;
+	nodes[3].nlabels = 1;
+	for (size_t i = 0; i < SVCS; i++) {
+		snprintf(names[NODES + i], sizeof names[0], "one-%zu", i);
+		svcs[i] = (struct place_service){.name = names[NODES + i], .replicas = 1,
+		                                 .cpu_millis = 10, .mem_mib = 16, .generation = 1};
+	}
+	size_t most[2] = {0}, bound = (5 * SVCS + 4 * NODES - 1) / (4 * NODES);
+	for (int st = 0; st < 2; st++) {
+		for (size_t i = 0; i < SVCS; i++)
+			svcs[i].strategy = st ? PLACE_ROUNDROBIN : PLACE_SPREAD;
+		struct place_result *r = compute(svcs, SVCS, nodes, NODES);
+		for (size_t n = 0; r && n < NODES; n++) {
+			size_t k = place_count_on(r, nodes[n].address);
+			most[st] = k > most[st] ? k : most[st];
+		}
+		place_result_free(r);
+	}
+	ok(most[1] <= bound && most[0] > bound,
+	   "240 one-replica services on 12 nodes: roundrobin's busiest node holds %zu (bound %zu), "
+	   "spread's %zu", most[1], bound, most[0]);
+
+	/* A roundrobin service whose selector matches one node goes there beyond the bound:
+	 * the bound only steers, it never leaves a replica pending. */
+	svcs[SVCS] = (struct place_service){.name = "gpu-jobs", .replicas = 40, .cpu_millis = 10,
+	                                    .mem_mib = 16, .strategy = PLACE_ROUNDROBIN,
+	                                    .selector = gpu, .nselector = 1, .generation = 1};
+	struct place_result *r = compute(svcs, SVCS + 1, nodes, NODES);
+	size_t on = 0;
+	for (uint32_t k = 0; r && k < 40; k++)
+		on += strcmp(slot_node(r, "gpu-jobs", k), nodes[3].address) == 0;
+	ok(r && r->pending == 0 && on == 40 && place_count_on(r, nodes[3].address) > bound,
+	   "a roundrobin service only one node may run: all 40 there, past the bound");
+	place_result_free(r);
+
+	/* Only roundrobin replicas count: 600 spread replicas change nothing of the bound. */
+	for (size_t i = 0; i < SVCS; i++)
+		svcs[i].strategy = PLACE_ROUNDROBIN;
+	r = compute(svcs, SVCS, nodes, NODES);
+	char h[65];
+	snprintf(h, sizeof h, "%s", r ? r->hash_hex : "");
+	place_result_free(r);
+	svcs[SVCS] = (struct place_service){.name = "a-spread", .replicas = 600, .cpu_millis = 1,
+	                                    .mem_mib = 1, .strategy = PLACE_SPREAD, .generation = 1};
+	r = compute(svcs, SVCS + 1, nodes, NODES);
+	size_t same = 0;
+	struct place_result *alone = compute(svcs, SVCS, nodes, NODES);
+	for (size_t i = 0; r && alone && i < SVCS; i++)
+		same += strcmp(slot_node(r, svcs[i].name, 0), slot_node(alone, svcs[i].name, 0)) == 0;
+	ok(r && alone && same == SVCS && strcmp(alone->hash_hex, h) == 0,
+	   "a spread service's replicas leave roundrobin's bound alone (%zu of 240 unchanged)", same);
+	place_result_free(alone);
+	place_result_free(r);
+}
+
 int main(void)
 {
 	test_hash_kat();
@@ -451,6 +524,7 @@ int main(void)
 	test_rules();
 	test_host_port_deaths();
 	test_priority_eviction();
+	test_roundrobin_bound();
 	test_errors();
 	return done_testing();
 }
