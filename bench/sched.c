@@ -53,7 +53,7 @@ static void make_cluster(struct cluster *c, uint64_t seed, size_t nnodes, uint64
 		snprintf(a, NAME_LEN, "0x%016llx%016llx%08llx", (unsigned long long)rnd(),
 		         (unsigned long long)rnd(), (unsigned long long)(rnd() & 0xffffffffULL));
 		c->nodes[i] = (struct place_node){.address = a, .cpu_millis = cpu, .mem_mib = mem,
-		                                  .active = 1, .live = 1};
+		                                  .active = 1, .live = 1, .activation = i + 1};
 	}
 	c->svcs = xcalloc(nsvcs, sizeof *c->svcs);
 	c->ports = xcalloc(nsvcs, sizeof *c->ports);
@@ -116,7 +116,8 @@ static double clock_s(clockid_t id)
 /* 100 nodes of 16 cores at 70% CPU (services of 1-10 replicas of 50-250m); kill each
  * of the first kills nodes in turn: sum(moved) / sum(replicas that were on the killed
  * node), and the worst single kill. */
-static double disruption(int strategy, int kills, double *worst, double *join)
+static double disruption(int strategy, int kills, double *worst, double *join, size_t *jmoved_out,
+                         size_t *share_out)
 {
 	struct cluster c;
 	make_cluster(&c, 42, 100, 16000, 1 << 20, 70, 100000, 0, 50, 250, strategy);
@@ -134,17 +135,25 @@ static double disruption(int strategy, int kills, double *worst, double *join)
 		place_result_free(r);
 		c.nodes[k].live = 1;
 	}
-	/* Joins: each of those nodes joins the cluster without it (moved / its share after). */
+	/* Joins: each of those nodes joins the cluster without it, as the newest node (the
+	 * contract's activation): moved / its share after. */
 	size_t jmoved = 0, share = 0;
 	for (int k = 0; k < kills; k++) {
+		uint64_t activation = c.nodes[k].activation;
+		c.nodes[k].activation = c.nnodes + 1;
+		struct place_result *after = run(&c);
 		c.nodes[k].active = 0;
 		struct place_result *r = run(&c);
-		jmoved += place_moved(r, base);
-		share += place_count_on(base, c.nodes[k].address);
+		jmoved += place_moved(r, after);
+		share += place_count_on(after, c.nodes[k].address);
 		place_result_free(r);
+		place_result_free(after);
 		c.nodes[k].active = 1;
+		c.nodes[k].activation = activation;
 	}
 	*join = share ? (double)jmoved / (double)share : 0;
+	*jmoved_out = jmoved;
+	*share_out = share;
 	place_result_free(base);
 	free_cluster(&c);
 	return lost ? (double)moved / (double)lost : 0;
@@ -216,16 +225,20 @@ int main(int argc, char **argv)
 		}
 		place_result_free(br);
 		place_cache_free(cache);
-		double worst, join, ratio = disruption(st, 20, &worst, &join);
+		double worst, join;
+		size_t jmoved, jshare;
+		double ratio = disruption(st, 20, &worst, &join, &jmoved, &jshare);
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
 		printf("{\"strategy\":\"%s\",\"replicas\":%zu,\"nodes\":%zu,\"seconds\":%.3f,"
 		       "\"wall_seconds\":%.3f,\"placed\":%zu,\"pending\":%zu,\"death_seconds\":%.3f,"
 		       "\"death_uncached_seconds\":%.3f,\"return_seconds\":%.3f,"
 		       "\"death_moved\":%zu,\"death_lost\":%zu,\"disruption\":%.3f,\"disruption_worst\":%.3f,\"join\":%.3f,"
+		       "\"join_moved\":%zu,\"join_share\":%zu,"
 		       "\"maxrss_mib\":%ld,\"hash\":\"%s\"}\n",
 		       place_strategy_str(st), r->nslots, nodes, secs, wall, r->placed, r->pending, dsecs,
-		       usecs, bsecs, dmoved, lost, ratio, worst, join, ru.ru_maxrss / 1024, r->hash_hex);
+		       usecs, bsecs, dmoved, lost, ratio, worst, join, jmoved, jshare, ru.ru_maxrss / 1024,
+		       r->hash_hex);
 		fflush(stdout);
 		place_result_free(r);
 		free_cluster(&c);

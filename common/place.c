@@ -416,21 +416,26 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots, int bal
 	return 0;
 }
 
-/* Binpack order: higher CPU utilisation first, then larger CPU capacity, then index. */
+/* Binpack order: higher CPU utilisation first, then the node active longer (lower activation),
+ * then larger CPU capacity, then index. */
 static int binpack_better(const struct place_ctx *c, uint32_t a, uint32_t b)
 {
 	const struct place_nstate *x = &c->ns[a], *y = &c->ns[b];
 	if (x->cap_cpu == y->cap_cpu) {
 		if (x->used_cpu != y->used_cpu)
 			return x->used_cpu > y->used_cpu;
-		return a < b;
+	} else {
+		uint64_t cx = x->cap_cpu ? x->cap_cpu : 1, cy = y->cap_cpu ? y->cap_cpu : 1;
+		unsigned __int128 l = (unsigned __int128)x->used_cpu * cy;
+		unsigned __int128 r = (unsigned __int128)y->used_cpu * cx;
+		if (l != r)
+			return l > r;
 	}
-	uint64_t cx = x->cap_cpu ? x->cap_cpu : 1, cy = y->cap_cpu ? y->cap_cpu : 1;
-	unsigned __int128 l = (unsigned __int128)x->used_cpu * cy;
-	unsigned __int128 r = (unsigned __int128)y->used_cpu * cx;
-	if (l != r)
-		return l > r;
-	return x->cap_cpu > y->cap_cpu;
+	if (x->activation != y->activation)
+		return x->activation < y->activation;
+	if (x->cap_cpu != y->cap_cpu)
+		return x->cap_cpu > y->cap_cpu;
+	return a < b;
 }
 
 /* Sift h[i] down a heap of n whose root is its worst node in binpack order. */
@@ -464,6 +469,16 @@ static void worst_up(const struct place_ctx *c, uint32_t *h, size_t i)
 	}
 }
 
+static int cmp_age(const void *a, const void *b, void *arg)
+{
+	const struct place_ctx *c = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t sx = c->ns[x].activation, sy = c->ns[y].activation;
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Binpack a service. The best fitting node only gets better as it takes replicas, and
  * the others do not change, so it takes replicas until it stops fitting, then the next
@@ -481,8 +496,19 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	if (!want)
 		return 0;
 	uint32_t *h = c->heap;
-	for (size_t k = 0; k < c->nelig; k++) {
-		uint32_t e = c->elig[k];
+	/* The heap keeps the same nodes whatever the order they come in; in activation order, among
+	 * nodes of equal utilisation (at first, all of them) each comes after those kept and
+	 * is passed over without a fit check. */
+	if (!c->by_age) {
+		if (!(c->by_age = malloc((c->nusable ? c->nusable : 1) * sizeof *c->by_age)))
+			return -1;
+		memcpy(c->by_age, c->usable, c->nusable * sizeof *c->by_age);
+		qsort_r(c->by_age, c->nusable, sizeof *c->by_age, cmp_age, c);
+	}
+	for (size_t k = 0; k < c->nusable; k++) {
+		uint32_t e = c->by_age[k];
+		if (c->has_selector && c->ns[e].elig_stamp != c->serial)
+			continue;
 		if (n == want && !binpack_better(c, e, h[0]))
 			continue;
 		if (!node_fits(c, e))
@@ -657,6 +683,7 @@ static int setup_nodes(struct place_ctx *c, const struct place_input *in)
 			return -2;
 		c->ns[i].free_cpu = c->ns[i].cap_cpu = n->cpu_millis;
 		c->ns[i].free_mem = n->mem_mib;
+		c->ns[i].activation = n->activation;
 		if (!n->active)
 			continue;
 		active++;

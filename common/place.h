@@ -53,6 +53,8 @@ struct place_node {
 	int live;                   /* alive or suspect in the membership */
 	uint32_t dead_s;            /* not live: for how long, in whole seconds, as the caller
 	                             * counts it (canteen-sched(8)); not in the cache key */
+	uint64_t activation;        /* the contract's order of becoming active (1, 2, ...; 0:
+	                             * unknown): binpack fills older nodes first */
 };
 
 struct place_service {

@@ -85,6 +85,7 @@ static int input_key(const struct place_input *in, unsigned char key[PLACE_HASH_
 		key_u64(&st, n->cpu_millis);
 		key_u64(&st, n->mem_mib);
 		key_u64(&st, n->active != 0);
+		key_u64(&st, n->activation);
 		key_labels(&st, n->labels, n->nlabels);
 	}
 	key_u64(&st, in->nservices);

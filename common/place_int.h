@@ -11,6 +11,7 @@
 struct place_nstate {
 	uint64_t free_cpu, free_mem, used_cpu, cap_cpu;
 	uint64_t res_cpu, res_mem;     /* held for pinned replicas of services not placed yet */
+	uint64_t activation;           /* the node's (binpack's order among equals) */
 	uint32_t svc_stamp, svc_count; /* replicas of the current service (stamp = serial) */
 	uint32_t elig_stamp;           /* matches the current service's selector */
 	uint32_t rr_count;             /* roundrobin replicas placed here */
@@ -44,6 +45,7 @@ struct place_ctx {
 	int has_selector;
 	int use_res;                   /* a new replica leaves the reservations alone */
 	uint32_t *elig, *elig_buf, *heap;
+	uint32_t *by_age;              /* usable nodes by (activation, index), built for binpack */
 	size_t nelig;
 };
 

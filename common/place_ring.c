@@ -252,6 +252,7 @@ void place_ctx_free(struct place_ctx *c)
 	free(c->ringset);
 	free(c->elig_buf);
 	free(c->heap);
+	free(c->by_age);
 	free(c->ring_pos);
 	free(c->ring_node);
 	free(c->bucket);

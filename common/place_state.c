@@ -517,6 +517,7 @@ int place_state_input(struct place_state *st, struct place_input *in)
 		n->nlabels = fill_labels(json_object_get(v, "labels"), lab);
 		lab += n->nlabels;
 		n->active = json_is_true(json_object_get(v, "active"));
+		n->activation = (uint64_t)int_or(v, "activation", 0);
 		n->live = is_live(st, k);
 	}
 	i = 0;

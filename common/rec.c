@@ -533,7 +533,8 @@ int rec_node_check(const json_t *n, char *err, size_t errlen)
 		return errf(err, errlen, "\"swim_pubkey\" must be 64 lowercase hex digits");
 	if (int_field(n, "cpu_millis", 0, REC_U32_MAX, 1, err, errlen) < 0 ||
 	    int_field(n, "mem_mib", 0, REC_U32_MAX, 1, err, errlen) < 0 ||
-	    labels_check(n, "labels", err, errlen) < 0 || bool_field(n, "active", 1, err, errlen) < 0)
+	    labels_check(n, "labels", err, errlen) < 0 || bool_field(n, "active", 1, err, errlen) < 0 ||
+	    int_field(n, "activation", 0, REC_MAX_GENERATION, 0, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -752,9 +753,9 @@ static json_t *object_of(const char *const *keys, json_t **vals, size_t n)
 json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"address", "endpoint", "swim_pubkey", "cpu_millis",
-	                                   "mem_mib", "labels", "active"};
+	                                   "mem_mib", "labels", "active", "activation"};
 	char addr[43], pub[67];
-	if (t->kind != ABI_TUPLE || t->n != 7) {
+	if (t->kind != ABI_TUPLE || t->n != 8) {
 		errf(err, errlen, "node record has the wrong shape");
 		return NULL;
 	}
@@ -762,11 +763,12 @@ json_t *rec_node_from_abi(const struct abi_value *t, char *err, size_t errlen)
 	eth_hex_encode(t->items[2]->word, 32, pub, sizeof pub);
 	json_t *vals[] = {json_string(addr), abi_str_json(t->items[1]), json_string(pub + 2),
 	                  abi_uint_json(t->items[3], UINT32_MAX), abi_uint_json(t->items[4], UINT32_MAX),
-	                  abi_kv_object(t->items[5]), json_boolean(t->items[6]->word[31] != 0)};
-	json_t *o = object_of(keys, vals, 7);
+	                  abi_kv_object(t->items[5]), json_boolean(t->items[6]->word[31] != 0),
+	                  abi_uint_json(t->items[7], REC_MAX_GENERATION)};
+	json_t *o = object_of(keys, vals, 8);
 	char why[200];
 	if (!o || rec_node_check(o, why, sizeof why) < 0) {
-		errf(err, errlen, "node %s: %s", addr, o ? why : "malformed endpoint or labels");
+		errf(err, errlen, "node %s: %s", addr, o ? why : "malformed endpoint or labels, or activation past 2^53");
 		json_decref(o);
 		return NULL;
 	}

@@ -138,7 +138,7 @@ int rec_service_runnable(const json_t *svc, char *err, size_t errlen);
 
 /* ---- the ABI decoder ---- */
 /* The Solidity tuple types of Node and Service (contracts/Canteen.sol). */
-#define REC_NODE_ABI "(address,string,bytes32,uint32,uint32,string[],bool)"
+#define REC_NODE_ABI "(address,string,bytes32,uint32,uint32,string[],bool,uint64)"
 #define REC_SERVICE_ABI "(string,string,string[],string[],uint32,uint32,uint32," \
                         "(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)"
 /* The ServiceSpec an admin sends (contract version 4 keeps it in ServiceUpserted's log;

@@ -68,6 +68,7 @@ contract Canteen {
         uint32 memMiB;
         string[] labels;    // "k=v"
         bool active;
+        uint64 activation;  // version 6: 1, 2, ... in the order nodes became active; 0 while pending
     }
 
     /// Version 5's settings of a service; a spec carries none (every field's default, at
@@ -167,6 +168,7 @@ contract Canteen {
     uint64 private services;
     address public pendingOwner;
     bool public registrationOpen;
+    uint64 private activations;  // the last activation given (packed with the two above)
     mapping(address => bool) private admins;
 
     address[] private nodeKeys;
@@ -196,9 +198,10 @@ contract Canteen {
 
     /// The interface version clients check before they act (version 1 had no version();
     /// version 3 added generations to service changes and ServiceScaled; version 4 keeps
-    /// services in logs; version 5 adds health, update policy, volumes, stateful, readOnly).
+    /// services in logs; version 5 adds health, update policy, volumes, stateful, readOnly;
+    /// version 6 adds a node's activation, the order in which nodes became active).
     function version() external pure returns (uint256) {
-        return 5;
+        return 6;
     }
 
     modifier onlyOwner() {
@@ -248,7 +251,8 @@ contract Canteen {
 
     /// A node registers (or updates) its own record, from its own key. An approval covers
     /// the record approved: a change of endpoint, key, capacity or labels makes the node
-    /// pending again (active only while registration is open). A revoked address is
+    /// pending again (active only while registration is open). Becoming active gives the
+    /// node the next activation number (binpack fills older nodes first). A revoked address is
     /// refused until an admin readmits it; a swim public key another address holds is refused.
     function registerNode(
         string calldata endpoint,
@@ -273,12 +277,16 @@ contract Canteen {
             nodeKeys.push(msg.sender);
             nodeIndex[msg.sender] = nodeKeys.length;
             rec.addr = msg.sender;
-            rec.active = registrationOpen;
+            if (registrationOpen) {
+                rec.active = true;
+                rec.activation = ++activations;
+            }
         } else if (rec.active && !registrationOpen && (
             rec.swimPubKey != swimPubKey || rec.cpuMillis != cpuMillis || rec.memMiB != memMiB ||
             keccak256(bytes(rec.endpoint)) != keccak256(bytes(endpoint)) ||
             keccak256(abi.encode(rec.labels)) != keccak256(abi.encode(labels)))) {
             rec.active = false;
+            rec.activation = 0;
         }
         if (rec.swimPubKey != swimPubKey) {
             if (rec.swimPubKey != bytes32(0)) delete swimKeyHolder[rec.swimPubKey];
@@ -301,7 +309,10 @@ contract Canteen {
     function approveNode(address addr) external onlyAdmin {
         if (nodeIndex[addr] == 0) revert NodeNotRegistered(addr);
         Node storage rec = nodes[addr];
-        rec.active = true;
+        if (!rec.active) {
+            rec.active = true;
+            rec.activation = ++activations;
+        }
         emit NodeUpserted(addr, rec);
     }
 

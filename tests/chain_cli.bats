@@ -51,7 +51,7 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct --json node ls
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -s 'map(select(.active)) | length')" = 0 ]
-	for i in 1 2 3; do
+	for i in 2 3 1; do
 		run ct node approve "$(addr_of "$i")"
 		[ "$status" -eq 0 ]
 	done
@@ -59,6 +59,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	[ "$status" -eq 0 ]
 	echo "$output"
 	[ "$(echo "$output" | jq -s 'map(select(.active)) | length')" = 3 ]
+	# activation: the order in which they were approved (binpack fills older nodes first)
+	[ "$(echo "$output" | jq -s -r 'sort_by(.activation) | map(.address) | join(" ")')" = \
+		"$(addr_of 2) $(addr_of 3) $(addr_of 1)" ]
+	[ "$(echo "$output" | jq -s -r 'map(.activation) | sort | join(" ")')" = "1 2 3" ]
 	[ "$(echo "$output" | jq -s -r 'map(select(.address == "'"$(addr_of 2)"'"))[0] | "\(.endpoint) \(.cpu_millis) \(.mem_mib) \(.labels.zone) \(.swim_pubkey)"')" = \
 		"127.0.0.3:7946 4000 8192 z2 $(printf "%064d" 2)" ]
 	run ct node ls

@@ -81,22 +81,22 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 	before=$(nonce_of 0)
 	run ct --contract "$old" service scale web 3
 	[ "$status" -eq 1 ]
-	[ "$output" = "canteen: contract $old speaks version 1, this canteen speaks 5" ]
+	[ "$output" = "canteen: contract $old speaks version 1, this canteen speaks 6" ]
 	[ "$(nonce_of 0)" = "$before" ]
-	# Version 4 (no service options): this code answers every call with 4.
-	old4=$(deploy_code 0x600a600c600039600a6000f3600460005260206000f3)
-	run ct --contract "$old4" service deploy web4 --image busybox:1
+	# Version 5 (no node activation): this code answers every call with 5.
+	old5=$(deploy_code 0x600a600c600039600a6000f3600560005260206000f3)
+	run ct --contract "$old5" service deploy web4 --image busybox:1
 	[ "$status" -eq 1 ]
-	[ "$output" = "canteen: contract $old4 speaks version 4, this canteen speaks 5" ]
+	[ "$output" = "canteen: contract $old5 speaks version 5, this canteen speaks 6" ]
 	[ "$(nonce_of 0)" = "$before" ]
-	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$old4" \
+	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$old5" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"contract $old4 speaks version 4, this canteen-chainwatch speaks 5"* ]]
+	[[ "$output" == *"contract $old5 speaks version 5, this canteen-chainwatch speaks 6"* ]]
 	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$old" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"contract $old speaks version 1, this canteen-chainwatch speaks 5"* ]]
+	[[ "$output" == *"contract $old speaks version 1, this canteen-chainwatch speaks 6"* ]]
 	# The real contract passes the same checks.
 	run timeout 20 canteen-chainwatch --chain-id 31337 --rpc "$ANVIL_URL" --contract "$CANTEEN_CONTRACT" \
 		--sock "$BATS_TEST_TMPDIR/chain.sock" --poll 100ms --stdout
@@ -106,8 +106,8 @@ nonce_of() { cast nonce --rpc-url "$ANVIL_URL" "$(addr_of "$1")"; }
 @test "a mined transaction without the expected event from the contract is a failure" {
 	ensure_service web
 	local fake
-	# Answers every call with the word 5 (so version() says 5) and emits nothing.
-	fake=$(deploy_code 0x600a600c600039600a6000f3600560005260206000f3)
+	# Answers every call with the word 6 (so version() says 6) and emits nothing.
+	fake=$(deploy_code 0x600a600c600039600a6000f3600660005260206000f3)
 	run ct --contract "$fake" service deploy web --image busybox:1
 	[ "$status" -eq 1 ]
 	[[ "$output" == "canteen: addService: transaction 0x"*" was mined in block "*" but $fake emitted no ServiceUpserted event: nothing changed as asked" ]]

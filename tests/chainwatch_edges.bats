@@ -56,7 +56,7 @@ oracle_nodes() {
 	cast call --json --rpc-url "$ANVIL_URL" --block "$2" "$1" \
 		"getNodes(uint256,uint256)($NODE_T[])" 0 1000 |
 	jq -S "$KV"'.[0] | map({address: (.[0] | ascii_downcase), endpoint: .[1], swim_pubkey: (.[2] | ltrimstr("0x")),
-		cpu_millis: .[3], mem_mib: .[4], labels: (.[5] | kv), active: .[6]}) | map(select(.active)) | sort_by(.address)'
+		cpu_millis: .[3], mem_mib: .[4], labels: (.[5] | kv), active: .[6], activation: .[7]}) | map(select(.active)) | sort_by(.address)'
 }
 # same_as_cast CONTRACT: chainwatch's state equals the contract's at the state's block
 # (its approved nodes: the feed leaves pending ones out; "previous" is chainwatch's own,

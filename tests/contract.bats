@@ -68,14 +68,14 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	gas registerNode "$r"
 	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)"
 	[[ "$output" == *'"127.0.0.2:7946"'* ]]
-	[[ "$output" == *'["zone=a", "disk=ssd"], false)' ]]
+	[[ "$output" == *'["zone=a", "disk=ssd"], false, 0)' ]]
 	refused 'NotAdmin(address)' $STRANGER "$C" 'approveNode(address)' "$(addr_of $NODE1)"
 	refused 'NotAdmin(address)' $NODE1 "$C" 'approveNode(address)' "$(addr_of $NODE1)"
 	refused 'NotAdmin(address)' $STRANGER "$C" 'revokeNode(address)' "$(addr_of $NODE1)"
 	r=$(send_as $OWNER "$C" 'approveNode(address)' "$(addr_of $NODE1)")
 	gas approveNode "$r"
 	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)"
-	[[ "$output" == *', true)' ]]
+	[[ "$output" == *', true, 1)' ]]
 	refused 'NodeNotRegistered(address)' $OWNER "$C" 'approveNode(address)' "$(addr_of $NODE3)"
 }
 
@@ -92,7 +92,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	[ "$(call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE1)")" = "$before" ]
 	# an updated record keeps its approval state (NODE2 was never approved)
 	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE2)"
-	[[ "$output" == *'"127.0.0.99:1"'*'["zone=evil"], false)' ]]
+	[[ "$output" == *'"127.0.0.99:1"'*'["zone=evil"], false, 0)' ]]
 }
 
 @test "node registration is validated" {
@@ -135,7 +135,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	gas setRegistrationOpen "$r"
 	register $NODE6 127.0.0.7:7946 "$PUB6" > /dev/null
 	run call "$C" "getNode(address)($NODE_T)" "$(addr_of $NODE6)"
-	[[ "$output" == *', true)' ]]
+	[[ "$output" =~ ', true, '[1-9][0-9]*')'$ ]]
 	send_as $OWNER "$C" 'setRegistrationOpen(bool)' false > /dev/null
 	r=$(send_as $NODE6 "$C" 'unregisterNode()')
 	gas unregisterNode "$r"
@@ -174,8 +174,8 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	refused 'NoSuchService(string)' $OWNER "$C" "$SIG_UPDATE" "$(spec nosuch)" 0
 }
 
-@test "version 5: options (health, update policy, volumes, stateful, read-only) are validated and logged as sent" {
-	[ "$(call "$C" 'version()(uint256)')" = 5 ]
+@test "version 5's options (health, update policy, volumes, stateful, read-only) are validated and logged as sent; version() is 6" {
+	[ "$(call "$C" 'version()(uint256)')" = 6 ]
 	base='(NAME,img:1,[],[],1,1,1,[],0,0,false,[],[OPTS])'
 	o() { local n=$1; shift; local b=${base/NAME/$n}; echo "${b/OPTS/$*}"; }
 	ok='([CMD-SHELL,test -f /tmp/ok],5000,2000,10000,3,false,2,1000,1,250,[data:/var/lib/db,conf:/etc/db:ro],true,300,true)'
@@ -274,7 +274,7 @@ register() { # KEY_INDEX ENDPOINT PUBKEY [LABELS]
 	r=$(register $NODE3 127.0.0.4:7946 "$PUB3" '[zone=c]')
 	[ "$(echo "$r" | jq -r '.logs[0].topics[0]')" = "$topic_up" ]
 	rec=$(cast decode-abi "f()($NODE_T)" "$(echo "$r" | jq -r '.logs[0].data')")
-	[ "$(echo "$rec" | tr A-F a-f)" = "($(addr_of $NODE3), \"127.0.0.4:7946\", $PUB3, 2000, 4096, [\"zone=c\"], false)" ]
+	[ "$(echo "$rec" | tr A-F a-f)" = "($(addr_of $NODE3), \"127.0.0.4:7946\", $PUB3, 2000, 4096, [\"zone=c\"], false, 0)" ]
 	r=$(send_as $OWNER "$C" 'revokeNode(address)' "$(addr_of $NODE3)")
 	gas revokeNode "$r"
 	[ "$(echo "$r" | jq '.logs | length')" = 2 ]
@@ -370,18 +370,22 @@ TYPICAL='(NAME,registry.local/web:1.4.2,[/bin/web,--port,80],[MODE=prod,LOG=info
 	n=$(addr_of $NODE1)
 	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB1" 2000 4096 '[zone=a]' > /dev/null
 	send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
-	# the same record again keeps the approval
+	# the same record again keeps the approval, and its activation; approving again changes nothing
 	send_as $NODE1 "$c" "$SIG_REGISTER" 127.0.0.2:7946 "$PUB1" 2000 4096 '[zone=a]' > /dev/null
-	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true)' ]]
+	send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
+	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true, 1)' ]]
+	act=1
 	pub3=0x$(printf 'd3%.0s' {1..32})
 	for change in "127.0.0.2:7946 $PUB1 4000000 4096 [zone=a]" "127.0.0.2:7946 $PUB1 2000 999999 [zone=a]" \
 		"127.0.0.9:7946 $PUB1 2000 4096 [zone=a]" "127.0.0.2:7946 $pub3 2000 4096 [zone=a]" \
 		"127.0.0.2:7946 $PUB1 2000 4096 [zone=a,gpu=yes]"; do
 		# shellcheck disable=SC2086
 		send_as $NODE1 "$c" "$SIG_REGISTER" $change > /dev/null
-		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false)' ]] || { echo "still active after: $change"; return 1; }
+		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false, 0)' ]] || { echo "still active after: $change"; return 1; }
 		send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
-		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true)' ]]
+		# approved again: the newest active node (binpack fills older ones first)
+		act=$((act + 1))
+		[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *", true, $act)" ]]
 	done
 }
 
@@ -401,7 +405,10 @@ TYPICAL='(NAME,registry.local/web:1.4.2,[/bin/web,--port,80],[MODE=prod,LOG=info
 	r=$(send_as $OWNER "$c" 'readmitNode(address)' "$n")
 	gas readmitNode "$r"
 	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]' > /dev/null
-	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false)' ]]
+	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', false, 0)' ]]
+	# approved again, it is the newest active node: an activation is never given twice
+	send_as $OWNER "$c" 'approveNode(address)' "$n" > /dev/null
+	[[ "$(call "$c" "getNode(address)($NODE_T)" "$n")" == *', true, 2)' ]]
 	# a node that leaves of its own accord is not revoked
 	send_as $NODE2 "$c" 'unregisterNode()' > /dev/null
 	send_as $NODE2 "$c" "$SIG_REGISTER" 127.0.0.3:7946 "$PUB2" 1000 1024 '[]' > /dev/null

@@ -21,7 +21,7 @@
 #define CW_MAX_WAITING 64
 #define CW_STATE_LINE_MAX (IPC_MAX_LINE - 4096) /* the "state" answer, bytes */
 #define CW_NTOPICS 5           /* the contract's record events chainwatch follows */
-#define CW_CONTRACT_VERSION 5  /* the contract interface chainwatch speaks (version()) */
+#define CW_CONTRACT_VERSION 6  /* the contract interface chainwatch speaks (version()) */
 #define CW_CACHE_MAX (256 << 20) /* bytes: the saved state (--state-file) */
 #define CW_CACHE_RECORDS 1000000 /* nodes, and services, in a saved state */
 #define CW_CACHE_DELAY_MS 1000   /* a change is saved at most this long after it */

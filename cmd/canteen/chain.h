@@ -19,7 +19,7 @@ const char *chain_bin_hex(void);
 #define CHAIN_NEED_KEY 2
 
 /* The contract interface this CLI speaks (Canteen.sol's version()). */
-#define CHAIN_CONTRACT_VERSION 5
+#define CHAIN_CONTRACT_VERSION 6
 
 struct chain {
 	struct cli *cli;

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const types[] = {
 	"(string)", "(uint256)", "(bool,address,bytes32)", "(string[])", "(uint256[][])",
 	"((string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)[])",
-	"((address,string,bytes32,uint32,uint32,string[],bool)[])", "(bytes,int8,uint8[3])",
+	"((address,string,bytes32,uint32,uint32,string[],bool,uint64)[])", "(bytes,int8,uint8[3])",
 	"((uint8,string)[2][])", "(string[2][2])",
 };
 

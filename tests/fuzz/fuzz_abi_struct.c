@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const types[] = {
 	"((string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],uint64)[])",
-	"((address,string,bytes32,uint32,uint32,string[],bool)[])",
+	"((address,string,bytes32,uint32,uint32,string[],bool,uint64)[])",
 	"(" REC_SPEC_ABI ")", /* contract version 5's ServiceSpec, with its Options */
 	"(bytes,int8,uint8[3],int256,uint256)", "((uint8,string)[2][])", "(string[2][2],bytes4)",
 	"(int64[],bool[],address[2])",

@@ -36,7 +36,7 @@ DEV_ADDRS=(
 SPEC_T='(string,string,string[],string[],uint32,uint32,uint32,(uint16,uint16,uint8)[],int32,uint8,bool,string[],(string[],uint32,uint32,uint32,uint8,bool,uint16,uint32,uint8,uint16,string[],bool,uint32,bool)[])'
 # What the contract holds of a service (version 4 keeps the spec in logs only).
 STATE_T='(bool,uint64,uint32,bytes20)'
-NODE_T='(address,string,bytes32,uint32,uint32,string[],bool)'
+NODE_T='(address,string,bytes32,uint32,uint32,string[],bool,uint64)'
 SIG_ADD="addService($SPEC_T)"
 SIG_UPDATE="updateService($SPEC_T,uint64)"
 SIG_REGISTER='registerNode(string,bytes32,uint32,uint32,string[])'

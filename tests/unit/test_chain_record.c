@@ -125,6 +125,8 @@ int main(void)
 	is_str(sfield(ev, "node.labels.disk"), "ssd", "labels");
 	is_int(strlen(sfield(ev, "node.swim_pubkey") ? sfield(ev, "node.swim_pubkey") : ""), 64,
 	       "public key: 64 hex digits");
+	is_int(json_integer_value(json_object_get(json_object_get(ev, "node"), "activation")), 1,
+	       "activation: the order of becoming active (contract version 6)");
 	json_decref(ev);
 
 	ev = decode_file(&cw, SEEDS "node_remove.json", err, sizeof err);
@@ -138,7 +140,22 @@ int main(void)
 	   "the removal is folded into the state");
 	ev = decode_file(&cw, SEEDS "nodes.bin", err, sizeof err);
 	is_int(json_array_size(ev), 1, "getNodes page %s", err);
+	is_int(json_integer_value(json_object_get(json_array_get(ev, 0), "activation")), 3, "the page's activation");
 	json_decref(ev);
+	/* An activation past 2^53 (a lying endpoint: the contract counts activations) leaves the record
+	 * out, as any malformed one. */
+	size_t pn;
+	uint8_t *praw = slurp(SEEDS "nodes.bin", &pn);
+	if (praw && pn > 1 + 11 * 32) {
+		/* word 10 of the page (offset, length, the tuple's offset, then its head): activation */
+		praw[1 + 10 * 32 + 24] = 0x01;
+		size_t rawn, skipped;
+		json_t *page = rec_decode_page(0, praw + 1, pn - 1, &rawn, &skipped, err, sizeof err);
+		ok(page && json_array_size(page) == 0 && skipped == 1 && strstr(err, "activation"),
+		   "an activation past 2^53 is refused: %s", err);
+		json_decref(page);
+	}
+	free(praw);
 
 	/* a log of another contract is refused; an unknown topic is skipped, not an error */
 	size_t n;

@@ -20,12 +20,12 @@ static const struct place_port p53[] = {{53, 53, PLACE_UDP}, {53, 53, PLACE_TCP}
 /* Case 1: every strategy on a healthy five-node cluster, one node suspect-but-live,
  * one dead. */
 static struct place_node basic_nodes[] = {
-	{"0x1111111111111111111111111111111111111111", 4000, 8192, zone_a, 1, 1, 1, 0},
-	{"0x2222222222222222222222222222222222222222", 4000, 8192, zone_b, 1, 1, 1, 0},
-	{"0x3333333333333333333333333333333333333333", 8000, 16384, ssd_a, 2, 1, 1, 0},
-	{"0x4444444444444444444444444444444444444444", 2000, 4096, zone_b, 1, 1, 0, 0},
-	{"0x5555555555555555555555555555555555555555", 4000, 8192, NULL, 0, 1, 1, 0},
-	{"0x6666666666666666666666666666666666666666", 64000, 65536, NULL, 0, 0, 1, 0},
+	{"0x1111111111111111111111111111111111111111", 4000, 8192, zone_a, 1, 1, 1, 0, 0},
+	{"0x2222222222222222222222222222222222222222", 4000, 8192, zone_b, 1, 1, 1, 0, 0},
+	{"0x3333333333333333333333333333333333333333", 8000, 16384, ssd_a, 2, 1, 1, 0, 0},
+	{"0x4444444444444444444444444444444444444444", 2000, 4096, zone_b, 1, 1, 0, 0, 0},
+	{"0x5555555555555555555555555555555555555555", 4000, 8192, NULL, 0, 1, 1, 0, 0},
+	{"0x6666666666666666666666666666666666666666", 64000, 65536, NULL, 0, 0, 1, 0, 0},
 };
 static struct place_service basic_svcs[] = {
 	{"web", 4, 500, 256, p8080, 1, 0, PLACE_SPREAD, 0, NULL, 0, 3, 0},
@@ -37,10 +37,10 @@ static struct place_service basic_svcs[] = {
 
 /* Case 2: pressure: every pending reason. Two of four active nodes dead. */
 static struct place_node tight_nodes[] = {
-	{"0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1000, 1024, zone_a, 1, 1, 1, 0},
-	{"0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1000, 4096, zone_a, 1, 1, 1, 0},
-	{"0xcccccccccccccccccccccccccccccccccccccccc", 4000, 4096, zone_b, 1, 1, 0, 0},
-	{"0xdddddddddddddddddddddddddddddddddddddddd", 4000, 4096, zone_b, 1, 1, 0, 0},
+	{"0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1000, 1024, zone_a, 1, 1, 1, 0, 0},
+	{"0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1000, 4096, zone_a, 1, 1, 1, 0, 0},
+	{"0xcccccccccccccccccccccccccccccccccccccccc", 4000, 4096, zone_b, 1, 1, 0, 0, 0},
+	{"0xdddddddddddddddddddddddddddddddddddddddd", 4000, 4096, zone_b, 1, 1, 0, 0, 0},
 };
 static struct place_service tight_svcs[] = {
 	{"big-cpu", 1, 2000, 64, NULL, 0, 9, PLACE_SPREAD, 0, NULL, 0, 1, 0},
@@ -54,9 +54,9 @@ static struct place_service tight_svcs[] = {
 
 /* Case 3: more replicas than nodes (anti-affinity relaxes to ceil(replicas/nodes)). */
 static struct place_node few_nodes[] = {
-	{"0x0101010101010101010101010101010101010101", 16000, 16384, NULL, 0, 1, 1, 0},
-	{"0x0202020202020202020202020202020202020202", 16000, 16384, NULL, 0, 1, 1, 0},
-	{"0x0303030303030303030303030303030303030303", 16000, 16384, NULL, 0, 1, 1, 0},
+	{"0x0101010101010101010101010101010101010101", 16000, 16384, NULL, 0, 1, 1, 0, 0},
+	{"0x0202020202020202020202020202020202020202", 16000, 16384, NULL, 0, 1, 1, 0, 0},
+	{"0x0303030303030303030303030303030303030303", 16000, 16384, NULL, 0, 1, 1, 0, 0},
 };
 static struct place_service few_svcs[] = {
 	{"many", 8, 100, 64, NULL, 0, 0, PLACE_SPREAD, 0, NULL, 0, 1, 0},
@@ -323,7 +323,7 @@ static size_t kill_each_node(uint32_t replicas, int *pend_ok)
 	web.replicas = replicas;
 	for (int i = 0; i < 20; i++) {
 		snprintf(addr[i], sizeof addr[i], "0x%040x", i + 1);
-		n[i] = (struct place_node){addr[i], 4000, 8192, NULL, 0, 1, 1, 0};
+		n[i] = (struct place_node){addr[i], 4000, 8192, NULL, 0, 1, 1, 0, 0};
 	}
 	struct place_result *before = compute(&web, 1, n, 20);
 	size_t moved = 0;
@@ -405,9 +405,9 @@ static void test_priority_eviction(void)
 	static const char *const sn[] = {"spread", "roundrobin", "binpack"};
 	for (int st = PLACE_SPREAD; st <= PLACE_BINPACK; st++) {
 		struct place_node n[] = {
-			{"0x0a", 1000, 4096, NULL, 0, 1, 1, 0},
-			{"0x0b", 1000, 4096, NULL, 0, 1, 1, 0},
-			{"0x0c", 1000, 4096, NULL, 0, 0, 1, 0},
+			{"0x0a", 1000, 4096, NULL, 0, 1, 1, 0, 0},
+			{"0x0b", 1000, 4096, NULL, 0, 1, 1, 0, 0},
+			{"0x0c", 1000, 4096, NULL, 0, 0, 1, 0, 0},
 		};
 		struct place_service sv[] = {
 			{"high", 1, 600, 64, NULL, 0, 5, st, 0, NULL, 0, 1, 0},

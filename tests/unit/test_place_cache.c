@@ -116,8 +116,8 @@ static void test_deaths_and_return(void)
 static void test_bad_input(void)
 {
 	struct place_node nodes[] = {
-		{"0x01", 1000, 1000, NULL, 0, 1, 1, 0},
-		{"0x01", 1000, 1000, NULL, 0, 1, 0, 0},
+		{"0x01", 1000, 1000, NULL, 0, 1, 1, 0, 0},
+		{"0x01", 1000, 1000, NULL, 0, 1, 0, 0, 0},
 	};
 	struct place_service svc = {"web", 2, 100, 100, NULL, 0, 0, PLACE_SPREAD, 0, NULL, 0, 1, 0};
 	struct place_input in = {&svc, 1, nodes, 2};

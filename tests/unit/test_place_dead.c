@@ -38,8 +38,8 @@ static const char *node_of(const struct place_result *r, const char *svc, uint32
 static void test_hold(void)
 {
 	struct place_node nodes[] = {
-		{A1, 4000, 4096, NULL, 0, 1, 1, 0}, {A2, 4000, 4096, NULL, 0, 1, 1, 0},
-		{A3, 4000, 4096, NULL, 0, 1, 1, 0}, {A4, 4000, 4096, NULL, 0, 1, 1, 0}};
+		{A1, 4000, 4096, NULL, 0, 1, 1, 0, 0}, {A2, 4000, 4096, NULL, 0, 1, 1, 0, 0},
+		{A3, 4000, 4096, NULL, 0, 1, 1, 0, 0}, {A4, 4000, 4096, NULL, 0, 1, 1, 0, 0}};
 	struct place_service svcs[] = {
 		{.name = "db", .replicas = 3, .cpu_millis = 500, .mem_mib = 256, .hold_s = 120},
 		{.name = "web", .replicas = 4, .cpu_millis = 100, .mem_mib = 64}};
@@ -180,8 +180,8 @@ static void test_table(void)
 	}
 	snprintf(path, sizeof path, "%s/sched.dead", dir);
 	struct place_dead *d = place_dead_new();
-	struct place_node n[] = {{A1, 0, 0, NULL, 0, 1, 1, 0}, {A2, 0, 0, NULL, 0, 1, 0, 0},
-	                         {A3, 0, 0, NULL, 0, 0, 0, 0}};
+	struct place_node n[] = {{A1, 0, 0, NULL, 0, 1, 1, 0, 0}, {A2, 0, 0, NULL, 0, 1, 0, 0, 0},
+	                         {A3, 0, 0, NULL, 0, 0, 0, 0, 0}};
 	struct place_service s[] = {{.name = "db", .replicas = 1, .hold_s = 60}};
 	is_int(place_dead_update(d, n, 3, 100000), 1, "a new death changes the table");
 	is_int((int)place_dead_count(d), 1, "only the active dead server counts");

@@ -76,7 +76,7 @@ static void steady(struct tl_cluster *c, size_t n, unsigned load, uint32_t maxre
 		snprintf(a, TL_NAME, "0x%016llx%016llx%08llx", (unsigned long long)tl_rnd(),
 		         (unsigned long long)tl_rnd(), (unsigned long long)(tl_rnd() & 0xffffffffULL));
 		c->nodes[i] = (struct place_node){.address = a, .cpu_millis = 16000, .mem_mib = 1 << 20,
-		                                  .active = 1, .live = 1};
+		                                  .active = 1, .live = 1, .activation = i + 1};
 	}
 	uint64_t budget = 16000ULL * n * load / 100, used = 0;
 	while (used < budget && c->nsvcs < 20000) {
@@ -224,6 +224,44 @@ static void join_once(struct tl_cluster *c, size_t *moved, size_t *ideal)
 	place_result_free(base);
 }
 
+/* Binpack fills the nodes that became active first (the contract's activation) first, so a
+ * node joining, the newest, takes only what fits nowhere else: with room to spare it
+ * moves nothing, and at full load it takes pending replicas and moves almost none (a
+ * replica moves when the newcomer, holding some, is busier than its node). Clusters
+ * whose services have no more replicas than nodes (more would lower the per-node cap of
+ * a service, which moves replicas whatever the strategy). */
+static void test_binpack_join(void)
+{
+	struct tl_cluster c;
+	size_t moved, ideal;
+	tl_seed(303);
+	steady(&c, 60, 50, 10, 50, 250, PLACE_BINPACK);
+	join_once(&c, &moved, &ideal);
+	ok(moved == 0, "binpack: node join, 60 nodes at 50%% CPU: moved %zu (the new node holds %zu)",
+	   moved, ideal);
+	tl_free(&c);
+	static const unsigned loads[][2] = {{5, 60}, {80, 110}};
+	for (size_t l = 0; l < 2; l++) {
+		size_t tm = 0, ti = 0, pend = 0;
+		tl_seed(313 + l);
+		for (int k = 0; k < 100; k++) {
+			size_t n = (size_t)tl_in(3, 40);
+			steady(&c, n, (unsigned)tl_in(loads[l][0], loads[l][1]), (uint32_t)(n < 8 ? n : 8),
+			       10, 2000, PLACE_BINPACK);
+			struct place_result *base = tl_place(&c);
+			pend += base->pending;
+			place_result_free(base);
+			join_once(&c, &moved, &ideal);
+			tm += moved;
+			ti += ideal;
+			tl_free(&c);
+		}
+		ok(l == 0 ? tm == 0 : pend > 0 && ti > 0 && tm * 50 <= ti,
+		   "binpack: 100 random clusters at %u-%u%% CPU, a node joins each: moved %zu; the new "
+		   "nodes took %zu replicas (%zu were pending before)", loads[l][0], loads[l][1], tm, ti, pend);
+	}
+}
+
 /* A node joining moves about what it then holds. Beyond that ideal: replicas that had
  * walked past a node the newcomer relieves may step back to a nearer one (with
  * roundrobin also past a node its bound had closed). */
@@ -292,6 +330,78 @@ static void scale_there_and_back(struct tl_cluster *c, uint32_t by, size_t *adde
 	place_result_free(base);
 	place_result_free(up);
 	place_result_free(down);
+}
+
+static int cmp_place_order(const void *a, const void *b)
+{
+	const struct place_service *x = *(const struct place_service *const *)a;
+	const struct place_service *y = *(const struct place_service *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Replicas of service name (its first `upto`) on another node in b than in a. */
+static size_t moved_of(const struct place_result *a, const struct place_result *b, const char *name,
+                       uint32_t upto)
+{
+	size_t ia = 0, ib = 0, m = 0;
+	while (ia < a->nservices && strcmp(a->services[ia]->name, name) != 0)
+		ia++;
+	while (ib < b->nservices && strcmp(b->services[ib]->name, name) != 0)
+		ib++;
+	if (ia == a->nservices || ib == b->nservices)
+		return SIZE_MAX;
+	for (uint32_t k = 0; k < upto; k++) {
+		const char *x = place_slot_node(a, &a->slots[a->first[ia] + k]);
+		const char *y = place_slot_node(b, &b->slots[b->first[ib] + k]);
+		m += (x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0);
+	}
+	return m;
+}
+
+/* Binpack fills one order of nodes with the services in placement order, so a service
+ * taking more room changes where every later one lands: scaling moves none of the
+ * replicas of the services placed before it (nor its own, unless its per-node cap
+ * grows), and scaling back restores the placement. */
+static void test_binpack_scale(void)
+{
+	struct tl_cluster c;
+	size_t bad = 0, later = 0, cases = 0;
+	tl_seed(404);
+	for (int k = 0; k < 40; k++) {
+		steady(&c, (size_t)tl_in(5, 80), (unsigned)tl_in(10, 70), 10, 50, 250, PLACE_BINPACK);
+		const struct place_service **ord = tl_calloc(c.nsvcs, sizeof *ord);
+		for (size_t i = 0; i < c.nsvcs; i++)
+			ord[i] = &c.svcs[i];
+		qsort(ord, c.nsvcs, sizeof *ord, cmp_place_order);
+		struct place_service *mid = (struct place_service *)ord[c.nsvcs / 2];
+		struct place_result *base = tl_place(&c);
+		uint32_t was = mid->replicas;
+		mid->replicas += 4;
+		struct place_result *up = tl_place(&c);
+		/* Its own replicas stay unless its per-node cap ceil(replicas / nodes) grew. */
+		size_t n = c.nnodes;
+		int same_cap = (was + 4 + n - 1) / n == (was + n - 1) / n;
+		for (size_t i = 0; i < c.nsvcs / 2; i++)
+			bad += moved_of(base, up, ord[i]->name, ord[i]->replicas);
+		if (same_cap)
+			bad += moved_of(base, up, mid->name, was);
+		for (size_t i = c.nsvcs / 2 + 1; i < c.nsvcs; i++)
+			later += moved_of(base, up, ord[i]->name, ord[i]->replicas);
+		mid->replicas = was;
+		struct place_result *down = tl_place(&c);
+		bad += strcmp(down->hash_hex, base->hash_hex) != 0;
+		cases++;
+		place_result_free(base);
+		place_result_free(up);
+		place_result_free(down);
+		free(ord);
+		tl_free(&c);
+	}
+	ok(bad == 0, "binpack: %zu clusters, the middle service in placement order up by 4 and back: "
+	   "no replica of it or of the services before it moved, the placement restored (%zu "
+	   "replicas of later services moved)", cases, later);
 }
 
 /* Spread: scaling moves no replica that stays, ever. Roundrobin: its bound rises and
@@ -382,6 +492,8 @@ int main(void)
 		test_node_join(st);
 		test_scale(st);
 	}
+	test_binpack_join();
+	test_binpack_scale();
 	test_return();
 	return done_testing();
 }
