@@ -416,8 +416,8 @@ static int spread_service(struct place_ctx *c, struct place_slot *slots, int bal
 	return 0;
 }
 
-/* Binpack order: higher CPU utilisation first, then the node active longer (lower activation),
- * then larger CPU capacity, then index. */
+/* Binpack order: higher CPU utilisation first, then the node active longer (lower
+ * activation), then larger CPU capacity, then index. */
 static int binpack_better(const struct place_ctx *c, uint32_t a, uint32_t b)
 {
 	const struct place_nstate *x = &c->ns[a], *y = &c->ns[b];
@@ -496,9 +496,9 @@ static int binpack_service(struct place_ctx *c, struct place_slot *slots)
 	if (!want)
 		return 0;
 	uint32_t *h = c->heap;
-	/* The heap keeps the same nodes whatever the order they come in; in activation order, among
-	 * nodes of equal utilisation (at first, all of them) each comes after those kept and
-	 * is passed over without a fit check. */
+	/* The heap keeps the same nodes whatever the order they come in; in activation
+	 * order, among nodes of equal utilisation (at first, all of them) each comes after
+	 * those kept and is passed over without a fit check. */
 	if (!c->by_age) {
 		if (!(c->by_age = malloc((c->nusable ? c->nusable : 1) * sizeof *c->by_age)))
 			return -1;
