@@ -254,6 +254,23 @@ int main(void)
 	             "\"mem_mib\":1,\"active\":true}}", err, sizeof err), -1, "bad node.upsert refused: %s", err);
 	place_state_input(st, &in);
 	ok(node(&in, A3) && node(&in, A3)->cpu_millis == 1000, "refused upsert left the node as it was");
+	/* activation (contract version 6): binpack's order; a hostile line cannot set one out
+	 * of range, and a good one reaches the placement's input. */
+	static const char *const bad_act[] = {"-1", "9007199254740993", "\"7\"", "1.5", "true"};
+	int act_bad = 0;
+	for (size_t k = 0; k < sizeof bad_act / sizeof bad_act[0]; k++) {
+		char line[400];
+		snprintf(line, sizeof line, "{\"type\":\"node.upsert\",\"node\":{\"address\":\"" A3
+		         "\",\"cpu_millis\":1000,\"mem_mib\":1,\"active\":true,\"activation\":%s}}",
+		         bad_act[k]);
+		act_bad += chain(st, line, err, sizeof err) != -1;
+	}
+	is_int(act_bad, 0, "node.upsert with an activation out of range or not an integer refused");
+	is_int(chain(st, "{\"type\":\"node.upsert\",\"node\":{\"address\":\"" A3 "\",\"cpu_millis\":1000,"
+	             "\"mem_mib\":1,\"active\":true,\"activation\":42}}", err, sizeof err), 1,
+	       "node.upsert with an activation");
+	place_state_input(st, &in);
+	ok(node(&in, A3) && node(&in, A3)->activation == 42, "the activation reaches the placement");
 	is_int(chain(st, "{\"type\":\"node.remove\",\"address\":\"" A2 "\"}", err, sizeof err), 1, "node.remove");
 	is_int(chain(st, "{\"type\":\"service.upsert\",\"service\":{\"name\":\"db\",\"image\":\"pg\","
 	             "\"replicas\":1,\"cpu_millis\":1,\"mem_mib\":64,\"ports\":[{\"host\":5432,\"container\":5432},"
