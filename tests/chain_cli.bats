@@ -68,6 +68,10 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct node ls
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -c ' yes ')" = 3 ]
+	# the table's ACTIVATION column: node 2 approved first, node 1 last
+	[ "$(echo "$output" | awk 'NR == 1 {print $6}')" = ACTIVATION ]
+	[ "$(echo "$output" | awk -v a="$(addr_of 2)" 'tolower($1) == tolower(a) {print $6}')" = 1 ]
+	[ "$(echo "$output" | awk -v a="$(addr_of 1)" 'tolower($1) == tolower(a) {print $6}')" = 3 ]
 	# A SWIM key file works in place of --swim-pubkey.
 	( umask 077; printf '# canteen swim key\npublic %s\nsecret %s\n' "$PK1" "$PK1" > "$BATS_TEST_TMPDIR/swim.key" )
 	run ct --key-file "$ANVIL_KEYS/key4" node register --endpoint 127.0.0.5:7946 \

@@ -246,8 +246,8 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 	json_t *all = NULL;
 	int ret = node_ls_run(cli, &all);
 	if (ret == CLI_OK && !cli->json)
-		printf("%-42s  %-21s  %6s  %8s  %-6s  %s\n", "ADDRESS", "ENDPOINT", "CPU", "MEM", "ACTIVE",
-		       "LABELS");
+		printf("%-42s  %-21s  %6s  %8s  %-6s  %10s  %s\n", "ADDRESS", "ENDPOINT", "CPU", "MEM",
+		       "ACTIVE", "ACTIVATION", "LABELS");
 	size_t i;
 	json_t *n;
 	json_array_foreach(all, i, n) {
@@ -256,14 +256,17 @@ static int node_ls(struct cli *cli, int argc, char **argv)
 		if (cli->json) {
 			chain_print_json(n);
 		} else {
-			char cpu[32], addr[TTY_FIELD_MAX], ep[TTY_FIELD_MAX];
+			char cpu[32], act[24] = "-", addr[TTY_FIELD_MAX], ep[TTY_FIELD_MAX];
 			chain_fmt_cpu(json_integer_value(json_object_get(n, "cpu_millis")), cpu, sizeof cpu);
+			json_int_t a = json_integer_value(json_object_get(n, "activation"));
+			if (a > 0) /* 0: pending, never activated since its record last changed */
+				snprintf(act, sizeof act, "%lld", (long long)a);
 			/* What a node registered is a stranger's text: escaped for the terminal. */
-			printf("%-42s  %-21s  %6s  %7lldM  %-6s  ",
+			printf("%-42s  %-21s  %6s  %7lldM  %-6s  %10s  ",
 			       tty_esc(json_string_value(json_object_get(n, "address")), addr, sizeof addr),
 			       tty_esc(json_string_value(json_object_get(n, "endpoint")), ep, sizeof ep), cpu,
 			       (long long)json_integer_value(json_object_get(n, "mem_mib")),
-			       json_is_true(json_object_get(n, "active")) ? "yes" : "no");
+			       json_is_true(json_object_get(n, "active")) ? "yes" : "no", act);
 			print_labels(json_object_get(n, "labels"));
 			printf("\n");
 		}
