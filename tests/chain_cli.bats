@@ -51,6 +51,9 @@ PK1=1111111111111111111111111111111111111111111111111111111111111111
 	run ct --json node ls
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -s 'map(select(.active)) | length')" = 0 ]
+	run ct node ls # pending: no activation number yet
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | awk 'NR > 1 {print $5 $6}' | sort -u)" = "no-" ]
 	for i in 2 3 1; do
 		run ct node approve "$(addr_of "$i")"
 		[ "$status" -eq 0 ]
